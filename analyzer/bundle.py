@@ -1,0 +1,564 @@
+"""Open a customer's bundle safely, account for every file in it, parse what we recognise.
+
+A bundle is a folder, a ``.zip``, a ``.tar``/``.tar.gz``/``.tgz``, or a single file. Archives
+(also archives nested inside the bundle, up to ``Limits.max_depth`` levels) are extracted into
+one private temporary directory that is removed before :func:`load` returns, also on Ctrl-C.
+Folders and single files are read in place.
+
+Safety rules (each violation is an inventory row with ``status="skipped"`` and a reason, never
+an exception): member names that are absolute, carry a drive letter or UNC prefix, or climb
+out with ``..`` are refused; symlinks, hard links and device files are not followed; every
+member is extracted through a byte counter, so a member that inflates past
+``Limits.max_member_bytes``, past ``Limits.max_ratio`` × its compressed size, or past the
+bundle's ``Limits.max_total_bytes`` is cut off and refused, whatever its header claims.
+
+Every file is identified by content (``parsers.identify``); the name is only a hint. The
+host a file belongs to comes from the file's own content (evtx ``Computer``, systeminfo
+``Host Name``, gpresult computer), else from the Microsoft MSRD-Collect / TSS folder layout
+(``<PC>_EventLogs/``, ``<PC>_Netstat.txt``...), else — when the bundle names exactly one
+host — that host.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import stat
+import tarfile
+import tempfile
+import zipfile
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Callable, Iterator
+
+import pandas as pd
+
+import parsers
+from parsers.base import ParseOptions, ParseResult, ParseWarning
+
+from . import knowledge, timeline as tl
+
+HEAD_BYTES = 65536
+
+
+@dataclass
+class Limits:
+    """Bounds for archive extraction. All configurable; defaults suit a 24 GiB machine."""
+
+    max_total_bytes: int = 8 << 30      # everything extracted from one bundle
+    max_member_bytes: int = 2 << 30     # one extracted member
+    max_ratio: float = 200.0            # uncompressed / compressed, for members > 1 MiB
+    max_members: int = 50_000           # files considered in one bundle
+    max_depth: int = 3                  # archives inside archives
+
+
+@dataclass
+class Member:
+    """One file of the bundle: what it is and what became of it (an inventory row)."""
+
+    source: str                         # path inside the bundle, posix separators
+    size: int | None = None
+    sha256: str | None = None
+    container: str = ""                 # archive it came from ("" for the top level)
+    real_path: Path | None = None       # where it can be read now (None if refused)
+    kind: str = "unknown"
+    parser: str = ""
+    status: str = "pending"             # parsed | skipped | failed
+    reason: str = ""
+    records: int = 0
+    records_expected: int | None = None
+    warnings: int = 0
+    host: str | None = None
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def as_row(self) -> dict[str, Any]:
+        st = self.stats
+        return {
+            "source": self.source, "container": self.container, "size": self.size,
+            "sha256": self.sha256, "kind": self.kind, "parser": self.parser,
+            "status": self.status, "reason": self.reason, "records": self.records,
+            "records_expected": self.records_expected, "warnings": self.warnings,
+            "host": self.host, "bytes_read": st.get("bytes_read"),
+            "skipped_ranges": len(st.get("skipped", []) or []),
+            "dropped": sum((st.get("dropped") or {}).values()),
+            "blocks": len(st.get("blocks", []) or []),
+        }
+
+
+INVENTORY_COLUMNS = ["source", "container", "size", "sha256", "kind", "parser", "status", "reason",
+                     "records", "records_expected", "warnings", "host", "bytes_read",
+                     "skipped_ranges", "dropped", "blocks"]
+
+
+class BundleError(Exception):
+    """The bundle itself cannot be opened (missing path, not a bundle at all)."""
+
+
+# ----------------------------------------------------------------------------- names
+
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def safe_member_name(name: str) -> tuple[str | None, str]:
+    """(normalised relative posix path, "") or (None, reason) for an archive member name."""
+    if not name or "\x00" in name:
+        return None, "empty or NUL in member name"
+    n = name.replace("\\", "/")
+    if n.startswith("//"):
+        return None, "UNC path in member name"
+    if n.startswith("/"):
+        return None, "absolute path in member name"
+    if _DRIVE.match(n):
+        return None, "drive letter in member name"
+    parts = [p for p in n.split("/") if p not in ("", ".")]
+    if any(p == ".." for p in parts):
+        return None, "path traversal ('..') in member name"
+    if not parts:
+        return None, "empty member name"
+    return "/".join(parts), ""
+
+
+# ----------------------------------------------------------------------------- hosts
+
+_MSRD_DIR = re.compile(
+    r"^(?P<pc>[A-Za-z0-9][A-Za-z0-9-]{0,62})_(EventLogs|Networking|SystemInfo|RegistryKeys|"
+    r"Certificates|Logs|Gpresult|GPResult|RDS|Teams|AVD|Process|Policies)$")
+_MSRD_FILE = re.compile(
+    r"^(?P<pc>[A-Za-z0-9][A-Za-z0-9-]{0,62})_(Netstat|Tasklist|Qwinsta|Gpresult|GPResult|"
+    r"SystemInfo|Systeminfo|System|Security|Application|HKLM|Microsoft-Windows|RDS|"
+    r"TermService|Reg|Process)", re.IGNORECASE)
+
+
+def host_from_path(source: str) -> str | None:
+    """The computer name encoded by MSRD-Collect / TSS in a member's path, if any."""
+    parts = PurePosixPath(source).parts
+    for p in parts[:-1]:
+        m = _MSRD_DIR.match(p)
+        if m:
+            return m.group("pc").upper()
+    m = _MSRD_FILE.match(parts[-1]) if parts else None
+    return m.group("pc").upper() if m else None
+
+
+def normalize_host(h: Any) -> str | None:
+    if h is None or (isinstance(h, float) and pd.isna(h)) or h is pd.NA:
+        return None
+    h = str(h).strip()
+    if not h or h == "-":
+        return None
+    if re.fullmatch(r"[0-9.]+|[0-9a-fA-F:]+", h):   # an address, not a name
+        return h
+    return h.split(".")[0].upper()
+
+
+# ----------------------------------------------------------------------------- intake
+
+
+def _sniff_archive(head: bytes) -> str | None:
+    if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
+        return "zip"
+    if head[:2] == b"\x1f\x8b":
+        return "tar.gz"
+    if len(head) > 262 and head[257:262] == b"ustar":
+        return "tar"
+    if head[:3] == b"BZh" or head[:6] == b"\xfd7zXZ\x00":
+        return "tar"  # tarfile opens bz2/xz transparently
+    return None
+
+
+class _Intake:
+    """Walks the bundle, extracting archives into ``tmp``; yields Members."""
+
+    def __init__(self, limits: Limits, tmp: Path):
+        self.limits = limits
+        self.tmp = tmp
+        self.total = 0
+        self.count = 0
+        self.members: list[Member] = []
+        self._n = 0
+
+    # -- helpers
+    def _add(self, m: Member) -> Member:
+        self.members.append(m)
+        return m
+
+    def _refuse(self, source: str, container: str, reason: str, size: int | None = None) -> None:
+        self._add(Member(source=source, container=container, status="skipped", reason=reason,
+                         size=size))
+
+    def _slot(self, rel: str) -> Path:
+        self._n += 1
+        d = self.tmp / f"m{self._n:06d}"
+        d.mkdir()
+        return d / (PurePosixPath(rel).name or "member")
+
+    def _copy_bounded(self, src, dst: Path, compressed: int | None) -> tuple[int, str, str]:
+        """Copy a stream into dst, hashing; returns (size, sha256, refusal reason or "")."""
+        lim = self.limits
+        h = hashlib.sha256()
+        n = 0
+        with open(dst, "wb") as out:
+            while True:
+                chunk = src.read(1 << 20)
+                if not chunk:
+                    break
+                n += len(chunk)
+                if n > lim.max_member_bytes:
+                    return n, "", f"member larger than {lim.max_member_bytes} bytes (limit)"
+                if self.total + n > lim.max_total_bytes:
+                    return n, "", f"bundle larger than {lim.max_total_bytes} bytes extracted (limit)"
+                if compressed is not None and n > (1 << 20) and n > lim.max_ratio * max(compressed, 1):
+                    return n, "", (f"compression ratio above {lim.max_ratio:g}:1 "
+                                   f"({compressed} bytes compressed) — possible zip bomb")
+                h.update(chunk)
+                out.write(chunk)
+        self.total += n
+        return n, h.hexdigest(), ""
+
+    def _budget_ok(self, source: str, container: str) -> bool:
+        self.count += 1
+        if self.count > self.limits.max_members:
+            if self.count == self.limits.max_members + 1:
+                self._refuse(source, container,
+                             f"more than {self.limits.max_members} files in the bundle; "
+                             "this and the following files were not read")
+            return False
+        return True
+
+    # -- entry points
+    def add_path(self, path: Path, source: str, container: str, depth: int) -> None:
+        """A real file (top-level single file, folder file, or extracted member)."""
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(HEAD_BYTES)
+        except OSError as e:
+            self._refuse(source, container, f"unreadable: {e.strerror or e}")
+            return
+        arch = _sniff_archive(head)
+        if arch:
+            if depth >= self.limits.max_depth:
+                self._refuse(source, container, f"archive nested deeper than {self.limits.max_depth} levels",
+                             size=path.stat().st_size)
+                return
+            self._add(Member(source=source, container=container, size=path.stat().st_size,
+                             sha256=_sha256(path), kind="archive", status="parsed",
+                             reason=f"{arch} archive, members listed separately", real_path=None))
+            if arch == "zip":
+                self.add_zip(path, source, depth + 1)
+            else:
+                self.add_tar(path, source, depth + 1)
+            return
+        self._add(Member(source=source, container=container, size=path.stat().st_size,
+                         sha256=_sha256(path), real_path=path))
+
+    def add_folder(self, root: Path) -> None:
+        root = root.resolve()
+        for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+            dirnames.sort()
+            d = Path(dirpath)
+            for name in sorted(filenames) + sorted(x for x in dirnames if (d / x).is_symlink()):
+                p = d / name
+                source = p.relative_to(root).as_posix()
+                if not self._budget_ok(source, ""):
+                    continue
+                try:
+                    st = os.lstat(p)
+                except OSError as e:
+                    self._refuse(source, "", f"unreadable: {e}")
+                    continue
+                if stat.S_ISLNK(st.st_mode):
+                    self._refuse(source, "", "symbolic link (not followed)")
+                    continue
+                if not stat.S_ISREG(st.st_mode):
+                    self._refuse(source, "", "not a regular file")
+                    continue
+                self.add_path(p, source, "", 0)
+
+    def add_zip(self, path: Path, container: str, depth: int) -> None:
+        try:
+            zf = zipfile.ZipFile(path)
+            infos = zf.infolist()
+        except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as e:
+            self._mark_container_failed(container, f"corrupt zip: {e}")
+            return
+        seen: set[str] = set()
+        with zf:
+            for info in infos:
+                raw = info.filename
+                if info.is_dir():
+                    continue
+                rel, why = safe_member_name(raw)
+                source = f"{container}/{rel}" if (container and rel) else (rel or raw)
+                if not self._budget_ok(source, container):
+                    continue
+                if rel is None:
+                    self._refuse(_printable(f"{container}/{raw}" if container else raw), container, why)
+                    continue
+                mode = (info.external_attr >> 16) & 0o170000
+                if mode == stat.S_IFLNK:
+                    self._refuse(source, container, "symbolic link in zip (not followed)")
+                    continue
+                if source in seen:
+                    source = f"{source}#dup{len(seen)}"
+                seen.add(source)
+                if info.flag_bits & 0x1:
+                    self._refuse(source, container, "encrypted zip member", size=info.file_size)
+                    continue
+                dst = self._slot(rel)
+                try:
+                    with zf.open(info) as src:
+                        n, digest, refusal = self._copy_bounded(src, dst, info.compress_size)
+                except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError,
+                        ValueError) as e:
+                    dst.unlink(missing_ok=True)
+                    self._refuse(source, container, f"cannot extract: {e}", size=info.file_size)
+                    continue
+                if refusal:
+                    dst.unlink(missing_ok=True)
+                    self._refuse(source, container, refusal, size=info.file_size)
+                    continue
+                self.add_path(dst, source, container, depth)
+
+    def add_tar(self, path: Path, container: str, depth: int) -> None:
+        try:
+            tf = tarfile.open(path, "r:*")
+        except (tarfile.TarError, OSError, EOFError) as e:
+            self._mark_container_failed(container, f"corrupt tar: {e}")
+            return
+        seen: set[str] = set()
+        with tf:
+            try:
+                for info in tf:
+                    if info.isdir():
+                        continue
+                    rel, why = safe_member_name(info.name)
+                    source = f"{container}/{rel}" if (container and rel) else (rel or info.name)
+                    if not self._budget_ok(source, container):
+                        continue
+                    if rel is None:
+                        self._refuse(_printable(f"{container}/{info.name}" if container else info.name),
+                                     container, why)
+                        continue
+                    if info.issym():
+                        self._refuse(source, container, "symbolic link in tar (not followed)")
+                        continue
+                    if info.islnk():
+                        self._refuse(source, container, "hard link in tar (not followed)")
+                        continue
+                    if not info.isfile():
+                        self._refuse(source, container, "device or special file in tar")
+                        continue
+                    if source in seen:
+                        source = f"{source}#dup{len(seen)}"
+                    seen.add(source)
+                    dst = self._slot(rel)
+                    src = tf.extractfile(info)
+                    if src is None:
+                        self._refuse(source, container, "cannot extract tar member")
+                        continue
+                    # tar is not compressed per member: the ratio check is for zips only
+                    n, digest, refusal = self._copy_bounded(src, dst, None)
+                    if refusal:
+                        dst.unlink(missing_ok=True)
+                        self._refuse(source, container, refusal, size=info.size)
+                        continue
+                    self.add_path(dst, source, container, depth)
+            except (tarfile.TarError, OSError, EOFError, zlib_error()) as e:
+                self._add(Member(source=container or path.name, container=container,
+                                 status="failed", reason=f"tar truncated or corrupt: {e}"))
+
+    def _mark_container_failed(self, container: str, reason: str) -> None:
+        for m in reversed(self.members):
+            if m.source == container and m.kind == "archive":
+                m.status, m.reason = "failed", reason
+                return
+        self._add(Member(source=container or "(bundle)", status="failed", reason=reason, kind="archive"))
+
+
+def zlib_error():
+    import zlib
+    return zlib.error
+
+
+def _printable(s: str) -> str:
+    return s.encode("utf-8", "backslashreplace").decode("utf-8", "replace")
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# ----------------------------------------------------------------------------- parsing
+
+
+def _parse_one(real_path: str, source: str, options: ParseOptions) -> tuple[str, str, ParseResult | None, str]:
+    """Identify and parse one file. Returns (parser name, kind, result, failure reason)."""
+    path = Path(real_path)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(HEAD_BYTES)
+    except OSError as e:
+        return "", "unknown", None, f"unreadable: {e}"
+    if not head:
+        return "", "empty", None, "empty file (0 bytes)"
+    mod = parsers.identify(head, PurePosixPath(source).name)
+    if mod is None:
+        return "", "unknown", None, "content not recognised by any parser"
+    try:
+        res = mod.parse(path, options)
+    except parsers.ParserError as e:
+        return mod.INFO.name, mod.INFO.kind, None, f"{type(e).__name__}: {e}"
+    except MemoryError:
+        return mod.INFO.name, mod.INFO.kind, None, "out of memory while parsing"
+    except Exception as e:  # a parser bug must not stop the bundle
+        return mod.INFO.name, mod.INFO.kind, None, f"parser crashed: {type(e).__name__}: {e}"
+    # rewrite warning sources to the in-bundle path
+    res.warnings = [ParseWarning(source, w.locator, w.message) for w in res.warnings]
+    return mod.INFO.name, mod.INFO.kind, res, ""
+
+
+# ----------------------------------------------------------------------------- the bundle
+
+
+@dataclass
+class Bundle:
+    """A loaded bundle: the timeline, the inventory and the warnings. See :func:`load`."""
+
+    path: str
+    timeline: pd.DataFrame
+    inventory: pd.DataFrame
+    warnings: list[ParseWarning]
+    hosts: list[str]
+    meta: dict[str, dict[str, Any]] = field(default_factory=dict)  # per host: os, capture...
+    members: list[Member] = field(default_factory=list)
+    _config: pd.DataFrame | None = None
+
+    @property
+    def config(self) -> pd.DataFrame:
+        """The effective RDP configuration per host (see ``analyzer.config``)."""
+        if self._config is None:
+            from . import config as _config
+            self._config = _config.effective_config(self)
+        return self._config
+
+    def warnings_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([w.as_dict() for w in self.warnings],
+                            columns=["source", "locator", "message"])
+
+
+def load(path: str | os.PathLike, *, evtx_backend: str = "auto", relevant_only: bool = False,
+         limits: Limits | None = None, workers: int = 1,
+         progress: Callable[[int, int, str], None] | None = None) -> Bundle:
+    """Open ``path`` (folder, zip, tar, tar.gz or single file) and build its timeline.
+
+    ``relevant_only`` keeps only events a detector or the report can use (counts of the rest
+    are kept per member in the inventory). ``workers`` > 1 parses files in parallel
+    processes. ``progress(done, total, source)`` is called after each file.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise BundleError(f"no such file or folder: {path}")
+    limits = limits or Limits()
+    options = ParseOptions(evtx_backend=evtx_backend,
+                           relevance=knowledge.relevance() if relevant_only else None)
+    tmp = Path(tempfile.mkdtemp(prefix="rdpdoctor-"))
+    try:
+        intake = _Intake(limits, tmp)
+        if p.is_dir():
+            intake.add_folder(p)
+        elif p.is_file():
+            intake.add_path(p.resolve(), p.name, "", 0)
+        else:
+            raise BundleError(f"not a regular file or folder: {path}")
+        members = intake.members
+        todo = [m for m in members if m.real_path is not None and m.status == "pending"]
+        results = _run_parsers(todo, options, workers, progress)
+        return _assemble(str(path), members, results)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _run_parsers(todo: list[Member], options: ParseOptions, workers: int,
+                 progress) -> dict[int, tuple]:
+    results: dict[int, tuple] = {}
+    total = len(todo)
+    if workers > 1 and total > 1:
+        with ProcessPoolExecutor(max_workers=workers) as ex:
+            futs = {ex.submit(_parse_one, str(m.real_path), m.source, options): i
+                    for i, m in enumerate(todo)}
+            from concurrent.futures import as_completed
+            for done, fut in enumerate(as_completed(futs), 1):
+                i = futs[fut]
+                try:
+                    results[id(todo[i])] = fut.result()
+                except Exception as e:  # worker died (e.g. killed by the OOM killer)
+                    results[id(todo[i])] = ("", "unknown", None, f"parser process failed: {e}")
+                if progress:
+                    progress(done, total, todo[i].source)
+    else:
+        for done, m in enumerate(todo, 1):
+            results[id(m)] = _parse_one(str(m.real_path), m.source, options)
+            if progress:
+                progress(done, total, m.source)
+    return results
+
+
+def _assemble(bundle_path: str, members: list[Member], results: dict[int, tuple]) -> Bundle:
+    warnings: list[ParseWarning] = []
+    parts: list[tuple[Member, ParseResult]] = []
+    for m in members:
+        if id(m) not in results:
+            continue
+        name, kind, res, reason = results[id(m)]
+        m.parser, m.kind = name, kind
+        if res is None:
+            m.status = "skipped" if kind in ("unknown", "empty") else "failed"
+            m.reason = reason
+            continue
+        m.status = "parsed"
+        m.records = len(res.frame)
+        m.records_expected = res.stats.get("records_expected")
+        m.warnings = len(res.warnings)
+        m.stats = res.stats
+        warnings.extend(res.warnings)
+        parts.append((m, res))
+
+    # host resolution: content > path layout > the bundle's only host
+    known: set[str] = set()
+    for m, res in parts:
+        content_host = normalize_host(res.meta.get("host"))
+        if content_host is None and len(res.frame) and res.frame["host"].notna().any():
+            content_host = normalize_host(res.frame["host"].dropna().iloc[0])
+        m.host = content_host or host_from_path(m.source)
+        if m.host:
+            known.add(m.host)
+    fallback = next(iter(known)) if len(known) == 1 else None
+    frames = []
+    meta: dict[str, dict[str, Any]] = {}
+    for m, res in parts:
+        m.host = m.host or fallback
+        df = res.frame
+        if len(df) and df["host"].notna().any():
+            df = df.copy()
+            df["host"] = df["host"].map(normalize_host, na_action="ignore")
+        frames.append(tl.finalize_part(df, source=m.source, host=m.host or "UNKNOWN"))
+        if m.host:
+            hm = meta.setdefault(m.host, {})
+            for k, v in res.meta.items():
+                if k != "host" and v is not None:
+                    hm.setdefault(k, v)
+    timeline = tl.concat(frames)
+    hosts = sorted(set(timeline["host"].dropna().astype(str)) | known) if len(timeline) else sorted(known)
+    inventory = pd.DataFrame([m.as_row() for m in members], columns=INVENTORY_COLUMNS)
+    return Bundle(path=bundle_path, timeline=timeline, inventory=inventory, warnings=warnings,
+                  hosts=hosts, meta=meta, members=members)
+
+
+def iter_members(bundle: Bundle) -> Iterator[Member]:
+    yield from bundle.members

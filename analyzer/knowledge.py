@@ -1,0 +1,218 @@
+"""Knowledge tables: event (provider, id) → event_type, and the relevance filter.
+
+Data, not code: detectors and the timeline look things up here instead of carrying their
+own ``if`` chains. Sources and confidence for every entry are in ../shared/KNOWLEDGE.md
+Part B (the ``E``/``R``/``L``/``C``/``A`` numbers in the comments).
+"""
+from __future__ import annotations
+
+from parsers.base import Relevance
+
+# Provider aliases: the name a log shows → our short family name.
+PROVIDER_FAMILY: dict[str, str] = {
+    "termdd": "termdd",
+    "termservice": "termservice",
+    "termservlicensing": "termservlicensing",
+    "microsoft-windows-terminalservices-remoteconnectionmanager": "rcm",
+    "microsoft-windows-terminalservices-localsessionmanager": "lsm",
+    "microsoft-windows-remotedesktopservices-rdpcorets": "rdpcorets",
+    "microsoft-windows-terminalservices-licensing": "tslicensing",
+    "microsoft-windows-security-auditing": "security",
+    "security": "security",                       # 2003 .evt source name
+    "microsoft-windows-kernel-power": "kernel-power",
+    "microsoft-windows-power-troubleshooter": "power-troubleshooter",
+    "service control manager": "scm",
+    "eventlog": "eventlog",
+    "schannel": "schannel",
+    "lsm": "lsm-legacy",
+    "microsoft-windows-terminalservices-gateway": "rdgateway",
+}
+
+# (family, event id) → event_type. General → specific.
+EVENT_TYPES: dict[tuple[str, int], str] = {
+    # TermDD (E01-E03)
+    ("termdd", 50): "sys:termdd:protocol-error",
+    ("termdd", 56): "sys:termdd:security-error",
+    ("termdd", 52): "sys:termdd:license-in-use",
+    # TermService 2003 (E04-E10)
+    ("termservice", 1008): "sys:termservice:grace-expired",
+    ("termservice", 1088): "sys:termservice:grace-expired",
+    ("termservice", 1004): "sys:termservice:license-issue-failed",
+    ("termservice", 1010): "sys:termservice:license-server-unreachable",
+    ("termservice", 1009): "sys:termservice:grace-expiring",
+    ("termservice", 1011): "sys:termservice:temp-license-expired",
+    ("termservice", 1000): "sys:termservice:license-acquire-failed",
+    ("termservice", 1003): "sys:termservice:invalid-client-license",
+    ("termservice", 1005): "sys:termservice:stack-load-failed",
+    ("termservice", 1035): "sys:termservice:listener-down",
+    ("termservice", 1036): "sys:termservice:session-create-failed",
+    ("termservice", 1006): "sys:termservice:incomplete-connections",
+    ("termservice", 1012): "sys:termservice:max-failed-logons",
+    ("termservice", 1013): "sys:termservice:connection-limit",
+    ("termservice", 1015): "sys:termservice:connection-disabled",
+    ("termservlicensing", 28): "sys:tslicensing:placement-error",
+    ("tslicensing", 44): "sys:tslicensing:db-error-benign",
+    ("lsm-legacy", 1048): "sys:lsm:start-failed",
+    # RCM (R01-R18)
+    ("rcm", 1149): "rdp:rcm:auth-success",
+    ("rcm", 261): "rdp:rcm:connection-received",
+    ("rcm", 258): "rdp:rcm:listener-started",
+    ("rcm", 259): "rdp:rcm:listener-stopped",
+    ("rcm", 262): "rdp:rcm:listener-stop-requested",
+    ("rcm", 260): "rdp:rcm:listener-failed",
+    ("rcm", 1158): "rdp:rcm:connection-accepted",
+    ("rcm", 1035): "rdp:rcm:listener-down",
+    ("rcm", 1036): "rdp:rcm:session-create-failed",
+    ("rcm", 1050): "rdp:rcm:security-autocorrected",
+    ("rcm", 1051): "rdp:rcm:cert:unusable",
+    ("rcm", 1052): "rdp:rcm:cert:expiring",
+    ("rcm", 1053): "rdp:rcm:cert:expired",
+    ("rcm", 1054): "rdp:rcm:cert:no-eku",
+    ("rcm", 1055): "rdp:rcm:cert:private-key",
+    ("rcm", 1056): "rdp:rcm:cert:self-signed-created",
+    ("rcm", 1057): "rdp:rcm:cert:self-signed-failed",
+    ("rcm", 1058): "rdp:rcm:cert:replace-failed",
+    ("rcm", 1059): "rdp:rcm:cert:config-reset",
+    ("rcm", 1067): "rdp:rcm:spn-failed",
+    ("rcm", 1068): "rdp:rcm:licensing:mode-not-configured",
+    ("rcm", 1069): "rdp:rcm:licensing:grace-expired",
+    ("rcm", 1128): "rdp:rcm:licensing:grace-expired",
+    ("rcm", 1129): "rdp:rcm:licensing:grace-expiring",
+    ("rcm", 1130): "rdp:rcm:licensing:no-server",
+    ("rcm", 1131): "rdp:rcm:licensing:server-unreachable",
+    ("rcm", 1132): "rdp:rcm:licensing:server-unsupported",
+    ("rcm", 1133): "rdp:rcm:licensing:cert-invalid",
+    ("rcm", 1004): "rdp:rcm:licensing:issue-failed",
+    ("rcm", 1028): "rdp:rcm:licensing:renew-failed",
+    ("rcm", 1043): "rdp:rcm:licensing:server-comm-failed",
+    ("rcm", 1061): "rdp:rcm:licensing:issue-failed",
+    ("rcm", 1070): "rdp:rcm:logons-disabled",
+    ("rcm", 1071): "rdp:rcm:logons-disabled",
+    # LSM (L01-L09)
+    ("lsm", 21): "rdp:lsm:logon",
+    ("lsm", 22): "rdp:lsm:shell-start",
+    ("lsm", 23): "rdp:lsm:logoff",
+    ("lsm", 24): "rdp:lsm:disconnect",
+    ("lsm", 25): "rdp:lsm:reconnect",
+    ("lsm", 39): "rdp:lsm:disconnect-by-session",
+    ("lsm", 40): "rdp:lsm:disconnect-reason",
+    ("lsm", 41): "rdp:lsm:arbitration-begin",
+    ("lsm", 42): "rdp:lsm:arbitration-end",
+    # RdpCoreTS (C01-C12)
+    ("rdpcorets", 131): "rdp:core:connection-accepted",
+    ("rdpcorets", 140): "rdp:core:auth-failed",
+    ("rdpcorets", 65): "rdp:core:connection-created",
+    ("rdpcorets", 66): "rdp:core:connection-assigned",
+    ("rdpcorets", 97): "rdp:core:protocol-error",
+    ("rdpcorets", 98): "rdp:core:tcp-established",
+    ("rdpcorets", 99): "rdp:core:tcp-failed",
+    ("rdpcorets", 102): "rdp:core:connection-terminated",
+    ("rdpcorets", 103): "rdp:core:disconnect-reason",
+    ("rdpcorets", 104): "rdp:core:client-timezone",
+    ("rdpcorets", 105): "rdp:core:native-encryption",
+    ("rdpcorets", 129): "rdp:core:listener-bound",
+    ("rdpcorets", 139): "rdp:core:security-error",
+    ("rdpcorets", 148): "rdp:core:channel",
+    ("rdpcorets", 153): "rdp:core:tls-version",
+    ("rdpcorets", 226): "rdp:core:state-error",
+    ("rdpcorets", 227): "rdp:core:state-error",
+    ("rdpcorets", 228): "rdp:core:state-error",
+    ("rdpcorets", 72): "rdp:core:method",
+    # Security (A01-A09)
+    ("security", 4624): "sec:logon:success",
+    ("security", 4625): "sec:logon:failure",
+    ("security", 4778): "sec:session:reconnect",
+    ("security", 4779): "sec:session:disconnect",
+    ("security", 4825): "sec:rdp:denied",
+    ("security", 4634): "sec:logoff",
+    ("security", 4647): "sec:logoff:user",
+    ("security", 4648): "sec:logon:explicit",
+    ("security", 4672): "sec:logon:special-privileges",
+    ("security", 528): "sec:logon:success",
+    ("security", 540): "sec:logon:success",
+    **{("security", i): "sec:logon:failure" for i in (529, 530, 531, 532, 533, 535, 536, 537, 539)},
+    ("security", 534): "sec:logon:failure:logon-type-not-granted",
+    ("security", 538): "sec:logoff",
+    ("security", 682): "sec:session:reconnect",
+    ("security", 683): "sec:session:disconnect",
+    # Power (E13-E16)
+    ("kernel-power", 42): "power:sleep",
+    ("kernel-power", 107): "power:resume",
+    ("kernel-power", 41): "power:unclean-reboot",
+    ("kernel-power", 109): "power:shutdown",
+    ("kernel-power", 506): "power:standby-enter",
+    ("kernel-power", 507): "power:standby-exit",
+    ("power-troubleshooter", 1): "power:wake",
+    ("eventlog", 6005): "sys:eventlog:start",
+    ("eventlog", 6006): "sys:eventlog:stop",
+    ("eventlog", 6008): "sys:eventlog:unexpected-shutdown",
+    ("eventlog", 6009): "sys:eventlog:os-version",
+    ("eventlog", 6013): "sys:eventlog:uptime",
+    # Service Control Manager (E17-E18)
+    ("scm", 7036): "svc:state",
+    ("scm", 7031): "svc:crash",
+    ("scm", 7034): "svc:crash",
+    ("scm", 7000): "svc:start-failed",
+    ("scm", 7001): "svc:start-failed",
+    ("scm", 7023): "svc:error",
+    ("scm", 7024): "svc:error",
+    ("scm", 7040): "svc:start-type",
+    ("scm", 7045): "svc:installed",
+    # Schannel (E19-E22)
+    ("schannel", 36870): "tls:schannel:private-key",
+    ("schannel", 36869): "tls:schannel:no-private-key",
+    ("schannel", 36871): "tls:schannel:credential-error",
+    ("schannel", 36874): "tls:schannel:no-cipher",
+    ("schannel", 36887): "tls:schannel:alert-received",
+    ("schannel", 36888): "tls:schannel:alert-sent",
+    ("schannel", 36886): "tls:schannel:no-server-credential",
+    ("schannel", 36872): "tls:schannel:chain",
+    ("schannel", 36889): "tls:schannel:chain",
+}
+
+#: Channels whose every event is worth keeping (RDP-specific logs).
+RELEVANT_CHANNELS: tuple[str, ...] = (
+    "microsoft-windows-terminalservices-remoteconnectionmanager/operational",
+    "microsoft-windows-terminalservices-remoteconnectionmanager/admin",
+    "microsoft-windows-terminalservices-localsessionmanager/operational",
+    "microsoft-windows-terminalservices-localsessionmanager/admin",
+    "microsoft-windows-remotedesktopservices-rdpcorets/operational",
+    "microsoft-windows-remotedesktopservices-rdpcorets/admin",
+    "microsoft-windows-terminalservices-licensing/admin",
+    "microsoft-windows-terminalservices-licensing/operational",
+)
+
+#: Provider names as they appear in logs, per family (used to build the relevance filter).
+_FAMILY_NAMES: dict[str, list[str]] = {}
+for _name, _fam in PROVIDER_FAMILY.items():
+    _FAMILY_NAMES.setdefault(_fam, []).append(_name)
+
+
+def family(provider: str | None) -> str | None:
+    if not provider:
+        return None
+    return PROVIDER_FAMILY.get(provider.strip().lower())
+
+
+def event_type_for(provider: str | None, event_id: int | None) -> str:
+    fam = family(provider)
+    if fam is None or event_id is None:
+        return "event:other"
+    return EVENT_TYPES.get((fam, int(event_id)), f"event:{fam}")
+
+
+def relevance() -> Relevance:
+    """The relevance filter: every known (provider, id), every RDP channel, whole RDP
+    providers (RCM/LSM/RdpCoreTS/TermService/TermDD) and TermService-family service events."""
+    whole = {"termdd", "termservice", "termservlicensing", "rcm", "lsm", "rdpcorets",
+             "tslicensing", "lsm-legacy", "schannel"}
+    providers: dict[str, frozenset[int] | None] = {}
+    ids_by_family: dict[str, set[int]] = {}
+    for (fam, eid) in EVENT_TYPES:
+        ids_by_family.setdefault(fam, set()).add(eid)
+    for fam, names in _FAMILY_NAMES.items():
+        ids = None if fam in whole else frozenset(ids_by_family.get(fam, ()))
+        for n in names:
+            providers[n] = ids
+    channels: dict[str, frozenset[int] | None] = {c: None for c in RELEVANT_CHANNELS}
+    return Relevance(providers=providers, channels=channels)

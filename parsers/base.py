@@ -1,0 +1,264 @@
+"""The contract every parser module follows, and the one timeline schema.
+
+The schema lives here (not in ``analyzer``) so that ``parsers`` stays a leaf package: parsers
+produce rows, ``analyzer.timeline`` normalises and concatenates them. ``analyzer.timeline``
+re-exports everything below; refer to columns by these names only.
+
+A parser module exposes::
+
+    INFO: ParserInfo                       # name, kind, description, what it sniffs
+    def sniff(head: bytes, name: str = "") -> bool
+    def parse(path: Path, options: ParseOptions | None = None) -> ParseResult
+
+Text parsers also expose ``sniff_text(text) -> bool`` and
+``parse_text(text, source, options, line_offset=0) -> ParseResult`` so that one decoded
+file holding several command outputs can be split into blocks (``parsers.textlog``).
+
+Parsers never raise on bad input: what cannot be read becomes a :class:`ParseWarning`
+(source, locator, message) and parsing goes on. Only :class:`ParserError` (our own) may
+escape, for "this is not my format at all", and the bundle records it in the inventory.
+
+Timeline columns (``TIMELINE_DTYPES``)
+--------------------------------------
+========== ======================== ========================================================
+column     dtype                    meaning
+========== ======================== ========================================================
+time       datetime64[us, UTC]      event time; capture time for state snapshots; NaT when
+                                    unknown. Microseconds because real logs hold 1601-01-01
+                                    (zero FILETIME), which overflows nanosecond timestamps.
+host       string                   computer name (upper case, no domain) or <NA>
+source     string                   path of the file inside the bundle (posix separators)
+locator    string                   where in that file: ``record 1234``, ``line 17``,
+                                    ``line 17 [HKLM\\...\\RDP-Tcp]``, ``offset 0x1a00``
+kind       string                   evtx, evt, evtxml, evtcsv, reg, gpresult, netstat,
+                                    tasklist, qwinsta, systeminfo
+event_type string                   general → specific, ``:``-separated (see below)
+record_id  Int64                    evtx/evt record number (for gap accounting)
+provider   string                   event provider / source name as in the file
+channel    string                   event channel (System, Security, ...Operational)
+event_id   Int32                    16-bit event id (qualifiers split off into data)
+level      Int8                     Windows level: 0 LogAlways,1 Critical,2 Error,3 Warning,
+                                    4 Information,5 Verbose (evt types mapped to these)
+user       string                   DOMAIN\\user or user as the source gives it
+sid        string                   S-1-5-...
+session_id Int64                    Windows session id (qwinsta ID, LSM SessionID, ...)
+pid        Int64                    process id (netstat/tasklist rows, event Execution PID)
+ip         string                   the relevant address: client IP for events, *local* IP
+                                    for netstat sockets (remote one in ``data``)
+port       Int32                    matching port (netstat local port, client port)
+message    string                   one readable line (not Windows' rendered message unless
+                                    the source carries it, e.g. exported XML RenderingInfo)
+data       string                   every other named field, as one compact JSON object
+========== ======================== ========================================================
+
+``event_type`` conventions (prefix filters work: ``df.event_type.str.startswith("rdp:")``):
+
+* events: assigned by ``analyzer.knowledge`` from (provider, event_id) when the parser leaves
+  it empty, e.g. ``rdp:lsm:logon``, ``rdp:rcm:auth-success``, ``sys:termdd:protocol-error``,
+  ``sec:logon:failure``; anything unknown is ``event:other``.
+* ``reg:value`` (data: hive, key, key_original, name, type, value, raw?),
+  ``reg:key-deleted``, ``reg:value-deleted``
+* ``gpo:policy``, ``gpo:registry``, ``gpo:user-right``, ``gpo:security-option``,
+  ``gpo:restricted-group``, ``gpo:gpo`` (data carries scope, gpo, precedence, parts...)
+* ``net:socket`` (data: proto, local, remote, remote_ip, remote_port, state, state_original,
+  listening, services, image, offload)
+* ``proc:process`` (data: image, services [list], session_name, mem_kb, status, user, ...)
+* ``session:winstation`` (qwinsta: data session_name, state, state_original, type, device,
+  current)
+* ``sysinfo:host`` (data: os_name, os_version, build, service_pack, boot_time, time_zone...)
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import pandas as pd
+
+# --------------------------------------------------------------------------- schema
+
+TIME_DTYPE = "datetime64[us, UTC]"
+
+TIMELINE_DTYPES: dict[str, str] = {
+    "time": TIME_DTYPE,
+    "host": "string",
+    "source": "string",
+    "locator": "string",
+    "kind": "string",
+    "event_type": "string",
+    "record_id": "Int64",
+    "provider": "string",
+    "channel": "string",
+    "event_id": "Int32",
+    "level": "Int8",
+    "user": "string",
+    "sid": "string",
+    "session_id": "Int64",
+    "pid": "Int64",
+    "ip": "string",
+    "port": "Int32",
+    "message": "string",
+    "data": "string",
+}
+TIMELINE_COLUMNS: tuple[str, ...] = tuple(TIMELINE_DTYPES)
+
+#: Kinds a parser may put in the ``kind`` column.
+KINDS = ("evtx", "evt", "evtxml", "evtcsv", "reg", "gpresult", "netstat", "tasklist",
+         "qwinsta", "systeminfo")
+
+
+def empty_frame() -> pd.DataFrame:
+    """A zero-row DataFrame with every timeline column and dtype."""
+    return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in TIMELINE_DTYPES.items()})
+
+
+def conform(df: pd.DataFrame) -> pd.DataFrame:
+    """Return ``df`` with exactly the timeline columns, in order, with their dtypes.
+
+    Missing columns are added as all-NA; extra columns are dropped. ``time`` accepts
+    tz-aware or naive (taken as UTC) datetimes, or ISO strings.
+    """
+    n = len(df)
+    out = {}
+    for col, dtype in TIMELINE_DTYPES.items():
+        if col in df.columns:
+            s = df[col]
+            if col == "time":
+                if not isinstance(s.dtype, pd.DatetimeTZDtype):
+                    s = pd.to_datetime(s, utc=True, errors="coerce", format="mixed")
+                s = s.dt.tz_convert("UTC").astype(TIME_DTYPE)
+            elif str(s.dtype) != dtype:
+                s = s.astype(dtype)
+            out[col] = s.reset_index(drop=True)
+        else:
+            out[col] = pd.Series(pd.array([None] * n, dtype=dtype))
+    return pd.DataFrame(out)
+
+
+# --------------------------------------------------------------------------- results
+
+
+class ParserError(Exception):
+    """Base of rdpdoctor's parser exceptions; the only kind a parser may let escape."""
+
+
+class NotMyFormat(ParserError):
+    """The content is not what this parser reads (sniffing was wrong)."""
+
+
+class BudgetExceeded(ParserError):
+    """A size / time / record budget in ParseOptions was exceeded."""
+
+
+@dataclass(frozen=True)
+class ParseWarning:
+    """Something a parser could not read. ``locator`` is offset / line / record id."""
+
+    source: str
+    locator: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class ParserInfo:
+    name: str              # module-level name, e.g. "netstat"
+    kind: str              # value of the ``kind`` column
+    description: str
+    sniffs: str            # human description of the content signature
+    text: bool = False     # True for text formats (decoded with parsers.text)
+
+
+@dataclass
+class Relevance:
+    """Which events matter to rdpdoctor (``analyzer.knowledge`` builds the real one).
+
+    ``providers``: provider name (lower case) -> set of event ids, or None for all ids.
+    ``channels``: channel name (lower case) -> set of event ids, or None for all ids.
+    An event is relevant when it matches either table.
+    """
+
+    providers: dict[str, frozenset[int] | None] = field(default_factory=dict)
+    channels: dict[str, frozenset[int] | None] = field(default_factory=dict)
+
+    def keep(self, provider: str | None, channel: str | None, event_id: int | None) -> bool:
+        for table, key in ((self.providers, provider), (self.channels, channel)):
+            if key is None:
+                continue
+            ids = table.get(key.lower(), False)
+            if ids is None:
+                return True
+            if ids and event_id is not None and event_id in ids:
+                return True
+        return False
+
+
+@dataclass
+class ParseOptions:
+    evtx_backend: str = "auto"          # auto | rust | python
+    relevance: Relevance | None = None  # None keeps every record
+    max_bytes: int = 4 << 30            # refuse to read more than this from one file
+    time_budget_s: float | None = None  # wall-clock budget per file (None: unbounded)
+    workers: int = 1                    # processes a parser may use for one big file
+    tz_hint: str | None = None          # time zone for formats with local timestamps
+    progress: Callable[[int, int], None] | None = None  # (done, total) units of work
+
+
+@dataclass
+class ParseResult:
+    """What a parser returns for one file (or one block of a text file).
+
+    ``frame`` follows the timeline contract (use :func:`conform`); ``stats`` carries the
+    accounting the inventory shows: ``records`` (rows produced), ``records_expected`` (what
+    the structure announces, when it does), ``bytes_read``, ``skipped`` (list of
+    ``{"offset"|"line": ..., "length": ..., "reason": ...}``), ``dropped`` (counts dropped by
+    the relevance filter, ``{"provider/id": n}``), ``blocks`` (text blocks found).
+    ``meta`` carries hints: ``host``, ``capture_time``, ``os``...
+    """
+
+    frame: pd.DataFrame
+    warnings: list[ParseWarning] = field(default_factory=list)
+    stats: dict[str, Any] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+    parser: str = ""
+
+    @property
+    def records(self) -> int:
+        return len(self.frame)
+
+
+def warn(warnings: list[ParseWarning], source: str, locator: str | int, message: str) -> None:
+    """Append a warning; ``locator`` ints are rendered as ``line N``."""
+    if isinstance(locator, int):
+        locator = f"line {locator}"
+    warnings.append(ParseWarning(str(source), str(locator), str(message)))
+
+
+def result_from_rows(rows: Iterable[dict[str, Any]], *, parser: str,
+                     warnings: list[ParseWarning] | None = None,
+                     stats: dict[str, Any] | None = None,
+                     meta: dict[str, Any] | None = None) -> ParseResult:
+    """Build a ParseResult from row dicts (fine for text formats; evtx builds column-wise)."""
+    rows = list(rows)
+    frame = conform(pd.DataFrame(rows)) if rows else empty_frame()
+    st = {"records": len(frame)}
+    st.update(stats or {})
+    return ParseResult(frame=frame, warnings=list(warnings or []), stats=st,
+                       meta=dict(meta or {}), parser=parser)
+
+
+def read_head(path: Path, size: int = 65536) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read(size)
+
+
+def data_json(d: dict[str, Any]) -> str | None:
+    """Serialise a row's extra fields compactly (the ``data`` column); None when empty."""
+    if not d:
+        return None
+    import orjson
+
+    return orjson.dumps(d, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
