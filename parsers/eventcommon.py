@@ -1,0 +1,111 @@
+"""What every event-log format shares: field names → timeline columns, one-line messages.
+
+.evtx (both backends), .evt, wevtutil/Event Viewer XML and CSV exports all end here so that
+the same event gives the same row whatever file it came from. Field names follow the
+Windows manifests (KNOWLEDGE.md Part B §1): Security ``TargetUserName``/``IpAddress``, LSM
+``User``/``SessionID``/``Address``, RCM 1149 ``Param1..3``, RdpCoreTS ``ClientIP``/
+``IPString``. Unnamed ``<Data>`` (TermDD, .evt insertion strings) are ``param1..paramN``.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_NULLISH = {"", "-", "NULL", "null", "N/A", "%%1793"}
+
+_USER_KEYS = (("TargetUserName", "TargetDomainName"), ("AccountName", "AccountDomain"),
+              ("User", None), ("UserName", "Domain"), ("SubjectUserName", "SubjectDomainName"))
+_IP_KEYS = ("IpAddress", "ClientIP", "ClientAddress", "Address", "IPString", "SourceAddress",
+            "ClientIp", "IPAddress")
+_SESSION_KEYS = ("SessionID", "SessionId", "Session", "TargetSession")
+_ENDPOINT = re.compile(r"^\[?(?P<ip>[0-9a-fA-F:.%]+?)\]?(?::(?P<port>\d{1,5}))?$")
+
+
+def _clean(v: Any) -> str | None:
+    if v is None:
+        return None
+    s = str(v).strip()
+    return None if s in _NULLISH else s
+
+
+def split_endpoint(value: str) -> tuple[str | None, int | None]:
+    """``[10.0.0.5]:51234`` / ``10.0.0.5:51234`` / ``10.0.0.5`` / ``[::1]:3389`` → (ip, port)."""
+    v = value.strip()
+    if v.count(":") > 1 and not v.startswith("["):      # bare IPv6 without port
+        return v, None
+    m = _ENDPOINT.match(v)
+    if not m:
+        return None, None
+    port = m.group("port")
+    return m.group("ip"), (int(port) if port else None)
+
+
+def event_columns(provider: str | None, event_id: int | None,
+                  fields: dict[str, Any]) -> dict[str, Any]:
+    """The typed timeline columns an event's named fields provide (user, ip, port, ...)."""
+    out: dict[str, Any] = {}
+    for ukey, dkey in _USER_KEYS:
+        u = _clean(fields.get(ukey))
+        if u:
+            d = _clean(fields.get(dkey)) if dkey else None
+            out["user"] = f"{d}\\{u}" if d and "\\" not in u else u
+            break
+    if "user" not in out and (provider or "").lower().endswith("remoteconnectionmanager"):
+        u = _clean(fields.get("Param1"))
+        if u:
+            d = _clean(fields.get("Param2"))
+            out["user"] = f"{d}\\{u}" if d else u
+    sid = _clean(fields.get("TargetUserSid")) or _clean(fields.get("UserSid"))
+    if sid and sid.startswith("S-1-"):
+        out["sid"] = sid
+    for k in _IP_KEYS:
+        v = _clean(fields.get(k))
+        if v and v.upper() != "LOCAL":
+            ip, port = split_endpoint(v)
+            if ip:
+                out["ip"] = ip
+                if port is not None:
+                    out["port"] = port
+                break
+    if "ip" not in out and (provider or "").lower().endswith("remoteconnectionmanager"):
+        v = _clean(fields.get("Param3"))
+        if v:
+            ip, _ = split_endpoint(v)
+            if ip:
+                out["ip"] = ip
+    if "port" not in out:
+        p = _clean(fields.get("IpPort"))
+        if p and p.isdigit() and 0 < int(p) < 65536:
+            out["port"] = int(p)
+    for k in _SESSION_KEYS:
+        v = _clean(fields.get(k))
+        if v is not None:
+            try:
+                out["session_id"] = int(v, 0) if v.lower().startswith("0x") else int(v)
+                break
+            except ValueError:
+                continue
+    return out
+
+
+def ntstatus_from_binary(binary: bytes | None) -> str | None:
+    """TermDD events: the last DWORD of ``Binary`` is an NTSTATUS, little-endian (§1.8)."""
+    if not binary or len(binary) < 4:
+        return None
+    return "0x%08X" % int.from_bytes(binary[-4:], "little")
+
+
+def event_message(provider: str | None, event_id: int | None, fields: dict[str, Any],
+                  limit: int = 300) -> str:
+    """A readable one-liner: ``TermDD 50: param1=\\Device\\Termdd, param2=X.224``."""
+    head = f"{provider or '?'} {event_id if event_id is not None else '?'}"
+    parts = []
+    for k, v in fields.items():
+        if v is None or v == "" or k.startswith("_"):
+            continue
+        s = " ".join(str(v).split())
+        if len(s) > 80:
+            s = s[:79] + "…"
+        parts.append(f"{k}={s}")
+    msg = f"{head}: " + ", ".join(parts) if parts else head
+    return msg if len(msg) <= limit else msg[: limit - 1] + "…"
