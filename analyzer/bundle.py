@@ -24,10 +24,13 @@ import hashlib
 import os
 import re
 import shutil
+import signal
 import stat
 import tarfile
 import tempfile
+import threading
 import zipfile
+from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -52,6 +55,7 @@ class Limits:
     max_ratio: float = 200.0            # uncompressed / compressed, for members > 1 MiB
     max_members: int = 50_000           # files considered in one bundle
     max_depth: int = 3                  # archives inside archives
+    file_time_budget_s: float | None = 300.0  # wall-clock budget for parsing one file
 
 
 @dataclass
@@ -397,8 +401,42 @@ def _sha256(path: Path) -> str:
 # ----------------------------------------------------------------------------- parsing
 
 
-def _parse_one(real_path: str, source: str, options: ParseOptions) -> tuple[str, str, ParseResult | None, str]:
+class _TimeUp(BaseException):
+    """Raised by the per-file watchdog (BaseException: parsers' ``except Exception`` must
+    not swallow it)."""
+
+
+@contextmanager
+def _watchdog(seconds: float | None):
+    """Interrupt the current parse after ``seconds`` (POSIX main thread only; else no-op)."""
+    if (not seconds or not hasattr(signal, "setitimer")
+            or threading.current_thread() is not threading.main_thread()):
+        yield
+        return
+
+    def _alarm(signum, frame):
+        raise _TimeUp()
+
+    old = signal.signal(signal.SIGALRM, _alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def _parse_one(real_path: str, source: str, options: ParseOptions,
+               budget: float | None = None) -> tuple[str, str, ParseResult | None, str]:
     """Identify and parse one file. Returns (parser name, kind, result, failure reason)."""
+    try:
+        with _watchdog(budget):
+            return _parse_one_inner(real_path, source, options)
+    except _TimeUp:
+        return "", "timeout", None, f"parsing exceeded the per-file time budget ({budget:g} s)"
+
+
+def _parse_one_inner(real_path: str, source: str, options: ParseOptions):
     path = Path(real_path)
     try:
         with open(path, "rb") as fh:
@@ -473,24 +511,31 @@ def load(path: str | os.PathLike, *, evtx_backend: str = "auto", relevant_only: 
         if p.is_dir():
             intake.add_folder(p)
         elif p.is_file():
-            intake.add_path(p.resolve(), p.name, "", 0)
+            with open(p, "rb") as fh:
+                arch = _sniff_archive(fh.read(HEAD_BYTES))
+            if arch == "zip":          # the bundle itself: members are relative to it
+                intake.add_zip(p.resolve(), "", 1)
+            elif arch:
+                intake.add_tar(p.resolve(), "", 1)
+            else:
+                intake.add_path(p.resolve(), p.name, "", 0)
         else:
             raise BundleError(f"not a regular file or folder: {path}")
         members = intake.members
         todo = [m for m in members if m.real_path is not None and m.status == "pending"]
-        results = _run_parsers(todo, options, workers, progress)
+        results = _run_parsers(todo, options, workers, progress, limits.file_time_budget_s)
         return _assemble(str(path), members, results)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _run_parsers(todo: list[Member], options: ParseOptions, workers: int,
-                 progress) -> dict[int, tuple]:
+                 progress, budget: float | None) -> dict[int, tuple]:
     results: dict[int, tuple] = {}
     total = len(todo)
     if workers > 1 and total > 1:
         with ProcessPoolExecutor(max_workers=workers) as ex:
-            futs = {ex.submit(_parse_one, str(m.real_path), m.source, options): i
+            futs = {ex.submit(_parse_one, str(m.real_path), m.source, options, budget): i
                     for i, m in enumerate(todo)}
             from concurrent.futures import as_completed
             for done, fut in enumerate(as_completed(futs), 1):
@@ -503,7 +548,7 @@ def _run_parsers(todo: list[Member], options: ParseOptions, workers: int,
                     progress(done, total, todo[i].source)
     else:
         for done, m in enumerate(todo, 1):
-            results[id(m)] = _parse_one(str(m.real_path), m.source, options)
+            results[id(m)] = _parse_one(str(m.real_path), m.source, options, budget)
             if progress:
                 progress(done, total, m.source)
     return results
@@ -562,3 +607,49 @@ def _assemble(bundle_path: str, members: list[Member], results: dict[int, tuple]
 
 def iter_members(bundle: Bundle) -> Iterator[Member]:
     yield from bundle.members
+
+
+def accounting(bundle: Bundle) -> dict[str, Any]:
+    """What was read and what was lost, summed over the inventory (the report's footer).
+
+    ``lost_records`` counts records a file's structure announced but no parser recovered
+    (evtx/evt headers, record-number gaps); ``lost`` is True when anything was not read:
+    a refused or failed file, an unrecognised one, a lost record or a skipped byte range.
+    """
+    inv = bundle.inventory
+    files = int(len(inv[inv["kind"] != "archive"])) if len(inv) else 0
+    parsed = inv[(inv["status"] == "parsed") & (inv["kind"] != "archive")]
+    skipped = inv[inv["status"] == "skipped"]
+    failed = inv[inv["status"] == "failed"]
+    records = int(parsed["records"].fillna(0).sum())
+    lost_records = 0
+    damaged_files = 0
+    ranges = 0
+    for m in bundle.members:
+        st = m.stats or {}
+        lost = st.get("records_lost")
+        if lost is None and m.records_expected is not None:
+            dropped = sum((st.get("dropped") or {}).values())
+            lost = max(0, int(m.records_expected) - m.records - dropped)
+        lost = int(lost or 0)
+        r = len(st.get("skipped", []) or [])
+        if lost or r:
+            damaged_files += 1
+        lost_records += lost
+        ranges += r
+    dropped = int(inv["dropped"].fillna(0).sum()) if "dropped" in inv else 0
+    summary = (f"{files} files, {records:,} records parsed"
+               + (f", {dropped:,} records filtered as not relevant" if dropped else "")
+               + (f", {lost_records:,} records in {damaged_files} damaged file(s) not recoverable"
+                  if lost_records else "")
+               + (f", {ranges} unreadable byte range(s)" if ranges and not lost_records else "")
+               + (f", {len(skipped)} file(s) skipped" if len(skipped) else "")
+               + (f", {len(failed)} file(s) failed" if len(failed) else ""))
+    return {
+        "files": files, "parsed_files": int(len(parsed)), "skipped_files": int(len(skipped)),
+        "failed_files": int(len(failed)), "records": records, "dropped_records": dropped,
+        "lost_records": lost_records, "damaged_files": damaged_files, "skipped_ranges": ranges,
+        "warnings": len(bundle.warnings),
+        "lost": bool(lost_records or ranges or len(failed) or len(skipped)),
+        "summary": summary,
+    }
