@@ -20,6 +20,7 @@ host — that host.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import re
@@ -524,6 +525,7 @@ def load(path: str | os.PathLike, *, evtx_backend: str = "auto", relevant_only: 
         members = intake.members
         todo = [m for m in members if m.real_path is not None and m.status == "pending"]
         results = _run_parsers(todo, options, workers, progress, limits.file_time_budget_s)
+        _reparse_local_time_exports(todo, results, options, limits.file_time_budget_s)
         return _assemble(str(path), members, results)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -552,6 +554,26 @@ def _run_parsers(todo: list[Member], options: ParseOptions, workers: int,
             if progress:
                 progress(done, total, m.source)
     return results
+
+
+def _reparse_local_time_exports(todo: list[Member], results: dict[int, tuple],
+                                options: ParseOptions, budget: float | None) -> None:
+    """Event Viewer CSV/TXT exports carry local times. When the bundle's ``systeminfo`` names
+    the time zone, parse those exports again with it (the first pass had to assume UTC)."""
+    zones = {normalize_host(r[2].meta.get("host")): r[2].meta.get("time_zone")
+             for r in results.values() if r[1] == "systeminfo" and r[2] is not None
+             and r[2].meta.get("time_zone")}
+    if not zones:
+        return
+    only = next(iter(zones.values())) if len(set(zones.values())) == 1 else None
+    for m in todo:
+        name, kind, res, _ = results.get(id(m), ("", "", None, ""))
+        if kind != "evtcsv" or res is None:
+            continue
+        tz = zones.get(host_from_path(m.source)) or only
+        if tz:
+            opts = dataclasses.replace(options, tz_hint=tz)
+            results[id(m)] = _parse_one(str(m.real_path), m.source, opts, budget)
 
 
 def _assemble(bundle_path: str, members: list[Member], results: dict[int, tuple]) -> Bundle:
