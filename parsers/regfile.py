@@ -1,16 +1,249 @@
-"""Placeholder: the regfile parser is being written (see the open issues). Recognises nothing yet."""
+"""Registry scripts: ``regedit`` / ``reg export`` files (``.reg``, also saved as ``.txt``).
+
+Input
+    ``Windows Registry Editor Version 5.00`` (regedit 2000+/``reg export``; UTF-16LE with BOM,
+    also UTF-8 and BOM-less variants found in the wild) and ``REGEDIT4`` (Win9x/NT4, ANSI).
+    Recognised by the header line, never by the extension: MSRD-Collect saves ``reg export``
+    output as ``<host>_HKLM-....txt`` (KNOWLEDGE.md Part B §2.2).
+
+Format rules handled
+    ``[key]`` and ``[-key]`` (delete), ``"name"=...`` and ``@=...`` (default value),
+    ``"name"=-`` (delete value); ``"text"`` with ``\\\\`` ``\\"`` escapes; ``dword:0000d3d``;
+    ``hex:aa,bb`` (REG_BINARY); ``hex(0)``…``hex(b)`` with REG_EXPAND_SZ / REG_MULTI_SZ / REG_SZ
+    decoded to text (UTF-16LE in 5.00, ANSI in REGEDIT4) and REG_QWORD / DWORD LE/BE to ints;
+    ``,\\`` continuation lines; ``;`` and ``#`` comments; blank lines, indentation (spaces or
+    tabs), CRLF or LF, missing final newline. Anything unreadable is a warning with its line.
+
+Output rows (``kind="reg"``, ``time`` NaT: an export carries no capture time)
+    ``reg:value``: data ``hive``, ``key`` (normalised: ``HKLM\\SYSTEM\\CurrentControlSet\\...``),
+    ``key_original``, ``name`` ("" for ``@``), ``type`` (``REG_DWORD``...), ``value`` (int /
+    str / list[str] / hex string for binary types), ``raw`` (hex, binary types only);
+    ``reg:key-deleted``, ``reg:value-deleted``. ``locator`` = ``line N [normalised key]``.
+
+Example::
+
+    Windows Registry Editor Version 5.00
+
+    [HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\\WinStations\\RDP-Tcp]
+    "PortNumber"=dword:00000d3d
+
+gives one ``reg:value`` row with value 3389, type REG_DWORD.
+"""
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
-from .base import NotMyFormat, ParseOptions, ParseResult, ParserInfo
+from . import regcommon as rc
+from .base import (BudgetExceeded, NotMyFormat, ParseOptions, ParseResult, ParserInfo,
+                   ParseWarning, result_from_rows, warn)
 
-INFO = ParserInfo(name="regfile", kind="regfile", description="not implemented yet", sniffs="nothing yet")
+INFO = ParserInfo(
+    name="regfile", kind="reg",
+    description="regedit / reg export registry scripts (.reg, 5.00 and REGEDIT4)",
+    sniffs="first line 'Windows Registry Editor Version 5.00' or 'REGEDIT4' (BOM-aware)",
+    text=True)
+
+HEADER_500 = "Windows Registry Editor Version 5.00"
+HEADER_4 = "REGEDIT4"
+
+_HEX_TYPED = re.compile(r"^hex\(([0-9a-fA-F]{1,8})\):", re.IGNORECASE)
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+_DWORD = re.compile(r"^dword:([0-9a-fA-F]{1,8})\s*(?:;.*)?$", re.IGNORECASE)
+
+
+def _header(text: str) -> str | None:
+    for line in text.splitlines():
+        s = line.strip().lstrip("\ufeff")
+        if not s:
+            continue
+        if s.lower() == HEADER_500.lower():
+            return "5.00"
+        if s.upper() == HEADER_4:
+            return "4"
+        return None
+    return None
+
+
+def sniff_text(text: str) -> bool:
+    return _header(text[:4096]) is not None
 
 
 def sniff(head: bytes, name: str = "") -> bool:
-    return False
+    return sniff_text(rc.head_text(head))
 
 
 def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
-    raise NotMyFormat("regfile parser not implemented yet")
+    options = options or ParseOptions()
+    size = path.stat().st_size
+    if size > options.max_bytes:
+        raise BudgetExceeded(f"{size} bytes is more than max_bytes={options.max_bytes}")
+    raw = path.read_bytes()
+    text, enc = rc.decode_text(raw)
+    res = parse_text(text, str(path), options)
+    res.stats["encoding"] = enc
+    res.stats["bytes_read"] = len(raw)
+    return res
+
+
+def parse_text(text: str, source: str, options: ParseOptions | None = None,
+               line_offset: int = 0) -> ParseResult:
+    version = _header(text)
+    if version is None:
+        raise NotMyFormat("no 'Windows Registry Editor Version 5.00' / 'REGEDIT4' header")
+    warnings: list[ParseWarning] = []
+    rows = list(_records(text, version, source, warnings, line_offset))
+    return result_from_rows(rows, parser=INFO.name, warnings=warnings,
+                            stats={"format": "REGEDIT4" if version == "4" else "5.00"})
+
+
+# --------------------------------------------------------------------------- raw records
+
+
+def _logical_lines(text: str, line_offset: int):
+    """Yield (first line number, joined text) with ``\\`` continuations folded in."""
+    lines = _NEWLINE.split(text)     # not splitlines(): \x0b, \x1c, \u2028 may sit in data
+    i = 0
+    n = len(lines)
+    while i < n:
+        start = i
+        cur = lines[i].strip()
+        i += 1
+        # a hex list wraps with ",\" at the end; a string value never ends with a bare "\"
+        while cur.endswith("\\") and not cur.startswith(("[", ";", "#")) and i < n \
+                and "=" in cur and not _ends_in_string(cur):
+            cur = cur[:-1].rstrip() + lines[i].strip()
+            i += 1
+        yield start + 1 + line_offset, cur
+
+
+def _ends_in_string(s: str) -> bool:
+    """True when the value part of ``s`` is a quoted string (its last \\ is an escape)."""
+    try:
+        _, rest = _parse_name(s)
+    except ValueError:
+        return False
+    return rest.lstrip().lstrip("=").lstrip().startswith('"')
+
+
+def _records(text: str, version: str, source: str, warnings: list[ParseWarning],
+             line_offset: int):
+    ansi = version == "4"
+    key: str | None = None
+    header_seen = False
+    for lineno, line in _logical_lines(text, line_offset):
+        if not header_seen:
+            if line:
+                header_seen = True      # the header line itself
+            continue
+        if not line or line[0] in ";#":
+            continue
+        if line[0] == "[":
+            end = line.rfind("]")
+            if end < 0:
+                warn(warnings, source, lineno, "key line without closing ']'")
+                key = None
+                continue
+            name = line[1:end].strip()
+            if name.startswith("-"):
+                k = name[1:].strip()
+                yield rc.deletion_row(key_original=k, name=None, locator=rc.locator(lineno, k))
+                key = None
+                continue
+            if not name:
+                warn(warnings, source, lineno, "empty key name")
+                key = None
+                continue
+            key = name
+            continue
+        if line[0] in '"@':
+            if key is None:
+                warn(warnings, source, lineno, "value line outside of any key (ignored)")
+                continue
+            try:
+                row = _value(line, key, ansi, lineno)
+            except ValueError as e:
+                warn(warnings, source, lineno, f"cannot read value: {e}")
+                continue
+            yield row
+            continue
+        warn(warnings, source, lineno, f"unrecognised line: {line[:60]!r}")
+
+
+def _parse_quoted(s: str) -> tuple[str, str]:
+    """Parse a leading ``"..."`` with regedit escapes; return (text, rest after the quote)."""
+    if not s.startswith('"'):
+        raise ValueError("expected '\"'")
+    out = []
+    i = 1
+    n = len(s)
+    while i < n:
+        c = s[i]
+        if c == "\\" and i + 1 < n:
+            nxt = s[i + 1]
+            out.append({"n": "\n", "0": "\x00", "r": "\r", "t": "\t"}.get(nxt, nxt)
+                       if nxt in '\\"n0rt' else "\\" + nxt)
+            i += 2
+            continue
+        if c == '"':
+            return "".join(out), s[i + 1:]
+        out.append(c)
+        i += 1
+    raise ValueError("unterminated string")
+
+
+def _parse_name(line: str) -> tuple[str, str]:
+    if line.startswith("@"):
+        return "", line[1:]
+    return _parse_quoted(line)
+
+
+def _hex_bytes(s: str) -> bytes:
+    s = s.split(";", 1)[0]
+    s = "".join(s.split())
+    if not s:
+        return b""
+    parts = [p for p in s.split(",")]
+    if parts and parts[-1] == "":
+        parts.pop()
+    try:
+        return bytes(int(p, 16) for p in parts)
+    except ValueError:
+        raise ValueError(f"bad hex byte list {s[:40]!r}") from None
+
+
+def _value(line: str, key: str, ansi: bool, lineno: int) -> dict[str, Any]:
+    name, rest = _parse_name(line)
+    rest = rest.lstrip()
+    if not rest.startswith("="):
+        raise ValueError("missing '='")
+    data = rest[1:].strip()
+    loc = rc.locator(lineno, key)
+    if data == "-":
+        return rc.deletion_row(key_original=key, name=name, locator=loc)
+    if data.startswith('"'):
+        text, tail = _parse_quoted(data)
+        tail = tail.strip()
+        if tail and not tail.startswith(";"):
+            raise ValueError(f"text after the closing quote: {tail[:20]!r}")
+        return rc.value_row(key_original=key, name=name, type_name="REG_SZ", value=text,
+                            raw=None, locator=loc)
+    m = _DWORD.match(data)
+    if m:
+        return rc.value_row(key_original=key, name=name, type_name="REG_DWORD",
+                            value=int(m.group(1), 16), raw=None, locator=loc)
+    low = data.lower()
+    if low.startswith("hex:"):
+        raw = _hex_bytes(data[4:])
+        return rc.value_row(key_original=key, name=name, type_name="REG_BINARY",
+                            value=raw.hex(), raw=raw, locator=loc)
+    m = _HEX_TYPED.match(data)
+    if m:
+        num = int(m.group(1), 16)
+        type_name = rc.TYPE_NAMES.get(num, f"REG_UNKNOWN_0x{num:x}")
+        raw = _hex_bytes(data[m.end():])
+        value = rc.decode_value(type_name, raw, ansi=ansi)
+        return rc.value_row(key_original=key, name=name, type_name=type_name, value=value,
+                            raw=raw, locator=loc)
+    raise ValueError(f"unknown data format {data[:30]!r}")

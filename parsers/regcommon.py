@@ -1,0 +1,175 @@
+"""What every registry reader shares: key normalisation, value types, text decoding, rows.
+
+``.reg`` exports (:mod:`parsers.regfile`), pasted ``reg query`` text (:mod:`parsers.regquery`)
+and raw hives (:mod:`parsers.hive`) all end here, so the same value gives the same timeline
+row whatever file it came from (KNOWLEDGE.md Part B §2).
+
+Key normalisation: ``HKEY_LOCAL_MACHINE`` → ``HKLM`` (also HKCU, HKCR, HKU, HKCC), the first
+component under HKLM upper-cased (``Software`` → ``SOFTWARE``), ``ControlSet001`` /
+``ControlSet002`` → ``CurrentControlSet``; the key as written is kept as ``key_original``.
+
+Example: ``HKEY_LOCAL_MACHINE\\System\\ControlSet001\\Control\\Terminal Server`` →
+(``HKLM``, ``HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server``).
+"""
+from __future__ import annotations
+
+import codecs
+import re
+from typing import Any
+
+from .base import data_json
+
+ROOTS: dict[str, str] = {
+    "HKEY_LOCAL_MACHINE": "HKLM", "HKLM": "HKLM",
+    "HKEY_CURRENT_USER": "HKCU", "HKCU": "HKCU",
+    "HKEY_CLASSES_ROOT": "HKCR", "HKCR": "HKCR",
+    "HKEY_USERS": "HKU", "HKU": "HKU",
+    "HKEY_CURRENT_CONFIG": "HKCC", "HKCC": "HKCC",
+    "HKEY_DYN_DATA": "HKDD", "HKEY_PERFORMANCE_DATA": "HKPD",
+}
+
+#: Registry type numbers (``hex(N)`` in .reg files) → names.
+TYPE_NAMES: dict[int, str] = {
+    0: "REG_NONE", 1: "REG_SZ", 2: "REG_EXPAND_SZ", 3: "REG_BINARY", 4: "REG_DWORD",
+    5: "REG_DWORD_BIG_ENDIAN", 6: "REG_LINK", 7: "REG_MULTI_SZ", 8: "REG_RESOURCE_LIST",
+    9: "REG_FULL_RESOURCE_DESCRIPTOR", 10: "REG_RESOURCE_REQUIREMENTS_LIST", 11: "REG_QWORD",
+}
+TYPE_NUMBERS: dict[str, int] = {v: k for k, v in TYPE_NAMES.items()}
+#: Types whose decoded value is text / a list of text / an int; the rest stay hex.
+STRING_TYPES = {"REG_SZ", "REG_EXPAND_SZ", "REG_LINK"}
+
+_CONTROLSET = re.compile(r"^ControlSet\d{3}$", re.IGNORECASE)
+
+
+def normalize_key(key: str) -> tuple[str, str]:
+    """(hive, normalised key) for a key path as written in an export / query / hive."""
+    parts = [p for p in key.strip().strip("\\").split("\\")]
+    if not parts or not parts[0]:
+        return "", key.strip()
+    root = ROOTS.get(parts[0].upper())
+    if root is None:
+        return "", "\\".join(parts)
+    parts[0] = root
+    if root == "HKLM" and len(parts) > 1:
+        if parts[1].upper() in ("SYSTEM", "SOFTWARE", "SAM", "SECURITY", "HARDWARE"):
+            parts[1] = parts[1].upper()
+        if parts[1] == "SYSTEM" and len(parts) > 2 and (
+                _CONTROLSET.match(parts[2]) or parts[2].lower() == "currentcontrolset"):
+            parts[2] = "CurrentControlSet"
+    return root, "\\".join(parts)
+
+
+def key_equal(a: str, b: str) -> bool:
+    """Keys compare case-insensitively after normalisation."""
+    return normalize_key(a)[1].casefold() == normalize_key(b)[1].casefold()
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+def decode_text(raw: bytes) -> tuple[str, str]:
+    """(text, encoding) of a text file: BOM first, then BOM-less UTF-16LE, UTF-8, cp1252."""
+    if raw.startswith(codecs.BOM_UTF16_LE):
+        return raw[2:].decode("utf-16-le", "replace"), "utf-16-le"
+    if raw.startswith(codecs.BOM_UTF16_BE):
+        return raw[2:].decode("utf-16-be", "replace"), "utf-16-be"
+    if raw.startswith(codecs.BOM_UTF8):
+        return raw[3:].decode("utf-8", "replace"), "utf-8-sig"
+    if looks_utf16le(raw):
+        return raw.decode("utf-16-le", "replace"), "utf-16-le"
+    try:
+        return raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", "replace"), "cp1252"
+
+
+def looks_utf16le(raw: bytes) -> bool:
+    """BOM-less UTF-16LE ASCII-range text: NULs in most odd positions, few in even ones."""
+    head = raw[:512]
+    if len(head) < 8:
+        return False
+    odd = head[1::2]
+    even = head[0::2]
+    return odd.count(0) > 0.8 * len(odd) and even.count(0) < 0.1 * len(even)
+
+
+def head_text(head: bytes, limit: int = 4096) -> str:
+    """Decode the first bytes of a file for sniffing (tolerates a cut multi-byte char)."""
+    text, _ = decode_text(head[: limit * 2])
+    return text[:limit]
+
+
+# --------------------------------------------------------------------------- values
+
+
+def decode_value(type_name: str, data: bytes, *, ansi: bool = False) -> Any:
+    """Decode raw value bytes by registry type (UTF-16LE strings unless ``ansi``)."""
+    if type_name in ("REG_SZ", "REG_EXPAND_SZ", "REG_LINK"):
+        return _decode_str(data, ansi).split("\x00", 1)[0]
+    if type_name == "REG_MULTI_SZ":
+        s = _decode_str(data, ansi)
+        items = s.split("\x00")
+        # strip the terminating empty strings (one per NUL terminator at the end)
+        while items and items[-1] == "":
+            items.pop()
+        return items
+    if type_name == "REG_DWORD" and len(data) == 4:
+        return int.from_bytes(data, "little")
+    if type_name == "REG_DWORD_BIG_ENDIAN" and len(data) == 4:
+        return int.from_bytes(data, "big")
+    if type_name == "REG_QWORD" and len(data) == 8:
+        return int.from_bytes(data, "little")
+    return data.hex()
+
+
+def _decode_str(data: bytes, ansi: bool) -> str:
+    if ansi:
+        return data.decode("cp1252", "replace")
+    if len(data) % 2:
+        data = data[:-1]
+    return data.decode("utf-16-le", "replace")
+
+
+def display_value(value: Any, type_name: str) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value} (0x{value:x})"
+    if isinstance(value, list):
+        return "[" + ", ".join(repr(v) for v in value) + "]"
+    if type_name in STRING_TYPES:
+        return repr(value)
+    s = str(value)
+    return s if len(s) <= 64 else s[:64] + "…"
+
+
+def value_row(*, key_original: str, name: str, type_name: str, value: Any,
+              raw: bytes | None, locator: str, extra: dict[str, Any] | None = None,
+              time=None) -> dict[str, Any]:
+    """One ``reg:value`` timeline row."""
+    hive, key = normalize_key(key_original)
+    data: dict[str, Any] = {"hive": hive, "key": key, "key_original": key_original,
+                            "name": name, "type": type_name, "value": value}
+    if raw is not None and type_name not in STRING_TYPES | {"REG_DWORD", "REG_QWORD",
+                                                           "REG_MULTI_SZ"}:
+        data["raw"] = raw.hex()
+    if extra:
+        data.update(extra)
+    shown = name if name else "(Default)"
+    return {"time": time, "kind": "reg", "event_type": "reg:value", "locator": locator,
+            "message": f"{key}\\{shown} = {display_value(value, type_name)} ({type_name})",
+            "data": data_json(data)}
+
+
+def deletion_row(*, key_original: str, name: str | None, locator: str) -> dict[str, Any]:
+    """``reg:key-deleted`` (name None) or ``reg:value-deleted``."""
+    hive, key = normalize_key(key_original)
+    data: dict[str, Any] = {"hive": hive, "key": key, "key_original": key_original}
+    if name is None:
+        return {"kind": "reg", "event_type": "reg:key-deleted", "locator": locator,
+                "message": f"delete key {key}", "data": data_json(data)}
+    data["name"] = name
+    return {"kind": "reg", "event_type": "reg:value-deleted", "locator": locator,
+            "message": f"delete value {key}\\{name or '(Default)'}", "data": data_json(data)}
+
+
+def locator(line: int, key: str) -> str:
+    return f"line {line} [{normalize_key(key)[1]}]" if key else f"line {line}"

@@ -1,0 +1,119 @@
+"""``reg query`` output pasted as text (engineers paste it instead of an export).
+
+Input (``reg query KEY [/s] [/v NAME]``, Windows XP/2003 ``REG.EXE VERSION 3.0`` with tabs or
+Vista+ with four spaces)::
+
+    HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\\WinStations\\RDP-Tcp
+        PortNumber    REG_DWORD    0xd3d
+        SSLCertificateSHA1Hash    REG_BINARY    0A1B...
+        (Default)    REG_SZ    (value not set)
+
+Data forms: ``REG_DWORD`` / ``REG_QWORD`` as ``0x…``; ``REG_BINARY`` / ``REG_NONE`` as
+contiguous hex; ``REG_MULTI_SZ`` items separated by a literal ``\\0``; strings as they are.
+``(Default)`` (any language: the name in parentheses before ``REG_SZ`` on a line of its
+own key) is the default value, name "". "End of search" / "Fin de la búsqueda" lines and
+other chatter are ignored.
+
+Output: the same ``reg:value`` rows as :mod:`parsers.regfile` (``kind="reg"``).
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from . import regcommon as rc
+from .base import (BudgetExceeded, NotMyFormat, ParseOptions, ParseResult, ParserInfo,
+                   ParseWarning, result_from_rows, warn)
+
+INFO = ParserInfo(
+    name="regquery", kind="reg",
+    description="'reg query' console output (key lines + indented 'Name  REG_TYPE  data')",
+    sniffs="an HKEY_... line followed by an indented 'Name    REG_xxx    data' line",
+    text=True)
+
+_KEY = re.compile(r"^(HKEY_(LOCAL_MACHINE|CURRENT_USER|CLASSES_ROOT|USERS|CURRENT_CONFIG)"
+                  r"|HKLM|HKCU|HKCR|HKU|HKCC)(\\.*)?$", re.IGNORECASE)
+_VALUE = re.compile(r"^(?:\s{2,}|\t)(?P<name>.*?)(?:\t|\s{2,})(?P<type>REG_[A-Z_]+|REG_UNKNOWN)"
+                    r"(?:(?:\t|\s{2,}|\s)(?P<data>.*))?$")
+_DEFAULT = re.compile(r"^[(<].*[)>]$")
+
+
+def sniff_text(text: str) -> bool:
+    lines = text[:8192].splitlines()
+    for i, line in enumerate(lines[:-1]):
+        if _KEY.match(line.strip()) and not line.startswith((" ", "\t")):
+            for nxt in lines[i + 1:i + 4]:
+                if _VALUE.match(nxt.rstrip("\r")):
+                    return True
+                if nxt.strip():
+                    break
+    return False
+
+
+def sniff(head: bytes, name: str = "") -> bool:
+    return sniff_text(rc.head_text(head, 8192))
+
+
+def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
+    options = options or ParseOptions()
+    size = path.stat().st_size
+    if size > options.max_bytes:
+        raise BudgetExceeded(f"{size} bytes is more than max_bytes={options.max_bytes}")
+    raw = path.read_bytes()
+    text, enc = rc.decode_text(raw)
+    res = parse_text(text, str(path), options)
+    res.stats.update(encoding=enc, bytes_read=len(raw))
+    return res
+
+
+def parse_text(text: str, source: str, options: ParseOptions | None = None,
+               line_offset: int = 0) -> ParseResult:
+    if not sniff_text(text):
+        raise NotMyFormat("no 'reg query' key/value lines")
+    warnings: list[ParseWarning] = []
+    rows = []
+    key: str | None = None
+    for i, line in enumerate(text.splitlines()):
+        lineno = i + 1 + line_offset
+        line = line.rstrip("\r\n")
+        if not line.strip():
+            continue
+        if not line[0].isspace():
+            key = line.strip() if _KEY.match(line.strip()) else None
+            continue
+        m = _VALUE.match(line)
+        if not m:
+            continue
+        if key is None:
+            warn(warnings, source, lineno, "value line outside of any key (ignored)")
+            continue
+        name = m.group("name").strip()
+        if _DEFAULT.match(name):      # (Default), (Standard), (по умолчанию), <NO NAME> (XP)
+            name = ""
+        type_name = m.group("type")
+        data = (m.group("data") or "").strip()
+        try:
+            value, raw = _decode(type_name, data)
+        except ValueError as e:
+            warn(warnings, source, lineno, f"cannot read {type_name} data: {e}")
+            continue
+        rows.append(rc.value_row(key_original=key, name=name, type_name=type_name, value=value,
+                                 raw=raw, locator=rc.locator(lineno, key)))
+    return result_from_rows(rows, parser=INFO.name, warnings=warnings)
+
+
+def _decode(type_name: str, data: str):
+    if type_name in ("REG_DWORD", "REG_QWORD", "REG_DWORD_BIG_ENDIAN", "REG_DWORD_LITTLE_ENDIAN"):
+        try:
+            return int(data, 0) if data.lower().startswith("0x") else int(data), None
+        except ValueError:
+            raise ValueError(f"not a number: {data[:20]!r}") from None
+    if type_name == "REG_MULTI_SZ":
+        return ([] if not data else data.split("\\0")), None
+    if type_name in rc.STRING_TYPES:
+        return data, None
+    hexs = "".join(data.split())
+    if len(hexs) % 2 or (hexs and not re.fullmatch(r"[0-9a-fA-F]+", hexs)):
+        raise ValueError(f"not hex: {data[:20]!r}")
+    raw = bytes.fromhex(hexs)
+    return raw.hex(), raw

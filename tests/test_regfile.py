@@ -1,0 +1,339 @@
+""".reg exports and pasted `reg query` text: corpus files in place, hand-written fixtures,
+bad input, and a hypothesis round trip through both .reg formats."""
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import parsers
+from parsers import regcommon, regfile, regquery
+from parsers.base import NotMyFormat
+
+from conftest import corpus_files, ids
+
+FIX = Path(__file__).parent / "fixtures" / "reg"
+REG_CORPUS = corpus_files("reg")
+
+
+def values(res) -> dict[tuple[str, str], dict]:
+    """{(normalised key, value name): data} of the reg:value rows."""
+    out = {}
+    for et, d in zip(res.frame["event_type"], res.frame["data"]):
+        if et == "reg:value":
+            d = orjson.loads(d)
+            out[(d["key"], d["name"])] = d
+    return out
+
+
+TS = r"HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server"
+RDPTCP = TS + r"\WinStations\RDP-Tcp"
+CREDSSP = r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System\CredSSP\Parameters"
+
+
+# --------------------------------------------------------------------------- corpus
+
+
+@pytest.mark.parametrize("path", REG_CORPUS, ids=ids(REG_CORPUS))
+def test_corpus_file_is_recognised_and_parses_cleanly(path):
+    head = path.read_bytes()[:65536]
+    assert parsers.identify(head, path.name) is regfile
+    res = regfile.parse(path)
+    assert res.warnings == []
+    assert len(res.frame) > 0
+    assert set(res.frame["kind"]) == {"reg"}
+    assert res.frame["locator"].str.match(r"^line \d+ \[").all()
+
+
+def _corpus(name):
+    p = [x for x in REG_CORPUS if x.name == name]
+    if not p:
+        pytest.skip(f"corpus file {name} not present")
+    return p[0]
+
+
+@pytest.mark.parametrize("name,line", [("nickneymos__CredSSP_utf16.reg", 6),
+                                       ("zhouxing__CredSSP.reg", 5),
+                                       ("ducbo__rdp.reg", 7)])
+def test_credssp_allow_encryption_oracle(name, line):
+    v = values(regfile.parse(_corpus(name)))
+    d = v[(CREDSSP, "AllowEncryptionOracle")]
+    assert d["value"] == 2 and d["type"] == "REG_DWORD" and d["hive"] == "HKLM"
+    res = regfile.parse(_corpus(name))
+    assert f"line {line} [" in " ".join(res.frame["locator"])
+
+
+def test_credssp_utf16_export_encoding_and_zhouxing_lower_case_software():
+    res = regfile.parse(_corpus("nickneymos__CredSSP_utf16.reg"))
+    assert res.stats["encoding"] == "utf-16-le"
+    d = values(regfile.parse(_corpus("zhouxing__CredSSP.reg")))[(CREDSSP, "AllowEncryptionOracle")]
+    assert d["key_original"].startswith(r"HKEY_LOCAL_MACHINE\Software\Microsoft")
+
+
+def test_ducbo_default_value_is_empty_string_named_empty():
+    v = values(regfile.parse(_corpus("ducbo__rdp.reg")))
+    assert v[(CREDSSP, "")]["value"] == "" and v[(CREDSSP, "")]["type"] == "REG_SZ"
+
+
+def test_gregchuchro_comments_inside_keys():
+    v = values(regfile.parse(_corpus("gregchuchro__RDP.reg")))
+    assert v[(TS, "fDenyTSConnections")]["value"] == 0
+    assert v[(RDPTCP, "UserAuthentication")]["value"] == 0
+    assert v[(r"HKLM\SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services\Client",
+              "fClientDisableUDP")]["value"] == 1
+    assert len(v) == 3
+
+
+def test_winapps_indented_keys_and_values():
+    res = regfile.parse(_corpus("winapps__RDPApps.reg"))
+    v = values(res)
+    assert len(v) == 7
+    assert v[(RDPTCP, "UserAuthentication")]["value"] == 1
+    assert v[(r"HKCU\Software\Microsoft\Windows\CurrentVersion\Explorer\Advanced",
+              "EnableSnapBar")]["value"] == 0
+    assert v[(r"HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Winlogon",
+              "AutoAdminLogon")]["value"] == "0"
+
+
+def test_no_final_newline_and_crlf():
+    v = values(regfile.parse(_corpus("necessarymountain__Enable_RDP.reg")))
+    assert v == {(TS, "fDenyTSConnections"): v[(TS, "fDenyTSConnections")]}
+    assert v[(TS, "fDenyTSConnections")]["value"] == 0
+
+
+def test_url_handler_default_with_percent_and_lone_space_lines():
+    v = values(regfile.parse(_corpus("dusyachkin__RDP_url_handler.reg")))
+    assert v[(r"HKCR\rdp", "URL Protocol")]["value"] == ""
+    assert v[(r"HKCR\rdp\shell\open\command", "")]["value"].startswith("cmd /V:ON  /c setlocal")
+    assert v[(r"HKCR\rdp", "EditFlags")]["value"] == 2
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+def test_full_terminal_server_export():
+    res = regfile.parse(FIX / "ts2019_full_export.reg")
+    assert res.warnings == []
+    v = values(res)
+    assert v[(RDPTCP, "PortNumber")]["value"] == 3389
+    assert v[(RDPTCP, "SecurityLayer")]["value"] == 1
+    assert v[(RDPTCP, "MaxInstanceCount")]["value"] == 0xFFFFFFFF
+    h = v[(RDPTCP, "SSLCertificateSHA1Hash")]
+    assert h["type"] == "REG_BINARY" and h["raw"] == "3f2a9c1e5b7d4e6f8a0b1c2d3e4f5a6b7c8d9e0f"
+    assert v[(TS, "RCDependentServices")]["value"] == ["CertPropSvc", "SessionEnv"]
+    assert v[(TS + r"\Wds\rdpwd", "StartupPrograms")]["value"] == "rdpclip"
+    assert v[(RDPTCP, "WdName")]["type"] == "REG_EXPAND_SZ"
+    assert v[(RDPTCP, "InitialProgram")]["value"] == r'C:\Program Files\App "Pro"\app.exe'
+    cert = v[(TS + r"\RCM", "X509 Certificate")]
+    assert len(bytes.fromhex(cert["raw"])) == 300          # wrapped over 13 lines
+    assert v[(TS + r"\RCM\Licensing Core", "LicensingMode")]["value"] == 4
+    assert v[(TS + r"\Wds\rdpwd\Tds\tcp", "PortNumber")]["value"] == 3389
+
+
+def test_2003_export_controlset001_is_current_control_set():
+    v = values(regfile.parse(FIX / "ts2003_termservice_certs.reg"))
+    params = r"HKLM\SYSTEM\CurrentControlSet\Services\TermService\Parameters"
+    assert {n for (k, n) in v if k == params} == {"Certificate", "X509 Certificate",
+                                                   "X509 Certificate ID"}
+    d = v[(params, "Certificate")]
+    assert d["key_original"] == r"HKEY_LOCAL_MACHINE\SYSTEM\ControlSet001\Services\TermService\Parameters"
+    assert len(bytes.fromhex(d["raw"])) == 184
+    assert v[(r"HKLM\SYSTEM\CurrentControlSet\Services\TermService", "DependOnService")]["value"] \
+        == ["RPCSS", "TermDD"]
+    assert v[(r"HKLM\SYSTEM\CurrentControlSet\Services\Tcpip\Parameters", "EnableTCPChimney")]["value"] == 1
+
+
+def test_regedit4_ansi_typed_hex_qword_and_deletions():
+    res = regfile.parse(FIX / "regedit4_policies.reg")
+    assert res.warnings == []
+    assert res.stats["format"] == "REGEDIT4"
+    pol = r"HKLM\SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services"
+    v = values(res)
+    assert v[(pol, "ProfilePath")] == {**v[(pol, "ProfilePath")], "type": "REG_EXPAND_SZ",
+                                       "value": "%SystemDrive%\\Profiles\\Café"}
+    assert v[(pol, "Servers")]["value"] == ["ts01", "ts02", "Ümlaut"]
+    assert v[(pol, "Big")]["value"] == 0x0000000100001000 and v[(pol, "Big")]["type"] == "REG_QWORD"
+    assert v[(r"HKCU\Software\Policies\Microsoft\Windows NT\Terminal Services", "MaxIdleTime")]["value"] == 900000
+    et = list(res.frame["event_type"])
+    assert et.count("reg:value-deleted") == 1 and et.count("reg:key-deleted") == 1
+    deleted = [orjson.loads(d) for e, d in zip(res.frame["event_type"], res.frame["data"])
+               if e == "reg:key-deleted"][0]
+    assert deleted["key"] == pol + r"\Old"
+
+
+def test_reg_query_text():
+    path = FIX / "regquery_rdptcp.txt"
+    assert parsers.identify(path.read_bytes(), path.name) is regquery
+    res = regquery.parse(path)
+    assert res.warnings == []
+    v = values(res)
+    assert v[(RDPTCP, "PortNumber")]["value"] == 3389
+    assert v[(RDPTCP, "SecurityLayer")]["value"] == 0
+    assert v[(RDPTCP, "SSLCertificateSHA1Hash")]["raw"] == "3f2a9c1e5b7d4e6f8a0b1c2d3e4f5a6b7c8d9e0f"
+    assert v[(RDPTCP, "")]["value"] == ""
+    svc = r"HKLM\SYSTEM\CurrentControlSet\Services\TermService"
+    assert v[(svc, "DependOnService")]["value"] == ["RPCSS", "TermDD"]
+    assert v[(svc, "ImagePath")]["value"].endswith("-k NetworkService")
+    assert res.frame["locator"].iloc[0] == f"line 6 [{RDPTCP}]"
+
+
+def test_reg_query_xp_tabs():
+    text = ("! REG.EXE VERSION 3.0\n\nHKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\"
+            "Terminal Server\n    fDenyTSConnections\tREG_DWORD\t0x1\n    <NO NAME>\tREG_SZ\t\n")
+    res = regquery.parse_text(text, "x.txt")
+    v = values(res)
+    assert v[(TS, "fDenyTSConnections")]["value"] == 1 and (TS, "") in v
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def test_bad_lines_become_warnings_with_line_numbers():
+    text = ("Windows Registry Editor Version 5.00\n\n\"orphan\"=dword:1\n[HKEY_LOCAL_MACHINE\\A]\n"
+            "\"ok\"=dword:00000001\n\"bad\"=dword:zz\n\"hex\"=hex:0g,11\n\"str\"=\"unterminated\n"
+            "garbage line\n[HKEY_LOCAL_MACHINE\\B\n\"after\"=dword:2\n")
+    res = regfile.parse_text(text, "t.reg")
+    assert [w.locator for w in res.warnings] == ["line 3", "line 6", "line 7", "line 8", "line 9",
+                                                 "line 10", "line 11"]
+    assert values(res) == {(r"HKLM\A", "ok"): values(res)[(r"HKLM\A", "ok")]}
+
+
+def test_not_a_registry_script():
+    assert not regfile.sniff(b"hello\r\nWindows Registry Editor Version 5.00\r\n")
+    with pytest.raises(NotMyFormat):
+        regfile.parse_text("just text", "x")
+
+
+def test_key_normalisation():
+    assert regcommon.normalize_key(r"HKEY_LOCAL_MACHINE\System\ControlSet002\Services") == \
+        ("HKLM", r"HKLM\SYSTEM\CurrentControlSet\Services")
+    assert regcommon.normalize_key(r"HKLM\software\x")[1] == r"HKLM\SOFTWARE\x"
+    assert regcommon.key_equal(r"HKEY_LOCAL_MACHINE\SYSTEM\ControlSet001\Control",
+                               r"hklm\system\currentcontrolset\control")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=400))
+def test_arbitrary_bytes_never_raise_anything_but_not_my_format(blob):
+    for data in (b"Windows Registry Editor Version 5.00\r\n" + blob, b"REGEDIT4\n" + blob,
+                 codecs.BOM_UTF16_LE + "Windows Registry Editor Version 5.00\r\n".encode("utf-16-le") + blob):
+        text, _ = regcommon.decode_text(data)
+        try:
+            regfile.parse_text(text, "fuzz.reg")
+        except NotMyFormat:
+            pass
+    try:
+        regquery.parse_text(regcommon.decode_text(b"HKEY_LOCAL_MACHINE\\X\n    " + blob)[0], "q")
+    except NotMyFormat:
+        pass
+
+
+# --------------------------------------------------------------------------- round trip
+
+
+def _esc(s: str) -> str:
+    return s.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _hexlist(prefix: str, data: bytes) -> str:
+    """Write data the way regedit does: 'prefix' + bytes, wrapped with ',\\' lines."""
+    parts = [f"{b:02x}" for b in data]
+    lines, cur = [], prefix
+    for i, p in enumerate(parts):
+        piece = p + ("," if i < len(parts) - 1 else "")
+        if len(cur) + len(piece) > 76 and i < len(parts) - 1:
+            lines.append(cur + "\\")
+            cur = "  "
+        cur += piece
+    lines.append(cur)
+    return "\n".join(lines)
+
+
+def write_reg(keys: dict[str, list[tuple[str, str, object]]], version: str) -> bytes:
+    """Our own .reg writer for the round trip (5.00: UTF-16LE+BOM, CRLF; 4: cp1252, LF)."""
+    ansi = version == "4"
+    enc_str = (lambda s: s.encode("cp1252") + b"\0") if ansi else (lambda s: s.encode("utf-16-le") + b"\0\0")
+    out = ["REGEDIT4" if ansi else "Windows Registry Editor Version 5.00", ""]
+    for key, vals in keys.items():
+        out.append(f"[{key}]")
+        for name, typ, val in vals:
+            lhs = "@" if name == "" else f'"{_esc(name)}"'
+            if typ == "REG_SZ":
+                out.append(f'{lhs}="{_esc(val)}"')
+            elif typ == "REG_DWORD":
+                out.append(f"{lhs}=dword:{val:08x}")
+            elif typ == "REG_BINARY":
+                out.append(_hexlist(f"{lhs}=hex:", val))
+            elif typ == "REG_EXPAND_SZ":
+                out.append(_hexlist(f"{lhs}=hex(2):", enc_str(val)))
+            elif typ == "REG_MULTI_SZ":
+                blob = b"".join(enc_str(x) for x in val) + (b"\0" if ansi else b"\0\0")
+                out.append(_hexlist(f"{lhs}=hex(7):", blob))
+            elif typ == "REG_QWORD":
+                out.append(_hexlist(f"{lhs}=hex(b):", val.to_bytes(8, "little")))
+        out.append("")
+    if ansi:
+        return "\n".join(out).encode("cp1252")
+    return codecs.BOM_UTF16_LE + "\r\n".join(out).encode("utf-16-le")
+
+
+_CP1252_TEXT = st.characters(codec="cp1252", exclude_characters="\x00\r\n\x1a",
+                             exclude_categories=("Cs",))
+_UNI_TEXT = st.characters(exclude_characters="\x00\r\n", exclude_categories=("Cs",))
+
+
+def _values(chars):
+    text = st.text(chars, max_size=30)
+    nonempty = st.text(chars, min_size=1, max_size=12)
+    return st.one_of(
+        st.tuples(st.just("REG_SZ"), text),
+        st.tuples(st.just("REG_DWORD"), st.integers(0, 0xFFFFFFFF)),
+        st.tuples(st.just("REG_QWORD"), st.integers(0, 2**64 - 1)),
+        st.tuples(st.just("REG_BINARY"), st.binary(max_size=120)),
+        st.tuples(st.just("REG_EXPAND_SZ"), text),
+        st.tuples(st.just("REG_MULTI_SZ"), st.lists(nonempty, max_size=4)),
+    )
+
+
+def _keys(chars):
+    comp = st.text(st.characters(codec="ascii", categories=("L", "N"), include_characters=" -_."),
+                   min_size=1, max_size=12).map(str.strip).filter(bool)
+    key = st.lists(comp, min_size=1, max_size=4).map(lambda p: "HKEY_LOCAL_MACHINE\\SOFTWARE\\" + "\\".join(p))
+    name = st.text(chars, max_size=15).filter(lambda s: s.strip() == s)
+    vals = st.dictionaries(name, _values(chars), max_size=5)
+    return st.dictionaries(key, vals, min_size=1, max_size=4)
+
+
+def _roundtrip(keys, version):
+    path_keys = {k: [(n, t, v) for n, (t, v) in vals.items()] for k, vals in keys.items()}
+    # keys that differ only in case are one key in the registry: keep the first
+    seen, dedup = set(), {}
+    for k, v in path_keys.items():
+        if k.lower() not in seen:
+            seen.add(k.lower())
+            dedup[k] = v
+    data = write_reg(dedup, version)
+    text, _ = regcommon.decode_text(data)
+    res = regfile.parse_text(text, "rt.reg")
+    assert res.warnings == []
+    got = values(res)
+    expected = {}
+    for k, vals in dedup.items():
+        for n, t, v in vals:
+            expected[(regcommon.normalize_key(k)[1], n)] = (t, v.hex() if t == "REG_BINARY" else v)
+    assert {k: (d["type"], d["value"]) for k, d in got.items()} == expected
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_keys(_UNI_TEXT))
+def test_roundtrip_version_500_utf16(keys):
+    _roundtrip(keys, "5.00")
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_keys(_CP1252_TEXT))
+def test_roundtrip_regedit4_ansi(keys):
+    _roundtrip(keys, "4")
