@@ -1,16 +1,365 @@
-"""Placeholder: the tasklist parser is being written (see the open issues). Recognises nothing yet."""
+"""``tasklist`` output of Windows (XP/2003 … 11/2025), in any language and encoding.
+
+Input: the default table, ``/v``, ``/svc`` (service lists wrapped onto continuation lines
+indented to the Services column, trailing commas, ``N/A``), ``/m`` (modules), ``/fo csv``
+(with or without header, default / ``/v`` / ``/svc`` columns) and ``/fo list``. Column
+positions come from the ``=`` ruler under the header (console columns: CJK characters count
+two), never from the header text, so localized headers (the GBK Chinese one, German, Russian
+...) parse; which column is which follows from the number of columns (3: ``/svc`` or ``/m``,
+5: default, 9: ``/v``). Memory is read with any thousands separator (``55,928 K``,
+``27.296 K``, ``1 234 Ko``); "not applicable" in any known language becomes None.
+
+Rows (``kind="tasklist"``, ``event_type="proc:process"``, ``time`` NaT — a state snapshot):
+``pid`` (Int64), ``session_id`` (Int64, ``Session#``), ``user`` (``/v``), ``locator``
+``line N``; ``data``: ``image``, ``services`` (list; empty for ``N/A`` or without ``/svc``),
+``session_name``, ``mem_kb`` (int), ``status`` (English: Running, Unknown, Not Responding,
+when known) with ``status_original``, ``cpu_time``, ``window_title``, ``modules`` (``/m``),
+``format`` (table, csv, list) and ``variant`` (default, v, svc, m).
+
+>>> t = "Image Name  PID Services\\n=========== === ========\\nsvchost.exe 780 TermService\\n"
+>>> parse_text(t, "x").frame.loc[0, "pid"]
+np.int64(780)
+"""
 from __future__ import annotations
 
+import csv
+import io
+import re
 from pathlib import Path
+from typing import Any
 
-from .base import NotMyFormat, ParseOptions, ParseResult, ParserInfo
+from . import text as T
+from .base import ParseOptions, ParseResult, ParserInfo, data_json, result_from_rows, warn
 
-INFO = ParserInfo(name="tasklist", kind="tasklist", description="not implemented yet", sniffs="nothing yet")
+INFO = ParserInfo(name="tasklist", kind="tasklist", text=True,
+                  description="Windows tasklist: table, /v, /svc, /m, /fo csv, /fo list",
+                  sniffs="an '=' ruler of 3/5/9 columns under a header (any language), or "
+                         "quoted CSV / 'label: value' records of processes")
+
+_RULER = re.compile(r"^\s*=+(?: +=+){2,}\s*$")
+
+#: Column meaning by column count.
+COLUMNS = {
+    3: ("image", "pid", "services"),
+    5: ("image", "pid", "session_name", "session_id", "mem"),
+    9: ("image", "pid", "session_name", "session_id", "mem", "status", "user", "cpu_time",
+        "window_title"),
+}
+_MODULE_HEADERS = ("modules", "module", "módulos", "modules", "модули", "模块", "モジュール",
+                   "모듈", "moduli", "moduły")
+
+STATUS = {}
+for _en, _words in {
+    "Running": ["Running", "Wird ausgeführt", "En cours d'exécution", "En cours d’exécution",
+                "En ejecución", "Выполняется", "Работает", "正在运行", "実行中", "실행 중",
+                "In esecuzione", "Em execução", "Wordt uitgevoerd", "Uruchomiony"],
+    "Unknown": ["Unknown", "Unbekannt", "Inconnu", "Desconocido", "Неизвестно", "未知", "不明",
+                "알 수 없음", "Sconosciuto", "Desconhecido", "Onbekend", "Nieznany"],
+    "Not Responding": ["Not Responding", "Keine Rückmeldung", "Ne répond pas", "No responde",
+                       "Не отвечает", "没有响应", "応答なし", "응답 없음", "Non risponde",
+                       "Não está respondendo", "Reageert niet", "Nie odpowiada"],
+}.items():
+    for _w in _words:
+        STATUS[_w.casefold()] = _en
+
+
+def _services(value: str | None) -> list[str]:
+    v = T.na(value)
+    if v is None:
+        return []
+    return [s.strip() for s in v.split(",") if s.strip() and T.na(s) is not None]
+
+
+def _is_pid(s: str | None) -> bool:
+    return bool(s) and s.strip().isdigit()
+
+
+def _record(fields: dict[str, str | None], variant: str, fmt: str, lineno: int) -> dict[str, Any]:
+    g = lambda k: T.na(fields.get(k))  # noqa: E731
+    image = (fields.get("image") or "").strip() or None
+    pid = int(fields["pid"].strip()) if _is_pid(fields.get("pid")) else None
+    data: dict[str, Any] = {"image": image, "format": fmt, "variant": variant}
+    if variant == "m":
+        data["modules"] = _services(fields.get("services"))
+        data["services"] = []
+    else:
+        data["services"] = _services(fields.get("services"))
+    sid = None
+    if "session_name" in fields:
+        data["session_name"] = g("session_name")
+        s = (fields.get("session_id") or "").strip()
+        sid = int(s) if s.isdigit() else None
+        data["mem_kb"] = T.parse_int(fields.get("mem"))
+    user = None
+    if "status" in fields:
+        st = g("status")
+        data["status"] = STATUS.get(st.casefold(), st) if st else None
+        data["status_original"] = st
+        user = g("user")
+        data["user"] = user
+        data["cpu_time"] = g("cpu_time")
+        data["window_title"] = g("window_title")
+    svc = ", ".join(data["services"])
+    return {"kind": "tasklist", "event_type": "proc:process", "locator": f"line {lineno}",
+            "pid": pid, "session_id": sid, "user": user, "_data": data,
+            "message": f"{image} pid {pid}" + (f" services {svc}" if svc else "")}
+
+
+# --------------------------------------------------------------------------- table
+
+
+def _table_header(lines: list[str], i: int) -> tuple[list[tuple[int, int]], str] | None:
+    """Columns of the ruler at ``lines[i]`` and the variant, or None when it is no ruler."""
+    if not _RULER.match(lines[i]):
+        return None
+    cols = T.runs(lines[i])
+    if len(cols) not in COLUMNS:
+        return None
+    variant = {3: "svc", 5: "default", 9: "v"}[len(cols)]
+    if len(cols) == 3 and i > 0:
+        hdr = T.slice_cols(lines[i - 1], cols[2][0]).strip().casefold()
+        if hdr in _MODULE_HEADERS:
+            variant = "m"
+    return cols, variant
+
+
+def _slice(line: str, cols: list[tuple[int, int]]) -> list[str]:
+    out = []
+    for k, (s, e) in enumerate(cols):
+        # each column runs to the next one's start; the last one to the end of the line
+        end = cols[k + 1][0] if k + 1 < len(cols) else None
+        out.append(T.slice_cols(line, s, end).strip())
+    return out
+
+
+def _split_row(line: str, cols: list[tuple[int, int]], names: tuple[str, ...]) -> dict | None:
+    vals = _slice(line, cols)
+    if _is_pid(vals[1]):
+        return dict(zip(names, vals))
+    # misaligned (pasted with other spacing): image is everything before the PID
+    m = re.match(r"^(?P<image>.+?)\s+(?P<pid>\d+)(?:\s+(?P<rest>.*))?$", line.strip())
+    if not m:
+        return None
+    rest = (m.group("rest") or "").strip()
+    f: dict[str, Any] = {"image": m.group("image"), "pid": m.group("pid")}
+    if names[2] == "services":
+        f["services"] = rest
+        return f
+    m2 = re.match(r"^(?P<sn>.*?)\s*(?P<sid>\d+)\s+(?P<mem>[\d.,'\u00a0\u202f ]+\s*\S*)(?:\s+(?P<more>.*))?$",
+                  rest)
+    if not m2:
+        return None
+    f.update(session_name=m2.group("sn"), session_id=m2.group("sid"), mem=m2.group("mem"))
+    return f
+
+
+def _is_continuation(line: str, cols: list[tuple[int, int]]) -> bool:
+    """A /svc or /m line that continues the previous row's list."""
+    if not line.strip() or len(cols) != 3:
+        return False
+    head = T.slice_cols(line, 0, cols[2][0])
+    return not head.strip() and bool(T.slice_cols(line, cols[2][0]).strip())
+
+
+# --------------------------------------------------------------------------- csv
+
+_CSV_LINE = re.compile(r'^\s*"[^"]*"(?:,"[^"]*")*\s*$')
+
+
+def _csv_rows(lines: list[str], start: int) -> list[tuple[int, list[str]]]:
+    out = []
+    for k in range(start, len(lines)):
+        ln = lines[k]
+        if not ln.strip():
+            continue
+        try:
+            rec = next(csv.reader(io.StringIO(ln)))
+        except (csv.Error, StopIteration):
+            rec = []
+        out.append((k, rec))
+    return out
+
+
+def _csv_is_header(rec: list[str]) -> bool:
+    return len(rec) >= 2 and not _is_pid(rec[1])
+
+
+# --------------------------------------------------------------------------- list
+
+_LABEL = re.compile(r"^(?P<label>[^\s:][^:]{0,40}?):\s*(?P<value>.*)$")
+
+
+# --------------------------------------------------------------------------- API
+
+
+def sniff_text(text: str) -> bool:
+    lines = T.split_lines(text)[:400]
+    for i, ln in enumerate(lines):
+        if _table_header(lines, i) and i + 1 < len(lines):
+            return True
+    csvs = [ln for ln in lines[:50] if _CSV_LINE.match(ln)]
+    if len(csvs) >= 2:
+        recs = [r for _, r in _csv_rows(csvs, 0)]
+        n = {len(r) for r in recs}
+        data = [r for r in recs if len(r) > 1 and _is_pid(r[1])]
+        if len(n) == 1 and n.pop() in COLUMNS and len(data) >= 1 and not any(
+                _is_pid(r[0]) for r in data):
+            return True
+    return _list_records(lines[:60], 0, probe=True) >= 1
+
+
+def block_spans(lines: list[str]) -> list[tuple[int, int]]:
+    spans = []
+    i, n = 0, len(lines)
+    while i < n:
+        hdr = _table_header(lines, i)
+        if hdr:
+            cols, _ = hdr
+            start = i - 1 if i > 0 and lines[i - 1].strip() else i
+            j = i + 1
+            while j < n and (lines[j].strip() and (_split_row(lines[j], cols, COLUMNS[len(cols)])
+                                                    or _is_continuation(lines[j], cols))):
+                j += 1
+            spans.append((start, j))
+            i = j
+            continue
+        if _CSV_LINE.match(lines[i]):
+            j = i
+            while j < n and _CSV_LINE.match(lines[j]):
+                j += 1
+            recs = [r for _, r in _csv_rows(lines[i:j], 0)]
+            sizes = {len(r) for r in recs}
+            if len(sizes) == 1 and next(iter(sizes)) in COLUMNS and any(
+                    len(r) > 1 and _is_pid(r[1]) for r in recs):
+                spans.append((i, j))
+            i = j
+            continue
+        i += 1
+    return spans
+
+
+def _list_records(lines: list[str], line_offset: int, probe: bool = False,
+                  rows: list | None = None, warnings: list | None = None,
+                  source: str = "") -> int:
+    """Parse ``/fo list`` records (blank-line separated ``label: value`` groups)."""
+    found = 0
+    rec: list[tuple[int, str, str]] = []
+
+    def flush() -> None:
+        nonlocal found, rec
+        if len(rec) in COLUMNS and _is_pid(rec[1][2]):
+            names = COLUMNS[len(rec)]
+            variant = {3: "svc", 5: "default", 9: "v"}[len(rec)]
+            if variant == "svc" and rec[2][1].strip().casefold() in _MODULE_HEADERS:
+                variant = "m"
+            fields = {names[k]: rec[k][2] for k in range(len(rec))}
+            found += 1
+            if rows is not None:
+                rows.append(_record(fields, variant, "list", rec[0][0]))
+        elif rec and warnings is not None and any(_is_pid(v) for _, _, v in rec):
+            warn(warnings, source, rec[0][0], f"tasklist list record with {len(rec)} fields skipped")
+        rec = []
+
+    for k, ln in enumerate(lines):
+        no = k + 1 + line_offset
+        if not ln.strip():
+            flush()
+            continue
+        m = _LABEL.match(ln)
+        if m and not ln[:1].isspace():
+            rec.append((no, m.group("label"), m.group("value")))
+        elif rec and ln[:1].isspace():  # a wrapped list value (one service per line)
+            n0, lab, val = rec[-1]
+            rec[-1] = (n0, lab, f"{val}, {ln.strip()}" if T.na(val) else ln.strip())
+        else:
+            flush()
+        if probe and found:
+            return found
+    flush()
+    return found
+
+
+def parse_text(text: str, source: str, options: ParseOptions | None = None,
+               line_offset: int = 0) -> ParseResult:
+    lines = T.split_lines(text)
+    rows: list[dict[str, Any]] = []
+    warnings: list = []
+    fmt = None
+    i, n = 0, len(lines)
+    in_table = False
+    while i < n:
+        ln = lines[i]
+        no = i + 1 + line_offset
+        hdr = _table_header(lines, i)
+        if hdr:
+            cols, variant = hdr
+            names = COLUMNS[len(cols)]
+            fmt, in_table = "table", True
+            i += 1
+            while i < n:
+                ln = lines[i]
+                no = i + 1 + line_offset
+                if not ln.strip():
+                    i += 1
+                    continue
+                if _table_header(lines, i) or (i + 1 < n and _table_header(lines, i + 1)):
+                    break  # the next table (a repeated header)
+                if _is_continuation(ln, cols) and rows and rows[-1]["_data"]["format"] == "table":
+                    d = rows[-1]["_data"]
+                    key = "modules" if variant == "m" else "services"
+                    d[key] = d.get(key, []) + _services(T.slice_cols(ln, cols[2][0]))
+                    i += 1
+                    continue
+                f = _split_row(ln, cols, names)
+                if f is None:
+                    warn(warnings, source, no, f"not a tasklist row, skipped: {ln.strip()[:80]!r}")
+                else:
+                    rows.append(_record(f, variant, "table", no))
+                i += 1
+            continue
+        if _CSV_LINE.match(ln):
+            j = i
+            while j < n and (_CSV_LINE.match(lines[j]) or not lines[j].strip()):
+                j += 1
+            recs = _csv_rows(lines[i:j], 0)
+            names = None
+            variant = "default"
+            for k, rec in recs:
+                no = i + k + 1 + line_offset
+                if _csv_is_header(rec):
+                    if len(rec) in COLUMNS:
+                        names = COLUMNS[len(rec)]
+                        variant = {3: "svc", 5: "default", 9: "v"}[len(rec)]
+                        if variant == "svc" and rec[2].strip().casefold() in _MODULE_HEADERS:
+                            variant = "m"
+                    continue
+                if len(rec) not in COLUMNS:
+                    warn(warnings, source, no, f"tasklist CSV row with {len(rec)} fields skipped")
+                    continue
+                if names is None or len(names) != len(rec):
+                    names = COLUMNS[len(rec)]
+                    variant = {3: "svc", 5: "default", 9: "v"}[len(rec)]
+                rows.append(_record(dict(zip(names, rec)), variant, "csv", no))
+            fmt = fmt or "csv"
+            i = j
+            continue
+        i += 1
+    if not rows:
+        before = len(warnings)
+        _list_records(lines, line_offset, rows=rows, warnings=warnings, source=source)
+        if rows:
+            fmt = "list"
+        elif len(warnings) == before and any(ln.strip() for ln in lines) and not in_table:
+            warn(warnings, source, line_offset + 1, "no tasklist table, CSV or list records found")
+    for r in rows:
+        r["data"] = data_json(r.pop("_data"))
+    stats = {"format": fmt}
+    return result_from_rows(rows, parser="tasklist", warnings=warnings, stats=stats)
 
 
 def sniff(head: bytes, name: str = "") -> bool:
-    return False
+    return T.sniff_head(head, sniff_text)
 
 
 def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
-    raise NotMyFormat("tasklist parser not implemented yet")
+    return T.parse_file(path, options, parse_text, kind="tasklist")

@@ -1,16 +1,123 @@
-"""Placeholder: the textlog parser is being written (see the open issues). Recognises nothing yet."""
+"""A text file holding several command outputs one after another (``diag.log``).
+
+Support scripts often run ``netstat -ano``, ``tasklist /svc``, ``qwinsta`` and ``systeminfo``
+into one file, with banners or prompts between them (``===== netstat -ano =====``,
+``C:\\>qwinsta``). Each format parser reports where its blocks are (``block_spans``); this
+module decodes the file once, collects the blocks, resolves overlaps (the longer block wins),
+and parses each block with its parser, keeping original line numbers in ``locator``.
+
+Rows are the format parsers' rows (their ``kind``: netstat, tasklist, qwinsta, systeminfo).
+``stats["blocks"]`` lists ``{"kind", "parser", "first_line", "last_line", "records",
+"warnings"}`` per block (1-based, inclusive); ``meta`` merges the blocks' hints (the first
+``host`` found wins). Lines outside every block are counted in ``stats["unclaimed_lines"]``.
+
+The file is sniffed as a textlog when its head holds blocks of at least two different kinds;
+a file with one kind goes to that kind's parser (which hands the file back here when the
+rest of the file, beyond the sniffed head, holds other kinds too).
+"""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from .base import NotMyFormat, ParseOptions, ParseResult, ParserInfo
+import pandas as pd
 
-INFO = ParserInfo(name="textlog", kind="textlog", description="not implemented yet", sniffs="nothing yet")
+from . import netstat, qwinsta, systeminfo, tasklist
+from . import text as T
+from .base import (ParseOptions, ParseResult, ParserInfo, ParseWarning, conform, empty_frame,
+                   warn)
+
+INFO = ParserInfo(name="textlog", kind="textlog", text=True,
+                  description="several command outputs (netstat, tasklist, qwinsta, "
+                              "systeminfo) in one text file",
+                  sniffs="blocks of at least two different command outputs")
+
+#: The format parsers, in the order their blocks are preferred on a tie.
+FORMATS = (netstat, tasklist, qwinsta, systeminfo)
+
+
+@dataclass
+class Block:
+    kind: str
+    start: int      # 0-based first line
+    end: int        # 0-based, exclusive
+    module: Any = None
+
+
+def find_blocks(lines: list[str]) -> list[Block]:
+    """Non-overlapping blocks of known command outputs, in file order."""
+    cands: list[Block] = []
+    for mod in FORMATS:
+        spans = getattr(mod, "block_spans", None)
+        if spans is None:
+            continue
+        try:
+            found = spans(lines)
+        except Exception:  # a block finder bug must not hide the other formats
+            continue
+        for s, e in found:
+            if e > s:
+                cands.append(Block(mod.INFO.kind, s, e, mod))
+    # longest first; a block overlapping an already chosen one is dropped
+    order = {m.INFO.kind: i for i, m in enumerate(FORMATS)}
+    cands.sort(key=lambda b: (-(b.end - b.start), order[b.kind], b.start))
+    chosen: list[Block] = []
+    for b in cands:
+        if all(b.end <= c.start or b.start >= c.end for c in chosen):
+            chosen.append(b)
+    return sorted(chosen, key=lambda b: b.start)
+
+
+def sniff_text(text: str) -> bool:
+    blocks = find_blocks(T.split_lines(text))
+    return len({b.kind for b in blocks}) >= 2
+
+
+def parse_text(text: str, source: str, options: ParseOptions | None = None,
+               line_offset: int = 0) -> ParseResult:
+    lines = T.split_lines(text)
+    blocks = find_blocks(lines)
+    frames: list[pd.DataFrame] = []
+    warnings: list[ParseWarning] = []
+    meta: dict[str, Any] = {}
+    infos: list[dict[str, Any]] = []
+    claimed = 0
+    for b in blocks:
+        chunk = "\n".join(lines[b.start:b.end])
+        try:
+            res = b.module.parse_text(chunk, source, options, line_offset=line_offset + b.start)
+        except Exception as e:  # one bad block must not lose the others
+            warn(warnings, source, line_offset + b.start + 1,
+                 f"{b.kind} block could not be parsed: {type(e).__name__}: {e}")
+            continue
+        claimed += b.end - b.start
+        frames.append(res.frame)
+        warnings.extend(res.warnings)
+        for k, v in res.meta.items():
+            if v is not None:
+                meta.setdefault(k, v)
+        infos.append({"kind": b.kind, "parser": b.module.INFO.name,
+                      "first_line": line_offset + b.start + 1, "last_line": line_offset + b.end,
+                      "records": len(res.frame), "warnings": len(res.warnings)})
+    frames = [f for f in frames if len(f)]
+    frame = conform(pd.concat(frames, ignore_index=True)) if frames else empty_frame()
+    if not blocks:
+        warn(warnings, source, line_offset + 1, "no command output recognised in this text")
+    unclaimed = sum(1 for i, ln in enumerate(lines) if ln.strip()
+                    and not any(b.start <= i < b.end for b in blocks))
+    stats = {"records": len(frame), "blocks": infos, "unclaimed_lines": unclaimed}
+    return ParseResult(frame=frame, warnings=warnings, stats=stats, meta=meta, parser="textlog")
 
 
 def sniff(head: bytes, name: str = "") -> bool:
-    return False
+    return T.sniff_head(head, sniff_text)
 
 
 def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
-    raise NotMyFormat("textlog parser not implemented yet")
+    dec, warns, nbytes = T.read_file(path, options)
+    res = parse_text(dec.text, str(path), options)
+    res.warnings[:0] = warns
+    res.stats["encoding"] = dec.encoding
+    res.stats["bytes_read"] = nbytes
+    return res

@@ -1,0 +1,331 @@
+"""The one decoder for command-output text, and helpers the text parsers share.
+
+Customers' files come from ``cmd > file`` (the console OEM code page: 437, 850, 866, 932,
+936/GBK, 949), from PowerShell's ``Out-File``/``>`` (UTF-16LE with BOM), from editors (UTF-8,
+with or without BOM) and from tools that write the ANSI code page (1252, 1251). Order:
+
+1. a BOM decides (UTF-8, UTF-16LE, UTF-16BE);
+2. BOM-less UTF-16 is recognised by its NUL pattern;
+3. strict UTF-8;
+4. the candidate code pages (:data:`CANDIDATES`), each decoded and scored by how plausible the
+   result is (letters of one script, known words of command output, no box-drawing noise);
+5. never raises: the best candidate is decoded with ``errors="replace"`` and the number of
+   replaced characters is reported.
+
+>>> decode("  TCP    0.0.0.0:3389   0.0.0.0:0   ABH\\x99REN   1668".encode("latin-1")).encoding
+'cp850'
+
+Text parsers (``netstat``, ``tasklist``, ``qwinsta``, ``systeminfo``, ``textlog``) use
+:func:`split_lines` (line numbers match an editor's, 1-based), :func:`display_width` and
+:func:`slice_cols` (console column positions: East Asian wide characters take two cells), and
+:func:`read_file` / :func:`sniff_head`, which give every parser the same ``sniff``/``parse``.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+from .base import ParseOptions, ParseResult, ParseWarning
+
+#: Code pages tried (in this order of preference on a tie) when neither a BOM nor UTF-8 fits.
+CANDIDATES = ("cp437", "cp850", "cp866", "cp1252", "cp1251", "gbk", "cp932", "cp949")
+
+_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+
+#: Words that occur in command output, in the scripts of the candidate code pages. A decode
+#: that produces them is the right one (e.g. cp850 vs cp1252 for German ``ABHÖREN``).
+_KNOWN_WORDS = (
+    "ABHÖREN", "GESCHLOSSEN", "Verbindungen", "Zustand", "Schließen", "Gerät", "Sitzungsname",
+    "État", "Adresse distante", "Dirección", "Conexión", "Sesión", "Nombre", "Código",
+    "Активные", "подключения", "Локальный", "адрес", "Внешний", "Состояние", "Имя", "образа",
+    "Память", "сеанса", "Прослуш", "Активн", "Разъедин", "Службы", "узла", "Название",
+    "映像名称", "会话名", "内存使用", "活动连接", "本地地址", "外部地址", "状态", "服务",
+    "イメージ名", "セッション名", "メモリ使用量", "アクティブな接続", "ローカル アドレス", "状態",
+    "이미지 이름", "세션 이름", "메모리 사용", "활성 연결", "로컬 주소", "외부 주소", "상태",
+)
+
+
+@dataclass
+class Decoded:
+    text: str
+    encoding: str            # codec name actually used
+    bom: bool = False
+    replaced: int = 0        # characters that could not be decoded (U+FFFD inserted)
+
+
+def _utf16_no_bom(data: bytes) -> str | None:
+    """``utf-16-le``/``utf-16-be`` when the NUL pattern says so (mostly-ASCII UTF-16)."""
+    n = min(len(data), 4096) & ~1
+    if n < 8:
+        return None
+    even = data[0:n:2].count(0)
+    odd = data[1:n:2].count(0)
+    half = n // 2
+    if odd > 0.4 * half and even < 0.05 * half:
+        return "utf-16-le"
+    if even > 0.4 * half and odd < 0.05 * half:
+        return "utf-16-be"
+    return None
+
+
+def _score(text: str) -> float:
+    """Plausibility of a decode: high for letters of one script and known words."""
+    score = 0.0
+    scripts: dict[str, int] = {}
+    for ch in text:
+        o = ord(ch)
+        if o < 128:
+            continue
+        if ch == "\ufffd":
+            score -= 8
+            continue
+        cat = unicodedata.category(ch)
+        if cat[0] == "L":
+            name = unicodedata.name(ch, "")
+            script = name.split(" ", 1)[0] if name else "?"
+            if script in ("CJK", "HIRAGANA", "KATAKANA", "HANGUL"):
+                script = "EASTASIAN" if script != "HANGUL" else "HANGUL"
+            scripts[script] = scripts.get(script, 0) + 1
+            score += 1
+        elif cat in ("Zs", "Pd", "Po", "Ps", "Pe", "Pi", "Pf"):
+            score += 0.2
+        elif 0x2500 <= o <= 0x259F or cat in ("So", "Sm", "Sc", "Sk", "Co", "Cc", "Cf", "Cn"):
+            score -= 2
+        else:
+            score -= 0.5
+    if scripts:  # text in one script is plausible, a mixture of Latin accents and Cyrillic is not
+        main = max(scripts.values())
+        score -= 1.5 * (sum(scripts.values()) - main)
+    for w in _KNOWN_WORDS:
+        if w in text:
+            score += 6 * min(text.count(w), 20)
+    return score
+
+
+def decode(data: bytes, candidates: tuple[str, ...] = CANDIDATES) -> Decoded:
+    """Decode command output of unknown encoding; never raises."""
+    for bom, enc in _BOMS:
+        if data.startswith(bom):
+            body = data[len(bom):] if enc != "utf-8-sig" else data
+            if enc.startswith("utf-16") and len(body) % 2:
+                body = body[:-1]
+            text = body.decode(enc, errors="replace")
+            return Decoded(text, enc.replace("-sig", ""), True, text.count("\ufffd"))
+    enc16 = _utf16_no_bom(data)
+    if enc16:
+        body = data[: len(data) & ~1]
+        text = body.decode(enc16, errors="replace")
+        return Decoded(text, enc16, False, text.count("\ufffd"))
+    try:
+        return Decoded(data.decode("utf-8"), "utf-8")
+    except UnicodeDecodeError as e:
+        # a multi-byte character cut at the end of a head read is still UTF-8
+        if e.start >= len(data) - 3 and e.reason == "unexpected end of data":
+            text = data[: e.start].decode("utf-8", errors="replace")
+            return Decoded(text, "utf-8")
+    sample = _non_ascii_sample(data)
+    best: tuple[float, int, str] | None = None
+    for i, enc in enumerate(candidates):
+        try:
+            sample.decode(enc)
+            strict_ok = True
+        except UnicodeDecodeError:
+            strict_ok = False
+        except LookupError:
+            continue
+        s = _score(sample.decode(enc, errors="replace")) - (0 if strict_ok else 25)
+        key = (s, -i, enc)
+        if best is None or key[:2] > best[:2]:
+            best = key
+    enc = best[2] if best else "latin-1"
+    text = data.decode(enc, errors="replace")
+    return Decoded(text, enc, False, text.count("\ufffd"))
+
+
+def _non_ascii_sample(data: bytes, limit: int = 16_384) -> bytes:
+    """Lines holding non-ASCII bytes (what distinguishes code pages), up to ``limit`` bytes."""
+    out = []
+    size = 0
+    for line in data.split(b"\n"):
+        if any(b >= 0x80 for b in line):
+            out.append(line)
+            size += len(line) + 1
+            if size > limit:
+                break
+    return b"\n".join(out)
+
+
+def decode_head(head: bytes) -> str:
+    """Decode the first bytes of a file for sniffing (a cut last character is harmless)."""
+    return decode(head).text
+
+
+_CTRL = re.compile(r"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
+
+
+def is_text(head: bytes) -> bool:
+    """True when ``head`` looks like text in some encoding (not a binary file)."""
+    if not head:
+        return False
+    if any(head.startswith(b) for b, _ in _BOMS) or _utf16_no_bom(head):
+        return True
+    if b"\x00" in head:
+        return False
+    text = decode(head).text
+    bad = len(_CTRL.findall(text)) + text.count("\ufffd")
+    return bad <= max(2, len(text) // 200)
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines without terminators. Splits on LF only (``\\r`` at the end is dropped), so line
+    N is what ``grep -n`` and editors call line N also for ``\\r\\r\\n`` files."""
+    lines = text.split("\n")
+    return [ln.rstrip("\r") for ln in lines]
+
+
+# --------------------------------------------------------------------------- columns
+
+
+def char_width(ch: str) -> int:
+    if ch < "\u1100":  # fast path: nothing below U+1100 is wide
+        return 1
+    if unicodedata.combining(ch):
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+def display_width(s: str) -> int:
+    """Console cells ``s`` takes (CJK characters take two)."""
+    if s.isascii():
+        return len(s)
+    return sum(char_width(c) for c in s)
+
+
+def col_index(s: str, col: int) -> int:
+    """Index into ``s`` of the character that starts at console column ``col`` (or after)."""
+    if s.isascii():
+        return min(col, len(s))
+    w = 0
+    for i, c in enumerate(s):
+        if w >= col:
+            return i
+        w += char_width(c)
+    return len(s)
+
+
+def slice_cols(s: str, start: int, end: int | None = None) -> str:
+    """``s`` between console columns ``start`` and ``end`` (None: to the end of the line)."""
+    i = col_index(s, start)
+    j = len(s) if end is None else col_index(s, end)
+    return s[i:j]
+
+
+def runs(line: str, char: str = "=") -> list[tuple[int, int]]:
+    """(start, end) console columns of each run of ``char`` in a ruler line."""
+    out = []
+    for m in re.finditer(re.escape(char) + "+", line):
+        start = display_width(line[: m.start()])
+        out.append((start, start + (m.end() - m.start())))
+    return out
+
+
+def groups(line: str, gap: int = 2) -> list[tuple[int, int, str]]:
+    """Header words separated by ``gap``+ spaces: (start col, end col, text)."""
+    out = []
+    for m in re.finditer(r"\S+(?: {1,%d}\S+)*" % (gap - 1), line):
+        start = display_width(line[: m.start()])
+        out.append((start, start + display_width(m.group()), m.group()))
+    return out
+
+
+# --------------------------------------------------------------------------- shared values
+
+#: "not applicable" as tasklist/systeminfo print it, in the languages we know.
+NOT_APPLICABLE = frozenset(s.casefold() for s in (
+    "N/A", "n/a", "Nicht zutreffend", "Nicht verfügbar", "Non applicable", "Non disponible",
+    "N/D", "No disponible", "No aplicable", "Н/Д", "Н/д", "Нет данных", "Не применимо", "不适用",
+    "暂缺", "没有", "該当なし", "なし", "N/A", "해당 없음", "없음", "Não Aplicável", "N/D",
+    "Non applicabile", "Niet van toepassing", "Nie dotyczy", "Yok", "Geçerli Değil",
+))
+
+
+def na(value: str | None) -> str | None:
+    """``value`` stripped, or None when empty / "N/A" in any known language."""
+    if value is None:
+        return None
+    v = value.strip()
+    if not v or v.casefold() in NOT_APPLICABLE:
+        return None
+    return v
+
+
+_DIGITS = re.compile(r"\d+")
+
+
+def parse_int(value: str | None) -> int | None:
+    """An integer with any thousands separator (``55,928 K``, ``27.296 K``, ``1 234 Ko``)."""
+    if value is None:
+        return None
+    parts = _DIGITS.findall(value)
+    if not parts:
+        return None
+    try:
+        return int("".join(parts))
+    except ValueError:
+        return None
+
+
+# --------------------------------------------------------------------------- file plumbing
+
+
+def sniff_head(head: bytes, sniff_text: Callable[[str], bool]) -> bool:
+    """Shared ``sniff``: binary files are not ours; otherwise decode and ask ``sniff_text``."""
+    if not head or not is_text(head):
+        return False
+    return bool(sniff_text(decode_head(head)))
+
+
+def read_file(path: Path, options: ParseOptions | None = None) -> tuple[Decoded, list[ParseWarning], int]:
+    """Read and decode a text file within ``options.max_bytes``: (decoded, warnings, bytes)."""
+    options = options or ParseOptions()
+    warnings: list[ParseWarning] = []
+    with open(path, "rb") as fh:
+        data = fh.read(options.max_bytes + 1)
+    if len(data) > options.max_bytes:
+        data = data[: options.max_bytes]
+        warnings.append(ParseWarning(str(path), f"offset {options.max_bytes}",
+                                     f"file larger than max_bytes={options.max_bytes}; rest not read"))
+    dec = decode(data)
+    if dec.replaced:
+        warnings.append(ParseWarning(str(path), "line 1", f"{dec.replaced} undecodable characters "
+                                     f"replaced (decoded as {dec.encoding})"))
+    return dec, warnings, len(data)
+
+
+def parse_file(path: Path, options: ParseOptions | None,
+               parse_text: Callable[..., ParseResult], *, kind: str) -> ParseResult:
+    """Shared ``parse`` for text parsers: decode, then ``parse_text``. When the file holds
+    command outputs of other kinds too (a ``diag.log`` whose head looked like one format),
+    the whole file goes through :mod:`parsers.textlog` so no block is lost."""
+    dec, warns, nbytes = read_file(path, options)
+    from . import textlog  # late import: textlog imports the format parsers
+
+    source = str(path)
+    found = textlog.find_blocks(split_lines(dec.text))
+    if len({b.kind for b in found} - {kind}) > 0:
+        res = textlog.parse_text(dec.text, source, options)
+    else:
+        res = parse_text(dec.text, source, options)
+    res.warnings[:0] = warns
+    res.stats.setdefault("encoding", dec.encoding)
+    res.stats["bytes_read"] = nbytes
+    return res
+
+
+def iter_numbered(lines: list[str], line_offset: int = 0) -> Iterator[tuple[int, str]]:
+    """(1-based line number in the original file, line)."""
+    for i, ln in enumerate(lines, 1):
+        yield i + line_offset, ln
