@@ -1,0 +1,162 @@
+"""What the HTML and Markdown reports share: the article's sections, the verdict, small accessors.
+
+Both renderers take the ``AnalysisResult`` of ``analyzer.analyze`` (``.report`` is the
+:class:`analyzer.findings.Report`; ``.timeline``, ``.config``, ``.inventory`` are optional
+extras) and must say the same thing, so the wording of the verdict and the grouping of the
+checklist live here, once.
+
+The checklist mirrors KB2477023 ("Remote Desktop disconnected or can't connect…"): its four
+troubleshooting parts, then the checks rdpdoctor adds for modern Windows
+(../shared/KNOWLEDGE.md Part A, column "KB 2477023 part").
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from ..findings import SEVERITY_RANK, Check, Finding, Report
+
+#: (section key, heading) in the article's order.
+SECTIONS: tuple[tuple[str, str], ...] = (
+    ("1", "Part 1 — Remote Desktop enabled, connection limits, logon rights, sleep"),
+    ("2", "Part 2 — Port assignment conflict and listener availability"),
+    ("3", "Part 3 — Authentication and encryption settings"),
+    ("4", "Part 4 — Certificate corruption and licensing"),
+    ("modern", "Beyond the article — modern Windows signals"),
+)
+
+#: check / finding id → (section key, short human title). Ids are KNOWLEDGE.md Part A's.
+CHECKS: dict[str, tuple[str, str]] = {
+    "rdp-disabled": ("1", "Remote Desktop is enabled"),
+    "connection-limit-policy": ("1", "No finite connection limit configured"),
+    "connection-limit-reached": ("1", "Connection limit not reached"),
+    "admin-sessions-exhausted": ("1", "Administrative sessions available"),
+    "user-not-authorized": ("1", "Users hold the Remote Desktop logon right"),
+    "host-sleeps": ("1", "Host does not sleep or hibernate"),
+    "port-conflict": ("2", "No other program holds the RDP port"),
+    "port-nondefault": ("2", "RDP listens on the default port"),
+    "listener-down": ("2", "RDP-Tcp listener is up"),
+    "tls-requires-high-encryption": ("3", "TLS security layer has High encryption"),
+    "tls-certificate-problem": ("3", "TLS certificate usable"),
+    "fips-overrides-encryption": ("3", "FIPS option does not override encryption"),
+    "policy-overrides-local": ("3", "Policy and local RDP settings agree"),
+    "sessions-not-disconnecting": ("3", "Dropped sessions disconnect (keep-alive)"),
+    "snp-features-enabled": ("3", "TCP Chimney / RSS / NetDMA off (2003 SP2)"),
+    "certificate-corruption": ("4", "Terminal Server certificate not corrupt"),
+    "licensing-grace-expired": ("4", "Licensing grace period not expired"),
+    "license-server-unreachable": ("4", "License server reachable"),
+    "license-issue-failed": ("4", "Client licenses can be issued"),
+    "nla-required": ("modern", "Network Level Authentication requirement"),
+    "rdp-brute-force": ("modern", "No password-guessing burst"),
+    "protocol-error-burst": ("modern", "No burst of RDP protocol errors"),
+    "logons-disabled": ("modern", "Logons not disabled (drain mode)"),
+    "termservice-not-running": ("modern", "Remote Desktop Services running"),
+}
+
+SEVERITY_LABEL = {"critical": "CRITICAL", "error": "ERROR", "warning": "WARNING", "info": "INFO"}
+STATUS_LABEL = {"fail": "FAIL", "pass": "PASS", "not-evaluated": "NOT EVALUATED"}
+#: Text markers that carry the meaning without colour (Markdown), always next to the label.
+#: Not ``[X]``: in a list item that becomes a GitHub task-list checkbox.
+SEVERITY_MARK = {"critical": "✖", "error": "▲", "warning": "◆", "info": "ℹ"}
+STATUS_MARK = {"fail": "✖", "pass": "✔", "not-evaluated": "?"}
+
+
+def section_of(check_id: str) -> str:
+    return CHECKS.get(check_id, ("modern", ""))[0]
+
+
+def check_title(check_id: str, findings: Iterable[Finding] = ()) -> str:
+    """Human title of a check: our table, else the title of a finding with that id, else id."""
+    if check_id in CHECKS:
+        return CHECKS[check_id][1]
+    for f in findings:
+        if f.id == check_id and f.title:
+            return f.title
+    return check_id
+
+
+def report_of(result: Any) -> Report:
+    """The Report inside an AnalysisResult (or the Report itself)."""
+    return result if isinstance(result, Report) else result.report
+
+
+def frame_of(result: Any, name: str):
+    """``result.<name>`` as a DataFrame, or None when absent / not computable."""
+    try:
+        df = getattr(result, name, None)
+    except Exception:  # a lazily computed attribute (bundle.config) that failed
+        return None
+    if df is None or not hasattr(df, "columns"):
+        return None
+    return df
+
+
+def ordered_findings(report: Report) -> list[Finding]:
+    """Root causes first (not explained by another finding), then by severity, host, id."""
+    def key(f: Finding):
+        return (f.explained_by is not None, -SEVERITY_RANK.get(f.severity, 0), -len(f.explains),
+                f.host or "", f.id)
+    return sorted(report.findings, key=key)
+
+
+@dataclass
+class Verdict:
+    severity: str | None          # top root cause's severity, None when nothing was found
+    headline: str                 # one sentence
+    detail: str                   # the root cause's summary (or what is missing)
+    root: Finding | None
+    others: list[Finding]         # further root causes at warning or above
+    counts: dict[str, int]        # findings per severity
+    checks: dict[str, int]        # checks per status
+    ask_for: list[str]            # what to ask the customer for (not-evaluated checks)
+
+
+def ask_for(checks: Iterable[Check]) -> list[str]:
+    """Distinct 'ask the customer for …' items of the not-evaluated checks, in first-seen order."""
+    seen: dict[str, None] = {}
+    for c in checks:
+        if c.status == "not-evaluated":
+            for m in c.missing:
+                seen.setdefault(m, None)
+    return list(seen)
+
+
+def verdict(report: Report) -> Verdict:
+    fs = ordered_findings(report)
+    counts = {s: sum(f.severity == s for f in fs) for s in ("critical", "error", "warning", "info")}
+    checks = {s: sum(c.status == s for c in report.checks) for s in ("fail", "pass", "not-evaluated")}
+    asks = ask_for(report.checks)
+    roots = [f for f in fs if f.explained_by is None and SEVERITY_RANK.get(f.severity, 0) >= 1]
+    if roots:
+        top = roots[0]
+        kind = {"critical": "Root cause", "error": "Root cause",
+                "warning": "Likely contributor"}.get(top.severity, "Finding")
+        where = f" on {top.host}" if top.host else ""
+        headline = f"{kind}{where}: {top.title}"
+        return Verdict(top.severity, headline, top.summary, top,
+                       [f for f in roots[1:]], counts, checks, asks)
+    n_ne = checks["not-evaluated"]
+    headline = "No fault found that would stop Remote Desktop connections"
+    if n_ne:
+        detail = (f"{checks['pass']} checks passed; {n_ne} could not be evaluated because the "
+                  f"bundle lacks their inputs — ask the customer for the items listed below.")
+    else:
+        detail = f"All {checks['pass']} checks passed."
+    if counts["info"]:
+        detail += f" {counts['info']} informational finding(s) are listed below."
+    return Verdict(None, headline, detail, None, [], counts, checks, asks)
+
+
+def checks_by_section(report: Report) -> list[tuple[str, str, list[Check]]]:
+    """(key, heading, checks) per article section, in the article's order; empty ones kept."""
+    out = []
+    order = {cid: i for i, cid in enumerate(CHECKS)}
+    for key, heading in SECTIONS:
+        cs = [c for c in report.checks if section_of(c.id) == key]
+        cs.sort(key=lambda c: (order.get(c.id, len(order)), c.id, c.host or ""))
+        out.append((key, heading, cs))
+    return out
+
+
+def findings_for_check(report: Report, check: Check) -> list[Finding]:
+    return [f for f in report.findings if f.id == check.id and (f.host == check.host or not check.host)]
