@@ -138,6 +138,231 @@ def inventory(
     _write_frame(b.inventory, format.value, None)
 
 
+# ----------------------------------------------------------------------------- batch mode
+
+
+@app.command()
+def batch(
+    inbox: Annotated[Path, typer.Argument(help="Folder of bundles (searched recursively) or a list file.",
+                                          show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (reports, summary.parquet/csv, "
+                                      "findings.parquet, resume state).", show_default=False)],
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, max=256,
+                                      help="Bundles analysed at once (local process pool).")] = 1,
+    scheduler: Annotated[Optional[str], typer.Option(
+        "--scheduler", help="Dask scheduler address (tcp://host:8786): run on that cluster; its workers "
+        "must see INBOX and OUTDIR at the same paths. Needs rdpdoctor[dask].")] = None,
+    format: Annotated[str, typer.Option("--format", "-f", help="Per-bundle reports: comma-separated "
+                                        "json,html,markdown.")] = "json",
+    glob: Annotated[Optional[str], typer.Option("--glob", help="Only bundles whose name matches, e.g. '*.zip'.")] = None,
+    timeout_per_bundle: Annotated[float, typer.Option("--timeout-per-bundle", min=1,
+                                                      help="Seconds before a bundle's worker is killed.")] = 900.0,
+    memory_per_bundle: Annotated[int, typer.Option("--memory-per-bundle", min=64,
+                                                   help="MiB of resident memory before a bundle's worker is killed.")] = 4096,
+    retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Analyse again bundles that failed before.")] = False,
+) -> None:
+    """Analyse many bundles, each in its own process; resumable; summary tables in OUTDIR.
+
+    Failed bundles (corrupt, hung, out of memory) are recorded with the reason and the batch
+    goes on; exit code 0 once the batch is complete, 3 when INBOX does not exist.
+    """
+    from rich.console import Console
+
+    from . import batch as B
+
+    formats = [f.strip() for f in format.split(",") if f.strip()]
+    bad = [f for f in formats if f not in B.FORMAT_SUFFIX]
+    if bad or not formats:
+        raise err(f"--format takes a comma-separated list of {', '.join(B.FORMAT_SUFFIX)}", EXIT_USAGE)
+    if not inbox.exists():
+        raise err(f"no such file or folder: {inbox}", EXIT_BUNDLE)
+    try:
+        res = B.run(inbox, out, jobs=jobs, scheduler=scheduler, formats=formats, pattern=glob,
+                    timeout=timeout_per_bundle, memory_mb=memory_per_bundle,
+                    retry_failed=retry_failed, progress=sys.stderr.isatty())
+    except B.BatchError as e:
+        raise err(str(e), EXIT_USAGE if scheduler else EXIT_BUNDLE)
+    c = res.counts
+    Console(soft_wrap=True).print(B.counts_table(res.summary))
+    typer.echo(f"{c['bundles']} bundles: {c['ok']} analysed ok, {c['failed']} failed, {c['skipped']} skipped "
+               f"({c['resumed']} already done, {c['duplicates']} duplicates) in {res.elapsed:.1f} s; "
+               f"see {res.outdir / 'summary.csv'}")
+    failed = res.summary[res.summary["status"] == "failed"].drop_duplicates("path")
+    for r in failed.itertuples(index=False):
+        typer.echo(f"failed: {r.bundle_id}: {r.reason}", err=True)
+
+
+class SummaryView(str, Enum):
+    week = "week"
+    host = "host"
+    os = "os"
+    all = "all"
+
+
+@app.command()
+def summarize(
+    outdir: Annotated[Path, typer.Argument(help="An OUTDIR written by 'rdpdoctor batch'.", show_default=False)],
+    by: Annotated[SummaryView, typer.Option("--by", help="Which rollup to print.")] = SummaryView.all,
+    min_severity: Annotated[str, typer.Option("--min-severity", help="info, warning, error or critical.")] = "warning",
+    include_explained: Annotated[bool, typer.Option("--include-explained",
+                                                    help="Also count findings another finding explains.")] = False,
+    plot: Annotated[Optional[Path], typer.Option("--plot", help="Also save a chart of root causes by week (PNG/SVG).")] = None,
+) -> None:
+    """Root causes across the tickets of a batch: counts by finding id per week and per host."""
+    import pandas as pd
+
+    from . import rollup
+    from .findings import SEVERITIES
+
+    if min_severity not in SEVERITIES:
+        raise err(f"--min-severity must be one of {', '.join(SEVERITIES)}", EXIT_USAGE)
+    try:
+        summary, findings = rollup.load(outdir)
+    except FileNotFoundError as e:
+        raise err(str(e), EXIT_BUNDLE)
+    f = rollup.root_causes(findings, min_severity, include_explained)
+    st = rollup.status_counts(summary)
+    typer.echo("bundles: " + ", ".join(f"{k} {v}" for k, v in st.items()))
+    with pd.option_context("display.width", 200, "display.max_columns", 60, "display.max_rows", 500):
+        if by in (SummaryView.week, SummaryView.all):
+            w = rollup.by_week(f)
+            typer.echo("\nroot causes by week (bundles; weeks start Monday, UTC):")
+            typer.echo(w.to_string() if not w.empty else "(none)")
+        if by in (SummaryView.host, SummaryView.all):
+            h = rollup.by_host(f)
+            typer.echo("\nroot causes by host (bundles):")
+            typer.echo(h.to_string(index=False) if not h.empty else "(none)")
+        if by in (SummaryView.os, SummaryView.all):
+            o = rollup.by_os(f)
+            typer.echo("\nroot causes by operating system (bundles):")
+            typer.echo(o.to_string() if not o.empty else "(none)")
+    if plot is not None:
+        rollup.plot_weekly(rollup.by_week(f), plot)
+        typer.echo(f"\nchart written to {plot}", err=True)
+
+
+from .report import RENDERERS as _RENDERERS  # noqa: E402
+
+ReportFormat = Enum("ReportFormat", {k: k for k in _RENDERERS}, type=str)
+
+
+class Severity(str, Enum):
+    info = "info"
+    warning = "warning"
+    error = "error"
+    critical = "critical"
+
+
+#: -o FILE: the format follows the extension; anything else uses --format.
+EXTENSION_FORMATS = {".json": "json", ".html": "html", ".htm": "html", ".md": "markdown",
+                     ".markdown": "markdown", ".txt": "terminal", ".log": "terminal"}
+
+
+def _format_for(path: Path, default: str) -> str:
+    fmt = EXTENSION_FORMATS.get(path.suffix.lower(), default)
+    return fmt if fmt in _RENDERERS else default
+
+
+@app.command()
+def analyze(
+    bundle: BundleArg,
+    format: Annotated[ReportFormat, typer.Option("--format", "-f",
+                                                 help="Output format for stdout (and for -o files "
+                                                      "whose extension says nothing).")] = ReportFormat("terminal"),
+    output: Annotated[Optional[list[Path]], typer.Option(
+        "-o", "--output", help="Write the report to FILE; repeatable; the format follows the "
+                               "extension (.json, .html, .md, .txt).")] = None,
+    min_severity: Annotated[Severity, typer.Option("--min-severity",
+                                                   help="Show findings at or above this severity.")] = Severity.info,
+    fail_on: Annotated[Optional[Severity], typer.Option(
+        "--fail-on", help="Exit 1 when a finding at or above this severity exists.")] = None,
+    config: Annotated[Optional[Path], typer.Option(
+        "--config", exists=True, dir_okay=False,
+        help="Tuning file (rdpdoctor.toml): disable ids, change severities and thresholds.")] = None,
+    evtx_backend: BackendOpt = EvtxBackend.auto,
+    jobs: JobsOpt = 1,
+) -> None:
+    """Find the root cause of 'Remote Desktop can't connect' in a bundle.
+
+    Exit codes: 0 done (no finding at or above --fail-on), 1 --fail-on matched,
+    2 usage error (also a bad --config), 3 bundle cannot be opened, 4 internal error.
+    """
+    from .engine import Tuning, TuningError, analyze_bundle
+    from .report import render
+
+    try:
+        tuning = Tuning.from_toml(config) if config else None
+    except (TuningError, OSError) as e:
+        raise err(f"--config: {e}", EXIT_USAGE)
+    b = _load(bundle, evtx_backend, jobs, relevant_only=True)
+    result = analyze_bundle(b, tuning=tuning)
+    shown = result.filtered(min_severity.value)
+    fmt = format.value
+    for path in output or []:
+        ofmt = _format_for(path, fmt)
+        try:
+            text = render(shown, ofmt)
+            path.write_text(text, encoding="utf-8")
+        except OSError as e:
+            raise err(f"cannot write {path}: {e.strerror or e}", EXIT_USAGE)
+        typer.echo(f"rdpdoctor: wrote {ofmt} report to {path}", err=True)
+    if not output:
+        if fmt == "terminal" and sys.stdout.isatty():
+            from rich.console import Console
+
+            from .report.terminal import print_rich
+
+            print_rich(shown, Console())
+        else:
+            sys.stdout.write(render(shown, fmt))
+    if fail_on is not None:
+        from .findings import SEVERITY_RANK
+
+        top = result.max_severity()
+        if top is not None and SEVERITY_RANK[top] >= SEVERITY_RANK[fail_on.value]:
+            raise typer.Exit(EXIT_FINDINGS)
+
+
+@app.command()
+def detectors(
+    format: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+) -> None:
+    """List every detector: id, severity, inputs and references."""
+    import orjson
+
+    from .detectors import load_all
+
+    regs = load_all()
+    rows = [{"id": d.id, "severity": d.severity, "area": d.area, "title": d.title,
+             "inputs": list(d.inputs), "references": list(d.references)} for d in regs.values()]
+    if format == "json":
+        sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    if format != "table":
+        raise err("detectors supports --format table or json", EXIT_USAGE)
+    w = max(len(r["id"]) for r in rows)
+    for r in rows:
+        typer.echo(f"{r['id']:<{w}}  {r['severity']:<8}  {r['area']:<13}  "
+                   f"inputs: {', '.join(r['inputs'])}  refs: {', '.join(r['references'])}")
+
+
+@app.command()
+def explain(finding_id: Annotated[str, typer.Argument(help="A finding id, e.g. port-conflict.")]) -> None:
+    """What a finding means, how it is detected, what it needs, and the fix."""
+    from .detectors import INPUTS, load_all
+
+    regs = load_all()
+    d = regs.get(finding_id)
+    if d is None:
+        raise err(f"unknown finding id {finding_id!r}; see `rdpdoctor detectors`", EXIT_USAGE)
+    typer.echo(f"{d.id} ({d.severity}): {d.title}\n")
+    typer.echo(d.doc + "\n")
+    typer.echo("Inputs (any of): " + "; ".join(INPUTS.get(i, "any event log") for i in d.inputs))
+    typer.echo("References: " + ", ".join(d.references))
+    typer.echo("Fix: shown with each finding, adapted to the Windows version "
+               "(run `rdpdoctor analyze BUNDLE`).")
+
+
 def _usage_error_types() -> tuple[type, ...]:
     try:                                         # typer >= 0.20 vendors click
         from typer._click import exceptions as E

@@ -1,0 +1,801 @@
+"""Batch mode: many bundles, each analysed in isolation, over one ``concurrent.futures.Executor``.
+
+    from analyzer import batch
+    res = batch.run("inbox/", "out/", jobs=2)                       # local process pool
+    res = batch.run("inbox/", "out/", scheduler="tcp://host:8786")  # a Dask cluster
+
+One code path: :func:`run` submits :func:`run_bundle` once per bundle to an ``Executor`` — a
+local ``ProcessPoolExecutor`` by default, ``distributed.Client(scheduler).get_executor()``
+when a scheduler is given (``pip install rdpdoctor[dask]``). Bundles are passed **by path**:
+Dask workers must see INBOX and OUTDIR at the same paths as the machine running ``batch``
+(shared storage).
+
+Isolation. :func:`run_bundle` analyses its bundle in a child Python process of its own: the
+child analyses, writes the per-bundle reports and prints one result line. A child that
+crashes, grows past its memory budget (resident memory, watched through ``/proc`` on Linux)
+or runs past the per-bundle timeout is killed (its whole process group) and the bundle is
+recorded as ``failed`` with the reason; the batch goes on.
+
+Resume. Every bundle is identified by the SHA-256 of its content (for a folder: of its
+files' relative paths and contents). After each bundle the driver writes
+``OUTDIR/state/<sha256>.json``; a bundle whose state exists for the same rdpdoctor version
+(and whose requested report files exist) is not analysed again. Failed bundles are also
+remembered (``retry_failed=True`` retries them). Every file in OUTDIR is written to a
+temporary name and renamed, so an interrupted batch leaves no half-written file and a rerun
+picks up where it stopped.
+
+Outputs in OUTDIR:
+
+* ``reports/<stem>-<sha12>.{json,html,md}`` — one report per distinct bundle content;
+* ``summary.parquet`` / ``summary.csv`` — one row per bundle × finding (a bundle without
+  findings has one row with an empty ``finding_id``), see :data:`SUMMARY_COLUMNS`.
+  ``status`` is ``ok`` / ``failed`` / ``skipped`` (a duplicate of another bundle of the
+  run); ``action`` says what this run did: ``analysed``, ``resumed`` (taken from an earlier
+  run) or ``duplicate``. Rows of bundles analysed by earlier runs into the same OUTDIR are
+  kept, so OUTDIR accumulates a history for ``rdpdoctor summarize``;
+* ``findings.parquet`` — one row per finding of the ``ok`` bundles.
+
+Test hooks (test-only, never set them in production): ``RDPDOCTOR_TEST_HANG_ON=<text>``
+makes the child hang forever when its bundle path contains ``<text>``;
+``RDPDOCTOR_TEST_HOG_ON=<text>`` makes it allocate memory until its budget is exhausted.
+"""
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+HANG_ENV = "RDPDOCTOR_TEST_HANG_ON"
+HOG_ENV = "RDPDOCTOR_TEST_HOG_ON"
+RESULT_MARK = "RDPDOCTOR-BATCH-RESULT "
+ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
+FORMAT_SUFFIX = {"json": ".json", "html": ".html", "markdown": ".md"}
+DEFAULT_ANALYZE = "analyzer:analyze"
+DEFAULT_TIMEOUT = 900.0
+DEFAULT_MEMORY_MB = 4096
+
+#: summary.parquet / summary.csv columns, in order. ``t_*`` are seconds.
+SUMMARY_COLUMNS = [
+    "bundle_id", "path", "sha256", "version", "status", "action", "reason",
+    "hosts", "host", "os", "bundle_time",
+    "finding_id", "severity", "title", "explained_by", "evidence_count",
+    "first_evidence", "last_evidence",
+    "n_findings", "max_severity", "files", "files_parsed", "parse_warnings", "report_warnings",
+    "t_hash", "t_analyze", "t_render", "t_bundle", "peak_rss_mb", "worker",
+]
+#: the columns that differ between two runs of the same batch (times, memory, where it ran)
+TIMING_COLUMNS = ["t_hash", "t_analyze", "t_render", "t_bundle", "peak_rss_mb", "worker"]
+FINDING_COLUMNS = [
+    "bundle_id", "path", "sha256", "bundle_time", "host", "os", "finding_id", "severity",
+    "title", "summary", "explained_by", "evidence_count", "first_evidence", "last_evidence",
+]
+SEVERITY_ORDER = ("info", "warning", "error", "critical")
+
+
+class BatchError(Exception):
+    """The batch cannot start (no such INBOX, unusable OUTDIR, Dask missing...)."""
+
+
+# ----------------------------------------------------------------------------- discovery
+
+
+@dataclass(frozen=True)
+class BundleRef:
+    bundle_id: str          # path relative to INBOX (or as written in the list file)
+    path: str               # absolute path
+
+
+def _is_archive_name(name: str) -> bool:
+    n = name.lower()
+    return any(n.endswith(s) for s in ARCHIVE_SUFFIXES)
+
+
+def _looks_like_bundle_dir(d: Path) -> bool:
+    """A folder is a bundle when it holds a non-archive file itself or an MSRD/TSS folder."""
+    from .bundle import _MSRD_DIR
+
+    for e in d.iterdir():
+        if e.name.startswith("."):
+            continue
+        if e.is_file() and not _is_archive_name(e.name):
+            return True
+        if e.is_dir() and _MSRD_DIR.match(e.name):
+            return True
+    return False
+
+
+def discover(inbox: str | os.PathLike, pattern: str | None = None,
+             exclude: Iterable[Path] = ()) -> list[BundleRef]:
+    """The bundles under ``inbox``, sorted by id.
+
+    ``inbox`` is a folder (searched recursively: archives, and folders that look like a
+    bundle — those are not searched further) or a list file (one path per line, relative to
+    the list file's folder; blank lines and ``#`` comments ignored). ``pattern`` (fnmatch, on
+    the name) restricts archives and bundle folders alike.
+    """
+    root = Path(inbox)
+    if not root.exists():
+        raise BatchError(f"no such file or folder: {inbox}")
+    excl = {Path(p).resolve() for p in exclude}
+    refs: list[BundleRef] = []
+    if root.is_file():
+        base = root.resolve().parent
+        for raw in root.read_text(encoding="utf-8", errors="replace").splitlines():
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            p = Path(line)
+            p = p if p.is_absolute() else base / p
+            if pattern and not fnmatch.fnmatch(p.name, pattern):
+                continue
+            refs.append(BundleRef(line, str(p.resolve())))
+        return sorted(refs, key=lambda r: r.bundle_id)
+    root = root.resolve()
+
+    def walk(d: Path) -> None:
+        for e in sorted(d.iterdir()):
+            if e.name.startswith(".") or e.resolve() in excl or e.is_symlink():
+                continue
+            if e.is_dir():
+                if _looks_like_bundle_dir(e):
+                    if not pattern or fnmatch.fnmatch(e.name, pattern):
+                        refs.append(BundleRef(e.relative_to(root).as_posix(), str(e)))
+                else:
+                    walk(e)
+            elif e.is_file() and _is_archive_name(e.name):
+                if not pattern or fnmatch.fnmatch(e.name, pattern):
+                    refs.append(BundleRef(e.relative_to(root).as_posix(), str(e)))
+
+    walk(root)
+    return sorted(refs, key=lambda r: r.bundle_id)
+
+
+def content_hash(path: str | os.PathLike) -> str:
+    """SHA-256 of a file, or of a folder's (relative path, content) pairs in sorted order."""
+    p = Path(path)
+    h = hashlib.sha256()
+    if p.is_dir():
+        for dirpath, dirnames, filenames in os.walk(p, followlinks=False):
+            dirnames.sort()
+            for name in sorted(filenames):
+                f = Path(dirpath) / name
+                if f.is_symlink() or not f.is_file():
+                    continue
+                h.update(f.relative_to(p).as_posix().encode("utf-8", "surrogateescape") + b"\0")
+                h.update(_file_sha(f).encode() + b"\n")
+        return h.hexdigest()
+    return _file_sha(p)
+
+
+def _file_sha(p: Path) -> str:
+    h = hashlib.sha256()
+    with open(p, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _report_stem(ref_path: str, sha: str) -> str:
+    name = Path(ref_path).name
+    for s in ARCHIVE_SUFFIXES:
+        if name.lower().endswith(s):
+            name = name[: -len(s)]
+            break
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:60] or "bundle"
+    return f"{safe}-{sha[:12]}"
+
+
+# ----------------------------------------------------------------------------- the worker task
+
+
+def run_bundle(task: dict[str, Any]) -> dict[str, Any]:
+    """Analyse one bundle in a child process; never raises for a bad bundle.
+
+    Runs on an executor worker (a local pool process or a Dask worker). ``task`` holds
+    ``path``, ``sha256``, ``outdir``, ``stem``, ``formats``, ``timeout`` (s), ``memory_mb``
+    and ``analyze`` ("module:function"). Returns the bundle's record (see :func:`describe`)
+    with ``status`` ``ok`` or ``failed`` and a ``reason``.
+
+    The memory budget is enforced by watching the resident memory of the child and its
+    descendants (Linux ``/proc``; elsewhere only the timeout applies) — not ``RLIMIT_AS``:
+    Arrow-backed pandas reserves gigabytes of address space it never touches.
+    """
+    t0 = time.monotonic()
+    popen_kw: dict[str, Any] = {}
+    if os.name == "posix":
+        popen_kw["start_new_session"] = True     # so a timeout kills the whole group
+    proc = subprocess.Popen([sys.executable, "-c", "from analyzer.batch import _child_main; _child_main()"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            **popen_kw)
+    timeout = float(task.get("timeout") or 0) or None
+    budget = int(task.get("memory_mb") or 0) << 20
+    killed_for = ""
+    peak = 0
+    data: bytes | None = json.dumps(task).encode()
+    try:
+        while True:
+            try:
+                out, errb = proc.communicate(data, timeout=0.2)
+                break
+            except subprocess.TimeoutExpired:
+                data = None
+            rss = _tree_rss(proc.pid)
+            peak = max(peak, rss)
+            if budget and rss > budget:
+                killed_for = (f"memory budget of {task.get('memory_mb')} MiB exceeded "
+                              f"({rss >> 20} MiB resident; worker process killed)")
+            elif timeout and time.monotonic() - t0 > timeout:
+                killed_for = f"timed out after {timeout:g} s (worker process killed)"
+            if killed_for:
+                _kill(proc)
+                out, errb = proc.communicate()
+                break
+    except BaseException:                         # Ctrl-C, executor shutdown: leave nothing behind
+        _kill(proc)
+        proc.wait()
+        raise
+    rec: dict[str, Any] | None = None
+    if not killed_for:
+        for line in reversed(out.decode("utf-8", "replace").splitlines()):
+            if line.startswith(RESULT_MARK):
+                try:
+                    rec = json.loads(line[len(RESULT_MARK):])
+                except ValueError:
+                    rec = None
+                break
+    if rec is None:
+        rec = {"status": "failed",
+               "reason": killed_for or _failure_reason(proc.returncode, errb, task)}
+    rec["t_bundle"] = round(time.monotonic() - t0, 3)
+    rec["peak_rss_mb"] = peak >> 20
+    rec["worker"] = f"{socket.gethostname()}:{os.getpid()}"
+    return rec
+
+
+def _tree_rss(pid: int) -> int:
+    """Resident bytes of ``pid`` and its descendants (0 where /proc is not available)."""
+    total = 0
+    stack = [pid]
+    seen: set[int] = set()
+    page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+    while stack:
+        p = stack.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        try:
+            with open(f"/proc/{p}/statm", "rb") as fh:
+                total += int(fh.read().split()[1]) * page
+            with open(f"/proc/{p}/task/{p}/children", "rb") as fh:
+                stack.extend(int(c) for c in fh.read().split())
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    try:
+        if os.name == "posix":
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:  # pragma: no cover
+            proc.kill()
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _failure_reason(rc: int | None, errb: bytes, task: dict) -> str:
+    tail = [ln for ln in errb.decode("utf-8", "replace").strip().splitlines() if ln.strip()]
+    last = tail[-1].strip() if tail else ""
+    if "MemoryError" in last:
+        return f"memory budget of {task.get('memory_mb')} MiB exhausted (MemoryError)"
+    if rc is not None and rc < 0:
+        try:
+            name = signal.Signals(-rc).name
+        except ValueError:
+            name = str(-rc)
+        hint = " (out of memory?)" if -rc == signal.SIGKILL else ""
+        return f"worker process killed by {name}{hint}"
+    return f"worker process exited with code {rc}" + (f": {last[:300]}" if last else "")
+
+
+# ----------------------------------------------------------------------------- the child
+
+
+def _child_main() -> None:
+    """Entry point of the isolated child: task JSON on stdin, one result line on stdout."""
+    task = json.loads(sys.stdin.buffer.read())
+    try:
+        rec = _child(task)
+    except MemoryError:
+        rec = {"status": "failed",
+               "reason": f"memory budget of {task.get('memory_mb')} MiB exhausted (MemoryError)"}
+    except BaseException as e:                    # noqa: BLE001 - the bundle must not stop the batch
+        msg = str(e).splitlines()[0][:300] if str(e) else ""
+        rec = {"status": "failed", "reason": f"analysis crashed: {type(e).__name__}: {msg}".rstrip(": ")}
+    sys.stdout.write("\n" + RESULT_MARK + json.dumps(rec, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def _test_hooks(task: dict[str, Any]) -> None:
+    path = task["path"]
+    hang = os.environ.get(HANG_ENV)
+    if hang and hang in path:
+        while True:                               # test hook: a bundle that never finishes
+            time.sleep(3600)
+    hog = os.environ.get(HOG_ENV)
+    if hog and hog in path:
+        blocks = []                               # test hook: a bundle that eats memory, up to
+        cap = 2 * int(task.get("memory_mb") or 512) << 20   # twice its budget (then hangs)
+        while len(blocks) * (32 << 20) < cap:
+            blocks.append(b"\x01" * (32 << 20))  # written, so resident
+            time.sleep(0.02)
+        while True:
+            time.sleep(3600)
+
+
+def _import(spec: str) -> Callable:
+    from importlib import import_module
+
+    mod, _, func = spec.partition(":")
+    return getattr(import_module(mod), func)
+
+
+def _child(task: dict[str, Any]) -> dict[str, Any]:
+    path = task["path"]
+    _test_hooks(task)
+    analyze = _import(task.get("analyze") or DEFAULT_ANALYZE)
+    t0 = time.monotonic()
+    result = analyze(path)
+    t_analyze = time.monotonic() - t0
+    rec = describe(result)
+    rec["t_analyze"] = round(t_analyze, 3)
+    if rec["status"] == "failed":
+        return rec
+    t1 = time.monotonic()
+    reports, warns = write_reports(result, Path(task["outdir"]), task["stem"], task.get("formats") or ["json"])
+    rec["reports"] = reports
+    rec["report_warnings"] = warns
+    rec["t_render"] = round(time.monotonic() - t1, 3)
+    return rec
+
+
+def write_reports(result, outdir: Path, stem: str, formats: list[str]) -> tuple[dict[str, str], list[str]]:
+    """Render ``result`` in each format into ``outdir/reports``; a missing renderer is a warning."""
+    from . import export
+    from .report import render
+
+    reports: dict[str, str] = {}
+    warns: list[str] = []
+    for fmt in formats:
+        rel = f"reports/{stem}{FORMAT_SUFFIX.get(fmt, '.' + fmt)}"
+        try:
+            text = render(result, fmt)
+            data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
+        except (ImportError, AttributeError, KeyError, NotImplementedError) as e:
+            if fmt == "json" and hasattr(result, "to_json"):
+                data = result.to_json()
+                data = data.encode("utf-8") if isinstance(data, str) else data
+            else:
+                warns.append(f"{fmt} report not written: renderer unavailable ({type(e).__name__}: {e})")
+                continue
+        except Exception as e:                    # noqa: BLE001 - a renderer bug is not the bundle's
+            warns.append(f"{fmt} report not written: renderer failed ({type(e).__name__}: {e})")
+            continue
+        export.atomic_write_bytes(outdir / rel, data)
+        reports[fmt] = rel
+    return reports, warns
+
+
+def _iso(t) -> str | None:
+    import pandas as pd
+
+    if t is None or (not isinstance(t, str) and pd.isna(t)):
+        return None
+    ts = pd.Timestamp(t)
+    if ts.tzinfo is None:
+        ts = ts.tz_localize("UTC")
+    return ts.tz_convert("UTC").isoformat()
+
+
+def host_os(result) -> dict[str, str]:
+    """Host → operating system name, from the parsers' meta or the systeminfo rows."""
+    out: dict[str, str] = {}
+    bundle = getattr(result, "bundle", result)
+    for host, meta in (getattr(bundle, "meta", None) or {}).items():
+        for k in ("os_name", "os", "product_name"):
+            if meta.get(k):
+                out[str(host)] = str(meta[k])
+                break
+    tl = getattr(result, "timeline", None)
+    if tl is not None and len(tl) and "event_type" in tl.columns:
+        rows = tl[tl["event_type"].astype("string").fillna("").str.startswith("sysinfo:")]
+        for host, data in zip(rows["host"], rows["data"]):
+            if host is None or str(host) in out or not isinstance(data, str):
+                continue
+            try:
+                d = json.loads(data)
+            except ValueError:
+                continue
+            if d.get("os_name"):
+                out[str(host)] = str(d["os_name"])
+    return out
+
+
+def describe(result) -> dict[str, Any]:
+    """The bundle record of an analysis result: status, hosts, OS, findings with times."""
+    inv = getattr(result, "inventory", None)
+    files = int(len(inv)) if inv is not None else 0
+    parsed = int((inv["status"] == "parsed").sum()) if files else 0
+    # an archive row counts as "parsed" once opened; a bundle is readable when a file is
+    readable = int(((inv["status"] == "parsed") & (inv["kind"] != "archive")).sum()) if files else 0
+    tl = getattr(result, "timeline", None)
+    bundle_time = None
+    if tl is not None and len(tl) and "time" in tl.columns and tl["time"].notna().any():
+        bundle_time = _iso(tl["time"].max())
+    report = getattr(result, "report", None)
+    hosts = list(getattr(report, "hosts", None) or getattr(result, "hosts", None)
+                 or getattr(getattr(result, "bundle", None), "hosts", None) or [])
+    warnings = getattr(report, "warnings", None)
+    if warnings is None:
+        warnings = getattr(getattr(result, "bundle", result), "warnings", None) or []
+    rec: dict[str, Any] = {
+        "status": "ok", "reason": "", "hosts": [str(h) for h in hosts], "os": host_os(result),
+        "bundle_time": bundle_time, "files": files, "files_parsed": parsed,
+        "parse_warnings": len(warnings), "findings": [],
+    }
+    if files and not readable:
+        bad = inv[inv["status"] != "parsed"]
+        reasons = list(dict.fromkeys(str(r) for r in bad["reason"] if isinstance(r, str) and r))
+        rec["status"] = "failed"
+        rec["reason"] = "nothing readable in the bundle: " + ("; ".join(reasons[:3]) or "no file recognised")
+        return rec
+    for f in (getattr(report, "findings", None) or []):
+        times = sorted(e.time for e in f.evidence if getattr(e, "time", None))
+        rec["findings"].append({
+            "id": f.id, "severity": f.severity, "host": f.host, "title": f.title,
+            "summary": f.summary, "explained_by": f.explained_by or "",
+            "evidence_count": len(f.evidence),
+            "first_evidence": _iso(times[0]) if times else None,
+            "last_evidence": _iso(times[-1]) if times else None,
+        })
+    return rec
+
+
+# ----------------------------------------------------------------------------- the driver
+
+
+@dataclass
+class BatchResult:
+    outdir: Path
+    summary: Any                                  # pandas DataFrame (this run's rows)
+    counts: dict[str, int] = field(default_factory=dict)
+    elapsed: float = 0.0
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def _state_path(outdir: Path, sha: str) -> Path:
+    return outdir / "state" / f"{sha}.json"
+
+
+def _load_state(outdir: Path, sha: str) -> dict | None:
+    try:
+        return json.loads(_state_path(outdir, sha).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _reusable(state: dict | None, version: str, formats: list[str], outdir: Path,
+              retry_failed: bool) -> bool:
+    if not state or state.get("version") != version:
+        return False
+    if state.get("status") == "failed":
+        return not retry_failed
+    have = state.get("reports") or {}
+    warned = " ".join(state.get("report_warnings") or [])
+    return all((fmt in have and (outdir / have[fmt]).is_file()) or f"{fmt} report" in warned
+               for fmt in formats)
+
+
+def make_executor(jobs: int = 1, scheduler: str | None = None) -> tuple[Executor, Callable[[], None]]:
+    """(executor, close) — a local process pool, or Dask distributed's executor."""
+    if scheduler:
+        try:
+            from distributed import Client
+        except ImportError as e:
+            raise BatchError("--scheduler needs Dask distributed: pip install 'rdpdoctor[dask]'") from e
+        try:
+            client = Client(scheduler, timeout="30s")
+        except (OSError, TimeoutError) as e:
+            raise BatchError(f"cannot reach the Dask scheduler {scheduler}: {e}") from e
+        ex = client.get_executor(pure=False)
+
+        def close() -> None:
+            ex.shutdown(wait=False)
+            client.close()
+
+        return ex, close
+    import multiprocessing
+
+    # not fork: the driver runs threads (progress bar), and fork + threads can deadlock
+    ctx = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
+    ex = ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=ctx)
+    return ex, lambda: ex.shutdown(wait=True, cancel_futures=True)
+
+
+def run(inbox: str | os.PathLike, outdir: str | os.PathLike, *, jobs: int = 1,
+        scheduler: str | None = None, executor: Executor | None = None,
+        formats: Iterable[str] = ("json",), pattern: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT, memory_mb: int = DEFAULT_MEMORY_MB,
+        retry_failed: bool = False, analyze: str = DEFAULT_ANALYZE,
+        progress: bool = False) -> BatchResult:
+    """Analyse every bundle of ``inbox`` into ``outdir``; see the module docstring."""
+    t_start = time.monotonic()
+    outdir = Path(outdir).resolve()
+    outdir.mkdir(parents=True, exist_ok=True)
+    formats = list(dict.fromkeys(formats))
+    version = _version()
+    refs = discover(inbox, pattern, exclude=[outdir])
+
+    rows: dict[str, dict[str, Any]] = {}          # bundle_id → record
+    todo: list[dict[str, Any]] = []
+    first_by_sha: dict[str, str] = {}
+    counts = {"bundles": len(refs), "analysed": 0, "ok": 0, "failed": 0, "skipped": 0,
+              "resumed": 0, "duplicates": 0}
+    for ref in refs:
+        t0 = time.monotonic()
+        try:
+            sha = content_hash(ref.path)
+        except OSError as e:
+            rows[ref.bundle_id] = {"ref": ref, "sha256": "", "status": "failed", "action": "analysed",
+                                   "reason": f"unreadable: {e.strerror or e}", "t_hash": 0.0}
+            counts["failed"] += 1
+            continue
+        t_hash = round(time.monotonic() - t0, 3)
+        if sha in first_by_sha:
+            rows[ref.bundle_id] = {"ref": ref, "sha256": sha, "status": "skipped", "action": "duplicate",
+                                   "reason": f"duplicate of {first_by_sha[sha]}", "t_hash": t_hash}
+            counts["skipped"] += 1
+            counts["duplicates"] += 1
+            continue
+        first_by_sha[sha] = ref.bundle_id
+        state = _load_state(outdir, sha)
+        if _reusable(state, version, formats, outdir, retry_failed):
+            rows[ref.bundle_id] = {**state, "ref": ref, "sha256": sha, "action": "resumed", "t_hash": t_hash}
+            counts["skipped"] += 1
+            counts["resumed"] += 1
+            continue
+        rows[ref.bundle_id] = {"ref": ref, "sha256": sha, "t_hash": t_hash}
+        todo.append({"bundle_id": ref.bundle_id, "path": ref.path, "sha256": sha,
+                     "outdir": str(outdir), "stem": _report_stem(ref.path, sha),
+                     "formats": formats, "timeout": float(timeout), "memory_mb": int(memory_mb),
+                     "analyze": analyze})
+
+    bar = _Progress(len(refs), counts) if progress else None
+    close = None
+    try:
+        if bar:
+            bar.start()
+        if todo:
+            if executor is None:
+                executor, close = make_executor(jobs, scheduler)
+            futs = {executor.submit(run_bundle, t): t for t in todo}
+            try:
+                for fut in as_completed(futs):
+                    t = futs[fut]
+                    try:
+                        rec = fut.result()
+                    except Exception as e:        # the executor lost the task (worker died)
+                        rec = {"status": "failed",
+                               "reason": f"executor task failed: {type(e).__name__}: {e}"}
+                    rec.update(version=version, sha256=t["sha256"], path=t["path"],
+                               bundle_id=t["bundle_id"])
+                    _save_state(outdir, t["sha256"], rec)
+                    rows[t["bundle_id"]].update(rec, action="analysed")
+                    counts["analysed"] += 1
+                    counts["ok" if rec["status"] == "ok" else "failed"] += 1
+                    if bar:
+                        bar.advance()
+            except KeyboardInterrupt:
+                for f in futs:
+                    f.cancel()
+                raise
+    finally:
+        if close:
+            close()
+        if bar:
+            bar.stop()
+        done = {k: v for k, v in rows.items() if "status" in v}
+        summary = write_outputs(outdir, done)
+    return BatchResult(outdir, summary, counts, time.monotonic() - t_start)
+
+
+def _save_state(outdir: Path, sha: str, rec: dict) -> None:
+    from . import export
+
+    keep = {k: v for k, v in rec.items() if k != "ref"}
+    export.atomic_write_text(_state_path(outdir, sha), json.dumps(keep, indent=1, sort_keys=True, default=str))
+
+
+def _max_sev(findings: list[dict]) -> str:
+    sev = [f["severity"] for f in findings if f.get("severity") in SEVERITY_ORDER]
+    return max(sev, key=SEVERITY_ORDER.index) if sev else ""
+
+
+def summary_rows(rec: dict) -> list[dict[str, Any]]:
+    """The summary rows (one per finding, at least one) of one bundle record."""
+    ref: BundleRef = rec["ref"]
+    findings = rec.get("findings") or []
+    os_map = rec.get("os") or {}
+    hosts = rec.get("hosts") or []
+    base = {
+        "bundle_id": ref.bundle_id, "path": ref.path, "sha256": rec.get("sha256", ""),
+        "version": rec.get("version", _version()), "status": rec.get("status", "failed"),
+        "action": rec.get("action", "analysed"), "reason": rec.get("reason", ""),
+        "hosts": ",".join(hosts), "bundle_time": rec.get("bundle_time"),
+        "n_findings": len(findings), "max_severity": _max_sev(findings),
+        "files": rec.get("files"), "files_parsed": rec.get("files_parsed"),
+        "parse_warnings": rec.get("parse_warnings"),
+        "report_warnings": "; ".join(rec.get("report_warnings") or []),
+        "t_hash": rec.get("t_hash"), "t_analyze": rec.get("t_analyze"),
+        "t_render": rec.get("t_render"), "t_bundle": rec.get("t_bundle"),
+        "peak_rss_mb": rec.get("peak_rss_mb"), "worker": rec.get("worker", ""),
+    }
+    if not findings:
+        h = hosts[0] if len(hosts) == 1 else ""
+        return [{**base, "host": h, "os": os_map.get(h, ""), "finding_id": "", "severity": "",
+                 "title": "", "explained_by": "", "evidence_count": 0,
+                 "first_evidence": None, "last_evidence": None}]
+    out = []
+    for f in findings:
+        out.append({**base, "host": f["host"], "os": os_map.get(f["host"], ""),
+                    "finding_id": f["id"], "severity": f["severity"], "title": f["title"],
+                    "explained_by": f.get("explained_by") or "",
+                    "evidence_count": f.get("evidence_count", 0),
+                    "first_evidence": f.get("first_evidence"), "last_evidence": f.get("last_evidence")})
+    return out
+
+
+def _typed(df, time_cols: Iterable[str]):
+    import pandas as pd
+
+    for c in time_cols:
+        df[c] = pd.to_datetime(df[c], utc=True, errors="coerce", format="ISO8601")
+    for c in ("n_findings", "evidence_count", "files", "files_parsed", "parse_warnings", "peak_rss_mb"):
+        if c in df.columns:
+            df[c] = pd.to_numeric(df[c], errors="coerce").astype("Int64")
+    for c in ("t_hash", "t_analyze", "t_render", "t_bundle"):
+        if c in df.columns:
+            df[c] = pd.to_numeric(df[c], errors="coerce").astype("Float64")
+    for c in df.columns:
+        if df[c].dtype == object or str(df[c].dtype).startswith("str"):
+            df[c] = df[c].astype("string")
+    return df
+
+
+def write_outputs(outdir: Path, records: dict[str, dict]) -> Any:
+    """Write summary.parquet/.csv and findings.parquet (merged with earlier runs' rows)."""
+    import pandas as pd
+
+    from . import export
+
+    rows = [r for bid in sorted(records) for r in summary_rows(records[bid])]
+    new = _typed(pd.DataFrame(rows, columns=SUMMARY_COLUMNS),
+                 ["bundle_time", "first_evidence", "last_evidence"])
+    full = new
+    old_path = outdir / "summary.parquet"
+    if old_path.is_file():
+        try:
+            old = pd.read_parquet(old_path)
+            old = old[~old["path"].isin(set(new["path"]))]
+            if len(old):
+                full = pd.concat([old[SUMMARY_COLUMNS], new], ignore_index=True)
+        except Exception:                         # noqa: BLE001 - an unreadable old summary is replaced
+            pass
+    full = full.sort_values(["bundle_id", "path", "host", "finding_id"], kind="stable",
+                            na_position="first").reset_index(drop=True)
+    buf = io.BytesIO()
+    full.to_parquet(buf, index=False)
+    export.atomic_write_bytes(outdir / "summary.parquet", buf.getvalue())
+    export.atomic_write_text(outdir / "summary.csv", full.to_csv(index=False, lineterminator="\n",
+                                                                 date_format="%Y-%m-%dT%H:%M:%S%z"))
+    frows = []
+    for bid in sorted(records):
+        rec = records[bid]
+        if rec.get("status") != "ok":
+            continue
+        for f in rec.get("findings") or []:
+            frows.append({"bundle_id": bid, "path": rec["ref"].path, "sha256": rec.get("sha256", ""),
+                          "bundle_time": rec.get("bundle_time"), "host": f["host"],
+                          "os": (rec.get("os") or {}).get(f["host"], ""), "finding_id": f["id"],
+                          "severity": f["severity"], "title": f["title"], "summary": f.get("summary", ""),
+                          "explained_by": f.get("explained_by") or "",
+                          "evidence_count": f.get("evidence_count", 0),
+                          "first_evidence": f.get("first_evidence"),
+                          "last_evidence": f.get("last_evidence")})
+    fnew = _typed(pd.DataFrame(frows, columns=FINDING_COLUMNS),
+                  ["bundle_time", "first_evidence", "last_evidence"])
+    fpath = outdir / "findings.parquet"
+    if fpath.is_file():
+        try:
+            fold = pd.read_parquet(fpath)
+            fold = fold[~fold["path"].isin(set(new["path"]))]
+            if len(fold):
+                fnew = pd.concat([fold[FINDING_COLUMNS], fnew], ignore_index=True)
+        except Exception:                         # noqa: BLE001
+            pass
+    fnew = fnew.sort_values(["bundle_id", "host", "finding_id"], kind="stable").reset_index(drop=True)
+    buf = io.BytesIO()
+    fnew.to_parquet(buf, index=False)
+    export.atomic_write_bytes(fpath, buf.getvalue())
+    return new
+
+
+# ----------------------------------------------------------------------------- presentation
+
+
+class _Progress:
+    """A rich progress bar on stderr: done/failed/skipped, bundles per minute, ETA."""
+
+    def __init__(self, total: int, counts: dict[str, int]):
+        from rich.console import Console
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                   TimeElapsedColumn, TimeRemainingColumn)
+
+        self.counts = counts
+        self.t0 = time.monotonic()
+        self.prog = Progress(TextColumn("batch"), BarColumn(), MofNCompleteColumn(),
+                             TextColumn("{task.fields[status]}"), TextColumn("{task.fields[rate]}"),
+                             TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                             console=Console(stderr=True), transient=False)
+        self.task = self.prog.add_task("", total=total, completed=counts["skipped"] + counts["failed"],
+                                       status=self._status(), rate="")
+
+    def _status(self) -> str:
+        c = self.counts
+        return f"ok {c['ok']} failed {c['failed']} skipped {c['skipped']}"
+
+    def start(self) -> None:
+        self.prog.start()
+
+    def advance(self) -> None:
+        n = self.counts["analysed"]
+        dt = max(time.monotonic() - self.t0, 1e-6)
+        self.prog.update(self.task, advance=1, status=self._status(), rate=f"{n * 60 / dt:.1f}/min")
+
+    def stop(self) -> None:
+        self.prog.stop()
+
+
+def counts_table(summary) -> Any:
+    """A rich Table: bundles and hosts per finding id, most frequent first."""
+    from rich.table import Table
+
+    t = Table(title="Findings by id")
+    for col, just in (("finding id", "left"), ("severity", "left"), ("bundles", "right"), ("hosts", "right")):
+        t.add_column(col, justify=just)
+    ok = summary[(summary["status"] == "ok") & summary["finding_id"].fillna("").ne("")]
+    if len(ok):
+        g = (ok.groupby(["finding_id", "severity"], dropna=False)
+               .agg(bundles=("sha256", "nunique"), hosts=("host", "nunique"))
+               .reset_index().sort_values(["bundles", "finding_id"], ascending=[False, True]))
+        for r in g.itertuples(index=False):
+            t.add_row(str(r.finding_id), str(r.severity), str(r.bundles), str(r.hosts))
+    clean = summary[(summary["status"] == "ok") & (summary["n_findings"] == 0)]["sha256"].nunique()
+    t.add_row("(no finding)", "", str(clean), "")
+    return t
