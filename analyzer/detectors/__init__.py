@@ -1,0 +1,482 @@
+"""Detectors: small registered functions, one per finding id of KNOWLEDGE.md Part A.
+
+A detector is a function decorated with :func:`detector`, which carries its stable id, its
+default severity, a title, the inputs it needs (any of) and its references. Its docstring
+explains the failure in one paragraph. It receives a per-host :class:`Context` and returns
+
+* a list of findings (built with :meth:`Context.finding`) — the check is ``fail``;
+* an empty list — the detector had its inputs and found nothing: ``pass``;
+* a :class:`NotEvaluated` (built with :meth:`Context.not_evaluated`) naming what to ask the
+  customer for — ``not-evaluated``.
+
+Modules are grouped by troubleshooting area: ``configuration`` (registry and policy),
+``listener`` (port, listener, service), ``sessions`` (limits, rights, keep-alive, sleep),
+``certificates`` (TLS, proprietary certificate, licensing), ``attacks`` (brute force, protocol
+error bursts). ``REGISTRY`` maps id → :class:`Detector`; ``ROOT_CAUSES`` says which finding
+explains which (used by the engine to order and link findings).
+
+Minimal use::
+
+    from analyzer.detectors import REGISTRY, Context
+    ctx = Context.build("TS01", timeline, config)
+    outcome = REGISTRY["port-conflict"].run(ctx)
+"""
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+import pandas as pd
+
+from .. import knowledge
+from .. import timeline as tl
+from ..findings import SEVERITIES, Evidence, Finding
+
+#: Inputs a detector may need → what to ask the customer for when it is missing.
+INPUTS: dict[str, str] = {
+    "netstat": "`netstat -ano` output",
+    "tasklist": "`tasklist /svc` output",
+    "qwinsta": "`qwinsta` output",
+    "reg": ("registry export of HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server "
+            "(`reg export`)"),
+    "gpresult": "`gpresult /x` (or `/h`) report",
+    "system": "System event log (.evtx/.evt)",
+    "security": "Security event log (.evtx/.evt)",
+    "rdp-logs": ("TerminalServices-RemoteConnectionManager, -LocalSessionManager and "
+                 "RemoteDesktopServices-RdpCoreTS Operational logs (.evtx)"),
+    "systeminfo": "`systeminfo` output",
+    "tcpip-reg": ("registry export of HKLM\\SYSTEM\\CurrentControlSet\\Services\\Tcpip\\"
+                  "Parameters"),
+    "lsa-reg": "registry export of HKLM\\SYSTEM\\CurrentControlSet\\Control\\Lsa",
+}
+
+_EVENT_KINDS = frozenset({"evtx", "evt", "evtxml", "evtcsv"})
+_RDP_CHANNEL_WORDS = ("terminalservices", "remotedesktopservices")
+
+
+class NotEvaluated:
+    """The detector lacked an input; ``missing`` names what to ask the customer for."""
+
+    def __init__(self, missing: Iterable[str], note: str = ""):
+        self.missing = list(missing)
+        self.note = note
+
+    def __repr__(self) -> str:  # pragma: no cover - debugging aid
+        return f"NotEvaluated({self.missing!r})"
+
+
+@dataclass
+class Detector:
+    id: str
+    severity: str
+    title: str
+    inputs: tuple[str, ...]
+    references: tuple[str, ...]
+    area: str
+    func: Callable[["Context"], Any]
+    doc: str = ""
+
+    def run(self, ctx: "Context"):
+        ctx.current = self
+        try:
+            return self.func(ctx)
+        finally:
+            ctx.current = None
+
+    @property
+    def summary(self) -> str:
+        """First paragraph of the docstring, on one line."""
+        return " ".join(self.doc.split("\n\n")[0].split())
+
+
+REGISTRY: dict[str, Detector] = {}
+
+
+def detector(*, id: str, severity: str, title: str, inputs: Iterable[str],
+             references: Iterable[str]) -> Callable:
+    """Register a detector function under a stable ``id``."""
+    if severity not in SEVERITIES:
+        raise ValueError(f"{id}: unknown severity {severity!r}")
+    inputs = tuple(inputs)
+    for i in inputs:
+        if i not in INPUTS and i != "events":
+            raise ValueError(f"{id}: unknown input {i!r}")
+
+    def wrap(func: Callable) -> Callable:
+        if id in REGISTRY:
+            raise ValueError(f"duplicate detector id {id!r}")
+        area = func.__module__.rsplit(".", 1)[-1]
+        REGISTRY[id] = Detector(id=id, severity=severity, title=title, inputs=inputs,
+                                references=tuple(references), area=area, func=func,
+                                doc=inspect.cleandoc(func.__doc__ or ""))
+        func.detector_id = id
+        return func
+
+    return wrap
+
+
+#: (explainer, explained): when both fire on one host, the second is linked to the first.
+ROOT_CAUSES: tuple[tuple[str, str], ...] = (
+    ("port-conflict", "listener-down"),
+    ("rdp-disabled", "listener-down"),
+    ("termservice-not-running", "listener-down"),
+    ("logons-disabled", "listener-down"),
+    ("rdp-disabled", "connection-limit-reached"),
+    ("certificate-corruption", "protocol-error-burst"),
+    ("certificate-corruption", "license-issue-failed"),
+    ("certificate-corruption", "licensing-grace-expired"),
+    ("certificate-corruption", "license-server-unreachable"),
+    ("certificate-corruption", "tls-certificate-problem"),
+    ("licensing-grace-expired", "license-issue-failed"),
+    ("license-server-unreachable", "license-issue-failed"),
+    ("connection-limit-reached", "connection-limit-policy"),
+    ("admin-sessions-exhausted", "connection-limit-reached"),
+    ("rdp-brute-force", "protocol-error-burst"),
+    ("fips-overrides-encryption", "policy-overrides-local"),
+)
+
+#: Tie-break among findings of equal severity: causes before symptoms.
+PRIORITY: tuple[str, ...] = (
+    "rdp-disabled", "termservice-not-running", "port-conflict", "logons-disabled",
+    "certificate-corruption", "admin-sessions-exhausted", "connection-limit-reached",
+    "licensing-grace-expired", "listener-down", "user-not-authorized",
+    "license-server-unreachable", "license-issue-failed", "tls-certificate-problem",
+    "tls-requires-high-encryption", "rdp-brute-force", "snp-features-enabled",
+    "fips-overrides-encryption", "host-sleeps", "sessions-not-disconnecting",
+    "protocol-error-burst", "connection-limit-policy", "port-nondefault", "nla-required",
+    "policy-overrides-local",
+)
+
+#: Thresholds and windows detectors read through ``Context.param`` (tunable in TOML).
+DEFAULT_PARAMS: dict[str, Any] = {
+    "brute_force_window_minutes": 10,
+    "brute_force_min_failures": 10,         # failed RDP logons from one address per window
+    "brute_force_min_connections": 30,      # RdpCoreTS 131 accepts from one address per window
+    "rdp_evidence_margin_minutes": 30,      # how near RDP evidence must be to type-3 failures
+    "protocol_error_window_minutes": 10,
+    "protocol_error_min_events": 10,        # TermDD 50/56 per window (per client for 56)
+    "certificate_cluster_hours": 24,        # TermDD 50 ↔ licensing events
+    "evidence_rows": 12,                    # evidence rows kept per finding
+}
+
+
+# ----------------------------------------------------------------------------- context
+
+CONFIG_COLUMNS = ["host", "setting", "value", "display", "origin", "gpo", "source", "locator",
+                  "overridden", "is_default"]
+
+
+def empty_config() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series([], dtype=object) for c in CONFIG_COLUMNS})
+
+
+def _iso(t) -> str | None:
+    if t is None or t is pd.NaT or (isinstance(t, float) and pd.isna(t)):
+        return None
+    try:
+        if pd.isna(t):
+            return None
+    except (TypeError, ValueError):
+        pass
+    ts = pd.Timestamp(t)
+    if ts.tzinfo is None:
+        ts = ts.tz_localize("UTC")
+    return ts.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%S") + "Z"
+
+
+@dataclass
+class Context:
+    """Everything one detector sees for one host."""
+
+    host: str
+    timeline: pd.DataFrame
+    config: pd.DataFrame
+    meta: dict[str, Any] = field(default_factory=dict)
+    inventory: pd.DataFrame | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    current: Detector | None = None
+    _cache: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, host: str, timeline: pd.DataFrame, config: pd.DataFrame | None = None,
+              meta: dict[str, Any] | None = None, inventory: pd.DataFrame | None = None,
+              params: dict[str, Any] | None = None) -> "Context":
+        """Context of ``host``, cutting its rows out of whole-bundle frames."""
+        host = host.upper()
+        if len(timeline):
+            hosts = timeline["host"].astype("string").str.upper()
+            timeline = timeline[(hosts == host).fillna(False)]
+        cfg = config if config is not None else empty_config()
+        if len(cfg):
+            cfg = cfg[cfg["host"].astype(str).str.upper() == host]
+        inv = inventory
+        if inv is not None and len(inv) and "host" in inv.columns:
+            inv = inv[inv["host"].astype("string").str.upper().fillna("") == host]
+        p = dict(DEFAULT_PARAMS)
+        p.update(params or {})
+        return cls(host=host, timeline=timeline, config=cfg, meta=dict(meta or {}),
+                   inventory=inv, params=p)
+
+    # -- parameters
+    def param(self, name: str):
+        return self.params.get(name, DEFAULT_PARAMS.get(name))
+
+    # -- rows
+    def _etypes(self) -> pd.Series:
+        s = self._cache.get("etypes")
+        if s is None:
+            s = self.timeline["event_type"].astype("string").fillna("")
+            self._cache["etypes"] = s
+        return s
+
+    def rows(self, *prefixes: str) -> pd.DataFrame:
+        """Rows whose event_type starts with any of ``prefixes``."""
+        et = self._etypes()
+        mask = pd.Series(False, index=et.index)
+        for p in prefixes:
+            mask |= et.str.startswith(p)
+        return self.timeline[mask]
+
+    def etype(self, *types: str) -> pd.DataFrame:
+        """Rows whose event_type is exactly one of ``types``."""
+        return self.timeline[self._etypes().isin(types)]
+
+    def events(self, family: str, ids: Iterable[int]) -> pd.DataFrame:
+        """Event rows of a provider family (``knowledge.PROVIDER_FAMILY``) with these ids."""
+        df = self.timeline
+        if not len(df):
+            return df
+        fam = self._cache.get("family")
+        if fam is None:
+            prov = df["provider"].astype("string")
+            uniq = {p: knowledge.family(p) for p in prov.dropna().unique()}
+            fam = prov.map(uniq).astype("string")
+            self._cache["family"] = fam
+        ids = list(ids)
+        return df[(fam == family).fillna(False) & df["event_id"].isin(ids).fillna(False)]
+
+    def kind(self, *kinds: str) -> pd.DataFrame:
+        return self.timeline[self.timeline["kind"].astype("string").isin(kinds).fillna(False)]
+
+    # -- inputs present
+    def _inv(self) -> pd.DataFrame:
+        inv = self.inventory
+        if inv is None or not len(inv):
+            return pd.DataFrame(columns=["source", "kind", "status"])
+        return inv[inv["status"].astype(str) == "parsed"]
+
+    def has(self, name: str) -> bool:
+        """Whether the bundle holds this input for the host (even when it is empty)."""
+        key = f"has:{name}"
+        if key in self._cache:
+            return self._cache[key]
+        self._cache[key] = v = self._has(name)
+        return v
+
+    def _has(self, name: str) -> bool:
+        df, inv = self.timeline, self._inv()
+        kinds = set(df["kind"].astype("string").dropna().unique()) | set(inv["kind"].astype(str))
+        if name in ("netstat", "tasklist", "qwinsta", "gpresult", "systeminfo"):
+            if name == "tasklist" and "netstat" in kinds:
+                # netstat -b owner lines are as good as tasklist /svc for the PID join
+                sock = self.etype("net:socket")
+                if len(sock) and sock["data"].astype("string").str.contains(
+                        '"services"|"image"', regex=True).fillna(False).any():
+                    return True
+            return name in kinds
+        if name == "reg":
+            return "reg" in kinds
+        if name in ("tcpip-reg", "lsa-reg"):
+            word = "tcpip\\\\parameters" if name == "tcpip-reg" else "control\\\\lsa"
+            reg = self.etype("reg:value")
+            return bool(len(reg)) and reg["data"].astype("string").str.lower().str.contains(
+                word, regex=False).fillna(False).any()
+        if name == "events":
+            return bool(kinds & _EVENT_KINDS)
+        if name in ("system", "security", "rdp-logs"):
+            chans = set(df["channel"].astype("string").dropna().str.lower().unique())
+            srcs = [s.lower() for s in inv.loc[inv["kind"].astype(str).isin(_EVENT_KINDS),
+                                               "source"].astype(str)]
+            if name == "system":
+                return "system" in chans or any(
+                    s.rsplit("/", 1)[-1].startswith(("system", "sysevent")) or "_system" in s
+                    for s in srcs)
+            if name == "security":
+                return "security" in chans or any(
+                    s.rsplit("/", 1)[-1].startswith(("security", "secevent")) or "_security" in s
+                    for s in srcs)
+            return any(any(w in c for w in _RDP_CHANNEL_WORDS) for c in chans) or any(
+                any(w in s for w in _RDP_CHANNEL_WORDS + ("rdpcorets",)) for s in srcs)
+        raise KeyError(name)
+
+    def missing(self, *names: str) -> list[str]:
+        return [INPUTS[n] for n in names if not self.has(n)]
+
+    def not_evaluated(self, *names_or_text: str, note: str = "") -> NotEvaluated:
+        """``names_or_text``: input names from :data:`INPUTS` or literal requests."""
+        return NotEvaluated([INPUTS.get(n, n) for n in names_or_text], note=note)
+
+    # -- configuration
+    def setting(self, name: str, *, allow_default: bool = False) -> dict | None:
+        """The effective row of a setting (None when absent, or a mere default)."""
+        cfg = self.config
+        if not len(cfg):
+            return None
+        sub = cfg[cfg["setting"] == name]
+        if not len(sub):
+            return None
+        row = sub.iloc[0].to_dict()
+        if row.get("is_default") is True and not allow_default:
+            return None
+        return row
+
+    def value(self, name: str, default=None, *, allow_default: bool = False):
+        row = self.setting(name, allow_default=allow_default)
+        if row is None:
+            return default
+        v = row.get("value")
+        return default if v is None else v
+
+    def source_phrase(self, row: dict) -> str:
+        """Who decided a setting: 'GPO "X" (gpresult)', 'the local registry (file)'..."""
+        origin, src = row.get("origin"), row.get("source")
+        if row.get("is_default"):
+            return "the Windows default (nothing in the bundle sets it)"
+        where = f" in {src}" if src else ""
+        if origin == "gpresult":
+            gpo = row.get("gpo")
+            return (f'Group Policy "{gpo}"' if gpo else "Group Policy") + f" (gpresult{where})"
+        if origin == "policy":
+            return f"the policy key HKLM\\SOFTWARE\\Policies\\…\\Terminal Services{where}"
+        if origin == "security-option":
+            gpo = row.get("gpo")
+            return "the security option" + (f' of GPO "{gpo}"' if gpo else "") + where
+        return f"the local registry{where}"
+
+    def cfg_evidence(self, row: dict | None) -> list[Evidence]:
+        """Evidence pointing at the file/line that decided a setting (and what it beat)."""
+        if not row or row.get("is_default"):
+            return []
+        out = []
+        for r in [row] + [o for o in (row.get("overridden") or []) if isinstance(o, dict)]:
+            src = r.get("source")
+            if not src:
+                continue
+            label = r.get("display") if r.get("display") not in (None, "") else r.get("value")
+            who = r.get("origin") or ""
+            if r.get("gpo"):
+                who += f', GPO "{r.get("gpo")}"'
+            lost = "" if r is row else " (overridden)"
+            excerpt = self._excerpt_at(src, r.get("locator"))
+            text = f"{row.get('setting')} = {label} [{who}]{lost}"
+            if excerpt and excerpt not in text:
+                text += f" — {excerpt}"
+            out.append(Evidence(source=str(src), locator=str(r.get("locator") or ""),
+                                excerpt=text))
+        return out
+
+    def _excerpt_at(self, source, locator) -> str:
+        df = self.timeline
+        if not len(df) or not locator:
+            return ""
+        m = (df["source"].astype("string") == str(source)) & (
+            df["locator"].astype("string") == str(locator))
+        m = m.fillna(False)
+        if not m.any():
+            return ""
+        return tl.excerpt(df[m].iloc[0], 200)
+
+    # -- OS
+    def os(self) -> str | None:
+        """'2003' (NT 5.x), '2008+' (NT 6.0 and later) or None when nothing says."""
+        if "os" in self._cache:
+            return self._cache["os"]
+        self._cache["os"] = v = _os_generation(self)
+        return v
+
+    def os_name(self) -> str | None:
+        si = self.etype("sysinfo:host")
+        if len(si):
+            d = tl.data_of(si.iloc[-1])
+            return d.get("os_name") or d.get("os_version")
+        v = self.meta.get("os") or self.meta.get("os_name")
+        return str(v) if v else None
+
+    # -- findings
+    def evidence(self, rows: pd.DataFrame, limit: int | None = None, *,
+                 note: Callable[[Any], str] | None = None) -> list[Evidence]:
+        limit = self.param("evidence_rows") if limit is None else limit
+        out = []
+        for _, r in rows.head(limit).iterrows():
+            ex = tl.excerpt(r, 300)
+            if note:
+                ex = f"{note(r)} — {ex}" if ex else note(r)
+            out.append(Evidence(source=str(r["source"]), locator=str(r["locator"] or ""),
+                                excerpt=ex, time=_iso(r["time"])))
+        return out
+
+    def finding(self, summary: str, evidence: list[Evidence], remedy: str | list[str],
+                *, title: str | None = None, total: int | None = None,
+                details: dict | None = None) -> Finding:
+        det = self.current
+        if isinstance(remedy, (list, tuple)):
+            remedy = "\n".join(f"{i}. {s}" for i, s in enumerate(remedy, 1))
+        f = Finding(id=det.id, severity=det.severity, host=self.host,
+                    title=title or det.title, summary=summary, evidence=list(evidence),
+                    remedy=remedy, references=list(det.references))
+        if total is not None and total > len(evidence):
+            f.evidence_total = total
+        if details:
+            f.details = dict(details)
+        return f
+
+
+def _os_generation(ctx: Context) -> str | None:
+    name = ctx.os_name() or ""
+    import re
+
+    m = re.search(r"\b(\d+)\.(\d+)\.\d+", name)
+    if m:
+        return "2003" if int(m.group(1)) < 6 else "2008+"
+    low = name.lower()
+    if "2003" in low or " xp" in low or "2000" in low:
+        return "2003"
+    if any(y in low for y in ("2008", "2012", "2016", "2019", "2022", "2025", "vista",
+                              "windows 7", "windows 8", "windows 10", "windows 11")):
+        return "2008+"
+    reg = ctx.etype("reg:value")
+    if len(reg):
+        d = tl.fields(reg, "key", "name", "value")
+        cv = d[(d["name"].astype(str).str.lower() == "currentversion")
+               & d["key"].astype(str).str.lower().str.endswith("windows nt\\currentversion")]
+        for v in cv["value"]:
+            try:
+                return "2003" if float(str(v)) < 6 else "2008+"
+            except ValueError:
+                pass
+    kinds = set(ctx.timeline["kind"].astype("string").dropna().unique())
+    chans = ctx.timeline["channel"].astype("string").dropna()
+    if len(chans) and chans.str.contains("/", regex=False).any():
+        return "2008+"              # crimson channels exist from Vista/2008 on
+    if "evt" in kinds and not kinds & {"evtx"}:
+        return "2003"
+    cv = ctx.setting("CertificateValues")
+    if cv and cv.get("display"):
+        disp = str(cv["display"]).lower()
+        if "termservice\\parameters" in disp:
+            return "2003"
+        if "rcm" in disp:
+            return "2008+"
+    return None
+
+
+def load_all() -> dict[str, Detector]:
+    """Import every detector module (registration happens at import)."""
+    from . import configuration, listener, sessions, certificates, attacks  # noqa: F401,I001
+
+    return REGISTRY
+
+
+__all__ = ["REGISTRY", "ROOT_CAUSES", "PRIORITY", "DEFAULT_PARAMS", "INPUTS", "Context",
+           "Detector", "NotEvaluated", "detector", "load_all", "empty_config"]

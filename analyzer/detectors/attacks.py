@@ -1,0 +1,188 @@
+"""Attack and noise detectors: password guessing over RDP, protocol-error bursts.
+
+Both work on time windows per client address. A failed *network* logon (4625 type 3) is
+what NLA produces for a wrong RDP password — and also what SMB password guessing produces,
+so type-3 failures count as RDP only with RDP evidence beside them (RdpCoreTS 131/140, RCM
+261, type-10 logons). Thresholds are tunable (``[params]`` in rdpdoctor.toml).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .. import timeline as tl
+from . import Context, detector
+
+
+def max_in_window(times: pd.Series, window: pd.Timedelta) -> tuple[int, pd.Timestamp | None]:
+    """Largest number of events inside any ``window``-long interval, and where it starts."""
+    t = np.sort(times.dropna().to_numpy(dtype="datetime64[us]"))
+    if not len(t):
+        return 0, None
+    w = np.timedelta64(int(window.total_seconds() * 1_000_000), "us")
+    ends = np.searchsorted(t, t + w, side="right")
+    counts = ends - np.arange(len(t))
+    i = int(counts.argmax())
+    return int(counts[i]), pd.Timestamp(t[i], tz="UTC")
+
+
+def _ip(s: pd.Series) -> pd.Series:
+    return s.astype("string").fillna("(no address)").replace({"-": "(no address)", "": "(no address)"})
+
+
+@detector(id="rdp-brute-force", severity="warning",
+          title="Password guessing over RDP",
+          inputs=("security", "rdp-logs"), references=("KB2477023", "MITRE T1110"))
+def rdp_brute_force(ctx: Context):
+    """Many failed RDP logons from one address in a short window: someone is guessing passwords.
+
+    Counted per source address and time window: RdpCoreTS 140 (NLA credential failure),
+    bursts of RdpCoreTS 131 (accepted TCP connections), Security 4625 with logon type 10 —
+    and 4625 type 3 only with RDP evidence beside it (RCM 261, RdpCoreTS 131/140, type-10
+    logons), because SMB password guessing produces type-3 failures too. Besides the risk,
+    guessing locks accounts out and fills the listener's pending-connection queue so real
+    users cannot connect. References: KB2477023, MITRE ATT&CK T1110.
+    """
+    if not (ctx.has("security") or ctx.has("rdp-logs")):
+        return ctx.not_evaluated("security", "rdp-logs")
+    window = pd.Timedelta(minutes=float(ctx.param("brute_force_window_minutes")))
+    margin = pd.Timedelta(minutes=float(ctx.param("rdp_evidence_margin_minutes")))
+    need_fail = int(ctx.param("brute_force_min_failures"))
+    need_conn = int(ctx.param("brute_force_min_connections"))
+
+    core_fail = ctx.etype("rdp:core:auth-failed")
+    accepted = ctx.etype("rdp:core:connection-accepted")
+    received = ctx.etype("rdp:rcm:connection-received")
+    fails = ctx.etype("sec:logon:failure")
+    lt = tl.fields(fails, "LogonType")["LogonType"].astype("string") if len(fails) else pd.Series([], dtype="string")
+    type10 = fails[(lt == "10").to_numpy()] if len(fails) else fails
+    type3 = fails[(lt == "3").to_numpy()] if len(fails) else fails
+    ok = ctx.etype("sec:logon:success")
+    ok10 = ok
+    if len(ok):
+        olt = tl.fields(ok, "LogonType")["LogonType"].astype("string")
+        ok10 = ok[(olt == "10").to_numpy()]
+
+    # RDP evidence: rows with an address (matched by address) and RCM 261 (time only)
+    rdp_ev = pd.concat([core_fail, accepted, type10, ok10])
+    rdp_ev_ips = set(_ip(rdp_ev["ip"])) - {"(no address)"} if len(rdp_ev) else set()
+    rdp_times = pd.concat([rdp_ev["time"], received["time"]]).dropna().sort_values()
+
+    bursts = []   # (label, ip, count, start, rows)
+    def scan(rows: pd.DataFrame, label: str, need: int):
+        if not len(rows):
+            return
+        for ip, grp in rows.groupby(_ip(rows["ip"]), observed=True, sort=True):
+            n, start = max_in_window(grp["time"], window)
+            if n >= need:
+                bursts.append((label, ip, n, start, grp))
+
+    scan(core_fail, "RdpCoreTS 140 credential failures", need_fail)
+    scan(type10, "4625 type-10 failures", need_fail)
+    scan(accepted, "RdpCoreTS 131 connections", need_conn)
+    if len(type3):
+        for ip, grp in type3.groupby(_ip(type3["ip"]), observed=True, sort=True):
+            n, start = max_in_window(grp["time"], window)
+            if n < need_fail:
+                continue
+            if ip in rdp_ev_ips:
+                attributed = True
+            else:
+                t0, t1 = grp["time"].min() - margin, grp["time"].max() + margin
+                attributed = bool(((rdp_times >= t0) & (rdp_times <= t1)).any()) and len(received) > 0
+            if attributed:
+                bursts.append(("4625 type-3 (NLA) failures with RDP evidence", ip, n, start, grp))
+    if not bursts:
+        return []
+    bursts.sort(key=lambda b: (-b[2], b[1]))
+    parts, ev = [], []
+    for label, ip, n, start, grp in bursts[:5]:
+        parts.append(f"{n} {label} from {ip} within {int(window.total_seconds() // 60)} min "
+                     f"(from {start:%Y-%m-%d %H:%M} UTC)")
+        ev += ctx.evidence(grp.head(3))
+    more = f" (+{len(bursts) - 5} more)" if len(bursts) > 5 else ""
+    total = int(sum(len(b[4]) for b in bursts))
+    users = set()
+    for b in bursts:
+        users |= set(b[4]["user"].dropna().astype(str))
+    return [ctx.finding("; ".join(parts) + more, ev,
+                        ["Do not expose RDP to the internet: put it behind a VPN or RD Gateway, or "
+                         "restrict TCP 3389 in the firewall to known addresses.",
+                         "Block the listed addresses; require NLA; enable an account lockout "
+                         "policy.",
+                         "Check whether any guessed account then logged on (4624 type 10 / RCM "
+                         "1149 from the same address)."],
+                        total=total,
+                        details={"addresses": sorted({b[1] for b in bursts}),
+                                 "users_tried": len(users)})]
+
+
+def _ntstatus(d: dict) -> str | None:
+    for k in ("ntstatus", "NTSTATUS", "status", "Status"):
+        v = d.get(k)
+        if isinstance(v, str) and v.lower().startswith("0x"):
+            return "0x" + v[2:].upper()
+    b = d.get("Binary") or d.get("binary")
+    if isinstance(b, str):
+        h = "".join(ch for ch in b if ch in "0123456789abcdefABCDEF")
+        if len(h) >= 8 and len(h) % 2 == 0:
+            return "0x%08X" % int.from_bytes(bytes.fromhex(h[-8:]), "little")
+    return None
+
+
+@detector(id="protocol-error-burst", severity="warning",
+          title="Bursts of RDP protocol errors",
+          inputs=("system",), references=("KB2477023", "Ask the Performance Team: Event ID 56"))
+def protocol_error_burst(ctx: Context):
+    """Many TermDD protocol/security-layer errors in a short window.
+
+    TermDD 56 (the security layer detected a protocol error and disconnected the client; the
+    client address is in the message) and TermDD 50 (an RDP protocol component dropped the
+    client) are common single-event noise from scanners and TLS mismatches; a burst from one
+    client — or of 50s overall — means connections are failing in the protocol phase. The
+    NTSTATUS in the event's binary data says why. References: KB2477023, Microsoft "The
+    Curious Case of Event ID 56 with Source TermDD".
+    """
+    if not ctx.has("system"):
+        return ctx.not_evaluated("system")
+    rows = ctx.etype("sys:termdd:security-error", "sys:termdd:protocol-error")
+    if not len(rows):
+        return []
+    window = pd.Timedelta(minutes=float(ctx.param("protocol_error_window_minutes")))
+    need = int(ctx.param("protocol_error_min_events"))
+    d = tl.fields(rows, "param2")
+    client = rows["ip"].astype("string").fillna(d["param2"].astype("string"))
+    key = np.where(rows["event_id"].to_numpy() == 56, client.fillna("(no address)").to_numpy(),
+                   "(TermDD 50)")
+    bursts = []
+    for k, grp in rows.groupby(pd.Series(key, index=rows.index), sort=True):
+        n, start = max_in_window(grp["time"], window)
+        if n >= need:
+            bursts.append((k, n, start, grp))
+    if not bursts:
+        return []
+    bursts.sort(key=lambda b: (-b[1], b[0]))
+    parts, ev, statuses = [], [], {}
+    for k, n, start, grp in bursts:
+        for _, r in grp.iterrows():
+            s = _ntstatus(tl.data_of(r))
+            if s:
+                statuses[s] = statuses.get(s, 0) + 1
+    for k, n, start, grp in bursts[:5]:
+        who = "TermDD 50 errors" if k == "(TermDD 50)" else f"TermDD 56 errors from {k}"
+        parts.append(f"{n} {who} within {int(window.total_seconds() // 60)} min "
+                     f"(from {start:%Y-%m-%d %H:%M} UTC)")
+        ev += ctx.evidence(grp.head(4))
+    st = ""
+    if statuses:
+        st = "; NTSTATUS " + ", ".join(f"{s} ×{n}" for s, n in sorted(statuses.items(),
+                                                                      key=lambda x: -x[1])[:4])
+    return [ctx.finding("; ".join(parts) + st, ev,
+                        ["If one address dominates, it is a scanner or a broken client: block it "
+                         "or fix that client.",
+                         "0xC00A0038 (security-layer error) bursts from real clients: check "
+                         "SecurityLayer / TLS versions / cipher suites on both sides (Schannel "
+                         "36874/36888).",
+                         "TermDD 50 with licensing errors: see certificate-corruption."],
+                        total=int(sum(b[1] for b in bursts)),
+                        details={"statuses": statuses})]

@@ -1,0 +1,217 @@
+"""Certificate and licensing detectors: TLS certificate, the proprietary TS certificate, CALs.
+
+Windows Server 2003 keeps the Terminal Server proprietary certificate in
+``Services\\TermService\\Parameters`` (``Certificate``, ``X509 Certificate``,
+``X509 Certificate ID``); 2008 and later keep it in ``Terminal Server\\RCM``. When it is
+damaged the RDP security layer fails (TermDD 50, "X.224") at the same time as licensing
+(TermService 1004/1008/1010) — the article's "certificate corruption" signature.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from . import Context, detector
+
+#: Licensing events that, next to TermDD 50, form the certificate-corruption signature.
+CORRUPTION_PARTNERS = (
+    "sys:termservice:license-issue-failed", "sys:termservice:grace-expired",
+    "sys:termservice:license-server-unreachable", "sys:tslicensing:placement-error",
+    "rdp:rcm:licensing:cert-invalid",
+)
+CERT_VALUES = ("Certificate", "X509 Certificate", "X509 Certificate ID", "X509 Certificate2")
+
+
+def _need_events(ctx: Context):
+    if ctx.has("system") or ctx.has("rdp-logs"):
+        return None
+    return ctx.not_evaluated("system", "rdp-logs")
+
+
+def cert_key(ctx: Context) -> str:
+    """Where the proprietary certificate values live on this host's Windows version."""
+    if ctx.os() == "2003":
+        return "HKLM\\SYSTEM\\CurrentControlSet\\Services\\TermService\\Parameters"
+    return "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\\RCM"
+
+
+@detector(id="certificate-corruption", severity="critical",
+          title="The Terminal Server certificate is corrupted",
+          inputs=("system", "reg"), references=("KB2477023", "KB329896", "KB2477176"))
+def certificate_corruption(ctx: Context):
+    """The Terminal Server's proprietary (X.509) certificate is damaged.
+
+    TermDD 50 (an RDP protocol component — typically "X.224" — detected an error and dropped
+    the client) occurs together, within a short window, with licensing errors TermService
+    1004 / 1008 (printed 1088 in the article) / 1010 or TermServLicensing 28: the security
+    layer cannot use the certificate that also signs licenses. Fix: back up and delete the
+    ``Certificate``, ``X509 Certificate`` and ``X509 Certificate ID`` values (under
+    TermService\\Parameters on 2003, Terminal Server\\RCM on 2008+), reboot so they are
+    regenerated, and reactivate licensing. References: KB2477023 part 4, KB329896, KB2477176.
+    """
+    ne = _need_events(ctx)
+    if ne is not None:
+        return ne
+    t50 = ctx.etype("sys:termdd:protocol-error")
+    partners = ctx.etype(*CORRUPTION_PARTNERS)
+    if not len(t50) or not len(partners):
+        return []
+    win = pd.Timedelta(hours=float(ctx.param("certificate_cluster_hours")))
+    pt = partners["time"].dropna().sort_values()
+    near50 = []
+    for idx, t in t50["time"].items():
+        if pd.isna(t):
+            continue
+        if ((pt >= t - win) & (pt <= t + win)).any():
+            near50.append(idx)
+    if not near50:
+        return []
+    c50 = t50.loc[near50]
+    t0, t1 = c50["time"].min() - win, c50["time"].max() + win
+    cp = partners[(partners["time"] >= t0) & (partners["time"] <= t1)]
+    from .. import timeline as tl
+
+    comps = tl.fields(c50, "param2", "component")
+    comp = sorted({str(a or b) for a, b in zip(comps["param2"], comps["component"]) if (a or b)})
+    comp_txt = f" (component {', '.join(comp)})" if comp else ""
+    ids = sorted({int(e) for e in cp["event_id"].dropna()})
+    key = cert_key(ctx)
+    present = ctx.setting("CertificateValues")
+    ev = ctx.evidence(c50.head(6)) + ctx.evidence(cp.head(6)) + ctx.cfg_evidence(present)
+    vals = ", ".join(f"`{v}`" for v in CERT_VALUES[:3])
+    steps = [f"Back up the key: `reg export \"{key}\" termcert-backup.reg`.",
+             f"Delete the values {vals} under {key} (leave the key itself).",
+             ("Reboot the server (Terminal Services regenerates the certificate at start)."
+              if ctx.os() == "2003" else
+              "Restart the Remote Desktop Services service or reboot (the certificate is "
+              "regenerated)."),
+             ("Reactivate the Terminal Server License Server (licmgr.exe) if licensing was "
+              "activated on this server." if ctx.os() == "2003" else
+              "Reactivate / re-register licensing (RD Licensing Manager, licmgr.exe) if needed.")]
+    return [ctx.finding(
+        f"{len(c50)} TermDD 50 protocol error(s){comp_txt} together with licensing event(s) "
+        f"{', '.join(map(str, ids))} between {c50['time'].min()} and {c50['time'].max()}",
+        ev, steps, total=len(c50) + len(cp),
+        details={"termdd50": len(c50), "licensing_ids": ids, "key": key})]
+
+
+@detector(id="tls-certificate-problem", severity="error",
+          title="The RDP TLS certificate or its private key is unusable",
+          inputs=("system", "rdp-logs", "reg"), references=("KB2477023", "KB4026104"))
+def tls_certificate_problem(ctx: Context):
+    """The certificate the RDP listener uses for TLS cannot be used.
+
+    Schannel 36870 (fatal error accessing the private key), 36869 (no private key attached)
+    or 36871 (credential creation failed), or RemoteConnectionManager 1051–1059 (configured
+    certificate unusable, expired, no Server Authentication EKU, private key inaccessible,
+    self-signed certificate could not be created or replaced, certificate configuration
+    reset), or an SSL security layer whose configuration RCM had to auto-correct (1050).
+    TLS handshakes fail and clients report a security error. References: KB2477023 part 3,
+    KB4026104.
+    """
+    ne = _need_events(ctx)
+    if ne is not None:
+        return ne
+    rows = ctx.etype("tls:schannel:private-key", "tls:schannel:no-private-key",
+                     "tls:schannel:credential-error", "rdp:rcm:cert:unusable",
+                     "rdp:rcm:cert:expiring", "rdp:rcm:cert:expired", "rdp:rcm:cert:no-eku",
+                     "rdp:rcm:cert:private-key", "rdp:rcm:cert:self-signed-failed",
+                     "rdp:rcm:cert:replace-failed", "rdp:rcm:cert:config-reset")
+    sl = ctx.setting("SecurityLayer")
+    auto = ctx.etype("rdp:rcm:security-autocorrected")
+    if sl is not None and str(sl.get("value")) == "2" and len(auto):
+        rows = pd.concat([rows, auto]).sort_values("time")
+    if not len(rows):
+        return []
+    counts = rows.groupby(rows["provider"].astype(str) + " " + rows["event_id"].astype(str),
+                          observed=True).size().sort_values(ascending=False)
+    what = ", ".join(f"{k} ×{v}" for k, v in counts.items())
+    thumb = ctx.setting("SSLCertificateSHA1Hash")
+    ev = ctx.evidence(rows.tail(ctx.param("evidence_rows"))) + ctx.cfg_evidence(thumb)
+    steps = ["Open certlm.msc > Remote Desktop (self-signed) or Personal (configured) and check "
+             "the RDP certificate: not expired, has a private key, Server Authentication EKU.",
+             "Give NETWORK SERVICE read access to its private key (Manage Private Keys), or check "
+             "C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys permissions.",
+             "If SSLCertificateSHA1Hash points to a missing certificate, delete the value to fall "
+             "back to the self-signed certificate (or set a valid thumbprint), then restart "
+             "Remote Desktop Services."]
+    return [ctx.finding(f"{len(rows)} certificate/TLS error event(s): {what}", ev, steps,
+                        total=len(rows))]
+
+
+def _licensing(ctx: Context, types: tuple[str, ...], what: str, steps: list[str]):
+    ne = _need_events(ctx)
+    if ne is not None:
+        return ne
+    rows = ctx.etype(*types)
+    if not len(rows):
+        return []
+    ids = sorted({f"{p} {int(e)}" for p, e in zip(rows["provider"].astype(str), rows["event_id"])
+                  if not pd.isna(e)})
+    return [ctx.finding(f"{len(rows)} event(s) — {what} ({'; '.join(ids)}), last at "
+                        f"{rows['time'].max()}", ctx.evidence(rows.tail(ctx.param("evidence_rows"))),
+                        steps, total=len(rows))]
+
+
+@detector(id="licensing-grace-expired", severity="critical",
+          title="The Terminal Services licensing grace period has expired",
+          inputs=("system", "rdp-logs"), references=("KB2477023", "KB329896"))
+def licensing_grace_expired(ctx: Context):
+    """The licensing grace period is over and no license server issues licenses.
+
+    TermService 1008 (the article prints 1088 — both are matched), RemoteConnectionManager
+    1128 (grace period expired, not registered with a license server) or 1069 (grace period
+    expired and licensing mode not configured). Only administrators (console/admin sessions)
+    can still connect. References: KB2477023 part 4, KB329896.
+    """
+    os_steps = (["Install and activate a Terminal Server License Server (Add/Remove Windows "
+                 "Components > Terminal Server Licensing), install CALs, and point the server at "
+                 "it (tscc.msc > Server Settings > Licensing)."] if ctx.os() == "2003" else
+                ["Configure the licensing mode and license server: policy \"Set the Remote "
+                 "Desktop licensing mode\" and \"Use the specified Remote Desktop license "
+                 "servers\" (or Server Manager > RDS > Deployment properties).",
+                 "Make sure the license server is activated and has CALs of the matching type."])
+    return _licensing(ctx, ("sys:termservice:grace-expired", "rdp:rcm:licensing:grace-expired"),
+                      "licensing grace period expired",
+                      os_steps + ["Run the RD Licensing Diagnoser (lsdiag.msc) on 2008+."])
+
+
+@detector(id="license-server-unreachable", severity="error",
+          title="No Terminal Services license server can be reached",
+          inputs=("system", "rdp-logs"), references=("KB2477023", "KB329896"))
+def license_server_unreachable(ctx: Context):
+    """The session host cannot find or contact a license server.
+
+    TermService 1010 (could not locate a license server), RemoteConnectionManager 1130 (no
+    license server specified) or 1131 (could not contact the license server). While the grace
+    period lasts users still connect; afterwards they are refused. References: KB2477023
+    part 4, KB329896.
+    """
+    return _licensing(ctx, ("sys:termservice:license-server-unreachable",
+                            "rdp:rcm:licensing:no-server", "rdp:rcm:licensing:server-unreachable"),
+                      "license server not found or unreachable",
+                      ["Specify the license server explicitly (policy \"Use the specified Remote "
+                       "Desktop license servers\" / 2003: LicenseServers registry key).",
+                       "Check name resolution and that TCP 135 and dynamic RPC ports to the "
+                       "license server are open.",
+                       "On the license server, the session host must be in the \"Terminal Server "
+                       "Computers\" / \"RDS Endpoint Servers\" group."])
+
+
+@detector(id="license-issue-failed", severity="error",
+          title="The server cannot issue a client license",
+          inputs=("system", "rdp-logs"), references=("KB2477023", "KB329896"))
+def license_issue_failed(ctx: Context):
+    """The session host could not issue or renew a client access license.
+
+    TermService 1004 (cannot issue a client license) or RemoteConnectionManager 1004 / 1028
+    (license could not be issued / renewed). Clients are disconnected during the licensing
+    phase. References: KB2477023 part 4, KB329896.
+    """
+    return _licensing(ctx, ("sys:termservice:license-issue-failed", "rdp:rcm:licensing:issue-failed",
+                            "rdp:rcm:licensing:renew-failed"),
+                      "client license could not be issued",
+                      ["Check that the license server has CALs of the right type (per user / per "
+                       "device) and is activated.",
+                       "On the client, delete the cached license (HKLM\\SOFTWARE\\Microsoft\\"
+                       "MSLicensing) and retry as administrator.",
+                       "If TermDD 50 errors accompany these events, see certificate-corruption."])

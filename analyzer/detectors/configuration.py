@@ -1,0 +1,358 @@
+"""Configuration detectors: what the effective registry + Group Policy configuration says.
+
+Every finding here names the source that decided the value (the local RDP-Tcp key, the
+policy key, or the winning GPO from gpresult), because "I set it to X and it is still Y" is
+the usual support conversation. Values come from ``analyzer.config`` (``bundle.config``);
+a documented default is not evidence, so a setting the bundle does not contain leaves the
+detector ``not-evaluated``.
+"""
+from __future__ import annotations
+
+from ..findings import Evidence
+from . import Context, detector
+
+UNLIMITED = (0xFFFFFFFF, 999999)
+SECURITY_LAYER = {0: "RDP (0)", 1: "Negotiate (1)", 2: "SSL/TLS (2)"}
+ENCRYPTION = {1: "Low (1)", 2: "Client Compatible (2)", 3: "High (3)", 4: "FIPS Compliant (4)"}
+
+TS_KEY = "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server"
+RDPTCP_KEY = TS_KEY + "\\WinStations\\RDP-Tcp"
+POL_KEY = "HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows NT\\Terminal Services"
+
+
+def _int(v):
+    try:
+        return int(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def _policy_path(ctx: Context, leaf: str) -> str:
+    """Where a Terminal Services policy lives in the Group Policy editor for this OS."""
+    if ctx.os() == "2003":
+        return f"Computer Configuration > Administrative Templates > Windows Components > Terminal Services > {leaf}"
+    return ("Computer Configuration > Administrative Templates > Windows Components > "
+            f"Remote Desktop Services > Remote Desktop Session Host > {leaf}")
+
+
+def _gp_step(row: dict, ctx: Context, policy: str) -> str | None:
+    """A remedy step telling the admin to change the GPO when policy decided."""
+    if row.get("origin") in ("gpresult", "policy"):
+        gpo = f' "{row["gpo"]}"' if row.get("gpo") else ""
+        return (f"The value comes from Group Policy{gpo}: change \"{policy}\" there "
+                f"({_policy_path(ctx, '…')}), then run `gpupdate /force` on the server; "
+                "a local change would be overwritten.")
+    return None
+
+
+@detector(id="rdp-disabled", severity="critical", title="Remote Desktop is disabled",
+          inputs=("reg", "gpresult"), references=("KB2477023", "KB4103727"))
+def rdp_disabled(ctx: Context):
+    """Remote Desktop connections are switched off, so nothing listens for RDP at all.
+
+    The effective ``fDenyTSConnections`` is 1 (the System Properties "Remote" tab is off, or
+    the policy "Allow users to connect remotely by using Remote Desktop Services" is
+    Disabled, which wins over the local value), or the RDP-Tcp listener itself is disabled
+    (``WinStations\\RDP-Tcp\\fEnableWinStation`` = 0). Clients get "Remote Desktop can't
+    connect to the remote computer" before any logon happens. References: KB2477023 part 1.
+    """
+    deny = ctx.setting("fDenyTSConnections")
+    winsta = ctx.setting("fEnableWinStation")
+    if deny is None and winsta is None:
+        return ctx.not_evaluated("reg", "gpresult")
+    out = []
+    if deny is not None and _int(deny["value"]) == 1:
+        ev = ctx.cfg_evidence(deny) + _listener_symptoms(ctx)
+        steps = []
+        gp = _gp_step(deny, ctx, "Allow users to connect remotely by using Remote Desktop Services"
+                      if ctx.os() != "2003" else "Allow users to connect remotely using Terminal Services")
+        if gp:
+            steps.append(gp)
+        if ctx.os() == "2003":
+            steps.append("Locally: System Properties (sysdm.cpl) > Remote > tick \"Enable Remote "
+                         "Desktop on this computer\".")
+        else:
+            steps.append("Locally: SystemPropertiesRemote.exe > \"Allow remote connections to this "
+                         "computer\" (or Server Manager > Local Server > Remote Desktop).")
+        steps.append(f"Or: reg add \"{TS_KEY}\" /v fDenyTSConnections /t REG_DWORD /d 0 /f")
+        steps.append("Make sure the firewall allows TCP 3389 (\"Remote Desktop\" rule group).")
+        out.append(ctx.finding(
+            f"fDenyTSConnections = 1 (Remote Desktop connections denied), set by "
+            f"{ctx.source_phrase(deny)}", ev, steps,
+            details={"setting": "fDenyTSConnections", "value": 1, "origin": deny.get("origin"),
+                     "gpo": deny.get("gpo")}))
+    if winsta is not None and _int(winsta["value"]) == 0:
+        out.append(ctx.finding(
+            f"the RDP-Tcp listener is disabled (fEnableWinStation = 0), set by "
+            f"{ctx.source_phrase(winsta)}", ctx.cfg_evidence(winsta) + _listener_symptoms(ctx),
+            [f"reg add \"{RDPTCP_KEY}\" /v fEnableWinStation /t REG_DWORD /d 1 /f",
+             ("Restart the Terminal Services service or reboot (2003: `net stop termservice` is "
+              "not allowed — reboot)." if ctx.os() == "2003" else
+              "Restart the Remote Desktop Services service (TermService) or reboot."),
+             "Check with `qwinsta` that `rdp-tcp … Listen` is back."],
+            title="The RDP-Tcp listener is disabled",
+            details={"setting": "fEnableWinStation", "value": 0}))
+    return out
+
+
+def _listener_symptoms(ctx: Context) -> list[Evidence]:
+    """Supporting rows: qwinsta without a listener row (if qwinsta is in the bundle)."""
+    q = ctx.etype("session:winstation")
+    if not len(q):
+        return []
+    names = q["data"].astype("string").str.lower()
+    if names.str.contains('"rdp-tcp"', regex=False).fillna(False).any():
+        return []
+    return [Evidence(source=str(q.iloc[0]["source"]), locator="(whole output)",
+                     excerpt="qwinsta shows no rdp-tcp listener row")]
+
+
+@detector(id="connection-limit-policy", severity="warning",
+          title="The number of RDP connections is limited",
+          inputs=("reg", "gpresult"), references=("KB2477023", "KB830581"))
+def connection_limit_policy(ctx: Context):
+    """A finite connection limit is configured on the RDP listener.
+
+    The effective ``MaxInstanceCount`` (policy "Limit number of connections", or the RDP-Tcp
+    "Maximum connections" value) is not unlimited (0xFFFFFFFF / 999999). Once that many
+    sessions exist — disconnected ones count — further users get "the maximum number of
+    connections was exceeded". References: KB2477023 part 1, KB830581.
+    """
+    row = ctx.setting("MaxInstanceCount")
+    if row is None:
+        return ctx.not_evaluated("reg", "gpresult")
+    v = _int(row["value"])
+    if v is None or v in UNLIMITED:
+        return []
+    steps = []
+    gp = _gp_step(row, ctx, "Limit number of connections")
+    if gp:
+        steps.append(gp)
+    if ctx.os() == "2003":
+        steps.append("Locally: Terminal Services Configuration (tscc.msc) > Connections > RDP-Tcp > "
+                     "Properties > Network Adapter > Maximum connections: Unlimited.")
+    else:
+        steps.append(f"Locally: reg add \"{RDPTCP_KEY}\" /v MaxInstanceCount /t REG_DWORD /d "
+                     "0xffffffff /f (unlimited), or raise the limit to the number of users.")
+    steps.append("Log off disconnected sessions that hold slots (`qwinsta`, `logoff ID`).")
+    return [ctx.finding(f"connections are limited to {v} (MaxInstanceCount), set by "
+                        f"{ctx.source_phrase(row)}", ctx.cfg_evidence(row), steps,
+                        details={"limit": v, "origin": row.get("origin"), "gpo": row.get("gpo")})]
+
+
+@detector(id="port-nondefault", severity="info", title="RDP listens on a non-default port",
+          inputs=("reg", "gpresult"), references=("KB2477023", "KB306759"))
+def port_nondefault(ctx: Context):
+    """The RDP listener is configured for a port other than 3389.
+
+    ``WinStations\\RDP-Tcp\\PortNumber`` is not 3389 (0x0d3d). That is legitimate, but every
+    client must dial ``host:port``, the firewall must allow the new port, and a support
+    engineer checking "is 3389 listening?" looks at the wrong port. A mismatch with the
+    legacy ``Wds\\rdpwd\\Tds\\tcp\\PortNumber`` copy is a sign of hand editing. References:
+    KB2477023 part 2, KB306759.
+    """
+    row = ctx.setting("PortNumber")
+    if row is None:
+        return ctx.not_evaluated("reg")
+    port = _int(row["value"])
+    if port is None or port == 3389:
+        return []
+    tds = ctx.setting("PortNumberTds")
+    extra = ""
+    ev = ctx.cfg_evidence(row)
+    if tds is not None and _int(tds["value"]) not in (None, port):
+        extra = f"; the legacy Tds\\tcp copy says {_int(tds['value'])}"
+        ev += ctx.cfg_evidence(tds)
+    return [ctx.finding(
+        f"RDP-Tcp PortNumber is {port} (0x{port:04x}), not 3389, set by "
+        f"{ctx.source_phrase(row)}{extra}", ev,
+        [f"Clients must connect to {ctx.host}:{port} (mstsc /v:{ctx.host}:{port}).",
+         f"Allow TCP {port} inbound in the Windows Firewall and any network firewall.",
+         f"Or return to the default: reg add \"{RDPTCP_KEY}\" /v PortNumber /t REG_DWORD /d 3389 "
+         "/f, then restart the service / reboot."],
+        details={"port": port})]
+
+
+@detector(id="tls-requires-high-encryption", severity="error",
+          title="TLS security layer with an encryption level below High",
+          inputs=("reg", "gpresult"), references=("KB2477023",))
+def tls_requires_high_encryption(ctx: Context):
+    """The TLS (SSL) security layer is requested while the encryption level is below High.
+
+    The effective ``SecurityLayer`` is Negotiate (1) or SSL (2) but ``MinEncryptionLevel``
+    is Low (1) or Client Compatible (2) and the FIPS security option is off. The article
+    states that TLS needs the High (3) or FIPS (4) encryption level; with a lower one the
+    TLS handshake is refused and clients fall back or fail. References: KB2477023 part 3.
+    """
+    sl, enc = ctx.setting("SecurityLayer"), ctx.setting("MinEncryptionLevel")
+    if sl is None or enc is None:
+        return ctx.not_evaluated("reg", "gpresult")
+    layer, level = _int(sl["value"]), _int(enc["value"])
+    fips = _int(ctx.value("FIPSAlgorithmPolicy", 0, allow_default=True)) == 1
+    if layer not in (1, 2) or level is None or level >= 3 or fips:
+        return []
+    steps = []
+    for row, pol in ((enc, "Set client connection encryption level"),):
+        gp = _gp_step(row, ctx, pol)
+        if gp:
+            steps.append(gp + " Choose High Level.")
+    if ctx.os() == "2003":
+        steps.append("Locally: tscc.msc > Connections > RDP-Tcp > Properties > General > "
+                     "Encryption level: High (or FIPS Compliant).")
+    else:
+        steps.append(f"Locally: reg add \"{RDPTCP_KEY}\" /v MinEncryptionLevel /t REG_DWORD /d 3 /f")
+    steps.append("Or, if TLS cannot be used, set the security layer to RDP (0) — weaker.")
+    return [ctx.finding(
+        f"SecurityLayer = {SECURITY_LAYER.get(layer, layer)} (by {ctx.source_phrase(sl)}) but "
+        f"MinEncryptionLevel = {ENCRYPTION.get(level, level)} (by {ctx.source_phrase(enc)}); "
+        "TLS needs High (3) or FIPS (4)",
+        ctx.cfg_evidence(sl) + ctx.cfg_evidence(enc), steps,
+        details={"SecurityLayer": layer, "MinEncryptionLevel": level})]
+
+
+@detector(id="fips-overrides-encryption", severity="warning",
+          title="FIPS mode forces the RDP encryption level",
+          inputs=("reg", "gpresult", "lsa-reg"), references=("KB2477023", "KB811833"))
+def fips_overrides_encryption(ctx: Context):
+    """The FIPS security option is on and overrides the RDP encryption level.
+
+    "System cryptography: Use FIPS compliant algorithms for encryption, hashing, and
+    signing" (``Lsa\\FipsAlgorithmPolicy\\Enabled`` = 1, or the 2003 ``Lsa\\FIPSAlgorithmPolicy``
+    value) forces the RDP encryption level to FIPS Compliant (4) whatever the encryption
+    level policy says; older clients without FIPS support cannot connect. References:
+    KB2477023 part 3, KB811833.
+    """
+    row = ctx.setting("FIPSAlgorithmPolicy")
+    if row is None:
+        return ctx.not_evaluated("lsa-reg", "gpresult")
+    if _int(row["value"]) != 1:
+        return []
+    enc = ctx.setting("MinEncryptionLevel")
+    ev = ctx.cfg_evidence(row)
+    said = ""
+    if enc is not None and _int(enc["value"]) != 4:
+        said = f"; the configured MinEncryptionLevel {ENCRYPTION.get(_int(enc['value']), enc['value'])} is overridden"
+        ev += ctx.cfg_evidence(enc)
+    steps = []
+    if row.get("origin") in ("gpresult", "security-option"):
+        steps.append("The option comes from Group Policy"
+                     + (f' "{row["gpo"]}"' if row.get("gpo") else "")
+                     + ": Computer Configuration > Windows Settings > Security Settings > Local "
+                     "Policies > Security Options > \"System cryptography: Use FIPS compliant "
+                     "algorithms…\" — disable it there if FIPS is not a requirement.")
+    steps.append("Otherwise make sure every client supports FIPS-compliant RDP (RDC 6.0 or later) "
+                  "— older clients fail.")
+    if ctx.os() == "2003":
+        steps.append("Locally (2003): HKLM\\SYSTEM\\CurrentControlSet\\Control\\Lsa\\"
+                     "FIPSAlgorithmPolicy = 0 (secpol.msc).")
+    else:
+        steps.append("Locally: secpol.msc, or HKLM\\SYSTEM\\CurrentControlSet\\Control\\Lsa\\"
+                     "FipsAlgorithmPolicy\\Enabled = 0.")
+    return [ctx.finding(f"FIPS mode is on (set by {ctx.source_phrase(row)}): RDP uses FIPS "
+                        f"encryption (level 4){said}", ev, steps)]
+
+
+OVERRIDE_SETTINGS = ("SecurityLayer", "MinEncryptionLevel", "UserAuthentication",
+                     "MaxInstanceCount", "fDenyTSConnections")
+
+
+@detector(id="policy-overrides-local", severity="info",
+          title="Group Policy overrides the local RDP settings",
+          inputs=("reg", "gpresult"), references=("KB2477023",))
+def policy_overrides_local(ctx: Context):
+    """A Group Policy value differs from the local RDP-Tcp value, and the policy wins.
+
+    For ``SecurityLayer``, ``MinEncryptionLevel``, ``UserAuthentication``,
+    ``MaxInstanceCount`` and ``fDenyTSConnections`` a policy (gpresult or the POL registry
+    key) sets a value different from the local Terminal Server / RDP-Tcp value. Changing the
+    local value in tscc.msc or the registry has no effect until the GPO is changed — a
+    frequent reason why "the fix did not work". References: KB2477023 part 3.
+    """
+    if not len(ctx.config):
+        return ctx.not_evaluated("reg", "gpresult")
+    diffs, ev = [], []
+    for name in OVERRIDE_SETTINGS:
+        row = ctx.setting(name)
+        if row is None or row.get("origin") not in ("gpresult", "policy"):
+            continue
+        for o in row.get("overridden") or []:
+            if isinstance(o, dict) and o.get("origin") == "local" and _int(o.get("value")) != _int(row.get("value")):
+                diffs.append(f"{name}: policy {row.get('display') or row.get('value')} over local "
+                             f"{o.get('display') or o.get('value')}"
+                             + (f' (GPO "{row["gpo"]}")' if row.get("gpo") else ""))
+                ev += ctx.cfg_evidence(row)
+                break
+    if not diffs:
+        return []
+    return [ctx.finding("; ".join(diffs), ev,
+                        ["Change these settings in the GPO named (gpresult shows the winning GPO), "
+                         "not locally; then `gpupdate /force`.",
+                         "Confirm with `gpresult /h report.html` that the new value wins."],
+                        details={"settings": [d.split(":")[0] for d in diffs]})]
+
+
+@detector(id="nla-required", severity="info",
+          title="Network Level Authentication is required",
+          inputs=("reg", "gpresult"), references=("KB2477023",))
+def nla_required(ctx: Context):
+    """Network Level Authentication (CredSSP) is required before a session is created.
+
+    The effective ``UserAuthentication`` is 1. Clients without CredSSP/NLA support (old RDC,
+    some thin clients, Linux clients without it), users whose password expired or must be
+    changed, and CredSSP patch mismatches ("encryption oracle remediation") fail before a
+    session exists, and the failure shows as a type-3 logon failure. References: KB2477023.
+    """
+    row = ctx.setting("UserAuthentication")
+    if row is None:
+        return ctx.not_evaluated("reg", "gpresult")
+    if _int(row["value"]) != 1:
+        return []
+    return [ctx.finding(f"UserAuthentication = 1 (NLA required), set by {ctx.source_phrase(row)}",
+                        ctx.cfg_evidence(row),
+                        ["Make sure clients support NLA (RDC 6.1+ / CredSSP) and that users' "
+                         "passwords are not expired (NLA cannot change them).",
+                         "Check CredSSP patch levels on both ends (AllowEncryptionOracle).",
+                         "Only if needed: untick \"Allow connections only from computers running "
+                         "Remote Desktop with Network Level Authentication\"."])]
+
+
+SNP_VALUES = ("EnableTCPChimney", "EnableRSS", "EnableTCPA")
+
+
+@detector(id="snp-features-enabled", severity="warning",
+          title="Scalable Networking Pack features enabled on Windows Server 2003",
+          inputs=("tcpip-reg", "systeminfo"), references=("KB2477023", "KB948496"))
+def snp_features_enabled(ctx: Context):
+    """TCP Chimney offload, RSS or NetDMA is on on Windows Server 2003 SP2.
+
+    ``Tcpip\\Parameters`` ``EnableTCPChimney``, ``EnableRSS`` or ``EnableTCPA`` is 1. On
+    Windows Server 2003 SP2 the Scalable Networking Pack features with some NIC drivers make
+    RDP "busy" or unable to connect; KB948496 turns them off. They only matter on 2003 — on
+    2008+ the same names mean something else and are not reported. References: KB2477023
+    part 3, KB948496.
+    """
+    rows = [(n, ctx.setting(n)) for n in SNP_VALUES]
+    present = [(n, r) for n, r in rows if r is not None]
+    if not present:
+        return ctx.not_evaluated("tcpip-reg")
+    on = [(n, r) for n, r in present if _int(r["value"]) == 1]
+    if not on:
+        return []
+    gen = ctx.os()
+    if gen is None:
+        return ctx.not_evaluated("systeminfo", note="SNP flags are on, but only matter on 2003: "
+                                 "the Windows version is unknown")
+    if gen != "2003":
+        return []
+    ev = []
+    for _, r in on:
+        ev += ctx.cfg_evidence(r)
+    return [ctx.finding(
+        ", ".join(f"{n} = 1" for n, _ in on) + " on Windows Server 2003 (Scalable Networking Pack)",
+        ev,
+        ["Install KB948496 (or set the values to 0): `netsh int ip set chimney DISABLED`, and "
+         "reg add HKLM\\SYSTEM\\CurrentControlSet\\Services\\Tcpip\\Parameters /v EnableRSS /t "
+         "REG_DWORD /d 0 /f (likewise EnableTCPChimney, EnableTCPA).",
+         "Reboot, then retry the RDP connection.",
+         "Update the NIC driver; re-enable the features only if the vendor supports them."],
+        details={"values": [n for n, _ in on]})]

@@ -1,0 +1,369 @@
+"""Listener detectors: is anything listening for RDP, and is it Terminal Services?
+
+The article's part 2 procedure, done offline: ``netstat -ano`` tells which PID listens on
+the RDP port (the *effective* PortNumber, so a moved port is checked on the new port),
+``tasklist /svc`` (or ``netstat -b`` owner lines) tells which services that PID hosts, and
+``qwinsta`` tells whether the RDP-Tcp listener is in Listen state. Service Control Manager
+events and the TermService start type tell whether the service runs at all.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from .. import timeline as tl
+from ..findings import Evidence
+from . import Context, detector
+
+TERMSERVICE = "termservice"
+#: Service display names of TermService in SCM 7036/7031 (2003/2008 vs 2008 R2+).
+TERMSERVICE_DISPLAY = {"terminal services", "remote desktop services", "termservice"}
+_RUNNING = {"running", "en cours d'exécution", "wird ausgeführt", "en ejecución", "работает"}
+_STOPPED = {"stopped", "arrêté", "beendet", "detenido", "остановлена"}
+
+
+def rdp_port(ctx: Context) -> tuple[int, dict | None]:
+    """The effective RDP port and the config row that says so (None: default assumed)."""
+    row = ctx.setting("PortNumber")
+    try:
+        return (int(row["value"]), row) if row is not None else (3389, None)
+    except (TypeError, ValueError):
+        return 3389, None
+
+
+def _latest_source(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the most recent capture (one netstat/tasklist/qwinsta file or block)."""
+    if not len(df):
+        return df
+    src = df["source"].astype("string")
+    if src.nunique() <= 1:
+        return df
+    last = df.assign(_s=src).groupby("_s", observed=True)["time"].max().sort_values(
+        na_position="first").index[-1]
+    return df[src == last]
+
+
+def listening_sockets(ctx: Context) -> pd.DataFrame:
+    """TCP LISTENING sockets of the latest netstat capture, with decoded data columns."""
+    cached = ctx._cache.get("listening")
+    if cached is not None:
+        return cached
+    socks = _latest_source(ctx.etype("net:socket"))
+    if not len(socks):
+        out = socks.assign(proto=[], state=[], listening=[], services=[], image=[])
+    else:
+        d = tl.fields(socks, "proto", "state", "listening", "services", "image", "remote")
+        out = socks.assign(**{c: d[c] for c in d.columns})
+        proto = out["proto"].astype(str).str.upper()
+        listen = (out["listening"] == True) | (out["state"].astype(str).str.upper() == "LISTENING") \
+            | out["remote"].astype(str).isin(["0.0.0.0:0", "[::]:0", "*:*"]) & proto.str.startswith("TCP")
+        out = out[proto.str.startswith("TCP") & listen]
+    ctx._cache["listening"] = out
+    return out
+
+
+def process_table(ctx: Context) -> pd.DataFrame:
+    """pid → image, services (list or None) from the latest tasklist capture."""
+    cached = ctx._cache.get("procs")
+    if cached is not None:
+        return cached
+    procs = _latest_source(ctx.etype("proc:process"))
+    if len(procs):
+        d = tl.fields(procs, "image", "services")
+        procs = procs.assign(image=d["image"], services=d["services"])
+    else:
+        procs = procs.assign(image=[], services=[])
+    ctx._cache["procs"] = procs
+    return procs
+
+
+def _services_list(v) -> list[str] | None:
+    if v is None or (isinstance(v, float) and pd.isna(v)):
+        return None
+    if isinstance(v, str):
+        v = [s.strip() for s in v.split(",")]
+    out = [str(s).strip() for s in v if str(s).strip() and str(s).strip().upper() not in ("N/A",)]
+    return out
+
+
+def owner_of(ctx: Context, pid) -> dict:
+    """What the bundle says about a PID: image, services, evidence rows."""
+    info = {"pid": None if pd.isna(pid) else int(pid), "image": None, "services": None,
+            "rows": []}
+    procs = process_table(ctx)
+    if len(procs) and info["pid"] is not None:
+        hit = procs[procs["pid"] == info["pid"]]
+        if len(hit):
+            r = hit.iloc[-1]
+            info["image"] = r["image"]
+            svcs = _services_list(r["services"])
+            if svcs is not None or "services" in (tl.data_of(r) or {}):
+                info["services"] = svcs if svcs is not None else []
+            info["rows"].append(r)
+    return info
+
+
+def classify(ctx: Context, socks: pd.DataFrame) -> tuple[list[dict], list[dict], list[dict]]:
+    """Split listening sockets into (TermService-owned, other owners, unknown owners)."""
+    ts, other, unknown = [], [], []
+    for _, s in socks.iterrows():
+        o = owner_of(ctx, s["pid"])
+        if o["services"] is None:
+            svcs = _services_list(s.get("services"))
+            if svcs is not None:
+                o["services"] = svcs
+        if o["image"] is None and isinstance(s.get("image"), str):
+            o["image"] = s["image"].strip("[]")
+        o["socket"] = s
+        svcs = [x.lower() for x in (o["services"] or [])]
+        image = (o["image"] or "").lower()
+        if TERMSERVICE in svcs:
+            ts.append(o)
+        elif o["services"] is not None and (o["services"] or image not in ("", "svchost.exe")):
+            other.append(o)
+        elif image and image != "svchost.exe":
+            other.append(o)           # a non-svchost image cannot host TermService
+        else:
+            unknown.append(o)
+    return ts, other, unknown
+
+
+def _describe(o: dict) -> str:
+    svcs = o["services"] or []
+    svc = ""
+    if svcs:
+        svc = (", service " if len(svcs) == 1 else ", services ") + ", ".join(svcs)
+    return f"PID {o['pid']} ({o['image'] or 'unknown image'}{svc})"
+
+
+@detector(id="port-conflict", severity="critical",
+          title="Another program holds the RDP port",
+          inputs=("netstat", "tasklist", "reg"), references=("KB2477023",))
+def port_conflict(ctx: Context):
+    """Another process listens on the RDP port, so Terminal Services cannot.
+
+    ``netstat -ano`` shows a TCP socket LISTENING on the effective RDP port (PortNumber,
+    default 3389) whose PID — looked up in ``tasklist /svc`` or in ``netstat -b`` owner
+    lines — does not host TermService. Typical squatters are remote-control tools (VNC,
+    TeamViewer-style agents) or a second RDP stack. The listener fails to start (TermService
+    1036 / RCM 260) and clients reach the wrong program or nothing. References: KB2477023
+    part 2.
+    """
+    if not ctx.has("netstat"):
+        return ctx.not_evaluated("netstat")
+    port, port_row = rdp_port(ctx)
+    socks = listening_sockets(ctx)
+    socks = socks[socks["port"] == port]
+    if not len(socks):
+        return []
+    ts, other, unknown = classify(ctx, socks)
+    if not other:
+        if unknown and not ts:
+            return ctx.not_evaluated("tasklist")
+        return []
+    seen, descs, ev = set(), [], []
+    for o in other:
+        if o["pid"] in seen:
+            continue
+        seen.add(o["pid"])
+        descs.append(_describe(o))
+    ev += ctx.evidence(pd.DataFrame([o["socket"] for o in other]))
+    for o in other:
+        ev += ctx.evidence(pd.DataFrame(o["rows"])) if o["rows"] else []
+    ev += ctx.cfg_evidence(port_row)
+    listener = "; the RDP listener is down" if not ts else \
+        "; TermService listens too, on another address"
+    port_txt = f"port {port}" + ("" if port_row else " (default; PortNumber not in the bundle)")
+    first = other[0]
+    steps = [f"Stop or reconfigure the program holding {port}: "
+             + (f"`sc config {first['services'][0]} start= disabled` then `sc stop "
+                f"{first['services'][0]}`" if first["services"] else
+                f"`taskkill /PID {first['pid']}` and remove it from startup")
+             + " — or move it to another port.",
+             ("Restart Terminal Services by rebooting the server (2003 cannot restart it alone)."
+              if ctx.os() == "2003" else
+              "Restart the Remote Desktop Services service (`net stop termservice && net start "
+              "termservice`) or reboot."),
+             f"Check with `netstat -ano | findstr :{port}` and `tasklist /svc /fi \"PID eq <pid>\"` "
+             "that the PID now hosts TermService, and `qwinsta` shows `rdp-tcp … Listen`."]
+    return [ctx.finding(f"RDP {port_txt} is held by " + ", ".join(descs) + listener,
+                        ev, steps,
+                        details={"port": port, "pids": [o["pid"] for o in other],
+                                 "images": sorted({o["image"] or "" for o in other}),
+                                 "services": sorted({s for o in other for s in (o["services"] or [])})})]
+
+
+def _listener_rows(ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(latest qwinsta snapshot with decoded columns, its rdp-tcp listener rows)."""
+    q = _latest_source(ctx.etype("session:winstation"))
+    if not len(q):
+        return q, q
+    d = tl.fields(q, "session_name", "state")
+    q = q.assign(session_name=d["session_name"].astype("string").str.lower().fillna(""),
+                 state=d["state"].astype("string").fillna(""))
+    lst = q[q["session_name"].str.startswith("rdp-tcp") & ~q["session_name"].str.contains("#")]
+    return q, lst
+
+
+@detector(id="listener-down", severity="critical", title="The RDP listener is not listening",
+          inputs=("qwinsta", "netstat", "tasklist", "events"),
+          references=("KB2477023", "TechNet cc775339"))
+def listener_down(ctx: Context):
+    """Nothing owned by Terminal Services listens for RDP connections.
+
+    ``qwinsta`` has no ``rdp-tcp … Listen`` row (or shows it Down), or ``netstat`` shows no
+    LISTENING TCP socket on the effective RDP port owned by the TermService PID, or the
+    service logged that the listener failed (TermService 1035/1036, RCM 260) with no later
+    "listener started" (RCM 258). Clients then time out or are refused. Usually a consequence
+    of something else — RDP disabled, the port taken, the service stopped — which is shown
+    first when found. References: KB2477023 part 2, TechNet cc775339 (event 1036).
+    """
+    have_q, have_n, have_ev = ctx.has("qwinsta"), ctx.has("netstat"), ctx.has("events")
+    if not (have_q or have_n or have_ev):
+        return ctx.not_evaluated("qwinsta", "netstat", "system")
+    reasons, ev, details = [], [], {}
+    if have_q:
+        q, lst = _listener_rows(ctx)
+        if len(q) and not len(lst):
+            reasons.append("qwinsta shows no rdp-tcp listener")
+            ev.append(Evidence(source=str(q.iloc[0]["source"]), locator="(whole output)",
+                               excerpt="no `rdp-tcp … Listen` row among "
+                                       f"{len(q)} qwinsta rows"))
+        elif len(lst):
+            down = lst[lst["state"].str.lower().isin(["down", "reset", "init"])]
+            if len(down) and len(down) == len(lst):
+                reasons.append(f"qwinsta shows rdp-tcp in state {down.iloc[0]['state']}")
+                ev += ctx.evidence(down)
+    port, port_row = rdp_port(ctx)
+    if have_n:
+        socks = listening_sockets(ctx)
+        if len(ctx.etype("net:socket")):
+            on_port = socks[socks["port"] == port]
+            ts, other, unknown = classify(ctx, on_port) if len(on_port) else ([], [], [])
+            if port_row is None and not ts and len(socks):
+                # PortNumber unknown: a TermService socket on any port is the listener
+                ts_any, _, _ = classify(ctx, socks)
+                if ts_any:
+                    ts = ts_any
+            if not len(on_port) and not ts:
+                reasons.append(f"nothing listens on TCP {port}")
+                ev.append(Evidence(source=str(ctx.etype('net:socket').iloc[0]["source"]),
+                                   locator="(whole output)",
+                                   excerpt=f"no LISTENING socket on port {port}"))
+            elif other and not ts:
+                reasons.append(f"TCP {port} is held by " + ", ".join(_describe(o) for o in other))
+                ev += ctx.evidence(pd.DataFrame([o["socket"] for o in other]))
+        details["port"] = port
+    fails = ctx.etype("sys:termservice:listener-down", "sys:termservice:session-create-failed",
+                      "sys:termservice:stack-load-failed", "rdp:rcm:listener-failed",
+                      "rdp:rcm:listener-down", "rdp:rcm:session-create-failed")
+    if len(fails):
+        started = ctx.etype("rdp:rcm:listener-started")
+        last_fail = fails["time"].max()
+        if not len(started) or pd.isna(last_fail) or not (started["time"] > last_fail).any():
+            reasons.append(f"{len(fails)} listener failure event(s)")
+            ev += ctx.evidence(fails.tail(ctx.param("evidence_rows")))
+    if not reasons:
+        return []
+    steps = ["Find out why: the findings shown above it (RDP disabled, port taken, service "
+             "stopped) are the usual causes.",
+             f"Check `netstat -ano | findstr :{port}` and `tasklist /svc` for the PID holding the "
+             "port; `qwinsta` must show `rdp-tcp … Listen`."]
+    if ctx.os() == "2003":
+        steps.append("On 2003: if the listener is missing after every reboot, add `termdd` to "
+                     "HKLM\\SYSTEM\\CurrentControlSet\\Services\\TermService\\DependOnService "
+                     "and reboot; check tscc.msc that RDP-Tcp is enabled.")
+    else:
+        steps.append("Restart the Remote Desktop Services service; in Remote Desktop Session Host "
+                     "Configuration / registry make sure RDP-Tcp is enabled (fEnableWinStation=1).")
+    return [ctx.finding("RDP listener down: " + "; ".join(reasons), ev, steps, details=details)]
+
+
+def _scm_rows(ctx: Context, types: tuple[str, ...]) -> pd.DataFrame:
+    rows = ctx.etype(*types)
+    if not len(rows):
+        return rows
+    d = tl.fields(rows, "param1", "param2")
+    name = d["param1"].astype("string").str.strip().str.lower()
+    rows = rows.assign(svc=name, state_word=d["param2"].astype("string").str.strip().str.lower())
+    return rows[name.isin(TERMSERVICE_DISPLAY).fillna(False)]
+
+
+@detector(id="termservice-not-running", severity="critical",
+          title="The Terminal Services / Remote Desktop Services service is not running",
+          inputs=("system", "reg", "tasklist"), references=("KB2477023", "KB946399"))
+def termservice_not_running(ctx: Context):
+    """The TermService service is stopped, disabled or crashing.
+
+    The Service Control Manager logged TermService ("Terminal Services" / "Remote Desktop
+    Services") entering the stopped state (7036) with no later running state, crashing
+    (7031/7034) or failing to start (7000/7001); or the service start type is Disabled
+    (``Services\\TermService\\Start`` = 4); or ``tasklist /svc`` lists no process hosting
+    TermService. Without the service there is no listener. References: KB2477023, KB946399.
+    """
+    start = ctx.setting("TermServiceStart")
+    have_sys = ctx.has("system")
+    procs = process_table(ctx)
+    have_svc_list = len(procs) and procs["services"].map(
+        lambda v: bool(_services_list(v))).any()
+    if start is None and not have_sys and not have_svc_list:
+        return ctx.not_evaluated("system", "tasklist")
+    reasons, ev = [], []
+    if start is not None and str(start.get("value")) == "4":
+        reasons.append(f"the service is Disabled (Start = 4, by {ctx.source_phrase(start)})")
+        ev += ctx.cfg_evidence(start)
+    state = _scm_rows(ctx, ("svc:state",))
+    bad = _scm_rows(ctx, ("svc:crash", "svc:start-failed"))
+    running = state[state["state_word"].isin(_RUNNING)] if len(state) else state
+    last_run = running["time"].max() if len(running) else None
+    stopped = state[state["state_word"].isin(_STOPPED)] if len(state) else state
+    for label, rows in (("stopped", stopped), ("crashed or failed to start", bad)):
+        if not len(rows):
+            continue
+        last = rows["time"].max()
+        if last_run is None or pd.isna(last_run) or (not pd.isna(last) and last > last_run):
+            reasons.append(f"TermService {label} ({len(rows)} SCM event(s)) and was not seen "
+                           "running again")
+            ev += ctx.evidence(rows.tail(ctx.param("evidence_rows")))
+    if have_svc_list and not procs["services"].map(
+            lambda v: "termservice" in [s.lower() for s in (_services_list(v) or [])]).any():
+        reasons.append("tasklist /svc lists no process hosting TermService")
+        ev.append(Evidence(source=str(procs.iloc[0]["source"]), locator="(whole output)",
+                           excerpt=f"TermService absent from {len(procs)} processes"))
+    if not reasons:
+        return []
+    if ctx.os() == "2003":
+        steps = ["services.msc > Terminal Services: Startup type Manual (the default), then reboot "
+                 "(Terminal Services cannot be restarted on its own on 2003).",
+                 "If it fails to start, add `termdd` to TermService\\DependOnService and check "
+                 "the System log for the 7000/7001 error."]
+    else:
+        steps = ["services.msc > Remote Desktop Services (TermService): Startup type Manual or "
+                 "Automatic; `sc config TermService start= demand` then `net start TermService`.",
+                 "If it stops again, read the 7031/7034/7000 events around it; on 2008 see "
+                 "KB946399 (NETWORK SERVICE privileges)."]
+    return [ctx.finding("; ".join(reasons), ev, steps)]
+
+
+@detector(id="logons-disabled", severity="critical",
+          title="New logons are disabled on the server (drain mode)",
+          inputs=("rdp-logs", "system"), references=("KB2477023", "chglogon"))
+def logons_disabled(ctx: Context):
+    """The session host refuses new logons (``chglogon /disable`` or drain mode).
+
+    RemoteConnectionManager logged 1070/1071: connections are accepted at the network level
+    but logons are disabled, so RDP "looks" enabled and listening and users are still
+    refused ("remote logins are currently disabled"). References: KB2477023, chglogon.
+    """
+    rows = ctx.etype("rdp:rcm:logons-disabled")
+    if not len(rows):
+        if not (ctx.has("rdp-logs") or ctx.has("system")):
+            return ctx.not_evaluated("rdp-logs")
+        return []
+    return [ctx.finding(f"RemoteConnectionManager logged {len(rows)} \"logons disabled\" "
+                        f"event(s), last at {rows['time'].max()}",
+                        ctx.evidence(rows.tail(ctx.param("evidence_rows"))),
+                        ["On the server run `chglogon /query`; `chglogon /enable` re-enables logons.",
+                         "In a farm, check the RD Connection Broker drain setting "
+                         "(\"Allow new connections\").",
+                         "Confirm by connecting again; RCM 1070/1071 must not reappear."],
+                        total=len(rows))]

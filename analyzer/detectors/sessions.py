@@ -1,0 +1,350 @@
+"""Session detectors: limits, administrative mode, rights, keep-alive and sleep.
+
+``qwinsta`` is the snapshot of who holds sessions; the effective configuration says how many
+are allowed; the Security, LocalSessionManager and System logs say who was refused and when
+the server slept.
+"""
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from .. import timeline as tl
+from ..findings import Evidence
+from . import Context, detector
+from .configuration import UNLIMITED, _gp_step, _int
+from .listener import _latest_source
+
+_RDP_SESSION = re.compile(r"^rdp-tcp#\d+$")
+_HELD = {"active", "disc", "conn", "connq", "shadow", "idle"}
+
+
+def qwinsta_snapshot(ctx: Context) -> pd.DataFrame:
+    """Latest qwinsta capture with ``session_name`` / ``state`` decoded (lower case)."""
+    q = _latest_source(ctx.etype("session:winstation"))
+    if not len(q):
+        return q.assign(session_name=[], state=[])
+    d = tl.fields(q, "session_name", "state")
+    return q.assign(session_name=d["session_name"].astype("string").fillna("").str.strip().str.lower(),
+                    state=d["state"].astype("string").fillna("").str.strip().str.lower())
+
+
+def remote_sessions(q: pd.DataFrame) -> pd.DataFrame:
+    """RDP sessions held on the listener: ``rdp-tcp#N`` rows, and nameless Active/Disc rows
+    with a user (disconnected sessions lose their name)."""
+    if not len(q):
+        return q
+    named = q["session_name"].str.match(_RDP_SESSION) & q["state"].isin(_HELD)
+    user = q["user"].astype("string").fillna("").str.strip()
+    nameless = (q["session_name"] == "") & (user != "") & q["state"].isin({"active", "disc"})
+    return q[named | nameless]
+
+
+def _session_list(rows: pd.DataFrame) -> str:
+    out = []
+    for _, r in rows.iterrows():
+        sid = "" if pd.isna(r["session_id"]) else f"#{int(r['session_id'])}"
+        user = r["user"] if isinstance(r["user"], str) and r["user"] else "-"
+        out.append(f"{user} {sid} {r['state']}".strip())
+    return ", ".join(out)
+
+
+@detector(id="connection-limit-reached", severity="critical",
+          title="The RDP connection limit is reached",
+          inputs=("qwinsta", "reg", "gpresult", "system"), references=("KB2477023", "KB830581"))
+def connection_limit_reached(ctx: Context):
+    """All the connections the listener allows are in use, so new users are refused.
+
+    The number of RDP sessions in ``qwinsta`` (``rdp-tcp#N`` rows, plus nameless
+    Active/Disconnected rows with a user — disconnected sessions still hold their slot) is
+    at or above the effective ``MaxInstanceCount``; or TermService logged 1013 (a client
+    exceeded the maximum number of connections). References: KB2477023 part 1, KB830581.
+    """
+    ev_rows = ctx.etype("sys:termservice:connection-limit")
+    limit_row = ctx.setting("MaxInstanceCount")
+    q = qwinsta_snapshot(ctx)
+    if not len(ev_rows) and (not len(q) or limit_row is None):
+        missing = [n for n in ("qwinsta",) if not len(q)]
+        if limit_row is None:
+            missing += ["reg", "gpresult"]
+        if not ctx.has("system"):
+            missing.append("system")
+        return ctx.not_evaluated(*missing)
+    reasons, ev, details = [], [], {}
+    limit = _int(limit_row["value"]) if limit_row is not None else None
+    if len(q) and limit is not None and limit not in UNLIMITED:
+        held = remote_sessions(q)
+        details.update(limit=limit, sessions=len(held))
+        if len(held) >= limit:
+            reasons.append(f"{len(held)} RDP session(s) in use ({_session_list(held)}) with the "
+                           f"limit at {limit} (MaxInstanceCount, by {ctx.source_phrase(limit_row)})")
+            ev += ctx.evidence(held) + ctx.cfg_evidence(limit_row)
+    if len(ev_rows):
+        reasons.append(f"TermService logged {len(ev_rows)} \"maximum number of connections "
+                       "exceeded\" event(s) (1013)")
+        ev += ctx.evidence(ev_rows.tail(ctx.param("evidence_rows")))
+    if not reasons:
+        return []
+    steps = ["Log off disconnected sessions that hold slots: `qwinsta`, then `logoff <ID>` "
+             "(or `rwinsta`).",
+             "Set an idle/disconnected session time limit so slots free themselves "
+             "(\"Set time limit for disconnected sessions\")."]
+    if limit_row is not None:
+        gp = _gp_step(limit_row, ctx, "Limit number of connections")
+        steps.append(gp or "Raise or remove the limit (RDP-Tcp Maximum connections / "
+                     "MaxInstanceCount = 0xFFFFFFFF).")
+    return [ctx.finding("; ".join(reasons), ev, steps, details=details)]
+
+
+@detector(id="admin-sessions-exhausted", severity="critical",
+          title="Both administrative Remote Desktop sessions are in use",
+          inputs=("qwinsta", "reg"), references=("KB2477023", "KB830581"))
+def admin_sessions_exhausted(ctx: Context):
+    """The server is in Remote Desktop for Administration mode and both remote sessions are taken.
+
+    Without the Terminal Server / Remote Desktop Session Host role (``TSAppCompat`` = 0 on
+    2003, no licensing configuration on 2008+) a server allows two concurrent remote
+    sessions (plus the console). ``qwinsta`` shows two remote sessions — active or
+    disconnected — so a third administrator is refused ("the terminal server has exceeded the
+    maximum number of allowed connections"). References: KB2477023 part 1, KB830581.
+    """
+    q = qwinsta_snapshot(ctx)
+    if not len(q):
+        return ctx.not_evaluated("qwinsta")
+    compat = ctx.setting("TSAppCompat")
+    if compat is not None:
+        admin_mode = _int(compat["value"]) == 0
+        why = f"TSAppCompat = {compat['value']} (by {ctx.source_phrase(compat)})"
+    else:
+        if not len(ctx.config):
+            return ctx.not_evaluated("reg")
+        licensed = any(ctx.setting(n) is not None for n in ("LicensingMode", "LicenseServers"))
+        admin_mode = not licensed
+        why = "no Terminal Server / RD Session Host licensing configuration"
+    if not admin_mode:
+        return []
+    held = remote_sessions(q)
+    if len(held) < 2:
+        return []
+    ev = ctx.evidence(held) + ctx.cfg_evidence(compat)
+    disc = held[held["state"] == "disc"]
+    steps = [f"Log off a session to free a slot: `qwinsta /server:{ctx.host}` then "
+             f"`logoff <ID> /server:{ctx.host}`" + (f" ({len(disc)} of them are disconnected)"
+                                                    if len(disc) else "") + ".",
+             ("Connect to the console session to administer: `mstsc /console` (2003 / RDC 5.x–6.0)."
+              if ctx.os() == "2003" else
+              "Connect to the console session to administer: `mstsc /admin`."),
+             "Set a time limit for disconnected sessions so abandoned sessions end; for more "
+             "than two users install the RD Session Host role with licensing."]
+    return [ctx.finding(f"Remote Desktop for Administration mode ({why}) and {len(held)} remote "
+                        f"sessions already in use: {_session_list(held)}", ev, steps,
+                        details={"sessions": len(held)})]
+
+
+_NOT_GRANTED = "0xc000015b"
+_RDU_SID = "S-1-5-32-555"
+_HARMLESS_DENY = {"S-1-5-32-546", "S-1-5-21-GUEST"}   # Guests
+
+
+def _user_right_rows(ctx: Context, right: str) -> list[tuple[pd.Series, dict]]:
+    rows = ctx.etype("gpo:user-right")
+    out = []
+    for _, r in rows.iterrows():
+        d = tl.data_of(r)
+        if str(d.get("right", "")).lower() == right.lower():
+            out.append((r, d))
+    win = [x for x in out if str(x[1].get("precedence", "1")) in ("1", "None")]
+    return win or out
+
+
+@detector(id="user-not-authorized", severity="error",
+          title="The user is not allowed to log on through Remote Desktop",
+          inputs=("security", "gpresult"), references=("KB2477023", "KB278433"))
+def user_not_authorized(ctx: Context):
+    """The user's credentials are right but the account may not log on through RDP.
+
+    Security 4825 (denied access to Remote Desktop), 4625 with status 0xC000015B (logon type
+    not granted) or, on 2003, Security 534; or the effective user rights drop Remote
+    Desktop Users from "Allow log on through Remote Desktop Services"
+    (``SeRemoteInteractiveLogonRight``) or list accounts in "Deny log on through Remote
+    Desktop Services". The user must be in Remote Desktop Users (or Administrators) and hold
+    the logon right. References: KB2477023 part 1, KB278433.
+    """
+    if not (ctx.has("security") or ctx.has("gpresult")):
+        return ctx.not_evaluated("security", "gpresult")
+    reasons, ev, users = [], [], set()
+    denied = ctx.etype("sec:rdp:denied")
+    if len(denied):
+        users |= set(denied["user"].dropna().astype(str))
+        reasons.append(f"{len(denied)} Security 4825 event(s): Remote Desktop access denied")
+        ev += ctx.evidence(denied)
+    fails = ctx.etype("sec:logon:failure")
+    if len(fails):
+        d = tl.fields(fails, "Status", "SubStatus")
+        m = (d["Status"].astype(str).str.lower() == _NOT_GRANTED) | (
+            d["SubStatus"].astype(str).str.lower() == _NOT_GRANTED)
+        ng = fails[m.values]
+        if len(ng):
+            users |= set(ng["user"].dropna().astype(str))
+            reasons.append(f"{len(ng)} failed logon(s) with 0xC000015B (logon type not granted)")
+            ev += ctx.evidence(ng)
+    old = ctx.etype("sec:logon:failure:logon-type-not-granted")
+    if len(old):
+        users |= set(old["user"].dropna().astype(str))
+        reasons.append(f"{len(old)} Security 534 event(s) (logon type not granted)")
+        ev += ctx.evidence(old)
+    for r, d in _user_right_rows(ctx, "SeRemoteInteractiveLogonRight"):
+        members = d.get("members") or []
+        if not any(m.get("sid") == _RDU_SID or str(m.get("name", "")).lower().endswith(
+                "remote desktop users") for m in members if isinstance(m, dict)):
+            names = ", ".join(str(m.get("name") or m.get("sid")) for m in members
+                              if isinstance(m, dict)) or "nobody"
+            gpo = f' (GPO "{d.get("gpo")}")' if d.get("gpo") else ""
+            reasons.append(f"\"Allow log on through Remote Desktop Services\" grants only: "
+                           f"{names}{gpo} — Remote Desktop Users are left out")
+            ev += ctx.evidence(pd.DataFrame([r]))
+    for r, d in _user_right_rows(ctx, "SeDenyRemoteInteractiveLogonRight"):
+        members = [m for m in (d.get("members") or []) if isinstance(m, dict)
+                   and m.get("sid") not in _HARMLESS_DENY
+                   and str(m.get("name", "")).lower().rsplit("\\", 1)[-1] not in ("guests", "guest")]
+        if members:
+            gpo = f' (GPO "{d.get("gpo")}")' if d.get("gpo") else ""
+            reasons.append("\"Deny log on through Remote Desktop Services\" lists "
+                           + ", ".join(str(m.get("name") or m.get("sid")) for m in members) + gpo)
+            ev += ctx.evidence(pd.DataFrame([r]))
+    if not reasons:
+        return []
+    who = f" for {', '.join(sorted(users))}" if users else ""
+    if ctx.os() == "2003":
+        steps = ["Add the user (or a group) to Remote Desktop Users: System Properties > Remote > "
+                 "Select Remote Users, or `net localgroup \"Remote Desktop Users\" DOMAIN\\user /add`.",
+                 "Check secpol.msc / the GPO: \"Allow log on through Terminal Services\" must "
+                 "include Remote Desktop Users; \"Deny log on through Terminal Services\" must not "
+                 "list the user.",
+                 "In tscc.msc > RDP-Tcp > Permissions, Remote Desktop Users need User Access."]
+    else:
+        steps = ["Add the user to Remote Desktop Users: `net localgroup \"Remote Desktop Users\" "
+                 "DOMAIN\\user /add` (or SystemPropertiesRemote.exe > Select Users).",
+                 "In the GPO (gpresult shows which): \"Allow log on through Remote Desktop "
+                 "Services\" must include Remote Desktop Users and \"Deny log on through Remote "
+                 "Desktop Services\" must not list the user or their groups.",
+                 "`gpupdate /force`, then retry."]
+    return [ctx.finding("; ".join(reasons) + who, ev, steps,
+                        details={"users": sorted(users)})]
+
+
+@detector(id="host-sleeps", severity="warning", title="The server goes to sleep",
+          inputs=("system",), references=("KB2477023",))
+def host_sleeps(ctx: Context):
+    """The server enters sleep or hibernation, and nobody can connect while it sleeps.
+
+    Kernel-Power 42 (entering sleep) and Power-Troubleshooter 1 (returned from a low-power
+    state) give the intervals the server was asleep; RDP failures around those intervals are
+    explained by sleep. A server must have sleep and hibernation turned off. References:
+    KB2477023 part 1.
+    """
+    sleeps = ctx.etype("power:sleep")
+    wakes = ctx.etype("power:wake")
+    if not len(sleeps) and not len(wakes):
+        return [] if ctx.has("system") else ctx.not_evaluated("system")
+    intervals = []
+    wake_times = sorted(t for t in wakes["time"].dropna())
+    for t in sleeps["time"].dropna():
+        later = [w for w in wake_times if w >= t]
+        intervals.append((t, later[0] if later else None))
+    if len(wakes):
+        d = tl.fields(wakes, "SleepTime", "WakeTime")
+        for (_, w), st in zip(wakes.iterrows(), d["SleepTime"]):
+            s = pd.to_datetime(st, utc=True, errors="coerce") if st else pd.NaT
+            if not any(b is not None and b == w["time"] for _, b in intervals):
+                intervals.append((None if pd.isna(s) else s, w["time"]))
+    margin = pd.Timedelta(minutes=5)
+    fails = ctx.rows("sec:logon:failure", "rdp:core:auth-failed", "sys:termdd:")
+    n_inside = 0
+    for a, b in intervals:
+        if a is None or b is None or not len(fails):
+            continue
+        n_inside += int(((fails["time"] >= a - margin) & (fails["time"] <= b + margin)).sum())
+    fmt = lambda t: "?" if t is None or pd.isna(t) else pd.Timestamp(t).strftime("%Y-%m-%d %H:%M")
+    shown = "; ".join(f"{fmt(a)} → {fmt(b)}" for a, b in intervals[:5])
+    more = f" (+{len(intervals) - 5} more)" if len(intervals) > 5 else ""
+    fail_txt = f"; {n_inside} RDP failure event(s) around these intervals" if n_inside else ""
+    ev = ctx.evidence(pd.concat([sleeps, wakes]).sort_values("time"))
+    steps = (["Turn sleep and hibernation off: Control Panel > Power Options > \"Always On\", "
+              "`powercfg /hibernate off`."] if ctx.os() == "2003" else
+             ["Use the High performance power plan and turn sleep off: `powercfg /change "
+              "standby-timeout-ac 0`, `powercfg /hibernate off`."])
+    steps.append("If a wake timer or device wakes it, check `powercfg /lastwake`; make sure the "
+                 "BIOS/UEFI power settings keep the server on.")
+    return [ctx.finding(f"the server slept {len(intervals)} time(s): {shown}{more}{fail_txt}",
+                        ev, steps, total=len(sleeps) + len(wakes),
+                        details={"intervals": len(intervals), "failures_inside": n_inside})]
+
+
+@detector(id="sessions-not-disconnecting", severity="warning",
+          title="Sessions stay active after the client is gone",
+          inputs=("qwinsta", "rdp-logs", "reg", "gpresult"), references=("KB2477023",))
+def sessions_not_disconnecting(ctx: Context):
+    """Sessions stay Active after the client dropped, because keep-alive is off.
+
+    One user holds several Active ``rdp-tcp`` sessions in ``qwinsta``, or the
+    LocalSessionManager log shows a user logging on to a new session while their previous
+    session never disconnected or logged off. Without keep-alive ("Configure keep-alive
+    connection interval", ``KeepAliveEnable`` = 1) the server does not notice a vanished
+    client, the old session stays Active and holds a slot. References: KB2477023 part 3.
+    """
+    q = qwinsta_snapshot(ctx)
+    lsm = ctx.rows("rdp:lsm:")
+    if not len(q) and not len(lsm):
+        return ctx.not_evaluated("qwinsta", "rdp-logs")
+    ka = ctx.setting("KeepAliveEnable")
+    if ka is not None and _int(ka["value"]) == 1:
+        return []
+    reasons, ev, users = [], [], set()
+    if len(q):
+        act = remote_sessions(q)
+        act = act[act["state"] == "active"]
+        user = act["user"].astype("string").str.lower()
+        dup = act[user.duplicated(keep=False).fillna(False) & user.notna()]
+        if len(dup):
+            users |= set(dup["user"].astype(str))
+            reasons.append(f"qwinsta shows several Active sessions for one user: {_session_list(dup)}")
+            ev += ctx.evidence(dup)
+    if len(lsm):
+        active: dict[int, tuple[str, pd.Series]] = {}
+        hits = []
+        for _, r in lsm.sort_values("time").iterrows():
+            et, sid = str(r["event_type"]), r["session_id"]
+            if pd.isna(sid):
+                continue
+            sid = int(sid)
+            u = r["user"] if isinstance(r["user"], str) else None
+            if et in ("rdp:lsm:logon", "rdp:lsm:reconnect") and u:
+                for other, (ou, orow) in active.items():
+                    if other != sid and ou.lower() == u.lower():
+                        hits.append((orow, r))
+                active[sid] = (u, r)
+            elif et in ("rdp:lsm:logoff", "rdp:lsm:disconnect", "rdp:lsm:disconnect-reason",
+                        "rdp:lsm:disconnect-by-session"):
+                active.pop(sid, None)
+        if hits:
+            users |= {str(b["user"]) for _, b in hits}
+            reasons.append(f"{len(hits)} logon(s) to a new session while the same user's "
+                           "previous session never disconnected")
+            for a, b in hits[:4]:
+                ev += ctx.evidence(pd.DataFrame([a, b]))
+    if not reasons:
+        return []
+    ka_txt = ("keep-alive is not configured" if ka is None else
+              f"KeepAliveEnable = {ka['value']} (by {ctx.source_phrase(ka)})")
+    ev += ctx.cfg_evidence(ka)
+    pol = "Keep-Alive Connections" if ctx.os() == "2003" else "Configure keep-alive connection interval"
+    return [ctx.finding("; ".join(reasons) + f"; {ka_txt}", ev,
+                        [f"Enable the policy \"{pol}\" (interval 1–5 minutes) — "
+                         "KeepAliveEnable=1, KeepAliveInterval under HKLM\\SOFTWARE\\Policies\\"
+                         "Microsoft\\Windows NT\\Terminal Services — then `gpupdate /force`.",
+                         "Set \"Restrict users to a single session\" so users reconnect to their "
+                         "session, and a time limit for disconnected sessions.",
+                         "Log off the stale sessions now (`qwinsta`, `logoff <ID>`)."],
+                        details={"users": sorted(users)})]

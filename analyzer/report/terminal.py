@@ -1,0 +1,141 @@
+"""Terminal summary: the verdict in the first three lines, then findings, checklist, warnings.
+
+Readable without colour and when piped: every severity and status is a word (``CRITICAL``,
+``PASS``), never only a colour. ``render(result)`` returns plain text; ``print_rich(result,
+console)`` prints the same lines with colour for a terminal.
+
+Layout::
+
+    ROOT CAUSE on TS01: Another program holds the RDP port  [CRITICAL]
+      RDP port 3389 is held by PID 2412 (vncsrv.exe, service RemoteAssistPro); the RDP listener is down
+      explains: listener-down · bundle ticket.zip · 1 host · 2 findings · 24 checks (2 fail, …)
+    …
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..findings import Finding, Report
+from . import common
+
+Line = list[tuple[str, str | None]]
+
+STYLE = {"critical": "bold red", "error": "red", "warning": "yellow", "info": "cyan",
+         "fail": "red", "pass": "green", "not-evaluated": "yellow", "head": "bold",
+         "dim": "dim"}
+MAX_EVIDENCE = 6
+MAX_WARNINGS = 20
+
+
+def _verdict_lines(rep: Report) -> list[Line]:
+    v = common.verdict(rep)
+    nfind = len(rep.findings)
+    c = v.checks
+    tail = (f"bundle {rep.bundle} · {len(rep.hosts)} host(s) · {nfind} finding(s) · "
+            f"{sum(c.values())} checks ({c['fail']} fail, {c['pass']} pass, "
+            f"{c['not-evaluated']} not evaluated)")
+    if v.root is None:
+        return [[(v.headline, "head"), ("  [OK]", "pass")],
+                [("  " + v.detail, None)],
+                [("  " + tail, "dim")]]
+    root = v.root
+    kind = "ROOT CAUSE" if root.severity in ("critical", "error") else "LIKELY CONTRIBUTOR"
+    first = [(f"{kind} on {root.host}: {root.title}", "head"),
+             (f"  [{root.severity.upper()}]", STYLE[root.severity])]
+    extra = []
+    if root.explains:
+        extra.append("explains: " + ", ".join(root.explains))
+    others = [f for f in v.others if f.host != root.host or f.id != root.id]
+    if others:
+        extra.append("also: " + ", ".join(f"{f.id} ({f.severity}, {f.host})" for f in others[:3])
+                     + (" …" if len(others) > 3 else ""))
+    return [first, [(f"  {root.summary}", None)],
+            [("  " + " · ".join(extra + [tail]), "dim")]]
+
+
+def _finding_lines(f: Finding, indent: str = "") -> list[Line]:
+    out: list[Line] = []
+    expl = f" (explained by {f.explained_by})" if f.explained_by else ""
+    out.append([(indent, None), (f"[{f.severity.upper()}]", STYLE[f.severity]),
+                (f" {f.id} on {f.host}: {f.title}{expl}", "head")])
+    out.append([(f"{indent}    {f.summary}", None)])
+    if f.evidence:
+        total = f.evidence_total or len(f.evidence)
+        out.append([(f"{indent}    Evidence ({total} row{'s' if total != 1 else ''}):", "dim")])
+        for e in f.evidence[:MAX_EVIDENCE]:
+            t = f" {e.time}" if e.time else ""
+            out.append([(f"{indent}      {e.source} {e.locator}{t}: ", "dim"), (e.excerpt, None)])
+        if total > MAX_EVIDENCE:
+            out.append([(f"{indent}      … {total - MAX_EVIDENCE} more (see --format json)", "dim")])
+    if f.remedy and not f.explained_by:
+        out.append([(f"{indent}    Fix:", "dim")])
+        for step in f.remedy.splitlines():
+            out.append([(f"{indent}      {step}", None)])
+    if f.references:
+        out.append([(f"{indent}    References: {', '.join(f.references)}", "dim")])
+    return out
+
+
+def lines(result: Any) -> list[Line]:
+    rep = common.report_of(result)
+    out: list[Line] = _verdict_lines(rep)
+    out.append([])
+    if rep.findings:
+        out.append([("FINDINGS", "head")])
+        for f in rep.findings:
+            out += _finding_lines(f, "  " if f.explained_by else "")
+        out.append([])
+    out.append([("CHECKLIST (KB2477023 order)", "head")])
+    multi = len(rep.hosts) > 1
+    for key, heading, checks in common.checks_by_section(rep):
+        if not checks:
+            continue
+        out.append([(f"  {heading}", "dim")])
+        for c in checks:
+            label = common.STATUS_LABEL[c.status]
+            title = common.check_title(c.id, rep.findings)
+            host = f" [{c.host}]" if multi else ""
+            tail = ""
+            if c.status == "not-evaluated":
+                tail = " — needs: " + "; ".join(c.missing) if c.missing else ""
+                if c.note:
+                    tail += f" ({c.note})"
+            out.append([(f"    {label:<13}", STYLE[c.status]), (f" {c.id}: {title}{host}{tail}", None)])
+    asks = common.ask_for(rep.checks)
+    if asks:
+        out.append([])
+        out.append([("ASK THE CUSTOMER FOR", "head")])
+        for a in asks:
+            out.append([(f"  - {a}", None)])
+    if rep.warnings:
+        out.append([])
+        out.append([(f"PARSER WARNINGS ({len(rep.warnings)})", "head")])
+        for w in rep.warnings[:MAX_WARNINGS]:
+            out.append([(f"  {w.get('source', '')} {w.get('locator', '')}: ", "dim"),
+                        (str(w.get("message", "")), None)])
+        if len(rep.warnings) > MAX_WARNINGS:
+            out.append([(f"  … {len(rep.warnings) - MAX_WARNINGS} more (see --format json)", "dim")])
+    acc = rep.accounting or {}
+    if acc.get("summary"):
+        out.append([])
+        out.append([("INPUT: " + str(acc["summary"]), "dim")])
+    return out
+
+
+def render(result: Any) -> str:
+    """Plain text (no escape codes), for pipes, files and tickets."""
+    return "\n".join("".join(t for t, _ in ln) for ln in lines(result)) + "\n"
+
+
+def print_rich(result: Any, console) -> None:
+    """The same lines with colour, on a rich Console."""
+    from rich.text import Text
+
+    for ln in lines(result):
+        t = Text()
+        for s, style in ln:
+            t.append(s, style=STYLE.get(style, style) if style else None)
+        console.print(t, soft_wrap=True)
+
+
+__all__ = ["render", "print_rich", "lines"]
