@@ -43,6 +43,8 @@ class Finding:
     references: list[str] = field(default_factory=list)
     explained_by: str | None = None   # id of the root-cause finding that explains this one
     explains: list[str] = field(default_factory=list)
+    evidence_total: int | None = None  # rows that matched, when more than ``evidence`` holds
+    details: dict[str, Any] = field(default_factory=dict)  # machine-readable specifics
 
     def as_dict(self) -> dict[str, Any]:
         d = {
@@ -54,6 +56,10 @@ class Finding:
             d["explained_by"] = self.explained_by
         if self.explains:
             d["explains"] = list(self.explains)
+        if self.evidence_total is not None:
+            d["evidence_total"] = self.evidence_total
+        if self.details:
+            d["details"] = dict(self.details)
         return d
 
 
