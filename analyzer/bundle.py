@@ -56,7 +56,8 @@ class Limits:
     max_ratio: float = 200.0            # uncompressed / compressed, for members > 1 MiB
     max_members: int = 50_000           # files considered in one bundle
     max_depth: int = 3                  # archives inside archives
-    file_time_budget_s: float | None = 300.0  # wall-clock budget for parsing one file
+    file_time_budget_s: float | None = 20.0   # wall-clock budget for parsing one file,
+    file_time_per_mb_s: float = 2.0             # ... plus this per MB of the file
 
 
 @dataclass
@@ -77,6 +78,11 @@ class Member:
     warnings: int = 0
     host: str | None = None
     stats: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # names that are not valid UTF-8 (surrogate-escaped) must not break reports
+        self.source = _printable(self.source)
+        self.container = _printable(self.container)
 
     def as_row(self) -> dict[str, Any]:
         st = self.stats
@@ -194,10 +200,11 @@ class _Intake:
                          size=size))
 
     def _slot(self, rel: str) -> Path:
+        """A fresh file name in the private temp dir; the member's own name is only kept as
+        a sanitised suffix (it never decides where we write)."""
         self._n += 1
-        d = self.tmp / f"m{self._n:06d}"
-        d.mkdir()
-        return d / (PurePosixPath(rel).name or "member")
+        base = re.sub(r"[^A-Za-z0-9._-]", "_", PurePosixPath(rel).name)[-80:] or "member"
+        return self.tmp / f"m{self._n:07d}_{base}"
 
     def _copy_bounded(self, src, dst: Path, compressed: int | None) -> tuple[int, str, str]:
         """Copy a stream into dst, hashing; returns (size, sha256, refusal reason or "")."""
@@ -388,7 +395,21 @@ def zlib_error():
 
 
 def _printable(s: str) -> str:
-    return s.encode("utf-8", "backslashreplace").decode("utf-8", "replace")
+    """Valid UTF-8 text for any name (undecodable bytes shown as \\xNN escapes)."""
+    try:
+        s.encode("utf-8")
+        return s
+    except UnicodeEncodeError:
+        return s.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace") \
+            if _only_surrogate_escapes(s) else s.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _only_surrogate_escapes(s: str) -> bool:
+    try:
+        s.encode("utf-8", "surrogateescape")
+        return True
+    except UnicodeEncodeError:
+        return False
 
 
 def _sha256(path: Path) -> str:
@@ -524,20 +545,26 @@ def load(path: str | os.PathLike, *, evtx_backend: str = "auto", relevant_only: 
             raise BundleError(f"not a regular file or folder: {path}")
         members = intake.members
         todo = [m for m in members if m.real_path is not None and m.status == "pending"]
-        results = _run_parsers(todo, options, workers, progress, limits.file_time_budget_s)
-        _reparse_local_time_exports(todo, results, options, limits.file_time_budget_s)
+        results = _run_parsers(todo, options, workers, progress, limits)
+        _reparse_local_time_exports(todo, results, options, limits)
         return _assemble(str(path), members, results)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _budget(m: Member, limits: Limits) -> float | None:
+    if not limits.file_time_budget_s:
+        return None
+    return limits.file_time_budget_s + limits.file_time_per_mb_s * (m.size or 0) / 1e6
+
+
 def _run_parsers(todo: list[Member], options: ParseOptions, workers: int,
-                 progress, budget: float | None) -> dict[int, tuple]:
+                 progress, limits: Limits) -> dict[int, tuple]:
     results: dict[int, tuple] = {}
     total = len(todo)
     if workers > 1 and total > 1:
         with ProcessPoolExecutor(max_workers=workers) as ex:
-            futs = {ex.submit(_parse_one, str(m.real_path), m.source, options, budget): i
+            futs = {ex.submit(_parse_one, str(m.real_path), m.source, options, _budget(m, limits)): i
                     for i, m in enumerate(todo)}
             from concurrent.futures import as_completed
             for done, fut in enumerate(as_completed(futs), 1):
@@ -550,14 +577,14 @@ def _run_parsers(todo: list[Member], options: ParseOptions, workers: int,
                     progress(done, total, todo[i].source)
     else:
         for done, m in enumerate(todo, 1):
-            results[id(m)] = _parse_one(str(m.real_path), m.source, options, budget)
+            results[id(m)] = _parse_one(str(m.real_path), m.source, options, _budget(m, limits))
             if progress:
                 progress(done, total, m.source)
     return results
 
 
 def _reparse_local_time_exports(todo: list[Member], results: dict[int, tuple],
-                                options: ParseOptions, budget: float | None) -> None:
+                                options: ParseOptions, limits: Limits) -> None:
     """Event Viewer CSV/TXT exports carry local times. When the bundle's ``systeminfo`` names
     the time zone, parse those exports again with it (the first pass had to assume UTC)."""
     zones = {normalize_host(r[2].meta.get("host")): r[2].meta.get("time_zone")
@@ -573,7 +600,7 @@ def _reparse_local_time_exports(todo: list[Member], results: dict[int, tuple],
         tz = zones.get(host_from_path(m.source)) or only
         if tz:
             opts = dataclasses.replace(options, tz_hint=tz)
-            results[id(m)] = _parse_one(str(m.real_path), m.source, opts, budget)
+            results[id(m)] = _parse_one(str(m.real_path), m.source, opts, _budget(m, limits))
 
 
 def _assemble(bundle_path: str, members: list[Member], results: dict[int, tuple]) -> Bundle:
