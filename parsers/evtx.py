@@ -519,6 +519,18 @@ def walk_chunks(buf, size: int) -> _Walk:
     return w
 
 
+def _next_record(buf, start: int, stop: int, cend: int) -> int:
+    """Offset of the next intact record header (magic, size, size copy) in [start, stop)."""
+    q = buf.find(RECORD_MAGIC, start, stop)
+    while q != -1:
+        if q + 24 <= cend:
+            s2 = _U32.unpack_from(buf, q + 4)[0]
+            if 28 <= s2 and q + s2 <= cend and _U32.unpack_from(buf, q + s2 - 4)[0] == s2:
+                return q
+        q = buf.find(RECORD_MAGIC, q + 4, stop)
+    return -1
+
+
 def chunk_records(buf, ch: _Chunk, size: int, problems: list[tuple[int, int, str]]):
     """Yield ``(offset, record_size, record_id)`` for each record header in a chunk,
     resynchronising on the next record magic after a damaged one."""
@@ -528,20 +540,21 @@ def chunk_records(buf, ch: _Chunk, size: int, problems: list[tuple[int, int, str
     p = ch.offset + _RECORDS_START
     while p + 24 <= limit:
         magic, rsize, rid, _ft = _REC_HDR.unpack_from(buf, p)
-        ok = (magic == RECORD_MAGIC and 28 <= rsize and p + rsize <= cend
-              and _U32.unpack_from(buf, p + rsize - 4)[0] == rsize)
-        if ok:
+        if magic == RECORD_MAGIC and 28 <= rsize and p + rsize <= cend:
+            if _U32.unpack_from(buf, p + rsize - 4)[0] == rsize:
+                yield p, rsize, rid
+                p += rsize
+                continue
+            # a partly overwritten record: decode what is there, but say so, and look for
+            # an intact record starting inside its claimed extent
+            problems.append((p, rsize, f"record {rid}: trailing size copy does not match "
+                             "(record may be truncated)"))
             yield p, rsize, rid
-            p += rsize
+            q = _next_record(buf, p + 8, min(p + rsize, limit), cend)
+            p = q if q != -1 else p + rsize
             continue
         # damaged: look for the next plausible record header
-        q = buf.find(RECORD_MAGIC, p + 4, limit)
-        while q != -1:
-            if q + 24 <= limit:
-                _, s2, _, _ = _REC_HDR.unpack_from(buf, q)
-                if 28 <= s2 and q + s2 <= cend and _U32.unpack_from(buf, q + s2 - 4)[0] == s2:
-                    break
-            q = buf.find(RECORD_MAGIC, q + 4, limit)
+        q = _next_record(buf, p + 4, limit, cend)
         if q == -1:
             if magic == RECORD_MAGIC or any(buf[p:min(limit, p + 64)]):
                 problems.append((p, limit - p, "damaged record header (size/magic), rest of "
