@@ -180,8 +180,12 @@ def _verdict(report: Report) -> list[str]:
 
 def _finding(f: Finding, n: int) -> list[str]:
     where = f" on {f.host}" if f.host else ""
-    head = f"### {n}. {_sev(f.severity)}: {esc(f.title + where)} ({esc(f.id)})"
-    out = ["", _fit(head, WIDTH)]          # a heading cannot wrap
+    # a heading cannot wrap: shorten the title, keep host and id
+    lead, tail = f"### {n}. {_sev(f.severity)}: ", f"{esc(where)} ({esc(f.id)})"
+    title = esc(f.title)
+    if len(lead) + len(title) + len(tail) > WIDTH:
+        title = _fit(title, max(WIDTH - len(lead) - len(tail), 10))
+    out = ["", _fit(lead + title + tail, WIDTH)]
     out.append("")
     if f.summary:
         out += wrap(esc(f.summary))
@@ -200,9 +204,9 @@ def _finding(f: Finding, n: int) -> list[str]:
                         first="- ", rest="  ")
     if f.remedy:
         out += ["", "Remedy:", ""]
-        for para in f.remedy.splitlines():
-            if para.strip():
-                out += wrap(esc(para), first="> ", rest="> ")
+        paras = [p for p in f.remedy.splitlines() if p.strip()]
+        for i, para in enumerate(paras):          # the remedy's lines stay lines
+            out += (([">"] if i else []) + wrap(esc(para), first="> ", rest="> "))
     if f.references:
         out += [""] + wrap(f"References: {esc(', '.join(f.references))}")
     return out

@@ -1,0 +1,219 @@
+"""HTML report: escaping, structure, checklist, config, inventory, chart, size."""
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+import _report_fixture as F
+from analyzer.findings import Check, Report
+from analyzer.report import chart, html, render
+
+
+class Collect(HTMLParser):
+    """Every start tag with its attributes, and the text per element id."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def parse(doc: str) -> Collect:
+    p = Collect()
+    p.feed(doc)
+    p.close()
+    return p
+
+
+@pytest.fixture(scope="module")
+def doc() -> str:
+    return html.render(F.result())
+
+
+def section(doc: str, sid: str) -> str:
+    m = re.search(rf'<section id="{sid}"[^>]*>(.*?)</section>', doc, re.S)
+    assert m, f"no section {sid}"
+    return m.group(1)
+
+
+def test_registered_as_html_format(doc):
+    assert render(F.result(), "html") == doc
+
+
+def test_hostile_strings_are_inert(doc):
+    p = parse(doc)
+    # no script element and no event-handler attribute anywhere: the strings stayed text
+    assert [t for t, _ in p.tags if t in ("script", "iframe", "object", "embed", "b")] == []
+    assert not [a for _, attrs in p.tags for a in attrs if a.lower().startswith("on")]
+    text = "".join(p.text)
+    # ...and they are shown, readable, where they belong
+    assert 'CORP\\<script>alert("user")</script>' in text
+    assert '<script>alert("file")</script>.evtx' in text
+    assert "tickets/1234 <b>.zip" in text
+    assert "&lt;script&gt;alert(&quot;user&quot;)&lt;/script&gt;" in doc
+    for sid in ("findings", "inventory", "warnings"):
+        assert "&lt;script&gt;alert(&quot;file&quot;)" in section(doc, sid)
+
+
+def test_self_contained_no_network_no_script(doc):
+    p = parse(doc)
+    csp = [a["content"] for t, a in p.tags if t == "meta" and a.get("http-equiv") ==
+           "Content-Security-Policy"]
+    assert csp and "default-src 'none'" in csp[0]
+    refs = [(t, k, v) for t, a in p.tags for k, v in a.items() if k in ("src", "href", "action")]
+    assert refs and all(v.startswith("#") for _, _, v in refs), refs
+    assert not [t for t, _ in p.tags if t in ("link", "img", "script", "iframe")]
+    # the only URL is the SVG namespace identifier (never fetched)
+    assert set(re.findall(r"https?://[^\s\"'<>]+", doc)) == {"http://www.w3.org/2000/svg"}
+    assert "@import" not in doc and "url(" not in doc
+
+
+def test_verdict_first_with_label_and_icon(doc):
+    body = doc[doc.index("<main>"):]
+    assert body.index('id="verdict"') < body.index('id="timeline"') < body.index('id="findings"')
+    v = section(doc, "verdict")
+    assert "CRITICAL" in v and 'href="#i-critical"' in v        # works without colour
+    assert "Root cause on TS01: Another program holds the RDP port" in v
+    assert "port 3389 held by PID 2412 (vncsrv.exe, service RemoteAssistPro)" in v
+    # the explained consequence is not offered as another root cause
+    assert "The RDP-Tcp listener is not listening" not in v
+    assert "Failed logons from one address" in v and "WARNING" in v
+    assert "Checks: 3 failed, 2 passed, 2 not evaluated" in v
+
+
+def test_findings_evidence_and_remedy(doc):
+    f = section(doc, "findings")
+    arts = re.findall(r'<article class="finding sev-(\w+)" id="finding-(\d)">(.*?)</article>', f, re.S)
+    assert [(s, n) for s, n, _ in arts] == [("critical", "1"), ("warning", "2"), ("critical", "3")]
+    first = arts[0][2]
+    for piece in ("TS01_Netstat.txt", "line 5", "TCP 0.0.0.0:3389 0.0.0.0:0 LISTENING 2412",
+                  "TS01_Tasklist.txt", "vncsrv.exe 2412 RemoteAssistPro", "record 700",
+                  "2024-03-05T09:10:00+00:00", "Stop or reconfigure RemoteAssistPro.",
+                  "KB2477023", "Also explains: listener-down"):
+        assert piece in first, piece
+    assert "Explained by <code>port-conflict</code>" in arts[2][2]
+
+
+def test_checklist_sections_statuses_and_asks(doc):
+    c = section(doc, "checklist")
+    parts = re.split(r'<h3 id="part-', c)[1:]
+    by_part = {p.split('"', 1)[0]: p for p in parts}
+    assert list(by_part) == ["1", "2", "3", "4", "modern"]
+    assert "rdp-disabled" in by_part["1"] and "connection-limit-reached" in by_part["1"]
+    assert "port-conflict" in by_part["2"] and "listener-down" in by_part["2"]
+    assert "tls-requires-high-encryption" in by_part["3"]
+    assert "licensing-grace-expired" in by_part["4"]
+    assert "rdp-brute-force" in by_part["modern"]
+    row = re.search(r"<tr>(?:(?!</tr>).)*connection-limit-reached(?:(?!</tr>).)*</tr>", c, re.S)[0]
+    assert "NOT EVALUATED" in row and "Ask the customer for `qwinsta` output" in row
+    row = re.search(r"<tr>(?:(?!</tr>).)*<code class=\"small\">port-conflict(?:(?!</tr>).)*</tr>",
+                    c, re.S)[0]
+    assert "FAIL" in row and "i-fail" in row and "held by PID 2412" in row
+    assert c.count(">PASS<") == 2 and c.count(">FAIL<") == 3 and c.count(">NOT EVALUATED<") == 2
+    assert "<li>`gpresult /x` output</li>" in c
+
+
+def test_effective_config_table(doc):
+    c = section(doc, "config")
+    assert "SSL (2)" in c and "gpresult: GPO RDP &lt;Hardening&gt;" in c
+    assert "<s>Negotiate (1)</s> — local" in c and "line 41" in c
+    assert "3389 (0x0d3d)" in c and "TS01_RegistryKeys/TS.reg line 40" in c
+    assert "default (documented default, not seen in the bundle)" in c
+
+
+def test_inventory_and_warnings(doc):
+    inv = section(doc, "inventory")
+    assert "4 files: 3 parsed, 1 skipped, 0 failed." in inv
+    assert "notes/readme.docx" in inv and "not a format rdpdoctor reads" in inv
+    assert "120 irrelevant events dropped" in inv and "1 unreadable ranges skipped" in inv
+    w = section(doc, "warnings")
+    assert "offset 0x1a00" in w and "chunk checksum mismatch &lt;b&gt;bad&lt;/b&gt;" in w
+
+
+def test_chart_lanes_and_counts():
+    tl = F.timeline()
+    ev = chart.relevant_events(tl)
+    counts = ev.groupby(["host", "lane"]).size().to_dict()
+    assert counts == {
+        ("TS01", "sessions"): 3,       # LSM 21, LSM 24, 4624 type 10 (not the type-3 one)
+        ("TS01", "failed"): 5,
+        ("TS01", "termdd"): 2,
+        ("TS01", "licensing"): 1,
+        ("TS01", "tls"): 1,
+        ("TS01", "service"): 3,        # TermService stopped/running + RCM 260, not the Spooler
+        ("TS02", "sessions"): 1,
+    }
+    assert chart.sleep_intervals(tl) == [("TS01", F.T0 + pd.Timedelta(minutes=120),
+                                          F.T0 + pd.Timedelta(minutes=180))]
+
+
+def test_chart_window_follows_evidence_and_counts_add_up(doc):
+    marks = [("TS01", F.T0 + pd.Timedelta(minutes=70)), ("TS01", F.T0 + pd.Timedelta(minutes=130))]
+    ch = chart.build(F.timeline(), marks=marks, hosts_first=["TS01"])
+    assert ch.start == F.T0 + pd.Timedelta(minutes=10)       # 09:10 - 1 h padding
+    assert ch.end == F.T0 + pd.Timedelta(minutes=190)
+    assert (ch.drawn, ch.outside, ch.sleeps) == (14, 2, 1)   # logon 08:00, 4624 11:20 outside
+    titles = re.findall(r"<title>[^<]*: (\d+) events?</title>", ch.svg)
+    assert sum(map(int, titles)) == ch.drawn
+    assert ch.svg.count('class="ch-mark"') == 2
+    labels = re.findall(r'class="ch-lane"[^>]*>([^<]+)<', ch.svg)
+    assert labels == ["Sessions", "Failed logons", "TermDD errors", "Licensing",
+                      "TLS / certificate", "Listener / service", "Sleep / hibernate", "Sessions"]
+    assert ch.svg in doc
+
+
+def test_chart_hostile_host_name_escaped():
+    tl = F.timeline()
+    tl["host"] = tl["host"].astype("string").replace("TS02", "<script>x</script>")
+    ch = chart.build(tl)
+    assert "<script>" not in ch.svg and "&lt;script&gt;x&lt;/script&gt;" in ch.svg
+
+
+def test_100k_event_bundle_stays_small():
+    res = F.result(n_noise=100_000)
+    doc = html.render(res)
+    size = len(doc.encode("utf-8"))
+    assert size < 2_000_000, size
+    svg = re.search(r"<svg id=\"timeline-chart\".*?</svg>", doc, re.S)[0]
+    n_rect = svg.count("<rect")
+    assert n_rect < 1500, n_rect
+    titles = re.findall(r"<title>[^<]*: (\d+) events?</title>", svg)
+    drawn = int(re.search(r"([\d,]+) events in this window", doc)[1].replace(",", ""))
+    assert sum(map(int, titles)) == drawn and drawn > 1000
+    assert "100,022 timeline rows" in doc
+
+
+def test_no_findings_verdict_asks_for_missing_inputs():
+    doc = html.render(F.result(findings=False))
+    v = section(doc, "verdict")
+    assert "NO FAULT FOUND" in v and 'href="#i-ok"' in v
+    assert "No fault found that would stop Remote Desktop connections" in v
+    assert "<li>`qwinsta` output</li>" in v
+    assert "No findings." in section(doc, "findings")
+
+
+def test_bare_report_without_frames_renders():
+    rep = Report(tool={"name": "rdpdoctor", "version": "x"}, bundle="b.zip", hosts=[],
+                 findings=[], checks=[Check(id="port-conflict", host="H", status="not-evaluated",
+                                            missing=["`netstat -ano` output"])],
+                 inventory=[], warnings=[])
+    for res in (rep, SimpleNamespace(report=rep, timeline=None, config=None, inventory=None)):
+        doc = html.render(res)
+        assert "No timed RDP-relevant events" in section(doc, "timeline")
+        assert "No RDP configuration in the bundle" in section(doc, "config")
+        assert "The bundle held no files." in section(doc, "inventory")
+        assert "`netstat -ano` output" in section(doc, "checklist")
+
+
+def test_deterministic(doc):
+    assert html.render(F.result()) == doc
