@@ -235,7 +235,10 @@ def _row(m: re.Match, lineno: int, source: str) -> dict[str, Any]:
         state = STATES.get(state_original.upper(), state_original.upper())
     lip, lport, lname = split_addr(local)
     rip, rport, _ = split_addr(remote)
-    listening = proto == "TCP" and (state == "LISTENING" or (rport == 0 and remote.endswith(":0")))
+    # by shape when the state word is unknown (a language we have no table for); a known
+    # other state (BOUND from -q, CLOSED...) on a 0.0.0.0:0 foreign address is not a listener
+    by_shape = rport == 0 and remote.endswith(":0") and state not in _STATE_SYNONYMS
+    listening = proto == "TCP" and (state == "LISTENING" or by_shape)
     if listening and state is None:
         state = "LISTENING"
     data = {"proto": proto, "local": local, "remote": remote, "remote_ip": rip,

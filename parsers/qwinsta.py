@@ -1,16 +1,281 @@
-"""Placeholder: the qwinsta parser is being written (see the open issues). Recognises nothing yet."""
+"""``qwinsta`` / ``query session`` output (Windows 2003 … 11/2025), any language.
+
+Input layout (columns are sliced from the header line, never hard-coded — Windows 10/11 widen
+SESSIONNAME)::
+
+     SESSIONNAME       USERNAME                 ID  STATE   TYPE        DEVICE
+     services                                    0  Disc
+    >console           Administrator             1  Active
+     rdp-tcp#3         jdoe                      3  Active
+                       asmith                    4  Disc
+     rdp-tcp                                 65536  Listen
+
+The first column is the ``>`` marker of the session running the command; SESSIONNAME is blank
+for disconnected sessions, USERNAME blank for services/listeners; ID is right-aligned under
+the ``ID`` header. 2003 fills TYPE (``wdcon`` console, ``rdpwd`` RDP) and DEVICE. Header
+words and state words are localized (Russian ``ИМЯ_СЕАНСА … СОСТОЯНИЕ``, ``Активно``,
+``Диск``/``Разъедин``, ``Прослуш``); states are normalised to Active, Conn, ConnQ, Shadow,
+Disc, Idle, Listen, Reset, Down, Init (the original kept). Without a header line rows are read
+by shape (``name [user] id state``). ``/counter`` trailer lines (``label: number``) go to
+``stats["counters"]``.
+
+Rows (``kind="qwinsta"``, ``event_type="session:winstation"``, ``time`` NaT): ``user``,
+``session_id`` (Int64), ``locator`` ``line N``; ``data``: ``session_name``, ``state``,
+``state_original``, ``type``, ``device``, ``current`` (bool), ``listener`` (bool: ID 65536 and
+up, or state Listen).
+"""
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
-from .base import NotMyFormat, ParseOptions, ParseResult, ParserInfo
+from . import text as T
+from .base import ParseOptions, ParseResult, ParserInfo, data_json, result_from_rows, warn
 
-INFO = ParserInfo(name="qwinsta", kind="qwinsta", description="not implemented yet", sniffs="nothing yet")
+INFO = ParserInfo(name="qwinsta", kind="qwinsta", text=True,
+                  description="qwinsta / query session (2003 … 2025, any language, /counter)",
+                  sniffs="a SESSIONNAME … ID STATE header (any language) or rows such as "
+                         "'rdp-tcp  65536  Listen'")
+
+#: WTS_CONNECTSTATE_CLASS abbreviations and their localized forms (lower-case prefixes).
+STATES: dict[str, str] = {}
+for _en, _words in {
+    "Active": ["active", "aktiv", "actif", "activo", "attivo", "ativo", "actief", "aktywny",
+               "активно", "активный", "активен", "活动", "運用中", "アクティブ", "활성"],
+    "Conn": ["conn", "connected", "verb", "verbunden", "connecté", "conectado", "connesso",
+             "подключено", "подкл", "已连接", "接続", "연결"],
+    "ConnQ": ["connq", "connectquery"],
+    "Shadow": ["shadow", "spiegeln", "spiegel", "clone", "sombra", "теневой", "тень", "影子",
+               "シャドウ", "섀도"],
+    "Disc": ["disc", "disconnected", "getr", "getrennt", "déco", "deco", "déconnecté", "desc",
+             "desconectado", "disc.", "disconn", "разъедин", "разъединено", "отключено", "диск",
+             "断开", "切断", "연결 끊김", "끊김"],
+    "Idle": ["idle", "leerlauf", "inactif", "inactivo", "inattivo", "простой", "бездействие",
+             "空闲", "アイドル", "유휴"],
+    "Listen": ["listen", "listening", "abhören", "abh", "écouter", "écoute", "ecoute", "escuchar",
+               "escucha", "ascolto", "escutar", "прослуш", "прослушивание", "ожидание", "侦听",
+               "监听", "待ち受け", "수신 대기", "수신"],
+    "Reset": ["reset", "zurücksetzen", "réinitialiser", "restablecer", "сброс", "重置", "リセット",
+              "다시 설정"],
+    "Down": ["down", "inaktiv", "arrêté", "arrete", "inactiva", "не работает", "отключен", "关闭",
+             "ダウン", "다운"],
+    "Init": ["init", "initialisieren", "initialisation", "inicializar", "инициализация",
+             "инициал", "初始化", "初期化", "초기화"],
+}.items():
+    STATES[_en.casefold()] = _en
+    for _w in _words:
+        STATES[_w.casefold()] = _en
+
+
+def normalize_state(word: str | None) -> str | None:
+    if not word:
+        return None
+    w = word.strip().casefold()
+    if w in STATES:
+        return STATES[w]
+    w2 = w.rstrip(".")
+    if w2 in STATES:
+        return STATES[w2]
+    for k in sorted(STATES, key=len, reverse=True):  # truncated forms: "Разъедин", "Прослуш"
+        if len(w2) >= 4 and (k.startswith(w2) or w2.startswith(k)) and len(k) >= 4:
+            return STATES[k]
+    return None
+
+
+_ID_WORDS = {"id", "ид", "kennung", "identificador", "n°", "№"}
+_SESSION_WORDS = ("sessionname", "имя_сеанса", "sitzungsname", "session", "sesión", "nombre",
+                  "セッション名", "会话名", "세션 이름", "nome sessione", "nom de session")
+
+
+def _header(line: str) -> dict[str, int] | None:
+    """Column starts from a header line, or None when ``line`` is no qwinsta header."""
+    g = T.groups(line)
+    if not 4 <= len(g) <= 7:
+        return None
+    words = [x[2].casefold() for x in g]
+    try:
+        idx = next(k for k, w in enumerate(words) if w in _ID_WORDS)
+    except StopIteration:
+        return None
+    if idx != 2:
+        return None
+    first = words[0].lstrip(">")
+    if not (any(first.startswith(s) for s in _SESSION_WORDS) or len(g) >= 5):
+        return None
+    cols = {"session": g[0][0], "user": g[1][0], "id_start": g[2][0], "id_end": g[2][1],
+            "state": g[3][0]}
+    if len(g) >= 5:
+        cols["type"] = g[4][0]
+    if len(g) >= 6:
+        cols["device"] = g[5][0]
+    return cols
+
+
+_SHAPE = re.compile(r"^(?P<cur>[ >])?\s*(?P<left>.*?)\s+(?P<id>\d{1,5})\s+(?P<state>\S+)"
+                    r"(?:\s+(?P<type>\S+))?(?:\s+(?P<device>\S+))?\s*$")
+_SESSION_NAME = re.compile(r"^(services|console|rdp-tcp(#\d+)?|ica-\S+|31c5ce94259d4006a9e4#\d+|"
+                           r"rdp-\S+|\S+#\d+|\S+-tcp)$", re.IGNORECASE)
+
+
+def _row_by_shape(line: str) -> dict[str, Any] | None:
+    m = _SHAPE.match(line)
+    if not m or normalize_state(m.group("state")) is None:
+        return None
+    left = m.group("left").split()
+    if len(left) > 2:
+        return None
+    sess = user = None
+    if len(left) == 2:
+        sess, user = left
+    elif len(left) == 1:
+        if _SESSION_NAME.match(left[0]):
+            sess = left[0]
+        else:
+            user = left[0]
+    return {"current": m.group("cur") == ">", "session_name": sess, "user": user,
+            "id": m.group("id"), "state": m.group("state"), "type": m.group("type"),
+            "device": m.group("device")}
+
+
+def _row_by_cols(line: str, c: dict[str, int]) -> dict[str, Any] | None:
+    if not line.strip():
+        return None
+    cur = line[:1] == ">" if c["session"] >= 1 else line.lstrip()[:1] == ">"
+    body = (" " + line[1:]) if cur else line
+    # the ID number ends at (or within two cells of) the end of the ID header
+    head = T.slice_cols(body, 0, c["id_end"] + 2)
+    m = re.search(r"(\d{1,5})\s*$", head)
+    if not m:
+        return None
+    id_start = T.display_width(head[: m.start(1)])
+    id_end = T.display_width(head[: m.end(1)])
+    if id_end < c["id_start"] - 1:
+        return None
+    left = T.slice_cols(body, 0, id_start)
+    u = c["user"]
+    sess_part = T.slice_cols(left, 0, u)
+    user_part = T.slice_cols(left, u)
+    if sess_part[-1:].strip() and user_part[:1].strip():
+        # a long session name runs into the USERNAME column
+        toks = left.split()
+        sess_part, user_part = (toks[0], " ".join(toks[1:])) if toks else ("", "")
+    right = T.slice_cols(body, id_end)
+    toks = right.split()
+    if not toks:
+        return None
+    state = toks[0]
+    typ = dev = None
+    if len(toks) > 1:
+        rest_start = id_end + T.display_width(right[: right.index(state) + len(state)])
+        if "type" in c:
+            t_end = c.get("device")
+            typ = T.slice_cols(body, max(rest_start, c["type"]), t_end).strip() or None
+            if t_end is not None:
+                dev = T.slice_cols(body, max(rest_start, t_end)).strip() or None
+        else:
+            typ, *more = toks[1:]
+            dev = " ".join(more) or None
+    return {"current": cur, "session_name": sess_part.strip() or None,
+            "user": user_part.strip() or None, "id": m.group(1), "state": state,
+            "type": typ, "device": dev}
+
+
+_COUNTER = re.compile(r"^\s*(?P<label>[^:\d]{3,80}?)\s*:\s*(?P<n>\d+)\s*$")
+
+
+def _row_dict(f: dict[str, Any], lineno: int) -> dict[str, Any]:
+    sid = int(f["id"])
+    state = normalize_state(f["state"])
+    data = {"session_name": f["session_name"], "state": state, "state_original": f["state"],
+            "type": f["type"], "device": f["device"], "current": bool(f["current"]),
+            "listener": sid >= 65536 or state == "Listen"}
+    return {"kind": "qwinsta", "event_type": "session:winstation", "locator": f"line {lineno}",
+            "user": f["user"], "session_id": sid, "_data": data,
+            "message": " ".join(str(x) for x in (f["session_name"] or "", f["user"] or "", sid,
+                                                  f["state"]) if x != "")}
+
+
+def sniff_text(text: str) -> bool:
+    lines = T.split_lines(text)[:200]
+    for k, ln in enumerate(lines):
+        if _header(ln) and any(_row_by_shape(x) for x in lines[k + 1:k + 6]):
+            return True
+    shaped = [r for r in (_row_by_shape(ln) for ln in lines) if r]
+    anchors = [r for r in shaped if int(r["id"]) >= 65536 or (r["session_name"] or "").lower()
+               .startswith(("rdp-tcp", "console", "services"))]
+    return len(anchors) >= 2 or any(int(r["id"]) == 65536 and normalize_state(r["state"]) == "Listen"
+                                     for r in shaped)
+
+
+def block_spans(lines: list[str]) -> list[tuple[int, int]]:
+    spans = []
+    i, n = 0, len(lines)
+    while i < n:
+        c = _header(lines[i])
+        if c:
+            j = i + 1
+            while j < n and lines[j].strip() and (_row_by_cols(lines[j], c) or _row_by_shape(lines[j])):
+                j += 1
+            # /counter trailer
+            k = j
+            while k < n and (not lines[k].strip() or _COUNTER.match(lines[k])):
+                k += 1
+            if k > j and any(_COUNTER.match(x) for x in lines[j:k]):
+                while k > j and not lines[k - 1].strip():
+                    k -= 1
+                j = k
+            if j > i + 1:
+                spans.append((i, j))
+            i = max(j, i + 1)
+            continue
+        i += 1
+    return spans
+
+
+def parse_text(text: str, source: str, options: ParseOptions | None = None,
+               line_offset: int = 0) -> ParseResult:
+    lines = T.split_lines(text)
+    rows: list[dict[str, Any]] = []
+    warnings: list = []
+    counters: dict[str, int] = {}
+    cols: dict[str, int] | None = None
+    header_line = None
+    for no, ln in T.iter_numbered(lines, line_offset):
+        if not ln.strip():
+            continue
+        c = _header(ln)
+        if c:
+            cols, header_line = c, no
+            continue
+        f = _row_by_cols(ln, cols) if cols else None
+        if f is None or normalize_state(f["state"]) is None:
+            f2 = _row_by_shape(ln)
+            f = f2 or (f if f and cols else None)
+        if f:
+            rows.append(_row_dict(f, no))
+            if normalize_state(f["state"]) is None:
+                warn(warnings, source, no, f"unknown session state {f['state']!r}")
+            continue
+        m = _COUNTER.match(ln)
+        if m and rows:
+            counters[m.group("label").strip()] = int(m.group("n"))
+            continue
+        if rows or cols:
+            warn(warnings, source, no, f"not a qwinsta row, skipped: {ln.strip()[:80]!r}")
+    for r in rows:
+        r["data"] = data_json(r.pop("_data"))
+    if not rows and any(ln.strip() for ln in lines):
+        warn(warnings, source, line_offset + 1, "no qwinsta session rows found")
+    stats: dict[str, Any] = {"header_line": header_line}
+    if counters:
+        stats["counters"] = counters
+    return result_from_rows(rows, parser="qwinsta", warnings=warnings, stats=stats)
 
 
 def sniff(head: bytes, name: str = "") -> bool:
-    return False
+    return T.sniff_head(head, sniff_text)
 
 
 def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
-    raise NotMyFormat("qwinsta parser not implemented yet")
+    return T.parse_file(path, options, parse_text, kind="qwinsta")

@@ -71,6 +71,9 @@ def _utf16_no_bom(data: bytes) -> str | None:
     return None
 
 
+_WORD = re.compile(r"[^\W\d_]+")
+
+
 def _score(text: str) -> float:
     """Plausibility of a decode: high for letters of one script and known words."""
     score = 0.0
@@ -96,6 +99,26 @@ def _score(text: str) -> float:
             score -= 2
         else:
             score -= 0.5
+    # a word mixing ASCII letters with letters of another script ("systщme", "Dom鋘e") is what a
+    # wrong code page produces; real text keeps each word in one script
+    for m in _WORD.finditer(text):
+        w = m.group()
+        if w.isascii() or not any(c.isascii() for c in w):
+            continue
+        if any(not c.isascii() and not unicodedata.name(c, "LATIN").startswith("LATIN")
+               for c in w):
+            score -= 4
+    # inside a word: no symbols ("Dom„ne") and no capital after a small letter ("systÞme")
+    for i in range(1, len(text) - 1):
+        c = text[i]
+        if c.isascii() or c in "\u2019\u00b4":
+            continue
+        a, b = text[i - 1], text[i + 1]
+        if a.isalpha() and b.isalpha():
+            if not c.isalpha():
+                score -= 3
+            elif c.isupper() and a.islower():
+                score -= 3
     if scripts:  # text in one script is plausible, a mixture of Latin accents and Cyrillic is not
         main = max(scripts.values())
         score -= 1.5 * (sum(scripts.values()) - main)

@@ -1,0 +1,177 @@
+"""netstat: every corpus capture, every locale, -b owner lines, and the hand-written layouts."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import orjson
+import pandas as pd
+import pytest
+
+import parsers
+from parsers import netstat
+from parsers import text as T
+
+from conftest import corpus_files, ids
+
+FIX = Path(__file__).parent / "fixtures" / "text"
+NETSTAT = corpus_files("netstat")
+
+
+def _lines(p: Path) -> list[str]:
+    """An independent decode: only what the BOMs / the provenance notes say."""
+    b = p.read_bytes()
+    if b[:2] == b"\xff\xfe":
+        t = b[2:].decode("utf-16-le")
+    else:
+        t = b.decode("utf-8-sig")
+    return t.replace("\r", "").split("\n")
+
+
+def _data(df):
+    return [orjson.loads(s) for s in df["data"]]
+
+
+@pytest.mark.parametrize("path", NETSTAT, ids=ids(NETSTAT))
+def test_corpus_row_count_matches_the_file(path):
+    res = netstat.parse(path)
+    expected = sum(1 for ln in _lines(path) if re.match(r"^\s+(TCP|UDP)\s+\S+:\S+\s+\S+", ln))
+    assert expected > 0
+    assert len(res.frame) == expected
+    assert parsers.identify(path.read_bytes()[:65536], path.name) is netstat
+    assert (res.frame["kind"] == "netstat").all()
+    assert (res.frame["event_type"] == "net:socket").all()
+    # locators point at the very line
+    lines = _lines(path)
+    for loc, port in zip(res.frame["locator"][:20], res.frame["port"][:20]):
+        n = int(loc.split()[1])
+        assert re.match(r"^\s+(TCP|UDP)\s", lines[n - 1])
+        if port is not None and str(port) != "<NA>":
+            assert f":{port} " in lines[n - 1] or f":{port}\t" in lines[n - 1]
+
+
+@pytest.mark.parametrize("name,state_original,port,pid", [
+    ("vnschilling__netstat_output_de-DE_utf16.txt", "ABHÖREN", 135, 2132),
+    ("vnschilling__netstat_output_de-DE_utf16.txt", "ABHÖREN", 1688, 9112),
+    ("jsmendez__netstat_es-ES_utf16.txt", "LISTENING", 3306, 8692),
+    ("louaye__netstat_output_fr-FR_utf16.txt", "LISTENING", 21, 4900),
+    ("viktor__netstat_output_ru-RU_utf8.txt", "LISTENING", 3306, 6688),
+    ("qaiser__netstat_filtered_utf16.txt", "LISTENING", 2179, 2288),
+])
+def test_localized_listening_rows(corpus, name, state_original, port, pid):
+    res = netstat.parse(corpus / "netstat" / name)
+    df = res.frame
+    row = df[(df["port"] == port) & (df["ip"] == "0.0.0.0")]
+    d = _data(row)
+    tcp = [x for x, p in zip(d, row["pid"]) if x["proto"] == "TCP"]
+    assert tcp and tcp[0]["state"] == "LISTENING" and tcp[0]["listening"] is True
+    assert tcp[0]["state_original"] == state_original
+    assert int(row["pid"].iloc[0]) == pid
+
+
+def test_german_state_words_are_normalised(corpus):
+    res = netstat.parse(corpus / "netstat" / "vnschilling__netstat_output_de-DE_utf16.txt")
+    pairs = {(x["state_original"], x["state"]) for x in _data(res.frame) if x["proto"] == "TCP"}
+    assert ("HERGESTELLT", "ESTABLISHED") in pairs
+    assert ("WARTEND", "TIME_WAIT") in pairs
+    assert ("SCHLIESSEN_WARTEN", "CLOSE_WAIT") in pairs
+    assert ("SYN_GESENDET", "SYN_SENT") in pairs
+    listening = sum(x["listening"] for x in _data(res.frame))
+    assert listening == sum(1 for ln in _lines(corpus / "netstat" / "vnschilling__netstat_output_de-DE_utf16.txt")
+                            if "ABHÖREN" in ln)
+
+
+def test_b_output_keeps_rdp_owner(corpus):
+    res = netstat.parse(corpus / "netstat" / "layton__netstatnaob.txt")
+    df = res.frame
+    rdp = df[(df["port"] == 3389)]
+    d = _data(rdp)
+    assert len(rdp) == 4  # TCP v4/v6 listeners + UDP v4/v6
+    assert set(rdp["pid"].astype(int)) == {1668}
+    assert all(x["services"] == ["CryptSvc"] and x["image"] == "svchost.exe" for x in d)
+    assert sum(x["listening"] for x in d) == 2
+
+
+@pytest.mark.parametrize("name", ["layton__netstatnaob.txt", "jc__win10_netstat-aonb.out"])
+def test_b_owner_lines_all_attached(corpus, name):
+    lines = _lines(corpus / "netstat" / name)
+    svc_lines = [ln.strip() for ln in lines if re.match(r"^  [A-Za-z][\w.-]*$", ln)]
+    img_lines = [ln for ln in lines if re.match(r"^ \[.+\]$", ln)]
+    unknown = [ln for ln in lines if "Can not obtain ownership" in ln]
+    d = _data(netstat.parse(corpus / "netstat" / name).frame)
+    assert sorted(s for x in d for s in x["services"]) == sorted(svc_lines)
+    assert sum(1 for x in d if x["image"]) == len(img_lines)
+    assert sum(1 for x in d if x["owner_unknown"]) == len(unknown)
+    assert len(svc_lines) > 10
+
+
+def test_no_pid_column_is_a_warning_not_a_failure(corpus):
+    res = netstat.parse(corpus / "netstat" / "jc__win10_netstat-an.out")
+    assert len(res.frame) == 260 and res.frame["pid"].isna().all()
+    assert any("PID" in w.message for w in res.warnings)
+
+
+def test_ipv6_zone_ids_split_on_last_colon(corpus):
+    df = netstat.parse(corpus / "netstat" / "jc__win10_netstat-aon.out").frame
+    row = df[df["ip"] == "fe80::244e:2f1e:2096:62b2%9"]
+    assert len(row) == 1 and int(row["port"].iloc[0]) == 1900 and int(row["pid"].iloc[0]) == 8844
+
+
+def test_port_conflict_fixture():
+    res = netstat.parse(FIX / "netstat_ano_2003_conflict.txt")
+    df = res.frame
+    lst = df[(df["port"] == 3389) & pd.Series([x["listening"] for x in _data(df)])]
+    assert sorted(lst["ip"]) == ["0.0.0.0", "::"] and set(lst["pid"].astype(int)) == {2412}
+    zone = df[df["ip"] == "fe80::5d1:8bf7:c410:e325%12"]
+    assert int(zone["port"].iloc[0]) == 49800
+    assert _data(zone)[0]["remote_ip"] == "fe80::1%12" and _data(zone)[0]["state"] == "SYN_SENT"
+    udp = _data(df[(df["port"] == 3389)])
+    assert [x["state"] for x in udp if x["proto"] == "UDP"] == [None]
+    assert res.warnings == []  # the comment line above the output is preamble, not an error
+
+
+def test_anobq_fixture_bound_and_owners():
+    df = netstat.parse(FIX / "netstat_anobq.txt").frame
+    d = {(x["local"], x["proto"]): x for x in _data(df)}
+    assert d[("0.0.0.0:3389", "TCP")]["services"] == ["TermService"]
+    assert d[("0.0.0.0:445", "TCP")]["owner_unknown"] is True
+    b = d[("0.0.0.0:5357", "TCP")]
+    assert b["state"] == "BOUND" and b["listening"] is False
+    assert d[("0.0.0.0:3389", "UDP")]["image"] == "svchost.exe"
+
+
+def test_offload_column():
+    d = _data(netstat.parse(FIX / "netstat_ano_t.txt").frame)
+    assert [x["offload"] for x in d] == ["InHost", "Offloaded"]
+    assert [x["state"] for x in d] == ["LISTENING", "ESTABLISHED"]
+
+
+def test_names_without_n_map_ports_and_name_the_host():
+    res = netstat.parse(FIX / "netstat_a_o_names.txt")
+    assert list(res.frame["port"]) == [135, 3389, 3389]
+    assert [x["listening"] for x in _data(res.frame)] == [True, True, False]
+    assert res.meta["host"] == "TS01"
+
+
+def test_localized_state_with_space_and_no_header():
+    txt = ("  TCP    0.0.0.0:3389           0.0.0.0:0              IN ASCOLTO      1668\n"
+           "  TCP    10.0.0.5:3389          10.0.0.9:50000         STABILITA       1668\n")
+    assert netstat.sniff_text(txt)
+    d = _data(netstat.parse_text(txt, "x").frame)
+    assert [x["state"] for x in d] == ["LISTENING", "ESTABLISHED"]
+
+
+def test_garbage_inside_table_is_a_warning():
+    txt = ("Active Connections\n\n  Proto  Local Address   Foreign Address  State  PID\n"
+           "  TCP    0.0.0.0:3389    0.0.0.0:0        LISTENING  1668\n"
+           "%%% garbled %%%\n"
+           "  TCP    0.0.0.0:135     0.0.0.0:0        LISTENING  900\n")
+    res = netstat.parse_text(txt, "x", line_offset=10)
+    assert len(res.frame) == 2
+    assert [w.locator for w in res.warnings] == ["line 15"]
+    assert list(res.frame["locator"]) == ["line 14", "line 16"]
+
+
+def test_sniff_rejects_other_text():
+    assert not netstat.sniff(b"Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE]\r\n")
+    assert not netstat.sniff(T.decode(b"").text.encode())
