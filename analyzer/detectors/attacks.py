@@ -132,7 +132,7 @@ def _ntstatus(d: dict) -> str | None:
 
 @detector(id="protocol-error-burst", severity="warning",
           title="Bursts of RDP protocol errors",
-          inputs=("system",), references=("KB2477023", "Ask the Performance Team: Event ID 56"))
+          inputs=("system",), references=("KB2477023", "The Curious Case of Event ID 56 with Source TermDD"))
 def protocol_error_burst(ctx: Context):
     """Many TermDD protocol/security-layer errors in a short window.
 
@@ -140,8 +140,8 @@ def protocol_error_burst(ctx: Context):
     client address is in the message) and TermDD 50 (an RDP protocol component dropped the
     client) are common single-event noise from scanners and TLS mismatches; a burst from one
     client — or of 50s overall — means connections are failing in the protocol phase. The
-    NTSTATUS in the event's binary data says why. References: KB2477023, Microsoft "The
-    Curious Case of Event ID 56 with Source TermDD".
+    NTSTATUS in the event's binary data says why. References: KB2477023, Ask the Performance
+    Team: The Curious Case of Event ID 56 with Source TermDD.
     """
     if not ctx.has("system"):
         return ctx.not_evaluated("system")

@@ -96,7 +96,7 @@ def certificate_corruption(ctx: Context):
 
 @detector(id="tls-certificate-problem", severity="error",
           title="The RDP TLS certificate or its private key is unusable",
-          inputs=("system", "rdp-logs", "reg"), references=("KB2477023", "KB4026104"))
+          inputs=("system", "rdp-logs", "reg"), references=("KB2477023", "Schannel 36870"))
 def tls_certificate_problem(ctx: Context):
     """The certificate the RDP listener uses for TLS cannot be used.
 
@@ -106,7 +106,7 @@ def tls_certificate_problem(ctx: Context):
     self-signed certificate could not be created or replaced, certificate configuration
     reset), or an SSL security layer whose configuration RCM had to auto-correct (1050).
     TLS handshakes fail and clients report a security error. References: KB2477023 part 3,
-    KB4026104.
+    Schannel 36870 (KNOWLEDGE.md E19, E22).
     """
     ne = _need_events(ctx)
     if ne is not None:

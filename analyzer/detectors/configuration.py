@@ -46,7 +46,7 @@ def _gp_step(row: dict, ctx: Context, policy: str) -> str | None:
 
 
 @detector(id="rdp-disabled", severity="critical", title="Remote Desktop is disabled",
-          inputs=("reg", "gpresult"), references=("KB2477023", "KB4103727"))
+          inputs=("reg", "gpresult"), references=("KB2477023",))
 def rdp_disabled(ctx: Context):
     """Remote Desktop connections are switched off, so nothing listens for RDP at all.
 
@@ -141,7 +141,7 @@ def connection_limit_policy(ctx: Context):
 
 
 @detector(id="port-nondefault", severity="info", title="RDP listens on a non-default port",
-          inputs=("reg", "gpresult"), references=("KB2477023", "KB306759"))
+          inputs=("reg", "gpresult"), references=("KB2477023",))
 def port_nondefault(ctx: Context):
     """The RDP listener is configured for a port other than 3389.
 
@@ -149,7 +149,7 @@ def port_nondefault(ctx: Context):
     client must dial ``host:port``, the firewall must allow the new port, and a support
     engineer checking "is 3389 listening?" looks at the wrong port. A mismatch with the
     legacy ``Wds\\rdpwd\\Tds\\tcp\\PortNumber`` copy is a sign of hand editing. References:
-    KB2477023 part 2, KB306759.
+    KB2477023 part 2.
     """
     row = ctx.setting("PortNumber")
     if row is None:

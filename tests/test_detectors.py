@@ -1,0 +1,359 @@
+"""Each detector on tiny in-test timelines: a positive and a negative case (and not-evaluated).
+
+Rows are built with tests/_detector_kit.py from the timeline contract; config frames follow
+the effective-config contract (analyzer.config). Names: test_<id with _>_{fires,quiet,...}.
+"""
+from __future__ import annotations
+
+from _detector_kit import (cfg, ev, inventory, proc, row, run, sock, sysinfo, winsta)
+from analyzer.detectors import NotEvaluated
+
+# ----------------------------------------------------------------------------- configuration
+
+
+def test_rdp_disabled_fires_and_names_the_gpo():
+    out = run("rdp-disabled", [], cfg(("fDenyTSConnections", 1, "gpresult", "RDP Lockdown",
+                                       [{"value": 0, "origin": "local", "source": "TS.reg",
+                                         "locator": "line 4"}])))
+    assert [f.id for f in out] == ["rdp-disabled"]
+    assert 'Group Policy "RDP Lockdown"' in out[0].summary
+    assert out[0].severity == "critical"
+    assert {e.source for e in out[0].evidence} >= {"TS01_Gpresult.xml", "TS.reg"}
+
+
+def test_rdp_disabled_fires_on_disabled_listener_and_quiet_when_enabled():
+    out = run("rdp-disabled", [], cfg(("fDenyTSConnections", 0), ("fEnableWinStation", 0)))
+    assert len(out) == 1 and "fEnableWinStation = 0" in out[0].summary
+    assert run("rdp-disabled", [], cfg(("fDenyTSConnections", 0), ("fEnableWinStation", 1))) == []
+
+
+def test_rdp_disabled_not_evaluated_without_config_or_with_defaults_only():
+    out = run("rdp-disabled", [], cfg(("fEnableWinStation", 1, "default")))
+    assert isinstance(out, NotEvaluated)
+    assert any("reg export" in m for m in out.missing)
+
+
+def test_connection_limit_policy_fires_and_quiet():
+    out = run("connection-limit-policy", [], cfg(("MaxInstanceCount", 2, "gpresult", "TS Limits")))
+    assert len(out) == 1 and "limited to 2" in out[0].summary and "TS Limits" in out[0].summary
+    assert run("connection-limit-policy", [], cfg(("MaxInstanceCount", 0xFFFFFFFF))) == []
+    assert run("connection-limit-policy", [], cfg(("MaxInstanceCount", 999999, "gpresult"))) == []
+
+
+def test_port_nondefault_fires_in_decimal_and_hex_and_quiet_on_3389():
+    out = run("port-nondefault", [], cfg(("PortNumber", 3390)))
+    assert "3390 (0x0d3e)" in out[0].summary and out[0].severity == "info"
+    assert run("port-nondefault", [], cfg(("PortNumber", 3389))) == []
+
+
+def test_port_nondefault_reports_tds_mismatch():
+    out = run("port-nondefault", [], cfg(("PortNumber", 3390), ("PortNumberTds", 3389)))
+    assert "Tds\\tcp copy says 3389" in out[0].summary
+
+
+def test_tls_requires_high_encryption_fires_and_quiet():
+    out = run("tls-requires-high-encryption", [],
+              cfg(("SecurityLayer", 2), ("MinEncryptionLevel", 2)))
+    assert len(out) == 1 and "Client Compatible (2)" in out[0].summary
+    assert run("tls-requires-high-encryption", [],
+               cfg(("SecurityLayer", 2), ("MinEncryptionLevel", 3))) == []
+    assert run("tls-requires-high-encryption", [],
+               cfg(("SecurityLayer", 0), ("MinEncryptionLevel", 1))) == []
+    # FIPS forces level 4: TLS works
+    assert run("tls-requires-high-encryption", [],
+               cfg(("SecurityLayer", 1), ("MinEncryptionLevel", 2),
+                   ("FIPSAlgorithmPolicy", 1, "security-option"))) == []
+
+
+def test_fips_overrides_encryption_fires_and_quiet():
+    out = run("fips-overrides-encryption", [],
+              cfg(("FIPSAlgorithmPolicy", 1, "security-option", "CIS"), ("MinEncryptionLevel", 3)))
+    assert len(out) == 1 and "FIPS mode is on" in out[0].summary and "overridden" in out[0].summary
+    assert run("fips-overrides-encryption", [], cfg(("FIPSAlgorithmPolicy", 0))) == []
+
+
+def test_policy_overrides_local_fires_and_quiet():
+    lost = [{"value": 0, "display": "RDP (0)", "origin": "local", "source": "TS.reg",
+             "locator": "line 9"}]
+    out = run("policy-overrides-local", [], cfg(("SecurityLayer", 2, "gpresult", "Sec", lost)))
+    assert len(out) == 1 and out[0].summary.startswith("SecurityLayer: policy 2 over local RDP (0)")
+    same = [{"value": 2, "origin": "local", "source": "TS.reg", "locator": "line 9"}]
+    assert run("policy-overrides-local", [], cfg(("SecurityLayer", 2, "gpresult", "Sec", same))) == []
+
+
+def test_nla_required_fires_and_quiet():
+    assert [f.id for f in run("nla-required", [], cfg(("UserAuthentication", 1)))] == ["nla-required"]
+    assert run("nla-required", [], cfg(("UserAuthentication", 0))) == []
+
+
+def test_snp_features_enabled_only_on_2003():
+    c = cfg(("EnableTCPChimney", 1), ("EnableRSS", 0))
+    out = run("snp-features-enabled", [sysinfo("Microsoft Windows Server 2003 Standard Edition",
+                                               "5.2.3790 Service Pack 2 Build 3790")], c)
+    assert len(out) == 1 and "EnableTCPChimney = 1" in out[0].summary
+    assert run("snp-features-enabled", [sysinfo("Microsoft Windows Server 2022 Standard",
+                                                "10.0.20348 N/A Build 20348")], c) == []
+    unknown = run("snp-features-enabled", [], c)
+    assert isinstance(unknown, NotEvaluated) and unknown.missing == ["`systeminfo` output"]
+
+
+# ----------------------------------------------------------------------------- listener
+
+SQUAT = [sock(3389, 2412), proc(2412, "vncsrv.exe", ["RemoteAssistPro"]),
+         proc(1096, "svchost.exe", ["TermService"])]
+
+
+def test_port_conflict_names_port_pid_image_service():
+    out = run("port-conflict", SQUAT)
+    assert len(out) == 1
+    s = out[0].summary
+    assert "3389" in s and "PID 2412" in s and "vncsrv.exe" in s and "RemoteAssistPro" in s
+    assert {e.source for e in out[0].evidence} == {"TS01_netstat.txt", "TS01_tasklist.txt"}
+
+
+def test_port_conflict_quiet_when_termservice_owns_the_port():
+    rows = [sock(3389, 1096), proc(1096, "svchost.exe", ["DcomLaunch", "TermService"])]
+    assert run("port-conflict", rows) == []
+
+
+def test_port_conflict_checks_the_moved_port():
+    rows = [sock(3389, 2412), sock(3390, 1096, line=6), proc(2412, "vncsrv.exe", ["VNC"]),
+            proc(1096, "svchost.exe", ["TermService"])]
+    assert run("port-conflict", rows, cfg(("PortNumber", 3390))) == []
+    rows = [sock(3390, 2412), proc(2412, "vncsrv.exe", ["VNC"])]
+    out = run("port-conflict", rows, cfg(("PortNumber", 3390)))
+    assert "port 3390" in out[0].summary
+
+
+def test_port_conflict_not_evaluated_without_netstat_or_owner():
+    assert run("port-conflict", []).missing == ["`netstat -ano` output"]
+    out = run("port-conflict", [sock(3389, 888)])
+    assert isinstance(out, NotEvaluated) and out.missing == ["`tasklist /svc` output"]
+
+
+def test_port_conflict_uses_netstat_b_owner_lines():
+    out = run("port-conflict", [sock(3389, 77, services=["RemoteAssistPro"], image="[vnc.exe]")])
+    assert "vnc.exe" in out[0].summary and "RemoteAssistPro" in out[0].summary
+
+
+def test_listener_down_fires_on_missing_qwinsta_row_and_quiet_when_listening():
+    rows = [winsta("services", "Disc", 0), winsta("console", "Active", 1, "admin")]
+    out = run("listener-down", rows)
+    assert "qwinsta shows no rdp-tcp listener" in out[0].summary
+    ok = rows + [winsta("rdp-tcp", "Listen", 65536, line=4), sock(3389, 1096),
+                 proc(1096, "svchost.exe", ["TermService"])]
+    assert run("listener-down", ok) == []
+
+
+def test_listener_down_fires_on_netstat_without_socket_and_on_events():
+    out = run("listener-down", [sock(445, 4)])
+    assert "nothing listens on TCP 3389" in out[0].summary
+    out = run("listener-down", [ev(1, "termservice", 1036)],
+              inv=inventory(("TS01_EventLogs/System.evtx", "evtx")))
+    assert "listener failure" in out[0].summary
+    # a later "listener started" clears the event-only evidence
+    assert run("listener-down", [ev(1, "rcm", 260), ev(5, "rcm", 258)]) == []
+
+
+def test_termservice_not_running_fires_and_quiet():
+    stop = ev(1, "scm", 7036, data={"param1": "Remote Desktop Services", "param2": "stopped"})
+    start = ev(2, "scm", 7036, data={"param1": "Remote Desktop Services", "param2": "running"})
+    other = ev(3, "scm", 7036, data={"param1": "Remote Desktop Services UserMode Port Redirector",
+                                     "param2": "stopped"})
+    out = run("termservice-not-running", [stop, other])
+    assert len(out) == 1 and "stopped" in out[0].summary
+    assert run("termservice-not-running", [stop, start, other]) == []
+    out = run("termservice-not-running", [start], cfg(("TermServiceStart", 4)))
+    assert "Disabled (Start = 4" in out[0].summary
+
+
+def test_termservice_not_running_from_tasklist():
+    out = run("termservice-not-running", [proc(100, "svchost.exe", ["RpcSs"])])
+    assert "no process hosting TermService" in out[0].summary
+    assert run("termservice-not-running", [proc(100, "svchost.exe", ["TermService"])]) == []
+
+
+def test_logons_disabled_fires_and_quiet():
+    out = run("logons-disabled", [ev(1, "rcm", 1070)])
+    assert len(out) == 1 and out[0].severity == "critical"
+    assert run("logons-disabled", [ev(1, "rcm", 261)]) == []
+    assert isinstance(run("logons-disabled", []), NotEvaluated)
+
+
+# ----------------------------------------------------------------------------- sessions
+
+TWO = [winsta("services", "Disc", 0), winsta("console", "Conn", 1),
+       winsta("rdp-tcp#3", "Active", 2, "CORP\\alice", line=4),
+       winsta("", "Disc", 3, "CORP\\bob", line=5), winsta("rdp-tcp", "Listen", 65536, line=6)]
+
+
+def test_connection_limit_reached_fires_and_quiet():
+    out = run("connection-limit-reached", TWO, cfg(("MaxInstanceCount", 2, "gpresult", "Lim")))
+    assert len(out) == 1 and "2 RDP session(s) in use" in out[0].summary
+    assert "CORP\\bob #3 disc" in out[0].summary
+    assert run("connection-limit-reached", TWO, cfg(("MaxInstanceCount", 5))) == []
+
+
+def test_connection_limit_reached_from_1013_event():
+    out = run("connection-limit-reached", [ev(1, "termservice", 1013)])
+    assert "1013" in out[0].summary
+
+
+def test_admin_sessions_exhausted_fires_and_quiet():
+    out = run("admin-sessions-exhausted", TWO, cfg(("TSAppCompat", 0)))
+    assert len(out) == 1 and "2 remote sessions" in out[0].summary
+    assert run("admin-sessions-exhausted", TWO, cfg(("TSAppCompat", 1))) == []
+    assert run("admin-sessions-exhausted", TWO[:3], cfg(("TSAppCompat", 0))) == []
+
+
+def test_user_not_authorized_from_4825_and_15b():
+    out = run("user-not-authorized", [ev(1, "sec", 4825, user="CORP\\carol", ip="10.1.1.1")])
+    assert "4825" in out[0].summary and "CORP\\carol" in out[0].summary
+    out = run("user-not-authorized", [ev(1, "sec", 4625, user="CORP\\dave",
+                                         data={"Status": "0xC000015B", "LogonType": "10"})])
+    assert "0xC000015B" in out[0].summary
+    wrong_pw = ev(1, "sec", 4625, data={"Status": "0xC000006D", "SubStatus": "0xC000006A"})
+    assert run("user-not-authorized", [wrong_pw]) == []
+
+
+def test_user_not_authorized_2003_534_and_user_rights():
+    assert "534" in run("user-not-authorized", [ev(1, "sec2003", 534, kind="evt")])[0].summary
+    allow = row("gpresult", "gpo:user-right", data={
+        "right": "SeRemoteInteractiveLogonRight", "gpo": "Hardening",
+        "members": [{"name": "BUILTIN\\Administrators", "sid": "S-1-5-32-544"}]})
+    out = run("user-not-authorized", [allow])
+    assert "Remote Desktop Users are left out" in out[0].summary and "Hardening" in out[0].summary
+    fine = row("gpresult", "gpo:user-right", data={
+        "right": "SeRemoteInteractiveLogonRight",
+        "members": [{"name": "BUILTIN\\Administrators", "sid": "S-1-5-32-544"},
+                    {"name": "BUILTIN\\Remote Desktop Users", "sid": "S-1-5-32-555"}]})
+    guests = row("gpresult", "gpo:user-right", line=2, data={
+        "right": "SeDenyRemoteInteractiveLogonRight",
+        "members": [{"name": "BUILTIN\\Guests", "sid": "S-1-5-32-546"}]})
+    assert run("user-not-authorized", [fine, guests]) == []
+    deny = row("gpresult", "gpo:user-right", line=3, data={
+        "right": "SeDenyRemoteInteractiveLogonRight",
+        "members": [{"name": "CORP\\Contractors", "sid": "S-1-5-21-1-2-3-1105"}]})
+    assert "CORP\\Contractors" in run("user-not-authorized", [fine, deny])[0].summary
+
+
+def test_host_sleeps_fires_and_quiet():
+    rows = [ev(0, "kp", 42), ev(5, "sec", 4625, data={"LogonType": "3"}), ev(30, "pt", 1)]
+    out = run("host-sleeps", rows)
+    assert len(out) == 1 and "slept 1 time(s)" in out[0].summary
+    assert "1 RDP failure event(s)" in out[0].summary
+    assert run("host-sleeps", [ev(0, "scm", 7036, data={"param1": "x", "param2": "running"})]) == []
+    assert isinstance(run("host-sleeps", []), NotEvaluated)
+
+
+def test_sessions_not_disconnecting_from_qwinsta_and_keepalive():
+    rows = [winsta("rdp-tcp#1", "Active", 2, "CORP\\alice"),
+            winsta("rdp-tcp#4", "Active", 5, "CORP\\alice", line=3)]
+    out = run("sessions-not-disconnecting", rows)
+    assert len(out) == 1 and "keep-alive is not configured" in out[0].summary
+    assert run("sessions-not-disconnecting", rows, cfg(("KeepAliveEnable", 1, "gpresult"))) == []
+    single = [winsta("rdp-tcp#1", "Active", 2, "CORP\\alice")]
+    assert run("sessions-not-disconnecting", single) == []
+
+
+def test_sessions_not_disconnecting_from_lsm():
+    rows = [ev(0, "lsm", 21, user="CORP\\alice", session_id=2),
+            ev(60, "lsm", 21, user="CORP\\alice", session_id=3)]
+    out = run("sessions-not-disconnecting", rows)
+    assert "1 logon(s) to a new session" in out[0].summary
+    clean = [ev(0, "lsm", 21, user="CORP\\alice", session_id=2),
+             ev(30, "lsm", 24, user="CORP\\alice", session_id=2),
+             ev(60, "lsm", 21, user="CORP\\alice", session_id=3)]
+    assert run("sessions-not-disconnecting", clean) == []
+
+
+# ----------------------------------------------------------------------------- certificates
+
+def test_certificate_corruption_fires_on_cluster_and_uses_2003_key():
+    rows = [ev(0, "termdd", 50, kind="evt", data={"param1": "\\Device\\Termdd", "param2": "X.224"}),
+            ev(2, "termservice", 1004, kind="evt")]
+    out = run("certificate-corruption", rows)
+    assert len(out) == 1 and "X.224" in out[0].summary
+    assert "TermService\\Parameters" in out[0].remedy        # .evt only ⇒ Windows 2003
+    assert "1004" in out[0].summary
+
+
+def test_certificate_corruption_quiet_when_apart_or_alone():
+    far = [ev(0, "termdd", 50), ev(60 * 24 * 5, "termservice", 1010)]
+    assert run("certificate-corruption", far) == []
+    assert run("certificate-corruption", [ev(0, "termdd", 50)]) == []
+
+
+def test_certificate_corruption_2008_key():
+    rows = [ev(0, "termdd", 50), ev(1, "termservice", 1008), ev(2, "rcm", 261)]
+    out = run("certificate-corruption", rows)
+    assert "Terminal Server\\RCM" in out[0].remedy
+
+
+def test_tls_certificate_problem_fires_and_quiet():
+    out = run("tls-certificate-problem", [ev(0, "schannel", 36870), ev(1, "rcm", 1057)])
+    assert len(out) == 1 and "Schannel 36870" in out[0].summary
+    assert run("tls-certificate-problem", [ev(0, "rcm", 1056)]) == []      # cert created: fine
+
+
+def test_licensing_grace_expired_fires_on_1008_1088_1128():
+    for rows in ([ev(0, "termservice", 1008)], [ev(0, "termservice", 1088)], [ev(0, "rcm", 1128)]):
+        assert [f.id for f in run("licensing-grace-expired", rows)] == ["licensing-grace-expired"]
+    assert run("licensing-grace-expired", [ev(0, "termservice", 1010)]) == []
+
+
+def test_license_server_unreachable_fires_and_quiet():
+    assert len(run("license-server-unreachable", [ev(0, "rcm", 1131)])) == 1
+    assert len(run("license-server-unreachable", [ev(0, "termservice", 1010)])) == 1
+    assert run("license-server-unreachable", [ev(0, "termservice", 1008)]) == []
+
+
+def test_license_issue_failed_fires_and_quiet():
+    assert len(run("license-issue-failed", [ev(0, "termservice", 1004)])) == 1
+    assert len(run("license-issue-failed", [ev(0, "rcm", 1028)])) == 1
+    assert run("license-issue-failed", [ev(0, "rcm", 1131)]) == []
+    assert isinstance(run("license-issue-failed", []), NotEvaluated)
+
+
+# ----------------------------------------------------------------------------- attacks
+
+def _fails(n, logon_type, ip="203.0.113.9", step=0.2, start=0):
+    return [ev(start + i * step, "sec", 4625, ip=ip, user=f"user{i}",
+               data={"LogonType": logon_type, "Status": "0xC000006D"}) for i in range(n)]
+
+
+def test_rdp_brute_force_type10_fires():
+    out = run("rdp-brute-force", _fails(15, "10"))
+    assert len(out) == 1 and "203.0.113.9" in out[0].summary and "type-10" in out[0].summary
+
+
+def test_rdp_brute_force_type3_needs_rdp_evidence():
+    # SMB-style guessing: type-3 failures alone are not an RDP attack
+    assert run("rdp-brute-force", _fails(40, "3")) == []
+    with_rdp = _fails(40, "3") + [ev(1, "core", 131, ip="203.0.113.9",
+                                    data={"ClientIP": "[203.0.113.9]:5000"})]
+    out = run("rdp-brute-force", with_rdp)
+    assert "with RDP evidence" in out[0].summary
+
+
+def test_rdp_brute_force_131_burst_and_140():
+    conns = [ev(i * 0.01, "core", 131, ip="198.51.100.4") for i in range(40)]
+    assert "RdpCoreTS 131" in run("rdp-brute-force", conns)[0].summary
+    fails = [ev(i * 0.1, "core", 140, ip="198.51.100.5") for i in range(12)]
+    assert "RdpCoreTS 140" in run("rdp-brute-force", fails)[0].summary
+    assert run("rdp-brute-force", conns[:5]) == []
+
+
+def test_rdp_brute_force_threshold_is_tunable():
+    assert run("rdp-brute-force", _fails(8, "10")) == []
+    assert len(run("rdp-brute-force", _fails(8, "10"), brute_force_min_failures=5)) == 1
+
+
+def test_protocol_error_burst_fires_and_quiet():
+    burst = [ev(i * 0.5, "termdd", 56, ip="192.0.2.7",
+                data={"param1": "\\Device\\Termdd", "param2": "192.0.2.7",
+                      "Binary": "00000000020030000000000038000AC0"}) for i in range(12)]
+    out = run("protocol-error-burst", burst)
+    assert len(out) == 1 and "192.0.2.7" in out[0].summary and "0xC00A0038" in out[0].summary
+    sparse = [ev(i * 30, "termdd", 56, ip="192.0.2.7") for i in range(12)]   # every 30 min
+    assert run("protocol-error-burst", sparse) == []
