@@ -40,17 +40,25 @@ def split_endpoint(value: str) -> tuple[str | None, int | None]:
     return m.group("ip"), (int(port) if port else None)
 
 
+#: Every field name event_columns looks at (a record without any of them is skipped fast).
+_ALL_KEYS = frozenset([k for pair in _USER_KEYS for k in pair if k] + list(_IP_KEYS)
+                      + list(_SESSION_KEYS) + ["TargetUserSid", "UserSid", "IpPort"])
+
+
 def event_columns(provider: str | None, event_id: int | None,
                   fields: dict[str, Any]) -> dict[str, Any]:
     """The typed timeline columns an event's named fields provide (user, ip, port, ...)."""
     out: dict[str, Any] = {}
+    rcm = (provider or "").lower().endswith("remoteconnectionmanager")
+    if not rcm and _ALL_KEYS.isdisjoint(fields):      # hot path: most events carry none
+        return out
     for ukey, dkey in _USER_KEYS:
         u = _clean(fields.get(ukey))
         if u:
             d = _clean(fields.get(dkey)) if dkey else None
             out["user"] = f"{d}\\{u}" if d and "\\" not in u else u
             break
-    if "user" not in out and (provider or "").lower().endswith("remoteconnectionmanager"):
+    if "user" not in out and rcm:
         u = _clean(fields.get("Param1"))
         if u:
             d = _clean(fields.get("Param2"))
@@ -67,7 +75,7 @@ def event_columns(provider: str | None, event_id: int | None,
                 if port is not None:
                     out["port"] = port
                 break
-    if "ip" not in out and (provider or "").lower().endswith("remoteconnectionmanager"):
+    if "ip" not in out and rcm:
         v = _clean(fields.get("Param3"))
         if v:
             ip, _ = split_endpoint(v)
@@ -100,12 +108,19 @@ def event_message(provider: str | None, event_id: int | None, fields: dict[str, 
     """A readable one-liner: ``TermDD 50: param1=\\Device\\Termdd, param2=X.224``."""
     head = f"{provider or '?'} {event_id if event_id is not None else '?'}"
     parts = []
+    size = len(head) + 2
     for k, v in fields.items():
         if v is None or v == "" or k.startswith("_"):
             continue
-        s = " ".join(str(v).split())
+        s = v if type(v) is str else str(v)
+        # " ".join(s.split()) only changes strings with other whitespace than single spaces
+        if not s.isprintable() or "  " in s or s[:1] == " " or s[-1:] == " ":
+            s = " ".join(s.split())
         if len(s) > 80:
             s = s[:79] + "…"
         parts.append(f"{k}={s}")
+        size += len(k) + len(s) + 3
+        if size - 2 > limit:      # the rest would be cut off anyway
+            break
     msg = f"{head}: " + ", ".join(parts) if parts else head
     return msg if len(msg) <= limit else msg[: limit - 1] + "…"
