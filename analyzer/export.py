@@ -54,29 +54,49 @@ def to_table(df: pd.DataFrame, max_width: int = 60) -> str:
     return show.to_string(index=False) + "\n"
 
 
+EPOCH_ISO = "1970-01-01T00:00:00+00:00"
+_EVENT_KINDS = ("evtx", "evt", "evtxml", "evtcsv")
+
+
+def _text(df: pd.DataFrame, col: str) -> pd.Series:
+    if col not in df.columns:
+        return pd.Series([""] * len(df), index=df.index, dtype="string")
+    return df[col].astype("string").fillna("")
+
+
 def timesketch(df: pd.DataFrame) -> pd.DataFrame:
-    """The timeline with Timesketch's required columns added (one row per event)."""
+    """The timeline with Timesketch's columns added in front (one row per event).
+
+    ``datetime`` is ISO 8601 with offset, ``timestamp`` microseconds since the epoch (both
+    the epoch for rows of unknown time), ``timestamp_desc`` says what the time means, and
+    ``message`` is never empty: rows without one get ``[event_type] provider id`` plus user,
+    address and where the row comes from.
+    """
     out = _plain(df)
-    t = df["time"] if "time" in df.columns else pd.Series(pd.NaT, index=df.index)
-    known = t.notna()
+    t = df["time"] if "time" in df.columns else pd.Series(pd.NaT, index=df.index,
+                                                         dtype="datetime64[us, UTC]")
+    known = t.notna().to_numpy()
     ts = pd.Series(0, index=df.index, dtype="int64")
     ts[known] = (t[known] - pd.Timestamp("1970-01-01", tz="UTC")) // pd.Timedelta(microseconds=1)
-    out.insert(0, "timestamp", ts.values)
-    out.insert(0, "datetime", [x if x is not None else "1970-01-01T00:00:00+00:00"
-                               for x in out["time"]])
-    desc = []
-    for kind, k in zip(df.get("kind", pd.Series([""] * len(df))).astype("string").fillna(""), known):
-        if not k:
-            desc.append("Unknown time (state snapshot)")
-        elif kind in ("evtx", "evt", "evtxml", "evtcsv"):
-            desc.append("Event Recorded")
-        else:
-            desc.append("Capture Time")
+    iso = out["time"].where(known, EPOCH_ISO) if "time" in out.columns else [EPOCH_ISO] * len(df)
+    kind = _text(df, "kind")
+    desc = ["Event Recorded" if k and kd in _EVENT_KINDS else "Capture Time" if k
+            else "Unknown time (state snapshot)" for k, kd in zip(known, kind)]
+    msg = _text(df, "message")
+    fallback = ("[" + _text(df, "event_type") + "] " + _text(df, "provider") + " " +
+                _text(df, "event_id"))
+    for col, label in (("user", " user "), ("ip", " from "), ("source", " in "),
+                       ("locator", " ")):
+        v = _text(df, col)
+        fallback = fallback + (label + v).where(v != "", "")
+    fallback = fallback.str.replace(r"\s+", " ", regex=True).str.strip()
+    message = msg.where(msg.str.strip() != "", fallback)
+    out = out.drop(columns=[c for c in ("message", "datetime", "timestamp", "timestamp_desc")
+                            if c in out.columns])
     out.insert(0, "timestamp_desc", desc)
-    msg = out["message"].astype("string") if "message" in out.columns else pd.Series([""] * len(out))
-    fallback = (out.get("event_type", "").astype("string").fillna("") + " " +
-                out.get("source", "").astype("string").fillna(""))
-    out["message"] = msg.where(msg.notna() & (msg != ""), fallback)
+    out.insert(0, "timestamp", ts.to_numpy())
+    out.insert(0, "datetime", iso)
+    out.insert(0, "message", message.to_numpy())
     return out
 
 
@@ -99,6 +119,9 @@ def render(df: pd.DataFrame, fmt: str, out: Path | None) -> str | None:
     if fmt == "csv":
         return df.to_csv(index=False, lineterminator="\n")
     if fmt == "jsonl":
-        return df.to_json(orient="records", lines=True, force_ascii=False, date_format="iso") + (
-            "\n" if len(df) else "")
+        if len(df) == 0:
+            return ""
+        # pandas < 3 ends the last record without a newline, pandas 3 with one: normalise
+        text = df.to_json(orient="records", lines=True, force_ascii=False, date_format="iso")
+        return text.rstrip("\n") + "\n"
     raise ValueError(f"unknown format {fmt}")
