@@ -363,6 +363,46 @@ def explain(finding_id: Annotated[str, typer.Argument(help="A finding id, e.g. p
                "(run `rdpdoctor analyze BUNDLE`).")
 
 
+class ConfigFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    jsonl = "jsonl"
+    json = "json"
+
+
+@app.command()
+def config(
+    bundle: BundleArg,
+    format: Annotated[ConfigFormat, typer.Option("--format", "-f", help="Output format.")] = ConfigFormat.table,
+    host: Annotated[Optional[str], typer.Option("--host", help="Only this host.")] = None,
+    evtx_backend: BackendOpt = EvtxBackend.auto,
+    jobs: JobsOpt = 1,
+) -> None:
+    """Print the effective RDP configuration per host: value, the source that decided
+    (registry, policy key, or the winning GPO), the values it overrode, and defaults."""
+    import orjson
+
+    from . import config as cfgmod
+
+    b = _load(bundle, evtx_backend, jobs)
+    cfg = b.config
+    if host:
+        cfg = cfg[cfg["host"].astype(str).str.upper() == host.upper()]
+    if format == ConfigFormat.table:
+        sys.stdout.write(cfgmod.to_text(cfg))
+    elif format == ConfigFormat.csv:
+        out = cfg.copy()
+        out["value"] = [orjson.dumps(v, default=str).decode() for v in out["value"]]
+        out["overridden"] = [orjson.dumps(v, default=str).decode() for v in out["overridden"]]
+        sys.stdout.write(out.to_csv(index=False))
+    else:
+        recs = cfg.to_dict("records")
+        if format == ConfigFormat.json:
+            sys.stdout.write(orjson.dumps(recs, default=str, option=orjson.OPT_INDENT_2).decode() + "\n")
+        else:
+            sys.stdout.write("".join(orjson.dumps(r, default=str).decode() + "\n" for r in recs))
+
+
 def _usage_error_types() -> tuple[type, ...]:
     try:                                         # typer >= 0.20 vendors click
         from typer._click import exceptions as E

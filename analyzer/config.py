@@ -1,0 +1,376 @@
+"""The effective RDP configuration of each host: one row per (host, setting).
+
+Inputs are timeline rows, whatever file they came from: ``reg:value`` (``.reg`` exports,
+``reg query`` text, hives) and ``gpo:*`` (gpresult XML / HTML / text). For every setting
+the candidates are ranked (KNOWLEDGE.md Part A "Effective configuration", Part B §2/§3):
+
+1. Group Policy: a gpresult policy of the winning GPO (``origin="gpresult"``, GPO named),
+   then the ``POL`` registry key seen in an export / hive (``origin="policy"``);
+   for FIPS, the security option (``origin="security-option"``);
+2. the local value (``TS`` / ``RDP-Tcp`` / service keys, ``origin="local"``);
+3. a documented default (``origin="default"``, ``is_default=True``) — not evidence.
+
+Everything that lost is kept in ``overridden`` (value, display, origin, source, locator,
+gpo). ``ControlSet00N`` and ``CurrentControlSet`` compare equal; when an export holds
+several control sets, the one ``HKLM\\SYSTEM\\Select\\Current`` names (else
+``CurrentControlSet`` / ``ControlSet001``) wins. Within one rank the later row wins
+(a later line of a ``.reg`` file overrides an earlier one, as ``regedit`` would).
+
+The FIPS security option forces encryption level 4 at run time; this table keeps
+``MinEncryptionLevel`` honest (what is configured) and reports ``FIPSAlgorithmPolicy``
+separately; detectors combine the two.
+
+>>> import analyzer                                                   # doctest: +SKIP
+>>> cfg = analyzer.load("ticket.zip").config                          # doctest: +SKIP
+>>> analyzer.config.value(cfg, "TS01", "SecurityLayer")               # doctest: +SKIP
+2
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import pandas as pd
+
+from parsers import gpcommon as gc
+from parsers.regcommon import normalize_key
+
+COLUMNS = ["host", "setting", "value", "display", "origin", "gpo", "source", "locator",
+           "overridden", "is_default"]
+
+SETTINGS = ("fDenyTSConnections", "fEnableWinStation", "PortNumber", "PortNumberTds",
+            "MaxInstanceCount", "fSingleSessionPerUser", "SecurityLayer", "MinEncryptionLevel",
+            "FIPSAlgorithmPolicy", "UserAuthentication", "KeepAliveEnable", "KeepAliveInterval",
+            "LicensingMode", "LicenseServers", "TSAppCompat", "EnableTCPChimney", "EnableRSS",
+            "EnableTCPA", "TermServiceStart", "MaxIdleTime", "MaxDisconnectionTime",
+            "fResetBroken", "SSLCertificateSHA1Hash", "CertificateValues",
+            "AllowEncryptionOracle", "fAllowToGetHelp")
+
+# --------------------------------------------------------------------------- knowledge
+
+TS = r"HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server"
+RDPTCP = TS + r"\WinStations\RDP-Tcp"
+POL = "HKLM\\" + gc.POL_KEY
+CREDSSP = "HKLM\\" + gc.CREDSSP_KEY
+TERMSERVICE = r"HKLM\SYSTEM\CurrentControlSet\Services\TermService"
+TCPIP = r"HKLM\SYSTEM\CurrentControlSet\Services\Tcpip\Parameters"
+LSA = r"HKLM\SYSTEM\CurrentControlSet\Control\Lsa"
+
+#: (normalised key, value name) → (setting, origin). Keys compare case-insensitively.
+REGISTRY_MAP: dict[tuple[str, str], tuple[str, str]] = {}
+
+
+def _reg(key: str, names: dict[str, str], origin: str) -> None:
+    for value_name, setting in names.items():
+        REGISTRY_MAP[(key.casefold(), value_name.casefold())] = (setting, origin)
+
+
+_reg(TS, {n: n for n in ("fDenyTSConnections", "fSingleSessionPerUser", "KeepAliveEnable",
+                         "KeepAliveInterval", "TSAppCompat")}, "local")
+_reg(RDPTCP, {n: n for n in ("fEnableWinStation", "PortNumber", "MaxInstanceCount", "SecurityLayer",
+                             "MinEncryptionLevel", "UserAuthentication", "MaxIdleTime",
+                             "MaxDisconnectionTime", "fResetBroken", "SSLCertificateSHA1Hash")},
+     "local")
+_reg(TS + r"\Wds\rdpwd\Tds\tcp", {"PortNumber": "PortNumberTds"}, "local")
+_reg(TS + r"\RCM\Licensing Core", {"LicensingMode": "LicensingMode"}, "local")
+_reg(TERMSERVICE + r"\Parameters\LicenseServers", {"SpecifiedLicenseServers": "LicenseServers"}, "local")
+_reg(TERMSERVICE, {"Start": "TermServiceStart"}, "local")
+_reg(TCPIP, {n: n for n in ("EnableTCPChimney", "EnableRSS", "EnableTCPA")}, "local")
+_reg(LSA + r"\FipsAlgorithmPolicy", {"Enabled": "FIPSAlgorithmPolicy"}, "local")
+_reg(LSA, {"FIPSAlgorithmPolicy": "FIPSAlgorithmPolicy"}, "local")
+_reg(r"HKLM\SYSTEM\CurrentControlSet\Control\Remote Assistance", {"fAllowToGetHelp": "fAllowToGetHelp"}, "local")
+_reg(POL, {n: n for n in ("fDenyTSConnections", "MaxInstanceCount", "fSingleSessionPerUser",
+                          "KeepAliveEnable", "KeepAliveInterval", "MinEncryptionLevel",
+                          "SecurityLayer", "UserAuthentication", "MaxIdleTime",
+                          "MaxDisconnectionTime", "fResetBroken", "LicenseServers",
+                          "LicensingMode", "fAllowToGetHelp")}, "policy")
+_reg(CREDSSP, {"AllowEncryptionOracle": "AllowEncryptionOracle"}, "policy")
+
+#: Where the proprietary (RDP security layer / licensing) certificate lives (G28 / G29).
+CERT_KEYS = {(TERMSERVICE + r"\Parameters").casefold(): "TermService\\Parameters (2003)",
+             (TS + r"\RCM").casefold(): "Terminal Server\\RCM (2008+)"}
+CERT_VALUES = ("Certificate", "X509 Certificate", "X509 Certificate ID", "X509 Certificate2")
+
+#: Documented defaults (KNOWLEDGE.md §2.1, confidence V/P), used only when nothing says.
+DEFAULTS: dict[str, Any] = {
+    "PortNumber": 3389, "fEnableWinStation": 1, "MaxInstanceCount": 0xFFFFFFFF,
+    "FIPSAlgorithmPolicy": 0, "MaxIdleTime": 0, "MaxDisconnectionTime": 0, "fResetBroken": 0,
+    "KeepAliveEnable": 0,
+}
+
+RANK = {"gpresult": 4, "policy": 3, "security-option": 4, "local": 1}
+
+_ENUMS: dict[str, dict[int, str]] = {
+    "SecurityLayer": {0: "RDP", 1: "Negotiate", 2: "SSL"},
+    "MinEncryptionLevel": {1: "Low", 2: "Client Compatible", 3: "High", 4: "FIPS Compliant"},
+    "LicensingMode": {2: "Per Device", 4: "Per User", 5: "not configured", 6: "AAD Per User"},
+    "AllowEncryptionOracle": {0: "Force Updated Clients", 1: "Mitigated", 2: "Vulnerable"},
+    "TermServiceStart": {0: "Boot", 1: "System", 2: "Automatic", 3: "Manual", 4: "Disabled"},
+    "fDenyTSConnections": {0: "connections allowed", 1: "connections denied"},
+    "fEnableWinStation": {0: "listener disabled", 1: "listener enabled"},
+    "UserAuthentication": {0: "NLA not required", 1: "NLA required"},
+    "FIPSAlgorithmPolicy": {0: "disabled", 1: "enabled"},
+    "TSAppCompat": {0: "Remote Desktop for Administration", 1: "application server mode"},
+    "fSingleSessionPerUser": {0: "several sessions per user", 1: "one session per user"},
+    "KeepAliveEnable": {0: "off", 1: "on"},
+    "fResetBroken": {0: "disconnect", 1: "end session"},
+    "fAllowToGetHelp": {0: "not allowed", 1: "allowed"},
+}
+for _n in ("EnableTCPChimney", "EnableRSS", "EnableTCPA"):
+    _ENUMS[_n] = {0: "off", 1: "on"}
+
+
+def display(setting: str, value: Any) -> str:
+    """The human form of a value: ``SSL (2)``, ``3389 (0x0d3d)``, ``High (3)``."""
+    if value is None:
+        return "(unreadable)"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) if value else "(empty)"
+    if isinstance(value, bool):
+        value = int(value)
+    if isinstance(value, int):
+        if setting in ("PortNumber", "PortNumberTds"):
+            return f"{value} (0x{value:04x})"
+        if setting == "MaxInstanceCount" and value in (0xFFFFFFFF, 999999):
+            return f"unlimited ({value if value == 999999 else '0xffffffff'})"
+        if setting in ("MaxIdleTime", "MaxDisconnectionTime"):
+            return "0 (never)" if value == 0 else f"{value} ms ({_duration(value)})"
+        if setting == "KeepAliveInterval":
+            return f"{value} min"
+        name = _ENUMS.get(setting, {}).get(value)
+        return f"{name} ({value})" if name else str(value)
+    if setting == "SSLCertificateSHA1Hash" and isinstance(value, str):
+        return value.upper()
+    return str(value)
+
+
+def _duration(ms: int) -> str:
+    s = ms // 1000
+    for unit, n in (("d", 86400), ("h", 3600), ("min", 60)):
+        if s >= n and s % n == 0:
+            return f"{s // n} {unit}"
+    return f"{s} s"
+
+
+# --------------------------------------------------------------------------- candidates
+
+
+@dataclass
+class Candidate:
+    setting: str
+    value: Any
+    origin: str
+    source: str | None
+    locator: str | None
+    gpo: str | None = None
+    order: int = 0
+    preferred_controlset: bool = True
+    precedence: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def key(self) -> tuple:
+        winner = self.precedence in (None, 1)
+        return (RANK.get(self.origin, 0), winner, self.preferred_controlset, self.order)
+
+    def as_lost(self) -> dict[str, Any]:
+        return {"value": self.value, "display": display(self.setting, self.value),
+                "origin": self.origin, "source": self.source, "locator": self.locator,
+                "gpo": self.gpo}
+
+
+def _as_int(v: Any) -> Any:
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, str) and re.fullmatch(r"-?\d+", v.strip()):
+        return int(v.strip())
+    return v
+
+
+def _normalise(setting: str, value: Any) -> Any:
+    if setting == "LicenseServers":
+        if isinstance(value, str):
+            return [s.strip() for s in re.split(r"[,;]", value) if s.strip()]
+        return list(value) if isinstance(value, (list, tuple)) else value
+    if setting == "SSLCertificateSHA1Hash":
+        return value.lower().replace(" ", "") if isinstance(value, str) else value
+    return _as_int(value)
+
+
+_CS = re.compile(r"\\ControlSet(\d{3})\\", re.IGNORECASE)
+
+
+def _current_controlsets(reg: pd.DataFrame, data: list[dict]) -> dict[str, int]:
+    """host → ``Select\\Current`` where an export / hive shows it."""
+    out: dict[str, int] = {}
+    for host, d in zip(reg["host"], data):
+        if d.get("key", "").casefold() == r"hklm\system\select" and d.get("name", "").casefold() == "current":
+            if isinstance(d.get("value"), int):
+                out[str(host)] = d["value"]
+    return out
+
+
+def _registry_candidates(tl: pd.DataFrame) -> list[tuple[str, Candidate]]:
+    reg = tl[tl["event_type"].astype("string") == "reg:value"]
+    if not len(reg):
+        return []
+    data = [orjson.loads(s) if isinstance(s, str) else {} for s in reg["data"].tolist()]
+    current = _current_controlsets(reg, data)
+    out: list[tuple[str, Candidate]] = []
+    certs: dict[str, list[tuple[str, str, str, str]]] = {}
+    for i, (host, src, loc, d) in enumerate(zip(reg["host"], reg["source"], reg["locator"], data)):
+        key = str(d.get("key") or normalize_key(d.get("key_original", ""))[1]).casefold()
+        name = str(d.get("name", "")).casefold()
+        host = str(host)
+        m = _CS.search(str(d.get("key_original", "")) + "\\")
+        if m:
+            cur = current.get(host)
+            preferred = int(m.group(1)) == (cur if cur is not None else 1)
+        else:
+            preferred = True
+        if key in CERT_KEYS and d.get("name") in CERT_VALUES:
+            certs.setdefault(host, []).append((d["name"], CERT_KEYS[key], str(src), str(loc)))
+            continue
+        hit = REGISTRY_MAP.get((key, name))
+        if hit is None:
+            continue
+        setting, origin = hit
+        out.append((host, Candidate(setting, _normalise(setting, d.get("value")), origin,
+                                    None if pd.isna(src) else str(src), str(loc), order=i,
+                                    preferred_controlset=preferred)))
+    for host, found in certs.items():
+        names = sorted({n for n, _, _, _ in found}, key=CERT_VALUES.index)
+        where = sorted({w for _, w, _, _ in found})
+        c = Candidate("CertificateValues", names, "local", found[0][2], found[0][3])
+        c.extra["display"] = f"{', '.join(names)} in {' and '.join(where)}"
+        out.append((host, c))
+    return out
+
+
+def _gp_candidates(tl: pd.DataFrame) -> list[tuple[str, Candidate]]:
+    gp = tl[tl["event_type"].astype("string").isin(["gpo:policy", "gpo:registry", "gpo:security-option"])]
+    out: list[tuple[str, Candidate]] = []
+    for i, (host, et, src, loc, s) in enumerate(zip(gp["host"], gp["event_type"], gp["source"],
+                                                   gp["locator"], gp["data"])):
+        d = orjson.loads(s) if isinstance(s, str) else {}
+        if d.get("scope") == "user":
+            continue                   # machine settings only; user policy is per user
+        host = str(host)
+        src = None if pd.isna(src) else str(src)
+        common = dict(origin="gpresult", source=src, locator=str(loc), gpo=d.get("gpo"),
+                      order=100_000 + i, precedence=d.get("precedence"))
+        if et == "gpo:policy":
+            for vname, v in (d.get("registry_values") or {}).items():
+                key = str(d.get("registry_key") or POL).casefold()
+                hit = REGISTRY_MAP.get((key, vname.casefold()))
+                if hit is None or v is None:
+                    continue
+                out.append((host, Candidate(hit[0], _normalise(hit[0], v), **common)))
+        elif et == "gpo:registry":
+            kp = str(d.get("key_path") or "")
+            key = normalize_key(kp if kp.upper().startswith(("HKLM", "HKEY_")) else "HKLM\\" + kp)[1]
+            hit = REGISTRY_MAP.get((key.casefold(), str(d.get("name") or "").casefold()))
+            if hit is None or d.get("value") is None:
+                continue
+            out.append((host, Candidate(hit[0], _normalise(hit[0], d["value"]), **common)))
+        elif et == "gpo:security-option" and d.get("setting") == "FIPSAlgorithmPolicy":
+            v = _as_int(d.get("value"))
+            if not isinstance(v, int):
+                v = gc.state_value(d.get("display_value"))
+            if v is None:
+                continue
+            out.append((host, Candidate("FIPSAlgorithmPolicy", v, **{**common, "origin": "security-option"})))
+    return out
+
+
+# --------------------------------------------------------------------------- the table
+
+
+def effective_config(bundle_or_timeline) -> pd.DataFrame:
+    """One row per (host, setting); see the module docstring for the rules and columns."""
+    if isinstance(bundle_or_timeline, pd.DataFrame):
+        tl, hosts = bundle_or_timeline, []
+    else:
+        tl = bundle_or_timeline.timeline
+        hosts = list(getattr(bundle_or_timeline, "hosts", []) or [])
+    if tl is None or not len(tl):
+        cands: list[tuple[str, Candidate]] = []
+    else:
+        cands = _registry_candidates(tl) + _gp_candidates(tl)
+        hosts += [str(h) for h in tl["host"].dropna().unique()]
+    by: dict[tuple[str, str], list[Candidate]] = {}
+    for host, c in cands:
+        by.setdefault((host.upper(), c.setting), []).append(c)
+    rows = []
+    for (host, setting), cs in by.items():
+        cs.sort(key=Candidate.key, reverse=True)
+        win = cs[0]
+        rows.append({"host": host, "setting": setting, "value": win.value,
+                     "display": win.extra.get("display") or display(setting, win.value),
+                     "origin": win.origin, "gpo": win.gpo if win.origin != "local" else None,
+                     "source": win.source, "locator": win.locator,
+                     "overridden": [c.as_lost() for c in cs[1:]], "is_default": False})
+    for host in sorted({h.upper() for h in hosts if h}):
+        for setting, v in DEFAULTS.items():
+            if (host, setting) not in by:
+                rows.append({"host": host, "setting": setting, "value": v,
+                             "display": display(setting, v) + " — default", "origin": "default",
+                             "gpo": None, "source": None, "locator": None, "overridden": [],
+                             "is_default": True})
+    order = {s: i for i, s in enumerate(SETTINGS)}
+    rows.sort(key=lambda r: (r["host"], order.get(r["setting"], 999), r["setting"]))
+    df = pd.DataFrame(rows, columns=COLUMNS)
+    for c in ("value", "gpo", "source", "locator", "display"):
+        df[c] = df[c].astype(object)
+        df[c] = df[c].where(df[c].notna() | (c == "value"), None)
+    df["is_default"] = df["is_default"].astype(bool)
+    return df
+
+
+def get(cfg: pd.DataFrame, host: str, setting: str) -> dict | None:
+    """The row of ``setting`` for ``host`` as a dict, or None."""
+    if cfg is None or not len(cfg):
+        return None
+    sub = cfg[(cfg["host"].astype(str).str.upper() == str(host).upper()) & (cfg["setting"] == setting)]
+    if not len(sub):
+        return None
+    return sub.iloc[0].to_dict()
+
+
+def value(cfg: pd.DataFrame, host: str, setting: str, default: Any = None) -> Any:
+    """The effective value of ``setting`` for ``host`` (defaults included), else ``default``."""
+    row = get(cfg, host, setting)
+    return default if row is None else row["value"]
+
+
+# --------------------------------------------------------------------------- printing
+
+
+def describe_origin(row: dict) -> str:
+    """``gpresult: GPO "RDS Hardening"``, ``local``, ``default``..."""
+    o = row.get("origin") or ""
+    if row.get("gpo"):
+        return f'{o}: GPO "{row["gpo"]}"'
+    return o
+
+
+def to_text(cfg: pd.DataFrame) -> str:
+    """A plain-text table per host (what ``rdpdoctor config`` prints)."""
+    if not len(cfg):
+        return "No configuration found in this bundle (no registry exports or gpresult reports).\n"
+    out = []
+    for host, sub in cfg.groupby("host", sort=True):
+        out.append(f"== {host} ==")
+        recs = sub.to_dict("records")
+        w_set = max(len(r["setting"]) for r in recs)
+        w_val = max(len(str(r["display"])) for r in recs)
+        for r in recs:
+            where = "" if r["is_default"] else f"  [{describe_origin(r)}; {r['source']} {r['locator']}]"
+            out.append(f"  {r['setting']:<{w_set}}  {str(r['display']):<{w_val}}{where}".rstrip())
+            for lost in r["overridden"] or []:
+                gpo = f' GPO "{lost["gpo"]}"' if lost.get("gpo") else ""
+                out.append(f"  {'':<{w_set}}    overridden: {lost['display']} "
+                           f"({lost['origin']}{gpo}; {lost['source']} {lost['locator']})")
+        out.append("")
+    return "\n".join(out)
