@@ -217,3 +217,32 @@ def test_bare_report_without_frames_renders():
 
 def test_deterministic(doc):
     assert html.render(F.result()) == doc
+
+
+def test_checklist_groups_hosts_but_keeps_failures_apart():
+    hosts = ["TS01", "TS02", "TS03"]
+    checks = [Check(id="rdp-disabled", host=h, status="pass") for h in hosts]
+    checks += [Check(id="port-conflict", host=h, status="fail") for h in hosts[:2]]
+    checks += [Check(id="listener-down", host=h, status="not-evaluated",
+                     missing=["`qwinsta` output"]) for h in hosts[1:]]
+    rep = Report(tool={}, bundle="b", hosts=hosts, findings=[], checks=checks, inventory=[],
+                 warnings=[])
+    c = section(html.render(rep), "checklist")
+    rows = re.findall(r"<tr><td>.*?</tr>", c, re.S)
+    assert len(rows) == 4
+    assert [r for r in rows if "all 3 hosts" in r and "rdp-disabled" in r]
+    assert len([r for r in rows if "port-conflict" in r]) == 2
+    assert [r for r in rows if "listener-down" in r and "TS02, TS03" in r]
+
+
+def test_evidence_is_capped_with_the_true_total():
+    from analyzer.findings import Evidence, Finding
+
+    ev = [Evidence(source="S.evtx", locator=f"record {i}", excerpt=f"row {i}") for i in range(40)]
+    f = Finding(id="rdp-brute-force", severity="warning", host="H", title="t", summary="s",
+                evidence=ev, evidence_total=500)
+    rep = Report(tool={}, bundle="b", hosts=["H"], findings=[f], checks=[], inventory=[],
+                 warnings=[])
+    body = section(html.render(rep), "findings")
+    assert body.count("<code>S.evtx</code>") == html.MAX_EVIDENCE
+    assert "… and 475 more matching rows not shown here; the JSON report carries 40 of them." in body

@@ -57,7 +57,8 @@ class Chart:
     end: pd.Timestamp | None
     drawn: int = 0                      # events counted into the bins
     outside: int = 0                    # relevant events outside the window
-    hosts_omitted: list[str] = field(default_factory=list)
+    hosts_omitted: list[str] = field(default_factory=list)   # active, but over MAX_HOSTS
+    hosts_quiet: list[str] = field(default_factory=list)     # with findings, nothing to draw
     sleeps: int = 0
     lanes: int = 0
 
@@ -150,11 +151,26 @@ def sleep_intervals(tl: pd.DataFrame) -> list[tuple[str, pd.Timestamp, pd.Timest
     return out
 
 
-def choose_window(events: pd.DataFrame, marks: list[pd.Timestamp]) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+def _densest(times: list[pd.Timestamp], width: pd.Timedelta) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """(first, last) of the times inside the ``width`` span holding most of them (latest wins)."""
+    ts = sorted(times)
+    best, best_i, best_j, j = -1, 0, 0, 0
+    for i in range(len(ts)):
+        while j + 1 < len(ts) and ts[j + 1] - ts[i] <= width:
+            j += 1
+        if j - i + 1 >= best:
+            best, best_i, best_j = j - i + 1, i, j
+    return ts[best_i], ts[best_j]
+
+
+def choose_window(events: pd.DataFrame, marks: list[pd.Timestamp],
+                  max_span: pd.Timedelta = pd.Timedelta(days=30)
+                  ) -> tuple[pd.Timestamp, pd.Timestamp] | None:
     """The time window: around the findings' evidence, else around errors, else all events.
 
-    Padded by a quarter of the span (at least 1 hour) on each side and at most 30 days
-    wide (ending after the last failure), so years-old records do not flatten the chart.
+    Padded by a quarter of the span (at least 1 hour) on each side. When the focus times
+    spread over more than ``max_span`` (logs kept for years, several machines), the window
+    is the ``max_span`` stretch holding most of them, so old records do not flatten the chart.
     """
     focus = [t for t in marks if not pd.isna(t)]
     if not focus and len(events):
@@ -162,12 +178,9 @@ def choose_window(events: pd.DataFrame, marks: list[pd.Timestamp]) -> tuple[pd.T
         focus = list(err["time"]) if len(err) else list(events["time"])
     if not focus:
         return None
-    lo, hi = min(focus), max(focus)
+    lo, hi = _densest(focus, max_span)
     pad = max((hi - lo) / 4, pd.Timedelta(hours=1))
-    lo, hi = lo - pad, hi + pad
-    if hi - lo > pd.Timedelta(days=30):
-        lo = hi - pd.Timedelta(days=30)
-    return lo, hi
+    return lo - pad, hi + pad
 
 
 def _fmt_tick(t: pd.Timestamp, span: pd.Timedelta) -> str:
@@ -206,11 +219,13 @@ def build(timeline: pd.DataFrame | None, *, marks: Iterable[tuple[str, pd.Timest
     inside = events[(events["time"] >= lo) & (events["time"] <= hi)]
     outside = len(events) - len(inside)
 
-    all_hosts = list(dict.fromkeys([str(h) for h in hosts_first] +
-                                   sorted(inside["host"].dropna().unique().tolist()) +
-                                   sorted({h for h, s, e in sleeps
-                                           if s <= hi and (e is None or e >= lo)})))
+    # hosts with something to draw: those with findings first, then by name
+    active = set(inside["host"].dropna().astype(str)) | {
+        h for h, s, e in sleeps if s <= hi and (e is None or e >= lo)}
+    order = list(dict.fromkeys([str(h) for h in hosts_first] + sorted(active)))
+    all_hosts = [h for h in order if h in active] or order[:1]
     hosts, omitted = all_hosts[:MAX_HOSTS], all_hosts[MAX_HOSTS:]
+    quiet = [h for h in order if h not in active and h not in hosts]
 
     # ---- bin counts
     width_s = span.total_seconds() / BINS
@@ -297,8 +312,8 @@ def build(timeline: pd.DataFrame | None, *, marks: Iterable[tuple[str, pd.Timest
     guard = 0
     while t <= hi and guard < 50:
         guard += 1
-        if t >= lo:
-            x = x_of(t)
+        x = x_of(t)
+        if t >= lo and left + 25 <= x <= W - right - 25:     # labels never cut at the edges
             parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{axis_y}" y2="{y}" class="ch-grid"/>'
                          f'<text class="ch-tick" x="{x:.1f}" y="{axis_y - 6}">'
                          f'{escape(_fmt_tick(t, span))}</text>')
@@ -318,4 +333,4 @@ def build(timeline: pd.DataFrame | None, *, marks: Iterable[tuple[str, pd.Timest
            f'<title id="chart-title">{escape(title)}</title>'
            + "".join(parts) + "".join(body) + "</svg>")
     return Chart(svg=svg, start=lo, end=hi, drawn=len(inside), outside=outside,
-                 hosts_omitted=omitted, sleeps=n_sleeps, lanes=n_lanes)
+                 hosts_omitted=omitted, hosts_quiet=quiet, sleeps=n_sleeps, lanes=n_lanes)

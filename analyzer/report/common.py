@@ -147,14 +147,47 @@ def verdict(report: Report) -> Verdict:
     return Verdict(None, headline, detail, None, [], counts, checks, asks)
 
 
-def checks_by_section(report: Report) -> list[tuple[str, str, list[Check]]]:
-    """(key, heading, checks) per article section, in the article's order; empty ones kept."""
+@dataclass
+class CheckRow:
+    """One checklist line: a check, and the hosts that share its status and missing inputs."""
+
+    id: str
+    status: str
+    hosts: list[str]
+    missing: list[str]
+    note: str
+    check: Check                     # the first of the grouped checks
+
+    def host_label(self, all_hosts: list[str], n: int = 4) -> str:
+        if len(self.hosts) > 1 and set(self.hosts) >= set(all_hosts):
+            return f"all {len(self.hosts)} hosts"
+        shown = ", ".join(self.hosts[:n])
+        return shown + (f" +{len(self.hosts) - n}" if len(self.hosts) > n else "")
+
+
+def _rows(checks: list[Check]) -> list[CheckRow]:
+    """Group passes and not-evaluated checks of several hosts into one row; fails stay per host."""
+    rows: dict[tuple, CheckRow] = {}
+    for c in checks:
+        key = (c.id, c.status, tuple(c.missing), c.note,
+               c.host if c.status == "fail" else None)
+        if key in rows:
+            rows[key].hosts.append(c.host)
+        else:
+            rows[key] = CheckRow(c.id, c.status, [c.host], list(c.missing), c.note, c)
+    return list(rows.values())
+
+
+def checks_by_section(report: Report) -> list[tuple[str, str, list[CheckRow]]]:
+    """(key, heading, rows) per article section, in the article's order; empty ones kept."""
     out = []
     order = {cid: i for i, cid in enumerate(CHECKS)}
+    status_order = {"fail": 0, "not-evaluated": 1, "pass": 2}
     for key, heading in SECTIONS:
         cs = [c for c in report.checks if section_of(c.id) == key]
-        cs.sort(key=lambda c: (order.get(c.id, len(order)), c.id, c.host or ""))
-        out.append((key, heading, cs))
+        cs.sort(key=lambda c: (order.get(c.id, len(order)), c.id, status_order.get(c.status, 3),
+                               c.host or ""))
+        out.append((key, heading, _rows(cs)))
     return out
 
 

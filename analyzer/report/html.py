@@ -169,14 +169,19 @@ def _table(headers: Iterable[str], rows: Iterable[Iterable[str]], classes: Itera
             f'<tbody>{"".join(body)}</tbody></table></div>')
 
 
-def _more(n_left: int, what: str) -> str:
+def _more(n_left: int, what: str, where: str = "the JSON report (<code>--format json</code>) "
+                                               "lists them all") -> str:
     if n_left <= 0:
         return ""
-    return (f'<p class="small">… and {n_left} more {e(what)} not shown here; '
-            f'the JSON report (<code>--format json</code>) lists them all.</p>')
+    return f'<p class="small">… and {n_left:,} more {e(what)} not shown here; {where}.</p>'
+
 
 
 # ----------------------------------------------------------------------------- sections
+
+
+def _names(names: list[str], n: int = 8) -> str:
+    return ", ".join(names[:n]) + (f" and {len(names) - n} more" if len(names) > n else "")
 
 
 def _header(report: Report, result: Any) -> str:
@@ -184,7 +189,7 @@ def _header(report: Report, result: Any) -> str:
     tl = common.frame_of(result, "timeline")
     n_files = len(report.inventory)
     bits = [f"bundle <code>{e(report.bundle)}</code>",
-            f"host{'s' if len(report.hosts) != 1 else ''}: {e(', '.join(report.hosts)) or '—'}",
+            f"host{'s' if len(report.hosts) != 1 else ''}: {e(_names(report.hosts)) or '—'}",
             f"{n_files} file{'s' if n_files != 1 else ''}"]
     if tl is not None:
         bits.append(f"{len(tl):,} timeline rows")
@@ -252,7 +257,10 @@ def _chart(report: Report, result: Any) -> str:
     if ch.sleeps:
         notes.append(f"{ch.sleeps} sleep interval{'s' if ch.sleeps != 1 else ''}")
     if ch.hosts_omitted:
-        notes.append(f"hosts not drawn: {', '.join(ch.hosts_omitted)}")
+        notes.append(f"{len(ch.hosts_omitted)} more host(s) not drawn: "
+                     f"{_names(ch.hosts_omitted)}")
+    if ch.hosts_quiet:
+        notes.append(f"no timed events in this window for {_names(ch.hosts_quiet)}")
     return ('<section id="timeline" aria-label="Timeline"><h2>Timeline around the failures</h2>'
             f'<figure>{ch.svg}<figcaption>Times in UTC. Bar height grows with the number of '
             'events per time slot (hover for counts); red triangles mark the evidence of findings. '
@@ -278,7 +286,9 @@ def _finding(f: Finding, n: int) -> str:
                          f'<code>{e(ev.source)}</code>', f'<code>{e(ev.locator)}</code>',
                          e(_clip(ev.excerpt, MAX_EXCERPT))])
         out.append("<h4>Evidence</h4>" + _table(["time (UTC)", "file", "where", "excerpt"], rows))
-        out.append(_more(len(f.evidence) - MAX_EVIDENCE, "evidence rows"))
+        total = max(getattr(f, "evidence_total", None) or 0, len(f.evidence))
+        out.append(_more(total - min(len(f.evidence), MAX_EVIDENCE), "matching rows",
+                         f"the JSON report carries {len(f.evidence)} of them"))
     if f.remedy:
         out.append(f'<h4>Remedy</h4><p class="remedy">{e(f.remedy)}</p>')
     if f.references:
@@ -310,7 +320,7 @@ def _checklist(report: Report) -> str:
                 what = ("Ask the customer for " + "; ".join(c.missing)) if c.missing else \
                     "Not evaluated"
             elif c.status == "fail":
-                fs = common.findings_for_check(report, c)
+                fs = common.findings_for_check(report, c.check)
                 what = "; ".join(f.summary or f.title for f in fs[:3]) or "see findings"
             else:
                 what = ""
@@ -318,7 +328,7 @@ def _checklist(report: Report) -> str:
                 what = f"{what} ({c.note})" if what else c.note
             rows.append([f"{e(common.check_title(c.id, report.findings))}<br>"
                          f'<code class="small">{e(c.id)}</code>',
-                         e(c.host), status_badge(c.status), e(what)])
+                         e(c.host_label(report.hosts)), status_badge(c.status), e(what)])
         out.append(_table(["check", "host", "status", "details / ask the customer for"], rows,
                           ["", "", "status", ""]))
     asks = common.ask_for(report.checks)

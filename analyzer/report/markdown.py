@@ -199,9 +199,11 @@ def _finding(f: Finding, n: int) -> list[str]:
             when = f"{ev.time} " if ev.time else ""
             out += wrap(f"{esc(when)}{esc(ev.source)} ({esc(ev.locator)}): {esc(ev.excerpt)}",
                         first="- ", rest="  ")
-        if len(f.evidence) > MAX_EVIDENCE:
-            out += wrap(f"and {len(f.evidence) - MAX_EVIDENCE} more in the JSON report",
-                        first="- ", rest="  ")
+        total = max(getattr(f, "evidence_total", None) or 0, len(f.evidence))
+        left = total - min(len(f.evidence), MAX_EVIDENCE)
+        if left > 0:
+            out += wrap(f"and {left} more matching rows (the JSON report lists "
+                        f"{len(f.evidence)})", first="- ", rest="  ")
     if f.remedy:
         out += ["", "Remedy:", ""]
         paras = [p for p in f.remedy.splitlines() if p.strip()]
@@ -225,12 +227,13 @@ def _checklist(report: Report) -> list[str]:
             if c.status == "not-evaluated":
                 what = "ask the customer for " + "; ".join(c.missing) if c.missing else ""
             elif c.status == "fail":
-                fs = common.findings_for_check(report, c)
+                fs = common.findings_for_check(report, c.check)
                 what = "; ".join(f.summary or f.title for f in fs[:2])
             else:
                 what = ""
             rows.append([esc(common.check_title(c.id, report.findings), cell=True),
-                         esc(c.host, cell=True), _status(c.status), esc(what, cell=True)])
+                         esc(c.host_label(report.hosts), cell=True), _status(c.status),
+                         esc(what, cell=True)])
         out += table(["Check", "Host", "Status", "Details"], rows, flex=3)
     asks = common.ask_for(report.checks)
     if asks:
