@@ -117,7 +117,7 @@ def _looks_like_bundle_dir(d: Path) -> bool:
 
 def discover(inbox: str | os.PathLike, pattern: str | None = None,
              exclude: Iterable[Path] = ()) -> list[BundleRef]:
-    """The bundles under ``inbox``, sorted by id.
+    """The bundles under ``inbox``, sorted by id (a list file's in its own order).
 
     ``inbox`` is a folder (searched recursively: archives, and folders that look like a
     bundle — those are not searched further) or a list file (one path per line, relative to
@@ -140,7 +140,7 @@ def discover(inbox: str | os.PathLike, pattern: str | None = None,
             if pattern and not fnmatch.fnmatch(p.name, pattern):
                 continue
             refs.append(BundleRef(line, str(p.resolve())))
-        return sorted(refs, key=lambda r: r.bundle_id)
+        return refs
     root = root.resolve()
 
     def walk(d: Path) -> None:
@@ -200,28 +200,73 @@ def _report_stem(ref_path: str, sha: str) -> str:
 
 
 def run_bundle(task: dict[str, Any]) -> dict[str, Any]:
-    """Analyse one bundle in a child process; never raises for a bad bundle.
+    """Analyse one bundle in a process of its own; never raises for a bad bundle.
 
     Runs on an executor worker (a local pool process or a Dask worker). ``task`` holds
     ``path``, ``sha256``, ``outdir``, ``stem``, ``formats``, ``timeout`` (s), ``memory_mb``
     and ``analyze`` ("module:function"). Returns the bundle's record (see :func:`describe`)
     with ``status`` ``ok`` or ``failed`` and a ``reason``.
 
-    The memory budget is enforced by watching the resident memory of the child and its
-    descendants (Linux ``/proc``; elsewhere only the timeout applies) — not ``RLIMIT_AS``:
-    Arrow-backed pandas reserves gigabytes of address space it never touches.
+    On POSIX the bundle's process is forked from a pre-warmed "zygote" (one per worker
+    thread, started on first use, single-threaded, with pandas and the analyzer already
+    imported), so a bundle costs a fork rather than an interpreter start; elsewhere it is a
+    fresh ``python`` subprocess. Either way it is a process of its own, in its own process
+    group, that is killed at the timeout or when its resident memory (with descendants,
+    Linux ``/proc``) passes the budget. Not ``RLIMIT_AS``: Arrow-backed pandas reserves
+    gigabytes of address space it never touches.
     """
     t0 = time.monotonic()
+    watch = _Watch(task, t0)
+    if hasattr(os, "fork"):
+        rec = _run_forked(task, watch)
+    else:  # pragma: no cover - Windows
+        rec = _run_subprocess(task, watch)
+    rec["t_bundle"] = round(time.monotonic() - t0, 3)
+    rec["peak_rss_mb"] = watch.peak >> 20
+    rec["worker"] = f"{socket.gethostname()}:{os.getpid()}"
+    return rec
+
+
+class _Watch:
+    """Timeout and memory budget of one bundle's process."""
+
+    def __init__(self, task: dict[str, Any], t0: float):
+        self.task = task
+        self.t0 = t0
+        self.timeout = float(task.get("timeout") or 0) or None
+        self.budget = int(task.get("memory_mb") or 0) << 20
+        self.peak = 0
+        self.verdict = ""
+
+    def over(self, pid: int) -> str:
+        """Why ``pid`` must be killed now ("" while it is within bounds)."""
+        rss = _tree_rss(pid)
+        self.peak = max(self.peak, rss)
+        if self.budget and rss > self.budget:
+            self.verdict = (f"memory budget of {self.task.get('memory_mb')} MiB exceeded "
+                            f"({rss >> 20} MiB resident; worker process killed)")
+        elif self.timeout and time.monotonic() - self.t0 > self.timeout:
+            self.verdict = f"timed out after {self.timeout:g} s (worker process killed)"
+        return self.verdict
+
+
+def _parse_result(text: str) -> dict[str, Any] | None:
+    for line in reversed(text.splitlines()):
+        if line.startswith(RESULT_MARK):
+            try:
+                return json.loads(line[len(RESULT_MARK):])
+            except ValueError:
+                return None
+    return None
+
+
+def _run_subprocess(task: dict[str, Any], watch: _Watch) -> dict[str, Any]:
     popen_kw: dict[str, Any] = {}
     if os.name == "posix":
-        popen_kw["start_new_session"] = True     # so a timeout kills the whole group
+        popen_kw["start_new_session"] = True     # so a kill reaches the whole group
     proc = subprocess.Popen([sys.executable, "-c", "from analyzer.batch import _child_main; _child_main()"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             **popen_kw)
-    timeout = float(task.get("timeout") or 0) or None
-    budget = int(task.get("memory_mb") or 0) << 20
-    killed_for = ""
-    peak = 0
     data: bytes | None = json.dumps(task).encode()
     try:
         while True:
@@ -230,37 +275,195 @@ def run_bundle(task: dict[str, Any]) -> dict[str, Any]:
                 break
             except subprocess.TimeoutExpired:
                 data = None
-            rss = _tree_rss(proc.pid)
-            peak = max(peak, rss)
-            if budget and rss > budget:
-                killed_for = (f"memory budget of {task.get('memory_mb')} MiB exceeded "
-                              f"({rss >> 20} MiB resident; worker process killed)")
-            elif timeout and time.monotonic() - t0 > timeout:
-                killed_for = f"timed out after {timeout:g} s (worker process killed)"
-            if killed_for:
-                _kill(proc)
+            if watch.over(proc.pid):
+                _killpg(proc.pid)
                 out, errb = proc.communicate()
                 break
     except BaseException:                         # Ctrl-C, executor shutdown: leave nothing behind
-        _kill(proc)
+        _killpg(proc.pid)
         proc.wait()
         raise
-    rec: dict[str, Any] | None = None
-    if not killed_for:
-        for line in reversed(out.decode("utf-8", "replace").splitlines()):
-            if line.startswith(RESULT_MARK):
-                try:
-                    rec = json.loads(line[len(RESULT_MARK):])
-                except ValueError:
-                    rec = None
-                break
+    rec = None if watch.verdict else _parse_result(out.decode("utf-8", "replace"))
     if rec is None:
-        rec = {"status": "failed",
-               "reason": killed_for or _failure_reason(proc.returncode, errb, task)}
-    rec["t_bundle"] = round(time.monotonic() - t0, 3)
-    rec["peak_rss_mb"] = peak >> 20
-    rec["worker"] = f"{socket.gethostname()}:{os.getpid()}"
+        rec = {"status": "failed", "reason": watch.verdict or _failure_reason(proc.returncode, errb, task)}
     return rec
+
+
+# -- the zygote: a pre-warmed, single-threaded process that forks one child per bundle
+
+_LOCAL = __import__("threading").local()
+
+
+class _Zygote:
+    def __init__(self):
+        import tempfile
+
+        self.dir = tempfile.mkdtemp(prefix="rdpdoctor-batch-")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", "import sys; from analyzer.batch import _zygote_main; _zygote_main(sys.argv[1])",
+             self.dir],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            start_new_session=True)
+        self.buf = b""
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def send(self, obj: dict) -> None:
+        self.proc.stdin.write(json.dumps(obj).encode() + b"\n")
+        self.proc.stdin.flush()
+
+    def readline(self, timeout: float | None) -> str | None:
+        """One reply line; None on timeout; raises EOFError when the zygote is gone."""
+        import select
+
+        fd = self.proc.stdout.fileno()
+        end = None if timeout is None else time.monotonic() + timeout
+        while b"\n" not in self.buf:
+            left = None if end is None else max(0.0, end - time.monotonic())
+            r, _, _ = select.select([fd], [], [], left)
+            if not r:
+                return None
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                raise EOFError("zygote exited")
+            self.buf += chunk
+        line, _, self.buf = self.buf.partition(b"\n")
+        return line.decode()
+
+    def close(self) -> None:
+        try:
+            _killpg(self.proc.pid)
+            self.proc.wait(timeout=5)
+        except Exception:                         # noqa: BLE001
+            pass
+        import shutil
+
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _zygote() -> _Zygote:
+    z = getattr(_LOCAL, "zygote", None)
+    if z is None or not z.alive():
+        if z is not None:
+            z.close()
+        z = _LOCAL.zygote = _Zygote()
+    return z
+
+
+def _drop_zygote() -> None:
+    z = getattr(_LOCAL, "zygote", None)
+    if z is not None:
+        z.close()
+        _LOCAL.zygote = None
+
+
+def _run_forked(task: dict[str, Any], watch: _Watch) -> dict[str, Any]:
+    z = _zygote()
+    result_path = os.path.join(z.dir, "result.json")
+    log_path = os.path.join(z.dir, "child.log")
+    for p in (result_path, log_path):
+        if os.path.exists(p):
+            os.unlink(p)
+    pid = 0
+    try:
+        z.send({"task": task, "result": result_path, "log": log_path})
+        line = z.readline(120.0)                  # the zygote may still be importing
+        if not line or not line.startswith("pid "):
+            raise EOFError(f"no child started ({line!r})")
+        pid = int(line.split()[1])
+        while True:
+            line = z.readline(0.2)
+            if line is not None:
+                break
+            if watch.over(pid):
+                _killpg(pid)
+                line = z.readline(30.0)
+                if line is None:
+                    raise EOFError("killed child not reaped")
+                break
+        code = int(line.split()[1]) if line and line.startswith("exit ") else None
+    except (EOFError, OSError, ValueError) as e:
+        if pid:
+            _killpg(pid)
+        _drop_zygote()
+        return {"status": "failed", "reason": watch.verdict or f"worker process lost: {e}"}
+    except BaseException:                         # Ctrl-C, executor shutdown: leave nothing behind
+        if pid:
+            _killpg(pid)
+        _drop_zygote()
+        raise
+    if watch.verdict:
+        return {"status": "failed", "reason": watch.verdict}
+    rec = None
+    try:
+        with open(result_path, encoding="utf-8") as fh:
+            rec = json.load(fh)
+    except (OSError, ValueError):
+        pass
+    if rec is None:
+        try:
+            with open(log_path, "rb") as fh:
+                errb = fh.read()[-20000:]
+        except OSError:
+            errb = b""
+        rec = {"status": "failed", "reason": _failure_reason(code, errb, task)}
+    return rec
+
+
+def _zygote_main(workdir: str) -> None:
+    """The zygote: import everything once, then fork one child per task line on stdin.
+
+    Exits (removing ``workdir``) when its worker closes stdin, i.e. when the worker exits.
+    """
+    import signal as _signal
+
+    _signal.signal(_signal.SIGINT, _signal.SIG_IGN)   # the worker decides what to interrupt
+    try:
+        import analyzer  # noqa: F401
+        from . import engine, report  # noqa: F401
+        for name in ("json", "html", "markdown"):
+            try:
+                report.renderer(name)
+            except Exception:                         # noqa: BLE001 - reported per bundle later
+                pass
+    except Exception:                                 # noqa: BLE001 - the child will say what failed
+        pass
+    out = sys.stdout
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        req = json.loads(line)
+        pid = os.fork()
+        if pid == 0:                                  # the bundle's own process
+            code = 0
+            try:
+                os.setsid()
+                _signal.signal(_signal.SIGINT, _signal.SIG_DFL)
+                fd = os.open(req["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                os.dup2(fd, 1)
+                os.dup2(fd, 2)
+                rec = _child_record(req["task"])
+                tmp = req["result"] + ".part"
+                with open(tmp, "w", encoding="utf-8") as fh:
+                    json.dump(rec, fh, default=str)
+                os.replace(tmp, req["result"])
+            except BaseException:                     # noqa: BLE001
+                code = 70
+            finally:
+                try:
+                    sys.stdout.flush()
+                    sys.stderr.flush()
+                finally:
+                    os._exit(code)
+        out.write(f"pid {pid}\n")
+        out.flush()
+        _, status = os.waitpid(pid, 0)
+        out.write(f"exit {os.waitstatus_to_exitcode(status)}\n")
+        out.flush()
+    import shutil
+
+    shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _tree_rss(pid: int) -> int:
@@ -284,13 +487,14 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
-def _kill(proc: subprocess.Popen) -> None:
+def _killpg(pid: int) -> None:
+    """Kill the process group led by ``pid`` (the bundle's process and anything it started)."""
     try:
         if os.name == "posix":
-            os.killpg(proc.pid, signal.SIGKILL)
+            os.killpg(pid, signal.SIGKILL)
         else:  # pragma: no cover
-            proc.kill()
-    except (ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGTERM)
+    except (ProcessLookupError, PermissionError, OSError):
         pass
 
 
@@ -312,17 +516,22 @@ def _failure_reason(rc: int | None, errb: bytes, task: dict) -> str:
 # ----------------------------------------------------------------------------- the child
 
 
-def _child_main() -> None:
-    """Entry point of the isolated child: task JSON on stdin, one result line on stdout."""
-    task = json.loads(sys.stdin.buffer.read())
+def _child_record(task: dict[str, Any]) -> dict[str, Any]:
+    """Run :func:`_child`, turning any exception into a failed record."""
     try:
-        rec = _child(task)
+        return _child(task)
     except MemoryError:
-        rec = {"status": "failed",
-               "reason": f"memory budget of {task.get('memory_mb')} MiB exhausted (MemoryError)"}
+        return {"status": "failed",
+                "reason": f"memory budget of {task.get('memory_mb')} MiB exhausted (MemoryError)"}
     except BaseException as e:                    # noqa: BLE001 - the bundle must not stop the batch
         msg = str(e).splitlines()[0][:300] if str(e) else ""
-        rec = {"status": "failed", "reason": f"analysis crashed: {type(e).__name__}: {msg}".rstrip(": ")}
+        return {"status": "failed", "reason": f"analysis crashed: {type(e).__name__}: {msg}".rstrip(": ")}
+
+
+def _child_main() -> None:
+    """Entry point of a subprocess child: task JSON on stdin, one result line on stdout."""
+    task = json.loads(sys.stdin.buffer.read())
+    rec = _child_record(task)
     sys.stdout.write("\n" + RESULT_MARK + json.dumps(rec, default=str) + "\n")
     sys.stdout.flush()
 
@@ -532,8 +741,9 @@ def make_executor(jobs: int = 1, scheduler: str | None = None) -> tuple[Executor
         return ex, close
     import multiprocessing
 
-    # not fork: the driver runs threads (progress bar), and fork + threads can deadlock
-    ctx = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
+    # spawn, not fork (the driver runs threads: fork + threads can deadlock) nor forkserver
+    # (its workers would keep the environment of whenever the server started)
+    ctx = multiprocessing.get_context("spawn")
     ex = ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=ctx)
     return ex, lambda: ex.shutdown(wait=True, cancel_futures=True)
 

@@ -1,0 +1,188 @@
+"""Batch mode machinery: discovery, content hashing, isolation (crash, memory), resume, reports.
+
+The bundles here are tiny and built in the test: a netstat -ano capture (hand-written, the
+column layout of KNOWLEDGE.md Part B §4.1) zipped under an MSRD-Collect style name, so the
+bundle has one host. The scenario-based acceptance runs are in tests/test_batch.py.
+"""
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analyzer import batch
+
+NETSTAT = """
+Active Connections
+
+  Proto  Local Address          Foreign Address        State           PID
+  TCP    0.0.0.0:135            0.0.0.0:0              LISTENING       900
+  TCP    0.0.0.0:3389           0.0.0.0:0              LISTENING       {pid}
+"""
+
+
+def tiny_zip(path: Path, host: str, pid: int = 1234) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr(f"{host}_Netstat.txt", NETSTAT.format(pid=pid))
+    return path
+
+
+# ----------------------------------------------------------------------------- discovery
+
+
+def test_discover_folders_archives_and_list_file(tmp_path):
+    inbox = tmp_path / "inbox"
+    tiny_zip(inbox / "a.zip", "TS01")
+    tiny_zip(inbox / "2024-05" / "b.zip", "TS02")
+    (inbox / "2024-05" / "c.tar.gz").write_bytes(b"")          # name decides discovery
+    fb = inbox / "2024-05" / "folder-bundle"                    # a file of its own: a bundle
+    fb.mkdir(parents=True)
+    (fb / "netstat.txt").write_text(NETSTAT.format(pid=1))
+    (fb / "inner.zip").write_bytes(b"PK")                       # inside a bundle: not separate
+    msrd = inbox / "msrd"                                        # only MSRD sub-folders
+    (msrd / "TS09_EventLogs").mkdir(parents=True)
+    (msrd / "TS09_EventLogs" / "System.evtx").write_bytes(b"ElfFile\0")
+    (inbox / ".hidden.zip").write_bytes(b"")
+    (inbox / "notes.txt").write_text("not a bundle at top level of the inbox")
+    ids = [r.bundle_id for r in batch.discover(inbox)]
+    assert ids == ["2024-05/b.zip", "2024-05/c.tar.gz", "2024-05/folder-bundle", "a.zip", "msrd"]
+    assert [r.bundle_id for r in batch.discover(inbox, "*.zip")] == ["2024-05/b.zip", "a.zip"]
+    # the output folder inside the inbox is never taken for a bundle
+    out = inbox / "out"
+    (out / "reports").mkdir(parents=True)
+    (out / "summary.csv").write_text("x")
+    assert "out" not in [r.bundle_id for r in batch.discover(inbox, exclude=[out])]
+
+    lst = tmp_path / "list.txt"
+    lst.write_text("# tickets of the day\n\ninbox/a.zip\n" + str((inbox / "msrd").resolve()) + "\n")
+    refs = batch.discover(lst)
+    assert [Path(r.path) for r in refs] == [(inbox / "a.zip").resolve(), (inbox / "msrd").resolve()]
+
+
+def test_content_hash_folder_depends_on_names_and_bytes(tmp_path):
+    a = tmp_path / "a"
+    a.mkdir()
+    (a / "x.txt").write_text("one")
+    (a / "sub").mkdir()
+    (a / "sub" / "y.txt").write_text("two")
+    h1 = batch.content_hash(a)
+    b = tmp_path / "b"
+    b.mkdir()
+    (b / "sub").mkdir()
+    (b / "sub" / "y.txt").write_text("two")
+    (b / "x.txt").write_text("one")
+    assert batch.content_hash(b) == h1                  # same content elsewhere: same hash
+    (b / "x.txt").write_text("one!")
+    assert batch.content_hash(b) != h1
+    (b / "x.txt").write_text("one")
+    (b / "x.txt").rename(b / "z.txt")
+    assert batch.content_hash(b) != h1                  # a renamed file is another bundle
+    f = tiny_zip(tmp_path / "t.zip", "TS01")
+    import hashlib
+    assert batch.content_hash(f) == hashlib.sha256(f.read_bytes()).hexdigest()
+
+
+# ----------------------------------------------------------------------------- isolation
+
+
+def test_crashing_and_memory_hungry_bundles_fail_alone(tmp_path, monkeypatch):
+    inbox = tmp_path / "inbox"
+    tiny_zip(inbox / "good.zip", "TS01")
+    tiny_zip(inbox / "hog.zip", "TS02")
+    tiny_zip(inbox / "good2.zip", "TS03")
+    monkeypatch.setenv(batch.HOG_ENV, "hog.zip")
+    res = batch.run(inbox, tmp_path / "out", jobs=2, memory_mb=300, timeout=120,
+                    analyze="analyzer.bundle:load")
+    s = res.summary.set_index("bundle_id")
+    assert s.loc["hog.zip", "status"] == "failed"
+    assert "memory budget of 300 MiB exceeded" in s.loc["hog.zip", "reason"]
+    assert s.loc["hog.zip", "peak_rss_mb"] > 300
+    assert list(s.loc[["good.zip", "good2.zip"], "status"]) == ["ok", "ok"]
+    assert list(s.loc[["good.zip", "good2.zip"], "hosts"]) == ["TS01", "TS03"]
+
+
+
+@pytest.fixture
+def crashers(monkeypatch):
+    """Make tests/fixtures/batch/crashers.py importable by the analysing child processes."""
+    here = str(Path(__file__).parent / "fixtures" / "batch")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")])))
+
+
+def test_native_crash_and_exception_are_recorded(tmp_path, crashers):
+    inbox = tmp_path / "inbox"
+    tiny_zip(inbox / "a.zip", "TS01")
+    # a native crash (segfault) of the analysing process is a failed bundle, not a dead batch
+    res = batch.run(inbox, tmp_path / "out", timeout=120, analyze="crashers:segfault")
+    (row,) = res.summary.itertuples()
+    assert row.status == "failed" and row.reason == "worker process killed by SIGSEGV"
+    res = batch.run(inbox, tmp_path / "out2", timeout=120, analyze="crashers:raise_error")
+    (row,) = res.summary.itertuples()
+    assert row.status == "failed"
+    assert row.reason == "analysis crashed: RuntimeError: detector bug while reading a.zip"
+
+
+# ----------------------------------------------------------------------------- resume
+
+
+def test_resume_keys_on_content_and_version(tmp_path):
+    inbox = tmp_path / "inbox"
+    tiny_zip(inbox / "a.zip", "TS01")
+    tiny_zip(inbox / "b.zip", "TS02")
+    out = tmp_path / "out"
+    first = batch.run(inbox, out, analyze="analyzer.bundle:load", timeout=120)
+    assert first.counts["analysed"] == 2
+    sha_b = first.summary.set_index("bundle_id").loc["b.zip", "sha256"]
+    # an earlier rdpdoctor version's record is not trusted; a changed bundle is a new one
+    state = out / "state" / f"{sha_b}.json"
+    rec = json.loads(state.read_text())
+    rec["version"] = "0.0.1"
+    state.write_text(json.dumps(rec))
+    tiny_zip(inbox / "a.zip", "TS01", pid=4321)
+    tiny_zip(inbox / "c.zip", "TS03")
+    again = batch.run(inbox, out, analyze="analyzer.bundle:load", timeout=120)
+    s = again.summary.set_index("bundle_id")
+    assert again.counts == {"bundles": 3, "analysed": 3, "ok": 3, "failed": 0, "skipped": 0,
+                            "resumed": 0, "duplicates": 0}
+    assert set(s["action"]) == {"analysed"}
+    third = batch.run(inbox, out, analyze="analyzer.bundle:load", timeout=120)
+    assert third.counts["resumed"] == 3 and third.counts["analysed"] == 0
+    assert set(third.summary["action"]) == {"resumed"}
+    assert set(third.summary["status"]) == {"ok"}
+    # no temporary file is left behind
+    assert not [p for p in out.rglob("*") if p.name.endswith(".part")]
+
+
+def test_summary_accumulates_earlier_runs(tmp_path):
+    out = tmp_path / "out"
+    tiny_zip(tmp_path / "day1" / "a.zip", "TS01")
+    tiny_zip(tmp_path / "day2" / "b.zip", "TS02")
+    batch.run(tmp_path / "day1", out, analyze="analyzer.bundle:load", timeout=120)
+    batch.run(tmp_path / "day2", out, analyze="analyzer.bundle:load", timeout=120)
+    s = pd.read_parquet(out / "summary.parquet")
+    assert list(s["bundle_id"]) == ["a.zip", "b.zip"]
+    assert list(s["hosts"]) == ["TS01", "TS02"]
+    csv = pd.read_csv(out / "summary.csv")
+    assert list(csv.columns) == batch.SUMMARY_COLUMNS and len(csv) == 2
+
+
+# ----------------------------------------------------------------------------- reports
+
+
+def test_missing_renderer_is_a_warning(tmp_path, monkeypatch):
+    import analyzer
+    from analyzer import report
+
+    monkeypatch.setitem(report.RENDERERS, "markdown", "analyzer.report.no_such_module:render")
+    f = tiny_zip(tmp_path / "a.zip", "TS01")
+    result = analyzer.analyze(f)
+    reports, warns = batch.write_reports(result, tmp_path / "out", "a-0000", ["json", "markdown"])
+    assert reports == {"json": "reports/a-0000.json"}
+    assert len(warns) == 1 and warns[0].startswith("markdown report not written: renderer unavailable")
+    doc = json.loads((tmp_path / "out" / "reports" / "a-0000.json").read_text())
+    assert doc["hosts"] == ["TS01"]
