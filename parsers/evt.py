@@ -30,7 +30,7 @@ record_id    RecordNumber
 provider     SourceName (``TermDD``, ``TermService``, ``Security``…)
 channel      System / Security / Application from the file name (SysEvent.Evt…), else
              guessed from the sources in the file (a warning says so)
-event_id     low 16 bits of the 32-bit EventID; ``data.qualifiers`` = high 16 bits,
+event_id     low 16 bits of the 32-bit EventID; ``data.Qualifiers`` = high 16 bits,
              ``data.event_id_full`` = ``0xC00A0032``
 level        EventType: 1 error → 2, 2 warning → 3, 4 information (and 0) → 4,
              8 audit success / 16 audit failure → 0 (LogAlways — what .evtx Security
@@ -43,7 +43,8 @@ user, ip...  from named fields (``parsers.eventcommon.event_columns``); 2003 Sec
              disconnect) get best-effort names for their insertion strings from the
              published 2003 layouts (ultimatewindowssecurity.com, S37), flagged with
              ``data._layout``
-data         ``param1..paramN`` (insertion strings), ``binary`` (hex), ``ntstatus``
+data         ``param1..paramN`` (insertion strings), ``Binary`` (lower-case hex, as in
+             ``parsers.evtx``), ``ntstatus``
              (TermDD: last DWORD of the binary, §1.8), ``category``, ``evt_type``…
 message      a one-liner from the insertion strings (the real message text lives in
              the source's message DLL on the original machine)
@@ -54,6 +55,7 @@ message      a one-liner from the insertion strings (the real message text lives
 from __future__ import annotations
 
 import mmap
+import re
 import struct
 import time
 from dataclasses import dataclass, field
@@ -509,8 +511,11 @@ class Reader:
 
 
 def channel_from_name(name: str) -> str | None:
+    """``SysEvent.Evt`` → System; also ``TS01_System.evt``, ``System_en-US.csv``."""
     stem = PurePath(name).stem.lower()
-    for cand in (stem, stem.rsplit("_", 1)[-1], stem.rsplit("-", 1)[-1]):
+    tokens = [stem] + [t for t in re.split(r"[_\s.]+", stem) if t]
+    tokens += [stem.rsplit("-", 1)[-1]]
+    for cand in tokens:
         if cand in FILE_CHANNELS:
             return FILE_CHANNELS[cand]
     return None
@@ -548,10 +553,10 @@ def _row(r: RawRecord, channel: str | None) -> dict[str, Any]:
     if named:
         data["_layout"] = "ws2003 insertion-string positions (best effort)"
     if r.data:
-        data["binary"] = r.data.hex().upper()
+        data["Binary"] = r.data.hex()          # lower-case hex, as parsers.evtx stores it
     if status:
         data["ntstatus"] = status
-    data["qualifiers"] = r.event_id_full >> 16
+    data["Qualifiers"] = r.event_id_full >> 16
     data["event_id_full"] = "0x%08X" % r.event_id_full
     data["category"] = r.category
     data["evt_type"] = EVENT_TYPE_NAMES.get(r.event_type, r.event_type)
@@ -560,9 +565,7 @@ def _row(r: RawRecord, channel: str | None) -> dict[str, Any]:
     if r.problems:
         data["_problems"] = "; ".join(r.problems)
     cols = event_columns(r.source, eid, fields)
-    msg_fields = dict(r_ for r_ in fields.items() if r_[0].startswith("param"))
-    if status:
-        msg_fields["status"] = status
+    msg_fields = {k: v for k, v in fields.items() if k.startswith("param")}
     row = {
         "time": r.time_generated, "host": r.computer or None, "locator": f"record {r.number}",
         "kind": "evt", "record_id": r.number, "provider": r.source or None, "channel": channel,

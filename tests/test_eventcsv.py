@@ -1,0 +1,163 @@
+"""parsers.eventcsv: Event Viewer CSV / TXT exports (hand-written fixtures, see
+tests/fixtures/events/README.md for the format rules each one exercises)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import parsers
+from parsers import eventcsv
+from parsers.base import ParseOptions, ParserError
+
+FIX = Path(__file__).parent / "fixtures" / "events"
+
+
+def data(row) -> dict:
+    return json.loads(row["data"])
+
+
+def parse(name: str, **opts):
+    p = FIX / name
+    assert parsers.identify(p.read_bytes()[:65536], name) is eventcsv, name
+    return eventcsv.parse(p, ParseOptions(**opts))
+
+
+def test_english_vista_csv_with_multiline_messages():
+    res = parse("System_en-US.csv")
+    df = res.frame
+    assert df["event_id"].tolist() == [50, 1008, 56, 1149]
+    assert df["provider"].tolist()[:3] == ["TermDD", "TermService", "TermDD"]
+    assert df["level"].tolist() == [2, 3, 2, 4]
+    assert set(df["channel"]) == {"System"} and set(df["kind"]) == {"evtcsv"}
+    assert df["locator"].tolist() == ["line 2", "line 3", "line 5", "line 6"]
+    # local time, no zone given: taken as UTC and said so
+    assert str(df.iloc[0].time) == "2011-03-14 20:00:00+00:00"
+    assert any("time zone unknown" in w.message for w in res.warnings)
+    # the message spanning two lines is one message
+    assert df.iloc[1].message.endswith("required for continuous operation.")
+    # fields detectors need, recovered from the rendered text
+    assert data(df.iloc[0])["param2"] == "X.224" and data(df.iloc[0])["_from_message"]
+    assert data(df.iloc[2])["param2"] == "192.0.2.77"
+    rcm = df.iloc[3]
+    assert (rcm.user, rcm.ip) == ("CONTOSO\\alice", "192.0.2.10")
+    assert data(rcm)["Param3"] == "192.0.2.10"
+    assert res.stats["date_order"] == "mdy" and res.stats["records_expected"] == 4
+
+
+def test_tz_hint_converts_local_times_with_dst():
+    # 14 March 2011 is after the US DST change (13 March): Pacific is UTC-7 that day
+    res = parse("System_en-US.csv", tz_hint="(UTC-08:00) Pacific Time (US & Canada)")
+    assert str(res.frame.iloc[0].time) == "2011-03-15 03:00:00+00:00"
+    assert not any("time zone unknown" in w.message for w in res.warnings)
+    fixed = parse("System_en-US.csv", tz_hint="UTC+02:00")
+    assert str(fixed.frame.iloc[0].time) == "2011-03-14 18:00:00+00:00"
+    iana = parse("System_en-US.csv", tz_hint="Europe/Berlin")
+    assert str(iana.frame.iloc[0].time) == "2011-03-14 19:00:00+00:00"
+
+
+def test_german_header_day_first_and_german_message_fields():
+    res = parse("System_de-DE.csv")
+    df = res.frame
+    assert df["event_id"].tolist() == [50, 21]
+    assert df["level"].tolist() == [2, 4]
+    assert str(df.iloc[1].time) == "2021-10-02 07:05:00+00:00"       # 02.10. = 2 October
+    assert data(df.iloc[0])["param2"] == "X.224"
+    lsm = df.iloc[1]
+    assert (lsm.user, lsm.session_id, lsm.ip) == ("CONTOSO\\bob", 2, "192.0.2.20")
+    assert res.stats["language"] == "de"
+
+
+def test_french_tab_delimited_utf16():
+    res = parse("System_fr-FR.txt")
+    df = res.frame
+    assert df["event_id"].tolist() == [50, 1008]
+    assert df["level"].tolist() == [2, 3]
+    assert str(df.iloc[1].time) == "2011-03-15 08:01:00+00:00"
+    assert res.stats["date_order"] == "dmy"
+
+
+def test_spanish_csv():
+    df = parse("System_es-ES.csv").frame
+    assert df["event_id"].tolist() == [50, 1010]
+    assert df["level"].tolist() == [2, 4]
+    assert str(df.iloc[0].time) == "2011-03-14 20:00:00+00:00"
+
+
+def test_security_keywords_column_audit_levels():
+    df = parse("Security_en-US.csv").frame
+    assert df["channel"].tolist() == ["Security", "Security"]
+    assert df["level"].tolist() == [0, 0]
+    f = df.iloc[0]
+    d = data(f)
+    assert d["audit"] == "failure" and d["LevelText"] == "Audit Failure"
+    assert d["LogonType"] == "3" and d["Status"] == "0xC000015B"
+    assert (f.user, f.ip, f.port) == ("CONTOSO\\bob", "192.0.2.11", 50000)
+    assert data(df.iloc[1])["audit"] == "success"
+
+
+def test_windows_2003_export_without_header():
+    res = parse("SysEvent_2003.csv")
+    df = res.frame
+    assert res.stats["layout"] == "2003"
+    assert df["event_id"].tolist() == [50, 1008, 534]
+    assert df["level"].tolist() == [2, 3, 0]
+    assert df["host"].tolist() == ["TS2003"] * 3
+    assert df.iloc[2].user == "NT AUTHORITY\\SYSTEM" and data(df.iloc[2])["audit"] == "failure"
+    assert data(df.iloc[0])["param2"] == "DATA ENCRYPTION"
+    assert str(df.iloc[0].time) == "2011-03-14 20:00:00+00:00"
+
+
+def test_channel_from_operational_file_name(tmp_path):
+    text = (FIX / "System_en-US.csv").read_text(encoding="utf-8-sig")
+    p = tmp_path / "Microsoft-Windows-TerminalServices-RemoteConnectionManager%4Operational.csv"
+    p.write_text(text, encoding="utf-8")
+    df = eventcsv.parse(p).frame
+    assert set(df["channel"]) == {"Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational"}
+
+
+def test_unknown_name_guesses_channel_and_warns(tmp_path):
+    p = tmp_path / "export.csv"
+    p.write_bytes((FIX / "System_en-US.csv").read_bytes())
+    res = eventcsv.parse(p)
+    assert set(res.frame["channel"]) == {"System"}
+    assert any("guessed" in w.message for w in res.warnings)
+
+
+def test_not_event_csv():
+    assert not eventcsv.sniff(b'"Image Name","PID","Session Name","Session#","Mem Usage"\r\n'
+                              b'"System Idle Process","0","Services","0","8 K"\r\n')
+    assert not eventcsv.sniff(b"Windows Registry Editor Version 5.00\r\n")
+
+
+def test_bundle_uses_systeminfo_zone_when_the_bundle_has_one(tmp_path):
+    """analyzer.bundle re-parses evtcsv members with systeminfo's zone (meta time_zone)."""
+    import analyzer
+    (tmp_path / "System.csv").write_bytes((FIX / "System_en-US.csv").read_bytes())
+    b = analyzer.load(tmp_path)
+    inv = b.inventory.set_index("source").loc["System.csv"]
+    assert inv["kind"] == "evtcsv" and inv["records"] == 4 and inv["records_expected"] == 4
+    assert "sys:termdd:protocol-error" in set(b.timeline["event_type"].astype(str))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(max_size=600))
+def test_arbitrary_text_after_a_header_never_raises(tail):
+    text = "Level,Date and Time,Source,Event ID,Task Category\n" + tail
+    try:
+        res = eventcsv.parse_text(text, "x.csv")
+    except ParserError:
+        return
+    assert len(res.frame) == res.stats["records"]
+
+
+@pytest.mark.parametrize("hint,offset_h", [("(UTC+05:30) Chennai, Kolkata, Mumbai, New Delhi", 5.5),
+                                           ("UTC-03:00", -3), ("Asia/Tokyo", 9)])
+def test_resolve_tz(hint, offset_h):
+    from datetime import datetime
+    z, desc = eventcsv.resolve_tz(hint)
+    assert z is not None and desc
+    assert datetime(2011, 1, 10, tzinfo=z).utcoffset().total_seconds() == offset_h * 3600
