@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import gpresult_html, regquery
+from . import gpresult_html, gpresult_text, regquery
 from . import (eventcsv, eventxml, evt, evtx, gpresult, hive, netstat, qwinsta, regfile,
                systeminfo, tasklist, textlog)
 from .base import (TIMELINE_COLUMNS, TIMELINE_DTYPES, ParseOptions, ParseResult, ParserError,
@@ -20,7 +20,7 @@ from .base import (TIMELINE_COLUMNS, TIMELINE_DTYPES, ParseOptions, ParseResult,
 PARSERS: tuple[ModuleType, ...] = (
     evtx, evt, hive,                       # binary signatures
     regfile, gpresult, eventxml, eventcsv,  # structured text
-    regquery, gpresult_html,
+    regquery, gpresult_html, gpresult_text,
     textlog, netstat, tasklist, qwinsta, systeminfo,  # command output
 )
 

@@ -1,0 +1,236 @@
+"""``gpresult /z`` (and ``/v``, ``/r /z``) text — the only gpresult form Windows Server 2003 has.
+
+Input (English output; best effort — KNOWLEDGE.md §3.4 rates the layout ``M``)::
+
+    RSOP data for CORP\\admin on TS01 : Logging Mode
+    ...
+    COMPUTER SETTINGS
+    ------------------
+        Applied Group Policy Objects
+        -----------------------------
+            TS Policy
+        ...
+            Administrative Templates
+            ------------------------
+                GPO: TS Policy
+                    Folder Id: Software\\Policies\\Microsoft\\Windows NT\\Terminal Services\\fDenyTSConnections
+                    Value:       0, 0, 0, 0
+                    State:       Enabled
+            User Rights
+            -----------
+                GPO: Default Domain Controllers Policy
+                    Policy:            RemoteInteractiveLogonRight
+                    Computer Setting:  Administrators
+                                       Remote Desktop Users
+
+Output rows (``kind="gpresult"``, ``time`` NaT: "Created On" is local time without a zone,
+kept as ``meta["capture_time_local"]``)
+    ``gpo:gpo`` (applied / filtered-out lists), ``gpo:registry`` (Administrative Templates:
+    key_path, name, value decoded from the byte list — 4 bytes ⇒ DWORD, UTF-16 text ⇒ str —
+    state, gpo), ``gpo:user-right`` (right, members by name), ``gpo:security-option``
+    (display_name, key_name from ``ValueName:``, value; FIPS marked). What cannot be mapped
+    is a warning with its line.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from . import gpcommon as gc
+from . import regcommon as rc
+from .base import (BudgetExceeded, NotMyFormat, ParseOptions, ParseResult, ParserInfo,
+                   ParseWarning, data_json, result_from_rows, warn)
+
+INFO = ParserInfo(name="gpresult_text", kind="gpresult",
+                  description="gpresult /z, /v text report (2003 and later; English)",
+                  sniffs="'RSOP data for' / 'Resultant Set Of Policies for' / GPO: + Folder Id: blocks",
+                  text=True)
+
+_RSOP = re.compile(r"^\s*RSOP (?:data|results) for (?P<user>.+?) on (?P<host>[^\s:]+)\s*:", re.IGNORECASE)
+_CREATED = re.compile(r"^\s*Created On\s+(?P<d>.+?)\s+at\s+(?P<t>.+?)\s*$", re.IGNORECASE)
+_DASHES = re.compile(r"^\s*-{3,}\s*$")
+_FIELD = re.compile(r"^(?P<indent>\s*)(?P<key>[A-Za-z][A-Za-z ]*?):\s*(?P<value>.*)$")
+_CN = re.compile(r"^\s*CN=(?P<host>[^,]+),", re.IGNORECASE)
+
+
+def sniff_text(text: str) -> bool:
+    head = text[:16384]
+    if re.search(r"RSOP (data|results) for .+ on ", head, re.IGNORECASE):
+        return True
+    if re.search(r"Resultant Set Of Policies for (Computer|User)", head, re.IGNORECASE):
+        return True
+    return bool(re.search(r"^\s*GPO:.*\n\s*Folder Id:", head, re.MULTILINE))
+
+
+def sniff(head: bytes, name: str = "") -> bool:
+    return sniff_text(rc.head_text(head, 16384))
+
+
+def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
+    options = options or ParseOptions()
+    size = path.stat().st_size
+    if size > options.max_bytes:
+        raise BudgetExceeded(f"{size} bytes is more than max_bytes={options.max_bytes}")
+    raw = path.read_bytes()
+    text, enc = rc.decode_text(raw)
+    res = parse_text(text, str(path), options)
+    res.stats.update(encoding=enc, bytes_read=len(raw))
+    return res
+
+
+def _sections(lines: list[str]):
+    """Yield (line index, title) for every title underlined by dashes."""
+    for i in range(len(lines) - 1):
+        if _DASHES.match(lines[i + 1]) and lines[i].strip() and not _DASHES.match(lines[i]):
+            yield i, lines[i].strip()
+
+
+def parse_text(text: str, source: str, options: ParseOptions | None = None,
+               line_offset: int = 0) -> ParseResult:
+    if not sniff_text(text):
+        raise NotMyFormat("no gpresult /z text markers")
+    lines = re.split(r"\r\n|\r|\n", text)
+    warnings: list[ParseWarning] = []
+    meta: dict[str, Any] = {}
+    titles = dict(_sections(lines))
+    rows: list[dict[str, Any]] = []
+    scope = "computer"
+    section = ""
+    block: dict[str, Any] | None = None
+    last_key: str | None = None
+    list_section: str | None = None
+
+    def close():
+        nonlocal block
+        if block is not None:
+            r = _block_row(block, section, scope, source, warnings)
+            if r:
+                rows.append(r)
+        block = None
+
+    for i, line in enumerate(lines):
+        lineno = i + 1 + line_offset
+        m = _RSOP.match(line)
+        if m:
+            meta["user"] = m.group("user").strip()
+            meta.setdefault("host", gc.host_from_account(m.group("host")))
+            continue
+        m = _CREATED.match(line)
+        if m:
+            meta["capture_time_local"] = f"{m.group('d')} {m.group('t')}"
+            continue
+        if _DASHES.match(line):
+            continue
+        if i in titles:
+            close()
+            t = titles[i]
+            if t.upper() == "COMPUTER SETTINGS":
+                scope = "computer"
+            elif t.upper() == "USER SETTINGS":
+                scope = "user"
+            section = t
+            low = t.lower()
+            list_section = ("applied" if low.startswith("applied group policy objects") else
+                            "filtered" if "were not applied" in low else None)
+            continue
+        if not line.strip():
+            continue
+        m = _CN.match(line)
+        if m and scope == "computer" and "host" not in meta:
+            meta["host"] = m.group("host").strip().upper()
+        if list_section:
+            s = line.strip()
+            f = _FIELD.match(line)
+            if f and f.group("key").strip().lower() == "filtering" and rows and rows[-1]["event_type"] == "gpo:gpo":
+                rows[-1]["data"]["reason"] = f.group("value").strip()
+                continue
+            rows.append({"event_type": "gpo:gpo", "locator": f"line {lineno}",
+                         "message": f"{scope} GPO {s!r}" + (" applied" if list_section == "applied" else " not applied"),
+                         "data": {"scope": scope, "name": s, "applied": list_section == "applied"}})
+            continue
+        f = _FIELD.match(line)
+        if f and f.group("key").strip().upper() == "GPO":
+            close()
+            block = {"gpo": f.group("value").strip(), "line": lineno, "fields": {}}
+            last_key = None
+            continue
+        if block is None:
+            continue
+        if f and not line.strip().startswith("\\"):
+            last_key = f.group("key").strip().lower()
+            block["fields"].setdefault(last_key, []).append(f.group("value").strip())
+        elif last_key:
+            block["fields"][last_key].append(line.strip())   # continuation (more members)
+    close()
+    host = meta.get("host")
+    for r in rows:
+        r.update(kind="gpresult", host=host)
+        r["data"] = data_json(r["data"])
+    return result_from_rows(rows, parser=INFO.name, warnings=warnings, meta=meta)
+
+
+def _bytes_value(text: str) -> tuple[Any, bytes | None]:
+    nums = [p.strip() for p in text.split(",") if p.strip()]
+    if not nums or not all(re.fullmatch(r"\d{1,3}", n) and int(n) < 256 for n in nums):
+        return None, None
+    b = bytes(int(n) for n in nums)
+    if len(b) == 4:
+        return int.from_bytes(b, "little"), b
+    if len(b) >= 2 and len(b) % 2 == 0 and b.endswith(b"\0\0"):
+        s = b.decode("utf-16-le", "replace").rstrip("\x00")
+        if s.isprintable():
+            return s, b
+    return b.hex(), b
+
+
+def _block_row(block: dict, section: str, scope: str, source: str, warnings) -> dict | None:
+    f = {k: v for k, v in block["fields"].items()}
+    loc = f"line {block['line']}"
+    gpo = block["gpo"]
+    sec = section.lower()
+    if "folder id" in f:
+        path = f["folder id"][0]
+        key_path, _, name = path.rpartition("\\")
+        raw_value = " ".join(f.get("value", [])).strip()
+        value, raw = _bytes_value(raw_value)
+        if value is None and raw_value:
+            warn(warnings, source, loc, f"cannot decode value {raw_value[:40]!r} of {path}")
+            value = raw_value
+        state = (f.get("state") or [None])[0]
+        d = {"scope": scope, "key_path": key_path, "name": name, "value": value, "state": state,
+             "gpo": gpo, "precedence": 1}
+        if raw is not None and not isinstance(value, int):
+            d["raw"] = raw.hex()
+        if state and state.lower() not in ("enabled",):
+            d["value"] = None if state.lower() == "deleted" else value
+        return {"event_type": "gpo:registry", "locator": loc,
+                "message": f"{path} = {value!r} ({state}) [{gpo}]", "data": d}
+    policy = (f.get("policy") or [None])[0]
+    setting = [s for s in (f.get("computer setting") or f.get("user setting") or []) if s]
+    if policy is None:
+        return None
+    if "user rights" in sec:
+        right = gc.user_right_constant(policy)
+        if right is None:
+            warn(warnings, source, loc, f"cannot map user right {policy!r}")
+            right = policy
+        members = [{"name": s, "sid": None} for s in setting if s.lower() not in ("not defined",)]
+        return {"event_type": "gpo:user-right", "locator": loc,
+                "message": f"{right}: {', '.join(m['name'] for m in members)} [{gpo}]",
+                "data": {"scope": scope, "right": right, "members": members, "gpo": gpo,
+                         "precedence": 1}}
+    if "security options" in sec or "valuename" in f:
+        key_name = (f.get("valuename") or [None])[0]
+        value: Any = setting[0] if setting else None
+        if isinstance(value, str) and re.fullmatch(r"-?\d+", value):
+            value = int(value)
+        d = {"scope": scope, "key_name": key_name, "value": value, "display_name": policy,
+             "display_value": setting[0] if setting else None, "gpo": gpo, "precedence": 1}
+        if gc.is_fips_option(key_name, policy) or policy.lower() == "fipsalgorithmpolicy":
+            d["setting"] = "FIPSAlgorithmPolicy"
+            if not isinstance(value, int):
+                d["value"] = gc.state_value(value)
+        return {"event_type": "gpo:security-option", "locator": loc,
+                "message": f"{policy} = {value!r} [{gpo}]", "data": d}
+    return None

@@ -1,0 +1,86 @@
+"""gpresult /z text (Windows Server 2003): hand-written fixture, mapping into the config."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import parsers
+from analyzer import config as C
+from analyzer import timeline as tl
+from parsers import gpresult_text
+from parsers.base import NotMyFormat
+
+FIX = Path(__file__).parent / "fixtures" / "gpresult" / "gpresult_z_2003.txt"
+
+
+def _rows(res, et):
+    return [{"locator": loc, **orjson.loads(d)} for e, d, loc in
+            zip(res.frame["event_type"], res.frame["data"], res.frame["locator"]) if e == et]
+
+
+@pytest.fixture(scope="module")
+def res():
+    return gpresult_text.parse(FIX)
+
+
+def test_identified_and_host(res):
+    assert parsers.identify(FIX.read_bytes(), FIX.name) is gpresult_text
+    assert res.meta["host"] == "TS2003" and res.meta["user"] == r"CORP\helpdesk"
+    assert res.meta["capture_time_local"] == "3/14/2010 9:26:53 AM"
+    assert set(res.frame["host"]) == {"TS2003"}
+
+
+def test_gpo_lists(res):
+    gpos = _rows(res, "gpo:gpo")
+    assert [(g["name"], g["applied"]) for g in gpos] == [
+        ("TS Lockdown", True), ("Default Domain Policy", True), ("Local Group Policy", False)]
+    assert gpos[2]["reason"] == "Not Applied (Empty)"
+
+
+def test_registry_policy_blocks_decoded(res):
+    reg = {r["name"]: r for r in _rows(res, "gpo:registry")}
+    assert reg["fDenyTSConnections"]["value"] == 0
+    assert reg["MinEncryptionLevel"]["value"] == 3
+    assert reg["LicenseServers"]["value"] == "lic01.corp.example"
+    assert reg["MaxIdleTime"]["scope"] == "user" and reg["MaxIdleTime"]["value"] == 600_000
+    assert reg["fDenyTSConnections"]["key_path"] == r"Software\Policies\Microsoft\Windows NT\Terminal Services"
+    assert reg["fDenyTSConnections"]["gpo"] == "TS Lockdown"
+    assert reg["fDenyTSConnections"]["locator"] == "line 85"
+
+
+def test_user_rights_with_continuation_members(res):
+    rights = {r["right"]: r for r in _rows(res, "gpo:user-right")}
+    assert [m["name"] for m in rights["SeRemoteInteractiveLogonRight"]["members"]] == \
+        ["Administrators", r"CORP\TS Users"]
+    assert [m["name"] for m in rights["SeDenyRemoteInteractiveLogonRight"]["members"]] == [r"CORP\Contractors"]
+
+
+def test_unmappable_things_are_warnings_with_lines(res):
+    assert [(w.locator, w.message.split(" ")[1]) for w in res.warnings] == [
+        ("line 72", "map"), ("line 110", "decode")]
+
+
+def test_effective_config_from_2003_gpresult(res):
+    cfg = C.effective_config(tl.concat([tl.finalize_part(res.frame, source="gp.txt", host=None)]))
+    row = C.get(cfg, "TS2003", "MinEncryptionLevel")
+    assert (row["value"], row["origin"], row["gpo"], row["locator"]) == (3, "gpresult", "TS Lockdown", "line 90")
+    assert C.get(cfg, "TS2003", "FIPSAlgorithmPolicy")["origin"] == "security-option"
+    assert C.value(cfg, "TS2003", "FIPSAlgorithmPolicy") == 1
+    assert C.value(cfg, "TS2003", "LicenseServers") == ["lic01.corp.example"]
+    assert C.value(cfg, "TS2003", "MaxInstanceCount") == 2
+    assert C.get(cfg, "TS2003", "MaxIdleTime")["is_default"] is True    # user scope only
+
+
+def test_not_gpresult():
+    with pytest.raises(NotMyFormat):
+        gpresult_text.parse_text("hello world\n", "x")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(max_size=300))
+def test_arbitrary_text_after_header_never_raises(tail):
+    text = "RSOP data for A\\b on HOST : Logging Mode\nCOMPUTER SETTINGS\n------\n" + tail
+    gpresult_text.parse_text(text, "fuzz.txt")
