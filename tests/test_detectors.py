@@ -357,3 +357,14 @@ def test_protocol_error_burst_fires_and_quiet():
     assert len(out) == 1 and "192.0.2.7" in out[0].summary and "0xC00A0038" in out[0].summary
     sparse = [ev(i * 30, "termdd", 56, ip="192.0.2.7") for i in range(12)]   # every 30 min
     assert run("protocol-error-burst", sparse) == []
+
+
+def test_port_conflict_does_not_trust_netstat_b_for_shared_svchost():
+    # netstat -b names one service of a shared svchost (real capture: CryptSvc on the RDP
+    # listener's PID); only tasklist /svc lists them all
+    rows = [sock(3389, 1668, services=["CryptSvc"], image="[svchost.exe]")]
+    out = run("port-conflict", rows)
+    assert isinstance(out, NotEvaluated) and out.missing == ["`tasklist /svc` output"]
+    full = rows + [proc(1668, "svchost.exe", ["CryptSvc", "Dnscache", "TermService"])]
+    assert run("port-conflict", full) == []
+    assert run("listener-down", full) == []

@@ -152,7 +152,7 @@ PRIORITY: tuple[str, ...] = (
 DEFAULT_PARAMS: dict[str, Any] = {
     "brute_force_window_minutes": 10,
     "brute_force_min_failures": 10,         # failed RDP logons from one address per window
-    "brute_force_min_connections": 30,      # RdpCoreTS 131 accepts from one address per window
+    "brute_force_min_connections": 10,      # RdpCoreTS 131 accepts from one address per window
     "rdp_evidence_margin_minutes": 30,      # how near RDP evidence must be to type-3 failures
     "protocol_error_window_minutes": 10,
     "protocol_error_min_events": 10,        # TermDD 50/56 per window (per client for 56)

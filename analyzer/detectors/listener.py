@@ -107,10 +107,13 @@ def classify(ctx: Context, socks: pd.DataFrame) -> tuple[list[dict], list[dict],
     ts, other, unknown = [], [], []
     for _, s in socks.iterrows():
         o = owner_of(ctx, s["pid"])
+        partial = False
         if o["services"] is None:
             svcs = _services_list(s.get("services"))
             if svcs is not None:
-                o["services"] = svcs
+                # netstat -b names only the service owning the socket's module, not every
+                # service of a shared svchost (tasklist /svc does): a partial answer
+                o["services"], partial = svcs, True
         if o["image"] is None and isinstance(s.get("image"), str):
             o["image"] = s["image"].strip("[]")
         o["socket"] = s
@@ -118,6 +121,8 @@ def classify(ctx: Context, socks: pd.DataFrame) -> tuple[list[dict], list[dict],
         image = (o["image"] or "").lower()
         if TERMSERVICE in svcs:
             ts.append(o)
+        elif partial and image in ("", "svchost.exe"):
+            unknown.append(o)
         elif o["services"] is not None and (o["services"] or image not in ("", "svchost.exe")):
             other.append(o)
         elif image and image != "svchost.exe":
@@ -249,8 +254,9 @@ def listener_down(ctx: Context):
                 ev.append(Evidence(source=str(ctx.etype('net:socket').iloc[0]["source"]),
                                    locator="(whole output)",
                                    excerpt=f"no LISTENING socket on port {port}"))
-            elif other and not ts:
-                reasons.append(f"TCP {port} is held by " + ", ".join(_describe(o) for o in other))
+            elif other and not ts and not unknown:
+                reasons.append(f"TCP {port} is held by "
+                               + ", ".join(dict.fromkeys(_describe(o) for o in other)))
                 ev += ctx.evidence(pd.DataFrame([o["socket"] for o in other]))
         details["port"] = port
     fails = ctx.etype("sys:termservice:listener-down", "sys:termservice:session-create-failed",
