@@ -1,0 +1,102 @@
+"""qwinsta / query session: 2003, 2008 R2, Windows 11 widened, Russian, no header, /counter.
+
+There is no real capture in the corpus: the fixtures are hand-written (see fixtures/text/README.md).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+
+import parsers
+from parsers import qwinsta
+
+FIX = Path(__file__).parent / "fixtures" / "text"
+
+
+def _rows(res):
+    return [(None if str(u) == "<NA>" else u, int(i), orjson.loads(d))
+            for u, i, d in zip(res.frame["user"], res.frame["session_id"], res.frame["data"])]
+
+
+def _summary(res):
+    return [(d["session_name"], u, i, d["state"]) for u, i, d in _rows(res)]
+
+
+def test_2003_type_column():
+    res = qwinsta.parse(FIX / "qwinsta_2003_en.txt")
+    assert _summary(res) == [("console", "Administrator", 0, "Active"), ("rdp-tcp#1", "jdoe", 1, "Active"),
+                             (None, "asmith", 2, "Disc"), ("rdp-tcp", None, 65536, "Listen")]
+    rows = _rows(res)
+    assert [d["type"] for _, _, d in rows] == ["wdcon", "rdpwd", "rdpwd", "rdpwd"]
+    assert [d["current"] for _, _, d in rows] == [True, False, False, False]
+    assert rows[3][2]["listener"] is True
+    assert res.warnings == []
+
+
+def test_2008r2_with_counter_trailer():
+    res = qwinsta.parse(FIX / "qwinsta_2008r2_counter.txt")
+    assert _summary(res) == [("services", None, 0, "Disc"), ("console", "Administrator", 1, "Active"),
+                             ("rdp-tcp#0", "jdoe", 2, "Active"), (None, "asmith", 3, "Disc"),
+                             ("rdp-tcp", None, 65536, "Listen")]
+    assert res.stats["counters"]["Total sessions created"] == 14
+    assert len(res.stats["counters"]) == 4
+    assert list(res.frame["locator"]) == [f"line {n}" for n in range(3, 8)]
+    assert res.stats["encoding"] == "utf-16-le"
+
+
+def test_windows11_widened_sessionname():
+    res = qwinsta.parse(FIX / "qwinsta_win11_wide.txt")
+    s = _summary(res)
+    assert s[1] == ("console", None, 1, "Conn")
+    assert s[2] == ("rdp-tcp#12", "CONTOSO-ADMIN", 2, "Active")
+    assert s[3] == ("31c5ce94259d4006a9e4#0", "jdoe", 3, "Active")
+    assert s[4] == (None, "asmith", 4, "Disc")
+    assert _rows(res)[2][2]["current"] is True
+
+
+def test_russian_cp866():
+    res = qwinsta.parse(FIX / "qwinsta_ru_cp866.txt")
+    assert res.stats["encoding"] == "cp866"
+    rows = _rows(res)
+    assert [(d["state"], d["state_original"]) for _, _, d in rows] == [
+        ("Disc", "Разъедин"), ("Active", "Активный"), ("Active", "Активный"), ("Disc", "Разъедин"),
+        ("Listen", "Прослуш")]
+    assert rows[1][0] == "Администратор"
+
+
+def test_no_header_rows_by_shape():
+    txt = (">console           Administrator             1  Active\n"
+           " rdp-tcp#4         jdoe                      4  Active\n"
+           "                   asmith                    5  Disc\n"
+           " rdp-tcp                                 65536  Listen\n")
+    assert qwinsta.sniff_text(txt)
+    res = qwinsta.parse_text(txt, "x")
+    assert _summary(res) == [("console", "Administrator", 1, "Active"), ("rdp-tcp#4", "jdoe", 4, "Active"),
+                             (None, "asmith", 5, "Disc"), ("rdp-tcp", None, 65536, "Listen")]
+
+
+def test_listener_down_state_and_unknown_state_warning():
+    hdr = " SESSIONNAME       USERNAME                 ID  STATE   TYPE        DEVICE \n"
+    txt = hdr + " rdp-tcp                                 65536  Down\n" + \
+        " rdp-tcp#1         jdoe                      2  Weird\n"
+    res = qwinsta.parse_text(txt, "x")
+    rows = _rows(res)
+    assert rows[0][2]["state"] == "Down" and rows[0][2]["listener"] is True
+    assert rows[1][2]["state"] is None and rows[1][2]["state_original"] == "Weird"
+    assert any("Weird" in w.message for w in res.warnings)
+
+
+@pytest.mark.parametrize("name", ["qwinsta_2003_en.txt", "qwinsta_2008r2_counter.txt",
+                                  "qwinsta_win11_wide.txt", "qwinsta_ru_cp866.txt"])
+def test_identified_by_content(name):
+    p = FIX / name
+    assert parsers.identify(p.read_bytes(), "unrelated-name.bin") is qwinsta
+
+
+@pytest.mark.parametrize("word,state", [("Активно", "Active"), ("Getr.", "Disc"), ("Abhören", "Listen"),
+                                        ("ConnQ", "ConnQ"), ("Shadow", "Shadow"), ("Idle", "Idle"),
+                                        ("Reset", "Reset"), ("Init", "Init"), ("Déco", "Disc")])
+def test_state_words(word, state):
+    assert qwinsta.normalize_state(word) == state

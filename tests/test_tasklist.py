@@ -1,0 +1,141 @@
+"""tasklist: corpus captures (table, CSV /v, GBK Chinese, '.' separators) and /svc layouts."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import orjson
+import pytest
+
+import parsers
+from parsers import tasklist
+
+from conftest import corpus_files, ids
+
+FIX = Path(__file__).parent / "fixtures" / "text"
+TASKLIST = corpus_files("tasklist")
+
+
+def _data(df):
+    return [orjson.loads(s) for s in df["data"]]
+
+
+def _expected_rows(p: Path) -> int:
+    """Count process rows independently: CSV lines whose 2nd field is a number, or table
+    lines after a '=' ruler ending in a memory figure."""
+    b = p.read_bytes()
+    if b[:2] == b"\xff\xfe":
+        t = b[2:].decode("utf-16-le")
+    else:
+        try:
+            t = b.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            t = b.decode("gbk")
+    lines = t.replace("\r", "").split("\n")
+    if lines[0].startswith('"'):
+        return sum(1 for ln in lines if re.match(r'^"[^"]*","\d+"', ln))
+    n, in_table = 0, False
+    for ln in lines:
+        if ln.startswith("====="):
+            in_table = True
+        elif in_table and re.search(r"\s\d+\s+[\d.,]+ K\s*$", ln):
+            n += 1
+    return n
+
+
+@pytest.mark.parametrize("path", TASKLIST, ids=ids(TASKLIST))
+def test_corpus_row_count_matches_the_file(path):
+    res = tasklist.parse(path)
+    assert len(res.frame) == _expected_rows(path) > 0
+    assert res.warnings == []
+    assert parsers.identify(path.read_bytes()[:65536], path.name) is tasklist
+    assert res.frame["pid"].notna().all()
+    assert (res.frame["event_type"] == "proc:process").all()
+
+
+def test_gbk_chinese_table(corpus):
+    res = tasklist.parse(corpus / "tasklist" / "xingyuan__tasklist_zh-CN_gbk.txt")
+    assert res.stats["encoding"] == "gbk"
+    d = _data(res.frame)
+    first = d[0]
+    assert first["image"] == "System Idle Process" and first["mem_kb"] == 8
+    assert d[1]["image"] == "System" and d[1]["mem_kb"] == 3336
+    last = res.frame.iloc[-1]
+    assert int(last["pid"]) == 22288 and _data(res.frame.tail(1))[0]["image"] == "tasklist.exe"
+    assert int(last["session_id"]) == 1
+
+
+def test_dot_thousands_separator(corpus):
+    res = tasklist.parse(corpus / "tasklist" / "hnggiahung__tasklist_filtered_utf8bom.txt")
+    assert [x["mem_kb"] for x in _data(res.frame)] == [1420, 27296]
+    assert list(res.frame["pid"]) == [5376, 5052]
+
+
+def test_csv_v_columns(corpus):
+    res = tasklist.parse(corpus / "tasklist" / "huynhnt__tasklist_v_fo_csv.csv")
+    df = res.frame
+    d = _data(df)
+    assert df["user"].iloc[0] == "NT AUTHORITY\\SYSTEM"
+    assert d[0]["cpu_time"] == "17:39:54" and d[0]["window_title"] is None
+    assert df["user"].iloc[1] is None or str(df["user"].iloc[1]) == "<NA>"  # "N/A"
+    ps = [x for x in d if x["image"] == "powershell.exe"]
+    assert ps and ps[0]["window_title"] == "OleMainThreadWndName" and ps[0]["status"] == "Running"
+
+
+def test_svc_2003_wrapped_lists():
+    res = tasklist.parse(FIX / "tasklist_svc_2003.txt")
+    by_pid = {int(p): x for p, x in zip(res.frame["pid"], _data(res.frame))}
+    assert by_pid[836]["services"] == ["DcomLaunch", "TermService"]
+    assert by_pid[656]["services"] == ["HTTPFilter", "kdc", "Netlogon", "NtLmSsp", "PolicyAgent",
+                                       "ProtectedStorage", "SamSs"]
+    assert len(by_pid[1004]["services"]) == 22 and by_pid[1004]["services"][-1] == "WZCSVC"
+    assert by_pid[0]["services"] == [] and by_pid[2412]["image"] == "vncsrv.exe"
+    assert len(res.frame) == 12 and res.warnings == []
+
+
+def test_svc_utf16_and_locators():
+    res = tasklist.parse(FIX / "tasklist_svc_2019_utf16.txt")
+    by_pid = {int(p): (x, loc) for p, x, loc in zip(res.frame["pid"], _data(res.frame), res.frame["locator"])}
+    assert by_pid[2160][0]["services"] == ["CryptSvc", "Dnscache", "LanmanWorkstation", "NlaSvc",
+                                          "WinRM", "Wcmsvc"]
+    assert by_pid[1668] == ({"image": "svchost.exe", "format": "table", "variant": "svc",
+                             "services": ["TermService"]}, "line 10")
+
+
+def test_german_svc_cp850():
+    res = tasklist.parse(FIX / "tasklist_svc_de_cp850.txt")
+    d = _data(res.frame)
+    assert d[0]["services"] == []  # "Nicht zutreffend"
+    assert d[-1]["image"] == "Überwachung.exe"
+    assert d[4]["services"] == ["Dnscache", "LanmanWorkstation", "NlaSvc", "TapiSrv"]
+
+
+def test_svc_csv_and_list():
+    d = _data(tasklist.parse(FIX / "tasklist_svc.csv").frame)
+    assert d[1]["services"][:3] == ["BrokerInfrastructure", "DcomLaunch", "LSM"] and len(d) == 4
+    res = tasklist.parse(FIX / "tasklist_list.txt")
+    d = _data(res.frame)
+    assert res.stats["format"] == "list"
+    assert d[1]["services"] == ["BrokerInfrastructure", "DcomLaunch", "LSM"]
+    assert d[3]["session_name"] == "RDP-Tcp#0" and d[3]["mem_kb"] == 84112
+    assert int(res.frame["session_id"].iloc[3]) == 2
+
+
+def test_v_table():
+    res = tasklist.parse(FIX / "tasklist_v.txt")
+    d = _data(res.frame)
+    assert [x["status"] for x in d] == ["Unknown", "Unknown", "Running", "Not Responding"]
+    assert list(res.frame["user"])[2:] == ["CONTOSO\\jdoe", "CONTOSO\\asmith"]
+    assert d[2]["window_title"] == "Program Manager" and d[3]["session_name"] is None
+    assert int(res.frame["session_id"].iloc[3]) == 3
+
+
+def test_bad_rows_are_warnings():
+    txt = ("Image Name                     PID Services\n"
+           "========================= ======== ============\n"
+           "svchost.exe                   1668 TermService\n"
+           "@@@@ garbage @@@@\n"
+           "vncsrv.exe                    2412 RemoteAssistPro\n")
+    res = tasklist.parse_text(txt, "x", line_offset=100)
+    assert list(res.frame["pid"]) == [1668, 2412]
+    assert [w.locator for w in res.warnings] == ["line 104"]

@@ -1,0 +1,103 @@
+"""textlog: several command outputs in one file (diag.log), and the netstat↔tasklist join."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+
+import analyzer
+import parsers
+from analyzer import processes as P
+from parsers import netstat, textlog
+
+FIX = Path(__file__).parent / "fixtures" / "text"
+
+
+def test_diag_log_has_three_blocks():
+    p = FIX / "diag.log"
+    assert parsers.identify(p.read_bytes(), "diag.log") is textlog
+    res = textlog.parse(p)
+    blocks = res.stats["blocks"]
+    assert [b["kind"] for b in blocks] == ["netstat", "tasklist", "qwinsta"]
+    assert [b["records"] for b in blocks] == [5, 9, 4]
+    lines = p.read_bytes().decode("cp437").split("\r\n")
+    assert lines[blocks[0]["first_line"] - 1] == "Active Connections"
+    assert lines[blocks[1]["first_line"] - 1].startswith("Image Name")
+    assert lines[blocks[2]["first_line"] - 1].startswith(" SESSIONNAME")
+    # every locator points at its line in the whole file
+    for kind, loc, data in zip(res.frame["kind"], res.frame["locator"], res.frame["data"]):
+        line = lines[int(loc.split()[1]) - 1]
+        d = orjson.loads(data)
+        if kind == "netstat":
+            assert d["local"] in line
+        elif kind == "tasklist":
+            assert line.startswith(d["image"])
+        else:
+            assert str(d["state_original"]) in line
+    assert res.warnings == []
+    assert res.stats["unclaimed_lines"] == 6  # note, banners, prompts
+
+
+def test_one_kind_file_is_not_a_textlog():
+    assert not textlog.sniff((FIX / "netstat_anobq.txt").read_bytes())
+    assert textlog.find_blocks([""]) == []
+
+
+def test_blocks_beyond_the_sniffed_head_are_not_lost(tmp_path):
+    """A diag.log whose first 64 KiB are netstat goes to netstat, which hands it to textlog."""
+    row = "  TCP    10.0.0.5:{0:<5}         10.0.0.77:51234        ESTABLISHED     1668\r\n"
+    big = "Active Connections\r\n\r\n  Proto  Local Address          Foreign Address        State           PID\r\n"
+    big += "".join(row.format(40000 + i % 20000) for i in range(1200))
+    tail = (FIX / "tasklist_svc_2003.txt").read_text(encoding="cp437")
+    p = tmp_path / "diag.log"
+    p.write_bytes((big + "\r\n" + tail).encode("cp437"))
+    mod = parsers.identify(p.read_bytes()[:65536], p.name)
+    assert mod is netstat
+    res = mod.parse(p)
+    assert [b["kind"] for b in res.stats["blocks"]] == ["netstat", "tasklist"]
+    assert (res.frame["kind"] == "tasklist").sum() == 12
+    assert (res.frame["kind"] == "netstat").sum() == 1200
+
+
+def test_bundle_inventory_lists_blocks_and_listeners(tmp_path):
+    b = analyzer.load(FIX / "diag.log")
+    inv = b.inventory.iloc[0]
+    assert inv["status"] == "parsed" and inv["blocks"] == 3 and inv["records"] == 18
+    lst = P.listeners(b.timeline, port=3389)
+    assert list(lst["pid"]) == [1668, 1668]
+    assert all(s == ["TermService"] for s in lst["services"])
+    assert set(lst["image"]) == {"svchost.exe"} and lst["has_tasklist"].all()
+
+
+def test_port_conflict_join(tmp_path):
+    (tmp_path / "TS01_Netstat.txt").write_bytes((FIX / "netstat_ano_2003_conflict.txt").read_bytes())
+    (tmp_path / "TS01_Tasklist.txt").write_bytes((FIX / "tasklist_svc_2003.txt").read_bytes())
+    (tmp_path / "TS01_Qwinsta.txt").write_bytes((FIX / "qwinsta_2003_en.txt").read_bytes())
+    b = analyzer.load(tmp_path)
+    lst = P.owner_of(b.timeline, 3389, host="TS01")
+    assert list(lst["pid"]) == [2412, 2412]
+    assert set(lst["image"]) == {"vncsrv.exe"}
+    assert all("TermService" not in s and s == ["RemoteAssistPro"] for s in lst["services"])
+    # UDP sockets only when asked for
+    assert len(P.listeners(b.timeline, port=3389, proto=None)) == 3
+    # where TermService really is
+    procs = P.processes(b.timeline)
+    ts = procs[procs["services"].map(lambda s: "TermService" in s)]
+    assert list(ts["pid"]) == [836] and set(ts["host"]) == {"TS01"}
+    sess = P.sessions(b.timeline)
+    assert len(sess[sess["listener"]]) == 1
+
+
+def test_netstat_b_services_fill_in_without_tasklist():
+    res = netstat.parse(FIX / "netstat_anobq.txt")
+    tl = analyzer.timeline.finalize_part(res.frame, source="n.txt", host="TS02")
+    lst = P.listeners(tl, port=3389)
+    assert list(lst["services"]) == [["TermService"]] and not lst["has_tasklist"].any()
+    assert list(lst["image"]) == ["svchost.exe"]
+
+
+def test_empty_timeline_helpers():
+    from parsers.base import empty_frame
+    assert len(P.listeners(empty_frame())) == 0
+    assert list(P.listeners(empty_frame()).columns) == P.LISTENER_COLUMNS
+    assert len(P.sessions(empty_frame())) == 0
