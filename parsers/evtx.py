@@ -131,25 +131,21 @@ def choose_backend(requested: str | None) -> str:
 # =========================================================================== row building
 
 
-@dataclass
 class _Rec:
-    """One decoded record, backend-neutral (what both backends reduce a record to)."""
+    """One decoded record, backend-neutral (what both backends reduce a record to).
 
-    record_id: int
-    provider: Any = None
-    source_name: Any = None
-    event_id: Any = None
-    qualifiers: Any = None
-    level: Any = None
-    time: Any = None            # ISO string (Rust) or FILETIME int (python)
-    erid: Any = None            # System/EventRecordID
-    activity: Any = None
-    pid: Any = None
-    channel: Any = None
-    computer: Any = None
-    userid: Any = None
-    fields: dict = field(default_factory=dict)
-    binary: Any = None
+    ``time`` is the SystemTime as the Rust reader renders it (ISO text)."""
+
+    __slots__ = ("record_id", "provider", "source_name", "event_id", "qualifiers", "level",
+                 "time", "erid", "activity", "pid", "channel", "computer", "userid",
+                 "fields", "binary")
+
+    def __init__(self, record_id: int):
+        self.record_id = record_id
+        self.provider = self.source_name = self.event_id = self.qualifiers = None
+        self.level = self.time = self.erid = self.activity = self.pid = None
+        self.channel = self.computer = self.userid = self.binary = None
+        self.fields: dict = {}
 
 
 def _int(v: Any) -> int | None:
@@ -199,16 +195,57 @@ class _Columns:
 
     def add(self, r: _Rec) -> None:
         """Normalise one record into the column lists (shared by both backends)."""
-        eid = _int(r.event_id)
+        eid = r.event_id
+        if type(eid) is not int:
+            eid = _int(eid)
         fields = r.fields
-        extra: dict[str, Any] = {}
+        extra: dict[str, Any] | None = None
         if eid is not None and eid > 0xFFFF:
-            extra["Qualifiers"] = eid >> 16
+            extra = {"Qualifiers": eid >> 16}
             eid &= 0xFFFF
+        provider = r.provider
+        if r.qualifiers is not None or r.source_name is not None or r.activity is not None \
+                or r.binary is not None or r.erid != r.record_id:
+            extra = self._extra(r, provider, extra)
+        t = r.time
+        if type(t) is str and t.startswith("1601-01-01T00:00:00"):
+            extra = extra or {}
+            extra["_time_zero"] = True
+        if fields:
+            cols = event_columns(provider, eid, fields)
+            self.message.append(event_message(provider, eid, fields))
+        else:
+            cols = _NO_COLS
+            self.message.append(f"{provider or '?'} {eid if eid is not None else '?'}")
+        self.time.append(t)
+        self.host.append(r.computer)
+        self.record_id.append(r.record_id)
+        self.provider.append(provider)
+        self.channel.append(r.channel)
+        self.event_id.append(eid)
+        lv = r.level
+        self.level.append(lv if type(lv) is int else _int(lv))
+        self.user.append(cols.get("user"))
+        self.sid.append(r.userid if r.userid is not None else cols.get("sid"))
+        self.session_id.append(cols.get("session_id"))
+        pid = r.pid
+        self.pid.append(pid if type(pid) is int else _int(pid))
+        self.ip.append(cols.get("ip"))
+        self.port.append(cols.get("port"))
+        if extra:
+            d = dict(fields)
+            d.update(extra)
+        else:
+            d = fields
+        self.data.append(_dumps(d).decode() if d else None)
+        self.seen.add(r.record_id)
+
+    @staticmethod
+    def _extra(r: _Rec, provider, extra: dict | None) -> dict:
+        extra = extra or {}
         q = _int(r.qualifiers)
         if q is not None:
             extra["Qualifiers"] = q
-        provider = r.provider
         if r.source_name is not None:
             extra["EventSourceName"] = r.source_name
         if r.activity is not None:
@@ -225,32 +262,7 @@ class _Columns:
                     extra["ntstatus"] = ntstatus_from_binary(bytes.fromhex(binary))
                 except ValueError:
                     pass
-        t = r.time
-        if t == 0 or (isinstance(t, str) and t.startswith("1601-01-01T00:00:00")):
-            extra["_time_zero"] = True
-        cols = event_columns(provider, eid, fields) if fields else {}
-        sid = r.userid if r.userid is not None else cols.get("sid")
-        self.time.append(t)
-        self.host.append(r.computer)
-        self.record_id.append(r.record_id)
-        self.provider.append(provider)
-        self.channel.append(r.channel)
-        self.event_id.append(eid)
-        self.level.append(_int(r.level))
-        self.user.append(cols.get("user"))
-        self.sid.append(sid)
-        self.session_id.append(cols.get("session_id"))
-        self.pid.append(_int(r.pid))
-        self.ip.append(cols.get("ip"))
-        self.port.append(cols.get("port"))
-        self.message.append(event_message(provider, eid, fields))
-        if extra:
-            d = dict(fields)
-            d.update(extra)
-        else:
-            d = fields
-        self.data.append(orjson.dumps(d, default=str).decode() if d else None)
-        self.seen.add(r.record_id)
+        return extra
 
     def frame(self) -> pd.DataFrame:
         n = len(self.record_id)
@@ -279,6 +291,18 @@ class _Columns:
             "data": pd.array(self.data, dtype="string"),
         }
         return pd.DataFrame(data)
+
+
+_NO_COLS: dict = {}
+
+
+def _dumps(d: dict) -> bytes:
+    try:
+        return orjson.dumps(d)
+    except TypeError:                       # e.g. a huge int; never lose the row for it
+        return orjson.dumps(d, default=str, option=orjson.OPT_PASSTHROUGH_BIG_INT) \
+            if hasattr(orjson, "OPT_PASSTHROUGH_BIG_INT") else orjson.dumps(
+                {k: (str(v) if isinstance(v, int) else v) for k, v in d.items()}, default=str)
 
 
 def _strs(values: list) -> list:
@@ -439,21 +463,38 @@ def _rec_from_json(rid: int, ev: dict) -> _Rec:
     rec = _Rec(rid)
     sysd = ev.get("System")
     if type(sysd) is dict:
-        a = _attrs(sysd.get("Provider"))
-        rec.provider = a.get("Name")
-        rec.source_name = a.get("EventSourceName")
-        e = sysd.get("EventID")
-        rec.event_id = _text(e)
-        rec.qualifiers = _attrs(e).get("Qualifiers")
-        rec.level = _text(sysd.get("Level"))
-        rec.time = _attrs(sysd.get("TimeCreated")).get("SystemTime")
-        rec.erid = _text(sysd.get("EventRecordID"))
-        rec.activity = _attrs(sysd.get("Correlation")).get("ActivityID")
-        rec.pid = _attrs(sysd.get("Execution")).get("ProcessID")
-        rec.channel = _text(sysd.get("Channel"))
-        rec.computer = _text(sysd.get("Computer"))
-        rec.userid = _attrs(sysd.get("Security")).get("UserID")
-    _event_data_json(ev.get("EventData"), rec)
+        for k, v in sysd.items():
+            if k == "EventID":
+                if type(v) is dict:
+                    rec.event_id = v.get("#text")
+                    rec.qualifiers = _attrs(v).get("Qualifiers")
+                else:
+                    rec.event_id = v
+            elif k == "Provider":
+                a = _attrs(v)
+                rec.provider = a.get("Name")
+                rec.source_name = a.get("EventSourceName")
+            elif k == "TimeCreated":
+                rec.time = _attrs(v).get("SystemTime")
+            elif k == "Level":
+                rec.level = _text(v)
+            elif k == "EventRecordID":
+                rec.erid = _text(v)
+            elif k == "Execution":
+                rec.pid = _attrs(v).get("ProcessID")
+            elif k == "Channel":
+                rec.channel = _text(v)
+            elif k == "Computer":
+                rec.computer = _text(v)
+            elif k == "Security":
+                if v is not None:
+                    rec.userid = _attrs(v).get("UserID")
+            elif k == "Correlation":
+                if v is not None:
+                    rec.activity = _attrs(v).get("ActivityID")
+    ed = ev.get("EventData")
+    if ed is not None:
+        _event_data_json(ed, rec)
     ud = ev.get("UserData")
     if type(ud) is dict:
         for k, v in ud.items():
@@ -1067,6 +1108,8 @@ def _decode_py(buf, pcs: dict, ch: _Chunk, off: int, rsize: int, rid: int) -> _R
         if not python_available():
             raise
         tree, subs = _fragment_nodes(pc, off + 24, off + rsize - 4)
+    if not any(e[0] == "Event" for e in tree):
+        raise _DecodeError("no <Event> element (not an event record)")
     return _rec_from_tree(rid, tree, subs)
 
 

@@ -1,0 +1,351 @@
+"""parsers.evtx on the real corpus (read in place) and on damaged copies made at test time.
+
+The recovery bar is measured here, per file, by running the two raw libraries: the Rust
+``evtx`` iterator (continuing after each error, as ``skip_errors`` does) and python-evtx
+(its own chunk/record walk, a record counting when its substitutions decode). Nothing about
+the corpus is hard-coded except a few values PROVENANCE.md documents.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import struct
+import warnings
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from parsers import evtx
+from parsers.base import TIMELINE_DTYPES, ParseOptions, ParserError, ParseWarning, Relevance
+from tests.conftest import corpus_files, ids
+
+EVTX = corpus_files("evtx", "*.evtx")
+needs_python = pytest.mark.skipif(not evtx.python_available(), reason="python-evtx not installed")
+needs_rust = pytest.mark.skipif(not evtx.rust_available(), reason="evtx (Rust) not installed")
+
+
+# --------------------------------------------------------------------------- raw libraries
+
+
+def rust_ids(path) -> set[int]:
+    """Record ids the Rust iterator yields, continuing after each error."""
+    from evtx import PyEvtxParser
+    out: set[int] = set()
+    it = PyEvtxParser(str(path)).records_json()
+    errors = 0
+    while errors < 10000:
+        try:
+            for r in it:
+                json.loads(r["data"])
+                out.add(r["event_record_id"])
+            break
+        except (RuntimeError, ValueError):
+            errors += 1
+    return out
+
+
+def pyevtx_ids(path) -> set[int]:
+    """Record ids python-evtx decodes (substitutions parse and render), walking its chunks
+    both as the header announces them and including inactive ones."""
+    from Evtx.Evtx import Evtx
+    out: set[int] = set()
+    with Evtx(str(path)) as log:
+        for inactive in (False, True):
+            try:
+                chunks = list(log.chunks(include_inactive=inactive))
+            except Exception:
+                continue
+            for chunk in chunks:
+                try:
+                    records = list(chunk.records())
+                except Exception:
+                    records = []
+                for rec in records:
+                    try:
+                        [v.string() for v in rec.root().substitutions()]
+                        out.add(rec.record_num())
+                    except Exception:
+                        continue
+    return out
+
+
+@lru_cache(maxsize=None)
+def parsed(path: Path, backend: str):
+    return evtx.parse(path, ParseOptions(evtx_backend=backend))
+
+
+def default_backend() -> str:
+    return evtx.choose_backend("auto")
+
+
+# --------------------------------------------------------------------------- every corpus file
+
+
+@needs_rust
+@needs_python
+@pytest.mark.corpus
+@pytest.mark.parametrize("path", EVTX, ids=ids(EVTX))
+def test_both_backends_load_and_conform(path):
+    for backend in ("rust", "python"):
+        res = parsed(path, backend)
+        assert list(res.frame.columns) == list(TIMELINE_DTYPES)
+        assert {c: str(t) for c, t in res.frame.dtypes.items()} == TIMELINE_DTYPES
+        assert res.stats["records"] == len(res.frame)
+        assert res.stats["backend"] == backend
+        assert not res.frame["record_id"].duplicated().any()
+        assert res.frame["record_id"].is_monotonic_increasing
+        assert all(isinstance(w, ParseWarning) and w.locator for w in res.warnings)
+        assert (res.frame["kind"] == "evtx").all()
+        assert res.frame["event_type"].isna().all()     # analyzer.timeline fills it
+
+
+@needs_rust
+@needs_python
+@pytest.mark.corpus
+@pytest.mark.parametrize("path", EVTX, ids=ids(EVTX))
+def test_recovers_at_least_what_each_library_recovers(path):
+    r_ids, p_ids = rust_ids(path), pyevtx_ids(path)
+    ours = parsed(path, default_backend())
+    got = set(ours.frame["record_id"].astype(int))
+    assert len(got) >= max(len(r_ids), len(p_ids))
+    assert r_ids <= got, f"Rust records missing: {sorted(r_ids - got)[:10]}"
+    assert p_ids <= got, f"python-evtx records missing: {sorted(p_ids - got)[:10]}"
+    # the pure-Python backend alone also recovers everything python-evtx decodes
+    py = set(parsed(path, "python").frame["record_id"].astype(int))
+    assert p_ids <= py
+    # and accounts for what it could not read
+    if ours.stats["records_expected"] > len(got):
+        assert ours.warnings, "records lost without a warning"
+
+
+@needs_rust
+@needs_python
+@pytest.mark.corpus
+@pytest.mark.parametrize("path", EVTX, ids=ids(EVTX))
+def test_backends_give_identical_frames(path):
+    """Same rows, column by column (intact files; on this corpus the damaged ones too)."""
+    a, b = parsed(path, "rust").frame, parsed(path, "python").frame
+    pd.testing.assert_frame_equal(a, b)
+
+
+@needs_rust
+@needs_python
+@pytest.mark.corpus
+def test_recovery_bar_on_the_shadow_copy_logs(corpus):
+    rdp = corpus / "evtx/omer__2-vss_0-Microsoft-Windows-RemoteDesktopServices-RdpCoreTS%4Operational.evtx"
+    res = parsed(rdp, default_backend())
+    assert len(res.frame) >= 1910                  # PROVENANCE: python-evtx decodes 1,910
+    assert len(res.frame) >= len(rust_ids(rdp))
+    assert any(w.locator.startswith(("offset", "record")) for w in res.warnings)
+    system = corpus / "evtx/omer__2-vss_7-System.evtx"
+    res = parsed(system, default_backend())
+    assert len(res.frame) >= 1160                  # Rust 1,160 vs python-evtx 457 (header)
+    # gap accounting matches the ids actually present
+    idx = sorted(set(res.frame["record_id"].astype(int)))
+    missing = sum(b - a - 1 for a, b in zip(idx, idx[1:]))
+    assert res.stats["record_id_gap_count"] == missing
+
+
+# --------------------------------------------------------------------------- values
+
+
+@pytest.mark.corpus
+def test_rcm_1149_user_and_ip(corpus):
+    df = parsed(corpus / "evtx/e2m__ID1149-RDP_success_logins_to_multiple_hosts.evtx",
+                default_backend()).frame
+    assert len(df) == 11 and (df["event_id"] == 1149).all()
+    assert (df["provider"] == "Microsoft-Windows-TerminalServices-RemoteConnectionManager").all()
+    first = df.iloc[0]
+    assert first["user"] == "admmig"               # Param2 (domain) is empty in this sample
+    assert first["ip"] == "10.23.123.11"
+    assert first["host"] == "rootdc1.offsec.lan"
+    assert first["time"] == pd.Timestamp("2021-12-16T10:25:32.351835Z")
+    assert json.loads(first["data"])["Param3"] == "10.23.123.11"
+
+    vss = parsed(corpus / "evtx/omer__2-vss_0-Microsoft-Windows-TerminalServices-RemoteConnectionManager%4Operational.evtx",
+                 default_backend()).frame
+    logons = vss[vss["event_id"] == 1149]
+    assert "MAGNETIC-DESKTO\\mpowers" in set(logons["user"])
+
+
+@pytest.mark.corpus
+def test_lsm_fields_and_qualifiers(corpus):
+    df = parsed(corpus / "evtx/aaron__Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx",
+                default_backend()).frame
+    logon = df[df["event_id"] == 21].iloc[0]
+    assert logon["user"] == "WIN-2TO3V41EH3L\\Administrator"
+    assert logon["session_id"] == 1
+    assert pd.isna(logon["ip"])                     # Address LOCAL is not an address
+    assert json.loads(logon["data"])["Address"] == "LOCAL"
+    assert logon["channel"] == "Microsoft-Windows-TerminalServices-LocalSessionManager/Operational"
+
+    sysdf = parsed(corpus / "evtx/omer__2-vss_7-System.evtx", default_backend()).frame
+    ev = sysdf[(sysdf["provider"] == "EventLog") & (sysdf["event_id"] == 6009)].iloc[0]
+    data = json.loads(ev["data"])
+    assert data["Qualifiers"] == 32768
+    assert data["param1"] == "10.00." and data["param2"] == "17134"
+    scm = sysdf[(sysdf["provider"] == "Service Control Manager") & (sysdf["event_id"] == 7023)]
+    d = json.loads(scm.iloc[0]["data"])
+    assert d["EventSourceName"] == "Service Control Manager"
+    assert d["Binary"] == d["Binary"].lower()
+    assert bytes.fromhex(d["Binary"]).decode("utf-16-le").rstrip("\x00") == d["param1"]
+
+
+def test_termdd_binary_gives_ntstatus_and_zero_time_is_kept_and_flagged():
+    cols = evtx._Columns()
+    rec = evtx._Rec(7)
+    rec.provider, rec.event_id, rec.qualifiers = "TermDD", 50, 49162
+    rec.time = evtx._ft_iso(0)                    # a zero FILETIME as both backends render it
+    rec.fields = {"param1": "\\Device\\Termdd", "param2": "X.224"}
+    rec.binary = "00000000020030000000000032000AC0"
+    cols.add(rec)
+    df = cols.frame()
+    row = df.iloc[0]
+    assert row["time"] == pd.Timestamp("1601-01-01", tz="UTC")
+    data = json.loads(row["data"])
+    assert data["ntstatus"] == "0xC00A0032" and data["Qualifiers"] == 49162
+    assert data["_time_zero"] is True
+    assert data["Binary"] == "00000000020030000000000032000ac0"
+    assert row["message"] == "TermDD 50: param1=\\Device\\Termdd, param2=X.224"
+
+
+# --------------------------------------------------------------------------- damage
+
+
+def _slice(src: Path, dst: Path, size: int) -> Path:
+    with open(src, "rb") as fh:
+        dst.write_bytes(fh.read(size))
+    return dst
+
+
+@needs_rust
+@needs_python
+@pytest.mark.corpus
+def test_truncated_file_keeps_what_is_there(corpus, tmp_path):
+    src = corpus / "evtx/omer__security.evtx"
+    full = parsed(src, default_backend()).frame
+    cut = _slice(src, tmp_path / "cut.evtx", 0x1000 + 2 * 0x10000 + 0x6000)  # 2.4 chunks
+    results = {b: evtx.parse(cut, ParseOptions(evtx_backend=b)) for b in ("rust", "python")}
+    pd.testing.assert_frame_equal(results["rust"].frame, results["python"].frame)
+    got = results["rust"].frame
+    assert len(got) >= len(rust_ids(cut))
+    # records of the partial third chunk are recovered too, and equal the full file's
+    assert len(got) > len(rust_ids(_slice(src, tmp_path / "two.evtx", 0x1000 + 2 * 0x10000)))
+    full_rows = full.set_index("record_id").loc[got["record_id"].astype(int)]
+    assert list(full_rows["message"]) == list(got["message"])
+
+
+@needs_rust
+@needs_python
+@pytest.mark.corpus
+def test_elfchnk_garbage_is_skipped_with_offsets(corpus, tmp_path):
+    src = corpus / "evtx/omer__Security_short_selected.evtx"        # header + one chunk
+    good = parsed(src, default_backend()).frame
+    blob = bytearray(src.read_bytes())
+    # a chunk slot with a valid magic and garbage after it, with more magics inside
+    fake = bytearray((b"ElfChnk\x00" + bytes(range(256)) * 4 + b"**\x00\x00\xff\xff") * 60)[:0x10000]
+    fake[0x200:0x204] = b"**\x00\x00"
+    fake[0x204:0x208] = struct.pack("<I", 0x400)               # a record claiming 1 KiB of junk
+    blob += fake
+    blob += b"\x13\x37" * 0x8000                               # a slot with no magic at all
+    bad = tmp_path / "garbage.evtx"
+    bad.write_bytes(bytes(blob))
+    for backend in ("rust", "python"):
+        res = evtx.parse(bad, ParseOptions(evtx_backend=backend))
+        pd.testing.assert_frame_equal(res.frame, good)
+        locs = [w.locator for w in res.warnings]
+        assert f"offset 0x{len(src.read_bytes()) + 0x10000:x}" in locs   # the no-magic slot
+        assert res.stats["chunks_bad"] >= 1 and res.stats["skipped"]
+
+
+@needs_rust
+@needs_python
+@pytest.mark.corpus
+def test_zeroed_chunk_header_is_skipped_not_fatal(corpus, tmp_path):
+    src = corpus / "evtx/omer__security.evtx"
+    blob = bytearray(src.read_bytes())
+    blob[0x1000 + 0x10000:0x1000 + 0x10000 + 0x200] = b"\xee" * 0x200   # chunk 1 header
+    bad = tmp_path / "bad.evtx"
+    bad.write_bytes(bytes(blob))
+    full = set(parsed(src, default_backend()).frame["record_id"].astype(int))
+    for backend in ("rust", "python"):
+        res = evtx.parse(bad, ParseOptions(evtx_backend=backend))
+        got = set(res.frame["record_id"].astype(int))
+        assert got < full and len(got) > len(full) // 2
+        assert any(w.locator == "offset 0x11000" for w in res.warnings)
+
+
+# --------------------------------------------------------------------------- options
+
+
+def test_backend_choice_fails_soft(monkeypatch):
+    monkeypatch.setattr(evtx, "rust_available", lambda: False)
+    if evtx.python_available():
+        assert evtx.choose_backend("auto") == "python"
+    with pytest.raises(ParserError, match="'rust' requested.*pip install evtx"):
+        evtx.choose_backend("rust")
+    monkeypatch.setattr(evtx, "python_available", lambda: False)
+    with pytest.raises(ParserError, match="python-evtx is not installed.*Windows"):
+        evtx.choose_backend("python")
+    with pytest.raises(ParserError, match="unknown evtx backend"):
+        evtx.choose_backend("java")
+
+
+@needs_rust
+@needs_python
+@pytest.mark.corpus
+def test_relevance_filter_drops_and_counts(corpus):
+    from analyzer import knowledge
+    rel = knowledge.relevance()
+    path = corpus / "evtx/omer__2-vss_7-System.evtx"
+    full = parsed(path, default_backend()).frame
+    for backend in ("rust", "python"):
+        res = evtx.parse(path, ParseOptions(evtx_backend=backend, relevance=rel))
+        kept = res.frame
+        assert 0 < len(kept) < len(full)
+        assert all(rel.keep(p, c, int(e)) for p, c, e in
+                   kept[["provider", "channel", "event_id"]].itertuples(index=False))
+        assert sum(res.stats["dropped"].values()) + len(kept) == len(full)
+        expected = (full[~full["record_id"].isin(kept["record_id"])]
+                    .groupby(["provider", "event_id"]).size())
+        assert {f"{p}/{e}": n for (p, e), n in expected.items()} == res.stats["dropped"]
+        pd.testing.assert_frame_equal(
+            kept, full[full["record_id"].isin(kept["record_id"])].reset_index(drop=True))
+
+
+@needs_rust
+@pytest.mark.corpus
+def test_relevance_probe_reads_the_json_without_decoding(corpus):
+    from evtx import PyEvtxParser
+    path = corpus / "evtx/omer__2-vss_7-System.evtx"
+    for r in PyEvtxParser(str(path)).records_json():
+        ev = json.loads(r["data"])["Event"]["System"]
+        probe = evtx._json_probe(r["data"])
+        eid = ev["EventID"]["#text"] if isinstance(ev["EventID"], dict) else ev["EventID"]
+        assert probe == (ev["Provider"]["#attributes"]["Name"], ev["Channel"], int(eid) & 0xFFFF)
+
+
+@needs_rust
+@needs_python
+@pytest.mark.corpus
+def test_parallel_workers_give_the_same_frame(corpus):
+    path = corpus / "evtx/omer__2-vss_0-Microsoft-Windows-RemoteDesktopServices-RdpCoreTS%4Operational.evtx"
+    for backend in ("rust", "python"):
+        one = parsed(path, backend)
+        two = evtx.parse(path, ParseOptions(evtx_backend=backend, workers=2))
+        assert two.stats["workers"] > 1
+        pd.testing.assert_frame_equal(one.frame, two.frame)
+
+
+def test_sniff_and_not_my_format(tmp_path):
+    assert evtx.sniff(b"ElfFile\x00" + b"\x00" * 100)
+    assert not evtx.sniff(b"LfLe" + b"\x00" * 100)
+    p = tmp_path / "x.evtx"
+    p.write_bytes(b"not an event log at all")
+    with pytest.raises(ParserError):
+        evtx.parse(p)
+    empty = tmp_path / "empty.evtx"
+    empty.write_bytes(b"")
+    assert len(evtx.parse(empty).frame) == 0
