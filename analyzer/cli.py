@@ -263,6 +263,20 @@ def _format_for(path: Path, default: str) -> str:
     return fmt if fmt in _RENDERERS else default
 
 
+#: --out-dir DIR writes these (format, extension), named after the bundle.
+OUT_DIR_FORMATS = (("json", ".json"), ("html", ".html"), ("markdown", ".md"))
+
+
+def _report_stem(bundle: Path) -> str:
+    """``ticket-1234.zip`` / ``.tar.gz`` / folder ``ticket-1234`` → ``ticket-1234``."""
+    name = bundle.resolve().name if bundle.name in ("", ".", "..") else bundle.name
+    for ext in (".tar.gz", ".tgz", ".tar", ".zip"):
+        if name.lower().endswith(ext) and len(name) > len(ext):
+            name = name[: -len(ext)]
+            break
+    return "".join(c if c.isalnum() or c in "-_.@" else "_" for c in name).strip(".") or "report"
+
+
 @app.command()
 def analyze(
     bundle: BundleArg,
@@ -272,6 +286,9 @@ def analyze(
     output: Annotated[Optional[list[Path]], typer.Option(
         "-o", "--output", help="Write the report to FILE; repeatable; the format follows the "
                                "extension (.json, .html, .md, .txt).")] = None,
+    out_dir: Annotated[Optional[Path], typer.Option(
+        "--out-dir", file_okay=False,
+        help="Write the JSON, HTML and Markdown reports into DIR as <bundle>.json/.html/.md.")] = None,
     min_severity: Annotated[Severity, typer.Option("--min-severity",
                                                    help="Show findings at or above this severity.")] = Severity.info,
     fail_on: Annotated[Optional[Severity], typer.Option(
@@ -298,15 +315,20 @@ def analyze(
     result = analyze_bundle(b, tuning=tuning)
     shown = result.filtered(min_severity.value)
     fmt = format.value
-    for path in output or []:
-        ofmt = _format_for(path, fmt)
+    from .export import atomic_write_text
+
+    targets = [(path, _format_for(path, fmt)) for path in output or []]
+    if out_dir is not None:
+        stem = _report_stem(bundle)
+        targets += [(out_dir / f"{stem}{ext}", f) for f, ext in OUT_DIR_FORMATS]
+    for path, ofmt in targets:
         try:
             text = render(shown, ofmt)
-            path.write_text(text, encoding="utf-8")
+            atomic_write_text(path, text)
         except OSError as e:
             raise err(f"cannot write {path}: {e.strerror or e}", EXIT_USAGE)
         typer.echo(f"rdpdoctor: wrote {ofmt} report to {path}", err=True)
-    if not output:
+    if not targets:
         if fmt == "terminal" and sys.stdout.isatty():
             from rich.console import Console
 
