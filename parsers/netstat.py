@@ -163,6 +163,8 @@ def _owner_kind(line: str) -> str | None:
         return None
     if s.startswith("[") and s.endswith("]"):
         return "image"
+    if s.startswith("--") and s.endswith("--"):  # XP/2003 -bv: "-- unknown component(s) --"
+        return "module"
     low = s.casefold()
     if any(p in low for p in _NO_OWNER):
         return "unknown"
@@ -179,7 +181,11 @@ def sniff_text(text: str) -> bool:
     rows = sum(1 for ln in lines if _ROW.match(ln))
     if rows >= 2:
         return True
-    return rows >= 1 and any(_is_title(ln) or _is_header(ln) for ln in lines[:20])
+    if rows == 1:  # `netstat -ano | findstr :3389` can leave a single row
+        other = [ln for ln in lines if ln.strip() and not _ROW.match(ln) and not _owner_kind(ln)
+                 and not ln.startswith("#")]
+        return len(other) <= 1 or any(_is_title(ln) or _is_header(ln) for ln in lines[:20])
+    return False
 
 
 def block_spans(lines: list[str]) -> list[tuple[int, int]]:

@@ -189,11 +189,22 @@ def _csv_is_header(rec: list[str]) -> bool:
 _LABEL = re.compile(r"^(?P<label>[^\s:][^:]{0,40}?):\s*(?P<value>.*)$")
 
 
+#: "INFO: No tasks are running which match the specified criteria." (an empty result of a
+#: filtered tasklist, not a missing one) in the languages we know.
+_NO_TASKS = re.compile(
+    r"^\s*(INFO|INFORMATION|INFORMACIÓN|INFORMAZIONI|INFORMAÇÕES|ИНФОРМАЦИЯ|信息|情報|정보)\s*:\s*"
+    r"(No tasks are running|Es werden keine Tasks|aucune tâche|no hay tareas|nessuna attività|"
+    r"nenhuma tarefa|Задачи, отвечающие|没有运行的任务|指定された条件に一致するタスク|"
+    r"지정된 조건과 일치하는)", re.IGNORECASE)
+
+
 # --------------------------------------------------------------------------- API
 
 
 def sniff_text(text: str) -> bool:
     lines = T.split_lines(text)[:400]
+    if any(_NO_TASKS.match(ln) for ln in lines[:10]):
+        return True
     for i, ln in enumerate(lines):
         if _table_header(lines, i) and i + 1 < len(lines):
             return True
@@ -344,7 +355,8 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
             i = j
             continue
         i += 1
-    if not rows:
+    no_match = any(_NO_TASKS.match(ln) for ln in lines)
+    if not rows and not no_match:
         before = len(warnings)
         _list_records(lines, line_offset, rows=rows, warnings=warnings, source=source)
         if rows:
@@ -353,7 +365,9 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
             warn(warnings, source, line_offset + 1, "no tasklist table, CSV or list records found")
     for r in rows:
         r["data"] = data_json(r.pop("_data"))
-    stats = {"format": fmt}
+    stats: dict[str, Any] = {"format": fmt}
+    if no_match:
+        stats["no_match"] = True  # tasklist ran and found nothing: empty, not missing
     return result_from_rows(rows, parser="tasklist", warnings=warnings, stats=stats)
 
 

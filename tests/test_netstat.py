@@ -175,3 +175,16 @@ def test_garbage_inside_table_is_a_warning():
 def test_sniff_rejects_other_text():
     assert not netstat.sniff(b"Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE]\r\n")
     assert not netstat.sniff(T.decode(b"").text.encode())
+
+
+def test_single_filtered_row_and_xp_owner_lines():
+    one = "  TCP    0.0.0.0:3389           0.0.0.0:0              LISTENING       2412\r\n"
+    assert netstat.sniff(one.encode("cp437"))
+    xp = ("  TCP    oldts:ms-wbt-server   oldts:0   LISTENING   1032\n"
+          "  C:\\WINDOWS\\system32\\termsrv.dll\n"
+          "  -- unknown component(s) --\n"
+          "  [svchost.exe]\n")
+    res = netstat.parse_text(xp, "x")
+    d = _data(res.frame)[0]
+    assert res.warnings == [] and d["image"] == "svchost.exe" and d["listening"] is True
+    assert int(res.frame["port"].iloc[0]) == 3389 and res.meta["host"] == "OLDTS"

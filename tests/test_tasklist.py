@@ -139,3 +139,11 @@ def test_bad_rows_are_warnings():
     res = tasklist.parse_text(txt, "x", line_offset=100)
     assert list(res.frame["pid"]) == [1668, 2412]
     assert [w.locator for w in res.warnings] == ["line 104"]
+
+
+def test_no_matching_tasks_is_empty_not_missing(tmp_path):
+    p = tmp_path / "t.txt"
+    p.write_bytes(b"INFO: No tasks are running which match the specified criteria.\r\n")
+    assert parsers.identify(p.read_bytes(), p.name) is tasklist
+    res = tasklist.parse(p)
+    assert len(res.frame) == 0 and res.stats["no_match"] is True and res.warnings == []
