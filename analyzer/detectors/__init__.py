@@ -422,8 +422,14 @@ class Context:
         det = self.current
         if isinstance(remedy, (list, tuple)):
             remedy = "\n".join(f"{i}. {s}" for i, s in enumerate(remedy, 1))
+        seen, uniq = set(), []
+        for e in evidence:                      # one row may support several reasons
+            k = (e.source, e.locator, e.excerpt)
+            if k not in seen:
+                seen.add(k)
+                uniq.append(e)
         f = Finding(id=det.id, severity=det.severity, host=self.host,
-                    title=title or det.title, summary=summary, evidence=list(evidence),
+                    title=title or det.title, summary=summary, evidence=uniq,
                     remedy=remedy, references=list(det.references))
         if total is not None and total > len(evidence):
             f.evidence_total = total

@@ -1,0 +1,100 @@
+"""`rdpdoctor analyze / detectors / explain` as a user runs them (hand-written bundle).
+
+The bundle is tests/fixtures/analyze/port-conflict (see the README there): TCP 3389 held by
+PID 2412, vncsrv.exe hosting RemoteAssistPro.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from analyzer.cli import main
+
+BUNDLE = Path(__file__).parent / "fixtures" / "analyze" / "port-conflict"
+
+
+def rd(capsys, *argv) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as e:
+        main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return e.value.code, out, err
+
+
+def test_terminal_verdict_in_first_three_lines(capsys):
+    code, out, _ = rd(capsys, "analyze", BUNDLE)
+    assert code == 0
+    head = "\n".join(out.splitlines()[:3])
+    for word in ("ROOT CAUSE", "TS01", "3389", "PID 2412", "vncsrv.exe", "RemoteAssistPro",
+                 "listener is down"):
+        assert word in head, word
+    assert "\x1b[" not in out                       # piped: no colour codes
+    assert "CHECKLIST" in out and "NOT EVALUATED" in out and "ASK THE CUSTOMER FOR" in out
+
+
+def test_json_contract(capsys):
+    code, out, _ = rd(capsys, "analyze", BUNDLE, "--format", "json")
+    assert code == 0
+    d = json.loads(out)
+    assert list(d)[:7] == ["tool", "bundle", "hosts", "findings", "checks", "inventory", "warnings"]
+    assert d["bundle"] == str(BUNDLE) and d["hosts"] == ["TS01"]
+    pc = d["findings"][0]
+    assert pc["id"] == "port-conflict" and pc["severity"] == "critical" and pc["host"] == "TS01"
+    for k in ("title", "summary", "remedy"):
+        assert isinstance(pc[k], str) and pc[k]
+    assert "3389" in pc["summary"] and "2412" in pc["summary"] and "vncsrv.exe" in pc["summary"]
+    assert isinstance(pc["references"], list) and "KB2477023" in pc["references"]
+    for e in pc["evidence"]:
+        assert {"source", "locator", "excerpt"} <= set(e) and e["source"].startswith("TS01_")
+    assert all(c["status"] in ("fail", "pass", "not-evaluated") and isinstance(c["missing"], list)
+               for c in d["checks"])
+    for row in d["inventory"]:
+        assert {"source", "kind", "records", "warnings", "status", "reason"} <= set(row)
+        assert isinstance(row["records"], int) and row["status"] in ("parsed", "skipped", "failed")
+    assert isinstance(d["warnings"], list)
+
+
+def test_exit_codes_fail_on(capsys):
+    assert rd(capsys, "analyze", BUNDLE, "--fail-on", "critical", "-f", "json")[0] == 1
+    cfgp = BUNDLE.parent / "missing.toml"
+    assert rd(capsys, "analyze", BUNDLE, "--config", cfgp)[0] == 2          # no such file
+    assert rd(capsys, "analyze", BUNDLE.parent / "no-such-bundle")[0] == 3
+    assert rd(capsys, "analyze", BUNDLE, "--min-severity", "fatal")[0] == 2
+
+
+def test_config_tuning_and_min_severity(capsys, tmp_path):
+    t = tmp_path / "rdpdoctor.toml"
+    t.write_text('[detectors]\ndisable = ["port-conflict"]\n[severity]\n"listener-down" = "warning"\n')
+    code, out, _ = rd(capsys, "analyze", BUNDLE, "--config", t, "-f", "json", "--fail-on", "error")
+    d = json.loads(out)
+    assert code == 0                                        # only a warning is left
+    assert [(f["id"], f["severity"]) for f in d["findings"]] == [("listener-down", "warning")]
+    code, out, _ = rd(capsys, "analyze", BUNDLE, "--config", t, "-f", "json",
+                      "--min-severity", "error")
+    assert json.loads(out)["findings"] == []
+    t.write_text('[detectors]\ndisable = ["no-such-id"]\n')
+    code, _, err = rd(capsys, "analyze", BUNDLE, "--config", t)
+    assert code == 2 and "no-such-id" in err
+
+
+def test_repeatable_output_follows_extension(capsys, tmp_path):
+    a, b = tmp_path / "r.json", tmp_path / "r.txt"
+    code, out, err = rd(capsys, "analyze", BUNDLE, "-o", a, "-o", b)
+    assert code == 0 and out == ""
+    assert json.loads(a.read_text())["findings"][0]["id"] == "port-conflict"
+    assert b.read_text().startswith("ROOT CAUSE on TS01")
+    assert str(a) in err and str(b) in err
+
+
+def test_detectors_and_explain(capsys):
+    code, out, _ = rd(capsys, "detectors", "--format", "json")
+    rows = json.loads(out)
+    assert code == 0 and len(rows) >= 24
+    pc = [r for r in rows if r["id"] == "port-conflict"][0]
+    assert pc["severity"] == "critical" and "netstat" in pc["inputs"] and "KB2477023" in pc["references"]
+    code, out, _ = rd(capsys, "detectors")
+    assert code == 0 and "port-conflict" in out and "critical" in out
+    code, out, _ = rd(capsys, "explain", "certificate-corruption")
+    assert code == 0 and "X509 Certificate" in out and "TermDD 50" in out and "KB329896" in out
+    assert rd(capsys, "explain", "nope")[0] == 2
