@@ -128,7 +128,7 @@ def test_effective_config_table(doc):
     assert "SSL (2)" in c and "gpresult: GPO RDP &lt;Hardening&gt;" in c
     assert "<s>Negotiate (1)</s> — local" in c and "line 41" in c
     assert "3389 (0x0d3d)" in c and "TS01_RegistryKeys/TS.reg line 40" in c
-    assert "default (documented default, not seen in the bundle)" in c
+    assert "<td>documented default (not seen in the bundle)</td>" in c
 
 
 def test_inventory_and_warnings(doc):
@@ -246,3 +246,10 @@ def test_evidence_is_capped_with_the_true_total():
     body = section(html.render(rep), "findings")
     assert body.count("<code>S.evtx</code>") == html.MAX_EVIDENCE
     assert "… and 475 more matching rows not shown here; the JSON report carries 40 of them." in body
+
+
+def test_empty_cells_never_print_as_nan(doc):
+    # the fixture's frames hold None/NaN/<NA> in gpo, source, records_expected, host...
+    text = "".join(parse(doc).text)
+    assert not re.search(r"\b(nan|NaT|None)\b|&lt;NA&gt;|<NA>", text), \
+        re.findall(r".{20}\b(?:nan|NaT|None)\b.{20}", text)

@@ -340,12 +340,40 @@ def _checklist(report: Report) -> str:
     return "".join(out)
 
 
+def _na(v: Any) -> bool:
+    """True for None / NaN / NA / NaT scalars (what a DataFrame puts in empty cells)."""
+    if v is None:
+        return True
+    if isinstance(v, (list, tuple, dict, str, bytes)):
+        return False
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):          # arrays and other containers
+        return False
+
+
+def _records(df: pd.DataFrame, limit: int) -> list[dict[str, Any]]:
+    """Rows as dicts with empty cells as None."""
+    return [{k: (None if _na(v) else v) for k, v in r.items()}
+            for r in df.head(limit).to_dict("records")]
+
+
+def _truthy(v: Any) -> bool:
+    try:
+        return bool(v) and not pd.isna(v)
+    except (TypeError, ValueError):
+        return False
+
+
 def _overridden(v: Any) -> str:
-    if v is None or (not isinstance(v, (list, tuple)) and pd.isna(v)):
+    if v is None or isinstance(v, (str, bytes)):
+        return f"<ul><li><s>{e(v)}</s></li></ul>" if v else ""
+    if not hasattr(v, "__iter__"):            # a scalar (NaN / NA from a frame)
         return ""
     items = []
-    for o in v if isinstance(v, (list, tuple)) else [v]:
+    for o in list(v):
         if isinstance(o, dict):
+            o = {k: (None if _na(v) else v) for k, v in o.items()}
             disp = o.get("display") if o.get("display") not in (None, "") else o.get("value")
             src = " ".join(str(x) for x in (o.get("source"), o.get("locator")) if x)
             gpo = f" GPO {o['gpo']}" if o.get("gpo") else ""
@@ -364,16 +392,16 @@ def _config(result: Any) -> str:
                        "ask the customer for <code>reg export \"HKLM\\SYSTEM\\CurrentControlSet\\"
                        "Control\\Terminal Server\"</code> and <code>gpresult /x</code>.</p></section>")
     rows = []
-    for r in cfg.head(MAX_CONFIG).to_dict("records"):
+    for r in _records(cfg, MAX_CONFIG):
         disp = r.get("display")
         if disp is None or disp is pd.NA or disp == "":
             disp = r.get("value")
         origin = r.get("origin") or ""
-        if r.get("is_default") is True:
-            origin = f"{origin} (documented default, not seen in the bundle)"
+        if _truthy(r.get("is_default")):
+            origin = "documented default (not seen in the bundle)"
         if r.get("gpo"):
             origin = f"{origin}: GPO {r['gpo']}"
-        src = " ".join(str(x) for x in (r.get("source"), r.get("locator")) if x and x is not pd.NA)
+        src = " ".join(str(x) for x in (r.get("source"), r.get("locator")) if x)
         rows.append([e(r.get("host")), f"<code>{e(r.get('setting'))}</code>", e(disp), e(origin),
                      f"<code>{e(src)}</code>" if src else "", _overridden(r.get("overridden"))])
     return (head + _table(["host", "setting", "value", "decided by", "source", "overridden values"],
@@ -382,7 +410,8 @@ def _config(result: Any) -> str:
 
 def _inventory(report: Report, result: Any) -> str:
     inv = common.frame_of(result, "inventory")
-    records = inv.to_dict("records") if inv is not None else list(report.inventory)
+    records = (_records(inv, len(inv)) if inv is not None else
+               [{k: (None if _na(v) else v) for k, v in r.items()} for r in report.inventory])
     out = ['<section id="inventory"><h2>Inventory</h2>']
     if not records:
         out.append("<p>The bundle held no files.</p></section>")
@@ -392,7 +421,7 @@ def _inventory(report: Report, result: Any) -> str:
                f'{int((st == "skipped").sum())} skipped, {int((st == "failed").sum())} failed.</p>')
 
     def num(v):
-        return "" if v is None or v is pd.NA or (isinstance(v, float) and pd.isna(v)) else f"{int(v):,}"
+        return "" if _na(v) else f"{int(v):,}"
 
     rows = []
     for r in records[:MAX_INVENTORY]:
@@ -400,9 +429,9 @@ def _inventory(report: Report, result: Any) -> str:
         reason = r.get("reason") or ""
         dropped = r.get("dropped")
         extra = []
-        if dropped not in (None, 0) and not pd.isna(dropped):
+        if dropped:
             extra.append(f"{int(dropped):,} irrelevant events dropped")
-        if r.get("skipped_ranges") not in (None, 0) and not pd.isna(r.get("skipped_ranges")):
+        if r.get("skipped_ranges"):
             extra.append(f"{int(r['skipped_ranges'])} unreadable ranges skipped")
         note = "; ".join([x for x in [str(reason) if reason else ""] + extra if x])
         rows.append([f"<code>{e(r.get('source'))}</code>", e(r.get("kind")), e(r.get("host")),
