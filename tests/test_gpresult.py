@@ -229,3 +229,30 @@ def test_workgroup_report_without_settings_and_fai_user_rights():
     res = gpresult_html.parse(_corpus("fai1424__gpresult.html"))
     assert res.meta["host"] == "WIN-ARN1DBGV2D1"
     assert len(rows(res, "gpo:user-right")) == 25
+
+
+def test_handwritten_2008_html_names_rights_fips_and_extra_registry():
+    from pathlib import Path
+
+    from analyzer import config as C
+    from analyzer import timeline as tl
+
+    p = Path(__file__).parent / "fixtures" / "gpresult" / "gpresult_h_2008_terminal_services.html"
+    assert parsers.identify(p.read_bytes(), p.name) is gpresult_html
+    res = gpresult_html.parse(p)
+    assert res.warnings == [] and res.meta["host"] == "TS2008"
+    rights = {r["right"]: r for r in rows(res, "gpo:user-right")}
+    assert [m["name"] for m in rights["SeRemoteInteractiveLogonRight"]["members"]] == ["Administrators", r"CORP\TS Users"]
+    assert "Shut down the system" in rights                     # same table, display name kept
+    fips = rows(res, "gpo:security-option")[0]
+    assert (fips["setting"], fips["value"]) == ("FIPSAlgorithmPolicy", 1)
+    extra = rows(res, "gpo:registry")[0]
+    assert (extra["key_path"], extra["name"], extra["value"]) == (
+        r"Software\Policies\Microsoft\Windows NT\Terminal Services", "fSingleSessionPerUser", 1)
+    cfg = C.effective_config(tl.concat([tl.finalize_part(res.frame, source="gp.html", host=None)]))
+    want = {"fDenyTSConnections": 0, "MaxInstanceCount": 5, "KeepAliveEnable": 1, "KeepAliveInterval": 2,
+            "SecurityLayer": 1, "MinEncryptionLevel": 2, "LicenseServers": ["lic01", "lic02"],
+            "LicensingMode": 4, "fSingleSessionPerUser": 1, "FIPSAlgorithmPolicy": 1}
+    got = {s: C.value(cfg, "TS2008", s) for s in want}
+    assert got == want
+    assert {C.get(cfg, "TS2008", s)["gpo"] for s in want} == {"TS Baseline"}
