@@ -89,11 +89,12 @@ border-radius:4px;background:var(--soft)}
 #verdict ul{color:var(--fg);margin:.3em 0 0;padding-left:1.2em}
 .counts{color:var(--muted);font-size:.85rem}
 figure{margin:0}
-.chart{width:100%;height:auto;display:block;font-family:system-ui,"Liberation Sans",Arial,sans-serif}
-.chart .ch-host{font-size:13px;font-weight:700;fill:#1a202c}
-.chart .ch-lane{font-size:12px;fill:#2d3748}
+.chart-box{overflow-x:auto;-webkit-overflow-scrolling:touch}
+.chart{width:100%;min-width:620px;height:auto;display:block;font-family:system-ui,"Liberation Sans",Arial,sans-serif}
+.chart .ch-host{font-size:14px;font-weight:700;fill:#1a202c}
+.chart .ch-lane{font-size:13px;fill:#2d3748}
 .chart .ch-none{font-size:12px;fill:#718096;font-style:italic}
-.chart .ch-tick{font-size:11px;fill:#4a5568;text-anchor:middle}
+.chart .ch-tick{font-size:12px;fill:#4a5568;text-anchor:middle}
 .chart .ch-bg{fill:#f7fafc}
 .chart .ch-rule{stroke:#a0aec0;stroke-width:1}
 .chart .ch-axis{stroke:#4a5568;stroke-width:1}
@@ -130,7 +131,8 @@ table{font-size:.8rem}
 body{font-size:10pt}main{max-width:none;padding:0}
 *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 h2{break-after:avoid}
-.scroll{overflow:visible}
+.scroll,.chart-box{overflow:visible}
+.chart{min-width:0}
 figure,#verdict{break-inside:avoid}
 a{color:inherit;text-decoration:none}
 }
@@ -262,7 +264,7 @@ def _chart(report: Report, result: Any) -> str:
     if ch.hosts_quiet:
         notes.append(f"no timed events in this window for {_names(ch.hosts_quiet)}")
     return ('<section id="timeline" aria-label="Timeline"><h2>Timeline around the failures</h2>'
-            f'<figure>{ch.svg}<figcaption>Times in UTC. Bar height grows with the number of '
+            f'<figure><div class="chart-box">{ch.svg}</div><figcaption>Times in UTC. Bar height grows with the number of '
             'events per time slot (hover for counts); red triangles mark the evidence of findings. '
             f'{e("; ".join(notes))}.</figcaption></figure></section>')
 
