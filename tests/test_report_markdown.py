@@ -142,3 +142,15 @@ def test_no_findings_verdict():
     assert "<h2>Verdict: ✔ NO FAULT FOUND</h2>" in out
     assert "No fault found that would stop Remote Desktop connections" in out
     assert "<p>No findings.</p>" in out
+
+
+@pytest.mark.parametrize("line", ["0.1.0.", "1. x", "1)", "- a", "-a", "## h", "#tag", "===",
+                                  "---", "-- x", "+", "12. y", "* b", "> q", "1.5 GB"])
+def test_guarded_line_renders_as_plain_paragraph(line):
+    """A wrapped line starting like a list/heading/rule is escaped — only when it would be one."""
+    guarded = md._guard_start(line, 0)
+    out = to_html("para\n" + guarded).strip()
+    assert out.startswith("<p>") and out.count("<p>") == 1 and "<h" not in out, out
+    assert line.replace(">", "&gt;") in out.replace("\\", "") or line == "> q"
+    if line in ("0.1.0.", "-a", "#tag", "-- x", "1.5 GB"):
+        assert guarded == line                 # nothing to escape: left readable

@@ -21,7 +21,8 @@ MAX_EVIDENCE = 10
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")
 _SPECIAL_IN_CODE = re.compile(r"(\|)")
 #: a line starting like this would become a list item, heading, quote or rule
-_BLOCK_START = re.compile(r"^(\s*)([-+=*#>]|\d{1,9}(?=[.)]))")
+_BLOCK_START = re.compile(r"^(\s*)([-+*>](?=\s|$)|#{1,6}(?=\s|$)|=+\s*$|-{2,}\s*$|"
+                          r"\d{1,9}[.)](?=\s|$))")
 
 
 def esc(text: Any, *, cell: bool = False) -> str:
@@ -53,7 +54,7 @@ def _guard_start(line: str, prefix_len: int) -> str:
     if not m:
         return line
     if m.group(2)[0].isdigit():        # "1." / "1)" → "1\." / "1\)"
-        k = m.end()
+        k = m.end(2) - 1
         return head + body[:k] + "\\" + body[k:]
     return head + body[: m.start(2)] + "\\" + body[m.start(2):]
 
