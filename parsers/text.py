@@ -168,16 +168,23 @@ def decode(data: bytes, candidates: tuple[str, ...] = CANDIDATES) -> Decoded:
     return Decoded(text, enc, False, text.count("\ufffd"))
 
 
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
+
+
 def _non_ascii_sample(data: bytes, limit: int = 16_384) -> bytes:
     """Lines holding non-ASCII bytes (what distinguishes code pages), up to ``limit`` bytes."""
     out = []
-    size = 0
-    for line in data.split(b"\n"):
-        if any(b >= 0x80 for b in line):
-            out.append(line)
-            size += len(line) + 1
-            if size > limit:
-                break
+    size = pos = 0
+    while size <= limit:
+        m = _NON_ASCII.search(data, pos)
+        if not m:
+            break
+        start = data.rfind(b"\n", 0, m.start()) + 1
+        end = data.find(b"\n", m.start())
+        end = len(data) if end < 0 else end
+        out.append(data[start:end])
+        size += end - start + 1
+        pos = end + 1
     return b"\n".join(out)
 
 

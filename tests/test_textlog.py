@@ -101,3 +101,18 @@ def test_empty_timeline_helpers():
     assert len(P.listeners(empty_frame())) == 0
     assert list(P.listeners(empty_frame()).columns) == P.LISTENER_COLUMNS
     assert len(P.sessions(empty_frame())) == 0
+
+
+def test_systeminfo_and_netstat_blocks_name_the_host(tmp_path):
+    si = (FIX / "systeminfo_2008r2_en.txt").read_text(encoding="cp437")
+    ns = (FIX / "netstat_ano_t.txt").read_text(encoding="cp437")
+    p = tmp_path / "collect.txt"
+    p.write_bytes(("C:\\>systeminfo\r\n" + si + "\r\nC:\\>netstat -ano -t\r\n" + ns).encode("cp437"))
+    mod = parsers.identify(p.read_bytes(), p.name)
+    assert mod is textlog
+    res = mod.parse(p)
+    assert [b["kind"] for b in res.stats["blocks"]] == ["systeminfo", "netstat"]
+    assert res.meta["host"] == "TS01" and res.meta["build"] == 7601
+    b = analyzer.load(p)
+    assert b.hosts == ["TS01"]
+    assert set(b.timeline["host"].astype(str)) == {"TS01"}
