@@ -206,16 +206,21 @@ class _Intake:
         base = re.sub(r"[^A-Za-z0-9._-]", "_", PurePosixPath(rel).name)[-80:] or "member"
         return self.tmp / f"m{self._n:07d}_{base}"
 
-    def _copy_bounded(self, src, dst: Path, compressed: int | None) -> tuple[int, str, str]:
-        """Copy a stream into dst, hashing; returns (size, sha256, refusal reason or "")."""
+    def _copy_bounded(self, src, dst: Path | None, compressed: int | None,
+                      prefix: bytes = b"") -> tuple[int, str, str]:
+        """Copy a stream (after ``prefix``, already read from it) into dst — or nowhere when
+        dst is None — hashing and counting; returns (size, sha256, refusal reason or "")."""
         lim = self.limits
         h = hashlib.sha256()
         n = 0
-        with open(dst, "wb") as out:
+        out = open(dst, "wb") if dst is not None else None
+        try:
+            chunk = prefix
             while True:
-                chunk = src.read(1 << 20)
                 if not chunk:
-                    break
+                    chunk = src.read(1 << 20)
+                    if not chunk:
+                        break
                 n += len(chunk)
                 if n > lim.max_member_bytes:
                     return n, "", f"member larger than {lim.max_member_bytes} bytes (limit)"
@@ -225,9 +230,41 @@ class _Intake:
                     return n, "", (f"compression ratio above {lim.max_ratio:g}:1 "
                                    f"({compressed} bytes compressed) — possible zip bomb")
                 h.update(chunk)
-                out.write(chunk)
+                if out is not None:
+                    out.write(chunk)
+                chunk = b""
+        finally:
+            if out is not None:
+                out.close()
         self.total += n
         return n, h.hexdigest(), ""
+
+    def _take(self, src, rel: str, source: str, container: str, depth: int,
+              compressed: int | None, declared: int | None) -> None:
+        """One archive member: sniff its head in memory; only members some parser (or the
+        archive reader) wants are written to the temp dir, the rest are hashed and listed."""
+        head = b""
+        while len(head) < HEAD_BYTES:
+            chunk = src.read(HEAD_BYTES - len(head))
+            if not chunk:
+                break
+            head += chunk
+        wanted = bool(head) and (_sniff_archive(head) is not None
+                                 or parsers.identify(head, PurePosixPath(rel).name) is not None)
+        dst = self._slot(rel) if wanted else None
+        n, digest, refusal = self._copy_bounded(src, dst, compressed, prefix=head)
+        if refusal:
+            if dst is not None:
+                dst.unlink(missing_ok=True)
+            self._refuse(source, container, refusal, size=declared)
+            return
+        if dst is None:
+            self._add(Member(source=source, container=container, size=n, sha256=digest,
+                             kind="empty" if n == 0 else "unknown", status="skipped",
+                             reason="empty file (0 bytes)" if n == 0
+                             else "content not recognised by any parser"))
+            return
+        self.add_path(dst, source, container, depth, sha256=digest)
 
     def _budget_ok(self, source: str, container: str) -> bool:
         self.count += 1
@@ -240,7 +277,8 @@ class _Intake:
         return True
 
     # -- entry points
-    def add_path(self, path: Path, source: str, container: str, depth: int) -> None:
+    def add_path(self, path: Path, source: str, container: str, depth: int,
+                 sha256: str | None = None) -> None:
         """A real file (top-level single file, folder file, or extracted member)."""
         try:
             with open(path, "rb") as fh:
@@ -255,7 +293,7 @@ class _Intake:
                              size=path.stat().st_size)
                 return
             self._add(Member(source=source, container=container, size=path.stat().st_size,
-                             sha256=_sha256(path), kind="archive", status="parsed",
+                             sha256=sha256 or _sha256(path), kind="archive", status="parsed",
                              reason=f"{arch} archive, members listed separately", real_path=None))
             if arch == "zip":
                 self.add_zip(path, source, depth + 1)
@@ -263,7 +301,7 @@ class _Intake:
                 self.add_tar(path, source, depth + 1)
             return
         self._add(Member(source=source, container=container, size=path.stat().st_size,
-                         sha256=_sha256(path), real_path=path))
+                         sha256=sha256 or _sha256(path), real_path=path))
 
     def add_folder(self, root: Path) -> None:
         root = root.resolve()
@@ -318,20 +356,13 @@ class _Intake:
                 if info.flag_bits & 0x1:
                     self._refuse(source, container, "encrypted zip member", size=info.file_size)
                     continue
-                dst = self._slot(rel)
                 try:
                     with zf.open(info) as src:
-                        n, digest, refusal = self._copy_bounded(src, dst, info.compress_size)
+                        self._take(src, rel, source, container, depth, info.compress_size,
+                                   info.file_size)
                 except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError,
-                        ValueError) as e:
-                    dst.unlink(missing_ok=True)
+                        ValueError, zlib_error()) as e:
                     self._refuse(source, container, f"cannot extract: {e}", size=info.file_size)
-                    continue
-                if refusal:
-                    dst.unlink(missing_ok=True)
-                    self._refuse(source, container, refusal, size=info.file_size)
-                    continue
-                self.add_path(dst, source, container, depth)
 
     def add_tar(self, path: Path, container: str, depth: int) -> None:
         try:
@@ -365,18 +396,12 @@ class _Intake:
                     if source in seen:
                         source = f"{source}#dup{len(seen)}"
                     seen.add(source)
-                    dst = self._slot(rel)
                     src = tf.extractfile(info)
                     if src is None:
                         self._refuse(source, container, "cannot extract tar member")
                         continue
                     # tar is not compressed per member: the ratio check is for zips only
-                    n, digest, refusal = self._copy_bounded(src, dst, None)
-                    if refusal:
-                        dst.unlink(missing_ok=True)
-                        self._refuse(source, container, refusal, size=info.size)
-                        continue
-                    self.add_path(dst, source, container, depth)
+                    self._take(src, rel, source, container, depth, None, info.size)
             except (tarfile.TarError, OSError, EOFError, zlib_error()) as e:
                 self._add(Member(source=container or path.name, container=container,
                                  status="failed", reason=f"tar truncated or corrupt: {e}"))
