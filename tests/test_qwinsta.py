@@ -100,3 +100,18 @@ def test_identified_by_content(name):
                                         ("Reset", "Reset"), ("Init", "Init"), ("Déco", "Disc")])
 def test_state_words(word, state):
     assert qwinsta.normalize_state(word) == state
+
+
+def test_japanese_header_wide_characters_cp932():
+    """Japanese header (English state words) in cp932: columns are console cells, CJK = 2."""
+    txt = "\r\n".join([
+        " セッション名      ユーザー名               ID  状態    種類        デバイス",
+        " services                                    0  Disc",
+        ">console           管理者                    1  Active",
+        " rdp-tcp                                 65536  Listen"])
+    data = txt.encode("cp932")
+    assert parsers.identify(data, "q.txt") is qwinsta
+    res = qwinsta.parse_text(txt, "x")
+    assert res.stats["header_line"] == 1
+    assert _summary(res) == [("services", None, 0, "Disc"), ("console", "管理者", 1, "Active"),
+                             ("rdp-tcp", None, 65536, "Listen")]
