@@ -115,12 +115,12 @@ def test_checklist_sections_statuses_and_asks(doc):
     assert "licensing-grace-expired" in by_part["4"]
     assert "rdp-brute-force" in by_part["modern"]
     row = re.search(r"<tr>(?:(?!</tr>).)*connection-limit-reached(?:(?!</tr>).)*</tr>", c, re.S)[0]
-    assert "NOT EVALUATED" in row and "Ask the customer for `qwinsta` output" in row
+    assert "NOT EVALUATED" in row and "Ask the customer for <code>qwinsta</code> output" in row
     row = re.search(r"<tr>(?:(?!</tr>).)*<code class=\"small\">port-conflict(?:(?!</tr>).)*</tr>",
                     c, re.S)[0]
     assert "FAIL" in row and "i-fail" in row and "held by PID 2412" in row
     assert c.count(">PASS<") == 2 and c.count(">FAIL<") == 3 and c.count(">NOT EVALUATED<") == 2
-    assert "<li>`gpresult /x` output</li>" in c
+    assert "<li><code>gpresult /x</code> output</li>" in c
 
 
 def test_effective_config_table(doc):
@@ -198,7 +198,7 @@ def test_no_findings_verdict_asks_for_missing_inputs():
     v = section(doc, "verdict")
     assert "NO FAULT FOUND" in v and 'href="#i-ok"' in v
     assert "No fault found that would stop Remote Desktop connections" in v
-    assert "<li>`qwinsta` output</li>" in v
+    assert "<li><code>qwinsta</code> output</li>" in v
     assert "No findings." in section(doc, "findings")
 
 
@@ -212,7 +212,7 @@ def test_bare_report_without_frames_renders():
         assert "No timed RDP-relevant events" in section(doc, "timeline")
         assert "No RDP configuration in the bundle" in section(doc, "config")
         assert "The bundle held no files." in section(doc, "inventory")
-        assert "`netstat -ano` output" in section(doc, "checklist")
+        assert "<code>netstat -ano</code> output" in section(doc, "checklist")
 
 
 def test_deterministic(doc):

@@ -15,6 +15,7 @@ narrow (phone) screens are handled by media queries.
 """
 from __future__ import annotations
 
+import re
 from html import escape
 from typing import Any, Iterable
 
@@ -36,6 +37,14 @@ def e(value: Any) -> str:
     if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
         return ""
     return escape(str(value), quote=True)
+
+
+_CODE = re.compile(r"`([^`\n]+)`")
+
+
+def ec(value: Any) -> str:
+    """Escape like :func:`e`, then show `backtick` spans (commands in remedies) as code."""
+    return _CODE.sub(r"<code>\1</code>", e(value))
 
 
 def _clip(s: Any, n: int) -> str:
@@ -207,7 +216,7 @@ def _verdict(report: Report) -> str:
            f'<div class="label">{icon(sev)}<span>{label}</span></div>',
            f"<h2>{e(v.headline)}</h2>"]
     if v.detail:
-        out.append(f"<p>{e(v.detail)}</p>")
+        out.append(f"<p>{ec(v.detail)}</p>")
     if v.others:
         out.append("<p>Also found:</p><ul>")
         for f in v.others[:5]:
@@ -218,7 +227,7 @@ def _verdict(report: Report) -> str:
         out.append("</ul>")
     if v.severity is None and v.ask_for:
         out.append('<p>Ask the customer for:</p><ul class="ask">')
-        out.extend(f"<li>{e(a)}</li>" for a in v.ask_for[:8])
+        out.extend(f"<li>{ec(a)}</li>" for a in v.ask_for[:8])
         out.append("</ul>")
     c, k = v.counts, v.checks
     out.append(f'<p class="counts">Findings: {c["critical"]} critical, {c["error"]} error, '
@@ -275,7 +284,7 @@ def _finding(f: Finding, n: int) -> str:
            f'<h3>{sev_badge(f.severity)}<span>{e(f.title)}</span>'
            f'<span class="fid">{e(f.id)}{" · " + e(f.host) if f.host else ""}</span></h3>']
     if f.summary:
-        out.append(f"<p>{e(f.summary)}</p>")
+        out.append(f"<p>{ec(f.summary)}</p>")
     if f.explained_by:
         out.append(f'<p class="explained">Explained by <code>{e(f.explained_by)}</code>: this is a '
                    f"consequence, fix that first.</p>")
@@ -292,7 +301,7 @@ def _finding(f: Finding, n: int) -> str:
         out.append(_more(total - min(len(f.evidence), MAX_EVIDENCE), "matching rows",
                          f"the JSON report carries {len(f.evidence)} of them"))
     if f.remedy:
-        out.append(f'<h4>Remedy</h4><p class="remedy">{e(f.remedy)}</p>')
+        out.append(f'<h4>Remedy</h4><p class="remedy">{ec(f.remedy)}</p>')
     if f.references:
         out.append(f'<p class="small">References: {e(", ".join(f.references))}</p>')
     out.append("</article>")
@@ -330,13 +339,13 @@ def _checklist(report: Report) -> str:
                 what = f"{what} ({c.note})" if what else c.note
             rows.append([f"{e(common.check_title(c.id, report.findings))}<br>"
                          f'<code class="small">{e(c.id)}</code>',
-                         e(c.host_label(report.hosts)), status_badge(c.status), e(what)])
+                         e(c.host_label(report.hosts)), status_badge(c.status), ec(what)])
         out.append(_table(["check", "host", "status", "details / ask the customer for"], rows,
                           ["", "", "status", ""]))
     asks = common.ask_for(report.checks)
     if asks:
         out.append('<h3>To complete the checklist, ask the customer for</h3><ul class="ask">')
-        out.extend(f"<li>{e(a)}</li>" for a in asks)
+        out.extend(f"<li>{ec(a)}</li>" for a in asks)
         out.append("</ul>")
     out.append("</section>")
     return "".join(out)
