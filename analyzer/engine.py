@@ -286,9 +286,16 @@ def analyze_bundle(bundle: Bundle, tuning: Tuning | None = None) -> AnalysisResu
     cfg, warnings = effective_config(bundle)
     hosts = list(bundle.hosts) or ["UNKNOWN"]
     all_findings, all_checks = [], []
+    tl = bundle.timeline
+    by_host = {}
+    if len(tl):
+        key = tl["host"].astype("string").str.upper().fillna("").to_numpy()
+        by_host = pd.Series(key).groupby(key, sort=False).indices
     for host in hosts:
-        ctx = Context.build(host, bundle.timeline, cfg, meta=bundle.meta.get(host, {}),
-                            inventory=bundle.inventory, params=tuning.params)
+        pos = by_host.get(host.upper())
+        part = tl.iloc[pos] if pos is not None else tl.iloc[0:0]
+        ctx = Context.build(host, part, cfg, meta=bundle.meta.get(host, {}),
+                            inventory=bundle.inventory, params=tuning.params, filtered=True)
         f, c, w = run_detectors(host, ctx, tuning)
         all_findings += f
         all_checks += c

@@ -201,10 +201,11 @@ class Context:
     @classmethod
     def build(cls, host: str, timeline: pd.DataFrame, config: pd.DataFrame | None = None,
               meta: dict[str, Any] | None = None, inventory: pd.DataFrame | None = None,
-              params: dict[str, Any] | None = None) -> "Context":
-        """Context of ``host``, cutting its rows out of whole-bundle frames."""
+              params: dict[str, Any] | None = None, *, filtered: bool = False) -> "Context":
+        """Context of ``host``, cutting its rows out of whole-bundle frames (unless
+        ``filtered`` says ``timeline`` already holds only this host's rows)."""
         host = host.upper()
-        if len(timeline):
+        if len(timeline) and not filtered:
             hosts = timeline["host"].astype("string").str.upper()
             timeline = timeline[(hosts == host).fillna(False)]
         cfg = config if config is not None else empty_config()
@@ -223,24 +224,39 @@ class Context:
         return self.params.get(name, DEFAULT_PARAMS.get(name))
 
     # -- rows
-    def _etypes(self) -> pd.Series:
-        s = self._cache.get("etypes")
-        if s is None:
-            s = self.timeline["event_type"].astype("string").fillna("")
-            self._cache["etypes"] = s
-        return s
+    def _positions(self) -> dict[str, "np.ndarray"]:
+        """event_type → row positions, computed once per host (detectors ask many times)."""
+        pos = self._cache.get("positions")
+        if pos is None:
+            et = self.timeline["event_type"].astype("string").fillna("")
+            pos = {k: v for k, v in et.groupby(et.to_numpy(), sort=False).indices.items()}
+            self._cache["positions"] = pos
+        return pos
+
+    def _take(self, positions: list) -> pd.DataFrame:
+        import numpy as np
+
+        if not positions:
+            empty = self._cache.get("empty")
+            if empty is None:
+                empty = self._cache["empty"] = self.timeline.iloc[0:0]
+            return empty
+        idx = np.sort(np.concatenate(positions)) if len(positions) > 1 else positions[0]
+        return self.timeline.iloc[idx]
 
     def rows(self, *prefixes: str) -> pd.DataFrame:
         """Rows whose event_type starts with any of ``prefixes``."""
-        et = self._etypes()
-        mask = pd.Series(False, index=et.index)
-        for p in prefixes:
-            mask |= et.str.startswith(p)
-        return self.timeline[mask]
+        pos = self._positions()
+        return self._take([v for k, v in pos.items() if k.startswith(prefixes)])
 
     def etype(self, *types: str) -> pd.DataFrame:
         """Rows whose event_type is exactly one of ``types``."""
-        return self.timeline[self._etypes().isin(types)]
+        key = ("etype",) + types
+        hit = self._cache.get(key)
+        if hit is None:
+            pos = self._positions()
+            hit = self._cache[key] = self._take([pos[t] for t in types if t in pos])
+        return hit
 
     def events(self, family: str, ids: Iterable[int]) -> pd.DataFrame:
         """Event rows of a provider family (``knowledge.PROVIDER_FAMILY``) with these ids."""
@@ -274,9 +290,19 @@ class Context:
         self._cache[key] = v = self._has(name)
         return v
 
+    def _facts(self) -> tuple[set, set, list]:
+        f = self._cache.get("facts")
+        if f is None:
+            df, inv = self.timeline, self._inv()
+            kinds = set(df["kind"].astype("string").dropna().unique()) | set(inv["kind"].astype(str))
+            chans = set(df["channel"].astype("string").dropna().str.lower().unique())
+            srcs = [s.lower() for s in inv.loc[inv["kind"].astype(str).isin(_EVENT_KINDS),
+                                               "source"].astype(str)]
+            f = self._cache["facts"] = (kinds, chans, srcs)
+        return f
+
     def _has(self, name: str) -> bool:
-        df, inv = self.timeline, self._inv()
-        kinds = set(df["kind"].astype("string").dropna().unique()) | set(inv["kind"].astype(str))
+        kinds, chans, srcs = self._facts()
         if name in ("netstat", "tasklist", "qwinsta", "gpresult", "systeminfo"):
             if name == "tasklist" and "netstat" in kinds:
                 # netstat -b owner lines are as good as tasklist /svc for the PID join
@@ -295,9 +321,6 @@ class Context:
         if name == "events":
             return bool(kinds & _EVENT_KINDS)
         if name in ("system", "security", "rdp-logs"):
-            chans = set(df["channel"].astype("string").dropna().str.lower().unique())
-            srcs = [s.lower() for s in inv.loc[inv["kind"].astype(str).isin(_EVENT_KINDS),
-                                               "source"].astype(str)]
             if name == "system":
                 return "system" in chans or any(
                     s.rsplit("/", 1)[-1].startswith(("system", "sysevent")) or "_system" in s
@@ -320,13 +343,16 @@ class Context:
     # -- configuration
     def setting(self, name: str, *, allow_default: bool = False) -> dict | None:
         """The effective row of a setting (None when absent, or a mere default)."""
-        cfg = self.config
-        if not len(cfg):
+        table = self._cache.get("settings")
+        if table is None:
+            cfg = self.config
+            table = {} if not len(cfg) else {
+                r["setting"]: r for r in reversed(cfg.to_dict("records"))}
+            self._cache["settings"] = table
+        row = table.get(name)
+        if row is None:
             return None
-        sub = cfg[cfg["setting"] == name]
-        if not len(sub):
-            return None
-        row = sub.iloc[0].to_dict()
+        row = dict(row)
         if row.get("is_default") is True and not allow_default:
             return None
         return row
