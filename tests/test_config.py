@@ -3,7 +3,6 @@ values that lost, control sets, FIPS, certificate values, and `rdpdoctor config`
 from __future__ import annotations
 
 import codecs
-import shutil
 from pathlib import Path
 
 import pytest

@@ -3,10 +3,8 @@ files from the regf layout regipy documents, and the hive parser must read them 
 from __future__ import annotations
 
 import struct
-from pathlib import Path
 
 import orjson
-import pytest
 
 import parsers
 from analyzer import config as C
