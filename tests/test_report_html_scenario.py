@@ -1,0 +1,94 @@
+"""Reports of a real analysis: the generated port-conflict scenario, end to end.
+
+bundle (analyzer.sample) → analyzer.analyze → HTML / Markdown / Timesketch. Skips with the
+reason until the scenario generator is available.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from analyzer import export
+from analyzer.cli import app
+from analyzer.report import html, markdown
+
+
+def write_port_conflict(dest):
+    sample = pytest.importorskip("analyzer.sample", reason="analyzer.sample not available")
+    if not hasattr(sample, "write_bundle"):
+        pytest.skip("analyzer.sample.write_bundle (scenario generator) not available yet")
+    return sample.write_bundle("port-conflict", dest, seed=0, fmt="zip")
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    return write_port_conflict(tmp_path_factory.mktemp("scenario"))
+
+
+@pytest.fixture(scope="module")
+def result(bundle):
+    import analyzer
+
+    return analyzer.analyze(bundle)
+
+
+def _section(doc: str, sid: str) -> str:
+    return re.search(rf'<section id="{sid}"[^>]*>(.*?)</section>', doc, re.S).group(1)
+
+
+def test_html_of_the_port_conflict_scenario(result):
+    pc = [f for f in result.report.findings if f.id == "port-conflict"]
+    assert pc, [f.id for f in result.report.findings]
+    doc = html.render(result)
+    v = _section(doc, "verdict")
+    assert "CRITICAL" in v and f"Root cause on {pc[0].host}: {html.e(pc[0].title)}" in v
+    assert html.e(pc[0].summary) in v
+    # the chart of the scenario's events is there and counts what the timeline holds
+    assert 'id="timeline-chart"' in doc
+    drawn = int(re.search(r"([\d,]+) events in this window", doc)[1].replace(",", ""))
+    assert drawn > 0
+    # every evidence row of the root cause is shown with its file and locator
+    f = _section(doc, "findings")
+    for ev in pc[0].evidence[:html.MAX_EVIDENCE]:
+        assert html.e(ev.source) in f and html.e(ev.locator) in f
+    c = _section(doc, "checklist")
+    row = re.search(r"<tr>(?:(?!</tr>).)*<code class=\"small\">port-conflict<(?:(?!</tr>).)*</tr>",
+                    c, re.S)[0]
+    assert ">FAIL<" in row
+    inv = _section(doc, "inventory")
+    assert f"{len(result.inventory)} files:" in inv
+    for src in result.inventory["source"]:
+        assert html.e(src) in inv
+    assert len(doc.encode()) < 2_000_000
+
+
+def test_markdown_of_the_port_conflict_scenario(result):
+    text = markdown.render(result)
+    assert max(len(x) for x in text.splitlines()) <= markdown.WIDTH
+    assert "(port-conflict)" in text and "## Verdict: ✖ CRITICAL" in text
+    mdit = pytest.importorskip("markdown_it", reason="markdown-it-py (a rich dependency) missing")
+    out = mdit.MarkdownIt("commonmark").enable("table").render(text)
+    tags = set(re.findall(r"</?([a-zA-Z][a-zA-Z0-9]*)", out))
+    assert tags <= {"h1", "h2", "h3", "p", "ul", "li", "strong", "code", "blockquote", "table",
+                    "thead", "tbody", "tr", "th", "td"}, tags
+
+
+def test_timesketch_export_of_the_scenario(bundle, result):
+    ts = export.timesketch(result.timeline)
+    assert len(ts) == len(result.timeline)
+    assert list(ts.columns[:4]) == ["message", "datetime", "timestamp", "timestamp_desc"]
+    assert (ts["message"].str.len() > 0).all() and ts["datetime"].notna().all()
+    runner = CliRunner()
+    r_ts = runner.invoke(app, ["timeline", str(bundle), "--format", "timesketch-jsonl"])
+    r_pl = runner.invoke(app, ["timeline", str(bundle), "--format", "jsonl"])
+    assert r_ts.exit_code == 0 and r_pl.exit_code == 0, r_ts.output + r_pl.output
+    rows = [json.loads(x) for x in r_ts.stdout.splitlines()]
+    assert len(rows) == len(r_pl.stdout.splitlines()) > 0         # one row per event
+    assert all({"message", "datetime", "timestamp_desc", "timestamp"} <= set(o) for o in rows)
+    r_csv = runner.invoke(app, ["timeline", str(bundle), "--format", "timesketch-csv"])
+    assert len(list(csv.DictReader(io.StringIO(r_csv.stdout)))) == len(rows)
