@@ -755,6 +755,7 @@ class _PyChunk:
         self.offset = offset
         self.names: dict[int, str] = {}
         self.templates: dict[int, list] = {}
+        self.probes: dict[int, tuple | None] = {}
         self._hdr = None
 
     def hdr(self):
@@ -946,6 +947,74 @@ def _fragment_nodes(pc: _PyChunk, p: int, end: int) -> tuple[list, list]:
     return tree, _substitutions(pc, p + root.tag_and_children_length(), end)
 
 
+def _probe_spec(tree: list) -> tuple | None:
+    """Where a template keeps provider name, channel and event id: three srcs or None."""
+    for ev in tree:
+        if ev[0] != "Event":
+            continue
+        for sysel in ev[2]:
+            if len(sysel) != 3 or sysel[0] != "System":
+                continue
+            prov = chan = eid = None
+            for el in sysel[2]:
+                if len(el) != 3:
+                    continue
+                if el[0] == "Provider":
+                    prov = next((src for a, src in el[1] if a == "Name"), None)
+                elif el[0] == "Channel" and len(el[2]) == 1:
+                    chan = el[2][0]
+                elif el[0] == "EventID" and len(el[2]) == 1:
+                    eid = el[2][0]
+            if prov is not None and eid is not None:
+                return prov, chan, eid
+    return None
+
+
+def _probe_py(pc: _PyChunk, off: int, rsize: int) -> tuple | None:
+    """Provider, channel and event id of a record, decoding only those substitutions
+    (relevance is decided before the record is decoded). None: decode it to find out."""
+    buf = pc.buf
+    p, end = off + 24, off + rsize - 4
+    if buf[p] == 0x0F:
+        p += 4
+    if buf[p] & 0x0F != 0x0C:
+        return None
+    toff = _U32.unpack_from(buf, p + 6)[0]
+    p += 10
+    if toff == p - pc.offset:
+        p += 24 + _U32.unpack_from(buf, p + 20)[0]
+    spec = pc.probes.get(toff, _MISSING)
+    if spec is _MISSING:
+        try:
+            spec = _probe_spec(pc.template(toff))
+        except Exception:
+            spec = None
+        pc.probes[toff] = spec
+    if spec is None:
+        return None
+    n = _U32.unpack_from(buf, p)[0]
+    if n > 4096 or p + 4 + 4 * n > end:
+        return None
+    desc = struct.unpack_from("<%dH" % (2 * n), buf, p + 4)
+    base = p + 4 + 4 * n
+    out = []
+    for k, src in enumerate(spec):
+        if src is None or src[0] == "v":
+            out.append(None if src is None else src[1])
+            continue
+        i = src[1]
+        if i >= n or desc[2 * i + 1] & 0xFF in (0x21, 0x00):
+            if k != 1:                      # provider / event id unknown: decode the record
+                return None
+            out.append(None)
+            continue
+        q = base + sum(desc[0:2 * i:2])
+        out.append(_value(bytes(buf[q:q + desc[2 * i]]), desc[2 * i + 1] & 0xFF))
+    prov, chan, eid = out
+    eid = _int(eid)
+    return prov, chan, (None if eid is None else eid & 0xFFFF)
+
+
 _MISSING = object()
 
 
@@ -1092,6 +1161,10 @@ class _Part:
 def _keep(rel: Relevance | None, part: _Part, provider, channel, eid) -> bool:
     if rel is None:
         return True
+    if provider is not None and type(provider) is not str:
+        provider = str(provider)
+    if channel is not None and type(channel) is not str:
+        channel = str(channel)
     if rel.keep(provider, channel, eid):
         return True
     part.dropped[_dropped_key(provider, eid)] += 1
@@ -1127,6 +1200,16 @@ def _python_pass(buf, size: int, walk: _Walk, part: _Part, rel: Relevance | None
             if rid in part.cols.seen:
                 part.cols.duplicates += 1
                 continue
+            if rel is not None:
+                pc = pcs.get(ch.offset)
+                if pc is None:
+                    pc = pcs[ch.offset] = _PyChunk(buf, ch.offset)
+                try:
+                    probe = _probe_py(pc, off, rsize)
+                except Exception:
+                    probe = None
+                if probe is not None and not _keep(rel, part, *probe):
+                    continue
             try:
                 rec = _decode_py(buf, pcs, ch, off, rsize, rid)
             except Exception as e:  # python-evtx raises many kinds on garbage

@@ -293,18 +293,23 @@ def test_backend_choice_fails_soft(monkeypatch):
         evtx.choose_backend("java")
 
 
+REL_FILES = ["omer__2-vss_7-System.evtx", "omer__security.evtx",
+             "omer__2-vss_0-Microsoft-Windows-RemoteDesktopServices-RdpCoreTS%4Operational.evtx"]
+
+
 @needs_rust
 @needs_python
 @pytest.mark.corpus
-def test_relevance_filter_drops_and_counts(corpus):
+@pytest.mark.parametrize("name", REL_FILES)
+def test_relevance_filter_drops_and_counts(corpus, name):
     from analyzer import knowledge
     rel = knowledge.relevance()
-    path = corpus / "evtx/omer__2-vss_7-System.evtx"
+    path = corpus / "evtx" / name
     full = parsed(path, default_backend()).frame
     for backend in ("rust", "python"):
         res = evtx.parse(path, ParseOptions(evtx_backend=backend, relevance=rel))
         kept = res.frame
-        assert 0 < len(kept) < len(full)
+        assert len(kept) <= len(full)
         assert all(rel.keep(p, c, int(e)) for p, c, e in
                    kept[["provider", "channel", "event_id"]].itertuples(index=False))
         assert sum(res.stats["dropped"].values()) + len(kept) == len(full)
@@ -325,6 +330,23 @@ def test_relevance_probe_reads_the_json_without_decoding(corpus):
         probe = evtx._json_probe(r["data"])
         eid = ev["EventID"]["#text"] if isinstance(ev["EventID"], dict) else ev["EventID"]
         assert probe == (ev["Provider"]["#attributes"]["Name"], ev["Channel"], int(eid) & 0xFFFF)
+
+
+@needs_python
+@pytest.mark.corpus
+def test_python_probe_matches_the_decoded_record(corpus):
+    path = corpus / "evtx/omer__2-vss_7-System.evtx"
+    buf = path.read_bytes()
+    probed = 0
+    for ch in evtx.walk_chunks(buf, len(buf)).chunks:
+        pc = evtx._PyChunk(buf, ch.offset)
+        for off, size, rid in evtx.chunk_records(buf, ch, len(buf), []):
+            probe = evtx._probe_py(pc, off, size)
+            rec = evtx._decode_py(buf, {ch.offset: pc}, ch, off, size, rid)
+            if probe is not None:
+                probed += 1
+                assert probe == (rec.provider, rec.channel, evtx._int(rec.event_id) & 0xFFFF)
+    assert probed > 1000
 
 
 @needs_rust

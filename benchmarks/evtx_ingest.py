@@ -1,0 +1,373 @@
+"""Event-log ingest benchmark: raw readers vs rdpdoctor's timeline load, in one process run.
+
+    python benchmarks/evtx_ingest.py                       # largest corpus file, then all
+    python benchmarks/evtx_ingest.py FILE.evtx [...]       # these files (together)
+    python benchmarks/evtx_ingest.py --generate 10000,100000   # generated Security logs
+    python benchmarks/evtx_ingest.py --markdown            # tables for docs/performance.md
+
+Rows (records/s and MB/s of file bytes; ratios to row (a), measured in the same run,
+rounds interleaved, best of ``--repeat``):
+
+  (a)  rust raw        evtx.PyEvtxParser(...).records_json(), strings only (reference)
+  (a2) rust+orjson     the same, each record decoded with orjson
+  (b)  pyevtx raw      python-evtx: walk records, read the template substitutions
+  (b2) pyevtx xml      python-evtx record.xml() + lxml parse (sampled: --py-limit records)
+  (c)  ours/rust       parsers.evtx.parse(..., evtx_backend="rust") → timeline frame
+  (c') ours/python     parsers.evtx.parse(..., evtx_backend="python")
+  ... +relevance       the same with analyzer.knowledge.relevance() (drops before decoding)
+  ... workers=N        the same with ParseOptions.workers=N (process pool over chunks)
+
+Peak memory: each row is run once more in a child process and its maximum resident set
+(``ru_maxrss`` from ``os.wait4``) reported, next to a child that only imports everything.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+CORPUS = ROOT.parent / "shared" / "corpus" / "evtx"
+
+
+# --------------------------------------------------------------------------- methods
+
+
+def m_rust_raw(files, **_):
+    from evtx import PyEvtxParser
+    n = 0
+    for f in files:
+        for _r in PyEvtxParser(str(f)).records_json():
+            n += 1
+    return n
+
+
+def m_rust_orjson(files, **_):
+    import orjson
+    from evtx import PyEvtxParser
+    n = 0
+    for f in files:
+        for r in PyEvtxParser(str(f)).records_json():
+            orjson.loads(r["data"])
+            n += 1
+    return n
+
+
+def m_pyevtx_raw(files, limit=None, **_):
+    from Evtx.Evtx import Evtx
+    n = 0
+    for f in files:
+        with Evtx(str(f)) as log:
+            for rec in log.records():
+                try:
+                    [v.string() for v in rec.root().substitutions()]
+                except Exception:
+                    pass
+                n += 1
+                if limit and n >= limit:
+                    return n
+    return n
+
+
+def m_pyevtx_xml(files, limit=None, **_):
+    import lxml.etree
+    from Evtx.Evtx import Evtx
+    parser = lxml.etree.XMLParser(resolve_entities=False, no_network=True, recover=True)
+    n = 0
+    for f in files:
+        with Evtx(str(f)) as log:
+            for rec in log.records():
+                try:
+                    lxml.etree.fromstring(rec.xml().encode("utf-8"), parser)
+                except Exception:
+                    pass
+                n += 1
+                if limit and n >= limit:
+                    return n
+    return n
+
+
+def _ours(files, backend, relevance=False, workers=1, **_):
+    from parsers import evtx
+    from parsers.base import ParseOptions
+    rel = None
+    if relevance:
+        from analyzer import knowledge
+        rel = knowledge.relevance()
+    n = 0
+    for f in files:
+        res = evtx.parse(Path(f), ParseOptions(evtx_backend=backend, relevance=rel,
+                                               workers=workers))
+        n += res.stats["records"] + sum(res.stats["dropped"].values())
+    return n
+
+
+def m_noop(files, **_):
+    import evtx  # noqa: F401
+    import orjson  # noqa: F401
+    import pandas  # noqa: F401
+
+    import analyzer.knowledge  # noqa: F401
+    import parsers.evtx  # noqa: F401
+    return 0
+
+
+def methods(workers: int, with_python: bool):
+    rows = [
+        ("(a) rust raw", m_rust_raw, {}),
+        ("(a2) rust+orjson", m_rust_orjson, {}),
+    ]
+    if with_python:
+        rows += [("(b) pyevtx raw", m_pyevtx_raw, {"sampled": False}),
+                 ("(b2) pyevtx xml", m_pyevtx_xml, {"sampled": True})]
+    rows += [("(c) ours/rust", _ours, {"backend": "rust"}),
+             ("(c) ours/rust +relevance", _ours, {"backend": "rust", "relevance": True})]
+    if workers > 1:
+        rows += [(f"(c) ours/rust workers={workers}", _ours, {"backend": "rust", "workers": workers})]
+    if with_python:
+        rows += [("(c') ours/python", _ours, {"backend": "python"}),
+                 ("(c') ours/python +relevance", _ours, {"backend": "python", "relevance": True})]
+        if workers > 1:
+            rows += [(f"(c') ours/python workers={workers}", _ours,
+                      {"backend": "python", "workers": workers})]
+    return rows
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def _call(fn, files, kw, limit):
+    kw = dict(kw)
+    sampled = kw.pop("sampled", None)
+    return fn(files, limit=limit if sampled else None, **kw)
+
+
+def run_child(name: str, files: list[str], limit: int, workers: int) -> float | None:
+    """Peak RSS (MiB) of a child process running method ``name`` once."""
+    cmd = [sys.executable, __file__, "--child", name, "--py-limit", str(limit),
+           "--workers", str(workers), *files]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        return None
+    # ru_maxrss: KiB on Linux, bytes on macOS
+    return usage.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
+
+
+def bench(files: list[Path], repeat: int, limit: int, workers: int, memory: bool,
+          with_python: bool = True) -> list[dict]:
+    size = sum(f.stat().st_size for f in files)
+    rows = methods(workers, with_python)
+    best: dict[str, tuple[float, int]] = {}
+    for _ in range(repeat):                   # interleaved rounds: load spikes hit all rows
+        for name, fn, kw in rows:
+            t = time.perf_counter()
+            n = _call(fn, files, kw, limit)
+            dt = time.perf_counter() - t
+            if name not in best or dt < best[name][0]:
+                best[name] = (dt, n)
+    ref_rate = best["(a) rust raw"][1] / best["(a) rust raw"][0]
+    out = []
+    for name, fn, kw in rows:
+        dt, n = best[name]
+        rate = n / dt if dt else float("nan")
+        frac = n / max(1, best["(a) rust raw"][1])
+        out.append({"method": name, "records": n, "seconds": dt, "rec_s": rate,
+                    "mb_s": size * min(1.0, frac) / dt / 1e6 if dt else float("nan"),
+                    "ratio": rate / ref_rate,
+                    "rss": run_child(name, [str(f) for f in files], limit, workers)
+                    if memory else None})
+    if memory:
+        out.append({"method": "(baseline: imports only)", "records": 0, "seconds": 0,
+                    "rec_s": None, "mb_s": None, "ratio": None,
+                    "rss": run_child("noop", [str(f) for f in files], limit, workers)})
+    return out
+
+
+def render(title: str, rows: list[dict], markdown: bool) -> str:
+    head = ["method", "records", "s", "records/s", "MB/s", "× (a)", "peak RSS MiB"]
+    lines = []
+    fmt = lambda v, f: "" if v is None else format(v, f)  # noqa: E731
+    body = [[r["method"], str(r["records"]), fmt(r["seconds"], ".3f"), fmt(r["rec_s"], ",.0f"),
+             fmt(r["mb_s"], ".2f"), fmt(r["ratio"], ".3f"), fmt(r["rss"], ".0f")] for r in rows]
+    if markdown:
+        lines.append(f"**{title}**\n")
+        lines.append("| " + " | ".join(head) + " |")
+        lines.append("|" + "|".join("---" if i == 0 else "---:" for i in range(len(head))) + "|")
+        lines += ["| " + " | ".join(b) + " |" for b in body]
+    else:
+        widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(head)]
+        lines.append(title)
+        lines.append("  ".join(h.ljust(w) if i == 0 else h.rjust(w)
+                               for i, (h, w) in enumerate(zip(head, widths))))
+        lines += ["  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                            for i, (c, w) in enumerate(zip(b, widths))) for b in body]
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- generated logs
+
+
+def generate_security(path: Path, n: int, seed: int = 7) -> Path:
+    """A Security.evtx of ``n`` records shaped like a busy RDP host's log: mostly
+    4624/4672/4634/4625 logons with ~5% RDP-relevant (type 10) ones, written with the
+    project's own writer (analyzer.sample.evtxwriter)."""
+    import random
+    from datetime import datetime, timedelta, timezone
+
+    from analyzer.sample.evtxwriter import Event, EvtxWriter, hex64, sid, u16
+
+    rnd = random.Random(seed)
+    t0 = datetime(2024, 5, 1, tzinfo=timezone.utc)
+    users = [f"user{i:03d}" for i in range(200)]
+
+    def events():
+        for i in range(n):
+            t = t0 + timedelta(milliseconds=37 * i)
+            r = rnd.random()
+            u = rnd.choice(users)
+            ip = f"10.{rnd.randrange(256)}.{rnd.randrange(256)}.{rnd.randrange(1, 255)}"
+            if r < 0.45:
+                eid, logon = 4624, (10 if rnd.random() < 0.1 else 3)
+            elif r < 0.75:
+                eid, logon = 4672, None
+            elif r < 0.92:
+                eid, logon = 4634, 3
+            else:
+                eid, logon = 4625, (10 if rnd.random() < 0.5 else 3)
+            if eid == 4672:
+                data = [("SubjectUserSid", sid("S-1-5-21-1004336348-1177238915-682003330-1001")),
+                        ("SubjectUserName", u), ("SubjectDomainName", "CONTOSO"),
+                        ("SubjectLogonId", hex64(rnd.getrandbits(32))),
+                        ("PrivilegeList", "SeSecurityPrivilege\r\n\t\t\tSeBackupPrivilege")]
+            elif eid == 4634:
+                data = [("TargetUserSid", sid("S-1-5-21-1004336348-1177238915-682003330-1001")),
+                        ("TargetUserName", u), ("TargetDomainName", "CONTOSO"),
+                        ("TargetLogonId", hex64(rnd.getrandbits(32))), ("LogonType", logon)]
+            else:
+                data = [("SubjectUserSid", sid("S-1-5-18")), ("SubjectUserName", "TS01$"),
+                        ("SubjectDomainName", "CONTOSO"), ("SubjectLogonId", hex64(0x3E7)),
+                        ("TargetUserSid", sid("S-1-0-0") if eid == 4625 else
+                         sid("S-1-5-21-1004336348-1177238915-682003330-1001")),
+                        ("TargetUserName", u), ("TargetDomainName", "CONTOSO"),
+                        ("Status" if eid == 4625 else "TargetLogonId",
+                         hex64(0xC000006D if eid == 4625 else rnd.getrandbits(32))),
+                        ("LogonType", logon), ("LogonProcessName", "User32 "),
+                        ("AuthenticationPackageName", "Negotiate"),
+                        ("WorkstationName", f"WS{rnd.randrange(999):03d}"),
+                        ("ProcessName", "C:\\Windows\\System32\\svchost.exe"),
+                        ("IpAddress", ip), ("IpPort", str(rnd.randrange(1024, 65535))),
+                        ("KeyLength", 0), ("ImpersonationLevel", "%%1833"),
+                        ("ElevatedToken", "%%1842"), ("TargetLinkedLogonId", hex64(0)),
+                        ("VirtualAccount", "%%1843"), ("RestrictedAdminMode", "-"),
+                        ("TransmittedServices", "-"), ("LmPackageName", "-"),
+                        ("ProcessId", hex64(0x2F4)), ("LogonGuid",
+                                                     "{00000000-0000-0000-0000-000000000000}")]
+            yield Event(provider="Microsoft-Windows-Security-Auditing", event_id=eid,
+                        time=t, channel="Security", computer="TS01.contoso.com", level=0,
+                        provider_guid="{54849625-5478-4994-A5BA-3E3B0328C30D}",
+                        task=u16(12544), process_id=724, thread_id=rnd.randrange(800, 9000),
+                        keywords=0x8020000000000000 if eid != 4625 else 0x8010000000000000,
+                        data=data)
+
+    with EvtxWriter(path) as w:
+        w.add_many(events())
+    return path
+
+
+# --------------------------------------------------------------------------- main
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        load = float("nan")
+    import evtx as _e  # noqa: F401
+    from importlib.metadata import version
+    return (f"{platform.system()} {platform.release()}, {os.cpu_count()} cores ({cpu}), "
+            f"Python {platform.python_version()}, evtx {version('evtx')}, "
+            f"python-evtx {version('python-evtx')}, orjson {version('orjson')}, "
+            f"pandas {version('pandas')}; load average at start {load:.1f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("files", nargs="*", type=Path)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--py-limit", type=int, default=1500,
+                    help="records sampled for the slow record.xml() row (b2)")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--generate", default="", help="comma-separated record counts, e.g. 10000,100000")
+    ap.add_argument("--no-python", action="store_true", help="skip python-evtx rows (big logs)")
+    ap.add_argument("--no-memory", action="store_true")
+    ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+
+    if a.child:
+        files = [str(f) for f in a.files]
+        if a.child == "noop":
+            m_noop(files)
+            return 0
+        for name, fn, kw in methods(a.workers, True):
+            if name == a.child:
+                _call(fn, files, kw, a.py_limit)
+                return 0
+        return 2
+
+    print(machine() + "\n")
+    sets: list[tuple[str, list[Path]]] = []
+    tmp = None
+    if a.generate:
+        tmp = tempfile.TemporaryDirectory(prefix="rdpdoctor-bench-")
+        for n in [int(x) for x in a.generate.split(",") if x]:
+            t = time.perf_counter()
+            p = generate_security(Path(tmp.name) / f"Security-{n}.evtx", n)
+            print(f"generated {p.name}: {n} records, {p.stat().st_size / 1e6:.1f} MB "
+                  f"in {time.perf_counter() - t:.1f}s", file=sys.stderr)
+            sets.append((f"generated Security.evtx, {n:,} records, "
+                         f"{p.stat().st_size / 1e6:.1f} MB", [p]))
+    elif a.files:
+        sets.append((f"{len(a.files)} file(s): " + ", ".join(f.name for f in a.files[:3]), a.files))
+    else:
+        corpus = sorted(CORPUS.glob("*.evtx"))
+        if not corpus:
+            print(f"no corpus at {CORPUS}; pass .evtx files or --generate N", file=sys.stderr)
+            return 2
+        largest = max(corpus, key=lambda p: p.stat().st_size)
+        sets.append((f"largest corpus file: {largest.name} "
+                     f"({largest.stat().st_size / 1e6:.1f} MB)", [largest]))
+        sets.append((f"all {len(corpus)} corpus .evtx together "
+                     f"({sum(p.stat().st_size for p in corpus) / 1e6:.1f} MB)", corpus))
+    try:
+        for title, files in sets:
+            rows = bench(files, a.repeat, a.py_limit, a.workers, not a.no_memory,
+                         with_python=not a.no_python)
+            print(render(title, rows, a.markdown))
+            sys.stdout.flush()
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
