@@ -1,0 +1,109 @@
+"""No side effects: no network, nothing executed or unpickled from a bundle, temp dirs cleaned,
+and the same input gives byte-identical JSON."""
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import analyzer
+
+FIXTURE = Path(__file__).parent / "fixtures" / "analyze" / "port-conflict"
+
+
+def _bundle(tmp_path: Path) -> Path:
+    """The hand-written port-conflict bundle, zipped, plus hostile passengers: a pickle and a
+    Python file that would leave a marker if anything executed or unpickled them."""
+    marker = tmp_path / "EXECUTED"
+
+    class Boom:
+        def __reduce__(self):
+            return (Path.write_text, (marker, "pickle"))
+
+    z = tmp_path / "ticket.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        for p in sorted(FIXTURE.rglob("*")):
+            if p.is_file():
+                zf.write(p, p.relative_to(FIXTURE).as_posix())
+        zf.writestr("evil.pkl", pickle.dumps(Boom()))
+        zf.writestr("sitecustomize.py", f"open({str(marker)!r}, 'w').write('import')\n")
+        zf.writestr("__init__.py", f"open({str(marker)!r}, 'w').write('import')\n")
+    return z
+
+
+def test_analyze_opens_no_socket_and_executes_nothing(tmp_path, monkeypatch):
+    z = _bundle(tmp_path)
+
+    def no_network(*a, **k):
+        raise AssertionError("analysis tried to open a network connection")
+
+    monkeypatch.setattr(socket, "socket", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(socket, "getaddrinfo", no_network)
+    r = analyzer.analyze(z)
+    assert r.report.findings, "the port-conflict bundle must still be analysed"
+    assert not (tmp_path / "EXECUTED").exists()
+    inv = r.inventory.set_index("source")
+    assert inv.loc["evil.pkl", "status"] == "skipped"
+
+
+def test_temp_dir_removed_after_load(tmp_path, monkeypatch):
+    base = tmp_path / "tmp"
+    base.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(base))
+    analyzer.load(_bundle(tmp_path))
+    assert list(base.iterdir()) == []
+
+
+def test_temp_dir_removed_on_ctrl_c(tmp_path):
+    """SIGINT in the middle of a (slowed-down) parse: the private temp dir is gone."""
+    base = tmp_path / "tmp"
+    base.mkdir()
+    z = _bundle(tmp_path)
+    code = (
+        "import time, parsers\n"
+        "def slow(*a, **k):\n"
+        "    print('PARSING', flush=True); time.sleep(30)\n"
+        "for m in parsers.PARSERS:\n"
+        "    m.parse = slow\n"
+        "import analyzer\n"
+        f"analyzer.load({str(z)!r})\n")
+    env = dict(os.environ, TMPDIR=str(base))
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        line = ""
+        while "PARSING" not in line and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+        assert "PARSING" in line, proc.stderr.read()
+        assert any(base.iterdir()), "extraction should be in progress"
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode != 0
+    assert list(base.iterdir()) == []
+
+
+def test_two_runs_give_byte_identical_json(tmp_path):
+    z = _bundle(tmp_path)
+    exe = shutil.which("rdpdoctor") or str(Path(sys.executable).with_name("rdpdoctor"))
+    outs = []
+    for _ in range(2):
+        p = subprocess.run([exe, "analyze", str(z), "--format", "json"], capture_output=True,
+                           timeout=300)
+        assert p.returncode in (0, 1), p.stderr.decode()[-2000:]
+        outs.append(p.stdout)
+    assert outs[0] and outs[0] == outs[1]
