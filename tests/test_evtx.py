@@ -312,10 +312,15 @@ def test_relevance_filter_drops_and_counts(corpus, name):
         assert len(kept) <= len(full)
         assert all(rel.keep(p, c, int(e)) for p, c, e in
                    kept[["provider", "channel", "event_id"]].itertuples(index=False))
-        assert sum(res.stats["dropped"].values()) + len(kept) == len(full)
         expected = (full[~full["record_id"].isin(kept["record_id"])]
                     .groupby(["provider", "event_id"]).size())
-        assert {f"{p}/{e}": n for (p, e), n in expected.items()} == res.stats["dropped"]
+        expected = {f"{p}/{e}": n for (p, e), n in expected.items()}
+        dropped = res.stats["dropped"]
+        assert expected.items() <= dropped.items()
+        # a damaged record the full parse could not decode may be dropped by its
+        # provider/id before decoding (python backend); nothing else may be extra
+        extra = sum(dropped.values()) - sum(expected.values())
+        assert 0 <= extra <= len(parsed(path, backend).warnings)
         pd.testing.assert_frame_equal(
             kept, full[full["record_id"].isin(kept["record_id"])].reset_index(drop=True))
 
