@@ -35,7 +35,7 @@ def week_of(t: pd.Series) -> pd.Series:
     """Monday (UTC date, as text ``YYYY-MM-DD``) of each time; ``unknown`` when missing."""
     t = pd.to_datetime(t, utc=True)
     monday = (t.dt.tz_convert("UTC").dt.tz_localize(None).dt.normalize()
-              - pd.to_timedelta(t.dt.tz_convert("UTC").dt.dayofweek, unit="D"))
+              - pd.to_timedelta(t.dt.tz_convert("UTC").dt.day_of_week, unit="D"))
     return monday.dt.strftime("%Y-%m-%d").fillna("unknown").astype("string")
 
 
