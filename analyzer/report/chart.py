@@ -40,7 +40,8 @@ LANES: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
      ("rdp:rcm:listener-", "sys:termservice:listener-down", "sys:termservice:session-create",
       "sys:termservice:connection-", "sys:termservice:stack-load", "rdp:rcm:logons-disabled",
       "rdp:rcm:session-create-failed", "svc:crash", "svc:start-failed", "svc:error",
-      "svc:state", "power:unclean-reboot", "sys:eventlog:unexpected-shutdown")),
+      "svc:state", "svc:installed", "power:unclean-reboot",
+      "sys:eventlog:unexpected-shutdown")),
 )
 SLEEP_LANE = ("sleep", "Sleep / hibernate", "#718096")
 
@@ -166,16 +167,22 @@ def _densest(times: list[pd.Timestamp], width: pd.Timedelta) -> tuple[pd.Timesta
 def choose_window(events: pd.DataFrame, marks: list[pd.Timestamp],
                   max_span: pd.Timedelta = pd.Timedelta(days=30)
                   ) -> tuple[pd.Timestamp, pd.Timestamp] | None:
-    """The time window: around the findings' evidence, else around errors, else all events.
+    """The time window: around the failures — the findings' evidence, error events (level
+    critical/error, sessions aside) and failed logons — else around all events.
 
     Padded by a quarter of the span (at least 1 hour) on each side. When the focus times
     spread over more than ``max_span`` (logs kept for years, several machines), the window
     is the ``max_span`` stretch holding most of them, so old records do not flatten the chart.
     """
     focus = [t for t in marks if not pd.isna(t)]
-    if not focus and len(events):
-        err = events[(events["level"].fillna(4) <= 2) & (events["lane"] != "sessions")]
-        focus = list(err["time"]) if len(err) else list(events["time"])
+    if len(events):
+        # errors (level 1/2) and failed logons (Security audits log at level 0, "LogAlways")
+        lvl = events["level"].fillna(4)
+        err = events[((lvl >= 1) & (lvl <= 2) & (events["lane"] != "sessions"))
+                     | (events["lane"] == "failed")]
+        focus += list(err["time"])
+        if not focus:
+            focus = list(events["time"])
     if not focus:
         return None
     lo, hi = _densest(focus, max_span)
