@@ -316,6 +316,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="records sampled for the slow record.xml() row (b2)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--generate", default="", help="comma-separated record counts, e.g. 10000,100000")
+    ap.add_argument("--gen-dir", type=Path, help="keep generated logs here (reused when present)")
     ap.add_argument("--no-python", action="store_true", help="skip python-evtx rows (big logs)")
     ap.add_argument("--no-memory", action="store_true")
     ap.add_argument("--markdown", action="store_true")
@@ -337,10 +338,17 @@ def main(argv: list[str] | None = None) -> int:
     sets: list[tuple[str, list[Path]]] = []
     tmp = None
     if a.generate:
-        tmp = tempfile.TemporaryDirectory(prefix="rdpdoctor-bench-")
+        if a.gen_dir:
+            a.gen_dir.mkdir(parents=True, exist_ok=True)
+            where = a.gen_dir
+        else:
+            tmp = tempfile.TemporaryDirectory(prefix="rdpdoctor-bench-")
+            where = Path(tmp.name)
         for n in [int(x) for x in a.generate.split(",") if x]:
             t = time.perf_counter()
-            p = generate_security(Path(tmp.name) / f"Security-{n}.evtx", n)
+            p = where / f"Security-{n}.evtx"
+            if not p.exists():
+                generate_security(p.with_suffix(".tmp"), n).rename(p)
             print(f"generated {p.name}: {n} records, {p.stat().st_size / 1e6:.1f} MB "
                   f"in {time.perf_counter() - t:.1f}s", file=sys.stderr)
             sets.append((f"generated Security.evtx, {n:,} records, "

@@ -65,8 +65,8 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from .base import (TIME_DTYPE, BudgetExceeded, NotMyFormat, ParseOptions, ParseResult,
-                   ParserError, ParserInfo, ParseWarning, Relevance, empty_frame)
+from .base import (TIME_DTYPE, TIMELINE_DTYPES, BudgetExceeded, NotMyFormat, ParseOptions,
+                   ParseResult, ParserError, ParserInfo, ParseWarning, Relevance, empty_frame)
 from .eventcommon import event_columns, event_message, ntstatus_from_binary
 
 INFO = ParserInfo(name="evtx", kind="evtx",
@@ -160,38 +160,52 @@ def _int(v: Any) -> int | None:
         return None
 
 
+_STR_COLS = ("host", "provider", "channel", "user", "sid", "ip", "message", "data")
+_INT_COLS = {"record_id": "Int64", "event_id": "Int32", "level": "Int8", "session_id": "Int64",
+             "pid": "Int64", "port": "Int32"}
+_INT_NP = {"Int64": "int64", "Int32": "int32", "Int8": "int8"}
+_INT_RANGE = {"Int64": (-(1 << 63), (1 << 63) - 1), "Int32": (-(1 << 31), (1 << 31) - 1),
+              "Int8": (-128, 127)}
+
+
 class _Columns:
-    """Column lists filled record by record; one DataFrame at the end (no row dicts)."""
+    """Column lists filled record by record (no row dicts); every ``BATCH`` records they
+    are converted to Arrow strings / numpy arrays, so memory follows the compact result,
+    not Python objects."""
 
     NAMES = ("time", "host", "record_id", "provider", "channel", "event_id", "level", "user",
              "sid", "session_id", "pid", "ip", "port", "message", "data")
+    BATCH = 1 << 15
 
     def __init__(self) -> None:
         for n in self.NAMES:
             setattr(self, n, [])
         self.seen: set[int] = set()
         self.duplicates = 0
+        self._done: dict[str, list] = {n: [] for n in self.NAMES}
+        self._rows = 0
 
     def __len__(self) -> int:
-        return len(self.record_id)
+        return self._rows + len(self.record_id)
 
-    def extend(self, other: "_Columns") -> None:
-        """Append ``other`` (dropping record ids already present)."""
-        if not other.record_id:
+    def _flush(self) -> None:
+        import pyarrow as pa
+        if not self.record_id:
             return
-        keep = None
-        if self.seen & other.seen:
-            keep = []
-            for i, rid in enumerate(other.record_id):
-                if rid in self.seen:
-                    self.duplicates += 1
-                else:
-                    keep.append(i)
         for n in self.NAMES:
-            src = getattr(other, n)
-            getattr(self, n).extend(src if keep is None else [src[i] for i in keep])
-        self.seen |= other.seen
-        self.duplicates += other.duplicates
+            vals = getattr(self, n)
+            if n == "time":
+                arr = _times(vals)
+            elif n in _INT_COLS:
+                lo, hi = _INT_RANGE[_INT_COLS[n]]
+                mask = np.fromiter((v is None or not lo <= v <= hi for v in vals), bool, len(vals))
+                arr = (np.fromiter((0 if m else v for v, m in zip(vals, mask)),
+                                   _INT_NP[_INT_COLS[n]], len(vals)), mask)
+            else:
+                arr = pa.array(_strs(vals), pa.string())
+            self._done[n].append(arr)
+            setattr(self, n, [])
+        self._rows += len(self._done["time"][-1])
 
     def add(self, r: _Rec) -> None:
         """Normalise one record into the column lists (shared by both backends)."""
@@ -239,6 +253,8 @@ class _Columns:
             d = fields
         self.data.append(_dumps(d).decode() if d else None)
         self.seen.add(r.record_id)
+        if len(self.data) >= self.BATCH:
+            self._flush()
 
     @staticmethod
     def _extra(r: _Rec, provider, extra: dict | None) -> dict:
@@ -265,32 +281,28 @@ class _Columns:
         return extra
 
     def frame(self) -> pd.DataFrame:
-        n = len(self.record_id)
+        import pyarrow as pa
+        self._flush()
+        n = self._rows
         if n == 0:
             return empty_frame()
-        data = {
-            "time": _times(self.time),
-            "host": pd.array(_strs(self.host), dtype="string"),
-            "source": pd.array([None] * n, dtype="string"),
-            "locator": pd.array([f"record {r}" for r in self.record_id], dtype="string"),
-            "kind": pd.array(["evtx"] * n, dtype="string"),
-            "event_type": pd.array([None] * n, dtype="string"),
-            "record_id": pd.array(self.record_id, dtype="Int64"),
-            "provider": pd.array(_strs(self.provider), dtype="string"),
-            "channel": pd.array(_strs(self.channel), dtype="string"),
-            "event_id": pd.array(self.event_id, dtype="Int32"),
-            "level": pd.array([v if v is None or -128 <= v < 128 else None for v in self.level],
-                              dtype="Int8"),
-            "user": pd.array(self.user, dtype="string"),
-            "sid": pd.array(_strs(self.sid), dtype="string"),
-            "session_id": pd.array(self.session_id, dtype="Int64"),
-            "pid": pd.array(self.pid, dtype="Int64"),
-            "ip": pd.array(self.ip, dtype="string"),
-            "port": pd.array(self.port, dtype="Int32"),
-            "message": pd.array(self.message, dtype="string"),
-            "data": pd.array(self.data, dtype="string"),
-        }
-        return pd.DataFrame(data)
+        data: dict[str, Any] = {}
+        for c in self.NAMES:
+            parts = self._done[c]
+            if c == "time":
+                data[c] = pd.Series(np.concatenate(parts)).dt.tz_localize("UTC").astype(TIME_DTYPE).array
+            elif c in _INT_COLS:
+                data[c] = pd.arrays.IntegerArray(np.concatenate([v for v, _ in parts]),
+                                                 np.concatenate([m for _, m in parts]))
+            else:
+                data[c] = pd.arrays.ArrowStringArray(pa.chunked_array(parts, pa.string()))
+            self._done[c] = []
+        data["source"] = pd.array([None] * n, dtype="string")
+        data["locator"] = pd.array(["record " + str(r) for r in data["record_id"].tolist()],
+                                   dtype="string")
+        data["kind"] = pd.array(["evtx"] * n, dtype="string")
+        data["event_type"] = pd.array([None] * n, dtype="string")
+        return pd.DataFrame({c: data[c] for c in TIMELINE_DTYPES})
 
 
 _NO_COLS: dict = {}
@@ -336,7 +348,7 @@ def _times(values: list) -> pd.Series:
                     out[i] = np.datetime64(s, "us")
                 except ValueError:
                     out[i] = np.datetime64("NaT")
-    return pd.Series(out).dt.tz_localize("UTC").astype(TIME_DTYPE).array
+    return out
 
 
 def _iso_us(s: Any) -> str:
@@ -1381,11 +1393,17 @@ def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
     else:
         parts = [_run(src, backend, None, rel, deadline, options.progress)]
 
-    cols = parts[0].cols
-    for p in parts[1:]:
-        cols.extend(p.cols)
+    duplicates = sum(p.cols.duplicates for p in parts)
+    if len(parts) == 1:
+        frame = parts[0].cols.frame()
+    else:
+        frames = [p.cols.frame() for p in parts]
+        frame = pd.concat([f for f in frames if len(f)] or [empty_frame()], ignore_index=True)
+        dup = frame["record_id"].duplicated()
+        if dup.any():
+            duplicates += int(dup.sum())
+            frame = frame[~dup].reset_index(drop=True)
     warnings = [ParseWarning(src, loc, msg) for p in parts for loc, msg in p.warnings]
-    frame = cols.frame()
     if len(frame):
         order = np.argsort(frame["record_id"].to_numpy(dtype="int64", na_value=0), kind="stable")
         if (np.diff(order) != 1).any():
@@ -1408,7 +1426,7 @@ def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
         "skipped": [s for p in parts for s in p.skipped][:1000],
         "record_id_gaps": [list(g) for g in gaps[:100]],
         "record_id_gap_count": int(sum(b - a + 1 for a, b in gaps)),
-        "duplicates": cols.duplicates,
+        "duplicates": duplicates,
         "dropped": dict(dropped),
         "rust_errors": sum(p.rust_errors for p in parts),
         "filled_in": sum(p.filled_in for p in parts),
