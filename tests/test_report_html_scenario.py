@@ -92,3 +92,37 @@ def test_timesketch_export_of_the_scenario(bundle, result):
     assert all({"message", "datetime", "timestamp_desc", "timestamp"} <= set(o) for o in rows)
     r_csv = runner.invoke(app, ["timeline", str(bundle), "--format", "timesketch-csv"])
     assert len(list(csv.DictReader(io.StringIO(r_csv.stdout)))) == len(rows)
+
+
+@pytest.mark.slow
+def test_100k_event_bundle_report_under_2mb(tmp_path):
+    """Acceptance: the HTML report of a 100k-event bundle is < 2 MB (real parse + analysis)."""
+    import shutil
+    from datetime import datetime, timedelta, timezone
+
+    import analyzer
+    from analyzer.sample.evtxwriter import Event, write_evtx
+
+    fixtures = __import__("pathlib").Path(__file__).parent / "fixtures" / "analyze" / "port-conflict"
+    for p in fixtures.iterdir():
+        shutil.copy(p, tmp_path / p.name)
+    t = datetime(2024, 5, 6, tzinfo=timezone.utc)
+    write_evtx(tmp_path / "TS01_Security.evtx", (Event(
+        provider="Microsoft-Windows-Security-Auditing", event_id=4625, level=0, channel="Security",
+        computer="TS01", time=t + timedelta(seconds=i * 2.5),
+        data=[("TargetUserName", f"<script>u{i % 900}"), ("TargetDomainName", "CORP"),
+              ("Status", "0xc000006d"), ("SubStatus", "0xc000006a"), ("LogonType", "3"),
+              ("IpAddress", f"198.51.100.{i % 200}"), ("IpPort", "0")]) for i in range(90_000)))
+    write_evtx(tmp_path / "TS01_System.evtx", (Event(
+        provider="TermDD", event_id=56, level=2, qualifiers=49162, channel="System",
+        computer="TS01", time=t + timedelta(seconds=i * 20),
+        data=[(None, "\\Device\\Termdd"), (None, f"10.0.0.{i % 200}")],
+        binary=bytes.fromhex("00000000020030000000000038000ac0")) for i in range(10_000)))
+    result = analyzer.analyze(tmp_path)
+    assert len(result.timeline) >= 100_000
+    doc = html.render(result)
+    assert len(doc.encode()) < 2_000_000
+    assert "port-conflict" in doc and 'id="timeline-chart"' in doc
+    svg = re.search(r'<svg id="timeline-chart".*?</svg>', doc, re.S)[0]
+    assert svg.count("<rect") < 1500                  # binned, not one element per event
+    assert "<script>u" not in doc
