@@ -161,9 +161,9 @@ def test_chart_window_follows_evidence_and_counts_add_up(doc):
     marks = [("TS01", F.T0 + pd.Timedelta(minutes=70)), ("TS01", F.T0 + pd.Timedelta(minutes=130))]
     ch = chart.build(F.timeline(), marks=marks, hosts_first=["TS01"])
     # failures: evidence 09:10 and 10:10, errors 09:10-09:35, failed logons 10:10-10:14
-    assert ch.start == F.T0 + pd.Timedelta(minutes=10)       # 09:10 - 1 h padding
+    assert ch.start == F.T0 - pd.Timedelta(minutes=50)       # 09:10 - 2 h padding
     assert ch.end == F.T0 + pd.Timedelta(minutes=194)        # 10:14 + 1 h
-    assert (ch.drawn, ch.outside, ch.sleeps) == (14, 2, 1)   # logon 08:00, 4624 11:20 outside
+    assert (ch.drawn, ch.outside, ch.sleeps) == (15, 1, 1)   # the 4624 at 11:20 is outside
     # without marks the window still covers the errors and failed logons
     ch2 = chart.build(F.timeline())
     assert (ch2.start, ch2.end) == (ch.start, ch.end)

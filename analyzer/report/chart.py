@@ -170,9 +170,10 @@ def choose_window(events: pd.DataFrame, marks: list[pd.Timestamp],
     """The time window: around the failures — the findings' evidence, error events (level
     critical/error, sessions aside) and failed logons — else around all events.
 
-    Padded by a quarter of the span (at least 1 hour) on each side. When the focus times
-    spread over more than ``max_span`` (logs kept for years, several machines), the window
-    is the ``max_span`` stretch holding most of them, so old records do not flatten the chart.
+    Padded by a quarter of the span, at least 2 hours before and 1 hour after. When the
+    focus times spread over more than ``max_span`` (logs kept for years, several machines),
+    the window is the ``max_span`` stretch holding most of them, so old records do not
+    flatten the chart.
     """
     focus = [t for t in marks if not pd.isna(t)]
     if len(events):
@@ -186,8 +187,9 @@ def choose_window(events: pd.DataFrame, marks: list[pd.Timestamp],
     if not focus:
         return None
     lo, hi = _densest(focus, max_span)
-    pad = max((hi - lo) / 4, pd.Timedelta(hours=1))
-    return lo - pad, hi + pad
+    pad = (hi - lo) / 4
+    # more context before the failures (what led to them) than after
+    return lo - max(pad, pd.Timedelta(hours=2)), hi + max(pad, pd.Timedelta(hours=1))
 
 
 def _fmt_tick(t: pd.Timestamp, span: pd.Timedelta) -> str:
