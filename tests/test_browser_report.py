@@ -252,17 +252,87 @@ def test_harness_sees_a_load_attempt_and_a_script(tmp_path):
     assert any("script" in p.lower() for p in found), found
 
 
-def test_port_conflict_scenario_in_chromium(tmp_path):
-    engine = pytest.importorskip("analyzer.engine", reason="analyzer.engine not available yet")
-    sample = pytest.importorskip("analyzer.sample", reason="analyzer.sample not available yet")
-    if not hasattr(sample, "write_bundle"):
-        pytest.skip("analyzer.sample.write_bundle not available yet")
-    bundle = sample.write_bundle("port-conflict", tmp_path / "bundle", seed=0, fmt="zip")
-    result = engine.analyze(bundle)
-    assert any(f.id == "port-conflict" for f in result.report.findings)
+def build_port_conflict_bundle(dest: Path) -> Path:
+    """A port-conflict ticket as a zip: the hand-written netstat/tasklist/qwinsta of
+    tests/fixtures/analyze/port-conflict plus event logs generated here — four users' RDP
+    sessions in the two hours before, then the RemoteAssistPro (vncsrv.exe) service install,
+    a TermService restart and RCM 260 "listener RDP-Tcp failed", then silence."""
+    import zipfile
+    from datetime import datetime, timedelta, timezone
+
+    from analyzer.sample.evtxwriter import Event, write_evtx
+
+    t = datetime(2024, 5, 6, 7, 0, tzinfo=timezone.utc)
+    lsm = "Microsoft-Windows-TerminalServices-LocalSessionManager"
+    rcm = "Microsoft-Windows-TerminalServices-RemoteConnectionManager"
+    scm = "Service Control Manager"
+    sessions = []
+    for i, user in enumerate(["CORP\\alice", "CORP\\bob", "CORP\\carol", "CORP\\dave"]):
+        t0 = t - timedelta(minutes=110 - i * 11)
+        for eid, m in ((21, 0), (22, 0.5), (24, 35 + i * 3), (25, 41 + i * 2), (23, 95 - i * 9)):
+            sessions.append(Event(
+                provider=lsm, event_id=eid, time=t0 + timedelta(minutes=m),
+                channel=f"{lsm}/Operational", computer="TS01",
+                user_data=("EventXML", "Event_NS", [("User", user), ("SessionID", 2 + i),
+                                                    ("Address", f"10.0.0.{20 + i}")])))
+    system = [Event(provider=scm, event_id=7045, time=t - timedelta(minutes=9), channel="System",
+                    computer="TS01", data=[("ServiceName", "RemoteAssistPro"),
+                                           ("ImagePath", "C:\\Program Files\\RAP\\vncsrv.exe"),
+                                           ("ServiceType", "user mode service"),
+                                           ("StartType", "auto start"),
+                                           ("AccountName", "LocalSystem")])]
+    for m, name, state in ((-7, "RemoteAssistPro", "running"),
+                           (-4, "Remote Desktop Services", "stopped"),
+                           (-3, "Remote Desktop Services", "running")):
+        system.append(Event(provider=scm, event_id=7036, time=t + timedelta(minutes=m),
+                            channel="System", computer="TS01",
+                            data=[("param1", name), ("param2", state)]))
+    listener = [Event(provider=rcm, event_id=260, level=2, time=t - timedelta(minutes=2),
+                      channel=f"{rcm}/Operational", computer="TS01",
+                      user_data=("EventXML", "Event_NS", [("listenerName", "RDP-Tcp"),
+                                                          ("errorCode", "0x80072740")]))]
+    work = dest / "port-conflict"
+    work.mkdir(parents=True)
+    write_evtx(work / "TS01_System.evtx", sorted(system, key=lambda e: e.time))
+    write_evtx(work / "TS01_LSM.evtx", sorted(sessions, key=lambda e: e.time))
+    write_evtx(work / "TS01_RCM.evtx", listener)
+    texts = ROOT / "tests" / "fixtures" / "analyze" / "port-conflict"
+    out = dest / "port-conflict.zip"
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for p in sorted([*texts.iterdir(), *work.iterdir()]):
+            z.write(p, p.name)
+    return out
+
+
+def _analyze_and_check(bundle: Path, tmp_path: Path, monkeypatch) -> bytes:
+    import analyzer
+
+    monkeypatch.chdir(bundle.parent)          # the report names the bundle as the user typed it
+    result = analyzer.analyze(bundle.name)
+    pc = [f for f in result.report.findings if f.id == "port-conflict"]
+    assert pc, [f.id for f in result.report.findings]
     report = tmp_path / "port-conflict.html"
     report.write_text(html.render(result), encoding="utf-8")
-    png = _check_first_screen(report, tmp_path, "Root cause")
+    png = _check_first_screen(report, tmp_path, f"Root cause on {pc[0].host}: {pc[0].title}")
+    return png
+
+
+def test_analyzed_port_conflict_bundle_in_chromium(tmp_path, monkeypatch):
+    """Real parse and analysis of a port-conflict zip, then the report in the browser."""
+    png = _analyze_and_check(build_port_conflict_bundle(tmp_path / "in"), tmp_path, monkeypatch)
+    sample = __import__("analyzer.sample", fromlist=["x"])
+    if os.environ.get("RDPDOCTOR_UPDATE_SCREENSHOT") and not hasattr(sample, "write_bundle"):
+        (ROOT / "docs").mkdir(exist_ok=True)
+        (ROOT / "docs" / "report-screenshot.png").write_bytes(png)
+
+
+def test_port_conflict_scenario_in_chromium(tmp_path, monkeypatch):
+    """The acceptance test: the generated port-conflict scenario (analyzer.sample)."""
+    sample = pytest.importorskip("analyzer.sample", reason="analyzer.sample not available yet")
+    if not hasattr(sample, "write_bundle"):
+        pytest.skip("analyzer.sample.write_bundle (scenario generator) not available yet")
+    bundle = sample.write_bundle("port-conflict", tmp_path / "bundle", seed=0, fmt="zip")
+    png = _analyze_and_check(bundle, tmp_path, monkeypatch)
     if os.environ.get("RDPDOCTOR_UPDATE_SCREENSHOT"):
         (ROOT / "docs").mkdir(exist_ok=True)
         (ROOT / "docs" / "report-screenshot.png").write_bytes(png)
