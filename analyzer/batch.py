@@ -430,7 +430,23 @@ def _zygote_main(workdir: str) -> None:
     except Exception:                                 # noqa: BLE001 - the child will say what failed
         pass
     out = sys.stdout
-    for line in sys.stdin:
+    fd_in = sys.stdin.fileno()
+    buf = b""
+
+    def next_line() -> bytes | None:
+        nonlocal buf
+        while b"\n" not in buf:
+            chunk = os.read(fd_in, 65536)
+            if not chunk:
+                return None
+            buf += chunk
+        line, _, buf = buf.partition(b"\n")
+        return line
+
+    while True:
+        line = next_line()
+        if line is None:
+            break
         if not line.strip():
             continue
         req = json.loads(line)
@@ -458,12 +474,32 @@ def _zygote_main(workdir: str) -> None:
                     os._exit(code)
         out.write(f"pid {pid}\n")
         out.flush()
-        _, status = os.waitpid(pid, 0)
+        # wait for the child; if our worker goes away meanwhile (stdin closes: killed,
+        # interrupted, shut down), take the child's whole process group with us
+        import select
+
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            r, _, _ = select.select([fd_in], [], [], 0.5)
+            if r:
+                chunk = os.read(fd_in, 65536)
+                if not chunk:
+                    _killpg(pid)
+                    os.waitpid(pid, 0)
+                    shutil_rm(workdir)
+                    return
+                buf += chunk
         out.write(f"exit {os.waitstatus_to_exitcode(status)}\n")
         out.flush()
+    shutil_rm(workdir)
+
+
+def shutil_rm(path: str) -> None:
     import shutil
 
-    shutil.rmtree(workdir, ignore_errors=True)
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def _tree_rss(pid: int) -> int:
@@ -721,7 +757,7 @@ def _reusable(state: dict | None, version: str, formats: list[str], outdir: Path
                for fmt in formats)
 
 
-def make_executor(jobs: int = 1, scheduler: str | None = None) -> tuple[Executor, Callable[[], None]]:
+def make_executor(jobs: int = 1, scheduler: str | None = None) -> tuple[Executor, Callable[..., None]]:
     """(executor, close) — a local process pool, or Dask distributed's executor."""
     if scheduler:
         try:
@@ -734,7 +770,7 @@ def make_executor(jobs: int = 1, scheduler: str | None = None) -> tuple[Executor
             raise BatchError(f"cannot reach the Dask scheduler {scheduler}: {e}") from e
         ex = client.get_executor(pure=False)
 
-        def close() -> None:
+        def close(interrupted: bool = False) -> None:
             ex.shutdown(wait=False)
             client.close()
 
@@ -744,8 +780,25 @@ def make_executor(jobs: int = 1, scheduler: str | None = None) -> tuple[Executor
     # spawn, not fork (the driver runs threads: fork + threads can deadlock) nor forkserver
     # (its workers would keep the environment of whenever the server started)
     ctx = multiprocessing.get_context("spawn")
-    ex = ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=ctx)
-    return ex, lambda: ex.shutdown(wait=True, cancel_futures=True)
+    ex = ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=ctx, initializer=_ignore_sigint)
+
+    def close(interrupted: bool = False) -> None:
+        if interrupted:                           # stop now: a worker's death takes its bundle along
+            procs = list((getattr(ex, "_processes", None) or {}).values())
+            ex.shutdown(wait=False, cancel_futures=True)
+            for p in procs:
+                p.terminate()
+            for p in procs:
+                p.join(10)
+        else:
+            ex.shutdown(wait=True, cancel_futures=True)
+
+    return ex, close
+
+
+def _ignore_sigint() -> None:
+    """Pool worker initializer: Ctrl-C is the driver's to handle (it stops the workers)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def run(inbox: str | os.PathLike, outdir: str | os.PathLike, *, jobs: int = 1,
@@ -798,6 +851,7 @@ def run(inbox: str | os.PathLike, outdir: str | os.PathLike, *, jobs: int = 1,
 
     bar = _Progress(len(refs), counts) if progress else None
     close = None
+    interrupted = False
     try:
         if bar:
             bar.start()
@@ -810,24 +864,29 @@ def run(inbox: str | os.PathLike, outdir: str | os.PathLike, *, jobs: int = 1,
                     t = futs[fut]
                     try:
                         rec = fut.result()
-                    except Exception as e:        # the executor lost the task (worker died)
-                        rec = {"status": "failed",
+                    except Exception as e:        # the executor lost the task (worker died):
+                        rec = {"status": "failed",   # not the bundle's fault, so not remembered
                                "reason": f"executor task failed: {type(e).__name__}: {e}"}
+                        lost = True
+                    else:
+                        lost = False
                     rec.update(version=version, sha256=t["sha256"], path=t["path"],
                                bundle_id=t["bundle_id"])
-                    _save_state(outdir, t["sha256"], rec)
+                    if not lost:
+                        _save_state(outdir, t["sha256"], rec)
                     rows[t["bundle_id"]].update(rec, action="analysed")
                     counts["analysed"] += 1
                     counts["ok" if rec["status"] == "ok" else "failed"] += 1
                     if bar:
                         bar.advance()
             except KeyboardInterrupt:
+                interrupted = True
                 for f in futs:
                     f.cancel()
                 raise
     finally:
         if close:
-            close()
+            close(interrupted)
         if bar:
             bar.stop()
         done = {k: v for k, v in rows.items() if "status" in v}
