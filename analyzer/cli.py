@@ -425,6 +425,38 @@ def config(
             sys.stdout.write("".join(orjson.dumps(r, default=str).decode() + "\n" for r in recs))
 
 
+@app.command()
+def sample(
+    scenario: Annotated[Optional[str], typer.Argument(help="Scenario name (see --list).", show_default=False)] = None,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write to DIR, or to FILE.zip.")] = None,
+    list_: Annotated[bool, typer.Option("--list", help="List the scenarios and what each must produce.")] = False,
+    all_: Annotated[bool, typer.Option("--all", help="Write every scenario as <name>.zip into -o DIR.")] = False,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, byte-identical bundle.")] = 0,
+) -> None:
+    """Write a generated diagnostic bundle for a failure scenario (or --list them)."""
+    from . import sample as smp
+
+    if list_:
+        for name in smp.scenario_names():
+            sc = smp.SCENARIOS[name]
+            expect = ", ".join(sorted(sc.expect)) or "-"
+            typer.echo(f"{name:<30} {sc.os:<7} expect: {expect}")
+            typer.echo(f"{'':<30} {'':<7} {sc.description}")
+        return
+    if output is None:
+        raise err("-o DIR or -o FILE.zip is required", EXIT_USAGE)
+    if all_:
+        output.mkdir(parents=True, exist_ok=True)
+        for name in smp.scenario_names():
+            typer.echo(str(smp.write_bundle(name, output / f"{name}.zip", seed=seed)))
+        return
+    if scenario is None:
+        raise err("name a scenario (see 'rdpdoctor sample --list') or use --all", EXIT_USAGE)
+    if scenario not in smp.SCENARIOS:
+        raise err(f"unknown scenario {scenario!r} (see 'rdpdoctor sample --list')", EXIT_USAGE)
+    typer.echo(str(smp.write_bundle(scenario, output, seed=seed)))
+
+
 def _usage_error_types() -> tuple[type, ...]:
     try:                                         # typer >= 0.20 vendors click
         from typer._click import exceptions as E
