@@ -14,9 +14,13 @@ from .. import timeline as tl
 from . import Context, detector
 
 
-def max_in_window(times: pd.Series, window: pd.Timedelta) -> tuple[int, pd.Timestamp | None]:
-    """Largest number of events inside any ``window``-long interval, and where it starts."""
-    t = np.sort(times.dropna().to_numpy(dtype="datetime64[us]"))
+def max_in_window(times, window: pd.Timedelta) -> tuple[int, pd.Timestamp | None]:
+    """Largest number of events inside any ``window``-long interval, and where it starts.
+
+    ``times``: a Series of timestamps, or a numpy datetime64[us] array (NaT allowed)."""
+    if isinstance(times, pd.Series):
+        times = times.dropna().to_numpy(dtype="datetime64[us]")
+    t = np.sort(times[~np.isnat(times)])
     if not len(t):
         return 0, None
     w = np.timedelta64(int(window.total_seconds() * 1_000_000), "us")
@@ -24,6 +28,31 @@ def max_in_window(times: pd.Series, window: pd.Timedelta) -> tuple[int, pd.Times
     counts = ends - np.arange(len(t))
     i = int(counts.argmax())
     return int(counts[i]), pd.Timestamp(t[i], tz="UTC")
+
+
+def groups_over(rows: pd.DataFrame, key: pd.Series, need: int, window: pd.Timedelta):
+    """(key, count, start, rows) for every key with at least ``need`` rows inside one window.
+
+    Keys with fewer rows overall are skipped before any per-group work (a Security log has
+    thousands of addresses with a handful of events each)."""
+    if not len(rows):
+        return
+    codes, uniq = pd.factorize(key.to_numpy(), sort=True)
+    sizes = np.bincount(codes[codes >= 0], minlength=len(uniq))
+    times = rows["time"].to_numpy(dtype="datetime64[us]", na_value=np.datetime64("NaT"))
+    for c in np.nonzero(sizes >= need)[0]:
+        pos = np.nonzero(codes == c)[0]
+        n, start = max_in_window(times[pos], window)
+        if n >= need:
+            yield uniq[c], n, start, rows.iloc[pos]
+
+
+def logon_type(df: pd.DataFrame) -> pd.Series:
+    """The ``LogonType`` of Security rows as a string, read from ``data`` without decoding
+    every JSON object (vectorised; Security logs are the big ones)."""
+    if not len(df):
+        return pd.Series([], dtype="string")
+    return df["data"].astype("string").str.extract(r'"LogonType":"?(\d+)', expand=False).fillna("")
 
 
 def _ip(s: pd.Series) -> pd.Series:
@@ -54,14 +83,11 @@ def rdp_brute_force(ctx: Context):
     accepted = ctx.etype("rdp:core:connection-accepted")
     received = ctx.etype("rdp:rcm:connection-received")
     fails = ctx.etype("sec:logon:failure")
-    lt = tl.fields(fails, "LogonType")["LogonType"].astype("string") if len(fails) else pd.Series([], dtype="string")
+    lt = logon_type(fails)
     type10 = fails[(lt == "10").to_numpy()] if len(fails) else fails
     type3 = fails[(lt == "3").to_numpy()] if len(fails) else fails
     ok = ctx.etype("sec:logon:success")
-    ok10 = ok
-    if len(ok):
-        olt = tl.fields(ok, "LogonType")["LogonType"].astype("string")
-        ok10 = ok[(olt == "10").to_numpy()]
+    ok10 = ok[(logon_type(ok) == "10").to_numpy()] if len(ok) else ok
 
     # RDP evidence: rows with an address (matched by address) and RCM 261 (time only)
     rdp_ev = pd.concat([core_fail, accepted, type10, ok10])
@@ -70,21 +96,14 @@ def rdp_brute_force(ctx: Context):
 
     bursts = []   # (label, ip, count, start, rows)
     def scan(rows: pd.DataFrame, label: str, need: int):
-        if not len(rows):
-            return
-        for ip, grp in rows.groupby(_ip(rows["ip"]), observed=True, sort=True):
-            n, start = max_in_window(grp["time"], window)
-            if n >= need:
-                bursts.append((label, ip, n, start, grp))
+        for ip, n, start, grp in groups_over(rows, _ip(rows["ip"]), need, window):
+            bursts.append((label, ip, n, start, grp))
 
     scan(core_fail, "RdpCoreTS 140 credential failures", need_fail)
     scan(type10, "4625 type-10 failures", need_fail)
     scan(accepted, "RdpCoreTS 131 connections", need_conn)
     if len(type3):
-        for ip, grp in type3.groupby(_ip(type3["ip"]), observed=True, sort=True):
-            n, start = max_in_window(grp["time"], window)
-            if n < need_fail:
-                continue
+        for ip, n, start, grp in groups_over(type3, _ip(type3["ip"]), need_fail, window):
             if ip in rdp_ev_ips:
                 attributed = True
             else:
@@ -154,11 +173,8 @@ def protocol_error_burst(ctx: Context):
     client = rows["ip"].astype("string").fillna(d["param2"].astype("string"))
     key = np.where(rows["event_id"].to_numpy() == 56, client.fillna("(no address)").to_numpy(),
                    "(TermDD 50)")
-    bursts = []
-    for k, grp in rows.groupby(pd.Series(key, index=rows.index), sort=True):
-        n, start = max_in_window(grp["time"], window)
-        if n >= need:
-            bursts.append((k, n, start, grp))
+    bursts = [(k, n, start, grp) for k, n, start, grp in
+              groups_over(rows, pd.Series(key, index=rows.index), need, window)]
     if not bursts:
         return []
     bursts.sort(key=lambda b: (-b[1], b[0]))

@@ -181,6 +181,9 @@ def user_not_authorized(ctx: Context):
         ev += ctx.evidence(denied)
     fails = ctx.etype("sec:logon:failure")
     if len(fails):
+        fails = fails[fails["data"].astype("string").str.lower().str.contains(
+            _NOT_GRANTED, regex=False).fillna(False).to_numpy()]
+    if len(fails):
         d = tl.fields(fails, "Status", "SubStatus")
         m = (d["Status"].astype(str).str.lower() == _NOT_GRANTED) | (
             d["SubStatus"].astype(str).str.lower() == _NOT_GRANTED)
