@@ -216,10 +216,17 @@ def render(title: str, rows: list[dict], markdown: bool) -> str:
 # --------------------------------------------------------------------------- generated logs
 
 
+#: Event mix of the generated Security log, shaped like a busy member server's audit log
+#: (WFP connection audits and process creation dominate; logons are a minority), so the
+#: relevance filter has realistic work: ~30% of the records are logon events it keeps.
+MIX = ((5156, 0.38), (4688, 0.14), (4663, 0.08), (4769, 0.05), (5158, 0.03),
+       (4624, 0.12), (4672, 0.08), (4634, 0.09), (4625, 0.02), (4648, 0.01))
+
+
 def generate_security(path: Path, n: int, seed: int = 7) -> Path:
-    """A Security.evtx of ``n`` records shaped like a busy RDP host's log: mostly
-    4624/4672/4634/4625 logons with ~5% RDP-relevant (type 10) ones, written with the
-    project's own writer (analyzer.sample.evtxwriter)."""
+    """A Security.evtx of ``n`` records (event mix :data:`MIX`), written with the project's
+    own writer (analyzer.sample.evtxwriter); logons carry type 3/10 and client addresses."""
+    import bisect
     import random
     from datetime import datetime, timedelta, timezone
 
@@ -228,49 +235,86 @@ def generate_security(path: Path, n: int, seed: int = 7) -> Path:
     rnd = random.Random(seed)
     t0 = datetime(2024, 5, 1, tzinfo=timezone.utc)
     users = [f"user{i:03d}" for i in range(200)]
+    ids, cum, acc = [], [], 0.0
+    for eid, w in MIX:
+        acc += w
+        ids.append(eid)
+        cum.append(acc)
+    user_sid = sid("S-1-5-21-1004336348-1177238915-682003330-1001")
+    system_sid = sid("S-1-5-18")
+
+    def logon(eid, u, ip):
+        lt = 10 if rnd.random() < 0.1 else 3
+        return [("SubjectUserSid", system_sid), ("SubjectUserName", "TS01$"),
+                ("SubjectDomainName", "CONTOSO"), ("SubjectLogonId", hex64(0x3E7)),
+                ("TargetUserSid", sid("S-1-0-0") if eid == 4625 else user_sid),
+                ("TargetUserName", u), ("TargetDomainName", "CONTOSO"),
+                ("Status" if eid == 4625 else "TargetLogonId",
+                 hex64(0xC000006D if eid == 4625 else rnd.getrandbits(32))),
+                ("LogonType", lt), ("LogonProcessName", "User32 "),
+                ("AuthenticationPackageName", "Negotiate"),
+                ("WorkstationName", f"WS{rnd.randrange(999):03d}"),
+                ("ProcessName", "C:\\Windows\\System32\\svchost.exe"),
+                ("IpAddress", ip), ("IpPort", str(rnd.randrange(1024, 65535))),
+                ("KeyLength", 0), ("ImpersonationLevel", "%%1833"),
+                ("ElevatedToken", "%%1842"), ("TargetLinkedLogonId", hex64(0)),
+                ("VirtualAccount", "%%1843"), ("RestrictedAdminMode", "-"),
+                ("TransmittedServices", "-"), ("LmPackageName", "-"),
+                ("ProcessId", hex64(0x2F4)),
+                ("LogonGuid", "{00000000-0000-0000-0000-000000000000}")]
 
     def events():
         for i in range(n):
             t = t0 + timedelta(milliseconds=37 * i)
-            r = rnd.random()
+            eid = ids[min(len(ids) - 1, bisect.bisect(cum, rnd.random() * acc))]
             u = rnd.choice(users)
             ip = f"10.{rnd.randrange(256)}.{rnd.randrange(256)}.{rnd.randrange(1, 255)}"
-            if r < 0.45:
-                eid, logon = 4624, (10 if rnd.random() < 0.1 else 3)
-            elif r < 0.75:
-                eid, logon = 4672, None
-            elif r < 0.92:
-                eid, logon = 4634, 3
-            else:
-                eid, logon = 4625, (10 if rnd.random() < 0.5 else 3)
-            if eid == 4672:
-                data = [("SubjectUserSid", sid("S-1-5-21-1004336348-1177238915-682003330-1001")),
-                        ("SubjectUserName", u), ("SubjectDomainName", "CONTOSO"),
+            if eid in (4624, 4625, 4648):
+                data = logon(eid, u, ip)
+            elif eid in (4672, 4634):
+                data = [("SubjectUserSid" if eid == 4672 else "TargetUserSid", user_sid),
+                        ("SubjectUserName" if eid == 4672 else "TargetUserName", u),
+                        ("SubjectDomainName" if eid == 4672 else "TargetDomainName", "CONTOSO"),
+                        ("SubjectLogonId" if eid == 4672 else "TargetLogonId",
+                         hex64(rnd.getrandbits(32)))]
+                data.append(("PrivilegeList", "SeSecurityPrivilege\r\n\t\t\tSeBackupPrivilege")
+                            if eid == 4672 else ("LogonType", 3))
+            elif eid in (5156, 5158):
+                data = [("ProcessID", rnd.randrange(4, 9000)),
+                        ("Application", "\\device\\harddiskvolume2\\windows\\system32\\svchost.exe"),
+                        ("Direction", "%%14592"), ("SourceAddress", ip),
+                        ("SourcePort", str(rnd.randrange(1024, 65535))),
+                        ("DestAddress", "10.0.0.10"), ("DestPort", "445"), ("Protocol", 6),
+                        ("FilterRTID", rnd.randrange(60000, 70000)),
+                        ("LayerName", "%%14610"), ("LayerRTID", 44)]
+            elif eid == 4688:
+                data = [("SubjectUserSid", user_sid), ("SubjectUserName", u),
+                        ("SubjectDomainName", "CONTOSO"),
                         ("SubjectLogonId", hex64(rnd.getrandbits(32))),
-                        ("PrivilegeList", "SeSecurityPrivilege\r\n\t\t\tSeBackupPrivilege")]
-            elif eid == 4634:
-                data = [("TargetUserSid", sid("S-1-5-21-1004336348-1177238915-682003330-1001")),
-                        ("TargetUserName", u), ("TargetDomainName", "CONTOSO"),
-                        ("TargetLogonId", hex64(rnd.getrandbits(32))), ("LogonType", logon)]
-            else:
-                data = [("SubjectUserSid", sid("S-1-5-18")), ("SubjectUserName", "TS01$"),
-                        ("SubjectDomainName", "CONTOSO"), ("SubjectLogonId", hex64(0x3E7)),
-                        ("TargetUserSid", sid("S-1-0-0") if eid == 4625 else
-                         sid("S-1-5-21-1004336348-1177238915-682003330-1001")),
-                        ("TargetUserName", u), ("TargetDomainName", "CONTOSO"),
-                        ("Status" if eid == 4625 else "TargetLogonId",
-                         hex64(0xC000006D if eid == 4625 else rnd.getrandbits(32))),
-                        ("LogonType", logon), ("LogonProcessName", "User32 "),
-                        ("AuthenticationPackageName", "Negotiate"),
-                        ("WorkstationName", f"WS{rnd.randrange(999):03d}"),
-                        ("ProcessName", "C:\\Windows\\System32\\svchost.exe"),
-                        ("IpAddress", ip), ("IpPort", str(rnd.randrange(1024, 65535))),
-                        ("KeyLength", 0), ("ImpersonationLevel", "%%1833"),
-                        ("ElevatedToken", "%%1842"), ("TargetLinkedLogonId", hex64(0)),
-                        ("VirtualAccount", "%%1843"), ("RestrictedAdminMode", "-"),
-                        ("TransmittedServices", "-"), ("LmPackageName", "-"),
-                        ("ProcessId", hex64(0x2F4)), ("LogonGuid",
-                                                     "{00000000-0000-0000-0000-000000000000}")]
+                        ("NewProcessId", hex64(rnd.randrange(4, 9000))),
+                        ("NewProcessName", "C:\\Windows\\System32\\conhost.exe"),
+                        ("TokenElevationType", "%%1938"),
+                        ("ProcessId", hex64(rnd.randrange(4, 9000))),
+                        ("CommandLine", "\\??\\C:\\Windows\\system32\\conhost.exe 0xffffffff -ForceV1"),
+                        ("TargetUserSid", sid("S-1-0-0")), ("TargetUserName", "-"),
+                        ("TargetDomainName", "-"), ("TargetLogonId", hex64(0)),
+                        ("ParentProcessName", "C:\\Windows\\System32\\cmd.exe"),
+                        ("MandatoryLabel", sid("S-1-16-8192"))]
+            elif eid == 4663:
+                data = [("SubjectUserSid", user_sid), ("SubjectUserName", u),
+                        ("SubjectDomainName", "CONTOSO"),
+                        ("SubjectLogonId", hex64(rnd.getrandbits(32))),
+                        ("ObjectServer", "Security"), ("ObjectType", "File"),
+                        ("ObjectName", f"D:\\Shares\\Data\\file{rnd.randrange(99999)}.docx"),
+                        ("HandleId", hex64(rnd.getrandbits(16))), ("AccessList", "%%4416"),
+                        ("AccessMask", hex64(1)), ("ProcessId", hex64(4)), ("ProcessName", "")]
+            else:                                   # 4769 Kerberos service ticket
+                data = [("TargetUserName", f"{u}@CONTOSO.COM"), ("TargetDomainName", "CONTOSO.COM"),
+                        ("ServiceName", "TS01$"), ("ServiceSid", user_sid),
+                        ("TicketOptions", hex64(0x40810000)), ("TicketEncryptionType", hex64(0x12)),
+                        ("IpAddress", f"::ffff:{ip}"), ("IpPort", "0"), ("Status", hex64(0)),
+                        ("LogonGuid", "{00000000-0000-0000-0000-000000000000}"),
+                        ("TransmittedServices", "-")]
             yield Event(provider="Microsoft-Windows-Security-Auditing", event_id=eid,
                         time=t, channel="Security", computer="TS01.contoso.com", level=0,
                         provider_guid="{54849625-5478-4994-A5BA-3E3B0328C30D}",

@@ -1,0 +1,151 @@
+"""Big Security log benchmark (issue 11): raw Rust iteration vs rdpdoctor, wall time and
+peak RSS, each row in its own child process.
+
+    python benchmarks/perf_security.py                    # 1,000,000 generated records
+    python benchmarks/perf_security.py --records 100000 --gen-dir /tmp/gen --markdown
+    python benchmarks/perf_security.py --python           # add the pure-Python backend rows
+
+Rows (ratios to row "rust raw", measured in the same run):
+
+  rust raw                 evtx.PyEvtxParser(...).records_json() over the file (reference)
+  parse rust               parsers.evtx.parse, every record kept (full timeline)
+  parse rust +relevance    the same with the relevance filter (decided before decoding)
+  parse rust workers=2     full timeline, chunks parsed in a 2-process pool
+  analyze                  analyzer.engine.analyze(bundle) (loads with the relevance filter)
+  analyze full timeline    analyzer.engine.analyze(bundle, relevant_only=False)
+
+The bundle is a folder holding only the generated ``Security.evtx``. Peak RSS is the
+child's ``ru_maxrss`` (``os.wait4``), i.e. the whole process: interpreter, libraries, data.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+
+def _child(name: str, path: Path, bundle: Path) -> dict:
+    t = time.perf_counter()
+    n = 0
+    if name == "rust raw":
+        from evtx import PyEvtxParser
+        for _r in PyEvtxParser(str(path)).records_json():
+            n += 1
+    elif name.startswith("parse"):
+        from parsers import evtx
+        from parsers.base import ParseOptions
+        rel = None
+        if "relevance" in name:
+            from analyzer import knowledge
+            rel = knowledge.relevance()
+        backend = "python" if "python" in name else "rust"
+        workers = 2 if "workers=2" in name else 1
+        res = evtx.parse(path, ParseOptions(evtx_backend=backend, relevance=rel, workers=workers))
+        n = res.stats["records"] + sum(res.stats["dropped"].values())
+    elif name.startswith("analyze"):
+        from analyzer.engine import analyze
+        res = analyze(bundle, relevant_only="full" not in name)
+        n = len(res.findings) if hasattr(res, "findings") else 0
+    return {"seconds": time.perf_counter() - t, "records": n}
+
+
+def run(name: str, path: Path, bundle: Path) -> dict:
+    cmd = [sys.executable, __file__, "--child", name, "--file", str(path), "--bundle", str(bundle)]
+    with tempfile.TemporaryFile("w+") as errf:
+        # the child prints one short JSON line; stderr goes to a file so no pipe can fill up
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errf, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        out = proc.stdout.read()
+        errf.seek(0)
+        err = errf.read()
+    code = os.waitstatus_to_exitcode(status)
+    rss = usage.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
+    if code != 0:
+        return {"name": name, "error": (err or "").strip().splitlines()[-1:] or [f"exit {code}"],
+                "rss": rss}
+    d = json.loads(out.strip().splitlines()[-1])
+    d.update(name=name, rss=rss)
+    return d
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--records", type=int, default=1_000_000)
+    ap.add_argument("--gen-dir", type=Path)
+    ap.add_argument("--python", action="store_true", help="also the pure-Python backend")
+    ap.add_argument("--no-analyze", action="store_true")
+    ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--child")
+    ap.add_argument("--file", type=Path)
+    ap.add_argument("--bundle", type=Path)
+    a = ap.parse_args(argv)
+    if a.child:
+        print(json.dumps(_child(a.child, a.file, a.bundle)))
+        return 0
+
+    from evtx_ingest import generate_security, machine
+    gen = a.gen_dir or Path(tempfile.mkdtemp(prefix="rdpdoctor-perf-"))
+    gen.mkdir(parents=True, exist_ok=True)
+    path = gen / f"Security-{a.records}.evtx"
+    if not path.exists():
+        t = time.perf_counter()
+        generate_security(path.with_suffix(".tmp"), a.records).rename(path)
+        print(f"generated {path} in {time.perf_counter() - t:.0f}s", file=sys.stderr)
+    bundle = Path(tempfile.mkdtemp(prefix="rdpdoctor-bundle-"))
+    try:
+        os.link(path, bundle / "Security.evtx")
+    except OSError:
+        shutil.copy(path, bundle / "Security.evtx")
+    names = ["rust raw", "parse rust", "parse rust +relevance", "parse rust workers=2"]
+    if a.python:
+        names += ["parse python", "parse python +relevance", "parse python workers=2"]
+    if not a.no_analyze:
+        names += ["analyze", "analyze full timeline"]
+    try:
+        rows = [run(n, path, bundle) for n in names]
+    finally:
+        shutil.rmtree(bundle, ignore_errors=True)
+        if not a.gen_dir:
+            shutil.rmtree(gen, ignore_errors=True)
+    size = path.stat().st_size if path.exists() else 0
+    ref = rows[0]
+    print(machine())
+    title = f"generated Security.evtx: {a.records:,} records, {size / 1e6:.0f} MB"
+    head = ["run", "records", "wall s", "records/s", "× raw rate", "wall × raw", "peak RSS MiB"]
+    body = []
+    for r in rows:
+        if "error" in r:
+            body.append([r["name"], "failed: " + " ".join(r["error"])[:60], "", "", "", "",
+                         f"{r['rss']:.0f}"])
+            continue
+        rate = a.records / r["seconds"]
+        body.append([r["name"], f"{r['records']:,}", f"{r['seconds']:.1f}", f"{rate:,.0f}",
+                     f"{rate / (a.records / ref['seconds']):.2f}",
+                     f"{r['seconds'] / ref['seconds']:.2f}", f"{r['rss']:.0f}"])
+    if a.markdown:
+        print(f"\n**{title}**\n")
+        print("| " + " | ".join(head) + " |")
+        print("|---|" + "---:|" * (len(head) - 1))
+        for b in body:
+            print("| " + " | ".join(b) + " |")
+    else:
+        print(title)
+        w = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(head)]
+        print("  ".join(h.rjust(x) if i else h.ljust(x) for i, (h, x) in enumerate(zip(head, w))))
+        for b in body:
+            print("  ".join(c.rjust(x) if i else c.ljust(x) for i, (c, x) in enumerate(zip(b, w))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
