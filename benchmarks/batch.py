@@ -27,8 +27,7 @@ def generate(inbox: Path, n: int) -> list[Path]:
     out = []
     for i in range(n):
         name = names[i % len(names)]
-        d = inbox / f"{i:03d}"
-        out.append(sample.write_bundle(name, d, seed=i))
+        out.append(sample.write_bundle(name, inbox / f"{i:03d}-{name}.zip", seed=i, fmt="zip"))
     return out
 
 

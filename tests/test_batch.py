@@ -31,13 +31,8 @@ TIMEOUT = "45"          # per-bundle timeout: only the hanging bundle may reach 
 N_SCENARIOS = 17
 
 
-def _write(name: str, dest: Path, seed: int, work: Path) -> Path:
-    tmp = work / f".gen-{seed}"
-    p = Path(sample.write_bundle(name, tmp, seed=seed, fmt="zip"))
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(str(p), dest)
-    shutil.rmtree(tmp, ignore_errors=True)
-    return dest
+def _write(name: str, dest: Path, seed: int) -> Path:
+    return Path(sample.write_bundle(name, dest, seed=seed, fmt="zip"))
 
 
 @pytest.fixture(scope="module")
@@ -46,13 +41,13 @@ def inbox(tmp_path_factory) -> Path:
     box = work / "inbox"
     names = sorted(sample.SCENARIOS)[:N_SCENARIOS]
     for i, name in enumerate(names):
-        _write(name, box / "tickets" / f"{name}.zip", i, work)
+        _write(name, box / "tickets" / f"{name}.zip", i)
     good = box / "tickets" / f"{names[0]}.zip"
     (box / "zz-resent").mkdir()
     shutil.copy(good, box / "zz-resent" / "copy-of-first.zip")                # sent twice
     data = (box / "tickets" / f"{names[1]}.zip").read_bytes()
     (box / "corrupt.zip").write_bytes(data[: len(data) // 3])          # an interrupted upload
-    _write(names[2], box / f"{HANG}.zip", 99, work)
+    _write(names[2], box / f"{HANG}.zip", 99)
     return box
 
 

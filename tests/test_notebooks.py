@@ -9,7 +9,6 @@ sample data, as they do for a newcomer who sets nothing.
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -67,9 +66,7 @@ def test_notebook_is_stored_clean_and_says_what_it_is_for(name):
 
 @pytest.mark.slow
 def test_01_explore_a_bundle_runs_on_the_given_bundle(sample, tmp_path, monkeypatch):
-    src = Path(sample.write_bundle("certificate-corruption", tmp_path / "gen", seed=3))
-    bundle = tmp_path / "ticket-4711.zip"
-    shutil.move(str(src), bundle)
+    bundle = Path(sample.write_bundle("certificate-corruption", tmp_path / "ticket-4711.zip", seed=3))
     monkeypatch.setenv("RDPDOCTOR_BUNDLE", str(bundle))
     nb = _execute(NB_DIR / "01-explore-a-bundle.ipynb", tmp_path)
     text = _text(nb)
