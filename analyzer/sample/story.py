@@ -414,7 +414,7 @@ def rdp_logon(h: Host, u: User, t: datetime, *, disconnect: datetime | None = No
     """A complete RDP logon (and optionally disconnect / reconnect / logoff). Returns the session id."""
     sid_no = h.next_session
     h.next_session += 1
-    port = port or h.rng.randrange(49152, 65000)
+    port = port or (h.rng.randrange(1025, 5000) if h.legacy else h.rng.randrange(49152, 65000))
     lid = h.logon_id()
     if h.legacy:
         _legacy_logon(h, u, t, sid_no, lid, port, disconnect, reconnect, logoff)
