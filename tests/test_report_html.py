@@ -102,6 +102,7 @@ def test_findings_evidence_and_remedy(doc):
                   "KB2477023", "Also explains: listener-down"):
         assert piece in first, piece
     assert "Explained by <code>port-conflict</code>" in arts[2][2]
+    assert "<th>time (UTC)</th>" in first            # one of its rows has a time
 
 
 def test_checklist_sections_statuses_and_asks(doc):
@@ -160,10 +161,19 @@ def test_chart_lanes_and_counts():
 def test_chart_window_follows_evidence_and_counts_add_up(doc):
     marks = [("TS01", F.T0 + pd.Timedelta(minutes=70)), ("TS01", F.T0 + pd.Timedelta(minutes=130))]
     ch = chart.build(F.timeline(), marks=marks, hosts_first=["TS01"])
-    # failures: evidence 09:10 and 10:10, errors 09:10-09:35, failed logons 10:10-10:14
-    assert ch.start == F.T0 - pd.Timedelta(minutes=50)       # 09:10 - 2 h padding
-    assert ch.end == F.T0 + pd.Timedelta(minutes=194)        # 10:14 + 1 h
-    assert (ch.drawn, ch.outside, ch.sleeps) == (15, 1, 1)   # the 4624 at 11:20 is outside
+    # failures: evidence 09:10 and 10:10, errors 09:10-09:35, failed logons 10:10-10:14;
+    # widened to the sessions before (08:00) and after (RDP 4624 at 11:20), then padded
+    assert ch.start == F.T0 - pd.Timedelta(hours=2)
+    assert ch.end == F.T0 + pd.Timedelta(minutes=200 + 60)
+    assert (ch.drawn, ch.outside, ch.sleeps) == (16, 0, 1)
+    # failures alone, sessions a day earlier: the window reaches back to them
+    tl = F.timeline()
+    early = tl["event_type"].isin(["rdp:lsm:logon", "rdp:lsm:disconnect"])
+    tl.loc[early, "time"] = tl.loc[early, "time"] - pd.Timedelta(hours=20)
+    ch3 = chart.build(tl, marks=marks)
+    lo, hi = F.T0 - pd.Timedelta(hours=20), F.T0 + pd.Timedelta(minutes=200)
+    assert (ch3.start, ch3.end) == (lo - (hi - lo) / 4, hi + (hi - lo) / 4)   # padded by 1/4
+    assert ch3.outside == 0
     # without marks the window still covers the errors and failed logons
     ch2 = chart.build(F.timeline())
     assert (ch2.start, ch2.end) == (ch.start, ch.end)
@@ -250,6 +260,7 @@ def test_evidence_is_capped_with_the_true_total():
     body = section(html.render(rep), "findings")
     assert body.count("<code>S.evtx</code>") == html.MAX_EVIDENCE
     assert "… and 475 more matching rows not shown here; the JSON report carries 40 of them." in body
+    assert "time (UTC)" not in body                  # no evidence row has a time: no column
 
 
 def test_empty_cells_never_print_as_nan(doc):

@@ -22,7 +22,7 @@ def write_port_conflict(dest):
     sample = pytest.importorskip("analyzer.sample", reason="analyzer.sample not available")
     if not hasattr(sample, "write_bundle"):
         pytest.skip("analyzer.sample.write_bundle (scenario generator) not available yet")
-    return sample.write_bundle("port-conflict", dest, seed=0, fmt="zip")
+    return sample.write_bundle("port-conflict", dest / "port-conflict.zip", seed=0, fmt="zip")
 
 
 @pytest.fixture(scope="module")

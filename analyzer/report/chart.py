@@ -168,7 +168,8 @@ def choose_window(events: pd.DataFrame, marks: list[pd.Timestamp],
                   max_span: pd.Timedelta = pd.Timedelta(days=30)
                   ) -> tuple[pd.Timestamp, pd.Timestamp] | None:
     """The time window: around the failures — the findings' evidence, error events (level
-    critical/error, sessions aside) and failed logons — else around all events.
+    critical/error, sessions aside) and failed logons — else around all events; widened to
+    the RDP sessions of the 24 hours before and the 6 hours after them.
 
     Padded by a quarter of the span, at least 2 hours before and 1 hour after. When the
     focus times spread over more than ``max_span`` (logs kept for years, several machines),
@@ -187,6 +188,16 @@ def choose_window(events: pd.DataFrame, marks: list[pd.Timestamp],
     if not focus:
         return None
     lo, hi = _densest(focus, max_span)
+    # context: the RDP sessions of the day before the failures (did it work yesterday?) and
+    # the first hours after them (did anyone get in again?)
+    if len(events):
+        ses = events.loc[events["lane"] == "sessions", "time"]
+        before = ses[(ses < lo) & (ses >= lo - pd.Timedelta(hours=24))]
+        after = ses[(ses > hi) & (ses <= hi + pd.Timedelta(hours=6))]
+        if len(before):
+            lo = before.min()
+        if len(after):
+            hi = after.max()
     pad = (hi - lo) / 4
     # more context before the failures (what led to them) than after
     return lo - max(pad, pd.Timedelta(hours=2)), hi + max(pad, pd.Timedelta(hours=1))

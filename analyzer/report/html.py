@@ -291,12 +291,15 @@ def _finding(f: Finding, n: int) -> str:
     if f.explains:
         out.append(f'<p class="explained">Also explains: {e(", ".join(f.explains))}.</p>')
     if f.evidence:
+        shown = f.evidence[:MAX_EVIDENCE]
+        timed = any(ev.time for ev in shown)          # snapshots (netstat...) have no time
         rows = []
-        for ev in f.evidence[:MAX_EVIDENCE]:
-            rows.append([f'<span class="mono">{e(ev.time or "")}</span>',
-                         f'<code>{e(ev.source)}</code>', f'<code>{e(ev.locator)}</code>',
-                         e(_clip(ev.excerpt, MAX_EXCERPT))])
-        out.append("<h4>Evidence</h4>" + _table(["time (UTC)", "file", "where", "excerpt"], rows))
+        for ev in shown:
+            row = [f'<code>{e(ev.source)}</code>', f'<code>{e(ev.locator)}</code>',
+                   e(_clip(ev.excerpt, MAX_EXCERPT))]
+            rows.append(([f'<span class="mono">{e(ev.time or "")}</span>'] if timed else []) + row)
+        head = (["time (UTC)"] if timed else []) + ["file", "where", "excerpt"]
+        out.append("<h4>Evidence</h4>" + _table(head, rows))
         total = max(getattr(f, "evidence_total", None) or 0, len(f.evidence))
         out.append(_more(total - min(len(f.evidence), MAX_EVIDENCE), "matching rows",
                          f"the JSON report carries {len(f.evidence)} of them"))
