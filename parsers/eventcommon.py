@@ -108,9 +108,10 @@ def event_message(provider: str | None, event_id: int | None, fields: dict[str, 
     """A readable one-liner: ``TermDD 50: param1=\\Device\\Termdd, param2=X.224``."""
     head = f"{provider or '?'} {event_id if event_id is not None else '?'}"
     parts = []
-    size = len(head) + 2
+    append = parts.append
+    room = limit - len(head)
     for k, v in fields.items():
-        if v is None or v == "" or k.startswith("_"):
+        if v is None or v == "" or k[:1] == "_":
             continue
         s = v if type(v) is str else str(v)
         # " ".join(s.split()) only changes strings with other whitespace than single spaces
@@ -118,9 +119,10 @@ def event_message(provider: str | None, event_id: int | None, fields: dict[str, 
             s = " ".join(s.split())
         if len(s) > 80:
             s = s[:79] + "…"
-        parts.append(f"{k}={s}")
-        size += len(k) + len(s) + 3
-        if size - 2 > limit:      # the rest would be cut off anyway
+        part = f"{k}={s}"
+        append(part)
+        room -= len(part) + 2
+        if room < 0:              # the rest would be cut off anyway
             break
     msg = f"{head}: " + ", ".join(parts) if parts else head
     return msg if len(msg) <= limit else msg[: limit - 1] + "…"
