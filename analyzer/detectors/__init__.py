@@ -171,6 +171,16 @@ def empty_config() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype=object) for c in CONFIG_COLUMNS})
 
 
+def when(t) -> str:
+    """A timestamp for finding text: ``2024-02-14 15:20 UTC`` (``?`` when unknown)."""
+    try:
+        if t is None or pd.isna(t):
+            return "?"
+    except (TypeError, ValueError):
+        pass
+    return pd.Timestamp(t).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def _iso(t) -> str | None:
     if t is None or t is pd.NaT or (isinstance(t, float) and pd.isna(t)):
         return None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import Context, detector
+from . import Context, detector, when
 
 #: Licensing events that, next to TermDD 50, form the certificate-corruption signature.
 CORRUPTION_PARTNERS = (
@@ -89,7 +89,8 @@ def certificate_corruption(ctx: Context):
               "Reactivate / re-register licensing (RD Licensing Manager, licmgr.exe) if needed.")]
     return [ctx.finding(
         f"{len(c50)} TermDD 50 protocol error(s){comp_txt} together with licensing event(s) "
-        f"{', '.join(map(str, ids))} between {c50['time'].min()} and {c50['time'].max()}",
+        f"{', '.join(map(str, ids))} between {when(c50['time'].min())} and "
+        f"{when(c50['time'].max())}",
         ev, steps, total=len(c50) + len(cp),
         details={"termdd50": len(c50), "licensing_ids": ids, "key": key})]
 
@@ -148,7 +149,7 @@ def _licensing(ctx: Context, types: tuple[str, ...], what: str, steps: list[str]
     ids = sorted({f"{p} {int(e)}" for p, e in zip(rows["provider"].astype(str), rows["event_id"])
                   if not pd.isna(e)})
     return [ctx.finding(f"{len(rows)} event(s) — {what} ({'; '.join(ids)}), last at "
-                        f"{rows['time'].max()}", ctx.evidence(rows.tail(ctx.param("evidence_rows"))),
+                        f"{when(rows['time'].max())}", ctx.evidence(rows.tail(ctx.param("evidence_rows"))),
                         steps, total=len(rows))]
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 
 from .. import timeline as tl
 from ..findings import Evidence
-from . import Context, detector
+from . import Context, detector, when
 
 TERMSERVICE = "termservice"
 #: Service display names of TermService in SCM 7036/7031 (2003/2008 vs 2008 R2+).
@@ -366,7 +366,7 @@ def logons_disabled(ctx: Context):
             return ctx.not_evaluated("rdp-logs")
         return []
     return [ctx.finding(f"RemoteConnectionManager logged {len(rows)} \"logons disabled\" "
-                        f"event(s), last at {rows['time'].max()}",
+                        f"event(s), last at {when(rows['time'].max())}",
                         ctx.evidence(rows.tail(ctx.param("evidence_rows"))),
                         ["On the server run `chglogon /query`; `chglogon /enable` re-enables logons.",
                          "In a farm, check the RD Connection Broker drain setting "
