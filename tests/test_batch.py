@@ -20,9 +20,7 @@ from typer.testing import CliRunner
 from analyzer import batch
 from analyzer.cli import app
 
-sample = pytest.importorskip("analyzer.sample")
-if not hasattr(sample, "write_bundle"):
-    pytest.skip("analyzer.sample.write_bundle not available yet", allow_module_level=True)
+from analyzer import sample
 
 pytestmark = pytest.mark.slow
 

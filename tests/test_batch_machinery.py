@@ -186,3 +186,42 @@ def test_missing_renderer_is_a_warning(tmp_path, monkeypatch):
     assert len(warns) == 1 and warns[0].startswith("markdown report not written: renderer unavailable")
     doc = json.loads((tmp_path / "out" / "reports" / "a-0000.json").read_text())
     assert doc["hosts"] == ["TS01"]
+
+
+# ----------------------------------------------------------------------------- interruption
+
+
+def test_ctrl_c_stops_cleanly_and_the_rerun_picks_up(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    inbox = tmp_path / "inbox"
+    for i in range(3):
+        tiny_zip(inbox / f"a{i}.zip", f"TS0{i}")
+    tiny_zip(inbox / "z-hangs.zip", "TS09")
+    out = tmp_path / "out"
+    env = dict(os.environ, **{batch.HANG_ENV: "z-hangs"})
+    proc = subprocess.Popen([sys.executable, "-m", "analyzer.cli", "batch", str(inbox), "--out", str(out),
+                             "--jobs", "2", "--timeout-per-bundle", "600"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 300
+        while len(list((out / "state").glob("*.json"))) < 3 and proc.poll() is None:
+            assert time.monotonic() < deadline, "the three good bundles were never analysed"
+            time.sleep(0.5)
+        os.killpg(proc.pid, signal.SIGINT)              # Ctrl-C while the hanging bundle runs
+        proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130
+    assert not [p for p in out.rglob("*") if p.name.endswith(".part")]
+    done = pd.read_parquet(out / "summary.parquet")
+    assert sorted(done["bundle_id"]) == ["a0.zip", "a1.zip", "a2.zip"]
+    # the interrupted bundle was not recorded: the rerun analyses it, and only it
+    again = batch.run(inbox, out, analyze="analyzer.bundle:load", timeout=120)
+    assert again.counts["analysed"] == 1 and again.counts["resumed"] == 3
+    assert again.summary.set_index("bundle_id").loc["z-hangs.zip", "status"] == "ok"
