@@ -371,7 +371,7 @@ def detectors(
 @app.command()
 def explain(finding_id: Annotated[str, typer.Argument(help="A finding id, e.g. port-conflict.")]) -> None:
     """What a finding means, how it is detected, what it needs, and the fix."""
-    from .detectors import INPUTS, load_all
+    from .detectors import FIXES, INPUTS, load_all
 
     regs = load_all()
     d = regs.get(finding_id)
@@ -381,8 +381,9 @@ def explain(finding_id: Annotated[str, typer.Argument(help="A finding id, e.g. p
     typer.echo(d.doc + "\n")
     typer.echo("Inputs (any of): " + "; ".join(INPUTS.get(i, "any event log") for i in d.inputs))
     typer.echo("References: " + ", ".join(d.references))
-    typer.echo("Fix: shown with each finding, adapted to the Windows version "
-               "(run `rdpdoctor analyze BUNDLE`).")
+    typer.echo("Fix: " + FIXES.get(d.id, "see the finding's remedy."))
+    typer.echo("(Each finding carries numbered steps adapted to the Windows version: "
+               "`rdpdoctor analyze BUNDLE`.)")
 
 
 class ConfigFormat(str, Enum):

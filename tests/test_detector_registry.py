@@ -74,3 +74,10 @@ def test_ids_are_unique_and_registration_refuses_duplicates():
     with pytest.raises(ValueError, match="severity"):
         detector(id="new-thing", severity="fatal", title="X", inputs=("netstat",),
                  references=("KB2477023",))
+
+
+def test_every_detector_has_a_one_line_fix_for_explain():
+    from analyzer.detectors import FIXES
+
+    assert set(FIXES) == set(REGISTRY)
+    assert all(len(v) > 20 and "\n" not in v for v in FIXES.values())

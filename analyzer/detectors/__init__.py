@@ -148,6 +148,57 @@ PRIORITY: tuple[str, ...] = (
     "policy-overrides-local",
 )
 
+#: The fix in one line per id (``rdpdoctor explain``); findings carry the full, OS-adapted steps.
+FIXES: dict[str, str] = {
+    "rdp-disabled": "Allow remote connections (System Properties > Remote, or the GPO \"Allow users "
+                    "to connect remotely…\" Enabled); fDenyTSConnections = 0, fEnableWinStation = 1.",
+    "connection-limit-policy": "Remove or raise \"Limit number of connections\" / RDP-Tcp Maximum "
+                               "connections (MaxInstanceCount = 0xFFFFFFFF).",
+    "connection-limit-reached": "Log off disconnected sessions (qwinsta, logoff ID), set a time "
+                                "limit for disconnected sessions, raise the limit.",
+    "admin-sessions-exhausted": "Log off one of the two remote sessions (or use mstsc /admin); "
+                                "for more users install RD Session Host with licensing.",
+    "user-not-authorized": "Add the user to Remote Desktop Users and make sure \"Allow log on "
+                           "through Remote Desktop Services\" includes that group and \"Deny…\" "
+                           "does not list the user.",
+    "host-sleeps": "Turn sleep and hibernation off (powercfg /hibernate off, High performance plan).",
+    "port-conflict": "Stop or move the program holding the RDP port, restart Remote Desktop "
+                     "Services, check netstat -ano / tasklist /svc again.",
+    "port-nondefault": "Tell clients to dial host:port and open the port in the firewall, or set "
+                       "PortNumber back to 3389.",
+    "listener-down": "Fix the cause shown above it (RDP disabled, port taken, service stopped); "
+                     "qwinsta must show rdp-tcp Listen.",
+    "tls-requires-high-encryption": "Set the encryption level to High (3) or use FIPS, or the RDP "
+                                    "security layer.",
+    "tls-certificate-problem": "Repair the RDP certificate: valid, with a private key readable by "
+                               "NETWORK SERVICE, Server Authentication EKU; or fall back to the "
+                               "self-signed one.",
+    "fips-overrides-encryption": "Disable the FIPS security option unless required, or make sure "
+                                 "every client supports FIPS.",
+    "policy-overrides-local": "Change the setting in the winning GPO, not locally; gpupdate /force.",
+    "sessions-not-disconnecting": "Enable \"Configure keep-alive connection interval\" and restrict "
+                                  "users to a single session.",
+    "snp-features-enabled": "Install KB948496 or set EnableTCPChimney/EnableRSS/EnableTCPA = 0 "
+                            "on Windows Server 2003 SP2, reboot.",
+    "certificate-corruption": "Back up and delete Certificate, X509 Certificate, X509 Certificate "
+                              "ID (TermService\\Parameters on 2003, Terminal Server\\RCM on 2008+), "
+                              "reboot, reactivate licensing.",
+    "licensing-grace-expired": "Configure the licensing mode and an activated license server "
+                               "with CALs.",
+    "license-server-unreachable": "Specify the license server and open the network path to it.",
+    "license-issue-failed": "Check CALs on the license server; delete the client's cached "
+                            "MSLicensing key.",
+    "nla-required": "Make sure clients support NLA and passwords are not expired; relax NLA only "
+                    "if needed.",
+    "rdp-brute-force": "Do not expose RDP directly: VPN / RD Gateway / firewall allow-list, "
+                       "account lockout, block the addresses.",
+    "protocol-error-burst": "Block the scanning address or fix the failing client's TLS / "
+                            "security-layer settings.",
+    "logons-disabled": "chglogon /enable (and check the broker's drain mode).",
+    "termservice-not-running": "Set TermService to Manual/Automatic and start it; read the SCM "
+                               "errors around its stop.",
+}
+
 #: Thresholds and windows detectors read through ``Context.param`` (tunable in TOML).
 DEFAULT_PARAMS: dict[str, Any] = {
     "brute_force_window_minutes": 10,
@@ -520,5 +571,5 @@ def load_all() -> dict[str, Detector]:
     return REGISTRY
 
 
-__all__ = ["REGISTRY", "ROOT_CAUSES", "PRIORITY", "DEFAULT_PARAMS", "INPUTS", "Context",
+__all__ = ["REGISTRY", "FIXES", "ROOT_CAUSES", "PRIORITY", "DEFAULT_PARAMS", "INPUTS", "Context",
            "Detector", "NotEvaluated", "detector", "load_all", "empty_config"]
