@@ -475,38 +475,48 @@ def _rec_from_json(rid: int, ev: dict) -> _Rec:
     rec = _Rec(rid)
     sysd = ev.get("System")
     if type(sysd) is dict:
-        for k, v in sysd.items():
-            if k == "EventID":
-                if type(v) is dict:
-                    rec.event_id = v.get("#text")
-                    rec.qualifiers = _attrs(v).get("Qualifiers")
-                else:
-                    rec.event_id = v
-            elif k == "Provider":
-                a = _attrs(v)
-                rec.provider = a.get("Name")
-                rec.source_name = a.get("EventSourceName")
-            elif k == "TimeCreated":
-                rec.time = _attrs(v).get("SystemTime")
-            elif k == "Level":
-                rec.level = _text(v)
-            elif k == "EventRecordID":
-                rec.erid = _text(v)
-            elif k == "Execution":
-                rec.pid = _attrs(v).get("ProcessID")
-            elif k == "Channel":
-                rec.channel = _text(v)
-            elif k == "Computer":
-                rec.computer = _text(v)
-            elif k == "Security":
-                if v is not None:
-                    rec.userid = _attrs(v).get("UserID")
-            elif k == "Correlation":
-                if v is not None:
-                    rec.activity = _attrs(v).get("ActivityID")
+        g = sysd.get
+        v = g("EventID")
+        if type(v) is dict:
+            rec.event_id = v.get("#text")
+            rec.qualifiers = _attrs(v).get("Qualifiers")
+        else:
+            rec.event_id = v
+        a = _attrs(g("Provider"))
+        rec.provider = a.get("Name")
+        rec.source_name = a.get("EventSourceName")
+        v = g("TimeCreated")
+        if type(v) is dict:
+            rec.time = _attrs(v).get("SystemTime")
+        v = g("Level")
+        rec.level = v if type(v) is not dict else v.get("#text")
+        v = g("EventRecordID")
+        rec.erid = v if type(v) is not dict else v.get("#text")
+        v = g("Execution")
+        if type(v) is dict:
+            rec.pid = _attrs(v).get("ProcessID")
+        v = g("Channel")
+        rec.channel = v if type(v) is not dict else v.get("#text")
+        v = g("Computer")
+        rec.computer = v if type(v) is not dict else v.get("#text")
+        v = g("Security")
+        if type(v) is dict:
+            rec.userid = _attrs(v).get("UserID")
+        v = g("Correlation")
+        if type(v) is dict:
+            rec.activity = _attrs(v).get("ActivityID")
     ed = ev.get("EventData")
-    if ed is not None:
-        _event_data_json(ed, rec)
+    if type(ed) is dict:
+        if "Data" in ed or "Binary" in ed or "#attributes" in ed:
+            _event_data_json(ed, rec)
+        else:                                   # named <Data> only: the common case
+            f = {k: v for k, v in ed.items() if v is not None and v != ""}
+            for v in f.values():
+                if type(v) is dict:
+                    _event_data_json(ed, rec)
+                    break
+            else:
+                rec.fields = f
     ud = ev.get("UserData")
     if type(ud) is dict:
         for k, v in ud.items():
