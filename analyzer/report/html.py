@@ -47,6 +47,11 @@ def ec(value: Any) -> str:
     return _CODE.sub(r"<code>\1</code>", e(value))
 
 
+def ep(value: Any) -> str:
+    """Escape a file path and let it wrap after its separators (not in the middle of names)."""
+    return e(value).replace("/", "/<wbr>").replace("\\", "\\<wbr>")
+
+
 def _clip(s: Any, n: int) -> str:
     s = "" if s is None or s is pd.NA else str(s)
     return s if len(s) <= n else s[: n - 1] + "…"
@@ -81,7 +86,7 @@ header.top{display:flex;flex-wrap:wrap;gap:.2em 1em;align-items:baseline;
 border-bottom:1px solid var(--line);padding-bottom:6px}
 header.top .meta{color:var(--muted);font-size:.85rem;overflow-wrap:anywhere}
 code,.mono{font-family:ui-monospace,"DejaVu Sans Mono","Liberation Mono",Consolas,monospace;
-font-size:.86em;overflow-wrap:anywhere}
+font-size:.86em;overflow-wrap:break-word}
 .ico{width:1.05em;height:1.05em;vertical-align:-.15em;flex:none}
 .badge{display:inline-flex;gap:.3em;align-items:center;font-weight:700;font-size:.78rem;
 letter-spacing:.04em;padding:.1em .45em;border:1.5px solid currentColor;border-radius:3px;
@@ -295,7 +300,7 @@ def _finding(f: Finding, n: int) -> str:
         timed = any(ev.time for ev in shown)          # snapshots (netstat...) have no time
         rows = []
         for ev in shown:
-            row = [f'<code>{e(ev.source)}</code>', f'<code>{e(ev.locator)}</code>',
+            row = [f'<code>{ep(ev.source)}</code>', f'<code>{e(ev.locator)}</code>',
                    e(_clip(ev.excerpt, MAX_EXCERPT))]
             rows.append(([f'<span class="mono">{e(ev.time or "")}</span>'] if timed else []) + row)
         head = (["time (UTC)"] if timed else []) + ["file", "where", "excerpt"]
@@ -392,7 +397,7 @@ def _overridden(v: Any) -> str:
             src = " ".join(str(x) for x in (o.get("source"), o.get("locator")) if x)
             gpo = f" GPO {o['gpo']}" if o.get("gpo") else ""
             items.append(f"<li><s>{e(disp)}</s> — {e(o.get('origin'))}{e(gpo)}"
-                         f"{' · <code>' + e(src) + '</code>' if src else ''}</li>")
+                         f"{' · <code>' + ep(src) + '</code>' if src else ''}</li>")
         else:
             items.append(f"<li><s>{e(o)}</s></li>")
     return f"<ul>{''.join(items)}</ul>" if items else ""
@@ -417,7 +422,7 @@ def _config(result: Any) -> str:
             origin = f"{origin}: GPO {r['gpo']}"
         src = " ".join(str(x) for x in (r.get("source"), r.get("locator")) if x)
         rows.append([e(r.get("host")), f"<code>{e(r.get('setting'))}</code>", e(disp), e(origin),
-                     f"<code>{e(src)}</code>" if src else "", _overridden(r.get("overridden"))])
+                     f"<code>{ep(src)}</code>" if src else "", _overridden(r.get("overridden"))])
     return (head + _table(["host", "setting", "value", "decided by", "source", "overridden values"],
                           rows) + _more(len(cfg) - MAX_CONFIG, "settings") + "</section>")
 
@@ -448,7 +453,7 @@ def _inventory(report: Report, result: Any) -> str:
         if r.get("skipped_ranges"):
             extra.append(f"{int(r['skipped_ranges'])} unreadable ranges skipped")
         note = "; ".join([x for x in [str(reason) if reason else ""] + extra if x])
-        rows.append([f"<code>{e(r.get('source'))}</code>", e(r.get("kind")), e(r.get("host")),
+        rows.append([f"<code>{ep(r.get('source'))}</code>", e(r.get("kind")), e(r.get("host")),
                      e(status), num(r.get("records")), num(r.get("warnings")), e(note)])
     out.append(_table(["file", "kind", "host", "status", "records", "warnings", "notes"], rows,
                       ["", "", "", "", "num", "num", ""]))
@@ -463,7 +468,7 @@ def _warnings(report: Report) -> str:
     if not ws:
         out.append("<p>None: every parsed file was read completely.</p></section>")
         return "".join(out)
-    rows = [[f"<code>{e(w.get('source'))}</code>", f"<code>{e(w.get('locator'))}</code>",
+    rows = [[f"<code>{ep(w.get('source'))}</code>", f"<code>{e(w.get('locator'))}</code>",
              e(_clip(w.get("message"), MAX_EXCERPT))] for w in ws[:MAX_WARNINGS]]
     out.append(_table(["file", "where", "message"], rows))
     out.append(_more(len(ws) - MAX_WARNINGS, "warnings"))
