@@ -1357,13 +1357,12 @@ def _run(path: str, backend: str, chunk_offsets: list[int] | None, rel: Relevanc
                         bytes(buf[c.offset:c.offset + CHUNK_SIZE]) for c in walk.chunks
                         if (c.offset - HEADER_SIZE) % CHUNK_SIZE == 0))
                     seen = _rust_pass(blob, part, rel, deadline, threads)
-                if not part.timed_out and python_available():
-                    # fill-in: records physically present that the Rust reader missed
-                    before = part.headers
+                if not part.timed_out:
+                    # fill-in: records physically present that the Rust reader missed,
+                    # decoded by our own reader (python-evtx only as its fallback)
                     _python_pass(buf, size, walk, part, rel, seen, deadline)
-                    part.headers = part.headers - before
-                elif not python_available():
-                    part.headers = len(seen)
+                if progress:
+                    progress(1, 1)
             else:
                 _python_pass(buf, size, walk, part, rel, None, deadline, progress)
     return part

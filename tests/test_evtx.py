@@ -376,3 +376,17 @@ def test_sniff_and_not_my_format(tmp_path):
     empty = tmp_path / "empty.evtx"
     empty.write_bytes(b"")
     assert len(evtx.parse(empty).frame) == 0
+
+
+@needs_rust
+@pytest.mark.corpus
+@pytest.mark.parametrize("name", ["omer__2-vss_7-System.evtx", "omer__sample_with_a_bad_chunk_magic.evtx",
+                                  "omer__sample-with-zero-data-size-event.evtx", "plaso__System2.evtx"])
+def test_fill_in_needs_no_python_evtx(corpus, monkeypatch, name):
+    """On Windows python-evtx is not installed: the Rust backend's fill-in still works."""
+    path = corpus / "evtx" / name
+    with_pyevtx = evtx.parse(path, ParseOptions(evtx_backend="rust")).frame
+    monkeypatch.setattr(evtx, "python_available", lambda: False)
+    without = evtx.parse(path, ParseOptions(evtx_backend="rust"))
+    pd.testing.assert_frame_equal(without.frame, with_pyevtx)
+    assert len(without.frame) >= len(rust_ids(path))
