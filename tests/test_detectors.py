@@ -368,3 +368,12 @@ def test_port_conflict_does_not_trust_netstat_b_for_shared_svchost():
     full = rows + [proc(1668, "svchost.exe", ["CryptSvc", "Dnscache", "TermService"])]
     assert run("port-conflict", full) == []
     assert run("listener-down", full) == []
+
+
+def test_admin_sessions_and_policy_overrides_need_real_configuration():
+    # analyzer.config always adds documented defaults; they are not evidence of the role
+    defaults = cfg(("MaxInstanceCount", 0xFFFFFFFF, "default"), ("fEnableWinStation", 1, "default"))
+    out = run("admin-sessions-exhausted", TWO, defaults)
+    assert isinstance(out, NotEvaluated)
+    out = run("policy-overrides-local", [], defaults)
+    assert isinstance(out, NotEvaluated) and len(out.missing) == 2

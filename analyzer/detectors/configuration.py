@@ -268,8 +268,9 @@ def policy_overrides_local(ctx: Context):
     local value in tscc.msc or the registry has no effect until the GPO is changed — a
     frequent reason why "the fix did not work". References: KB2477023 part 3.
     """
-    if not len(ctx.config):
-        return ctx.not_evaluated("reg", "gpresult")
+    if not (ctx.has("reg") and ctx.has("gpresult")) and not any(
+            (ctx.setting(n) or {}).get("origin") in ("gpresult", "policy") for n in OVERRIDE_SETTINGS):
+        return ctx.not_evaluated(*[n for n in ("reg", "gpresult") if not ctx.has(n)])
     diffs, ev = [], []
     for name in OVERRIDE_SETTINGS:
         row = ctx.setting(name)

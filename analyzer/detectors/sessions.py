@@ -117,8 +117,8 @@ def admin_sessions_exhausted(ctx: Context):
         admin_mode = _int(compat["value"]) == 0
         why = f"TSAppCompat = {compat['value']} (by {ctx.source_phrase(compat)})"
     else:
-        if not len(ctx.config):
-            return ctx.not_evaluated("reg")
+        if not (ctx.has("reg") or ctx.has("gpresult")):
+            return ctx.not_evaluated("reg")       # defaults alone say nothing about the role
         licensed = any(ctx.setting(n) is not None for n in ("LicensingMode", "LicenseServers"))
         admin_mode = not licensed
         why = "no Terminal Server / RD Session Host licensing configuration"
