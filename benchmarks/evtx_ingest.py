@@ -213,6 +213,49 @@ def render(title: str, rows: list[dict], markdown: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
+def chart(sets: list[tuple[str, list[dict]]], path: Path) -> Path:
+    """Horizontal bars of records/s as a ratio to the raw Rust iteration, one panel per set."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(sets), 1, figsize=(8, 0.45 * sum(len(r) for _, r in sets) + 1.2),
+                             squeeze=False)
+    for ax, (title, rows) in zip(axes[:, 0], sets):
+        rows = [r for r in rows if r.get("ratio") is not None]
+        names = [r["method"] for r in rows][::-1]
+        vals = [r["ratio"] for r in rows][::-1]
+        bars = ax.barh(names, vals, color=["#4c72b0" if "ours" in n else "#999999" for n in names])
+        ax.set_xscale("log")
+        ax.axvline(1.0, color="black", linewidth=0.8)
+        for b, v in zip(bars, vals):
+            ax.text(b.get_width(), b.get_y() + b.get_height() / 2, f" {v:.3g}×",
+                    va="center", fontsize=8)
+        ax.set_title(title, fontsize=9)
+        ax.tick_params(labelsize=8)
+    axes[-1, 0].set_xlabel("records/s relative to (a) raw Rust JSON iteration (log scale)")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def parse_markdown(text: str) -> list[tuple[str, list[dict]]]:
+    """Read back the tables this script printed with --markdown (for --chart-from)."""
+    sets: list[tuple[str, list[dict]]] = []
+    for line in text.splitlines():
+        if line.startswith("**") and line.endswith("**"):
+            sets.append((line.strip("*"), []))
+        elif line.startswith("| (") and sets:
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            try:
+                ratio = float(cells[5])
+            except ValueError:
+                ratio = None
+            sets[-1][1].append({"method": cells[0], "ratio": ratio})
+    return sets
+
+
 # --------------------------------------------------------------------------- generated logs
 
 
@@ -364,8 +407,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-python", action="store_true", help="skip python-evtx rows (big logs)")
     ap.add_argument("--no-memory", action="store_true")
     ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--chart", type=Path, help="also write an SVG chart of the ratios here")
+    ap.add_argument("--chart-from", type=Path, help="only draw --chart from saved --markdown output")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
+    if a.chart_from:
+        chart(parse_markdown(a.chart_from.read_text()), a.chart or Path("evtx_ingest.svg"))
+        return 0
 
     if a.child:
         files = [str(f) for f in a.files]
@@ -409,12 +457,16 @@ def main(argv: list[str] | None = None) -> int:
                      f"({largest.stat().st_size / 1e6:.1f} MB)", [largest]))
         sets.append((f"all {len(corpus)} corpus .evtx together "
                      f"({sum(p.stat().st_size for p in corpus) / 1e6:.1f} MB)", corpus))
+    done = []
     try:
         for title, files in sets:
             rows = bench(files, a.repeat, a.py_limit, a.workers, not a.no_memory,
                          with_python=not a.no_python)
             print(render(title, rows, a.markdown))
             sys.stdout.flush()
+            done.append((title, rows))
+        if a.chart:
+            chart(done, a.chart)
     finally:
         if tmp is not None:
             tmp.cleanup()
