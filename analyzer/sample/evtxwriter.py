@@ -44,7 +44,8 @@ import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from operator import itemgetter
+from itertools import repeat
+from operator import add as _add, itemgetter, mul as _mul
 from typing import Any, Iterable
 from uuid import UUID
 
@@ -200,7 +201,7 @@ def name_hash(name: str) -> int:
 #   valuespec / content item: ("T", text) static text, ("S", index, type) substitution.
 
 
-@dataclass
+@dataclass(eq=False)
 class TemplateSpec:
     """One event shape: its description tree, GUID and the order of its substitutions."""
 
@@ -209,6 +210,7 @@ class TemplateSpec:
     guid: bytes
     n_subs: int
     types: tuple[int, ...]          # declared type per substitution index
+    names: frozenset[str] = frozenset()   # element and attribute names of the tree
     str_pos: tuple[int, ...] = ()   # payload positions of the string values, in index order
     num_pos: tuple[tuple[int, int], ...] = ()     # (payload position, type): fixed-size ints
     other_pos: tuple[tuple[int, int], ...] = ()   # (payload position, type) of the others
@@ -216,6 +218,10 @@ class TemplateSpec:
 
 _SYS_FIXED_FMT = "<HHBBHBQQQII"     # EventID Qualifiers Version Level Task Opcode Keywords
                                     # TimeCreated EventRecordID ProcessID ThreadID
+_SYS_FIXED = struct.Struct(_SYS_FIXED_FMT)
+_REC_HEAD = struct.Struct("<IIQQ")
+_REPEAT2, _REPEAT_T = repeat(2), repeat(T_STR << 16)     # descriptor: size | type << 16
+_U32 = struct.Struct("<I")
 _SYS_FIXED_TYPES = (T_U16, T_U16, T_U8, T_U8, T_U16, T_U8, T_HEX64, T_FILETIME, T_U64,
                     T_U32, T_U32)
 _SYS_FIXED_SIZES = (2, 2, 1, 1, 2, 1, 8, 8, 8, 4, 4)
@@ -281,10 +287,108 @@ def _build_spec(key: tuple) -> TemplateSpec:
     other_pos = tuple((k, t) for k, t in order
                       if isinstance(k, int) and t != T_STR and t not in _FIXED)
     return TemplateSpec(key=key, tree=tree, guid=g, n_subs=len(types), types=tuple(types),
+                        names=frozenset(_tree_names(tree, [])),
                         str_pos=str_pos, num_pos=num_pos, other_pos=other_pos)
 
 
 # ----------------------------------------------------------------------------- chunk
+
+
+class _Compiled:
+    __slots__ = ("body", "rel", "refs", "new")
+
+    def __init__(self, body: bytes, rel: list[int], refs: list[tuple[int, str]],
+                 new: list[tuple[str, int, int]]) -> None:
+        self.body, self.rel, self.refs, self.new = body, rel, refs, new
+
+
+class _BodyCompiler:
+    """Compiles a template tree into BinXML once, relocatable to any chunk position.
+
+    ``known`` are names the target chunk already holds (referenced by offset); the others
+    are written inline. The result records where to add the body's chunk offset (inline
+    name offsets), where to put the chunk's offsets of known names, and the new names.
+    """
+
+    def __init__(self, known: frozenset[str]) -> None:
+        self.known = known
+        self.inline: dict[str, int] = {}
+        self.rel: list[int] = []
+        self.refs: list[tuple[int, str]] = []
+        self.new: list[tuple[str, int, int]] = []
+
+    def compile(self, tree: tuple) -> _Compiled:
+        out = bytearray(_FRAGMENT)
+        self._element(out, tree)
+        out.append(0x00)
+        return _Compiled(bytes(out), self.rel, self.refs, self.new)
+
+    def _name(self, out: bytearray, name: str) -> None:
+        if name in self.known:
+            self.refs.append((len(out), name))
+            out += b"\x00\x00\x00\x00"
+            return
+        off = self.inline.get(name)
+        if off is not None:
+            self.rel.append(len(out))
+            out += struct.pack("<I", off)
+            return
+        off = len(out) + 4
+        self.rel.append(len(out))
+        out += struct.pack("<I", off)
+        enc = name.encode("utf-16-le")
+        h = name_hash(name)
+        out += struct.pack("<IHH", 0, h, len(enc) // 2) + enc + b"\x00\x00"
+        self.inline[name] = off
+        self.new.append((name, off, h))
+
+    @staticmethod
+    def _value(out: bytearray, spec: tuple) -> None:
+        if spec[0] == "T":
+            enc = spec[1].encode("utf-16-le")
+            out += b"\x05\x01" + struct.pack("<H", len(enc) // 2) + enc
+        else:
+            out += struct.pack("<BHB", 0x0D, spec[1], spec[2])
+
+    def _element(self, out: bytearray, el: tuple) -> None:
+        _, name, attrs, content = el
+        out.append(0x41 if attrs else 0x01)
+        out += b"\xff\xff"
+        size_pos = len(out)
+        out += b"\x00\x00\x00\x00"
+        self._name(out, name)
+        if attrs:
+            alist = len(out)
+            out += b"\x00\x00\x00\x00"
+            for i, (an, av) in enumerate(attrs):
+                out.append(0x46 if i < len(attrs) - 1 else 0x06)
+                self._name(out, an)
+                self._value(out, av)
+            struct.pack_into("<I", out, alist, len(out) - alist - 4)
+        if content:
+            out.append(0x02)
+            for c in content:
+                if c[0] == "E":
+                    self._element(out, c)
+                else:
+                    self._value(out, c)
+            out.append(0x04)
+        else:
+            out.append(0x03)
+        struct.pack_into("<I", out, size_pos, len(out) - size_pos - 4)
+
+
+_BODY_CACHE: dict[tuple, _Compiled] = {}
+
+
+def _tree_names(el: tuple, acc: list[str]) -> list[str]:
+    _, name, attrs, content = el
+    acc.append(name)
+    acc.extend(a for a, _ in attrs)
+    for c in content:
+        if c[0] == "E":
+            _tree_names(c, acc)
+    return acc
 
 
 class _Chunk:
@@ -298,7 +402,7 @@ class _Chunk:
         self.strings: dict[str, int] = {}
         self.str_last: dict[int, int] = {}
         self.str_table = [0] * 64
-        self.templates: dict[tuple, bytes] = {}   # key -> instance bytes (after definition)
+        self.templates: dict[TemplateSpec, bytes] = {}   # spec -> instance bytes (defined)
         self.tpl_last: dict[int, int] = {}
         self.tpl_table = [0] * 32
         self.first_id = 0
@@ -311,69 +415,38 @@ class _Chunk:
     def free(self) -> int:
         return CHUNK_SIZE - len(self.buf)
 
-    # -- BinXML compilation of a template body at a known chunk offset
-    def _name(self, out: bytearray, base: int, name: str) -> None:
-        off = self.strings.get(name)
-        if off is not None:
-            out += struct.pack("<I", off)
-            return
-        off = base + len(out) + 4
-        out += struct.pack("<I", off)
-        enc = name.encode("utf-16-le")
-        h = name_hash(name)
-        out += struct.pack("<IHH", 0, h, len(enc) // 2) + enc + b"\x00\x00"
-        self.strings[name] = off
-        bucket = h % 64
-        prev = self.str_last.get(bucket)
-        if prev is None:
-            self.str_table[bucket] = off
-        else:
-            self.patches.append((prev, off))     # prev string's next-offset field
-        self.str_last[bucket] = off
-
-    def _value(self, out: bytearray, spec: tuple) -> None:
-        if spec[0] == "T":
-            enc = spec[1].encode("utf-16-le")
-            out += b"\x05\x01" + struct.pack("<H", len(enc) // 2) + enc
-        else:
-            out += struct.pack("<BHB", 0x0D, spec[1], spec[2])
-
-    def _element(self, out: bytearray, base: int, el: tuple) -> None:
-        _, name, attrs, content = el
-        out.append(0x41 if attrs else 0x01)
-        out += b"\xff\xff"
-        size_pos = len(out)
-        out += b"\x00\x00\x00\x00"
-        self._name(out, base, name)
-        if attrs:
-            alist = len(out)
-            out += b"\x00\x00\x00\x00"
-            for i, (an, av) in enumerate(attrs):
-                out.append(0x46 if i < len(attrs) - 1 else 0x06)
-                self._name(out, base, an)
-                self._value(out, av)
-            struct.pack_into("<I", out, alist, len(out) - alist - 4)
-        if content:
-            out.append(0x02)
-            for c in content:
-                if c[0] == "E":
-                    self._element(out, base, c)
-                else:
-                    self._value(out, c)
-            out.append(0x04)
-        else:
-            out.append(0x03)
-        struct.pack_into("<I", out, size_pos, len(out) - size_pos - 4)
-
     def define(self, spec: TemplateSpec, at: int) -> tuple[bytes, bytes]:
         """(instance bytes, definition bytes) for a template whose instance starts at ``at``.
 
-        ``at`` is the chunk offset of the fragment header that precedes the instance.
+        ``at`` is the chunk offset of the fragment header that precedes the instance. Names
+        already in this chunk are referenced; the others are written inline and registered
+        in the chunk's string table.
         """
         def_off = at + 4 + 10
-        body = bytearray(_FRAGMENT)
-        self._element(body, def_off + 24, spec.tree)
-        body.append(0x00)
+        base = def_off + 24
+        strings = self.strings
+        known = frozenset(n for n in spec.names if n in strings)
+        ck = (spec.key, known)
+        comp = _BODY_CACHE.get(ck)
+        if comp is None:
+            if len(_BODY_CACHE) > 4096:
+                _BODY_CACHE.clear()
+            comp = _BODY_CACHE[ck] = _BodyCompiler(known).compile(spec.tree)
+        body = bytearray(comp.body)
+        for pos in comp.rel:
+            struct.pack_into("<I", body, pos, struct.unpack_from("<I", body, pos)[0] + base)
+        for pos, name in comp.refs:
+            struct.pack_into("<I", body, pos, strings[name])
+        for name, rel, h in comp.new:
+            off = base + rel
+            strings[name] = off
+            bucket = h % 64
+            prev = self.str_last.get(bucket)
+            if prev is None:
+                self.str_table[bucket] = off
+            else:
+                self.patches.append((prev, off))     # prev string's next-offset field
+            self.str_last[bucket] = off
         tid = struct.unpack_from("<I", spec.guid)[0]
         inst = _FRAGMENT + struct.pack("<BBII", 0x0C, 0x01, tid, def_off)
         definition = struct.pack("<I", 0) + spec.guid + struct.pack("<I", len(body)) + bytes(body)
@@ -384,7 +457,7 @@ class _Chunk:
         else:
             self.patches.append((prev, def_off))
         self.tpl_last[bucket] = def_off
-        self.templates[spec.key] = inst
+        self.templates[spec] = inst
         return inst, definition
 
     def finish(self, chunk_no: int) -> bytes:
@@ -500,9 +573,41 @@ class EvtxWriter:
         if shape is None:
             shape = self._shapes[key] = _Shape(key)
 
+        return self._write(shape, values, ev.event_id,
+                           ev.time if type(ev.time) is int else to_filetime(ev.time),
+                           ev.level, ev.task, ev.keywords, ev.thread_id, ev.process_id,
+                           ev.channel, ev.computer, ev.version, ev.opcode, ev.qualifiers or 0,
+                           user)
+
+    def shape(self, *, provider: str, names: tuple, types: tuple, provider_guid: str | None = None,
+              event_source_name: str | None = None, qualifiers: bool = False,
+              user: bool = False, binary: bool = False,
+              user_data: tuple[str, str] | None = None) -> "_Shape":
+        """A prepared event shape for :meth:`write` (bulk writing without :class:`Event`).
+
+        ``types`` are Python classes as :meth:`add` infers them from values (``str``,
+        ``int``, :class:`Hex64`, :class:`Sid`, ``bytes``…), one per name, plus ``bytes`` last
+        when ``binary``. Values passed to :meth:`write` may then be plain ``str``/``int``.
+        """
+        key = (provider, provider_guid, event_source_name, qualifiers, user, tuple(names),
+               tuple(types), binary, user_data)
+        shape = self._shapes.get(key)
+        if shape is None:
+            shape = self._shapes[key] = _Shape(key)
+        return shape
+
+    def write(self, shape: "_Shape", values, event_id: int, time: int, level: int = 4,
+              task: int = 0, keywords: int = 0x8000000000000000, thread_id: int = 0,
+              process_id: int = 0, channel: str = "", computer: str = "", version: int = 0,
+              opcode: int = 0, qualifiers: int = 0, user_sid: str | None = None) -> int:
+        """Append one record of a prepared shape (``time`` as FILETIME); see :meth:`shape`."""
+        return self._write(shape, values, event_id, time, level, task, keywords, thread_id,
+                           process_id, channel, computer, version, opcode, qualifiers, user_sid)
+
+    def _write(self, shape, values, event_id, ft, level, task, keywords, thread_id,
+               process_id, channel, computer, version, opcode, qualifiers, user) -> int:
         rid = self._next_id
-        ft = ev.time if type(ev.time) is int else to_filetime(ev.time)
-        strs = [ev.channel, ev.computer]
+        strs = [channel, computer]
         if shape.strs is not None:
             strs.extend(shape.strs(values))
         joined = "".join(strs)
@@ -511,21 +616,19 @@ class EvtxWriter:
         except UnicodeEncodeError:                  # lone surrogates: keep them as they are
             blob = joined.encode("utf-16-le", "surrogatepass")
         if len(blob) == 2 * len(joined):            # no characters outside the BMP
-            entries = [(len(x) << 1) | 0x10000 for x in strs]
+            entries = list(map(_add, map(_mul, map(len, strs), _REPEAT2), _REPEAT_T))
         else:
             entries = [len(x.encode("utf-16-le", "surrogatepass")) | 0x10000 for x in strs]
         parts = [shape.desc_prefix, b"", shape.num_desc, b"",
-                 struct.pack(_SYS_FIXED_FMT, ev.event_id, ev.qualifiers or 0, ev.version,
-                             ev.level, ev.task, ev.opcode, ev.keywords, ft, rid,
-                             ev.process_id, ev.thread_id),
+                 _SYS_FIXED.pack(event_id, qualifiers, version, level, task, opcode, keywords,
+                                 ft, rid, process_id, thread_id),
                  blob]
         if shape.nums is not None:
             try:
                 parts.append(shape.num_struct.pack(*shape.nums(values)))
             except struct.error as e:
-                raise ValueError(f"{ev.provider}/{ev.event_id}: an integer payload value does "
-                                 f"not fit its type (wrap large ones with u64()/hex64()): {e}"
-                                 ) from None
+                raise ValueError(f"event {event_id}: an integer payload value does not fit "
+                                 f"its type (wrap large ones with u64()/hex64()): {e}") from None
         n_str = len(entries)
         if user is not None:
             b = _SID_CACHE.get(user) or sid_bytes(user)
@@ -536,17 +639,34 @@ class EvtxWriter:
             parts.append(b)
             entries.append(len(b) | shift)
         parts[1] = struct.pack(f"<{n_str}I", *entries[:n_str])
-        parts[3] = struct.pack(f"<{len(entries) - n_str}I", *entries[n_str:])
+        if len(entries) > n_str:
+            parts[3] = struct.pack(f"<{len(entries) - n_str}I", *entries[n_str:])
         subs = b"".join(parts)
 
         chunk = self._chunk
+        inst = chunk.templates.get(shape.spec)
+        if inst is not None:                         # fast path: template already in chunk
+            buf = chunk.buf
+            size = 28 + len(inst) + len(subs)
+            if size <= CHUNK_SIZE - len(buf):
+                if chunk.count == 0:
+                    chunk.first_id = rid
+                chunk.last_id = rid
+                chunk.last_off = len(buf)
+                buf += _REC_HEAD.pack(0x2A2A, size, rid, ft)
+                buf += inst
+                buf += subs
+                buf += _U32.pack(size)
+                chunk.count += 1
+                self._next_id = rid + 1
+                return rid
         rec = self._record(chunk, shape.spec, rid, ft, subs)
         if rec is None:
             self._flush()
             chunk = self._chunk
             rec = self._record(chunk, shape.spec, rid, ft, subs)
             if rec is None:
-                raise ValueError(f"event {ev.provider}/{ev.event_id} is too large for one "
+                raise ValueError(f"event {shape.spec.key[0]}/{event_id} is too large for one "
                                  "64 KiB chunk")
         if chunk.count == 0:
             chunk.first_id = rid
@@ -560,7 +680,7 @@ class EvtxWriter:
     def _record(self, chunk: _Chunk, spec: TemplateSpec, rid: int, ft: int,
                 subs: bytes) -> bytes | None:
         start = len(chunk.buf)
-        inst = chunk.templates.get(spec.key)
+        inst = chunk.templates.get(spec)
         saved = None
         if inst is None:
             saved = (dict(chunk.strings), dict(chunk.str_last), list(chunk.str_table),
@@ -575,7 +695,7 @@ class EvtxWriter:
                 (chunk.strings, chunk.str_last, chunk.str_table, chunk.tpl_last,
                  chunk.tpl_table, n) = saved
                 del chunk.patches[n:]
-                chunk.templates.pop(spec.key, None)
+                chunk.templates.pop(spec, None)
             return None
         return struct.pack("<IIQQ", 0x00002A2A, size, rid, ft) + binxml + struct.pack("<I", size)
 
