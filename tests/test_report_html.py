@@ -94,14 +94,15 @@ def test_verdict_first_with_label_and_icon(doc):
 def test_findings_evidence_and_remedy(doc):
     f = section(doc, "findings")
     arts = re.findall(r'<article class="finding sev-(\w+)" id="finding-(\d)">(.*?)</article>', f, re.S)
-    assert [(s, n) for s, n, _ in arts] == [("critical", "1"), ("warning", "2"), ("critical", "3")]
+    # the root cause, then the consequence it explains, then the next root cause
+    assert [(s, n) for s, n, _ in arts] == [("critical", "1"), ("critical", "2"), ("warning", "3")]
     first = arts[0][2]
     for piece in ("TS01_Netstat.txt", "line 5", "TCP 0.0.0.0:3389 0.0.0.0:0 LISTENING 2412",
                   "TS01_Tasklist.txt", "vncsrv.exe 2412 RemoteAssistPro", "record 700",
                   "2024-03-05T09:10:00+00:00", "Stop or reconfigure RemoteAssistPro.",
                   "KB2477023", "Also explains: listener-down"):
         assert piece in first, piece
-    assert "Explained by <code>port-conflict</code>" in arts[2][2]
+    assert "Explained by <code>port-conflict</code>" in arts[1][2]
     assert "<th>time (UTC)</th>" in first            # one of its rows has a time
 
 
@@ -269,3 +270,16 @@ def test_empty_cells_never_print_as_nan(doc):
     text = "".join(parse(doc).text)
     assert not re.search(r"\b(nan|NaT|None)\b|&lt;NA&gt;|<NA>", text), \
         re.findall(r".{20}\b(?:nan|NaT|None)\b.{20}", text)
+
+
+def test_failed_check_with_only_info_findings_shows_info():
+    from analyzer.findings import Finding
+
+    f = Finding(id="nla-required", severity="info", host="H", title="NLA is required",
+                summary="UserAuthentication = 1")
+    rep = Report(tool={}, bundle="b", hosts=["H"], findings=[f],
+                 checks=[Check(id="nla-required", host="H", status="fail")], inventory=[],
+                 warnings=[])
+    c = section(html.render(rep), "checklist")
+    assert ">INFO<" in c and "i-info" in c and ">FAIL<" not in c
+    assert "NO FAULT FOUND" in section(html.render(rep), "verdict")

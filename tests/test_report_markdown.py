@@ -86,8 +86,8 @@ def test_verdict_findings_checklist_content(text):
     heads = re.findall(r"<h3>(.*?)</h3>", out)
     assert heads[:3] == [
         "1. ✖ CRITICAL: Another program holds the RDP port on TS01 (port-conflict)",
-        "2. ◆ WARNING: Failed logons from one address on TS01 (rdp-brute-force)",
-        "3. ✖ CRITICAL: The RDP-Tcp listener is not listening on TS01 (listener-down)"]
+        "2. ✖ CRITICAL: The RDP-Tcp listener is not listening on TS01 (listener-down)",
+        "3. ◆ WARNING: Failed logons from one address on TS01 (rdp-brute-force)"]
     assert [h for h in heads if h.startswith("Part") or h.startswith("Beyond")] == [
         "Part 1 — Remote Desktop enabled, connection limits, logon rights, sleep",
         "Part 2 — Port assignment conflict and listener availability",

@@ -54,11 +54,11 @@ CHECKS: dict[str, tuple[str, str]] = {
 }
 
 SEVERITY_LABEL = {"critical": "CRITICAL", "error": "ERROR", "warning": "WARNING", "info": "INFO"}
-STATUS_LABEL = {"fail": "FAIL", "pass": "PASS", "not-evaluated": "NOT EVALUATED"}
+STATUS_LABEL = {"fail": "FAIL", "pass": "PASS", "not-evaluated": "NOT EVALUATED", "info": "INFO"}
 #: Text markers that carry the meaning without colour (Markdown), always next to the label.
 #: Not ``[X]``: in a list item that becomes a GitHub task-list checkbox.
 SEVERITY_MARK = {"critical": "✖", "error": "▲", "warning": "◆", "info": "ℹ"}
-STATUS_MARK = {"fail": "✖", "pass": "✔", "not-evaluated": "?"}
+STATUS_MARK = {"fail": "✖", "pass": "✔", "not-evaluated": "?", "info": "ℹ"}
 
 
 def section_of(check_id: str) -> str:
@@ -92,11 +92,34 @@ def frame_of(result: Any, name: str):
 
 
 def ordered_findings(report: Report) -> list[Finding]:
-    """Root causes first (not explained by another finding), then by severity, host, id."""
+    """Root causes by severity, each followed by the findings it explains, then the rest.
+
+    A consequence (``explained_by`` set) reads best right under its cause: port-conflict,
+    then the listener-down it explains, then the next root cause.
+    """
     def key(f: Finding):
-        return (f.explained_by is not None, -SEVERITY_RANK.get(f.severity, 0), -len(f.explains),
-                f.host or "", f.id)
-    return sorted(report.findings, key=key)
+        return (-SEVERITY_RANK.get(f.severity, 0), -len(f.explains), f.host or "", f.id)
+
+    roots = sorted((f for f in report.findings if not f.explained_by), key=key)
+    rest = sorted((f for f in report.findings if f.explained_by), key=key)
+    out: list[Finding] = []
+    for r in roots:
+        out.append(r)
+        for f in rest:
+            if f.explained_by == r.id and f.host == r.host and not any(f is o for o in out):
+                out.append(f)
+    out += [f for f in rest if not any(f is o for o in out)]
+    return out
+
+
+def check_outcome(report: Report, row: "CheckRow") -> str:
+    """The status to show: ``info`` for a failed check whose findings are all informational
+    (e.g. nla-required: worth knowing, not a fault), else the check's own status."""
+    if row.status == "fail":
+        fs = findings_for_check(report, row.check)
+        if fs and all(f.severity == "info" for f in fs):
+            return "info"
+    return row.status
 
 
 @dataclass

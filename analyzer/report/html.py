@@ -94,6 +94,7 @@ white-space:nowrap;background:#fff}
 .sev-critical{color:var(--critical)}.sev-error{color:var(--error)}
 .sev-warning{color:var(--warning)}.sev-info{color:var(--info)}.sev-ok{color:var(--ok)}
 .st-pass{color:var(--pass)}.st-fail{color:var(--fail)}.st-not-evaluated{color:var(--not-evaluated)}
+.st-info{color:var(--info)}
 #verdict{margin:12px 0 6px;padding:12px 14px;border:2px solid currentColor;border-left-width:10px;
 border-radius:4px;background:var(--soft)}
 #verdict .label{display:flex;gap:.4em;align-items:center;font-weight:800;letter-spacing:.06em}
@@ -167,7 +168,8 @@ def sev_badge(sev: str | None) -> str:
 
 def status_badge(status: str) -> str:
     st = status if status in common.STATUS_LABEL else "not-evaluated"
-    return f'<span class="badge st-{st}">{icon(st)}{common.STATUS_LABEL[st]}</span>'
+    ico = "info" if st == "info" else st
+    return f'<span class="badge st-{st}">{icon(ico)}{common.STATUS_LABEL[st]}</span>'
 
 
 def _table(headers: Iterable[str], rows: Iterable[Iterable[str]], classes: Iterable[str] = ()) -> str:
@@ -347,7 +349,8 @@ def _checklist(report: Report) -> str:
                 what = f"{what} ({c.note})" if what else c.note
             rows.append([f"{e(common.check_title(c.id, report.findings))}<br>"
                          f'<code class="small">{e(c.id)}</code>',
-                         e(c.host_label(report.hosts)), status_badge(c.status), ec(what)])
+                         e(c.host_label(report.hosts)),
+                         status_badge(common.check_outcome(report, c)), ec(what)])
         out.append(_table(["check", "host", "status", "details / ask the customer for"], rows,
                           ["", "", "status", ""]))
     asks = common.ask_for(report.checks)

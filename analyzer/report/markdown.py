@@ -233,7 +233,8 @@ def _checklist(report: Report) -> list[str]:
             else:
                 what = ""
             rows.append([esc(common.check_title(c.id, report.findings), cell=True),
-                         esc(c.host_label(report.hosts), cell=True), _status(c.status),
+                         esc(c.host_label(report.hosts), cell=True),
+                         _status(common.check_outcome(report, c)),
                          esc(what, cell=True)])
         out += table(["Check", "Host", "Status", "Details"], rows, flex=3)
     asks = common.ask_for(report.checks)
