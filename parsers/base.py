@@ -201,6 +201,7 @@ class ParseOptions:
     evtx_backend: str = "auto"          # auto | rust | python
     relevance: Relevance | None = None  # None keeps every record
     max_bytes: int = 4 << 30            # refuse to read more than this from one file
+    max_text_bytes: int = 256 << 20     # text command output / exports: read at most this
     time_budget_s: float | None = None  # wall-clock budget per file (None: unbounded)
     workers: int = 1                    # processes a parser may use for one big file
     tz_hint: str | None = None          # time zone for formats with local timestamps

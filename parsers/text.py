@@ -22,6 +22,8 @@ Text parsers (``netstat``, ``tasklist``, ``qwinsta``, ``systeminfo``, ``textlog`
 """
 from __future__ import annotations
 
+import os
+
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -319,15 +321,19 @@ def sniff_head(head: bytes, sniff_text: Callable[[str], bool]) -> bool:
 
 
 def read_file(path: Path, options: ParseOptions | None = None) -> tuple[Decoded, list[ParseWarning], int]:
-    """Read and decode a text file within ``options.max_bytes``: (decoded, warnings, bytes)."""
+    """Read and decode a text file within ``options.max_text_bytes``: (decoded, warnings, bytes).
+
+    The read is sized from the file (never a buffer of the limit's size)."""
     options = options or ParseOptions()
     warnings: list[ParseWarning] = []
+    limit = min(options.max_bytes, options.max_text_bytes)
     with open(path, "rb") as fh:
-        data = fh.read(options.max_bytes + 1)
-    if len(data) > options.max_bytes:
-        data = data[: options.max_bytes]
-        warnings.append(ParseWarning(str(path), f"offset {options.max_bytes}",
-                                     f"file larger than max_bytes={options.max_bytes}; rest not read"))
+        size = os.fstat(fh.fileno()).st_size
+        data = fh.read(min(size, limit) + 1)
+    if len(data) > limit:
+        data = data[:limit]
+        warnings.append(ParseWarning(str(path), f"offset {limit}",
+                                     f"text file larger than {limit} bytes; rest not read"))
     dec = decode(data)
     if dec.replaced:
         warnings.append(ParseWarning(str(path), "line 1", f"{dec.replaced} undecodable characters "
