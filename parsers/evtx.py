@@ -290,7 +290,8 @@ class _Columns:
         for c in self.NAMES:
             parts = self._done[c]
             if c == "time":
-                data[c] = pd.Series(np.concatenate(parts)).dt.tz_localize("UTC").astype(TIME_DTYPE).array
+                t = pd.Series(np.concatenate(parts)).dt.tz_localize("UTC")
+                data[c] = t.astype(TIME_DTYPE).array
             elif c in _INT_COLS:
                 data[c] = pd.arrays.IntegerArray(np.concatenate([v for v, _ in parts]),
                                                  np.concatenate([m for _, m in parts]))
@@ -709,7 +710,8 @@ def _value(b: bytes, t: int) -> Any:
             return [_ft_iso(int.from_bytes(b[i:i + 8], "little")) for i in range(0, len(b) - 7, 8)]
         if base in (0x14, 0x15):
             n = 4 if base == 0x14 else 8
-            return ["0x%x" % int.from_bytes(b[i:i + n], "little") for i in range(0, len(b) - n + 1, n)]
+            return ["0x%x" % int.from_bytes(b[i:i + n], "little")
+                    for i in range(0, len(b) - n + 1, n)]
         return b.hex().upper()
     return b.hex().upper()
 
@@ -762,6 +764,7 @@ def _compile_template(tnode) -> list:
 
 
 _NAME_HDR = struct.Struct("<IHH")
+_ENTITIES = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
 _VALUE_SIZES = {0x03: 1, 0x04: 1, 0x05: 2, 0x06: 2, 0x07: 4, 0x08: 4, 0x09: 8, 0x0a: 8, 0x0b: 4,
                 0x0c: 8, 0x0d: 4, 0x0f: 16, 0x11: 8, 0x12: 16, 0x14: 4, 0x15: 8}
 
@@ -897,12 +900,13 @@ class _PyChunk:
                 if noff == q - coff:
                     q += self.name(noff)[1]
                 ref = self.name(noff)[0]
-                src = ("v", {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}.get(ref, ref))
+                src = ("v", _ENTITIES.get(ref, ref))
                 (attr[1] if attr is not None else content).append(src)
                 p = q
             elif t == 0x07:                                 # CDATA
                 n = _U16.unpack_from(buf, p + 1)[0]
-                content.append(("v", bytes(buf[p + 3:p + 3 + 2 * n]).decode("utf-16-le", "replace")))
+                text = bytes(buf[p + 3:p + 3 + 2 * n]).decode("utf-16-le", "replace")
+                content.append(("v", text))
                 p += 3 + 2 * n
             elif t == 0x0F:                                 # start of stream
                 p += 4
@@ -945,7 +949,8 @@ def _substitutions(pc: _PyChunk, p: int, end: int) -> list:
     for i in range(n):
         size, t = desc[2 * i], desc[2 * i + 1] & 0xFF
         if p + size > end:
-            raise _DecodeError(f"substitution {i} (type 0x{t:02x}, {size} bytes) overruns the record")
+            raise _DecodeError(f"substitution {i} (type 0x{t:02x}, {size} bytes) overruns "
+                               "the record")
         if t == 0x21:
             subs.append(("x",) + _fragment(pc, p, p + size) if size else None)
         elif t == 0:
@@ -1235,8 +1240,8 @@ def _python_pass(buf, size: int, walk: _Walk, part: _Part, rel: Relevance | None
             try:
                 rec = _decode_py(buf, pcs, ch, off, rsize, rid)
             except Exception as e:  # python-evtx raises many kinds on garbage
-                part.warnings.append((f"offset 0x{off:x}",
-                                      f"record {rid}: cannot decode ({type(e).__name__}: {e})"[:300]))
+                why = f"record {rid}: cannot decode ({type(e).__name__}: {e})"
+                part.warnings.append((f"offset 0x{off:x}", why[:300]))
                 part.skipped.append({"offset": off, "length": rsize,
                                      "reason": f"record {rid} not decodable"})
                 continue

@@ -8,9 +8,7 @@ the corpus is hard-coded except a few values PROVENANCE.md documents.
 from __future__ import annotations
 
 import json
-import shutil
 import struct
-import warnings
 from functools import lru_cache
 from pathlib import Path
 
@@ -18,7 +16,7 @@ import pandas as pd
 import pytest
 
 from parsers import evtx
-from parsers.base import TIMELINE_DTYPES, ParseOptions, ParserError, ParseWarning, Relevance
+from parsers.base import TIMELINE_DTYPES, ParseOptions, ParserError, ParseWarning
 from tests.conftest import corpus_files, ids
 
 EVTX = corpus_files("evtx", "*.evtx")
