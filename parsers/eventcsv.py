@@ -380,7 +380,8 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
     layout = "2003" if _is_2003_row(first) else "vista"
     lang = ""
     if layout == "vista":
-        lang = _HEADER_LANG.get(_norm(first[1]), "") or _HEADER_LANG.get(_norm(first[0]), "")
+        lang = (_HEADER_LANG.get(_norm(first[1]), "") if len(first) > 1 else "") \
+            or (_HEADER_LANG.get(_norm(first[0]), "") if first else "")
 
     # pass 1: records (a quoted message may span lines; an unquoted continuation line is
     # appended to the message before it)

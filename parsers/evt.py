@@ -50,7 +50,17 @@ message      a one-liner from the insertion strings (the real message text lives
              the source's message DLL on the original machine)
 ============ =====================================================================
 
->>> from analyzer.sample.evtwriter import EvtRecord, build_evt, termdd_binary  # doctest: +SKIP
+Example (``tests/test_evt.py`` builds such files with ``analyzer.sample.evtwriter``)::
+
+    >>> res = parse(Path("SysEvent.Evt"))                                # doctest: +SKIP
+    >>> res.frame[["time", "provider", "event_id", "level", "message"]].iloc[0]  # doctest: +SKIP
+    time        2011-03-01 08:00:00+00:00
+    provider    TermDD
+    event_id    50
+    level       2
+    message     TermDD 50: param1=\\Device\\Termdd, param2=X.224
+    >>> res.stats["records_expected"], res.stats["records_lost"], res.stats["skipped"]  # doctest: +SKIP
+    (30, 4, [{'offset': 6312, 'length': 36, 'reason': 'record of 168 bytes cut by the end of the file'}])
 """
 from __future__ import annotations
 
