@@ -127,3 +127,35 @@ def test_100k_event_bundle_report_under_2mb(tmp_path):
     svg = re.search(r'<svg id="timeline-chart".*?</svg>', doc, re.S)[0]
     assert svg.count("<rect") < 1500                  # binned, not one element per event
     assert "<script>u" not in doc
+
+
+def _scenario_names():
+    try:
+        from analyzer.sample import SCENARIOS
+    except ImportError:
+        return []
+    return sorted(SCENARIOS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", _scenario_names())
+def test_every_scenario_renders(name, tmp_path):
+    """Both reports for every generated scenario: the verdict names the top root cause (or
+    says nothing stops RDP when only info findings exist), Markdown fits 100 columns."""
+    import analyzer
+    from analyzer.findings import SEVERITY_RANK
+    from analyzer.report import common
+    from analyzer.sample import write_bundle
+
+    result = analyzer.analyze(write_bundle(name, tmp_path / f"{name}.zip", seed=0, fmt="zip"))
+    doc, text = html.render(result), markdown.render(result)
+    v = _section(doc, "verdict")
+    roots = [f for f in common.ordered_findings(result.report)
+             if not f.explained_by and SEVERITY_RANK[f.severity] >= 1]
+    if roots:
+        assert html.e(roots[0].title) in v and html.e(roots[0].host) in v
+    else:
+        assert "No fault found that would stop Remote Desktop connections" in v
+    assert len(re.findall(r'<article class="finding', doc)) == len(result.report.findings)
+    assert max(len(x) for x in text.splitlines()) <= markdown.WIDTH
+    assert text.count("\n### ") >= len(result.report.findings)
