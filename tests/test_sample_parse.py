@@ -50,6 +50,30 @@ def test_every_artifact_parses_without_warnings(bundles, name):
     assert b.hosts == sorted(sc.hosts)
     # every file of the generator became an inventory row
     assert len(inv) == len(bundle_files(name))
+    _assert_story_is_consistent(b, sc)
+
+
+def _assert_story_is_consistent(b, sc) -> None:
+    """What the artifacts say about each other, read back through the project's parsers."""
+    tl = b.timeline
+    net, tasks = tl[tl.kind == "netstat"], tl[tl.kind == "tasklist"]
+    # every socket's PID is a process in tasklist
+    assert set(net.pid.dropna()) <= set(tasks.pid.dropna())
+    # every user holding a session in qwinsta logged on (Security log: 4624 / 528)
+    sec = tl[(tl.channel == "Security") & tl.event_id.isin([4624, 528])]
+    logged_on = {str(u).split("\\")[-1].lower() for u in sec.user.dropna()}
+    qw = tl[tl.kind == "qwinsta"]
+    for u in qw.user.dropna():
+        assert u.lower() in logged_on, (u, sorted(logged_on))
+    # RDP listener sockets belong to TermService's process, or the scenario says otherwise
+    term = tasks[tasks.data.str.contains('"TermService"', na=False)]
+    rdp = net[(net.port == 3389) & net.data.str.contains('"listening":true', na=False)]
+    if len(rdp) and "port-conflict" not in sc.expect:
+        assert set(rdp.pid) <= set(term.pid)
+    # nothing happens after the customer collected the bundle
+    events = tl[tl.kind.isin(["evtx", "evt"])]
+    assert events.time.max() <= pd.Timestamp(sc.capture)
+    assert events.time.min() >= pd.Timestamp(sc.capture) - pd.Timedelta(days=5)
 
 
 @pytest.mark.parametrize("name", [n for n in scenario_names() if SCENARIOS[n].os != "2003"])

@@ -297,8 +297,10 @@ def _modern_boot(h: Host) -> None:
         h.ev("System", ("EventLog", None), 6013, d, qualifiers=32768, keywords=0x80000000000000,
              data=[(None, ""), (None, ""), (None, ""), (None, ""), (None, str(int((d - h.boot).total_seconds()))),
                    (None, "60"), (None, "300 Eastern Standard Time")], binary=b"", pid=4, tid=8)
-        h.ev("System", P_TIME, 37, d + timedelta(minutes=17), level=4,
-             data=[("TimeSource", "DC01.contoso.com (ntp.d|0.0.0.0:123->10.20.0.5:123)")], pid=1720)
+        if d + timedelta(minutes=17) < h.capture:
+            h.ev("System", P_TIME, 37, d + timedelta(minutes=17), level=4,
+                 data=[("TimeSource", "DC01.contoso.com (ntp.d|0.0.0.0:123->10.20.0.5:123)")],
+                 pid=1720)
         d += timedelta(hours=24)
 
 
@@ -397,8 +399,9 @@ def legacy_host(name: str, capture: datetime, rng: random.Random, **kw) -> Host:
         h.evt("System", "EventLog", 6013, d, qualifiers=0x8000,
               strings=("", "", "", "", str(int((d - h.boot).total_seconds())), "60",
                        "300 Eastern Standard Time"))
-        h.evt("System", "W32Time", 35, d + timedelta(minutes=17), qualifiers=0x4000,
-              strings=("DC01.contoso.com (ntp.d|10.20.0.15:123->10.20.0.5:123)",))
+        if d + timedelta(minutes=17) < h.capture:
+            h.evt("System", "W32Time", 35, d + timedelta(minutes=17), qualifiers=0x4000,
+                  strings=("DC01.contoso.com (ntp.d|10.20.0.15:123->10.20.0.5:123)",))
         d += timedelta(hours=24)
     return h
 
