@@ -154,3 +154,19 @@ def test_guarded_line_renders_as_plain_paragraph(line):
     assert line.replace(">", "&gt;") in out.replace("\\", "") or line == "> q"
     if line in ("0.1.0.", "-a", "#tag", "-- x", "1.5 GB"):
         assert guarded == line                 # nothing to escape: left readable
+
+
+def test_long_lists_are_capped():
+    res = F.result()
+    f = res.report.findings[0]
+    f.evidence = [Evidence(source="S.evtx", locator=f"record {i}", excerpt=f"row {i}")
+                  for i in range(60)]
+    f.evidence[0].excerpt = "y" * 1000
+    res.report.findings.extend(Finding(id="rdp-brute-force", severity="warning", host=f"H{i}",
+                                       title="Guessing", summary="s") for i in range(12))
+    text = md.render(res)
+    assert "- and 5 more below" in text            # 13 other root causes, 8 listed
+    assert "and 50 more matching rows (the JSON report lists 60)" in text
+    assert "record 10" not in text and "record 9" in text
+    runs = re.findall(r"y+", "".join(text.split()))
+    assert max(map(len, runs)) == md.MAX_EXCERPT - 1  # the 1000-char excerpt cut to 300 with "…"

@@ -16,7 +16,9 @@ from ..findings import Finding, Report
 from . import common
 
 WIDTH = 100
-MAX_EVIDENCE = 10
+MAX_EVIDENCE = 10          # evidence rows per finding
+MAX_EXCERPT = 300          # characters of one excerpt
+MAX_OTHERS = 8             # further root causes listed under the verdict
 
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")
 _SPECIAL_IN_CODE = re.compile(r"(\|)")
@@ -169,9 +171,11 @@ def _verdict(report: Report) -> list[str]:
         out += [""] + wrap(esc(v.detail))
     if v.others:
         out += ["", "Also found:", ""]
-        for f in v.others[:8]:
+        for f in v.others[:MAX_OTHERS]:
             where = f" on {f.host}" if f.host else ""
             out += wrap(f"{_sev(f.severity)}: {esc(f.title + where)}", first="- ", rest="  ")
+        if len(v.others) > MAX_OTHERS:
+            out.append(f"- and {len(v.others) - MAX_OTHERS} more below")
     c, k = v.counts, v.checks
     out += [""] + wrap(f"Findings: {c['critical']} critical, {c['error']} error, {c['warning']} "
                        f"warning, {c['info']} info. Checks: {k['fail']} failed, {k['pass']} "
@@ -198,7 +202,9 @@ def _finding(f: Finding, n: int) -> list[str]:
         out += ["", "Evidence:", ""]
         for ev in f.evidence[:MAX_EVIDENCE]:
             when = f"{ev.time} " if ev.time else ""
-            out += wrap(f"{esc(when)}{esc(ev.source)} ({esc(ev.locator)}): {esc(ev.excerpt)}",
+            excerpt = ev.excerpt if len(ev.excerpt or "") <= MAX_EXCERPT else \
+                ev.excerpt[: MAX_EXCERPT - 1] + "…"
+            out += wrap(f"{esc(when)}{esc(ev.source)} ({esc(ev.locator)}): {esc(excerpt)}",
                         first="- ", rest="  ")
         total = max(getattr(f, "evidence_total", None) or 0, len(f.evidence))
         left = total - min(len(f.evidence), MAX_EVIDENCE)
