@@ -10,7 +10,7 @@ so a ``<script>`` in a user name or an ``*`` in a path stays literal text.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+from typing import Any
 
 from ..findings import Finding, Report
 from . import common
