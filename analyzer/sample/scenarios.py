@@ -186,6 +186,7 @@ def licensing_grace_expired(rng):
 
 def healthy_2022(rng):
     h = _modern("TS22", "2022", rng)
+    _rdsh(h)        # two users at once: a licensed session host, not admin mode (2 sessions)
     _day(h, (ALICE, BOB, CAROL), active=(ALICE, DAVE))
     _gp(h)
     return [h]
@@ -529,7 +530,8 @@ def _sc(name, description, os, hosts, build, expect=(), tolerate=(), modern=True
 SCENARIO_LIST = [
     _sc("healthy-2003", "Windows Server 2003 SP2 in Remote Desktop for Administration mode, "
         "one admin logged on; nothing wrong.", "2003", ["TS2003"], healthy_2003, modern=False),
-    _sc("healthy-2022", "Windows Server 2022, NLA + TLS + High encryption, two users working.",
+    _sc("healthy-2022", "Windows Server 2022 session host (per-user licensing, license server "
+        "LS01), NLA + TLS + High encryption, two users working.",
         "2022", ["TS22"], healthy_2022),
     _sc("noisy-but-fine", "Healthy 2022 server facing the internet: TermDD 56 from scanners a "
         "few times a day and one mistyped password.", "2022", ["TS22NOISY"], noisy_but_fine),
