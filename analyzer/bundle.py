@@ -197,7 +197,7 @@ class _Intake:
 
     def _refuse(self, source: str, container: str, reason: str, size: int | None = None) -> None:
         self._add(Member(source=source, container=container, status="skipped", reason=reason,
-                         size=size))
+                         size=size, kind="refused"))
 
     def _slot(self, rel: str) -> Path:
         """A fresh file name in the private temp dir; the member's own name is only kept as
@@ -724,6 +724,9 @@ def accounting(bundle: Bundle) -> dict[str, Any]:
         "failed_files": int(len(failed)), "records": records, "dropped_records": dropped,
         "lost_records": lost_records, "damaged_files": damaged_files, "skipped_ranges": ranges,
         "warnings": len(bundle.warnings),
-        "lost": bool(lost_records or ranges or len(failed) or len(skipped)),
+        # unrecognised or empty files are listed, not lost; refused and failed ones are lost
+        "refused_files": int((~skipped["kind"].isin(["unknown", "empty"])).sum()),
+        "lost": bool(lost_records or ranges or len(failed)
+                     or (~skipped["kind"].isin(["unknown", "empty"])).any()),
         "summary": summary,
     }

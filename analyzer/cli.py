@@ -298,6 +298,9 @@ def analyze(
         help="Tuning file (rdpdoctor.toml): disable ids, change severities and thresholds.")] = None,
     evtx_backend: BackendOpt = EvtxBackend.auto,
     jobs: JobsOpt = 1,
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="Exit 1 when anything was lost: a damaged record, an unreadable byte "
+                         "range, a refused or failed file.")] = False,
 ) -> None:
     """Find the root cause of 'Remote Desktop can't connect' in a bundle.
 
@@ -337,6 +340,11 @@ def analyze(
             print_rich(shown, Console())
         else:
             sys.stdout.write(render(shown, fmt))
+    if strict:
+        acc = result.report.accounting or {}
+        if acc.get("lost"):
+            typer.echo(f"rdpdoctor: --strict: data was lost ({acc.get('summary', '')})", err=True)
+            raise typer.Exit(EXIT_FINDINGS)
     if fail_on is not None:
         from .findings import SEVERITY_RANK
 

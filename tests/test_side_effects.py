@@ -107,3 +107,27 @@ def test_two_runs_give_byte_identical_json(tmp_path):
         assert p.returncode in (0, 1), p.stderr.decode()[-2000:]
         outs.append(p.stdout)
     assert outs[0] and outs[0] == outs[1]
+
+
+def test_strict_turns_loss_into_exit_1(tmp_path):
+    from typer.testing import CliRunner
+
+    from analyzer.cli import app
+
+    clean = tmp_path / "clean.zip"
+    with zipfile.ZipFile(clean, "w") as zf:
+        for p in sorted(FIXTURE.rglob("*")):
+            if p.is_file():
+                zf.write(p, p.relative_to(FIXTURE).as_posix())
+    lossy = tmp_path / "lossy.zip"
+    shutil.copy(clean, lossy)
+    with zipfile.ZipFile(lossy, "a") as zf:
+        zf.writestr("../escape.txt", b"x")                      # a refused member
+    runner = CliRunner()
+    ok = runner.invoke(app, ["analyze", str(clean), "--format", "json", "--strict"])
+    assert ok.exit_code == 0, ok.output
+    bad = runner.invoke(app, ["analyze", str(lossy), "--format", "json", "--strict"])
+    assert bad.exit_code == 1
+    assert "data was lost" in (bad.stderr if hasattr(bad, "stderr") else bad.output)
+    plain = runner.invoke(app, ["analyze", str(lossy), "--format", "json"])
+    assert plain.exit_code == 0
