@@ -69,7 +69,6 @@ import re
 import struct
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path, PurePath
 from typing import Any, Iterator
 
@@ -221,6 +220,7 @@ class RawRecord:
     strings: list[str]
     data: bytes
     split: bool = False                 # continued after the header (wrap-around)
+    recovered: bool = False             # found by the signature scan, not the header walk
     problems: list[str] = field(default_factory=list)
 
 
@@ -258,12 +258,26 @@ def _sid_str(b: bytes) -> str | None:
 
 def _utf16z(b: bytes, pos: int, end: int) -> tuple[str, int, bool]:
     """A NUL-terminated UTF-16LE string at ``pos`` (bounded by ``end``): (text, next, complete)."""
-    i = pos
-    while i + 1 < end:
-        if b[i] == 0 and b[i + 1] == 0:
-            return b[pos:i].decode("utf-16-le", "replace"), i + 2, True
-        i += 2
-    return b[pos:end - ((end - pos) % 2)].decode("utf-16-le", "replace"), end, False
+    i = b.find(b"\x00\x00", pos, end)
+    while i != -1 and (i - pos) % 2:
+        i = b.find(b"\x00\x00", i + 1, end)
+    if i == -1 or i + 1 >= end:
+        return b[pos:end - ((end - pos) % 2)].decode("utf-16-le", "replace"), end, False
+    return b[pos:i].decode("utf-16-le", "replace"), i + 2, True
+
+
+def _strings(b: bytes, pos: int, end: int, n: int) -> tuple[list[str], str | None]:
+    """``n`` consecutive NUL-terminated UTF-16LE strings in ``b[pos:end]``."""
+    seg = b[pos:end - ((end - pos) % 2)]
+    parts = seg.decode("utf-16-le", "replace").split("\x00")
+    done = len(parts) - 1                      # strings that found their terminator
+    if done >= n:
+        return parts[:n], None
+    out = parts[:done]
+    if parts[done]:
+        out.append(parts[done])
+        return out, f"insertion string {done + 1} truncated (only {done + 1} of {n} present)"
+    return out, f"only {done} of {n} insertion strings present"
 
 
 def decode_record(rec: bytes, offset: int, split: bool = False) -> RawRecord:
@@ -295,16 +309,9 @@ def decode_record(rec: bytes, offset: int, split: bool = False) -> RawRecord:
     if nstr:
         if RECORD_FIXED <= str_off < body_end:
             lim = data_off if (data_len and str_off < data_off <= body_end) else body_end
-            q = str_off
-            for i in range(nstr):
-                if q >= lim:
-                    problems.append(f"only {i} of {nstr} insertion strings present")
-                    break
-                s, q, ok = _utf16z(rec, q, lim)
-                strings.append(s)
-                if not ok:
-                    problems.append(f"insertion string {i + 1} truncated")
-                    break
+            strings, why = _strings(rec, str_off, lim, nstr)
+            if why:
+                problems.append(why)
         else:
             problems.append("insertion strings outside the record")
     return RawRecord(offset=offset, length=length, number=number, time_generated=tg,
@@ -415,7 +422,22 @@ class Reader:
                                   f"({self.size:#x} bytes): scanning for records")
             yield from self._scan()
             return
-        yield from self._walk(h)
+        walked = list(self._walk(h))
+        expected = h.current - h.oldest if h.current >= h.oldest > 0 else None
+        if h.dirty or self.damage or (expected is not None and len(walked) < expected):
+            # a stale header (dirty file) or damage can hide intact records from the walk:
+            # scan the whole file and add the ones the walk did not reach
+            have = {r.number for r in walked}
+            extra, _ = self._scan_records()
+            added = [r for n, r in extra.items() if n not in have]
+            for r in added:
+                r.recovered = True
+            if added:
+                self.mode = "walk+scan"
+                self.notes.append(f"{len(added)} record(s) outside the header's walk recovered "
+                                  "by scanning for the 'LfLe' signature")
+                walked = sorted(walked + added, key=lambda r: r.number)
+        yield from walked
 
     def _walk(self, h: Header) -> Iterator[RawRecord]:
         pos = h.start
@@ -468,6 +490,13 @@ class Reader:
             self.notes.append("no end-of-file record found")
 
     def _scan(self) -> Iterator[RawRecord]:
+        found, damage = self._scan_records()
+        self.damage.extend(damage)
+        yield from (found[k] for k in sorted(found))
+
+    def _scan_records(self) -> tuple[dict[int, RawRecord], list[Damage]]:
+        """Every intact record in the file, by signature (record number → first copy found),
+        and the non-empty stretches that held none."""
         found: dict[int, RawRecord] = {}
         damage: list[Damage] = []
         i = HEADER_SIZE
@@ -498,7 +527,7 @@ class Reader:
             i = start + rec.length
             covered_to = max(covered_to, i)
             if self.is_eof(covered_to):
-                self.eof_offset = covered_to
+                self.eof_offset = self.eof_offset if self.eof_offset is not None else covered_to
                 covered_to += EOF_SIZE
         if covered_to < limit and any(self.buf[covered_to:limit]) \
                 and not self._only_eof(covered_to, limit):
@@ -507,10 +536,9 @@ class Reader:
                                  "record cut by the end of the file (truncated)" if cut
                                  else "no record structure (scanned past)"))
         # the tail of a record split by the wrap sits right after the header: not damage
-        self.damage.extend(d for d in damage
-                           if not (split_tail and d.offset == HEADER_SIZE
-                                   and d.length <= split_tail))
-        yield from (found[k] for k in sorted(found))
+        damage = [d for d in damage
+                  if not (split_tail and d.offset == HEADER_SIZE and d.length <= split_tail)]
+        return found, damage
 
     def _only_eof(self, a: int, b: int) -> bool:
         k = self.buf.find(EOF_MAGIC, a, b)
@@ -541,7 +569,7 @@ def channel_from_sources(sources: list[str]) -> str | None:
 
 
 def _iso(ts: int) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
 def payload_fields(provider: str, event_id: int, strings: list[str]) -> tuple[dict[str, Any], bool]:
@@ -574,6 +602,8 @@ def _row(r: RawRecord, channel: str | None) -> dict[str, Any]:
     data["time_written"] = _iso(r.time_written)
     if r.problems:
         data["_problems"] = "; ".join(r.problems)
+    if r.recovered:
+        data["_recovered"] = "signature scan (outside the header's walk)"
     cols = event_columns(r.source, eid, fields)
     msg_fields = {k: v for k, v in fields.items() if k.startswith("param")}
     row = {

@@ -248,6 +248,25 @@ def test_dirty_header_with_stale_end_offset_reads_on_to_the_eof_record():
     assert res.stats["header_stale"] is True
 
 
+def test_dirty_wrapped_log_with_stale_start_offset_loses_nothing():
+    # the header was last flushed after 35 records; 5 more overwrote the old start, so the
+    # header's StartOffset points into the middle of a newer record and its EndOffset at an
+    # overwritten EOF record: the walk resyncs, the scan finds the records it cannot reach
+    recs = series(40)
+    full = build_evt_layout(recs, max_size=4096)
+    old = build_evt_layout(recs[:35], max_size=4096)
+    assert old.start not in full.offsets.values()
+    blob = bytearray(full.data)
+    blob[:0x30] = old.data[:0x30]
+    struct.pack_into("<I", blob, 36, 3)                # flags: dirty | wrapped
+    res = evt.parse_bytes(bytes(blob), "SysEvent.Evt")
+    assert res.frame["record_id"].tolist() == sorted(full.offsets)
+    assert res.stats["mode"] == "walk+scan"
+    recovered = [json.loads(d).get("_recovered") for d in res.frame["data"]]
+    assert any(recovered) and not all(recovered)
+    assert res.stats["skipped"][0]["offset"] == old.start
+
+
 # --------------------------------------------------------------------------- mapping
 
 
