@@ -283,3 +283,14 @@ def test_failed_check_with_only_info_findings_shows_info():
     c = section(html.render(rep), "checklist")
     assert ">INFO<" in c and "i-info" in c and ">FAIL<" not in c
     assert "NO FAULT FOUND" in section(html.render(rep), "verdict")
+
+
+def test_data_loss_is_said_in_the_verdict():
+    res = F.result()
+    res.report.accounting = {"lost": True, "lost_records": 1234, "damaged_files": 2,
+                             "refused_files": 1, "summary": "4 files, 22 records parsed"}
+    doc = html.render(res)
+    assert ("Data was lost while reading the bundle (1,234 records lost, 2 damaged file(s), "
+            "1 archive member(s) refused): findings may be incomplete.") in section(doc, "verdict")
+    assert "4 files, 22 records parsed." in section(doc, "inventory")
+    assert "Data was lost" not in html.render(F.result())

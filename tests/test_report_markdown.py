@@ -170,3 +170,11 @@ def test_long_lists_are_capped():
     assert "record 10" not in text and "record 9" in text
     runs = re.findall(r"y+", "".join(text.split()))
     assert max(map(len, runs)) == md.MAX_EXCERPT - 1  # the 1000-char excerpt cut to 300 with "…"
+
+
+def test_data_loss_is_said_under_the_verdict():
+    res = F.result()
+    res.report.accounting = {"lost": True, "lost_records": 12}
+    out = to_html(md.render(res))
+    assert "<strong>Warning:</strong> Data was lost while reading the bundle (12 records lost)" \
+        in " ".join(out.split())

@@ -201,6 +201,26 @@ def _rows(checks: list[Check]) -> list[CheckRow]:
     return list(rows.values())
 
 
+def data_loss(report: Report) -> str | None:
+    """One sentence when reading lost data (damaged files, refused members), else None."""
+    a = report.accounting or {}
+    if not a.get("lost"):
+        return None
+    parts = []
+    if a.get("lost_records"):
+        parts.append(f"{a['lost_records']:,} records lost")
+    if a.get("damaged_files"):
+        parts.append(f"{a['damaged_files']} damaged file(s)")
+    if a.get("skipped_ranges"):
+        parts.append(f"{a['skipped_ranges']} unreadable range(s) skipped")
+    if a.get("failed_files"):
+        parts.append(f"{a['failed_files']} file(s) failed to parse")
+    if a.get("refused_files"):
+        parts.append(f"{a['refused_files']} archive member(s) refused")
+    what = ", ".join(parts) or "some data could not be read"
+    return f"Data was lost while reading the bundle ({what}): findings may be incomplete."
+
+
 def checks_by_section(report: Report) -> list[tuple[str, str, list[CheckRow]]]:
     """(key, heading, rows) per article section, in the article's order; empty ones kept."""
     out = []

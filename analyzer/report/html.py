@@ -103,6 +103,7 @@ border-radius:4px;background:var(--soft)}
 #verdict p{color:var(--fg);margin:.2em 0}
 #verdict ul{color:var(--fg);margin:.3em 0 0;padding-left:1.2em}
 .counts{color:var(--muted);font-size:.85rem}
+#verdict p.loss{color:var(--warning);font-weight:600}
 figure{margin:0}
 .chart-box{overflow-x:auto;-webkit-overflow-scrolling:touch}
 .chart{width:100%;min-width:620px;height:auto;display:block;font-family:system-ui,"Liberation Sans",Arial,sans-serif}
@@ -236,6 +237,9 @@ def _verdict(report: Report) -> str:
         out.append('<p>Ask the customer for:</p><ul class="ask">')
         out.extend(f"<li>{ec(a)}</li>" for a in v.ask_for[:8])
         out.append("</ul>")
+    loss = common.data_loss(report)
+    if loss:
+        out.append(f'<p class="loss">{icon("warning")} {e(loss)} See the inventory.</p>')
     c, k = v.counts, v.checks
     out.append(f'<p class="counts">Findings: {c["critical"]} critical, {c["error"]} error, '
                f'{c["warning"]} warning, {c["info"]} info · Checks: {k["fail"]} failed, '
@@ -439,8 +443,10 @@ def _inventory(report: Report, result: Any) -> str:
         out.append("<p>The bundle held no files.</p></section>")
         return "".join(out)
     st = pd.Series([r.get("status") for r in records])
+    summary = (report.accounting or {}).get("summary")
     out.append(f'<p class="small">{len(records)} files: {int((st == "parsed").sum())} parsed, '
-               f'{int((st == "skipped").sum())} skipped, {int((st == "failed").sum())} failed.</p>')
+               f'{int((st == "skipped").sum())} skipped, {int((st == "failed").sum())} failed.'
+               f'{" " + e(summary) + "." if summary else ""}</p>')
 
     def num(v):
         return "" if _na(v) else f"{int(v):,}"

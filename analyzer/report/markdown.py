@@ -176,6 +176,10 @@ def _verdict(report: Report) -> list[str]:
             out += wrap(f"{_sev(f.severity)}: {esc(f.title + where)}", first="- ", rest="  ")
         if len(v.others) > MAX_OTHERS:
             out.append(f"- and {len(v.others) - MAX_OTHERS} more below")
+    loss = common.data_loss(report)
+    if loss:
+        out += [""] + wrap(f"**Warning:** {esc(loss)} See the inventory in the HTML or JSON "
+                           f"report.", guard_first=False)
     c, k = v.counts, v.checks
     out += [""] + wrap(f"Findings: {c['critical']} critical, {c['error']} error, {c['warning']} "
                        f"warning, {c['info']} info. Checks: {k['fail']} failed, {k['pass']} "
