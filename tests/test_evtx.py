@@ -388,3 +388,30 @@ def test_fill_in_needs_no_python_evtx(corpus, monkeypatch, name):
     without = evtx.parse(path, ParseOptions(evtx_backend="rust"))
     pd.testing.assert_frame_equal(without.frame, with_pyevtx)
     assert len(without.frame) >= len(rust_ids(path))
+
+
+@needs_rust
+@needs_python
+def test_written_termdd_event_with_zero_time_reads_the_same_with_both_backends(tmp_path):
+    """An event written at test time by the project's own writer: a TermDD 50 with a zero
+    FILETIME, typed payload values and a Binary NTSTATUS."""
+    from datetime import datetime, timezone
+
+    from analyzer.sample.evtxwriter import Event, filetime, guid, hex32, u8, write_evtx
+    p = write_evtx(tmp_path / "System.evtx", [Event(
+        provider="TermDD", event_id=50, qualifiers=49162, level=2, time=0, channel="System",
+        computer="TS01", data=[("T", filetime(0)),
+                               ("T2", filetime(datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc))),
+                               ("B", u8(7)), ("H", hex32(255)),
+                               ("G", guid("{12345678-1234-5678-9abc-def012345678}"))],
+        binary=bytes.fromhex("00000000020030000000000032000ac0"))])
+    frames = [evtx.parse(p, ParseOptions(evtx_backend=b)).frame for b in ("rust", "python")]
+    pd.testing.assert_frame_equal(*frames)
+    row = frames[0].iloc[0]
+    assert row["time"] == pd.Timestamp("1601-01-01", tz="UTC")
+    assert (row["provider"], row["event_id"], row["level"], row["host"]) == ("TermDD", 50, 2, "TS01")
+    assert json.loads(row["data"]) == {
+        "T": "1601-01-01T00:00:00.000000Z", "T2": "2024-01-02T03:04:05.000000Z", "B": 7,
+        "H": "0xff", "G": "12345678-1234-5678-9ABC-DEF012345678", "Qualifiers": 49162,
+        "Binary": "00000000020030000000000032000ac0", "ntstatus": "0xC00A0032",
+        "_time_zero": True}
