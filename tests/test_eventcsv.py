@@ -133,14 +133,29 @@ def test_not_event_csv():
     assert not eventcsv.sniff(b"Windows Registry Editor Version 5.00\r\n")
 
 
-def test_bundle_uses_systeminfo_zone_when_the_bundle_has_one(tmp_path):
-    """analyzer.bundle re-parses evtcsv members with systeminfo's zone (meta time_zone)."""
+def test_bundle_without_systeminfo_takes_utc_and_says_so(tmp_path):
     import analyzer
     (tmp_path / "System.csv").write_bytes((FIX / "System_en-US.csv").read_bytes())
     b = analyzer.load(tmp_path)
     inv = b.inventory.set_index("source").loc["System.csv"]
     assert inv["kind"] == "evtcsv" and inv["records"] == 4 and inv["records_expected"] == 4
     assert "sys:termdd:protocol-error" in set(b.timeline["event_type"].astype(str))
+    assert str(b.timeline["time"].min()) == "2011-03-14 08:01:00+00:00"
+    assert any("time zone unknown" in w.message for w in b.warnings)
+
+
+def test_bundle_takes_the_zone_from_systeminfo(tmp_path):
+    """analyzer.bundle re-parses evtcsv members with systeminfo's zone (meta time_zone):
+    '(GMT-05:00) Eastern Time (US & Canada)' → America/New_York, DST on 14 March 2011."""
+    import analyzer
+    (tmp_path / "System.csv").write_bytes((FIX / "System_en-US.csv").read_bytes())
+    (tmp_path / "systeminfo.txt").write_bytes(
+        (FIX.parent / "text" / "systeminfo_2003_en.txt").read_bytes())
+    b = analyzer.load(tmp_path)
+    tl = b.timeline[b.timeline["kind"] == "evtcsv"]
+    assert str(tl["time"].max()) == "2011-03-15 00:00:00+00:00"       # 20:00 EDT
+    assert set(tl["host"].astype(str)) == {"OLDTS"}
+    assert not any("time zone unknown" in w.message for w in b.warnings)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
