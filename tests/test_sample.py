@@ -117,3 +117,20 @@ def test_committed_sample_data_is_up_to_date(tmp_path):
     for name in scenario_names():
         fresh = write_bundle(name, tmp_path / f"{name}.zip").read_bytes()
         assert (sd / f"{name}.zip").read_bytes() == fresh, f"{name}.zip is stale"
+
+
+def test_text_layouts_match_real_captures(corpus):
+    """Our netstat / tasklist columns line up exactly with real Windows captures."""
+    from analyzer.sample.textfmt import Process, Socket, netstat, tasklist_svc
+
+    real = (corpus / "netstat" / "jc__win10_netstat-aonb.out").read_bytes().decode("ascii")
+    ours = netstat([Socket("TCP", "0.0.0.0:135", "0.0.0.0:0", "LISTENING", 1712, "RpcSs")],
+                   owners={1712: "svchost.exe"})
+    assert ours.split("\r\n")[:7] == real.split("\r\n")[:7]
+    real_de = (corpus / "netstat" / "vnschilling__netstat_output_de-DE_utf16.txt").read_bytes()
+    real_de = real_de[2:].decode("utf-16-le")
+    ours_de = netstat([Socket("TCP", "0.0.0.0:135", "0.0.0.0:0", "LISTENING", 2132)], locale="de")
+    assert ours_de.split("\r\n")[:5] == real_de.split("\r\n")[:5]
+    real_tl = (corpus / "tasklist" / "logancave__tasklist.txt").read_bytes().decode("ascii").split("\r\n")
+    ours_tl = tasklist_svc([Process("System Idle Process", 0), Process("System", 4)]).split("\r\n")
+    assert [line[:34] for line in ours_tl[:5]] == [line[:34] for line in real_tl[:5]]

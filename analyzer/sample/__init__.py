@@ -102,7 +102,7 @@ def _sysinfo(h: Host) -> textfmt.SysInfo:
                                                    hour=14, minute=3, second=11), h.tz_offset),
         time_zone=h.tz_name, domain=h.dns_domain, ip=h.ip, legacy=h.legacy,
         capture_local=textfmt.local(h.capture, h.tz_offset),
-        logon_server=f"\\\\DC01",
+        logon_server="\\\\DC01",
         hotfixes=(("KB948496", "KB2570222", "KB2621440") if h.legacy else
                   ("KB5034439", "KB5034129", "KB5034770")))
 

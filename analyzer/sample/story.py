@@ -482,9 +482,8 @@ def rdp_logon(h: Host, u: User, t: datetime, *, disconnect: datetime | None = No
         disc = disconnect is not None and reconnect is None
         h.sessions.append(Session("" if disc else f"rdp-tcp#{h.rng.randrange(0, 40)}", u.name,
                                   sid_no, "Disc" if disc else "Active"))
-        img_pids = [h.proc(img, [], session=sid_no).pid for img in
-                    ("csrss.exe", "winlogon.exe", "dwm.exe", "rdpclip.exe", "explorer.exe")]
-        del img_pids
+        for img in ("csrss.exe", "winlogon.exe", "dwm.exe", "rdpclip.exe", "explorer.exe"):
+            h.proc(img, [], session=sid_no)
         if not disc:
             h.sockets.append(Socket("TCP", f"{h.ip}:3389", f"{u.ip}:{port + (7 if reconnect else 0)}",
                                     "ESTABLISHED", tcp_owner(h), "TermService"))

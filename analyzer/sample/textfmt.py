@@ -42,13 +42,15 @@ _NETSTAT = {
     "de": ("Aktive Verbindungen", "  Proto  Lokale Adresse         Remoteadresse          Status           PID",
            {"LISTENING": "ABHÖREN", "ESTABLISHED": "HERGESTELLT", "TIME_WAIT": "WARTEND",
             "CLOSE_WAIT": "SCHLIESSEN_WARTEN", "SYN_SENT": "SYN_GESENDET"},
-           "Der Besitz kann nicht ermittelt werden"),
+           None),   # the German -b sentence is not verified: German output is -ano only
 }
 
 
 def netstat(sockets: list[Socket], *, locale: str = "en", owners: dict[int, str] | None = None) -> str:
     """``netstat -ano`` (``owners`` None) or ``netstat -abno`` (``owners``: pid → image)."""
     title, header, states, noowner = _NETSTAT[locale]
+    if owners is not None and noowner is None:
+        raise ValueError(f"netstat -b output is not available for locale {locale!r}")
     lines = ["", title, "", header]
     for s in sockets:
         state = states.get(s.state, s.state)
