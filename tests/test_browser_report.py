@@ -326,6 +326,44 @@ def test_analyzed_port_conflict_bundle_in_chromium(tmp_path, monkeypatch):
         (ROOT / "docs" / "report-screenshot.png").write_bytes(png)
 
 
+def test_hostile_bundle_is_inert_in_chromium(tmp_path, monkeypatch):
+    """A user name and a file name carrying markup, through parse, analysis and rendering:
+    the browser builds no script or image element from them, runs nothing, shows the text."""
+    from datetime import datetime, timedelta, timezone
+
+    import analyzer
+    from analyzer.sample.evtxwriter import Event, write_evtx
+
+    user, fname = "<script>alert(1)</script>", "TS01_<img src=x onerror=alert(2)>.evtx"
+    t = datetime(2024, 5, 6, 9, 0, tzinfo=timezone.utc)
+    bundle = tmp_path / "hostile"
+    bundle.mkdir()
+    write_evtx(bundle / fname, [Event(
+        provider="Microsoft-Windows-Security-Auditing", event_id=4825, level=0,
+        channel="Security", computer="TS01", time=t + timedelta(minutes=i),
+        data=[("AccountName", user), ("AccountDomain", "CORP"), ("LogonID", "0x3e7"),
+              ("ClientAddress", "10.0.0.9")]) for i in range(3)])
+    monkeypatch.chdir(tmp_path)
+    result = analyzer.analyze("hostile")
+    assert any(user in f.summary or any(user in ev.excerpt for ev in f.evidence)
+               for f in result.report.findings), [f.summary for f in result.report.findings]
+    report = tmp_path / "hostile.html"
+    report.write_text(html.render(result), encoding="utf-8")
+    dt, sid, url = open_report(report, tmp_path / "profile", width=1280, height=800)
+    try:
+        found = json.loads(evaluate(dt, sid, """JSON.stringify({
+            scripts: document.scripts.length, imgs: document.images.length,
+            handlers: [...document.querySelectorAll('*')].filter(
+                e => [...e.attributes].some(a => a.name.startsWith('on'))).length,
+            text: document.body.innerText})"""))
+        dialogs = [m for m in dt.events if m.get("method") == "Page.javascriptDialogOpening"]
+        assert problems(dt, url) == [] and dialogs == []
+    finally:
+        dt.close()
+    assert (found["scripts"], found["imgs"], found["handlers"]) == (0, 0, 0)
+    assert user in found["text"] and fname in found["text"]
+
+
 def test_port_conflict_scenario_in_chromium(tmp_path, monkeypatch):
     """The acceptance test: the generated port-conflict scenario (analyzer.sample)."""
     sample = pytest.importorskip("analyzer.sample", reason="analyzer.sample not available yet")
