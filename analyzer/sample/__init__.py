@@ -13,7 +13,8 @@ collection tool produces:
   channel, ``/`` written as ``%4``), ``<PC>_Networking/<PC>_Netstat.txt`` (``netstat -anob``;
   ``-ano`` on the German host), ``<PC>_SystemInfo/<PC>_Tasklist.txt`` (``tasklist /svc``),
   ``<PC>_SystemInfo/<PC>_SystemInfo.txt``, ``<PC>_SystemInfo/<PC>_Qwinsta.txt``,
-  ``<PC>_RegistryKeys/<PC>_HKLM-….txt`` (``reg export``) and ``<PC>_Gpresult.xml``; text
+  ``<PC>_RegistryKeys/<PC>_HKLM-….txt`` (``reg export``) and ``<PC>_Gpresult.xml``
+  (``gpresult /x``; ``<PC>_Gpresult.html``, ``gpresult /h``, in two scenarios); text
   written by PowerShell ``Out-File`` is UTF-16LE with BOM, CRLF.
 * Windows Server 2003 — a support engineer's batch file: ``<PC>_Logs/SysEvent.Evt`` …,
   command output redirected by cmd.exe (OEM code page 437), regedit ``.reg`` exports
@@ -175,7 +176,11 @@ def _host_files(h: Host, tmp: Path) -> dict[str, bytes]:
             if text:
                 f[f"{pc}_RegistryKeys/{pc}_{stem}.txt"] = textfmt.encode(text, "utf16")
     if "gpresult" in h.artifacts and h.gp is not None:
-        f[f"{pc}_Gpresult.xml"] = textfmt.encode(gpo.rsop_xml(h.gp), "utf16")
+        if h.gp_format == "html":       # MSRD-Collect's own capture: gpresult /h
+            f[f"{pc}_Gpresult.html"] = textfmt.encode(
+                gpo.rsop_html(h.gp, host=h.name, tz_offset=h.tz_offset), "utf16")
+        else:
+            f[f"{pc}_Gpresult.xml"] = textfmt.encode(gpo.rsop_xml(h.gp), "utf16")
     return f
 
 

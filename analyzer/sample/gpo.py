@@ -220,3 +220,98 @@ def gpresult_z_2003(r: GpReport, *, host: str, user: str, os_type: str, ts_mode:
                   f"                State:       {pol.state}", ""]
     o += ["", "USER SETTINGS", "--------------", "    N/A", ""]
     return CRLF.join(o) + CRLF
+
+
+_RIGHT_NAMES = {
+    "SeRemoteInteractiveLogonRight": "Allow log on through Remote Desktop Services",
+    "SeDenyRemoteInteractiveLogonRight": "Deny log on through Remote Desktop Services",
+    "SeInteractiveLogonRight": "Allow log on locally",
+    "SeNetworkLogonRight": "Access this computer from the network",
+}
+_EXPLAIN = ('<span class="explainlink" tabindex="0" onkeypress="javascript:showExplainText(this); '
+            'return false;" onclick="javascript:showExplainText(this); return false;" '
+            'gpmc_settingName="{name}" gpmc_settingPath="Computer Configuration/Administrative '
+            'Templates/{cat}" gpmc_settingDescription="" gpmc_supported="{sup}">{name}</span>')
+
+
+def _h(s: object) -> str:
+    return escape(str(s), {'"': "&quot;"})
+
+
+def _section(cls: str, title: str) -> str:
+    return (f'<div class="{cls}"><span class="sectionTitle" tabindex="0">{_h(title)}</span>'
+            '<a class="expando" href="#"></a></div>')
+
+
+def _table(rows: list[str], head=("Policy", "Setting", "Winning GPO")) -> list[str]:
+    return (['<div class="container"><div class="he4i"><table class="info3" >',
+             "<tr>" + "".join(f'<th scope="col">{h}</th>' for h in head) + "</tr>"]
+            + rows + ["</table>", "</div></div>"])
+
+
+def rsop_html(r: GpReport, *, host: str, tz_offset: int) -> str:
+    """``gpresult /h`` (GPMC report page; encode with ``utf16``). Only the structure the
+    report's readers key on is reproduced (no scripts/images): the ``rsopsettings`` block
+    with Computer and User ``he0_expanded`` sections, ``info3`` tables with Policy /
+    Setting / Winning GPO, Administrative-Template rows with ``gpmc_setting*`` attributes
+    and their parts in ``subtable_frame`` rows."""
+    now = local(r.read_time, tz_offset)
+    stamp = _us(now).replace(" at ", " ")
+    o = ['<html dir="ltr" xmlns:v="urn:schemas-microsoft-com:vml" gpmc_reportInitialized="false">',
+         "<head>", '<meta http-equiv="Content-Type" content="text/html; charset=UTF-16" />',
+         f"<title>{_h(r.computer.split(chr(92))[0])}\\administrator on {_h(r.computer.rstrip('$'))}</title>",
+         '<style type="text/css">.he0_expanded { display:block; } .info3 { width:100%; }</style>',
+         "</head>", "<body>",
+         '<table class="title" cellpadding="0" cellspacing="0"><tr><td colspan="2" class="gpotype">'
+         "Group Policy Results</td></tr>",
+         f'<tr><td colspan="2" class="datetime">{_h(r.computer.rstrip("$"))}</td></tr>',
+         f'<tr><td class="rsopheader">Data collected on: {_h(stamp)}</td>'
+         '<td class="rsopheader"><div id="objshowhide" tabindex="0"></div></td></tr></table>',
+         '<div class="rsopsettings">', _section("he0_expanded", "Computer Details"),
+         '<div class="container">', _section("he0h_expanded", "General"),
+         '<div class="container"><div class="he2i"><table class="info" >',
+         f"<tr><td>Computer name</td><td>{_h(r.computer.rstrip('$'))}</td></tr>",
+         f"<tr><td>Domain</td><td>{_h(r.domain)}</td></tr>",
+         "<tr><td>Site</td><td>Default-First-Site-Name</td></tr>",
+         f"<tr><td>Organizational Unit</td><td>{_h(r.som)}</td></tr>",
+         "</table></div></div>", _section("he0h_expanded", "Settings"), '<div class="container">',
+         _section("he1h_expanded", "Policies"), '<div class="container">']
+    if r.rights or r.options:
+        o += [_section("he1_expanded", "Windows Settings"), '<div class="container">',
+              _section("he2", "Security Settings"), '<div class="container">']
+        if r.rights:
+            o.append(_section("he3", "Local Policies/User Rights Assignment"))
+            o += _table([f"<tr><td>{_h(_RIGHT_NAMES.get(u.name, u.name))}</td><td>"
+                         f"{_h(', '.join(n.split(chr(92))[-1] for n, _ in u.members))}</td>"
+                         f"<td>{_h(u.gpo.name)}</td></tr>" for u in r.rights])
+        if r.options:
+            o.append(_section("he3", "Local Policies/Security Options"))
+            o += ['<div class="container">', _section("he4h", "System Cryptography")]
+            o += _table([f"<tr><td>{_h(s.display)}</td><td>{'Enabled' if s.boolean else 'Disabled'}"
+                         f"</td><td>{_h(s.gpo.name)}</td></tr>" for s in r.options])
+            o.append("</div>")
+        o += ["</div>", "</div>"]
+    if r.policies:
+        o += [_section("he1", "Administrative Templates"), '<div class="container">']
+        cats: dict[str, list[Policy]] = {}
+        for p in r.policies:
+            cats.setdefault(p.category, []).append(p)
+        for cat, pols in cats.items():
+            o.append(_section("he3", cat))
+            rows: list[str] = []
+            for p in pols:
+                rows.append("<tr><td>" + _EXPLAIN.format(name=_h(p.name), cat=_h(cat),
+                                                         sup=_h(p.supported))
+                            + f"</td><td>{p.state}</td><td>{_h(p.gpo.name)}</td></tr>")
+                if p.parts:
+                    rows.append('<tr><td colspan="3"><table class="subtable_frame" >')
+                    rows += [f"<tr><td>{_h(name)}</td><td>{_h(value)}</td></tr>"
+                             for _, name, value in p.parts]
+                    rows.append("</table></td></tr>")
+            o += _table(rows)
+        o.append("</div>")
+    o += ["</div>", "</div>", "</div>", _section("he0_expanded", "User Details"),
+          '<div class="container">', _section("he0h_expanded", "Settings"),
+          '<div class="container"><div class="he4i">No settings defined.</div></div>', "</div>",
+          "</div>", "</body>", "</html>"]
+    return CRLF.join(o) + CRLF

@@ -227,6 +227,7 @@ def connection_limit_policy(rng):
     _gp(h, gpos=(GPO_DEFAULT, GPO_RDS), policies=[
         Policy(GPO_RDS, "Limit number of connections", "Enabled", CAT + "Connections",
                [("Numeric", "RD Maximum Connections allowed", 5)], [("MaxInstanceCount", 5)])])
+    h.gp_format = "html"
     return [h]
 
 
@@ -262,6 +263,7 @@ def user_not_authorized(rng):
                    ("LogonID", W.hex64(0x4D2E11 + k)), ("ClientAddress", DAVE.ip)])
     _gp(h, gpos=(GPO_DEFAULT, GPO_HARDEN),
         rights=[UserRight(GPO_HARDEN, "SeRemoteInteractiveLogonRight", [ADMINS])])
+    h.gp_format = "html"
     return [h]
 
 

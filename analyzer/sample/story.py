@@ -80,6 +80,7 @@ class Host:
     sockets: list[Socket] = field(default_factory=list)
     sessions: list[Session] | None = field(default_factory=list)
     gp: GpReport | None = None
+    gp_format: str = "xml"          # xml (gpresult /x) or html (gpresult /h)
     logs: dict[str, list] = field(default_factory=dict)   # log name -> Event / EvtRecord
     artifacts: set[str] = field(default_factory=lambda: {"netstat", "tasklist", "qwinsta",
                                                          "systeminfo", "reg", "gpresult"})
