@@ -17,6 +17,12 @@ shape of the data rows decides when a header is not):
       3/1/2011,8:00:00 AM,TermDD,Error,None,50,N/A,TS2003,The RDP protocol component …
 
   (Date, Time, Source, Type, Category, Event, User, Computer, Description).
+* PowerShell ``Get-WinEvent … | Export-Csv`` and ``Get-EventLog … | Export-Csv`` (optional
+  ``#TYPE`` line, any subset of the object's properties as named columns: ``TimeCreated`` /
+  ``TimeGenerated``, ``Id`` / ``EventID`` / ``InstanceId``, ``ProviderName`` / ``Source``,
+  ``LevelDisplayName`` / ``EntryType`` / ``Level``, ``LogName``, ``MachineName``,
+  ``RecordId`` / ``Index``, ``Message``, ``UserId``, ``ProcessId``, ``Qualifiers``); the
+  ``#TYPE …EventLogEntry#System/…`` line of Get-EventLog names the log.
 
 Times are **local** to the machine that exported them and carry no zone. With
 ``ParseOptions.tz_hint`` (an IANA name, ``UTC+01:00``, or systeminfo's
@@ -37,7 +43,7 @@ the fields ``parsers.evtx`` would have (``param2``, ``Param1..3``, ``User``, ``S
 ``Address``, ``LogonType``, ``IpAddress``…), marked ``"_from_message": true``.
 
 ``stats``: ``records``, ``records_expected`` (event rows seen), ``skipped``, ``layout``
-(``vista`` | ``2003``), ``date_order``, ``tz`` (the zone used or ``None``).
+(``vista`` | ``2003`` | ``powershell``), ``date_order``, ``tz`` (the zone used or ``None``).
 """
 from __future__ import annotations
 
@@ -114,11 +120,11 @@ for _lvl, _words in (
     for _w in _words:
         LEVEL_WORDS[_norm(_w)] = (_lvl, None)
 for _audit, _words in (
-    ("success", ("Audit Success", "Success Audit", "Überwachung erfolgreich",
+    ("success", ("Audit Success", "Success Audit", "SuccessAudit", "Überwachung erfolgreich",
                  "Erfolgsüberwachung", "Succès de l'audit", "Audit réussi", "Auditoría correcta",
                  "Controllo riuscito", "Auditoria com Êxito", "Controle geslaagd",
                  "Аудит успеха", "Inspekcja zakończona sukcesem")),
-    ("failure", ("Audit Failure", "Failure Audit", "Überwachung gescheitert",
+    ("failure", ("Audit Failure", "Failure Audit", "FailureAudit", "Überwachung gescheitert",
                  "Überwachungsfehler", "Fehlerüberwachung", "Échec de l'audit", "Audit échoué",
                  "Error de auditoría", "Controllo non riuscito", "Falha na Auditoria",
                  "Controle mislukt", "Аудит отказа", "Inspekcja zakończona niepowodzeniem")),
@@ -169,10 +175,26 @@ def _first_lines(text: str, n: int = 5) -> list[str]:
     return [ln for ln in text.lstrip("\ufeff").splitlines() if ln.strip()][:n]
 
 
+def _ps_header(lines: list[str]) -> tuple[list[str], int] | None:
+    """The column names of a PowerShell ``Export-Csv`` of event objects (after an optional
+    ``#TYPE`` line), and the index of the header line; None when it is not one."""
+    i = 1 if lines and lines[0].startswith("#TYPE") else 0
+    if len(lines) <= i:
+        return None
+    cols = _split(lines[i], _delimiter(lines[i]))
+    names = {c.strip() for c in cols}
+    has_time = bool(names & {"TimeCreated", "TimeGenerated"})
+    has_id = bool(names & {"Id", "EventID", "InstanceId"})
+    has_src = bool(names & {"ProviderName", "Source", "LogName", "Message"})
+    return (cols, i) if has_time and has_id and has_src else None
+
+
 def sniff_text(text: str) -> bool:
     lines = _first_lines(text[:65536], 3)
     if not lines:
         return False
+    if _ps_header(lines) is not None:
+        return True
     d = _delimiter(lines[0])
     first = _split(lines[0], d)
     if len(first) >= 5 and _header_score(first) >= 4:
@@ -375,6 +397,8 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
     if not lines:
         return ParseResult(frame=empty_frame(), warnings=[ParseWarning(source, "line 1", "no events")],
                            stats={"records": 0, "records_expected": 0}, parser=INFO.name)
+    if _ps_header(_first_lines(text, 2)) is not None:
+        return _parse_powershell(text, source, options, line_offset, name)
     delim = _delimiter(lines[0])
     first = _split(lines[0], delim)
     layout = "2003" if _is_2003_row(first) else "vista"
@@ -508,6 +532,150 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
     stats: dict[str, Any] = {"records": len(frame), "records_expected": len(events),
                              "skipped": skipped, "layout": layout, "date_order": order,
                              "tz": zdesc or None, "language": lang or None}
+    if dropped:
+        stats["dropped"] = dropped
+    hosts = [r["host"] for r in rows if r["host"]]
+    meta = {"host": max(set(hosts), key=hosts.count) if hosts else None}
+    return ParseResult(frame=frame, warnings=warnings, stats=stats, meta=meta, parser=INFO.name)
+
+
+#: PowerShell property → role (Get-WinEvent's EventLogRecord, Get-EventLog's EventLogEntry)
+_PS_ROLES = {
+    "TimeCreated": "time", "TimeGenerated": "time", "Id": "id", "EventID": "id",
+    "InstanceId": "instance", "ProviderName": "provider", "Source": "provider",
+    "LevelDisplayName": "level_text", "EntryType": "level_text", "Level": "level",
+    "LogName": "channel", "MachineName": "host", "RecordId": "record", "Index": "record",
+    "Message": "message", "UserName": "user", "UserId": "sid", "ProcessId": "pid",
+    "Qualifiers": "qualifiers", "KeywordsDisplayNames": "keywords", "TaskDisplayName": "task",
+}
+
+
+def _parse_powershell(text: str, source: str, options: ParseOptions, line_offset: int,
+                      name: str | None) -> ParseResult:
+    """``Get-WinEvent … | Export-Csv`` / ``Get-EventLog … | Export-Csv`` (any column subset;
+    times are local, in the exporting culture's format)."""
+    warnings: list[ParseWarning] = []
+    lines = text.splitlines(keepends=True)
+    type_line = lines[0] if lines and lines[0].startswith("#TYPE") else ""
+    body = lines[1:] if type_line else lines
+    delim = _delimiter(body[0]) if body else ","
+    reader = csv.reader(body, delimiter=delim)
+    try:
+        header = [h.strip() for h in next(reader)]
+    except (StopIteration, csv.Error):
+        return ParseResult(frame=empty_frame(), warnings=[ParseWarning(source, "line 1", "no events")],
+                           stats={"records": 0, "records_expected": 0}, parser=INFO.name)
+    roles = {i: _PS_ROLES[h] for i, h in enumerate(header) if h in _PS_ROLES}
+    first_line = line_offset + (2 if type_line else 1)
+    # Get-EventLog's #TYPE line names the log: System.Diagnostics.EventLogEntry#System/…
+    m = re.search(r"EventLogEntry#([^/\r\n]+)/", type_line)
+    type_channel = m.group(1) if m else None
+    recs: list[tuple[int, dict[str, str]]] = []
+    skipped: list[dict[str, Any]] = []
+    prev = first_line
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as e:
+            skipped.append({"line": prev + 1, "length": 0, "reason": f"CSV error: {e}"})
+            continue
+        start = prev + 1
+        prev = first_line + reader.line_num - 1
+        if not row or not any(x.strip() for x in row):
+            continue
+        vals = {roles[i]: v for i, v in enumerate(row) if i in roles}
+        if not (vals.get("id") or vals.get("instance")) or not _ID.match(vals.get("id") or vals.get("instance") or ""):
+            skipped.append({"line": start, "length": len(delim.join(row)),
+                            "reason": "row without a numeric event id"})
+            continue
+        recs.append((start, vals))
+    pairs = []
+    for _, v in recs:
+        mm = _DT.match(v.get("time", ""))
+        if mm and len(mm.group("a")) < 4:
+            pairs.append((int(mm.group("a")), int(mm.group("b"))))
+    order = _date_order(pairs, "", "/")
+    if pairs and not any(a > 12 or b > 12 for a, b in pairs):
+        warnings.append(ParseWarning(source, "line 1", "day/month order not decidable from the "
+                                     f"dates (no day above 12); assumed {order}"))
+    zone, zdesc = resolve_tz(options.tz_hint)
+    if zone is None:
+        warnings.append(ParseWarning(
+            source, "line 1", "time zone unknown: the export holds local times without a zone; "
+            "taken as UTC" + (f" (tz_hint {options.tz_hint!r} not understood)" if options.tz_hint else "")))
+    file_channel = channel_from_name(name or PurePath(source).name) or type_channel
+    rows: list[dict[str, Any]] = []
+    naive: list[datetime | None] = []
+    dropped: dict[str, int] = {}
+    rel = options.relevance
+    for line, v in recs:
+        mm = _DT.match(v.get("time", ""))
+        t = _to_naive(mm, order) if mm else None
+        if t is None:
+            warnings.append(ParseWarning(source, f"line {line}", f"unreadable time {v.get('time')!r}"))
+        full = int((v.get("instance") if v.get("instance") and _ID.match(v["instance"]) else v.get("id")).strip())
+        eid = full & 0xFFFF
+        provider = (v.get("provider") or "").strip() or None
+        channel = (v.get("channel") or "").strip() or file_channel
+        if rel is not None and not rel.keep(provider, channel, eid):
+            key = f"{provider}/{eid}"
+            dropped[key] = dropped.get(key, 0) + 1
+            continue
+        level_text = (v.get("level_text") or "").strip()
+        lvl, audit = LEVEL_WORDS.get(_norm(level_text), (None, None))
+        if v.get("level", "").strip().isdigit():
+            lvl = int(v["level"])
+        kw = (v.get("keywords") or "")
+        if audit is None:
+            k = _norm(kw)
+            audit = "success" if ("audit success" in k or "successaudit" in k) else \
+                "failure" if ("audit failure" in k or "failureaudit" in k) else None
+        msg = (v.get("message") or "").strip()
+        fields = fields_from_message(provider, eid, msg)
+        data: dict[str, Any] = dict(fields)
+        if fields:
+            data["_from_message"] = True
+        q = (v.get("qualifiers") or "").strip()
+        if q.isdigit():
+            data["Qualifiers"] = int(q)
+        elif full > 0xFFFF:
+            data["Qualifiers"] = full >> 16
+        if level_text:
+            data["LevelText"] = level_text
+        if audit:
+            data["audit"] = audit
+        if (v.get("task") or "").strip():
+            data["TaskCategory"] = v["task"].strip()
+        data["time_local"] = (v.get("time") or "").strip()
+        cols = event_columns(provider, eid, fields) if fields else {}
+        sid = (v.get("sid") or "").strip()
+        user = (v.get("user") or "").strip()
+        pid = (v.get("pid") or "").strip()
+        rec = (v.get("record") or "").strip()
+        rows.append({
+            "host": (v.get("host") or "").strip() or None, "locator": f"line {line}",
+            "kind": INFO.kind, "provider": provider, "channel": channel, "event_id": eid,
+            "level": lvl if lvl is None or -128 <= lvl < 128 else None,
+            "record_id": int(rec) if rec.isdigit() else None,
+            "user": cols.get("user") or (user if user and user.upper() != "N/A" else None),
+            "sid": sid if sid.startswith("S-1-") else cols.get("sid"),
+            "pid": int(pid) if pid.isdigit() else None,
+            "ip": cols.get("ip"), "port": cols.get("port"), "session_id": cols.get("session_id"),
+            "message": _WS.sub(" ", msg).strip() or None, "data": data_json(data),
+        })
+        naive.append(t)
+    if rows and any(r["channel"] is None for r in rows):
+        guess = channel_from_sources([r["provider"] or "" for r in rows])
+        for r in rows:
+            r["channel"] = r["channel"] or guess
+        warnings.append(ParseWarning(source, "line 1", "log name not in the export or the file "
+                                     f"name; channel guessed from the event sources: {guess or 'unknown'}"))
+    frame = _frame(rows, naive, zone)
+    stats: dict[str, Any] = {"records": len(frame), "records_expected": len(recs) + len(skipped),
+                             "skipped": skipped, "layout": "powershell", "date_order": order,
+                             "tz": zdesc or None}
     if dropped:
         stats["dropped"] = dropped
     hosts = [r["host"] for r in rows if r["host"]]

@@ -176,3 +176,30 @@ def test_resolve_tz(hint, offset_h):
     z, desc = eventcsv.resolve_tz(hint)
     assert z is not None and desc
     assert datetime(2011, 1, 10, tzinfo=z).utcoffset().total_seconds() == offset_h * 3600
+
+
+def test_powershell_get_winevent_export_csv():
+    res = parse("GetWinEvent_Export-Csv.csv")
+    df = res.frame
+    assert res.stats["layout"] == "powershell"
+    assert df["event_id"].tolist() == [50, 21]
+    assert df["record_id"].tolist() == [4711, 88]
+    assert df["channel"].tolist() == ["System",
+                                      "Microsoft-Windows-TerminalServices-LocalSessionManager/Operational"]
+    assert df["level"].tolist() == [2, 4] and df["locator"].tolist() == ["line 3", "line 4"]
+    assert data(df.iloc[0])["Qualifiers"] == 49162 and data(df.iloc[0])["param2"] == "X.224"
+    lsm = df.iloc[1]
+    assert (lsm.user, lsm.session_id, lsm.ip, lsm.sid, lsm.pid) == \
+        ("CONTOSO\\alice", 4, "192.0.2.30", "S-1-5-18", 1024)
+    assert str(lsm.time) == "2019-07-01 10:16:05+00:00"
+
+
+def test_powershell_get_eventlog_export_csv_names_the_log_in_its_type_line():
+    res = parse("GetEventLog_Export-Csv.csv", tz_hint="W. Europe Standard Time")
+    df = res.frame
+    assert df["channel"].tolist() == ["System", "System"]
+    assert df["event_id"].tolist() == [50, 1008]
+    assert [data(r)["Qualifiers"] for _, r in df.iterrows()] == [0xC00A, 0x8000]
+    assert df["level"].tolist() == [2, 3] and df["host"].tolist() == ["TS2003"] * 2
+    assert str(df.iloc[0].time) == "2011-03-14 19:00:00+00:00"       # 20:00 CET
+    assert res.stats["date_order"] == "dmy"
