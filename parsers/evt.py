@@ -451,7 +451,7 @@ class Reader:
             if self.is_eof(pos):
                 self.eof_offset = pos
                 return
-            if pos + 4 <= self.ring_end and self._u32(pos) == WRAP_PAD and h.wrapped:
+            if self.wraps and pos + 4 <= self.ring_end and self._u32(pos) == WRAP_PAD:
                 walked += self.ring_end - pos
                 pos = HEADER_SIZE
                 continue
@@ -462,30 +462,22 @@ class Reader:
                 pos = self._advance(pos, rec.length)
                 continue
             # damaged: resynchronise on the next record signature, forward in the ring
-            if pos >= self.size:
-                # the rest of the ring is beyond the end of the file (reported in __init__)
-                lost = self.ring_end - pos
-                walked += lost
-                pos = HEADER_SIZE
-                if h.wrapped:
+            end = min(self.size, self.ring_end)
+            if pos < end:
+                nxt = self._next_candidate(pos, end)
+                if nxt is not None:
+                    self.damage.append(Damage(pos, nxt - pos, why))
+                    walked += nxt - pos
+                    pos = nxt
                     continue
+                self.damage.append(Damage(pos, end - pos, why if self.wraps
+                                          else why + "; no EOF record after it"))
+            # nothing usable up to the end of the file (what lies beyond a truncated copy's
+            # end is reported in __init__): a wrapped log goes on right after the header
+            if not self.wraps:
                 return
-            nxt = self._next_candidate(pos, min(self.size, self.ring_end))
-            if nxt is not None:
-                self.damage.append(Damage(pos, nxt - pos, why))
-                walked += nxt - pos
-                pos = nxt
-                continue
-            tail = min(self.size, self.ring_end) - pos
-            if not h.wrapped and (pos >= self.size or not any(self.buf[pos:min(self.size, pos + 4096)])):
-                # unwrapped log: the EOF record was never reached (file truncated or zeroed)
-                self.damage.append(Damage(pos, max(tail, 0), why + "; no EOF record after it"))
-                return
-            self.damage.append(Damage(pos, max(tail, 0), why))
-            walked += max(tail, 0) + (self.ring_end - min(self.size, self.ring_end))
+            walked += self.ring_end - pos
             pos = HEADER_SIZE
-            if not h.wrapped:
-                return
         if self.eof_offset is None:
             self.notes.append("no end-of-file record found")
 
