@@ -239,6 +239,7 @@ def chart(sets: list[tuple[str, list[dict]]], path: Path) -> Path:
     """Horizontal bars of records/s as a ratio to the raw Rust iteration, one panel per set."""
     import matplotlib
     matplotlib.use("Agg")
+    matplotlib.rcParams["svg.fonttype"] = "none"       # text stays text: small, diffable SVG
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(len(sets), 1, figsize=(8, 0.45 * sum(len(r) for _, r in sets) + 1.2),
