@@ -151,9 +151,28 @@ def _payload_py(x: etree._Element, ev: Event) -> tuple[list, object]:
     return data, (None if b is None else (b.text or ""))
 
 
+def _libevtx(path: Path) -> list[tuple[int, int, str]] | None:
+    """(record id, event id, xml) per record from libyal's libevtx — the strictest reader we
+    know (it rejects layouts the other two accept); None when it is not installed."""
+    try:
+        import pyevtx
+    except ImportError:
+        return None
+    f = pyevtx.file()
+    f.open(str(path))
+    try:
+        return [(r.identifier, r.event_identifier, r.xml_string) for r in f.records]
+    finally:
+        f.close()
+
+
 def assert_roundtrip(path: Path, events: list[Event], first_id: int = 1) -> None:
     rust, py = _rust(path), _python(path)
     assert len(rust) == len(events) and len(py) == len(events)
+    lx = _libevtx(path)
+    if lx is not None:
+        assert [(r, e) for r, e, _ in lx] == [(first_id + n, ev.event_id) for n, ev in enumerate(events)]
+        assert all(x.startswith("<Event") for _, _, x in lx)
     for n, (ev, rd, px) in enumerate(zip(events, rust, py)):
         want = {"provider": ev.provider, "guid": ev.provider_guid, "esn": ev.event_source_name,
                 "event_id": ev.event_id, "qualifiers": ev.qualifiers, "version": ev.version,

@@ -1,8 +1,9 @@
 """Every scenario bundle loads through the project's own parsers with zero warnings.
 
 This is the generator's acceptance test (issue 6): every event log is read by both evtx
-backends (Rust ``evtx`` and python-evtx) with identical rows, every ``.evt`` by the .evt
-reader, and every text artifact by its parser, all without a single ParseWarning.
+backends (Rust ``evtx`` and python-evtx) with identical rows — and by libyal's libevtx when
+it is installed — every ``.evt`` by the .evt reader, and every text artifact by its parser,
+all without a single ParseWarning.
 """
 from __future__ import annotations
 
@@ -80,7 +81,17 @@ def _assert_story_is_consistent(b, sc) -> None:
 def test_both_evtx_backends_give_identical_rows(bundles, name):
     files = sorted(bundles[name].rglob("*.evtx"))
     assert files
+    try:
+        import pyevtx          # libyal's stricter reader, when installed (dev extra)
+    except ImportError:
+        pyevtx = None
     for f in files:
+        if pyevtx is not None:
+            lf = pyevtx.file()
+            lf.open(str(f))
+            xml = [r.xml_string for r in lf.records]
+            lf.close()
+            assert xml and all(x.startswith("<Event") for x in xml)
         rs = parsers.evtx.parse(f, parsers.ParseOptions(evtx_backend="rust"))
         py = parsers.evtx.parse(f, parsers.ParseOptions(evtx_backend="python"))
         assert rs.warnings == [] and py.warnings == []

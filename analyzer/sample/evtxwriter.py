@@ -21,7 +21,7 @@ of a shape is a substitution, as in Windows' own templates, so writing a record 
 
 Payload values and their substitution types: ``str`` → string (0x01), ``int`` → UInt32
 (0x08; UInt64 0x0a when it does not fit, Int64 0x09 when negative), ``bytes`` → binary
-(0x0e), ``None`` → NullType (0x00); wrap with :func:`u8`, :func:`u16`, :func:`u64`,
+(0x0e), ``None`` → an empty string; wrap with :func:`u8`, :func:`u16`, :func:`u64`,
 :func:`hex32`, :func:`hex64`, :func:`guid`, :func:`sid`, :func:`filetime` for the other
 Windows types.
 
@@ -51,6 +51,9 @@ from uuid import UUID
 
 CHUNK_SIZE = 0x10000
 CHUNK_HEADER = 0x200
+# Bytes left free at a chunk's end: libevtx skips a last record that ends within a record
+# header's length of the chunk end (seen here: free-space offsets 65534–65536 lose it).
+_SLACK = 24
 FILE_HEADER = 0x1000
 EVENT_NS = "http://schemas.microsoft.com/win/2004/08/events/event"
 _EPOCH_FT = 116444736000000000          # 1970-01-01 as FILETIME
@@ -562,6 +565,8 @@ class EvtxWriter:
             names, values = zip(*pairs)
         else:
             names, values = (), ()
+        if None in values:      # written as empty strings: libevtx rejects NullType in a
+            values = tuple("" if v is None else v for v in values)   # normal substitution
         binary = ev.binary
         if binary is not None:
             values = values + (binary,)
@@ -641,6 +646,7 @@ class EvtxWriter:
         parts[1] = struct.pack(f"<{n_str}I", *entries[:n_str])
         if len(entries) > n_str:
             parts[3] = struct.pack(f"<{len(entries) - n_str}I", *entries[n_str:])
+        parts.append(b"\x00")                     # EndOfStream after the values, as Windows
         subs = b"".join(parts)
 
         chunk = self._chunk
@@ -648,7 +654,7 @@ class EvtxWriter:
         if inst is not None:                         # fast path: template already in chunk
             buf = chunk.buf
             size = 28 + len(inst) + len(subs)
-            if size <= CHUNK_SIZE - len(buf):
+            if size <= CHUNK_SIZE - _SLACK - len(buf):
                 if chunk.count == 0:
                     chunk.first_id = rid
                 chunk.last_id = rid
@@ -690,7 +696,7 @@ class EvtxWriter:
         else:
             binxml = inst + subs
         size = 24 + len(binxml) + 4
-        if size > chunk.free:
+        if size > chunk.free - _SLACK:
             if saved is not None:        # undo the definition: it goes into the next chunk
                 (chunk.strings, chunk.str_last, chunk.str_table, chunk.tpl_last,
                  chunk.tpl_table, n) = saved
