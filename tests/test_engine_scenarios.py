@@ -19,12 +19,7 @@ QUIET = ("healthy-2003", "healthy-2022", "noisy-but-fine")
 
 #: Scenario-side disagreements with KNOWLEDGE.md, reported to the generator engineer.
 #: strict: the test starts failing (XPASS) as soon as the scenario is fixed.
-KNOWN_SCENARIO_BUGS = {
-    "healthy-2022": "builds a Remote Desktop for Administration server (TSAppCompat = 0, no "
-                    "licensing) with two Active remote sessions (alice, dave): by Part A that "
-                    "is admin-sessions-exhausted; the healthy story needs _rdsh(h) or one "
-                    "session",
-}
+KNOWN_SCENARIO_BUGS: dict[str, str] = {}   # none open: healthy-2022 is a licensed RDSH now
 
 
 def _params():
