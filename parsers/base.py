@@ -251,6 +251,16 @@ def result_from_rows(rows: Iterable[dict[str, Any]], *, parser: str,
                        meta=dict(meta or {}), parser=parser)
 
 
+def read_bounded(path: Path, options: ParseOptions, *, text: bool = True) -> bytes:
+    """Read a whole file within the size budget (``max_text_bytes`` for text formats);
+    raises BudgetExceeded rather than reading a file larger than the budget."""
+    limit = min(options.max_bytes, options.max_text_bytes) if text else options.max_bytes
+    size = path.stat().st_size
+    if size > limit:
+        raise BudgetExceeded(f"{size} bytes is more than the {limit}-byte budget for this format")
+    return path.read_bytes()
+
+
 def read_head(path: Path, size: int = 65536) -> bytes:
     with open(path, "rb") as fh:
         return fh.read(size)

@@ -32,7 +32,7 @@ from lxml import etree
 
 from . import gpcommon as gc
 from . import regcommon as rc
-from .base import (BudgetExceeded, NotMyFormat, ParseOptions, ParseResult, ParserInfo,
+from .base import (read_bounded, NotMyFormat, ParseOptions, ParseResult, ParserInfo,
                    ParseWarning, data_json, result_from_rows, warn)
 
 INFO = ParserInfo(
@@ -65,10 +65,7 @@ def _parser(recover: bool = False) -> etree.XMLParser:
 
 def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
     options = options or ParseOptions()
-    size = path.stat().st_size
-    if size > options.max_bytes:
-        raise BudgetExceeded(f"{size} bytes is more than max_bytes={options.max_bytes}")
-    raw = path.read_bytes()
+    raw = read_bounded(path, options)
     warnings: list[ParseWarning] = []
     source = str(path)
     root = _load(raw, source, warnings)

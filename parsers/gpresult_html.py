@@ -32,7 +32,7 @@ from lxml import etree, html
 
 from . import gpcommon as gc
 from . import regcommon as rc
-from .base import (BudgetExceeded, NotMyFormat, ParseOptions, ParseResult, ParserInfo,
+from .base import (read_bounded, NotMyFormat, ParseOptions, ParseResult, ParserInfo,
                    ParseWarning, data_json, result_from_rows, warn)
 from .gpresult import _apply_map
 
@@ -52,10 +52,7 @@ def sniff(head: bytes, name: str = "") -> bool:
 
 def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
     options = options or ParseOptions()
-    size = path.stat().st_size
-    if size > options.max_bytes:
-        raise BudgetExceeded(f"{size} bytes is more than max_bytes={options.max_bytes}")
-    raw = path.read_bytes()
+    raw = read_bounded(path, options)
     text, enc = rc.decode_text(raw)
     res = parse_text(text, str(path), options)
     res.stats.update(encoding=enc, bytes_read=len(raw))

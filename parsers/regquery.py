@@ -22,7 +22,7 @@ import re
 from pathlib import Path
 
 from . import regcommon as rc
-from .base import (BudgetExceeded, NotMyFormat, ParseOptions, ParseResult, ParserInfo,
+from .base import (read_bounded, NotMyFormat, ParseOptions, ParseResult, ParserInfo,
                    ParseWarning, result_from_rows, warn)
 
 INFO = ParserInfo(
@@ -56,10 +56,7 @@ def sniff(head: bytes, name: str = "") -> bool:
 
 def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
     options = options or ParseOptions()
-    size = path.stat().st_size
-    if size > options.max_bytes:
-        raise BudgetExceeded(f"{size} bytes is more than max_bytes={options.max_bytes}")
-    raw = path.read_bytes()
+    raw = read_bounded(path, options)
     text, enc = rc.decode_text(raw)
     res = parse_text(text, str(path), options)
     res.stats.update(encoding=enc, bytes_read=len(raw))
