@@ -38,7 +38,8 @@ Rows (``kind`` = ``evtcsv``, ``locator`` = ``line N``): ``time``, ``provider`` (
 ``System.csv``, ``…%4Operational.txt``; else guessed from the sources, with a warning),
 ``message`` (Windows' rendered message on one line), ``host``/``user`` (2003 form),
 ``data``: ``TaskCategory``, ``LevelText``, and — English and German messages of the RDP
-events detectors use (TermDD 50/56, RCM 1149, LSM 21–25, Security 4624/4625/4778/4779) —
+events detectors use (TermDD 50/56, RCM 1149, LSM 21–25, Security 4624/4625/4778/4779, and
+English 2003 Security 528–540/682/683) —
 the fields ``parsers.evtx`` would have (``param2``, ``Param1..3``, ``User``, ``SessionID``,
 ``Address``, ``LogonType``, ``IpAddress``…), marked ``"_from_message": true``.
 
@@ -327,6 +328,26 @@ def _after(label: str, text: str, nth: int = 0) -> str | None:
     return None
 
 
+def _inline(label: str, text: str) -> str | None:
+    """``Label: value`` where the value ends at the next ``Other Label:`` or line end (2003
+    messages, often flattened to one line by the export)."""
+    m = re.search(rf"(?<!\w)(?<!Caller ){label}:[ \t]*(.*?)[ \t]*(?=[ \t\r\n]+[A-Z][A-Za-z]*(?: [A-Za-z]+){{0,3}}:|\r|\n|$)",
+                  text)
+    if not m:
+        return None
+    v = m.group(1).strip()
+    return v if v and v != "-" else None
+
+
+#: 2003 Security events: message label → the field name ``parsers.evt`` gives the string
+_SEC2003_LABELS = (("User Name", "TargetUserName"), ("Domain", "TargetDomainName"),
+                   ("Logon Type", "LogonType"), ("Workstation Name", "WorkstationName"),
+                   ("Source Network Address", "IpAddress"), ("Source Port", "IpPort"))
+_SEC2003_SESSION = (("User Name", "AccountName"), ("Domain", "AccountDomain"),
+                    ("Session Name", "SessionName"), ("Client Name", "ClientName"),
+                    ("Client Address", "ClientAddress"))
+
+
 def fields_from_message(provider: str | None, event_id: int | None, msg: str) -> dict[str, Any]:
     """The named fields ``parsers.evtx`` would give, recovered from an English or German
     rendered message of the RDP events detectors look at (best effort; empty if no match)."""
@@ -364,6 +385,10 @@ def fields_from_message(provider: str | None, event_id: int | None, msg: str) ->
             ("Status", _after("Status", msg)),
             ("SubStatus", _after("(?:Sub Status|Unterstatus)", msg)),
         ) if v}
+    elif p == "security" and event_id in (528, 540, 529, 530, 531, 532, 533, 534, 535, 536, 539):
+        out = {f: v for label, f in _SEC2003_LABELS if (v := _inline(label, msg))}
+    elif p == "security" and event_id in (682, 683):
+        out = {f: v for label, f in _SEC2003_SESSION if (v := _inline(label, msg))}
     elif p == "microsoft-windows-security-auditing" and event_id in (4778, 4779):
         out = {k: v for k, v in (
             ("AccountName", _after("(?:Account Name|Kontoname)", msg)),
@@ -518,6 +543,8 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
         if "user" in e:
             u = e["user"].strip()
             if u and u.upper() not in ("N/A", "NV", "-", "NON DISPONIBLE", "N/D", "Н/Д"):
+                if user and user != u:
+                    data["EventUser"] = u          # the record's user SID, as the export named it
                 user = user or u
         rows.append({
             "host": (e.get("computer") or "").strip() or None, "locator": f"line {e['line']}",

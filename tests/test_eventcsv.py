@@ -106,7 +106,10 @@ def test_windows_2003_export_without_header():
     assert df["event_id"].tolist() == [50, 1008, 534]
     assert df["level"].tolist() == [2, 3, 0]
     assert df["host"].tolist() == ["TS2003"] * 3
-    assert df.iloc[2].user == "NT AUTHORITY\\SYSTEM" and data(df.iloc[2])["audit"] == "failure"
+    sec = df.iloc[2]
+    assert (sec.user, sec.ip, sec.port) == ("CONTOSO\\bob", "192.0.2.11", 50000)
+    assert data(sec)["EventUser"] == "NT AUTHORITY\\SYSTEM" and data(sec)["audit"] == "failure"
+    assert data(sec)["LogonType"] == "10"
     assert data(df.iloc[0])["param2"] == "DATA ENCRYPTION"
     assert str(df.iloc[0].time) == "2011-03-14 20:00:00+00:00"
 
