@@ -1273,8 +1273,12 @@ def _rust_pass(source, part: _Part, rel: Relevance | None, deadline: float | Non
     cols = part.cols
     add = cols.add
     seen_any: set[int] = set()
-    parser = PyEvtxParser(source, number_of_threads=threads)
-    it = parser.records_json()
+    try:
+        it = PyEvtxParser(source, number_of_threads=threads).records_json()
+    except (RuntimeError, ValueError, OSError) as e:   # e.g. no file header: fill-in reads it
+        part.warnings.append(("offset 0x0", f"Rust evtx reader refused the file: {e}"[:300]))
+        part.rust_errors = 1
+        return seen_any
     errors = 0
     while True:
         try:

@@ -415,3 +415,16 @@ def test_written_termdd_event_with_zero_time_reads_the_same_with_both_backends(t
         "H": "0xff", "G": "12345678-1234-5678-9ABC-DEF012345678", "Qualifiers": 49162,
         "Binary": "00000000020030000000000032000ac0", "ntstatus": "0xC00A0032",
         "_time_zero": True}
+
+
+@needs_rust
+@pytest.mark.corpus
+def test_bare_chunk_without_file_header(corpus, tmp_path):
+    """A carved chunk (no ElfFile header): the Rust reader refuses it, the fill-in reads it."""
+    src = corpus / "evtx/omer__Security_short_selected.evtx"
+    bare = tmp_path / "carved.evtx"
+    bare.write_bytes(src.read_bytes()[0x1000:])
+    good = parsed(src, default_backend()).frame
+    res = evtx.parse(bare, ParseOptions(evtx_backend="rust"))
+    pd.testing.assert_frame_equal(res.frame, good)
+    assert any("refused" in w.message for w in res.warnings)
