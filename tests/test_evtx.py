@@ -428,3 +428,14 @@ def test_bare_chunk_without_file_header(corpus, tmp_path):
     res = evtx.parse(bare, ParseOptions(evtx_backend="rust"))
     pd.testing.assert_frame_equal(res.frame, good)
     assert any("refused" in w.message for w in res.warnings)
+
+
+@pytest.mark.corpus
+def test_budgets(corpus):
+    from parsers.base import BudgetExceeded
+    path = corpus / "evtx/omer__security.evtx"
+    with pytest.raises(BudgetExceeded):
+        evtx.parse(path, ParseOptions(max_bytes=1000))
+    res = evtx.parse(path, ParseOptions(evtx_backend="python", time_budget_s=1e-9))
+    assert res.stats.get("timed_out") and len(res.frame) < len(parsed(path, "python").frame)
+    assert any("time budget" in w.message for w in res.warnings)
