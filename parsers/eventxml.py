@@ -111,6 +111,16 @@ def _child(el, name: str):
     return None
 
 
+def _children(el) -> dict[str, Any]:
+    """Child elements in the event namespace (or none) by local name; the first one wins."""
+    out: dict[str, Any] = {}
+    for c in el:
+        ns, n = _local(c)
+        if n and ns in _NS_OK and n not in out:
+            out[n] = c
+    return out
+
+
 def _text(el) -> str | None:
     if el is None:
         return None
@@ -156,13 +166,15 @@ def event_row(ev, locator: str) -> tuple[dict[str, Any] | None, str]:
     ns, name = _local(ev)
     if name != "Event" or ns not in _NS_OK:
         return None, f"not an <Event> element ({ev.tag})"
-    sysd = _child(ev, "System")
+    top = _children(ev)
+    sysd = top.get("System")
     if sysd is None:
         return None, "<Event> without <System>"
-    prov = _child(sysd, "Provider")
+    sy = _children(sysd)
+    prov = sy.get("Provider")
     provider = prov.get("Name") if prov is not None else None
     source_name = prov.get("EventSourceName") if prov is not None else None
-    eid_el = _child(sysd, "EventID")
+    eid_el = sy.get("EventID")
     eid = _int(_text(eid_el))
     extra: dict[str, Any] = {}
     if eid is not None and eid > 0xFFFF:
@@ -173,17 +185,17 @@ def event_row(ev, locator: str) -> tuple[dict[str, Any] | None, str]:
         extra["Qualifiers"] = q
     if source_name:
         extra["EventSourceName"] = source_name
-    corr = _child(sysd, "Correlation")
+    corr = sy.get("Correlation")
     if corr is not None and corr.get("ActivityID"):
         extra["ActivityID"] = corr.get("ActivityID")
-    tc = _child(sysd, "TimeCreated")
+    tc = sy.get("TimeCreated")
     t = tc.get("SystemTime") if tc is not None else None
-    ex = _child(sysd, "Execution")
-    sec = _child(sysd, "Security")
+    ex = sy.get("Execution")
+    sec = sy.get("Security")
 
     fields: dict[str, Any] = {}
     binary = None
-    ed = _child(ev, "EventData")
+    ed = top.get("EventData")
     if ed is not None:
         unnamed = 0
         for d in ed:
@@ -204,7 +216,7 @@ def event_row(ev, locator: str) -> tuple[dict[str, Any] | None, str]:
                 binary = _text(d) or None
             elif dn and len(d):
                 _flatten(d, fields, False)
-    ud = _child(ev, "UserData")
+    ud = top.get("UserData")
     if ud is not None:
         for c in ud:
             if isinstance(c.tag, str):
@@ -218,7 +230,7 @@ def event_row(ev, locator: str) -> tuple[dict[str, Any] | None, str]:
             except ValueError:
                 pass
     rendered = None
-    ri = _child(ev, "RenderingInfo")
+    ri = top.get("RenderingInfo")
     if ri is not None:
         m = _child(ri, "Message")
         if m is not None:
@@ -229,10 +241,10 @@ def event_row(ev, locator: str) -> tuple[dict[str, Any] | None, str]:
     d = dict(fields)
     d.update(extra)
     row = {
-        "time": t, "host": _text(_child(sysd, "Computer")), "locator": locator,
-        "kind": INFO.kind, "record_id": _int(_text(_child(sysd, "EventRecordID"))),
-        "provider": provider, "channel": _text(_child(sysd, "Channel")), "event_id": eid,
-        "level": _int(_text(_child(sysd, "Level"))),
+        "time": t, "host": _text(sy.get("Computer")), "locator": locator,
+        "kind": INFO.kind, "record_id": _int(_text(sy.get("EventRecordID"))),
+        "provider": provider, "channel": _text(sy.get("Channel")), "event_id": eid,
+        "level": _int(_text(sy.get("Level"))),
         "user": cols.get("user"), "sid": userid or cols.get("sid"),
         "session_id": cols.get("session_id"),
         "pid": _int(ex.get("ProcessID")) if ex is not None else None,
