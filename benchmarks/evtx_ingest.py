@@ -272,10 +272,14 @@ def parse_markdown(text: str) -> list[tuple[str, list[dict]]]:
         elif line.startswith("| (") and sets:
             cells = [c.strip() for c in line.strip("|").split("|")]
             try:
-                ratio = float(cells[5])
+                rate = float(cells[3].replace(",", ""))
             except ValueError:
-                ratio = None
-            sets[-1][1].append({"method": cells[0], "ratio": ratio})
+                continue
+            sets[-1][1].append({"method": cells[0], "rec_s": rate})
+    for _, rows in sets:                    # ratios from records/s: more digits than the table
+        ref = rows[0]["rec_s"] if rows else 1.0
+        for r in rows:
+            r["ratio"] = r["rec_s"] / ref
     return sets
 
 
