@@ -175,12 +175,11 @@ class _Columns:
 
     NAMES = ("time", "host", "record_id", "provider", "channel", "event_id", "level", "user",
              "sid", "session_id", "pid", "ip", "port", "message", "data")
-    BATCH = 1 << 15
+    BATCH = 1 << 13
 
     def __init__(self) -> None:
         for n in self.NAMES:
             setattr(self, n, [])
-        self.seen: set[int] = set()
         self.duplicates = 0
         self._done: dict[str, list] = {n: [] for n in self.NAMES}
         self._rows = 0
@@ -252,7 +251,6 @@ class _Columns:
         else:
             d = fields
         self.data.append(_dumps(d).decode() if d else None)
-        self.seen.add(r.record_id)
         if len(self.data) >= self.BATCH:
             self._flush()
 
@@ -580,6 +578,7 @@ def walk_chunks(buf, size: int) -> _Walk:
         w.chunks.append(_Chunk(off, first, last, free))
         if free > _RECORDS_START and first <= last and last - first < CHUNK_SIZE // 24:
             w.announced += last - first + 1
+    _release(buf, 0, size)      # (page faults map whole 64 KiB neighbourhoods)
     return w
 
 
@@ -593,6 +592,17 @@ def _next_record(buf, start: int, stop: int, cend: int) -> int:
                 return q
         q = buf.find(RECORD_MAGIC, q + 4, stop)
     return -1
+
+
+def _release(buf, offset: int, length: int) -> None:
+    """Drop the pages of a processed region from this process's mapping: file pages we
+    touched would otherwise count in our resident set until the end of the file."""
+    if isinstance(buf, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+        start = offset - offset % mmap.PAGESIZE
+        try:
+            buf.madvise(mmap.MADV_DONTNEED, start, min(length + offset - start, len(buf) - start))
+        except (OSError, ValueError):
+            pass
 
 
 def chunk_records(buf, ch: _Chunk, size: int, problems: list[tuple[int, int, str]]):
@@ -1214,19 +1224,25 @@ def _decode_py(buf, pcs: dict, ch: _Chunk, off: int, rsize: int, rid: int) -> _R
 
 
 def _python_pass(buf, size: int, walk: _Walk, part: _Part, rel: Relevance | None,
-                 skip_ids: set[int] | None, deadline: float | None, progress=None) -> None:
-    """Decode every record header the chunk walk finds (except ``skip_ids``)."""
+                 skip_ids: np.ndarray | None, deadline: float | None, progress=None) -> None:
+    """Decode every record header the chunk walk finds (except ids in the sorted array
+    ``skip_ids``: what the Rust reader already yielded)."""
     pcs: dict[int, _PyChunk] = {}
+    done: set[int] = set()
     total = len(walk.chunks)
     for n, ch in enumerate(walk.chunks, 1):
         problems: list[tuple[int, int, str]] = []
-        for off, rsize, rid in chunk_records(buf, ch, size, problems):
-            part.headers += 1
-            if skip_ids is not None and rid in skip_ids:
-                continue
-            if rid in part.cols.seen:
+        recs = list(chunk_records(buf, ch, size, problems))
+        part.headers += len(recs)
+        if skip_ids is not None and recs:
+            ids = np.fromiter((r[2] for r in recs), dtype=np.uint64, count=len(recs))
+            known = np.isin(ids, skip_ids)
+            recs = [r for r, k in zip(recs, known) if not k]
+        for off, rsize, rid in recs:
+            if rid in done:
                 part.cols.duplicates += 1
                 continue
+            done.add(rid)
             if rel is not None:
                 pc = pcs.get(ch.offset)
                 if pc is None:
@@ -1257,6 +1273,7 @@ def _python_pass(buf, size: int, walk: _Walk, part: _Part, rel: Relevance | None
             part.warnings.append((f"offset 0x{off:x}", f"chunk at 0x{ch.offset:x}: {reason}"))
             part.skipped.append({"offset": off, "length": length, "reason": reason})
         pcs.pop(ch.offset, None)
+        _release(buf, ch.offset, CHUNK_SIZE)
         if progress:
             progress(n, total)
         if deadline is not None and _time.monotonic() > deadline:
@@ -1265,29 +1282,28 @@ def _python_pass(buf, size: int, walk: _Walk, part: _Part, rel: Relevance | None
 
 
 def _rust_pass(source, part: _Part, rel: Relevance | None, deadline: float | None,
-               threads: int = 0) -> set[int]:
-    """Iterate the Rust reader's JSON records; keep going after errors. Returns ids seen."""
+               threads: int = 0) -> np.ndarray:
+    """Iterate the Rust reader's JSON records; keep going after errors. Returns the ids it
+    yielded (kept or dropped) as a sorted array; duplicates are removed at frame level."""
     from evtx import PyEvtxParser
 
     loads = orjson.loads
     cols = part.cols
     add = cols.add
-    seen_any: set[int] = set()
+    from array import array
+    seen_any = array("Q")
     try:
         it = PyEvtxParser(source, number_of_threads=threads).records_json()
     except (RuntimeError, ValueError, OSError) as e:   # e.g. no file header: fill-in reads it
         part.warnings.append(("offset 0x0", f"Rust evtx reader refused the file: {e}"[:300]))
         part.rust_errors = 1
-        return seen_any
+        return np.array([], dtype=np.uint64)
     errors = 0
     while True:
         try:
             for r in it:
                 rid = r["event_record_id"]
-                if rid in seen_any:
-                    cols.duplicates += 1
-                    continue
-                seen_any.add(rid)
+                seen_any.append(rid)
                 s = r["data"]
                 if rel is not None:
                     probe = _json_probe(s)
@@ -1307,7 +1323,7 @@ def _rust_pass(source, part: _Part, rel: Relevance | None, deadline: float | Non
                 if deadline is not None and len(seen_any) % 4096 == 0 \
                         and _time.monotonic() > deadline:
                     part.timed_out = True
-                    return seen_any
+                    return np.unique(np.frombuffer(seen_any, dtype=np.uint64))
             break
         except (RuntimeError, ValueError, OSError) as e:
             errors += 1
@@ -1317,7 +1333,7 @@ def _rust_pass(source, part: _Part, rel: Relevance | None, deadline: float | Non
                 part.warnings.append(("file", "too many errors from the Rust reader; stopped"))
                 break
     part.rust_errors = errors
-    return seen_any
+    return np.unique(np.frombuffer(seen_any, dtype=np.uint64))
 
 
 def _rust_locator(msg: str) -> str:
@@ -1417,15 +1433,15 @@ def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
     else:
         frames = [p.cols.frame() for p in parts]
         frame = pd.concat([f for f in frames if len(f)] or [empty_frame()], ignore_index=True)
-        dup = frame["record_id"].duplicated()
-        if dup.any():
-            duplicates += int(dup.sum())
-            frame = frame[~dup].reset_index(drop=True)
     warnings = [ParseWarning(src, loc, msg) for p in parts for loc, msg in p.warnings]
     if len(frame):
         order = np.argsort(frame["record_id"].to_numpy(dtype="int64", na_value=0), kind="stable")
         if (np.diff(order) != 1).any():
             frame = frame.take(order).reset_index(drop=True)
+        dup = frame["record_id"].duplicated()     # stale copies of a record: keep the first
+        if dup.any():
+            duplicates += int(dup.sum())
+            frame = frame[~dup].reset_index(drop=True)
     dropped: Counter = Counter()
     for p in parts:
         dropped.update(p.dropped)
