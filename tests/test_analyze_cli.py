@@ -98,3 +98,39 @@ def test_detectors_and_explain(capsys):
     code, out, _ = rd(capsys, "explain", "certificate-corruption")
     assert code == 0 and "X509 Certificate" in out and "TermDD 50" in out and "KB329896" in out
     assert rd(capsys, "explain", "nope")[0] == 2
+
+
+def test_terminal_report_of_a_multi_host_bundle(tmp_path):
+    """Two scenario bundles in one zip: both hosts analysed, checklist rows name the hosts."""
+    import zipfile as _zf
+
+    from typer.testing import CliRunner
+
+    from analyzer.cli import app
+    from analyzer.sample import write_bundle
+
+    out = tmp_path / "multi.zip"
+    with _zf.ZipFile(out, "w") as dst:
+        for name in ("port-conflict", "certificate-corruption"):
+            src = write_bundle(name, tmp_path / f"{name}.zip", seed=0, fmt="zip")
+            with _zf.ZipFile(src) as z:
+                for i in z.infolist():
+                    dst.writestr(f"{name}/{i.filename}", z.read(i))
+    r = CliRunner().invoke(app, ["analyze", str(out)])
+    assert r.exit_code == 0, r.output
+    text = r.output
+    assert "port-conflict on" in text and "certificate-corruption on" in text
+    assert "2 host(s)" in text.splitlines()[2]
+
+
+def test_a_file_that_is_no_bundle_is_not_called_healthy(tmp_path):
+    from typer.testing import CliRunner
+
+    from analyzer.cli import app
+
+    p = tmp_path / "notes.txt"
+    p.write_text("hello, this is not a diagnostic bundle\n")
+    r = CliRunner().invoke(app, ["analyze", str(p)])
+    first = r.output.splitlines()[0]
+    assert "Nothing to analyse" in first and "[NO DATA]" in first
+    assert "No fault found" not in r.output

@@ -159,6 +159,13 @@ def verdict(report: Report) -> Verdict:
         return Verdict(top.severity, headline, top.summary, top,
                        [f for f in roots[1:]], counts, checks, asks)
     n_ne = checks["not-evaluated"]
+    acc = report.accounting or {}
+    if not report.hosts or (acc and not acc.get("parsed_files")):
+        headline = "Nothing to analyse: no Windows artifact in this bundle was recognised"
+        detail = ("Every check is not evaluated. " + (str(acc.get("summary")) + ". " if acc.get("summary") else "")
+                  + "Ask the customer for the event logs, registry exports and command output "
+                  "listed below.")
+        return Verdict(None, headline, detail, None, [], counts, checks, asks)
     headline = "No fault found that would stop Remote Desktop connections"
     if n_ne:
         detail = (f"{checks['pass']} checks passed; {n_ne} could not be evaluated because the "

@@ -35,7 +35,8 @@ def _verdict_lines(rep: Report) -> list[Line]:
             f"{sum(c.values())} checks ({c['fail']} fail, {c['pass']} pass, "
             f"{c['not-evaluated']} not evaluated)")
     if v.root is None:
-        return [[(v.headline, "head"), ("  [OK]", "pass")],
+        tag = ("  [OK]", "pass") if c["pass"] else ("  [NO DATA]", "not-evaluated")
+        return [[(v.headline, "head"), tag],
                 [("  " + v.detail, None)],
                 [("  " + tail, "dim")]]
     root = v.root
@@ -92,15 +93,16 @@ def lines(result: Any) -> list[Line]:
             continue
         out.append([(f"  {heading}", "dim")])
         for c in checks:
-            label = common.STATUS_LABEL[c.status]
+            shown = common.check_outcome(rep, c)
+            label = common.STATUS_LABEL[shown]
             title = common.check_title(c.id, rep.findings)
-            host = f" [{c.host}]" if multi else ""
+            host = f" [{c.host_label(rep.hosts)}]" if multi and c.hosts else ""
             tail = ""
             if c.status == "not-evaluated":
                 tail = " — needs: " + "; ".join(c.missing) if c.missing else ""
                 if c.note:
                     tail += f" ({c.note})"
-            out.append([(f"    {label:<13}", STYLE[c.status]), (f" {c.id}: {title}{host}{tail}", None)])
+            out.append([(f"    {label:<13}", STYLE[shown]), (f" {c.id}: {title}{host}{tail}", None)])
     asks = common.ask_for(rep.checks)
     if asks:
         out.append([])
