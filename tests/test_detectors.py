@@ -377,3 +377,16 @@ def test_admin_sessions_and_policy_overrides_need_real_configuration():
     assert isinstance(out, NotEvaluated)
     out = run("policy-overrides-local", [], defaults)
     assert isinstance(out, NotEvaluated) and len(out.missing) == 2
+
+
+def test_nla_required_not_asked_on_windows_server_2003():
+    """2003 has no NLA: the check passes instead of asking for gpresult /x (2003 has none)."""
+    from analyzer.sample import write_bundle
+    import analyzer
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as d:
+        r = analyzer.analyze(write_bundle("healthy-2003", Path(d) / "b.zip", seed=0, fmt="zip"))
+    chk = r.checks[r.checks["id"] == "nla-required"]
+    assert len(chk) and set(chk["status"]) == {"pass"}

@@ -303,8 +303,13 @@ def nla_required(ctx: Context):
     changed, and CredSSP patch mismatches ("encryption oracle remediation") fail before a
     session exists, and the failure shows as a type-3 logon failure. References: KB2477023.
     """
+    if ctx.os() == "2003":
+        return []                       # Windows Server 2003 has no NLA: nothing to require
     row = ctx.setting("UserAuthentication")
     if row is None:
+        if ctx.has("reg"):              # the export is here but says nothing: only policy can
+            return ctx.not_evaluated("gpresult", note="the registry export has no "
+                                     "UserAuthentication value")
         return ctx.not_evaluated("reg", "gpresult")
     if _int(row["value"]) != 1:
         return []
