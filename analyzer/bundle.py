@@ -675,6 +675,8 @@ def _assemble(bundle_path: str, members: list[Member], results: dict[int, tuple]
     timeline = tl.concat(frames)
     hosts = sorted(set(timeline["host"].dropna().astype(str)) | known) if len(timeline) else sorted(known)
     inventory = pd.DataFrame([m.as_row() for m in members], columns=INVENTORY_COLUMNS)
+    inventory = inventory.astype({"size": "Int64", "records": "Int64", "records_expected": "Int64",
+                                  "warnings": "Int64", "bytes_read": "Int64"})
     return Bundle(path=bundle_path, timeline=timeline, inventory=inventory, warnings=warnings,
                   hosts=hosts, meta=meta, members=members)
 

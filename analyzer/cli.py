@@ -60,6 +60,20 @@ JobsOpt = Annotated[int, typer.Option("--jobs", "-j", min=1, max=64,
                                       help="Parse files in this many processes.")]
 
 
+def _version_cb(value: bool) -> None:
+    if value:
+        import analyzer
+
+        typer.echo(f"rdpdoctor {analyzer.__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", callback=_version_cb, is_eager=True,
+                                                help="Print the version and exit.")] = False) -> None:
+    """Offline root-cause analysis of 'Remote Desktop can't connect' diagnostic bundles."""
+
+
 def _progress_cb():
     """A rich progress bar on stderr when stderr is a terminal; else None."""
     if not sys.stderr.isatty():

@@ -50,7 +50,16 @@ def to_table(df: pd.DataFrame, max_width: int = 60) -> str:
     show = _plain(df)
     cols = [c for c in show.columns if c != "data"]
     show = show[cols].astype("string").fillna("")
-    show = show.apply(lambda s: s.str.slice(0, max_width))
+    def cut(s: pd.Series) -> pd.Series:
+        # keep the end of paths (the file name) and never cut hashes
+        if s.name in ("sha256",):
+            return s
+        long = s.str.len() > max_width
+        head = s.str.slice(0, max_width - 1) + "…"
+        tail = "…" + s.str.slice(-(max_width - 1))
+        return s.where(~long, tail if s.name in ("source", "container") else head)
+
+    show = show.apply(cut)
     return show.to_string(index=False) + "\n"
 
 

@@ -192,7 +192,7 @@ def port_conflict(ctx: Context):
              "that the PID now hosts TermService, and `qwinsta` shows `rdp-tcp … Listen`."]
     return [ctx.finding(f"RDP {port_txt} is held by " + ", ".join(descs) + listener,
                         ev, steps,
-                        details={"port": port, "pids": [o["pid"] for o in other],
+                        details={"port": port, "pids": sorted({o["pid"] for o in other}),
                                  "images": sorted({o["image"] or "" for o in other}),
                                  "services": sorted({s for o in other for s in (o["services"] or [])})})]
 
