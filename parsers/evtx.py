@@ -1236,8 +1236,11 @@ def _python_pass(buf, size: int, walk: _Walk, part: _Part, rel: Relevance | None
         part.headers += len(recs)
         if skip_ids is not None and recs:
             ids = np.fromiter((r[2] for r in recs), dtype=np.uint64, count=len(recs))
-            known = np.isin(ids, skip_ids)
-            recs = [r for r, k in zip(recs, known) if not k]
+            if len(skip_ids):
+                # O(k log n) lookup (np.isin would build a table over all n ids per chunk)
+                at = np.minimum(np.searchsorted(skip_ids, ids), len(skip_ids) - 1)
+                known = skip_ids[at] == ids
+                recs = [r for r, k in zip(recs, known) if not k]
         for off, rsize, rid in recs:
             if rid in done:
                 part.cols.duplicates += 1
@@ -1409,10 +1412,10 @@ def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
     try:
         size = path.stat().st_size
         with open(path, "rb") as fh:
-            head = fh.read(8)
+            head = fh.read(HEADER_SIZE)
     except OSError as e:
         raise ParserError(f"cannot read {path.name}: {e}") from e
-    if size and not sniff(head):
+    if size and not sniff(head[:8]):
         raise NotMyFormat(f"{path.name}: no ElfFile/ElfChnk signature")
     if size > options.max_bytes:
         raise BudgetExceeded(f"{path.name}: {size} bytes exceeds the per-file limit "
@@ -1466,6 +1469,14 @@ def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
         "filled_in": sum(p.filled_in for p in parts),
         "workers": len(parts),
     }
+    claimed = _header_chunk_count(head)
+    if claimed is not None and claimed > stats["chunks"]:
+        warnings.append(ParseWarning(src, "offset 0x2a", f"file header announces {claimed} "
+                                     f"chunk(s) but the file holds {stats['chunks']} readable "
+                                     "chunk(s): truncated, carved or a damaged header"))
+    if size > HEADER_SIZE and stats["chunks"] == 0:
+        warnings.append(ParseWarning(src, f"offset {HEADER_SIZE:#x}", "no readable chunk "
+                                     "after the file header: no event could be read"))
     if any(p.timed_out for p in parts):
         warnings.append(ParseWarning(src, "file", f"time budget of {options.time_budget_s}s "
                                      "exceeded; the rest of the file was not read"))
@@ -1474,6 +1485,13 @@ def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
     if len(frame) and frame["host"].notna().any():
         meta["host"] = frame["host"].dropna().mode().iloc[0]
     return ParseResult(frame=frame, warnings=warnings, stats=stats, meta=meta, parser="evtx")
+
+
+def _header_chunk_count(head: bytes) -> int | None:
+    """The chunk count an ``ElfFile`` header announces (u16 at 0x2a), or None."""
+    if len(head) < 0x2c or head[:8] != FILE_MAGIC:
+        return None
+    return int.from_bytes(head[0x2a:0x2c], "little")
 
 
 def _gaps(ids: np.ndarray) -> list[tuple[int, int]]:
