@@ -1470,10 +1470,11 @@ def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
         "workers": len(parts),
     }
     claimed = _header_chunk_count(head)
-    if claimed is not None and claimed > stats["chunks"]:
+    slots = -(-max(0, size - HEADER_SIZE) // CHUNK_SIZE)
+    if claimed is not None and claimed > slots:
         warnings.append(ParseWarning(src, "offset 0x2a", f"file header announces {claimed} "
-                                     f"chunk(s) but the file holds {stats['chunks']} readable "
-                                     "chunk(s): truncated, carved or a damaged header"))
+                                     f"chunk(s) but the file has room for {slots} "
+                                     f"({stats['chunks']} readable): truncated, or a damaged header"))
     if size > HEADER_SIZE and stats["chunks"] == 0:
         warnings.append(ParseWarning(src, f"offset {HEADER_SIZE:#x}", "no readable chunk "
                                      "after the file header: no event could be read"))
