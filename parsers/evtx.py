@@ -11,13 +11,24 @@ Two backends behind :func:`parse`, chosen by ``ParseOptions.evtx_backend``:
     losing the rest of the file. Afterwards our own chunk walk (below) lists every record
     header physically present; records the Rust reader did not yield are decoded by the
     Python decoder ("fill-in"), so the Rust backend never recovers fewer records than
-    either library alone.
+    either library alone (on the corpus it recovers more: records in truncated last chunks,
+    in chunks with a damaged header, and partly overwritten records).
 ``python`` (python-evtx; not installed on Windows, see pyproject.toml)
     Our chunk walk finds every chunk by its ``ElfChnk`` magic (never trusting the file
     header's chunk count), walks record headers (resynchronising after a damaged record),
-    and reads each record's template substitution array directly with ``struct``; python-evtx
-    parses the template definitions (element names, which substitution goes where), once
-    per template per chunk. No XML is rendered.
+    and reads each record's template substitution array directly with ``struct``. Template
+    definitions (element names, which substitution goes where) are compiled once per
+    template per chunk by a small BinXML token reader here (template-less records too);
+    python-evtx's node parser is the fallback when that reader fails, so every record
+    python-evtx can decode is decoded. No XML is rendered. The same reader does the Rust
+    backend's fill-in, so that works without python-evtx (Windows) too.
+
+Relevance (``ParseOptions.relevance``): decided before a record is decoded — from the Rust
+JSON text with three ``str.find``s, or from the template's provider literal and event-id
+substitution — and dropped records are counted per ``provider/id`` in ``stats["dropped"]``.
+``ParseOptions.workers > 1`` parses groups of ≤ 16 MiB of chunks in a process pool.
+Memory: column lists become Arrow/numpy arrays every 8 k records, and the file's mapped
+pages are released after each chunk.
 
 Both backends give the same rows for an undamaged file (``tests/test_evtx.py`` checks every
 corpus file column by column); values are normalised to the Rust reader's rendering
