@@ -170,6 +170,14 @@ EVENT_TYPES: dict[tuple[str, int], str] = {
     ("schannel", 36889): "tls:schannel:chain",
 }
 
+#: Known events no detector or report reads: named in the timeline when present, but dropped
+#: by the relevance filter (a busy Security log is mostly 4624/4634/4672 pairs; keeping the
+#: logoffs and privilege notices would double ``analyze``'s memory for nothing).
+NOT_RELEVANT: frozenset[tuple[str, int]] = frozenset({
+    ("security", 4634), ("security", 4647), ("security", 4648), ("security", 4672),
+    ("security", 538),
+})
+
 #: Channels whose every event is worth keeping (RDP-specific logs).
 RELEVANT_CHANNELS: tuple[str, ...] = (
     "microsoft-windows-terminalservices-remoteconnectionmanager/operational",
@@ -209,7 +217,8 @@ def relevance() -> Relevance:
     providers: dict[str, frozenset[int] | None] = {}
     ids_by_family: dict[str, set[int]] = {}
     for (fam, eid) in EVENT_TYPES:
-        ids_by_family.setdefault(fam, set()).add(eid)
+        if (fam, eid) not in NOT_RELEVANT:
+            ids_by_family.setdefault(fam, set()).add(eid)
     for fam, names in _FAMILY_NAMES.items():
         ids = None if fam in whole else frozenset(ids_by_family.get(fam, ()))
         for n in names:
