@@ -32,7 +32,7 @@ from lxml import etree, html
 
 from . import gpcommon as gc
 from . import regcommon as rc
-from .base import (read_bounded, NotMyFormat, ParseOptions, ParseResult, ParserInfo,
+from .base import (NotMyFormat, ParseOptions, ParseResult, ParserInfo,
                    ParseWarning, data_json, result_from_rows, warn)
 from .gpresult import _apply_map
 
@@ -51,12 +51,7 @@ def sniff(head: bytes, name: str = "") -> bool:
 
 
 def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
-    options = options or ParseOptions()
-    raw = read_bounded(path, options)
-    text, enc = rc.decode_text(raw)
-    res = parse_text(text, str(path), options)
-    res.stats.update(encoding=enc, bytes_read=len(raw))
-    return res
+    return rc.parse_file(path, options, parse_text)
 
 
 def parse_text(text: str, source: str, options: ParseOptions | None = None,

@@ -17,7 +17,7 @@ import codecs
 import re
 from typing import Any
 
-from .base import data_json
+from .base import ParseOptions, ParseResult, data_json, read_bounded
 
 ROOTS: dict[str, str] = {
     "HKEY_LOCAL_MACHINE": "HKLM", "HKLM": "HKLM",
@@ -173,3 +173,14 @@ def deletion_row(*, key_original: str, name: str | None, locator: str) -> dict[s
 
 def locator(line: int, key: str) -> str:
     return f"line {line} [{normalize_key(key)[1]}]" if key else f"line {line}"
+
+
+def parse_file(path, options: ParseOptions | None, parse_text) -> ParseResult:
+    """Read a registry/policy text file within budget, decode it (BOM-aware) and hand it to
+    the module's ``parse_text``; the encoding and bytes read go into the stats."""
+    options = options or ParseOptions()
+    raw = read_bounded(path, options)
+    text, enc = decode_text(raw)
+    res = parse_text(text, str(path), options)
+    res.stats.update(encoding=enc, bytes_read=len(raw))
+    return res

@@ -22,7 +22,7 @@ import re
 from pathlib import Path
 
 from . import regcommon as rc
-from .base import (read_bounded, NotMyFormat, ParseOptions, ParseResult, ParserInfo,
+from .base import (NotMyFormat, ParseOptions, ParseResult, ParserInfo,
                    ParseWarning, result_from_rows, warn)
 
 INFO = ParserInfo(
@@ -55,12 +55,7 @@ def sniff(head: bytes, name: str = "") -> bool:
 
 
 def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
-    options = options or ParseOptions()
-    raw = read_bounded(path, options)
-    text, enc = rc.decode_text(raw)
-    res = parse_text(text, str(path), options)
-    res.stats.update(encoding=enc, bytes_read=len(raw))
-    return res
+    return rc.parse_file(path, options, parse_text)
 
 
 def parse_text(text: str, source: str, options: ParseOptions | None = None,
