@@ -390,3 +390,16 @@ def test_nla_required_not_asked_on_windows_server_2003():
         r = analyzer.analyze(write_bundle("healthy-2003", Path(d) / "b.zip", seed=0, fmt="zip"))
     chk = r.checks[r.checks["id"] == "nla-required"]
     assert len(chk) and set(chk["status"]) == {"pass"}
+
+
+def test_snp_not_asked_on_2008_and_later():
+    """SNP only matters on 2003: a 2022 bundle without Tcpip\\Parameters passes the check."""
+    from analyzer.sample import write_bundle
+    import analyzer
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as d:
+        r = analyzer.analyze(write_bundle("port-conflict", Path(d) / "b.zip", seed=0, fmt="zip"))
+    chk = r.checks[r.checks["id"] == "snp-features-enabled"]
+    assert len(chk) and set(chk["status"]) == {"pass"}

@@ -337,6 +337,8 @@ def snp_features_enabled(ctx: Context):
     2008+ the same names mean something else and are not reported. References: KB2477023
     part 3, KB948496.
     """
+    if ctx.os() == "2008+":
+        return []                       # SNP's "RDP busy" problem is a 2003 SP2 one
     rows = [(n, ctx.setting(n)) for n in SNP_VALUES]
     present = [(n, r) for n, r in rows if r is not None]
     if not present:
