@@ -163,6 +163,8 @@ def discover(inbox: str | os.PathLike, pattern: str | None = None,
 
 def content_hash(path: str | os.PathLike) -> str:
     """SHA-256 of a file, or of a folder's (relative path, content) pairs in sorted order."""
+    from .bundle import file_sha256        # the same hash the inventory shows
+
     p = Path(path)
     h = hashlib.sha256()
     if p.is_dir():
@@ -173,17 +175,9 @@ def content_hash(path: str | os.PathLike) -> str:
                 if f.is_symlink() or not f.is_file():
                     continue
                 h.update(f.relative_to(p).as_posix().encode("utf-8", "surrogateescape") + b"\0")
-                h.update(_file_sha(f).encode() + b"\n")
+                h.update(file_sha256(f).encode() + b"\n")
         return h.hexdigest()
-    return _file_sha(p)
-
-
-def _file_sha(p: Path) -> str:
-    h = hashlib.sha256()
-    with open(p, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return file_sha256(p)
 
 
 def _report_stem(ref_path: str, sha: str) -> str:

@@ -293,7 +293,7 @@ class _Intake:
                              size=path.stat().st_size)
                 return
             self._add(Member(source=source, container=container, size=path.stat().st_size,
-                             sha256=sha256 or _sha256(path), kind="archive", status="parsed",
+                             sha256=sha256 or file_sha256(path), kind="archive", status="parsed",
                              reason=f"{arch} archive, members listed separately", real_path=None))
             if arch == "zip":
                 self.add_zip(path, source, depth + 1)
@@ -301,7 +301,7 @@ class _Intake:
                 self.add_tar(path, source, depth + 1)
             return
         self._add(Member(source=source, container=container, size=path.stat().st_size,
-                         sha256=sha256 or _sha256(path), real_path=path))
+                         sha256=sha256 or file_sha256(path), real_path=path))
 
     def add_folder(self, root: Path) -> None:
         root = root.resolve()
@@ -437,7 +437,8 @@ def _only_surrogate_escapes(s: str) -> bool:
         return False
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in 1 MiB blocks (inventory and batch resume keys)."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
