@@ -178,6 +178,17 @@ NOT_RELEVANT: frozenset[tuple[str, int]] = frozenset({
     ("security", 538),
 })
 
+#: Known events that matter only with one field value: successful logons are read by the
+#: brute-force detector and the report's session lane only when they are RDP logons
+#: (LogonType 10, RemoteInteractive); the relevance filter drops the rest (service and
+#: network logons are most of a busy Security log). Failed logons (4625) stay whole: NLA
+#: failures are type 3.
+VALUE_RULES: dict[tuple[str, int], tuple[str, frozenset[str]]] = {
+    ("security", 4624): ("LogonType", frozenset({"10"})),
+    ("security", 528): ("LogonType", frozenset({"10"})),
+    ("security", 540): ("LogonType", frozenset({"10"})),
+}
+
 #: Channels whose every event is worth keeping (RDP-specific logs).
 RELEVANT_CHANNELS: tuple[str, ...] = (
     "microsoft-windows-terminalservices-remoteconnectionmanager/operational",
@@ -224,4 +235,6 @@ def relevance() -> Relevance:
         for n in names:
             providers[n] = ids
     channels: dict[str, frozenset[int] | None] = {c: None for c in RELEVANT_CHANNELS}
-    return Relevance(providers=providers, channels=channels)
+    values = {(name, eid): rule for (fam, eid), rule in VALUE_RULES.items()
+              for name in _FAMILY_NAMES.get(fam, ())}
+    return Relevance(providers=providers, channels=channels, values=values)

@@ -179,21 +179,52 @@ class Relevance:
     ``providers``: provider name (lower case) -> set of event ids, or None for all ids.
     ``channels``: channel name (lower case) -> set of event ids, or None for all ids.
     An event is relevant when it matches either table.
+    ``values``: (provider lower case, event id) -> (field name, allowed values as text): an
+    event that passes the tables but carries that field with another value is not relevant
+    (a busy Security log is mostly 4624 service/network logons; only type 10 concerns RDP).
+    An event without the field is kept.
     """
 
     providers: dict[str, frozenset[int] | None] = field(default_factory=dict)
     channels: dict[str, frozenset[int] | None] = field(default_factory=dict)
+    values: dict[tuple[str, int], tuple[str, frozenset[str]]] = field(default_factory=dict)
 
-    def keep(self, provider: str | None, channel: str | None, event_id: int | None) -> bool:
+    def keep(self, provider: str | None, channel: str | None, event_id: int | None,
+             fields: dict[str, Any] | None = None) -> bool:
+        """``fields`` None: decide on provider/channel/id only (the value rule is checked
+        later, once the fields are known; see :meth:`value_rule`)."""
         for table, key in ((self.providers, provider), (self.channels, channel)):
             if key is None:
                 continue
             ids = table.get(key.lower(), False)
-            if ids is None:
-                return True
-            if ids and event_id is not None and event_id in ids:
-                return True
+            if ids is None or (ids and event_id is not None and event_id in ids):
+                return fields is None or self.keep_value(provider, event_id, fields)
         return False
+
+    def value_rule(self, provider: str | None, event_id: int | None
+                   ) -> tuple[str, frozenset[str]] | None:
+        if not self.values or provider is None or event_id is None:
+            return None
+        return self.values.get((provider.lower(), event_id))
+
+    def keep_value(self, provider: str | None, event_id: int | None,
+                   fields: dict[str, Any]) -> bool:
+        rule = self.value_rule(provider, event_id)
+        if rule is None:
+            return True
+        v = fields.get(rule[0])
+        return v is None or str(v).strip() in rule[1]
+
+    def keep_data(self, provider: str | None, event_id: int | None, data: str | None) -> bool:
+        """:meth:`keep_value` for a built row (``data`` = the row's JSON text)."""
+        if not data or self.value_rule(provider, event_id) is None:
+            return True
+        import orjson
+        try:
+            fields = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            return True
+        return self.keep_value(provider, event_id, fields) if type(fields) is dict else True
 
 
 @dataclass

@@ -301,7 +301,8 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
             skipped.append({"line": line, "length": len(chunk), "reason": why})
             warnings.append(ParseWarning(source, loc, why))
             continue
-        if rel is not None and not rel.keep(row["provider"], row["channel"], row["event_id"]):
+        if rel is not None and not (rel.keep(row["provider"], row["channel"], row["event_id"])
+                                    and rel.keep_data(row["provider"], row["event_id"], row["data"])):
             key = f"{row['provider']}/{row['event_id']}"
             dropped[key] = dropped.get(key, 0) + 1
             continue

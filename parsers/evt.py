@@ -697,7 +697,12 @@ def _parse_buf(buf, size: int, name: str, src: str, options: ParseOptions,
             key = f"{r.source}/{eid}"
             dropped[key] = dropped.get(key, 0) + 1
             continue
-        rows.append(_row(r, channel))
+        row = _row(r, channel)
+        if rel is not None and not rel.keep_data(r.source, eid, row["data"]):
+            key = f"{r.source}/{eid}"
+            dropped[key] = dropped.get(key, 0) + 1
+            continue
+        rows.append(row)
 
     # accounting: what the header announces vs what came back
     expected = None

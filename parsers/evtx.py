@@ -41,7 +41,7 @@ Computer as written, ``record_id`` = the record header's number, ``provider``, `
 ``event_id`` (low 16 bits; ``Qualifiers`` in data), ``level``, ``sid`` (System/Security/
 @UserID, else the event's TargetUserSid/UserSid), ``pid`` (Execution/@ProcessID),
 ``user``/``ip``/``port``/``session_id`` from :func:`parsers.eventcommon.event_columns`,
-``message`` from :func:`parsers.eventcommon.event_message`, ``event_type`` left empty
+``message`` from :func:`parsers.eventcommon.data_message`, ``event_type`` left empty
 (``analyzer.timeline`` fills it), ``data`` = compact JSON of EventData named fields,
 unnamed ``<Data>`` as ``param1..N``, UserData leaves (flattened by element name),
 ``Binary`` (hex), ``ntstatus`` (TermDD), ``Qualifiers``, ``EventSourceName``,
@@ -78,7 +78,7 @@ import pandas as pd
 
 from .base import (TIME_DTYPE, TIMELINE_DTYPES, BudgetExceeded, NotMyFormat, ParseOptions,
                    ParseResult, ParserError, ParserInfo, ParseWarning, Relevance, empty_frame)
-from .eventcommon import event_columns, event_message, ntstatus_from_binary
+from .eventcommon import data_message, event_columns, ntstatus_from_binary
 
 INFO = ParserInfo(name="evtx", kind="evtx",
                   description="Windows event log (.evtx), Rust evtx or python-evtx backend",
@@ -199,7 +199,6 @@ class _Columns:
         return self._rows + len(self.record_id)
 
     def _flush(self) -> None:
-        import pyarrow as pa
         if not self.record_id:
             return
         for n in self.NAMES:
@@ -207,22 +206,63 @@ class _Columns:
             if n == "time":
                 arr = _times(vals)
             elif n in _INT_COLS:
-                lo, hi = _INT_RANGE[_INT_COLS[n]]
-                mask = np.fromiter((v is None or not lo <= v <= hi for v in vals), bool, len(vals))
-                arr = (np.fromiter((0 if m else v for v, m in zip(vals, mask)),
-                                   _INT_NP[_INT_COLS[n]], len(vals)), mask)
+                arr = _ints(vals, _INT_COLS[n])
             else:
-                arr = pa.array(_strs(vals), pa.string())
+                arr = _pa_strings(vals)
             self._done[n].append(arr)
-            setattr(self, n, [])
+            vals.clear()                      # in place: callers may hold bound .append
         self._rows += len(self._done["time"][-1])
 
+    def row(self, t, host, rid: int, provider, channel, eid: int | None, level, pid, userid,
+            fields: dict, extra: dict | None) -> None:
+        """Append one normalised record; both backends end here, so they cannot differ.
+        ``fields``: the named event fields without empty values; ``extra``: what the
+        record's System part adds to ``data`` (Qualifiers, ActivityID, ...)."""
+        if fields:
+            ftext = _dumps(fields).decode()
+            cols = event_columns(provider, eid, fields)
+            self.message.append(data_message(provider, eid, ftext))
+            if extra:
+                d = dict(fields)
+                d.update(extra)
+                ftext = _dumps(d).decode()
+            self.data.append(ftext)
+            if cols:
+                self.user.append(cols.get("user"))
+                self.sid.append(userid if userid is not None else cols.get("sid"))
+                self.session_id.append(cols.get("session_id"))
+                self.ip.append(cols.get("ip"))
+                self.port.append(cols.get("port"))
+            else:
+                self.user.append(None)
+                self.sid.append(userid)
+                self.session_id.append(None)
+                self.ip.append(None)
+                self.port.append(None)
+        else:
+            self.message.append(f"{provider or '?'} {eid if eid is not None else '?'}")
+            self.data.append(_dumps(extra).decode() if extra else None)
+            self.user.append(None)
+            self.sid.append(userid)
+            self.session_id.append(None)
+            self.ip.append(None)
+            self.port.append(None)
+        self.time.append(t)
+        self.host.append(host)
+        self.record_id.append(rid)
+        self.provider.append(provider)
+        self.channel.append(channel)
+        self.event_id.append(eid)
+        self.level.append(level)
+        self.pid.append(pid)
+        if len(self.record_id) >= self.BATCH:
+            self._flush()
+
     def add(self, r: _Rec) -> None:
-        """Normalise one record into the column lists (shared by both backends)."""
+        """Normalise one backend-neutral record (the general path: any record shape)."""
         eid = r.event_id
         if type(eid) is not int:
             eid = _int(eid)
-        fields = r.fields
         extra: dict[str, Any] | None = None
         if eid is not None and eid > 0xFFFF:
             extra = {"Qualifiers": eid >> 16}
@@ -235,35 +275,11 @@ class _Columns:
         if type(t) is str and t.startswith("1601-01-01T00:00:00"):
             extra = extra or {}
             extra["_time_zero"] = True
-        if fields:
-            cols = event_columns(provider, eid, fields)
-            self.message.append(event_message(provider, eid, fields))
-        else:
-            cols = _NO_COLS
-            self.message.append(f"{provider or '?'} {eid if eid is not None else '?'}")
-        self.time.append(t)
-        self.host.append(r.computer)
-        self.record_id.append(r.record_id)
-        self.provider.append(provider)
-        self.channel.append(r.channel)
-        self.event_id.append(eid)
         lv = r.level
-        self.level.append(lv if type(lv) is int else _int(lv))
-        self.user.append(cols.get("user"))
-        self.sid.append(r.userid if r.userid is not None else cols.get("sid"))
-        self.session_id.append(cols.get("session_id"))
         pid = r.pid
-        self.pid.append(pid if type(pid) is int else _int(pid))
-        self.ip.append(cols.get("ip"))
-        self.port.append(cols.get("port"))
-        if extra:
-            d = dict(fields)
-            d.update(extra)
-        else:
-            d = fields
-        self.data.append(_dumps(d).decode() if d else None)
-        if len(self.data) >= self.BATCH:
-            self._flush()
+        self.row(t, r.computer, r.record_id, provider, r.channel, eid,
+                 lv if type(lv) is int else _int(lv), pid if type(pid) is int else _int(pid),
+                 r.userid, r.fields, extra)
 
     @staticmethod
     def _extra(r: _Rec, provider, extra: dict | None) -> dict:
@@ -291,6 +307,7 @@ class _Columns:
 
     def frame(self) -> pd.DataFrame:
         import pyarrow as pa
+        import pyarrow.compute as pc
         self._flush()
         n = self._rows
         if n == 0:
@@ -307,11 +324,12 @@ class _Columns:
             else:
                 data[c] = pd.arrays.ArrowStringArray(pa.chunked_array(parts, pa.string()))
             self._done[c] = []
-        data["source"] = pd.array([None] * n, dtype="string")
-        data["locator"] = pd.array(["record " + str(r) for r in data["record_id"].tolist()],
-                                   dtype="string")
-        data["kind"] = pd.array(["evtx"] * n, dtype="string")
-        data["event_type"] = pd.array([None] * n, dtype="string")
+        ids = pa.array(data["record_id"].to_numpy(dtype="int64", na_value=0)).cast(pa.string())
+        data["locator"] = pd.arrays.ArrowStringArray(
+            pc.binary_join_element_wise("record ", ids, ""))
+        data["source"] = pd.arrays.ArrowStringArray(pa.nulls(n, pa.string()))
+        data["kind"] = pd.arrays.ArrowStringArray(pa.repeat(pa.scalar("evtx"), n))
+        data["event_type"] = pd.arrays.ArrowStringArray(pa.nulls(n, pa.string()))
         return pd.DataFrame({c: data[c] for c in TIMELINE_DTYPES})
 
 
@@ -327,6 +345,35 @@ def _dumps(d: dict) -> bytes:
                 {k: (str(v) if isinstance(v, int) else v) for k, v in d.items()}, default=str)
 
 
+def _pa_strings(values: list):
+    import pyarrow as pa
+    try:
+        return pa.array(values, pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return pa.array(_strs(values), pa.string())
+
+
+def _ints(values: list, dtype: str) -> tuple[np.ndarray, np.ndarray]:
+    """Python ints / None → (numpy values, null mask); out-of-range or odd values → null."""
+    import pyarrow as pa
+    lo, hi = _INT_RANGE[dtype]
+    try:
+        arr = pa.array(values, pa.int64())
+        v = arr.fill_null(0).to_numpy()
+        mask = arr.is_null().to_numpy(zero_copy_only=False)
+        if dtype != "Int64":
+            bad = (v < lo) | (v > hi)
+            if bad.any():
+                mask = mask | bad
+                v = np.where(bad, 0, v)
+        return v.astype(_INT_NP[dtype]), mask
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
+        mask = np.fromiter((type(v) is not int or not lo <= v <= hi for v in values), bool,
+                           len(values))
+        return (np.fromiter((0 if m else v for v, m in zip(values, mask)), _INT_NP[dtype],
+                            len(values)), mask)
+
+
 def _strs(values: list) -> list:
     if all(v is None or type(v) is str for v in values):
         return values
@@ -336,8 +383,17 @@ def _strs(values: list) -> list:
 _FT_UNIX_US = 11644473600 * 1_000_000
 
 
-def _times(values: list) -> pd.Series:
-    """ISO strings (Rust) / FILETIME ints (python) / None → datetime64[us, UTC]."""
+def _times(values: list) -> np.ndarray:
+    """ISO strings (Rust) / FILETIME ints (python) / None → datetime64[us] (UTC)."""
+    import pyarrow as pa
+    if values and type(values[0]) is str:     # the Rust reader's ``...:SS.ffffffZ``
+        try:
+            iv = pa.array(values, pa.string()).cast(pa.timestamp("us", "UTC")).cast(pa.int64())
+            if iv.null_count:
+                iv = iv.fill_null(np.iinfo(np.int64).min)        # NaT
+            return iv.to_numpy().view("datetime64[us]")
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError):
+            pass
     out = np.empty(len(values), dtype="datetime64[us]")
     strs: list[int] = []
     for i, v in enumerate(values):
@@ -570,11 +626,8 @@ def walk_chunks(buf, size: int) -> _Walk:
     start = HEADER_SIZE if buf[:8] == FILE_MAGIC else 0
     off = start
     while off + _RECORDS_START <= size:
-        head = buf[off:off + 8]
-        if head == CHUNK_MAGIC:
+        if _slot(w, buf, off):
             found.add(off)
-        elif head != b"\x00" * 8:
-            w.bad.append((off, f"no ElfChnk magic at chunk slot (found {bytes(head)[:8].hex()})"))
         off += CHUNK_SIZE
     # magics outside the 64 KiB grid (carved/shifted data)
     pos = buf.find(CHUNK_MAGIC, 0)
@@ -584,13 +637,37 @@ def walk_chunks(buf, size: int) -> _Walk:
                 and not any(f <= pos < f + CHUNK_SIZE for f in found):
             found.add(pos)
         pos = buf.find(CHUNK_MAGIC, pos + 8)
-    for off in sorted(found):
+    _add_chunks(w, buf, sorted(found))
+    _release(buf, 0, size)      # (page faults map whole 64 KiB neighbourhoods)
+    return w
+
+
+def _add_chunks(w: _Walk, buf, offsets) -> None:
+    for off in offsets:
         _, _ffirst, _flast, first, last, hsize, _lro, free = _CHUNK_HDR.unpack_from(buf, off)
         w.chunks.append(_Chunk(off, first, last, free))
         if free > _RECORDS_START and first <= last and last - first < CHUNK_SIZE // 24:
             w.announced += last - first + 1
-    _release(buf, 0, size)      # (page faults map whole 64 KiB neighbourhoods)
+
+
+def _walk_offsets(buf, size: int, offsets: list[int]) -> _Walk:
+    """:func:`walk_chunks` restricted to the given chunk slots (one worker's share of a
+    file): only those 64 KiB are read, not the whole file again."""
+    w = _Walk()
+    found = [off for off in sorted(offsets)
+             if off + _RECORDS_START <= size and _slot(w, buf, off)]
+    _add_chunks(w, buf, found)
     return w
+
+
+def _slot(w: _Walk, buf, off: int) -> bool:
+    """Is there a chunk at ``off``? A slot that is neither a chunk nor zeros is recorded."""
+    head = buf[off:off + 8]
+    if head == CHUNK_MAGIC:
+        return True
+    if head != b"\x00" * 8:
+        w.bad.append((off, f"no ElfChnk magic at chunk slot (found {bytes(head)[:8].hex()})"))
+    return False
 
 
 def _next_record(buf, start: int, stop: int, cend: int) -> int:
@@ -1206,14 +1283,15 @@ class _Part:
     timed_out: bool = False
 
 
-def _keep(rel: Relevance | None, part: _Part, provider, channel, eid) -> bool:
+def _keep(rel: Relevance | None, part: _Part, provider, channel, eid,
+          fields: dict | None = None) -> bool:
     if rel is None:
         return True
     if provider is not None and type(provider) is not str:
         provider = str(provider)
     if channel is not None and type(channel) is not str:
         channel = str(channel)
-    if rel.keep(provider, channel, eid):
+    if rel.keep(provider, channel, eid, fields):
         return True
     part.dropped[_dropped_key(provider, eid)] += 1
     return False
@@ -1278,7 +1356,7 @@ def _python_pass(buf, size: int, walk: _Walk, part: _Part, rel: Relevance | None
             if rel is not None:
                 eid = _int(rec.event_id)
                 if not _keep(rel, part, rec.provider, rec.channel,
-                             None if eid is None else eid & 0xFFFF):
+                             None if eid is None else eid & 0xFFFF, rec.fields):
                     continue
             part.cols.add(rec)
             if skip_ids is not None:
@@ -1313,6 +1391,7 @@ def _rust_pass(source, part: _Part, rel: Relevance | None, deadline: float | Non
         part.rust_errors = 1
         return np.array([], dtype=np.uint64)
     errors = 0
+    row = cols.row
     while True:
         try:
             for r in it:
@@ -1324,16 +1403,24 @@ def _rust_pass(source, part: _Part, rel: Relevance | None, deadline: float | Non
                     if probe is not None:
                         if not _keep(rel, part, *probe):
                             continue
-                        rec = _rec_from_json(rid, loads(s))
+                        rule = rel.value_rule(probe[0], probe[2])
+                        if rule is not None:
+                            v = _json_value(s, rule[0])
+                            if v is not None and v not in rule[1]:
+                                part.dropped[_dropped_key(probe[0], probe[2])] += 1
+                                continue
+                        ev = loads(s)
                     else:
                         rec = _rec_from_json(rid, loads(s))
                         eid = _int(rec.event_id)
-                        if not _keep(rel, part, rec.provider, rec.channel,
-                                     None if eid is None else eid & 0xFFFF):
-                            continue
+                        if _keep(rel, part, rec.provider, rec.channel,
+                                 None if eid is None else eid & 0xFFFF, rec.fields):
+                            add(rec)
+                        continue
                 else:
-                    rec = _rec_from_json(rid, loads(s))
-                add(rec)
+                    ev = loads(s)
+                if not _fast_row(row, rid, ev):
+                    add(_rec_from_json(rid, ev))
                 if deadline is not None and len(seen_any) % 4096 == 0 \
                         and _time.monotonic() > deadline:
                     part.timed_out = True
@@ -1348,6 +1435,72 @@ def _rust_pass(source, part: _Part, rel: Relevance | None, deadline: float | Non
                 break
     part.rust_errors = errors
     return np.unique(np.frombuffer(seen_any, dtype=np.uint64))
+
+
+def _fast_row(row, rid: int, ev: dict) -> bool:
+    """The common record shape straight into the columns (what ``_rec_from_json`` +
+    ``_Columns.add`` would give, without the intermediate object). False: unusual shape
+    (qualifiers, binary, unnamed or nested data, UserData, zero time ...), use the general
+    path."""
+    ev = ev.get("Event", ev)
+    sysd = ev.get("System")
+    if type(sysd) is not dict or "UserData" in ev:
+        return False
+    try:
+        pattr = sysd["Provider"]["#attributes"]
+        t = sysd["TimeCreated"]["#attributes"]["SystemTime"]
+    except (KeyError, TypeError):
+        return False
+    eid = sysd.get("EventID")
+    erid = sysd.get("EventRecordID")
+    lv = sysd.get("Level")
+    if type(eid) is not int or not 0 <= eid <= 0xFFFF or type(erid) is not int or erid != rid \
+            or type(pattr) is not dict or "EventSourceName" in pattr or type(t) is not str \
+            or t.startswith("1601-01-01T00:00:00") or (lv is not None and type(lv) is not int):
+        return False
+    ed = ev.get("EventData")
+    if ed is None:
+        fields: dict = {}
+    elif type(ed) is dict and "Data" not in ed and "Binary" not in ed and "#attributes" not in ed:
+        fields = {k: v for k, v in ed.items() if v is not None and v != ""}
+        if dict in map(type, fields.values()):
+            return False
+    else:
+        return False
+    v = sysd.get("Correlation")
+    act = _attrs(v).get("ActivityID") if type(v) is dict else None
+    v = sysd.get("Execution")
+    pid = _attrs(v).get("ProcessID") if type(v) is dict else None
+    if pid is not None and type(pid) is not int:
+        pid = _int(pid)
+    v = sysd.get("Security")
+    userid = _attrs(v).get("UserID") if type(v) is dict else None
+    channel = sysd.get("Channel")
+    if type(channel) is dict:
+        channel = channel.get("#text")
+    host = sysd.get("Computer")
+    if type(host) is dict:
+        host = host.get("#text")
+    row(t, host, rid, pattr.get("Name"), channel, eid, lv, pid, userid, fields,
+        None if act is None else {"ActivityID": act})
+    return True
+
+
+def _json_value(s: str, name: str) -> str | None:
+    """The value of field ``name`` in a Rust JSON record, as text, without decoding it
+    (None when absent or not a plain string/number)."""
+    i = s.find(f'"{name}":')
+    if i == -1:
+        return None
+    i += len(name) + 3
+    if s[i:i + 1] == '"':
+        j = s.find('"', i + 1)
+        v = s[i + 1:j]
+        return None if j == -1 or "\\" in v else v.strip()
+    j = i
+    while j < len(s) and (s[j].isdigit() or s[j] == "-"):
+        j += 1
+    return s[i:j] if j > i else None
 
 
 def _rust_locator(msg: str) -> str:
@@ -1373,14 +1526,8 @@ def _run(path: str, backend: str, chunk_offsets: list[int] | None, rel: Relevanc
         if size == 0:
             return part
         with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-            walk = walk_chunks(buf, size)
-            if chunk_offsets is not None:
-                want = set(chunk_offsets)
-                walk.chunks = [c for c in walk.chunks if c.offset in want]
-                walk.bad = [b for b in walk.bad if b[0] in want]
-                walk.announced = sum(c.last - c.first + 1 for c in walk.chunks
-                                     if c.free > _RECORDS_START and c.first <= c.last
-                                     and c.last - c.first < CHUNK_SIZE // 24)
+            walk = walk_chunks(buf, size) if chunk_offsets is None \
+                else _walk_offsets(buf, size, chunk_offsets)
             part.chunks = len(walk.chunks)
             part.chunks_bad = len(walk.bad)
             part.announced = walk.announced

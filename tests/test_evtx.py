@@ -439,3 +439,35 @@ def test_budgets(corpus):
     res = evtx.parse(path, ParseOptions(evtx_backend="python", time_budget_s=1e-9))
     assert res.stats.get("timed_out") and len(res.frame) < len(parsed(path, "python").frame)
     assert any("time budget" in w.message for w in res.warnings)
+
+
+def test_relevance_keeps_only_rdp_logons_of_4624(tmp_path):
+    """4624 is kept by the relevance filter only with LogonType 10 (the value is read from
+    the JSON text before decoding on the Rust path, from the fields on the python path);
+    4625 is kept whatever its type; a 4624 without LogonType is kept (cannot tell)."""
+    from analyzer import knowledge
+    from analyzer.sample.evtxwriter import Event, u32, write_evtx
+    sec = "Microsoft-Windows-Security-Auditing"
+
+    def ev(eid, data, n):
+        return Event(provider=sec, event_id=eid, level=0, time=133485408000000000 + n,
+                     channel="Security", computer="TS01", data=data)
+    events = [ev(4624, [("TargetUserName", "svc"), ("LogonType", u32(3))], 1),
+              ev(4624, [("TargetUserName", "alice"), ("LogonType", u32(10)),
+                        ("IpAddress", "10.0.0.5")], 2),
+              ev(4625, [("TargetUserName", "admin"), ("LogonType", u32(3))], 3),
+              ev(4624, [("TargetUserName", "bob"), ("LogonType", "10")], 4),
+              ev(4624, [("TargetUserName", "carol")], 5),
+              ev(4634, [("TargetUserName", "alice"), ("LogonType", u32(10))], 6)]
+    p = write_evtx(tmp_path / "Security.evtx", events)
+    rel = knowledge.relevance()
+    frames = []
+    for backend in ("rust", "python"):
+        res = evtx.parse(p, ParseOptions(evtx_backend=backend, relevance=rel))
+        assert res.frame["record_id"].tolist() == [2, 3, 4, 5], backend
+        assert res.stats["dropped"] == {f"{sec}/4624": 1, f"{sec}/4634": 1}, backend
+        frames.append(res.frame)
+    pd.testing.assert_frame_equal(*frames)
+    row = frames[0].iloc[0]
+    assert (row["user"], row["ip"]) == ("alice", "10.0.0.5")
+    assert row["message"] == f"{sec} 4624: TargetUserName=alice, LogonType=10, IpAddress=10.0.0.5"
