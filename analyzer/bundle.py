@@ -588,25 +588,52 @@ def _run_parsers(todo: list[Member], options: ParseOptions, workers: int,
                  progress, limits: Limits) -> dict[int, tuple]:
     results: dict[int, tuple] = {}
     total = len(todo)
-    if workers > 1 and total > 1:
+    done = 0
+    # a big event log is split by chunks over the workers (parsers.evtx); the other files
+    # are spread over a pool, one file per task
+    big = [m for m in todo if workers > 1 and _is_big_evtx(m)]
+    split = dataclasses.replace(options, workers=workers)
+    for m in big:
+        results[id(m)] = _parse_one(str(m.real_path), m.source, split, _budget(m, limits))
+        done += 1
+        if progress:
+            progress(done, total, m.source)
+    rest = [m for m in todo if id(m) not in results]
+    if workers > 1 and len(rest) > 1:
         with ProcessPoolExecutor(max_workers=workers) as ex:
             futs = {ex.submit(_parse_one, str(m.real_path), m.source, options, _budget(m, limits)): i
-                    for i, m in enumerate(todo)}
+                    for i, m in enumerate(rest)}
             from concurrent.futures import as_completed
-            for done, fut in enumerate(as_completed(futs), 1):
+            for fut in as_completed(futs):
                 i = futs[fut]
                 try:
-                    results[id(todo[i])] = fut.result()
+                    results[id(rest[i])] = fut.result()
                 except Exception as e:  # worker died (e.g. killed by the OOM killer)
-                    results[id(todo[i])] = ("", "unknown", None, f"parser process failed: {e}")
+                    results[id(rest[i])] = ("", "unknown", None, f"parser process failed: {e}")
+                done += 1
                 if progress:
-                    progress(done, total, todo[i].source)
+                    progress(done, total, rest[i].source)
     else:
-        for done, m in enumerate(todo, 1):
+        for m in rest:
             results[id(m)] = _parse_one(str(m.real_path), m.source, options, _budget(m, limits))
+            done += 1
             if progress:
                 progress(done, total, m.source)
     return results
+
+
+#: Event logs at least this big are parsed chunk-parallel (smaller ones: one task each).
+SPLIT_EVTX_BYTES = 32 << 20
+
+
+def _is_big_evtx(m: Member) -> bool:
+    if (m.size or 0) < SPLIT_EVTX_BYTES or m.real_path is None:
+        return False
+    try:
+        with open(m.real_path, "rb") as fh:
+            return fh.read(8) == b"ElfFile\x00"
+    except OSError:
+        return False
 
 
 def _reparse_local_time_exports(todo: list[Member], results: dict[int, tuple],

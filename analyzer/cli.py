@@ -9,6 +9,7 @@ Exit codes (all commands):
 """
 from __future__ import annotations
 
+import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -56,8 +57,9 @@ class TimelineFormat(str, Enum):
 BundleArg = Annotated[Path, typer.Argument(help="Bundle: folder, .zip, .tar(.gz) or a single file.",
                                            show_default=False)]
 BackendOpt = Annotated[EvtxBackend, typer.Option("--evtx-backend", help="Event log reader.")]
-JobsOpt = Annotated[int, typer.Option("--jobs", "-j", min=1, max=64,
-                                      help="Parse files in this many processes.")]
+JobsOpt = Annotated[int, typer.Option("--jobs", "-j", min=0, max=64,
+                                      help="Processes for parsing (files in parallel, and a big "
+                                           "event log split by chunks); 0 = one per CPU core.")]
 
 
 def _version_cb(value: bool) -> None:
@@ -93,6 +95,8 @@ def _progress_cb():
 
 def _load(bundle: Path, backend: EvtxBackend, jobs: int, relevant_only: bool = False):
     import analyzer
+
+    jobs = jobs or min(8, os.cpu_count() or 1)
 
     prog, cb = _progress_cb()
     try:
@@ -131,7 +135,7 @@ def timeline(
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write to FILE instead of stdout.")] = None,
     evtx_backend: BackendOpt = EvtxBackend.auto,
     relevant_only: Annotated[bool, typer.Option("--relevant-only", help="Keep only events rdpdoctor uses.")] = False,
-    jobs: JobsOpt = 1,
+    jobs: JobsOpt = 0,
 ) -> None:
     """Print the normalized timeline of a bundle."""
     b = _load(bundle, evtx_backend, jobs, relevant_only)
@@ -143,7 +147,7 @@ def inventory(
     bundle: BundleArg,
     format: Annotated[TimelineFormat, typer.Option("--format", "-f", help="table, csv or jsonl.")] = TimelineFormat.table,
     evtx_backend: BackendOpt = EvtxBackend.auto,
-    jobs: JobsOpt = 1,
+    jobs: JobsOpt = 0,
 ) -> None:
     """List every file in a bundle: kind, parser, records, warnings, or why it was skipped."""
     b = _load(bundle, evtx_backend, jobs)
@@ -311,7 +315,7 @@ def analyze(
         "--config", exists=True, dir_okay=False,
         help="Tuning file (rdpdoctor.toml): disable ids, change severities and thresholds.")] = None,
     evtx_backend: BackendOpt = EvtxBackend.auto,
-    jobs: JobsOpt = 1,
+    jobs: JobsOpt = 0,
     strict: Annotated[bool, typer.Option(
         "--strict", help="Exit 1 when anything was lost: a damaged record, an unreadable byte "
                          "range, a refused or failed file.")] = False,
@@ -421,7 +425,7 @@ def config(
     format: Annotated[ConfigFormat, typer.Option("--format", "-f", help="Output format.")] = ConfigFormat.table,
     host: Annotated[Optional[str], typer.Option("--host", help="Only this host.")] = None,
     evtx_backend: BackendOpt = EvtxBackend.auto,
-    jobs: JobsOpt = 1,
+    jobs: JobsOpt = 0,
 ) -> None:
     """Print the effective RDP configuration per host: value, the source that decided
     (registry, policy key, or the winning GPO), the values it overrode, and defaults."""

@@ -474,6 +474,67 @@ def _json_probe(s: str) -> tuple[str | None, str | None, int | None] | None:
     return provider, channel, eid
 
 
+class _Gate:
+    """The relevance decision for a Rust JSON record, before decoding it: the record's text
+    up to its EventID (provider attributes + id) is looked up in a per-file cache, so the
+    full probe runs once per distinct head; the channel is read only when the provider
+    table does not decide, a value rule (4624 LogonType) only for its events.
+
+    ``gate(s)``: 1 keep, 0 dropped (counted in ``part.dropped``), -1 unusual text (decode,
+    then decide)."""
+
+    MAX = 4096
+
+    def __init__(self, rel: Relevance, part: "_Part") -> None:
+        self.rel, self.dropped = rel, part.dropped
+        self.heads: dict[str, tuple] = {}
+        self.chans: dict[tuple, tuple] = {}
+
+    def __call__(self, s: str) -> int:
+        k = s.find('"EventID":')
+        if k == -1:
+            return -1
+        if s[k + 10:k + 11] == "{":
+            e = s.find('"#text":', k)
+            e = s.find("}", e) if e != -1 else -1
+        else:
+            e = s.find(',"', k + 10)
+        if e == -1:
+            return -1
+        head = s[:e]
+        d = self.heads.get(head)
+        if d is None:
+            probe = _json_probe(s)
+            if probe is None:
+                return -1
+            provider, _, eid = probe
+            kept = self.rel.keep(provider, None, eid)
+            d = (provider, eid, self.rel.value_rule(provider, eid) if kept else None, kept,
+                 _dropped_key(provider, eid))
+            if len(self.heads) < self.MAX:
+                self.heads[head] = d
+        provider, eid, rule, kept, key = d
+        if not kept:                                 # the channel table decides
+            m = s.find('"Channel":', e)
+            channel = s[m + 11:s.find('"', m + 11)] if m != -1 and s[m + 10] == '"' else None
+            c = self.chans.get((head, channel))
+            if c is None:
+                ok = self.rel.keep(provider, channel, eid)
+                c = (ok, self.rel.value_rule(provider, eid) if ok else None)
+                if len(self.chans) < self.MAX:
+                    self.chans[(head, channel)] = c
+            if not c[0]:
+                self.dropped[key] += 1
+                return 0
+            rule = c[1]
+        if rule is not None:
+            v = _json_value(s, rule[0])
+            if v is not None and v not in rule[1]:
+                self.dropped[key] += 1
+                return 0
+        return 1
+
+
 # =========================================================================== Rust JSON → _Rec
 
 
@@ -618,33 +679,52 @@ _REC_HDR = struct.Struct("<4sIQQ")
 _CHUNK_HDR = struct.Struct("<8sQQQQIII")
 
 
+_SCAN_WINDOW = 32 << 20
+
+
 def walk_chunks(buf, size: int) -> _Walk:
     """Every chunk of the file, found by its magic at 64 KiB steps after the file header
-    (and anywhere else it appears), never by the header's chunk count."""
+    (and anywhere else it appears), never by the header's chunk count.
+
+    The file is read window by window and each window's pages are released afterwards:
+    touching one byte per 64 KiB slot maps whole neighbourhoods (fault-around), and a
+    multi-GB log would otherwise land in our resident set."""
     w = _Walk()
     found: set[int] = set()
+    heads: dict[int, tuple] = {}
     start = HEADER_SIZE if buf[:8] == FILE_MAGIC else 0
     off = start
-    while off + _RECORDS_START <= size:
-        if _slot(w, buf, off):
-            found.add(off)
-        off += CHUNK_SIZE
-    # magics outside the 64 KiB grid (carved/shifted data)
-    pos = buf.find(CHUNK_MAGIC, 0)
-    while pos != -1:
-        if pos not in found and (pos - start) % CHUNK_SIZE != 0 and pos + _RECORDS_START <= size \
-                and _U32.unpack_from(buf, pos + 40)[0] == 0x80 \
-                and not any(f <= pos < f + CHUNK_SIZE for f in found):
-            found.add(pos)
-        pos = buf.find(CHUNK_MAGIC, pos + 8)
-    _add_chunks(w, buf, sorted(found))
-    _release(buf, 0, size)      # (page faults map whole 64 KiB neighbourhoods)
+    for ws in range(0, size, _SCAN_WINDOW):
+        wend = ws + _SCAN_WINDOW
+        new: list[int] = []
+        while off < wend and off + _RECORDS_START <= size:
+            if _slot(w, buf, off):
+                found.add(off)
+                new.append(off)
+            off += CHUNK_SIZE
+        # magics outside the 64 KiB grid (carved/shifted data)
+        we = min(size, wend + len(CHUNK_MAGIC) - 1)
+        pos = buf.find(CHUNK_MAGIC, ws, we)
+        while pos != -1:
+            if pos not in found and (pos - start) % CHUNK_SIZE != 0 \
+                    and pos + _RECORDS_START <= size \
+                    and _U32.unpack_from(buf, pos + 40)[0] == 0x80 \
+                    and not any(f <= pos < f + CHUNK_SIZE for f in found):
+                found.add(pos)
+                new.append(pos)
+            pos = buf.find(CHUNK_MAGIC, pos + 8, we)
+        for c in new:
+            heads[c] = _CHUNK_HDR.unpack_from(buf, c)
+        _release(buf, ws, _SCAN_WINDOW + CHUNK_SIZE)
+    _add_chunks(w, heads, sorted(found))
     return w
 
 
-def _add_chunks(w: _Walk, buf, offsets) -> None:
+def _add_chunks(w: _Walk, heads, offsets) -> None:
+    """``heads``: offset → unpacked chunk header, or the buffer to read it from."""
     for off in offsets:
-        _, _ffirst, _flast, first, last, hsize, _lro, free = _CHUNK_HDR.unpack_from(buf, off)
+        h = heads[off] if type(heads) is dict else _CHUNK_HDR.unpack_from(heads, off)
+        _, _ffirst, _flast, first, last, hsize, _lro, free = h
         w.chunks.append(_Chunk(off, first, last, free))
         if free > _RECORDS_START and first <= last and last - first < CHUNK_SIZE // 24:
             w.announced += last - first + 1
@@ -1392,23 +1472,22 @@ def _rust_pass(source, part: _Part, rel: Relevance | None, deadline: float | Non
         return np.array([], dtype=np.uint64)
     errors = 0
     row = cols.row
+    gate = _Gate(rel, part) if rel is not None else None
     while True:
         try:
             for r in it:
                 rid = r["event_record_id"]
                 seen_any.append(rid)
+                if deadline is not None and not len(seen_any) & 4095 \
+                        and _time.monotonic() > deadline:
+                    part.timed_out = True
+                    return np.unique(np.frombuffer(seen_any, dtype=np.uint64))
                 s = r["data"]
-                if rel is not None:
-                    probe = _json_probe(s)
-                    if probe is not None:
-                        if not _keep(rel, part, *probe):
-                            continue
-                        rule = rel.value_rule(probe[0], probe[2])
-                        if rule is not None:
-                            v = _json_value(s, rule[0])
-                            if v is not None and v not in rule[1]:
-                                part.dropped[_dropped_key(probe[0], probe[2])] += 1
-                                continue
+                if gate is not None:
+                    g = gate(s)
+                    if g == 0:
+                        continue
+                    if g == 1:
                         ev = loads(s)
                     else:
                         rec = _rec_from_json(rid, loads(s))
@@ -1421,10 +1500,6 @@ def _rust_pass(source, part: _Part, rel: Relevance | None, deadline: float | Non
                     ev = loads(s)
                 if not _fast_row(row, rid, ev):
                     add(_rec_from_json(rid, ev))
-                if deadline is not None and len(seen_any) % 4096 == 0 \
-                        and _time.monotonic() > deadline:
-                    part.timed_out = True
-                    return np.unique(np.frombuffer(seen_any, dtype=np.uint64))
             break
         except (RuntimeError, ValueError, OSError) as e:
             errors += 1
