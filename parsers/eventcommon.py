@@ -173,7 +173,7 @@ def data_message(provider: str | None, event_id: int | None, text: str | None,
     if not text or len(text) < 3:
         return head
     room = limit - len(head) - 2
-    body = text[1:room + 120]          # the replacements only shorten the text
+    body = text[1:room + 40]           # the replacements only shorten the text
     whole = len(body) == len(text) - 1
     if whole:
         body = body[:-1]               # the closing brace
@@ -182,11 +182,11 @@ def data_message(provider: str | None, event_id: int | None, text: str | None,
     if whole and body[-1:] == '"' and body[-2:-1] != "\\":
         body = body[:-1]
     body = body.replace('","', ", ").replace('":"', "=").replace('":', "=").replace(',"', ", ")
-    if "\\" in body:
+    if "\\" in body:                   # JSON escapes: control characters are escaped,
         body = body.replace("\\\\", "\0").replace("\\r", " ").replace("\\n", " ") \
             .replace("\\t", " ").replace('\\"', '"').replace("\0", "\\")
-    if not body.isprintable() or "  " in body:
-        body = " ".join(body.split())
+        if "  " in body:               # so whitespace runs come only from here
+            body = " ".join(body.split())
     if len(body) > room:
         body = body[: room - 1] + "…"
     return f"{head}: {body}"
