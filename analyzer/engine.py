@@ -17,12 +17,15 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
 import orjson
 import pandas as pd
 
 from . import __version__
+from . import timeline as tl_mod
 from .bundle import Bundle, Limits, load
 from .detectors import (DEFAULT_PARAMS, PRIORITY, REGISTRY, ROOT_CAUSES, Context, NotEvaluated,
                         empty_config, load_all)
@@ -165,9 +168,29 @@ def analyze(path, *, evtx_backend: str = "auto", relevant_only: bool = True, wor
     return analyze_bundle(b, tuning=tuning)
 
 
+#: The timeline rows ``analyzer.config`` reads: registry values and Group Policy settings.
+CONFIG_EVENT_TYPES = ("reg:value", "gpo:policy", "gpo:registry", "gpo:security-option")
+
+
+def _config_input(bundle: Bundle) -> SimpleNamespace:
+    """What ``analyzer.config.effective_config`` needs of a bundle: its hosts and the
+    timeline rows of :data:`CONFIG_EVENT_TYPES`, in timeline order. Cut here by position
+    because that function selects them with boolean masks over the whole timeline, and
+    such a mask copies every text column of a big Security log for a moment."""
+    tl = bundle.timeline
+    groups = tl_mod.group_positions(tl["event_type"]) if len(tl) else {}
+    pos = [groups[t] for t in CONFIG_EVENT_TYPES if t in groups]
+    rows = (tl_mod.take(tl, np.sort(np.concatenate(pos))) if pos else tl.iloc[0:0])
+    return SimpleNamespace(timeline=rows, hosts=list(bundle.hosts))
+
+
 def effective_config(bundle: Bundle) -> tuple[pd.DataFrame, list[dict[str, str]]]:
     """``bundle.config``, or an empty frame and a warning when it cannot be computed."""
     try:
+        if getattr(bundle, "_config", None) is None and isinstance(bundle, Bundle):
+            from . import config as _config
+
+            bundle._config = _config.effective_config(_config_input(bundle))
         cfg = bundle.config
     except ImportError:
         return empty_config(), [{"source": "(analysis)", "locator": "",
@@ -279,6 +302,19 @@ def _inventory_records(inv: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
+def _rows_at(tl: pd.DataFrame, pos) -> pd.DataFrame:
+    """The rows of ``tl`` at ascending positions ``pos`` (one host's). Without a copy when
+    they are every row or one contiguous block: a one-host bundle's timeline is the bulk of
+    the memory ``analyze`` uses, and a second copy of it would double that."""
+    if pos is None:
+        return tl.iloc[0:0]
+    if len(pos) == len(tl):
+        return tl
+    if pos[-1] - pos[0] + 1 == len(pos):
+        return tl.iloc[int(pos[0]):int(pos[-1]) + 1]
+    return tl_mod.take(tl, pos)
+
+
 def analyze_bundle(bundle: Bundle, tuning: Tuning | None = None) -> AnalysisResult:
     """Run every detector on every host of an already loaded bundle."""
     load_all()
@@ -287,16 +323,13 @@ def analyze_bundle(bundle: Bundle, tuning: Tuning | None = None) -> AnalysisResu
     hosts = list(bundle.hosts) or ["UNKNOWN"]
     all_findings, all_checks = [], []
     tl = bundle.timeline
-    by_host = {}
-    if len(tl):
-        key = tl["host"].astype("string").str.upper().fillna("").to_numpy()
-        by_host = pd.Series(key).groupby(key, sort=False).indices
+    by_host = tl_mod.group_positions(tl["host"], key=str.upper) if len(tl) else {}
     for host in hosts:
-        pos = by_host.get(host.upper())
-        part = tl.iloc[pos] if pos is not None else tl.iloc[0:0]
-        ctx = Context.build(host, part, cfg, meta=bundle.meta.get(host, {}),
-                            inventory=bundle.inventory, params=tuning.params, filtered=True)
+        ctx = Context.build(host, _rows_at(tl, by_host.get(host.upper())), cfg,
+                            meta=bundle.meta.get(host, {}), inventory=bundle.inventory,
+                            params=tuning.params, filtered=True)
         f, c, w = run_detectors(host, ctx, tuning)
+        del ctx                 # its cached row selections go before the next host's are made
         all_findings += f
         all_checks += c
         warnings += w

@@ -27,6 +27,7 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
+import numpy as np
 import pandas as pd
 
 from .. import knowledge
@@ -267,8 +268,8 @@ class Context:
         ``filtered`` says ``timeline`` already holds only this host's rows)."""
         host = host.upper()
         if len(timeline) and not filtered:
-            hosts = timeline["host"].astype("string").str.upper()
-            timeline = timeline[(hosts == host).fillna(False)]
+            pos = tl.group_positions(timeline["host"], key=str.upper).get(host)
+            timeline = tl.take(timeline, pos) if pos is not None else timeline.iloc[0:0]
         cfg = config if config is not None else empty_config()
         if len(cfg):
             cfg = cfg[cfg["host"].astype(str).str.upper() == host]
@@ -285,25 +286,59 @@ class Context:
         return self.params.get(name, DEFAULT_PARAMS.get(name))
 
     # -- rows
-    def _positions(self) -> dict[str, "np.ndarray"]:
+    #: ``etype`` results up to this many rows are kept for the next detector that asks; bigger
+    #: ones (a Security log's logons) are cut again each time instead of held all along.
+    CACHE_ROWS = 20_000
+
+    def _positions(self) -> dict[str, np.ndarray]:
         """event_type → row positions, computed once per host (detectors ask many times)."""
         pos = self._cache.get("positions")
         if pos is None:
-            et = self.timeline["event_type"].astype("string").fillna("")
-            pos = {k: v for k, v in et.groupby(et.to_numpy(), sort=False).indices.items()}
-            self._cache["positions"] = pos
+            pos = self._cache["positions"] = tl.group_positions(self.timeline["event_type"])
         return pos
 
-    def _take(self, positions: list) -> pd.DataFrame:
-        import numpy as np
+    def positions(self, *types: str, prefixes: Iterable[str] = ()) -> np.ndarray:
+        """Row positions (ascending) of the rows whose event_type is one of ``types`` or
+        starts with one of ``prefixes`` — for detectors that need one column of many rows
+        (:meth:`column`) before deciding which whole rows to take (:meth:`take`)."""
+        pos = self._positions()
+        prefixes = tuple(prefixes)
+        parts = [v for k, v in pos.items()
+                 if k in types or (prefixes and k.startswith(prefixes))]
+        if not parts:
+            return np.empty(0, dtype=np.int64)
+        return np.sort(np.concatenate(parts)) if len(parts) > 1 else parts[0]
 
+    def column(self, name: str, positions) -> pd.Series:
+        """One column of the rows at ``positions`` (index = timeline index)."""
+        return tl.take_series(self.timeline[name], positions)
+
+    def column_map(self, name: str, positions, fn: Callable[[pd.Series], Any],
+                   chunk: int = 16_384) -> np.ndarray:
+        """``fn`` applied to column ``name`` of the rows at ``positions``, one slice of rows
+        at a time; ``fn`` returns one value per row and the slices are joined into one numpy
+        array. For tests on a text column of many rows (``data`` of a Security log's
+        logons): only one slice of that text is copied at a time, never all of it."""
+        out = [np.asarray(fn(self.column(name, positions[i:i + chunk])))
+               for i in range(0, len(positions), chunk)]
+        if not out:
+            return np.asarray(fn(self.column(name, positions[0:0])))
+        return np.concatenate(out) if len(out) > 1 else out[0]
+
+    def take(self, positions) -> pd.DataFrame:
+        """The whole rows at ``positions`` (as returned by :meth:`positions`)."""
+        return self._take([positions] if len(positions) else [])
+
+    def _take(self, positions: list) -> pd.DataFrame:
         if not positions:
             empty = self._cache.get("empty")
             if empty is None:
                 empty = self._cache["empty"] = self.timeline.iloc[0:0]
             return empty
         idx = np.sort(np.concatenate(positions)) if len(positions) > 1 else positions[0]
-        return self.timeline.iloc[idx]
+        if len(idx) == len(self.timeline):
+            return self.timeline            # every row, in order: no copy
+        return tl.take(self.timeline, idx)
 
     def rows(self, *prefixes: str) -> pd.DataFrame:
         """Rows whose event_type starts with any of ``prefixes``."""
@@ -316,7 +351,9 @@ class Context:
         hit = self._cache.get(key)
         if hit is None:
             pos = self._positions()
-            hit = self._cache[key] = self._take([pos[t] for t in types if t in pos])
+            hit = self._take([pos[t] for t in types if t in pos])
+            if len(hit) <= self.CACHE_ROWS:
+                self._cache[key] = hit
         return hit
 
     def events(self, family: str, ids: Iterable[int]) -> pd.DataFrame:
@@ -326,15 +363,20 @@ class Context:
             return df
         fam = self._cache.get("family")
         if fam is None:
-            prov = df["provider"].astype("string")
-            uniq = {p: knowledge.family(p) for p in prov.dropna().unique()}
-            fam = prov.map(uniq).astype("string")
-            self._cache["family"] = fam
+            fam = self._cache["family"] = tl.group_positions(df["provider"], key=knowledge.family,
+                                                             na=None)
+        pos = fam.get(family)
+        if pos is None:
+            return self._take([])
         ids = list(ids)
-        return df[(fam == family).fillna(False) & df["event_id"].isin(ids).fillna(False)]
+        hit = df["event_id"].iloc[pos].isin(ids).fillna(False).to_numpy()
+        return self._take([pos[hit]] if hit.any() else [])
 
     def kind(self, *kinds: str) -> pd.DataFrame:
-        return self.timeline[self.timeline["kind"].astype("string").isin(kinds).fillna(False)]
+        groups = self._cache.get("kinds")
+        if groups is None:
+            groups = self._cache["kinds"] = tl.group_positions(self.timeline["kind"], na=None)
+        return self._take([v for k, v in groups.items() if k in kinds])
 
     # -- inputs present
     def _inv(self) -> pd.DataFrame:
@@ -355,8 +397,8 @@ class Context:
         f = self._cache.get("facts")
         if f is None:
             df, inv = self.timeline, self._inv()
-            kinds = set(df["kind"].astype("string").dropna().unique()) | set(inv["kind"].astype(str))
-            chans = set(df["channel"].astype("string").dropna().str.lower().unique())
+            kinds = tl.distinct(df["kind"]) | set(inv["kind"].astype(str))
+            chans = {c.lower() for c in tl.distinct(df["channel"])}
             srcs = [s.lower() for s in inv.loc[inv["kind"].astype(str).isin(_EVENT_KINDS),
                                                "source"].astype(str)]
             f = self._cache["facts"] = (kinds, chans, srcs)
@@ -467,12 +509,16 @@ class Context:
         df = self.timeline
         if not len(df) or not locator:
             return ""
-        m = (df["source"].astype("string") == str(source)) & (
-            df["locator"].astype("string") == str(locator))
-        m = m.fillna(False)
-        if not m.any():
+        by_source = self._cache.get("sources")
+        if by_source is None:
+            by_source = self._cache["sources"] = tl.group_positions(df["source"], na=None)
+        pos = by_source.get(str(source))
+        if pos is None:
             return ""
-        return tl.excerpt(df[m].iloc[0], 200)
+        hit = (df["locator"].iloc[pos].astype("string") == str(locator)).fillna(False).to_numpy()
+        if not hit.any():
+            return ""
+        return tl.excerpt(df.iloc[pos[hit.argmax()]], 200)
 
     # -- OS
     def os(self) -> str | None:
@@ -548,9 +594,8 @@ def _os_generation(ctx: Context) -> str | None:
                 return "2003" if float(str(v)) < 6 else "2008+"
             except ValueError:
                 pass
-    kinds = set(ctx.timeline["kind"].astype("string").dropna().unique())
-    chans = ctx.timeline["channel"].astype("string").dropna()
-    if len(chans) and chans.str.contains("/", regex=False).any():
+    kinds = tl.distinct(ctx.timeline["kind"])
+    if any("/" in str(c) for c in tl.distinct(ctx.timeline["channel"])):
         return "2008+"              # crimson channels exist from Vista/2008 on
     if "evt" in kinds and not kinds & {"evtx"}:
         return "2003"

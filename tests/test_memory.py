@@ -1,0 +1,156 @@
+"""The analysis must not copy the big timeline behind the detectors' backs.
+
+Parsers build the text columns of a big event log as chunked Arrow arrays (one chunk per
+batch of records); pyarrow's own ``take`` concatenates every chunk before picking rows, so
+one careless row selection costs a full copy of ``data``. These tests pin the behaviour the
+memory savings rely on — results identical to plain pandas selection on chunked columns,
+no copy of a one-host timeline, configuration computed from its own rows only — without
+measuring memory (which would flake).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+import analyzer
+from _detector_kit import ev, timeline
+from analyzer import config as C
+from analyzer import timeline as tl
+from analyzer.detectors import REGISTRY, Context
+from analyzer.engine import _config_input, analyze_bundle
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_data"
+
+
+def rechunk(df: pd.DataFrame, size: int = 3) -> pd.DataFrame:
+    """``df`` with every Arrow-backed column cut into chunks of ``size`` rows (as a parser
+    writing record batches leaves them)."""
+    out = df.copy()
+    for c in df.columns:
+        arr = getattr(df[c].array, "_pa_array", None)
+        if arr is None or len(arr) <= size:
+            continue
+        flat = arr.combine_chunks()
+        chunks = [flat.slice(i, size) for i in range(0, len(flat), size)]
+        out[c] = pd.Series(type(df[c].array)(pa.chunked_array(chunks, type=arr.type)),
+                           index=df.index, name=c)
+    return out
+
+
+def _chunks(s: pd.Series) -> int:
+    return s.array._pa_array.num_chunks
+
+
+@pytest.fixture(scope="module")
+def brute():
+    return analyzer.load(SAMPLES / "rdp-brute-force.zip")
+
+
+def test_rechunk_really_chunks(brute):
+    t = rechunk(brute.timeline)
+    assert _chunks(t["data"]) > 10
+    pd.testing.assert_frame_equal(t, brute.timeline)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 7, 50, "all"])
+def test_take_matches_iloc_on_chunked_columns(brute, n):
+    t = rechunk(brute.timeline)
+    rng = np.random.default_rng(7)
+    pos = np.arange(len(t)) if n == "all" else np.sort(rng.choice(len(t), n, replace=False))
+    got = tl.take(t, pos)
+    pd.testing.assert_frame_equal(got, t.iloc[pos])
+    assert list(got.dtypes) == list(t.dtypes)
+    if len(pos) > 3:                           # cut per chunk, not concatenated first
+        assert _chunks(got["data"]) > 1
+
+
+def test_take_keeps_any_order_it_is_given(brute):
+    t = rechunk(brute.timeline)
+    pos = np.array([9, 2, 5, 2])
+    pd.testing.assert_frame_equal(tl.take(t, pos), t.iloc[pos])
+
+
+def test_group_positions_matches_groupby(brute):
+    t = brute.timeline
+    for col in ("event_type", "host", "locator"):
+        key = t[col].astype("string").fillna("").to_numpy()
+        want = pd.Series(key).groupby(key, sort=False).indices
+        got = tl.group_positions(t[col])
+        assert set(got) == set(want)
+        for k, v in want.items():
+            assert np.array_equal(got[k], v)
+
+
+def test_group_positions_key_merges_groups_in_row_order():
+    s = pd.Series(["ts01", "TS02", None, "TS01", "ts02"], dtype="category")
+    got = tl.group_positions(s, key=str.upper)
+    assert {k: v.tolist() for k, v in got.items()} == {"TS01": [0, 3], "TS02": [1, 4], "": [2]}
+    assert tl.distinct(s) == {"ts01", "TS02", "TS01", "ts02"}
+
+
+def test_context_selections_on_chunked_timeline_equal_masks(brute):
+    t = rechunk(brute.timeline)
+    ctx = Context.build(brute.hosts[0], t, filtered=True)
+    et = t["event_type"].astype("string")
+    for types in [("sec:logon:failure",), ("sec:logon:failure", "sec:logon:success"),
+                  ("no:such-type",)]:
+        want = t[et.isin(types).fillna(False)]
+        pd.testing.assert_frame_equal(ctx.etype(*types), want)
+        pos = ctx.positions(*types)
+        pd.testing.assert_frame_equal(ctx.take(pos), want)
+        pd.testing.assert_series_equal(ctx.column("data", pos), want["data"])
+    want = t[et.str.startswith("sec:").fillna(False)]
+    pd.testing.assert_frame_equal(ctx.rows("sec:"), want)
+    pd.testing.assert_frame_equal(ctx.take(ctx.positions(prefixes=("sec:",))), want)
+    pd.testing.assert_frame_equal(tl.by_prefix(t, "sec:"), want)
+    fails = ctx.positions("sec:logon:failure")
+    lengths = ctx.column_map("data", fails, lambda d: d.str.len().to_numpy(), chunk=5)
+    assert lengths.tolist() == want.loc[et[et == "sec:logon:failure"].index, "data"].str.len().tolist()
+
+
+def test_one_host_context_is_the_timeline_itself(brute):
+    seen = []
+    det = REGISTRY["rdp-brute-force"]
+    orig = det.func
+    det.func = lambda ctx: seen.append(ctx.timeline) or orig(ctx)
+    try:
+        analyze_bundle(brute)
+    finally:
+        det.func = orig
+    assert seen and seen[0] is brute.timeline
+
+
+def test_multi_host_contexts_hold_only_their_rows():
+    rows = [ev(i, "sec", 4625, host=h, data={"LogonType": 10, "IpAddress": "203.0.113.9"})
+            for i in range(6) for h in ("TS01", "TS02")]
+    t = rechunk(timeline(rows), 2)
+    for h in ("TS01", "TS02", "ts02"):
+        ctx = Context.build(h, t)
+        assert len(ctx.timeline) == 6
+        assert set(ctx.timeline["host"].astype(str)) == {h.upper()}
+    assert len(Context.build("TS03", t).timeline) == 0
+
+
+@pytest.mark.parametrize("name", ["policy-overrides-local.zip", "fips-overrides-encryption.zip",
+                                  "healthy-2003.zip", "rdp-brute-force.zip"])
+def test_config_from_its_own_rows_equals_config_from_the_whole_bundle(name):
+    b = analyzer.load(SAMPLES / name)
+    whole = C.effective_config(b)
+    part = C.effective_config(_config_input(b))
+    pd.testing.assert_frame_equal(part, whole)
+    assert len(_config_input(b).timeline) < len(b.timeline)
+
+
+@pytest.mark.parametrize("name", ["rdp-brute-force.zip", "user-not-authorized.zip",
+                                  "host-sleeps.zip", "protocol-error-burst.zip",
+                                  "port-conflict.zip", "noisy-but-fine.zip"])
+def test_report_on_a_chunked_timeline_is_the_same(name):
+    b = analyzer.load(SAMPLES / name)
+    want = analyze_bundle(b).to_json()
+    b2 = analyzer.load(SAMPLES / name)
+    b2.timeline = rechunk(b2.timeline, 4)
+    assert analyze_bundle(b2).to_json() == want
