@@ -346,12 +346,19 @@ def _dumps(d: dict) -> bytes:
                 {k: (str(v) if isinstance(v, int) else v) for k, v in d.items()}, default=str)
 
 
+def _pool():
+    """The timeline's string buffers come from the C allocator: the default (mimalloc) pool
+    kept ~100 MB more resident while a million rows were converted batch by batch."""
+    import pyarrow as pa
+    return pa.system_memory_pool()
+
+
 def _pa_strings(values: list):
     import pyarrow as pa
     try:
-        return pa.array(values, pa.string())
+        return pa.array(values, pa.string(), memory_pool=_pool())
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
-        return pa.array(_strs(values), pa.string())
+        return pa.array(_strs(values), pa.string(), memory_pool=_pool())
 
 
 def _ints(values: list, dtype: str) -> tuple[np.ndarray, np.ndarray]:
@@ -1399,8 +1406,9 @@ def _covered(buf, size: int, ch: _Chunk, ids: np.ndarray) -> int:
     if not (ch.first <= ch.last and ch.last - ch.first < CHUNK_SIZE // 24
             and _RECORDS_START < ch.free <= CHUNK_SIZE and ch.offset + CHUNK_SIZE <= size):
         return 0
-    lo = int(np.searchsorted(ids, ch.first))
-    hi = int(np.searchsorted(ids, ch.last, side="right"))
+    t = ids.dtype.type                        # (a Python int would convert all of ``ids``)
+    lo = int(np.searchsorted(ids, t(ch.first)))
+    hi = int(np.searchsorted(ids, t(ch.last), side="right"))
     if hi - lo != ch.last - ch.first + 1:
         return 0
     o = ch.offset
