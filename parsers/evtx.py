@@ -1565,7 +1565,7 @@ def _fast_row(row, rid: int, ev: dict) -> bool:
     eid = sysd.get("EventID")
     erid = sysd.get("EventRecordID")
     lv = sysd.get("Level")
-    if type(eid) is not int or not 0 <= eid <= 0xFFFF or type(erid) is not int or erid != rid \
+    if type(eid) is not int or not 0 <= eid <= 0xFFFF or type(erid) is not int \
             or type(pattr) is not dict or "EventSourceName" in pattr or type(t) is not str \
             or t.startswith("1601-01-01T00:00:00") or (lv is not None and type(lv) is not int):
         return False
@@ -1592,8 +1592,13 @@ def _fast_row(row, rid: int, ev: dict) -> bool:
     host = sysd.get("Computer")
     if type(host) is dict:
         host = host.get("#text")
-    row(t, host, rid, pattr.get("Name"), channel, eid, lv, pid, userid, fields,
-        None if act is None else {"ActivityID": act})
+    if act is None and erid == rid:
+        extra = None
+    else:                        # (the order _Columns._extra gives them)
+        extra = {} if act is None else {"ActivityID": act}
+        if erid != rid:          # a re-exported log numbers its records anew
+            extra["EventRecordID"] = erid
+    row(t, host, rid, pattr.get("Name"), channel, eid, lv, pid, userid, fields, extra)
     return True
 
 
