@@ -1678,6 +1678,10 @@ def _parse_worker(args) -> _Part:
     return _run(path, backend, offsets, rel, deadline, threads=1)
 
 
+#: Below this many 64 KiB chunks (8 MiB) a process pool costs more than it saves.
+PARALLEL_MIN_CHUNKS = 128
+
+
 def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
     options = options or ParseOptions()
     path = Path(path)
@@ -1699,7 +1703,7 @@ def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
     workers = max(1, int(options.workers or 1))
     n_chunks = max(0, (size - HEADER_SIZE) // CHUNK_SIZE)
 
-    if workers > 1 and n_chunks >= 2 * workers:
+    if workers > 1 and n_chunks >= max(2 * workers, PARALLEL_MIN_CHUNKS):
         parts = _parallel(src, backend, size, rel, deadline, workers, options.progress)
     else:
         parts = [_run(src, backend, None, rel, deadline, options.progress)]
