@@ -190,20 +190,21 @@ class _Columns:
     BATCH = 1 << 13
 
     def __init__(self) -> None:
-        for n in self.NAMES:
-            setattr(self, n, [])
+        self.pending: list[tuple] = []       # one tuple per record, in NAMES order
         self.duplicates = 0
         self._done: dict[str, list] = {n: [] for n in self.NAMES}
         self._rows = 0
 
     def __len__(self) -> int:
-        return self._rows + len(self.record_id)
+        return self._rows + len(self.pending)
 
     def _flush(self) -> None:
-        if not self.record_id:
+        if not self.pending:
             return
-        for n in self.NAMES:
-            vals = getattr(self, n)
+        columns = list(zip(*self.pending))
+        self.pending = []
+        for n, vals in zip(self.NAMES, columns):
+            vals = list(vals)
             if n == "time":
                 arr = _times(vals)
             elif n in _INT_COLS:
@@ -211,8 +212,7 @@ class _Columns:
             else:
                 arr = _pa_strings(vals)
             self._done[n].append(arr)
-            vals.clear()                      # in place: callers may hold bound .append
-        self._rows += len(self._done["time"][-1])
+        self._rows += len(columns[0])
 
     def row(self, t, host, rid: int, provider, channel, eid: int | None, level, pid, userid,
             fields: dict, extra: dict | None) -> None:
@@ -220,43 +220,28 @@ class _Columns:
         ``fields``: the named event fields without empty values; ``extra``: what the
         record's System part adds to ``data`` (Qualifiers, ActivityID, ...)."""
         if fields:
-            ftext = _dumps(fields).decode()
-            cols = event_columns(provider, eid, fields)
-            self.message.append(data_message(provider, eid, ftext))
+            data = _dumps(fields).decode()
+            msg = data_message(provider, eid, data)
             if extra:
                 d = dict(fields)
                 d.update(extra)
-                ftext = _dumps(d).decode()
-            self.data.append(ftext)
+                data = _dumps(d).decode()
+            cols = event_columns(provider, eid, fields)
             if cols:
-                self.user.append(cols.get("user"))
-                self.sid.append(userid if userid is not None else cols.get("sid"))
-                self.session_id.append(cols.get("session_id"))
-                self.ip.append(cols.get("ip"))
-                self.port.append(cols.get("port"))
+                g = cols.get
+                sid = g("sid") if userid is None else userid
+                rec = (t, host, rid, provider, channel, eid, level, g("user"), sid,
+                       g("session_id"), pid, g("ip"), g("port"), msg, data)
             else:
-                self.user.append(None)
-                self.sid.append(userid)
-                self.session_id.append(None)
-                self.ip.append(None)
-                self.port.append(None)
+                rec = (t, host, rid, provider, channel, eid, level, None, userid, None, pid,
+                       None, None, msg, data)
         else:
-            self.message.append(f"{provider or '?'} {eid if eid is not None else '?'}")
-            self.data.append(_dumps(extra).decode() if extra else None)
-            self.user.append(None)
-            self.sid.append(userid)
-            self.session_id.append(None)
-            self.ip.append(None)
-            self.port.append(None)
-        self.time.append(t)
-        self.host.append(host)
-        self.record_id.append(rid)
-        self.provider.append(provider)
-        self.channel.append(channel)
-        self.event_id.append(eid)
-        self.level.append(level)
-        self.pid.append(pid)
-        if len(self.record_id) >= self.BATCH:
+            rec = (t, host, rid, provider, channel, eid, level, None, userid, None, pid, None,
+                   None, f"{provider or '?'} {eid if eid is not None else '?'}",
+                   _dumps(extra).decode() if extra else None)
+        pending = self.pending
+        pending.append(rec)
+        if len(pending) >= self.BATCH:
             self._flush()
 
     def add(self, r: _Rec) -> None:
