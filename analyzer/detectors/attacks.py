@@ -44,15 +44,33 @@ def groups_over(rows: pd.DataFrame, key: pd.Series, need: int, window: pd.Timede
         pos = np.nonzero(codes == c)[0]
         n, start = max_in_window(times[pos], window)
         if n >= need:
-            yield uniq[c], n, start, rows.iloc[pos]
+            yield uniq[c], n, start, tl.take(rows, pos)
 
 
 def logon_type(df: pd.DataFrame) -> pd.Series:
     """The ``LogonType`` of Security rows as a string, read from ``data`` without decoding
     every JSON object (vectorised; Security logs are the big ones)."""
-    if not len(df):
-        return pd.Series([], dtype="string")
-    return df["data"].astype("string").str.extract(r'"LogonType":"?(\d+)', expand=False).fillna("")
+    return _logon_type_of(df["data"]) if len(df) else pd.Series([], dtype="string")
+
+
+def _logon_type_of(data: pd.Series) -> pd.Series:
+    return data.astype("string").str.extract(r'"LogonType":"?(\d+)', expand=False).fillna("")
+
+
+class _Burst:
+    """What a brute-force finding keeps of one burst's rows: the first three (evidence),
+    the count and the user names — not the rows themselves (tens of thousands in a big
+    Security log)."""
+
+    def __init__(self, grp: pd.DataFrame):
+        self.head = grp.head(3)
+        self.rows = len(grp)
+        self.users = set(grp["user"].dropna().astype(str))
+
+
+def _logon_type_is(value: str):
+    """For :meth:`Context.column_map`: a boolean per ``data`` value, LogonType == value."""
+    return lambda data: (_logon_type_of(data) == value).to_numpy(dtype=bool)
 
 
 def _ip(s: pd.Series) -> pd.Series:
@@ -82,22 +100,28 @@ def rdp_brute_force(ctx: Context):
     core_fail = ctx.etype("rdp:core:auth-failed")
     accepted = ctx.etype("rdp:core:connection-accepted")
     received = ctx.etype("rdp:rcm:connection-received")
-    fails = ctx.etype("sec:logon:failure")
-    lt = logon_type(fails)
-    type10 = fails[(lt == "10").to_numpy()] if len(fails) else fails
-    type3 = fails[(lt == "3").to_numpy()] if len(fails) else fails
-    ok = ctx.etype("sec:logon:success")
-    ok10 = ok[(logon_type(ok) == "10").to_numpy()] if len(ok) else ok
+    # Security logons are the bulk of a big bundle: read LogonType from their data a slice at
+    # a time, and take whole rows only of the logon types counted here
+    fail_pos = ctx.positions("sec:logon:failure")
+    type10 = ctx.take(fail_pos[ctx.column_map("data", fail_pos, _logon_type_is("10"))])
+    type3 = ctx.take(fail_pos[ctx.column_map("data", fail_pos, _logon_type_is("3"))])
+    ok_pos = ctx.positions("sec:logon:success")
+    ok10_pos = ok_pos[ctx.column_map("data", ok_pos, _logon_type_is("10"))]
 
-    # RDP evidence: rows with an address (matched by address) and RCM 261 (time only)
-    rdp_ev = pd.concat([core_fail, accepted, type10, ok10])
-    rdp_ev_ips = set(_ip(rdp_ev["ip"])) - {"(no address)"} if len(rdp_ev) else set()
-    rdp_times = pd.concat([rdp_ev["time"], received["time"]]).dropna().sort_values()
+    # RDP evidence: rows with an address (matched by address) and RCM 261 (time only);
+    # only these two columns of the type-10 logons are read
+    ev_ip = pd.concat([core_fail["ip"], accepted["ip"], type10["ip"], ctx.column("ip", ok10_pos)])
+    rdp_ev_ips = set(_ip(ev_ip)) - {"(no address)"} if len(ev_ip) else set()
+    rdp_times = pd.concat([core_fail["time"], accepted["time"], type10["time"],
+                           ctx.column("time", ok10_pos), received["time"]]).dropna().sort_values()
 
-    bursts = []   # (label, ip, count, start, rows)
+    bursts = []   # (label, ip, count, start, rows) — rows cut to what the finding shows
+    def keep(label: str, ip, n: int, start, grp: pd.DataFrame):
+        bursts.append((label, ip, n, start, _Burst(grp)))
+
     def scan(rows: pd.DataFrame, label: str, need: int):
         for ip, n, start, grp in groups_over(rows, _ip(rows["ip"]), need, window):
-            bursts.append((label, ip, n, start, grp))
+            keep(label, ip, n, start, grp)
 
     scan(core_fail, "RdpCoreTS 140 credential failures", need_fail)
     scan(type10, "4625 type-10 failures", need_fail)
@@ -110,7 +134,7 @@ def rdp_brute_force(ctx: Context):
                 t0, t1 = grp["time"].min() - margin, grp["time"].max() + margin
                 attributed = bool(((rdp_times >= t0) & (rdp_times <= t1)).any()) and len(received) > 0
             if attributed:
-                bursts.append(("4625 type-3 (NLA) failures with RDP evidence", ip, n, start, grp))
+                keep("4625 type-3 (NLA) failures with RDP evidence", ip, n, start, grp)
     if not bursts:
         return []
     bursts.sort(key=lambda b: (-b[2], b[1]))
@@ -118,12 +142,12 @@ def rdp_brute_force(ctx: Context):
     for label, ip, n, start, grp in bursts[:5]:
         parts.append(f"{n} {label} from {ip} within {int(window.total_seconds() // 60)} min "
                      f"(from {start:%Y-%m-%d %H:%M} UTC)")
-        ev += ctx.evidence(grp.head(3))
+        ev += ctx.evidence(grp.head)
     more = f" (+{len(bursts) - 5} more)" if len(bursts) > 5 else ""
-    total = int(sum(len(b[4]) for b in bursts))
+    total = int(sum(b[4].rows for b in bursts))
     users = set()
     for b in bursts:
-        users |= set(b[4]["user"].dropna().astype(str))
+        users |= b[4].users
     return [ctx.finding("; ".join(parts) + more, ev,
                         ["Do not expose RDP to the internet: put it behind a VPN or RD Gateway, or "
                          "restrict TCP 3389 in the firewall to known addresses.",

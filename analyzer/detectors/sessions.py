@@ -147,6 +147,11 @@ _RDU_SID = "S-1-5-32-555"
 _HARMLESS_DENY = {"S-1-5-32-546", "S-1-5-21-GUEST"}   # Guests
 
 
+def _mentions_not_granted(data: pd.Series):
+    return data.astype("string").str.contains(_NOT_GRANTED, case=False, regex=False) \
+        .fillna(False).to_numpy(dtype=bool)
+
+
 def _user_right_rows(ctx: Context, right: str) -> list[tuple[pd.Series, dict]]:
     rows = ctx.etype("gpo:user-right")
     out = []
@@ -179,10 +184,9 @@ def user_not_authorized(ctx: Context):
         users |= set(denied["user"].dropna().astype(str))
         reasons.append(f"{len(denied)} Security 4825 event(s): Remote Desktop access denied")
         ev += ctx.evidence(denied)
-    fails = ctx.etype("sec:logon:failure")
-    if len(fails):
-        fails = fails[fails["data"].astype("string").str.lower().str.contains(
-            _NOT_GRANTED, regex=False).fillna(False).to_numpy()]
+    # only the failures that mention the status are taken whole (a Security log has many)
+    fail_pos = ctx.positions("sec:logon:failure")
+    fails = ctx.take(fail_pos[ctx.column_map("data", fail_pos, _mentions_not_granted)])
     if len(fails):
         d = tl.fields(fails, "Status", "SubStatus")
         m = (d["Status"].astype(str).str.lower() == _NOT_GRANTED) | (
@@ -263,12 +267,13 @@ def host_sleeps(ctx: Context):
             if not any(b is not None and b == w["time"] for _, b in intervals):
                 intervals.append((None if pd.isna(s) else s, w["time"]))
     margin = pd.Timedelta(minutes=5)
-    fails = ctx.rows("sec:logon:failure", "rdp:core:auth-failed", "sys:termdd:")
+    fail_times = ctx.column("time", ctx.positions(
+        prefixes=("sec:logon:failure", "rdp:core:auth-failed", "sys:termdd:")))
     n_inside = 0
     for a, b in intervals:
-        if a is None or b is None or not len(fails):
+        if a is None or b is None or not len(fail_times):
             continue
-        n_inside += int(((fails["time"] >= a - margin) & (fails["time"] <= b + margin)).sum())
+        n_inside += int(((fail_times >= a - margin) & (fail_times <= b + margin)).sum())
     fmt = lambda t: "?" if t is None or pd.isna(t) else pd.Timestamp(t).strftime("%Y-%m-%d %H:%M")
     shown = "; ".join(f"{fmt(a)} → {fmt(b)}" for a, b in intervals[:5])
     more = f" (+{len(intervals) - 5} more)" if len(intervals) > 5 else ""

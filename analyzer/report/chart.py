@@ -16,7 +16,10 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Iterable
 
+import numpy as np
 import pandas as pd
+
+from .. import timeline
 
 BINS = 96
 MAX_HOSTS = 6
@@ -77,35 +80,55 @@ def _lane_of_types(types: Iterable[str]) -> dict[str, str]:
 
 
 def relevant_events(tl: pd.DataFrame) -> pd.DataFrame:
-    """Rows of ``tl`` with a time, a lane and a host: columns time, host, lane, level."""
+    """Rows of ``tl`` with a time, a lane and a host: columns time, host, lane, level.
+
+    Rows are picked by position from the event types (no mask over the whole timeline):
+    only the ``data`` of logon successes and service-state rows is read, a slice at a time.
+    """
     if tl is None or len(tl) == 0 or "event_type" not in tl.columns or "time" not in tl.columns:
         return pd.DataFrame({"time": pd.Series([], dtype="datetime64[us, UTC]"),
                              "host": pd.Series([], dtype="string"),
                              "lane": pd.Series([], dtype="string"),
                              "level": pd.Series([], dtype="Int8")})
-    et = tl["event_type"].astype("string")
-    mapping = _lane_of_types(et.dropna().unique())
-    lane = et.map(mapping)
-    keep = lane.notna() & tl["time"].notna()
+    groups = timeline.group_positions(tl["event_type"], na=None)
+    mapping = _lane_of_types(k for k in groups if k is not None)
+    lane = np.full(len(tl), None, dtype=object)
+    for t, key in mapping.items():
+        lane[groups[t]] = key
+    timed = tl["time"].notna().to_numpy()
+    keep = (lane != None) & timed                     # noqa: E711 (elementwise)
     # logon successes are sessions only when they are RDP (LogonType 10)
-    data = tl["data"].astype("string") if "data" in tl.columns else pd.Series(pd.NA, index=tl.index)
-    logon = et.eq("sec:logon:success").fillna(False)
-    if logon.any():
-        rdp = data[logon].str.contains(_RDP_LOGON, na=False)
-        lane[rdp[rdp].index] = "sessions"
-        keep |= tl["time"].notna() & logon & lane.notna()
-    svc_state = et.eq("svc:state").fillna(False) & keep
-    if svc_state.any():
-        text = (data[svc_state].fillna("") + " " +
-                tl.loc[svc_state, "message"].astype("string").fillna("")
-                if "message" in tl.columns else data[svc_state].fillna(""))
-        keep[svc_state[svc_state].index[~text.str.contains(_TS_SERVICE, na=False).to_numpy()]] = False
-    host = tl["host"].astype("string").fillna("(unknown host)") if "host" in tl.columns else \
-        pd.Series("(unknown host)", index=tl.index, dtype="string")
-    level = tl["level"] if "level" in tl.columns else pd.Series(pd.NA, index=tl.index, dtype="Int8")
-    out = pd.DataFrame({"time": tl["time"][keep], "host": host[keep], "lane": lane[keep],
-                        "level": level[keep]})
+    logon = groups.get("sec:logon:success")
+    if logon is not None and "data" in tl.columns:
+        rdp = logon[_scan(tl["data"], logon, lambda d: d.str.contains(_RDP_LOGON, na=False))]
+        lane[rdp] = "sessions"
+        keep[rdp] = timed[rdp]
+    svc = groups.get("svc:state")
+    if svc is not None:
+        svc = svc[keep[svc]]
+    if svc is not None and len(svc):
+        data = (timeline.take_series(tl["data"], svc).astype("string") if "data" in tl.columns
+                else pd.Series(pd.NA, index=tl.index[svc], dtype="string"))
+        text = (data.fillna("") + " " +
+                timeline.take_series(tl["message"], svc).astype("string").fillna("")
+                if "message" in tl.columns else data.fillna(""))
+        keep[svc[~text.str.contains(_TS_SERVICE, na=False).to_numpy(dtype=bool)]] = False
+    pos = np.nonzero(keep)[0]
+    host = (timeline.take_series(tl["host"], pos).astype("string").fillna("(unknown host)")
+            if "host" in tl.columns else pd.Series("(unknown host)", index=tl.index[pos], dtype="string"))
+    level = (timeline.take_series(tl["level"], pos) if "level" in tl.columns
+             else pd.Series(pd.NA, index=tl.index[pos], dtype="Int8"))
+    out = pd.DataFrame({"time": tl["time"].iloc[pos], "host": host,
+                        "lane": pd.Series(lane[pos], index=tl.index[pos], dtype="str"),
+                        "level": level})
     return out.reset_index(drop=True)
+
+
+def _scan(col: pd.Series, positions: np.ndarray, fn, chunk: int = 16_384) -> np.ndarray:
+    """``fn`` (a boolean per value) over ``col`` at ``positions``, a slice at a time."""
+    out = [np.asarray(fn(timeline.take_series(col, positions[i:i + chunk]).astype("string")),
+                      dtype=bool) for i in range(0, len(positions), chunk)]
+    return np.concatenate(out) if out else np.zeros(0, dtype=bool)
 
 
 def sleep_intervals(tl: pd.DataFrame) -> list[tuple[str, pd.Timestamp, pd.Timestamp | None]]:
@@ -116,10 +139,13 @@ def sleep_intervals(tl: pd.DataFrame) -> list[tuple[str, pd.Timestamp, pd.Timest
     """
     if tl is None or len(tl) == 0 or "event_type" not in tl.columns:
         return []
-    et = tl["event_type"].astype("string")
-    pw = tl[et.isin(["power:sleep", "power:wake", "power:resume", "power:standby-enter",
-                     "power:standby-exit", "sys:eventlog:start"]).fillna(False)
-            & tl["time"].notna()]
+    groups = timeline.group_positions(tl["event_type"], na=None)
+    pos = [groups[t] for t in ("power:sleep", "power:wake", "power:resume", "power:standby-enter",
+                               "power:standby-exit", "sys:eventlog:start") if t in groups]
+    if not pos:
+        return []
+    pos = np.sort(np.concatenate(pos))
+    pw = timeline.take(tl, pos[tl["time"].iloc[pos].notna().to_numpy()])
     if len(pw) == 0:
         return []
     import orjson
