@@ -472,3 +472,31 @@ def test_relevance_keeps_only_rdp_logons_of_4624(tmp_path):
     row = frames[0].iloc[0]
     assert (row["user"], row["ip"]) == ("alice", "10.0.0.5")
     assert row["message"] == f"{sec} 4624: TargetUserName=alice, LogonType=10, IpAddress=10.0.0.5"
+
+
+def test_gate_caches_by_head_but_reads_the_channel_when_it_decides():
+    """The Rust-path relevance gate caches its decision per record head (text up to the
+    EventID); when only the channel table can keep an event, each record's own channel
+    decides (a ForwardedEvents log mixes channels under one provider/id)."""
+    from parsers.base import Relevance
+
+    def rec(provider, eid, channel, extra=""):
+        eid_json = eid if isinstance(eid, str) else str(eid)
+        return ('{"Event":{"System":{"Provider":{"#attributes":{"Name":"%s"}},"EventID":%s,'
+                '"Channel":"%s"},"EventData":{%s}}}' % (provider, eid_json, channel, extra))
+    rel = Relevance(providers={"p": frozenset({1})},
+                    channels={"rdp/operational": None},
+                    values={("p", 1): ("LogonType", frozenset({"10"}))})
+    part = evtx._Part()
+    gate = evtx._Gate(rel, part)
+    assert gate(rec("X", 7, "rdp/operational")) == 1
+    assert gate(rec("X", 7, "Security")) == 0           # same head, other channel
+    assert gate(rec("X", 7, "RDP/Operational")) == 1
+    assert gate(rec("p", 1, "Security", '"LogonType":3')) == 0
+    assert gate(rec("p", 1, "Security", '"LogonType":"10"')) == 1
+    assert gate(rec("p", 1, "Security")) == 1                # no LogonType: kept
+    assert gate(rec("p", '{"#attributes":{"Qualifiers":16384},"#text":1}', "S",
+                    '"LogonType":3')) == 0
+    assert gate('{"Event":{"System":{}}}') == -1              # unusual: decode, then decide
+    assert dict(part.dropped) == {"X/7": 1, "p/1": 2}
+    assert len(gate.heads) == 3
