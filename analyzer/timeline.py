@@ -30,28 +30,61 @@ CATEGORICAL = ("host", "kind", "event_type", "provider", "channel", "source")
 
 
 def finalize_part(df: pd.DataFrame, *, source: str, host: str | None) -> pd.DataFrame:
-    """Conform one parser's frame: set ``source``, default ``host``, fill ``event_type``."""
+    """Conform one parser's frame: set ``source``, default ``host``, fill ``event_type``.
+
+    Column-at-a-time work on the few distinct values (hosts, (provider, event id) pairs):
+    a million-record log is never walked row by row in Python.
+    """
     df = conform(df)
-    if len(df) == 0:
+    n = len(df)
+    if n == 0:
         return df
-    df["source"] = pd.array([source] * len(df), dtype="string")
-    if host:
-        df["host"] = df["host"].fillna(host.upper())
-    df["host"] = df["host"].str.upper()
-    missing = df["event_type"].isna()
+    df["source"] = _repeat(source, n, df["source"].dtype)
+    h = df["host"].fillna(host.upper()) if host else df["host"]
+    df["host"] = _per_distinct(h, lambda u: u.str.upper())
+    missing = df["event_type"].isna().to_numpy(dtype=bool)
     if missing.any():
-        sub = df.loc[missing, ["provider", "event_id"]]
+        every = bool(missing.all())
+        pos = None if every else np.nonzero(missing)[0]
+        prov = df["provider"] if every else take_series(df["provider"], pos)
+        eid = df["event_id"] if every else df["event_id"].iloc[pos]
         # one lookup per distinct (provider, id), not per row
-        keys = sub.drop_duplicates()
-        mapping = {(p, e): knowledge.event_type_for(None if pd.isna(p) else p,
-                                                    None if pd.isna(e) else int(e))
-                   for p, e in keys.itertuples(index=False)}
-        df.loc[missing, "event_type"] = [mapping[(p, e)] for p, e in sub.itertuples(index=False)]
+        pcodes, provs = pd.factorize(prov, use_na_sentinel=True)
+        ecodes, eids = pd.factorize(eid, use_na_sentinel=True)
+        width = len(eids) + 1
+        keys, inverse = np.unique((pcodes.astype(np.int64) + 1) * width + (ecodes + 1),
+                                  return_inverse=True)
+        names = [knowledge.event_type_for(None if k // width == 0 else provs[k // width - 1],
+                                          None if k % width == 0 else int(eids[k % width - 1]))
+                 for k in keys.tolist()]
+        filled = pd.array(names, dtype=df["event_type"].dtype).take(inverse.reshape(-1))
+        if every:
+            df["event_type"] = filled
+        else:
+            df.loc[missing, "event_type"] = filled
     return df
 
 
+def _repeat(value: str, n: int, dtype) -> pd.api.extensions.ExtensionArray:
+    """``n`` times ``value`` as an array of ``dtype`` (no Python list of n items)."""
+    return pd.array([value], dtype=dtype).take(np.zeros(n, dtype=np.intp))
+
+
+def _per_distinct(s: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """``fn`` (a vectorised Series → Series of the same dtype) applied to the distinct values
+    of ``s`` only and spread back over its rows (missing values stay missing)."""
+    codes, uniq = pd.factorize(s, use_na_sentinel=True)
+    mapped = fn(pd.Series(uniq, dtype=s.dtype)).astype(s.dtype)
+    return pd.Series(mapped.array.take(codes, allow_fill=True), index=s.index, name=s.name)
+
+
 def concat(parts: Iterable[pd.DataFrame]) -> pd.DataFrame:
-    """Concatenate conformed parts, sort by (time, source, record/line order), categorise."""
+    """Concatenate conformed parts, sort by (time, source, record/line order), categorise.
+
+    The sort is a stable argsort of the times (missing times first); when the rows are in
+    order already — one event log — nothing is copied, else each column is reordered a block
+    of rows at a time (a chunked text column is never concatenated whole first).
+    """
     parts = [p for p in parts if len(p)]
     if not parts:
         return empty_frame()
@@ -59,12 +92,40 @@ def concat(parts: Iterable[pd.DataFrame]) -> pd.DataFrame:
     parts = [p.astype({c: "string" for c in CATEGORICAL if isinstance(p[c].dtype, pd.CategoricalDtype)})
              for p in parts]
     df = pd.concat(parts, ignore_index=True)
-    df["_order"] = range(len(df))
-    df = df.sort_values(["time", "_order"], kind="stable", na_position="first")
-    df = df.drop(columns="_order").reset_index(drop=True)
+    del parts
     for c in CATEGORICAL:
         df[c] = df[c].astype("category")
-    return df
+    # stable on time, missing times first: ties keep part and record order, as before
+    order = df["time"].sort_values(kind="stable", na_position="first").index.to_numpy()
+    if (order != np.arange(len(order))).any():
+        for c in df.columns:        # one column at a time: the old one goes as the new comes
+            df[c] = _gather(df[c], order).array
+    return df.reset_index(drop=True)
+
+
+def _gather(s: pd.Series, order: np.ndarray, block: int = 1 << 16) -> pd.Series:
+    """``s`` reordered by the permutation ``order``, with a fresh index. Chunked Arrow
+    columns a block of rows at a time (pyarrow's own take would first concatenate every
+    chunk: one more copy of the column)."""
+    chunked = getattr(s.array, "_pa_array", None)
+    if chunked is None or chunked.num_chunks < 2:
+        return pd.Series(s.array.take(order), name=s.name)
+    import pyarrow as pa
+
+    starts = np.concatenate([[0], np.cumsum([len(c) for c in chunked.chunks])])
+    out = []
+    for i in range(0, len(order), block):
+        want = order[i:i + block]
+        by_pos = np.argsort(want, kind="stable")
+        pos = want[by_pos]
+        cuts = np.searchsorted(pos, starts)
+        pieces = [c.take(pa.array(pos[lo:hi] - st)) for c, st, lo, hi
+                  in zip(chunked.chunks, starts, cuts[:-1], cuts[1:]) if hi > lo]
+        flat = pa.concat_arrays(pieces) if len(pieces) > 1 else pieces[0]
+        back = np.empty_like(by_pos)
+        back[by_pos] = np.arange(len(by_pos))
+        out.append(flat.take(pa.array(back)))
+    return pd.Series(type(s.array)(pa.chunked_array(out, type=chunked.type)), name=s.name)
 
 
 def fields(df: pd.DataFrame, *names: str) -> pd.DataFrame:

@@ -19,6 +19,7 @@ import pytest
 import analyzer
 from _detector_kit import ev, timeline
 from analyzer import config as C
+from analyzer import knowledge
 from analyzer import timeline as tl
 from analyzer.detectors import REGISTRY, Context
 from analyzer.engine import _config_input, analyze_bundle
@@ -154,3 +155,51 @@ def test_report_on_a_chunked_timeline_is_the_same(name):
     b2 = analyzer.load(SAMPLES / name)
     b2.timeline = rechunk(b2.timeline, 4)
     assert analyze_bundle(b2).to_json() == want
+
+
+def _reference_concat(parts):
+    """What concat did before it avoided copies: pandas' stable sort on (time, part order)."""
+    df = pd.concat([p.astype({c: "string" for c in tl.CATEGORICAL}) for p in parts],
+                   ignore_index=True)
+    df["_order"] = range(len(df))
+    df = df.sort_values(["time", "_order"], kind="stable", na_position="first")
+    df = df.drop(columns="_order").reset_index(drop=True)
+    return df.astype({c: "category" for c in tl.CATEGORICAL})
+
+
+def test_concat_sorts_stably_with_missing_times_first_on_chunked_parts(brute):
+    plain = brute.timeline.astype({c: "string" for c in tl.CATEGORICAL})
+    parts = [rechunk(g.reset_index(drop=True), 2)
+             for _, g in plain.groupby(plain["source"].astype(str), sort=False)][::-1]
+    nat = parts[0].iloc[:3].copy()
+    nat["time"] = pd.Series(pd.NaT, index=nat.index, dtype=tl.TIME_DTYPE)
+    parts.append(nat)
+    got = tl.concat(parts)
+    pd.testing.assert_frame_equal(got, _reference_concat(parts))
+    t = got["time"]
+    first = int(t.notna().to_numpy().argmax())
+    assert first >= 3 and t.iloc[:first].isna().all()
+    assert t.iloc[first:].notna().all() and t.iloc[first:].is_monotonic_increasing
+
+
+def test_concat_of_ordered_rows_shares_the_text_columns(brute):
+    part = brute.timeline.astype({c: "string" for c in tl.CATEGORICAL})
+    got = tl.concat([part])
+    assert got["data"].array._pa_array.chunks[0].buffers()[2].address == \
+        part["data"].array._pa_array.chunks[0].buffers()[2].address
+
+
+def test_finalize_part_fills_only_missing_event_types_per_provider_and_id():
+    raw = pd.DataFrame({
+        "provider": ["TermDD", None, "TermDD", "Microsoft-Windows-Security-Auditing", "TermDD"],
+        "event_id": pd.array([56, 4625, None, 4625, 56], dtype="Int32"),
+        "event_type": ["x:given", None, None, None, None],
+        "host": [None, "ab", "Ab", None, "ts02"]})
+    got = tl.finalize_part(raw, source="s.evtx", host="ts01")
+    want = [knowledge.event_type_for(p, e) for p, e in
+            [(None, 4625), ("TermDD", None), ("Microsoft-Windows-Security-Auditing", 4625),
+             ("TermDD", 56)]]
+    assert got["event_type"].tolist() == ["x:given"] + want
+    assert want[2] != want[3]
+    assert got["host"].tolist() == ["TS01", "AB", "AB", "TS01", "TS02"]
+    assert got["source"].tolist() == ["s.evtx"] * 5 and got["source"].dtype == "string"
