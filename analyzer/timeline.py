@@ -19,6 +19,7 @@ from typing import Callable, Hashable, Iterable
 import numpy as np
 import orjson
 import pandas as pd
+from pandas.api.types import union_categoricals
 
 from parsers.base import (TIME_DTYPE, TIMELINE_COLUMNS, TIMELINE_DTYPES, conform,  # noqa: F401
                           empty_frame)
@@ -32,69 +33,80 @@ CATEGORICAL = ("host", "kind", "event_type", "provider", "channel", "source")
 def finalize_part(df: pd.DataFrame, *, source: str, host: str | None) -> pd.DataFrame:
     """Conform one parser's frame: set ``source``, default ``host``, fill ``event_type``.
 
-    Column-at-a-time work on the few distinct values (hosts, (provider, event id) pairs):
-    a million-record log is never walked row by row in Python.
+    Those three come out as categoricals (:func:`concat` unites the categories of all
+    parts): one code per row instead of one string per row. The work is done on the few
+    distinct values (hosts, (provider, event id) pairs), never row by row in Python.
     """
     df = conform(df)
     n = len(df)
     if n == 0:
         return df
-    df["source"] = _repeat(source, n, df["source"].dtype)
+    df["source"] = pd.Categorical.from_codes(np.zeros(n, dtype=np.int8),
+                                             categories=pd.Index([source], dtype=df["source"].dtype))
     h = df["host"].fillna(host.upper()) if host else df["host"]
     df["host"] = _per_distinct(h, lambda u: u.str.upper())
     missing = df["event_type"].isna().to_numpy(dtype=bool)
-    if missing.any():
-        every = bool(missing.all())
-        pos = None if every else np.nonzero(missing)[0]
-        prov = df["provider"] if every else take_series(df["provider"], pos)
-        eid = df["event_id"] if every else df["event_id"].iloc[pos]
-        # one lookup per distinct (provider, id), not per row
-        pcodes, provs = pd.factorize(prov, use_na_sentinel=True)
-        ecodes, eids = pd.factorize(eid, use_na_sentinel=True)
-        width = len(eids) + 1
-        keys, inverse = np.unique((pcodes.astype(np.int64) + 1) * width + (ecodes + 1),
-                                  return_inverse=True)
-        names = [knowledge.event_type_for(None if k // width == 0 else provs[k // width - 1],
-                                          None if k % width == 0 else int(eids[k % width - 1]))
-                 for k in keys.tolist()]
-        filled = pd.array(names, dtype=df["event_type"].dtype).take(inverse.reshape(-1))
-        if every:
-            df["event_type"] = filled
-        else:
-            df.loc[missing, "event_type"] = filled
+    if missing.all():
+        df["event_type"] = _event_types(df["provider"], df["event_id"])
+    elif missing.any():
+        pos = np.nonzero(missing)[0]
+        filled = _event_types(take_series(df["provider"], pos), df["event_id"].iloc[pos])
+        df.loc[missing, "event_type"] = np.asarray(filled, dtype=object)
     return df
 
 
-def _repeat(value: str, n: int, dtype) -> pd.api.extensions.ExtensionArray:
-    """``n`` times ``value`` as an array of ``dtype`` (no Python list of n items)."""
-    return pd.array([value], dtype=dtype).take(np.zeros(n, dtype=np.intp))
+def _event_types(provider: pd.Series, event_id: pd.Series) -> pd.Categorical:
+    """``knowledge.event_type_for`` of every (provider, event id) row, looked up once per
+    distinct pair."""
+    pcodes, provs = pd.factorize(provider, use_na_sentinel=True)
+    ecodes, eids = pd.factorize(event_id, use_na_sentinel=True)
+    width = len(eids) + 1
+    keys, inverse = np.unique((pcodes.astype(np.int64) + 1) * width + (ecodes + 1),
+                              return_inverse=True)
+    names = [knowledge.event_type_for(None if k // width == 0 else provs[k // width - 1],
+                                      None if k % width == 0 else int(eids[k % width - 1]))
+             for k in keys.tolist()]
+    codes, cats = pd.factorize(pd.Series(names, dtype=TIMELINE_DTYPES["event_type"]))
+    return pd.Categorical.from_codes(codes[inverse.reshape(-1)], categories=pd.Index(cats))
 
 
-def _per_distinct(s: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> pd.Series:
+def _per_distinct(s: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> pd.Categorical:
     """``fn`` (a vectorised Series → Series of the same dtype) applied to the distinct values
-    of ``s`` only and spread back over its rows (missing values stay missing)."""
+    of ``s`` only, as a categorical over its rows (missing values stay missing)."""
     codes, uniq = pd.factorize(s, use_na_sentinel=True)
     mapped = fn(pd.Series(uniq, dtype=s.dtype)).astype(s.dtype)
-    return pd.Series(mapped.array.take(codes, allow_fill=True), index=s.index, name=s.name)
+    mcodes, cats = pd.factorize(mapped, use_na_sentinel=True)
+    rows = np.where(codes >= 0, np.append(mcodes, -1)[codes], -1)
+    return pd.Categorical.from_codes(rows, categories=pd.Index(cats))
 
 
 def concat(parts: Iterable[pd.DataFrame]) -> pd.DataFrame:
     """Concatenate conformed parts, sort by (time, source, record/line order), categorise.
 
-    The sort is a stable argsort of the times (missing times first); when the rows are in
-    order already — one event log — nothing is copied, else each column is reordered a block
-    of rows at a time (a chunked text column is never concatenated whole first).
+    Categorical columns are united category-wise (no string per row is built). The sort is
+    stable on time, missing times first; when the rows are in order already — one event log
+    — nothing is copied, else each column is reordered a block of rows at a time (a chunked
+    text column is never concatenated whole first).
     """
     parts = [p for p in parts if len(p)]
     if not parts:
         return empty_frame()
+    columns = list(parts[0].columns)
+    united = {c: union_categoricals([p[c].array for p in parts], sort_categories=True)
+              for c in CATEGORICAL
+              if all(isinstance(p[c].dtype, pd.CategoricalDtype) for p in parts)}
     # categoricals of different categories would upcast to object: concat plain, then cast
-    parts = [p.astype({c: "string" for c in CATEGORICAL if isinstance(p[c].dtype, pd.CategoricalDtype)})
-             for p in parts]
+    parts = [p.drop(columns=list(united)).astype(
+        {c: "string" for c in CATEGORICAL if c not in united
+         and isinstance(p[c].dtype, pd.CategoricalDtype)}) for p in parts]
     df = pd.concat(parts, ignore_index=True)
     del parts
+    for c in united:
+        df[c] = united[c]
+    df = df[columns]
     for c in CATEGORICAL:
-        df[c] = df[c].astype("category")
+        if c not in united:
+            df[c] = df[c].astype("category")
     # stable on time, missing times first: ties keep part and record order, as before
     order = df["time"].sort_values(kind="stable", na_position="first").index.to_numpy()
     if (order != np.arange(len(order))).any():

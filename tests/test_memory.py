@@ -202,4 +202,12 @@ def test_finalize_part_fills_only_missing_event_types_per_provider_and_id():
     assert got["event_type"].tolist() == ["x:given"] + want
     assert want[2] != want[3]
     assert got["host"].tolist() == ["TS01", "AB", "AB", "TS01", "TS02"]
-    assert got["source"].tolist() == ["s.evtx"] * 5 and got["source"].dtype == "string"
+    assert got["source"].tolist() == ["s.evtx"] * 5
+    # parts come out categorised; concat unites the categories as if they were strings
+    other = tl.finalize_part(raw.assign(event_type=None), source="t.evtx", host=None)
+    assert all(isinstance(other[c].dtype, pd.CategoricalDtype) for c in ("source", "host", "event_type"))
+    both = tl.concat([got, other])
+    pd.testing.assert_frame_equal(both, _reference_concat(
+        [got.astype({c: "string" for c in tl.CATEGORICAL}),
+         other.astype({c: "string" for c in tl.CATEGORICAL})]))
+    assert list(both["source"].cat.categories) == ["s.evtx", "t.evtx"]
