@@ -325,8 +325,11 @@ class Context:
             return np.asarray(fn(self.column(name, positions[0:0])))
         return np.concatenate(out) if len(out) > 1 else out[0]
 
-    def take(self, positions) -> pd.DataFrame:
-        """The whole rows at ``positions`` (as returned by :meth:`positions`)."""
+    def take(self, positions, columns: Iterable[str] | None = None) -> pd.DataFrame:
+        """The rows at ``positions`` (as returned by :meth:`positions`): whole, or only
+        ``columns``."""
+        if columns is not None:
+            return tl.take(self.timeline[list(columns)], positions)
         return self._take([positions] if len(positions) else [])
 
     def _take(self, positions: list) -> pd.DataFrame:

@@ -62,10 +62,20 @@ class _Burst:
     the count and the user names — not the rows themselves (tens of thousands in a big
     Security log)."""
 
-    def __init__(self, grp: pd.DataFrame):
-        self.head = grp.head(3)
+    def __init__(self, ctx: Context, grp: pd.DataFrame):
+        self.head = ctx.take(grp["_pos"].to_numpy()[:3]) if "_pos" in grp else grp.head(3)
         self.rows = len(grp)
         self.users = set(grp["user"].dropna().astype(str))
+
+
+#: What the counting needs of a Security logon failure (whole rows only for the evidence).
+_NARROW = ("time", "ip", "user")
+
+
+def _narrow(ctx: Context, positions: np.ndarray) -> pd.DataFrame:
+    """Time, address and user of the rows at ``positions``, and ``_pos`` (their position,
+    to take the few evidence rows whole later)."""
+    return ctx.take(positions, columns=_NARROW).assign(_pos=positions)
 
 
 def _logon_type_is(value: str):
@@ -103,8 +113,8 @@ def rdp_brute_force(ctx: Context):
     # Security logons are the bulk of a big bundle: read LogonType from their data a slice at
     # a time, and take whole rows only of the logon types counted here
     fail_pos = ctx.positions("sec:logon:failure")
-    type10 = ctx.take(fail_pos[ctx.column_map("data", fail_pos, _logon_type_is("10"))])
-    type3 = ctx.take(fail_pos[ctx.column_map("data", fail_pos, _logon_type_is("3"))])
+    type10 = _narrow(ctx, fail_pos[ctx.column_map("data", fail_pos, _logon_type_is("10"))])
+    type3 = _narrow(ctx, fail_pos[ctx.column_map("data", fail_pos, _logon_type_is("3"))])
     ok_pos = ctx.positions("sec:logon:success")
     ok10_pos = ok_pos[ctx.column_map("data", ok_pos, _logon_type_is("10"))]
 
@@ -117,7 +127,7 @@ def rdp_brute_force(ctx: Context):
 
     bursts = []   # (label, ip, count, start, rows) — rows cut to what the finding shows
     def keep(label: str, ip, n: int, start, grp: pd.DataFrame):
-        bursts.append((label, ip, n, start, _Burst(grp)))
+        bursts.append((label, ip, n, start, _Burst(ctx, grp)))
 
     def scan(rows: pd.DataFrame, label: str, need: int):
         for ip, n, start, grp in groups_over(rows, _ip(rows["ip"]), need, window):
