@@ -291,6 +291,22 @@ class _Columns:
                     pass
         return extra
 
+    @classmethod
+    def merge(cls, parts: list["_Columns"]) -> "_Columns":
+        """The parts' converted batches, in order, as one (no DataFrame per part and no
+        concatenation copy: the frame's string columns stay chunked)."""
+        if len(parts) == 1:
+            return parts[0]
+        out = cls()
+        for p in parts:
+            p._flush()
+            for n in cls.NAMES:
+                out._done[n].extend(p._done[n])
+                p._done[n] = []
+            out._rows += p._rows
+            out.duplicates += p.duplicates
+        return out
+
     def frame(self) -> pd.DataFrame:
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -1694,11 +1710,7 @@ def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
         parts = [_run(src, backend, None, rel, deadline, options.progress)]
 
     duplicates = sum(p.cols.duplicates for p in parts)
-    if len(parts) == 1:
-        frame = parts[0].cols.frame()
-    else:
-        frames = [p.cols.frame() for p in parts]
-        frame = pd.concat([f for f in frames if len(f)] or [empty_frame()], ignore_index=True)
+    frame = _Columns.merge([p.cols for p in parts]).frame()
     warnings = [ParseWarning(src, loc, msg) for p in parts for loc, msg in p.warnings]
     if len(frame):
         order = np.argsort(frame["record_id"].to_numpy(dtype="int64", na_value=0), kind="stable")
