@@ -314,7 +314,7 @@ class Context:
         return tl.take_series(self.timeline[name], positions)
 
     def column_map(self, name: str, positions, fn: Callable[[pd.Series], Any],
-                   chunk: int = 16_384) -> np.ndarray:
+                   chunk: int = 4096) -> np.ndarray:
         """``fn`` applied to column ``name`` of the rows at ``positions``, one slice of rows
         at a time; ``fn`` returns one value per row and the slices are joined into one numpy
         array. For tests on a text column of many rows (``data`` of a Security log's

@@ -124,7 +124,7 @@ def relevant_events(tl: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def _scan(col: pd.Series, positions: np.ndarray, fn, chunk: int = 16_384) -> np.ndarray:
+def _scan(col: pd.Series, positions: np.ndarray, fn, chunk: int = 4096) -> np.ndarray:
     """``fn`` (a boolean per value) over ``col`` at ``positions``, a slice at a time."""
     out = [np.asarray(fn(timeline.take_series(col, positions[i:i + chunk]).astype("string")),
                       dtype=bool) for i in range(0, len(positions), chunk)]
