@@ -692,8 +692,10 @@ def _assemble(bundle_path: str, members: list[Member], results: dict[int, tuple]
         m.host = m.host or fallback
         df = res.frame
         if len(df) and df["host"].notna().any():
-            df = df.copy()
-            df["host"] = df["host"].map(normalize_host, na_action="ignore")
+            # per distinct name, not per row (a big log repeats one host a million times)
+            codes, names = pd.factorize(df["host"])
+            hosts = pd.array([normalize_host(u) for u in names], dtype="string")
+            df = df.assign(host=hosts.take(codes, allow_fill=True))
         frames.append(tl.finalize_part(df, source=m.source, host=m.host or "UNKNOWN"))
         if m.host:
             hm = meta.setdefault(m.host, {})
@@ -701,7 +703,8 @@ def _assemble(bundle_path: str, members: list[Member], results: dict[int, tuple]
                 if k != "host" and v is not None:
                     hm.setdefault(k, v)
     timeline = tl.concat(frames)
-    hosts = sorted(set(timeline["host"].dropna().astype(str)) | known) if len(timeline) else sorted(known)
+    hosts = sorted({str(h) for h in tl.distinct(timeline["host"])} | known) if len(timeline) \
+        else sorted(known)
     inventory = pd.DataFrame([m.as_row() for m in members], columns=INVENTORY_COLUMNS)
     inventory = inventory.astype({"size": "Int64", "records": "Int64", "records_expected": "Int64",
                                   "warnings": "Int64", "bytes_read": "Int64"})

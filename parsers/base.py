@@ -133,7 +133,7 @@ def conform(df: pd.DataFrame) -> pd.DataFrame:
             out[col] = s.reset_index(drop=True)
         else:
             out[col] = pd.Series(pd.array([None] * n, dtype=dtype))
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, copy=False)
 
 
 # --------------------------------------------------------------------------- results
