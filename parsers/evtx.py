@@ -1676,7 +1676,9 @@ def _run(path: str, backend: str, chunk_offsets: list[int] | None, rel: Relevanc
 
 def _parse_worker(args) -> _Part:
     path, backend, offsets, rel, deadline = args
-    return _run(path, backend, offsets, rel, deadline, threads=1)
+    part = _run(path, backend, offsets, rel, deadline, threads=1)
+    part.cols._flush()          # send Arrow buffers back, not a batch of Python tuples
+    return part
 
 
 #: Below this many 64 KiB chunks (8 MiB) a process pool costs more than it saves.
