@@ -335,9 +335,6 @@ class _Columns:
         return pd.DataFrame({c: data[c] for c in TIMELINE_DTYPES})
 
 
-_NO_COLS: dict = {}
-
-
 def _dumps(d: dict) -> bytes:
     try:
         return orjson.dumps(d)
@@ -1711,8 +1708,9 @@ def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
     else:
         parts = [_run(src, backend, None, rel, deadline, options.progress)]
 
-    duplicates = sum(p.cols.duplicates for p in parts)
-    frame = _Columns.merge([p.cols for p in parts]).frame()
+    cols = _Columns.merge([p.cols for p in parts])
+    duplicates = cols.duplicates
+    frame = cols.frame()
     warnings = [ParseWarning(src, loc, msg) for p in parts for loc, msg in p.warnings]
     if len(frame):
         order = np.argsort(frame["record_id"].to_numpy(dtype="int64", na_value=0), kind="stable")
