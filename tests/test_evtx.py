@@ -500,3 +500,24 @@ def test_gate_caches_by_head_but_reads_the_channel_when_it_decides():
     assert gate('{"Event":{"System":{}}}') == -1              # unusual: decode, then decide
     assert dict(part.dropped) == {"X/7": 1, "p/1": 2}
     assert len(gate.heads) == 3
+
+
+@needs_rust
+@pytest.mark.corpus
+def test_parallel_workers_find_chunks_off_the_grid(corpus, monkeypatch, tmp_path):
+    """512 bytes inserted after the second chunk push every later chunk off the 64 KiB
+    grid: each worker scans its own byte range for them (the parent no longer reads the
+    file), so the split parse recovers what the single pass does, and that is every record."""
+    monkeypatch.setattr(evtx, "PARALLEL_MIN_CHUNKS", 0)
+    src = corpus / "evtx/omer__security.evtx"
+    raw = src.read_bytes()
+    cut = evtx.HEADER_SIZE + 2 * evtx.CHUNK_SIZE
+    shifted = tmp_path / "shifted.evtx"
+    shifted.write_bytes(raw[:cut] + b"\x00" * 512 + raw[cut:])
+    good = parsed(src, "rust").frame
+    one = evtx.parse(shifted, ParseOptions(evtx_backend="rust"))
+    two = evtx.parse(shifted, ParseOptions(evtx_backend="rust", workers=2))
+    assert two.stats["workers"] == 2
+    assert two.stats["chunks"] == one.stats["chunks"] == len(evtx.walk_chunks(raw, len(raw)).chunks)
+    pd.testing.assert_frame_equal(one.frame, two.frame)
+    pd.testing.assert_frame_equal(two.frame, good)
