@@ -521,3 +521,22 @@ def test_parallel_workers_find_chunks_off_the_grid(corpus, monkeypatch, tmp_path
     assert two.stats["chunks"] == one.stats["chunks"] == len(evtx.walk_chunks(raw, len(raw)).chunks)
     pd.testing.assert_frame_equal(one.frame, two.frame)
     pd.testing.assert_frame_equal(two.frame, good)
+
+
+def test_row_data_is_the_fields_then_the_system_extras():
+    """``data`` appends the System extras (ActivityID, a re-exported EventRecordID ...) to
+    the fields' JSON text; a field of the same name takes the extra's value in place, as a
+    dict update would. The message reads the fields only."""
+    cols = evtx._Columns()
+    fields = {"TargetUserName": "bob", "LogonType": 10, "Path": "C:\\x"}
+    cols.row("2024-01-01T00:00:00Z", "TS01", 1, "P", "Security", 4624, 0, 1, None, fields,
+             {"ActivityID": "{A}", "EventRecordID": 7})
+    cols.row("2024-01-01T00:00:00Z", "TS01", 2, "P", "Security", 4624, 0, 1, None, fields,
+             {"LogonType": 3, "ActivityID": "{A}"})
+    f = cols.frame()
+    assert [json.loads(d) for d in f["data"]] == [
+        {"TargetUserName": "bob", "LogonType": 10, "Path": "C:\\x", "ActivityID": "{A}",
+         "EventRecordID": 7},
+        {"TargetUserName": "bob", "LogonType": 3, "Path": "C:\\x", "ActivityID": "{A}"}]
+    assert list(json.loads(f["data"][1])) == ["TargetUserName", "LogonType", "Path", "ActivityID"]
+    assert list(f["message"]) == [r"P 4624: TargetUserName=bob, LogonType=10, Path=C:\x"] * 2
