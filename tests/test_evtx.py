@@ -500,6 +500,18 @@ def test_gate_caches_by_head_but_reads_the_channel_when_it_decides():
     assert gate('{"Event":{"System":{}}}') == -1              # unusual: decode, then decide
     assert dict(part.dropped) == {"X/7": 1, "p/1": 2}
     assert len(gate.heads) == 3
+    # the same head again and again (the prefix + id fast path, the last-channel memo):
+    # each record's channel still decides, whatever the previous one said
+    decisions = [gate(rec("X", 7, ch, '"Channel":"rdp/operational"'))
+                 for ch in ("Security", "Security", "rdp/operational", "Security",
+                            "Securityx", "rdp/operational", "rdp/operational")]
+    assert decisions == [0, 0, 1, 0, 0, 1, 1]
+    # a longer key ending in the rule's name is not the rule's field
+    assert gate(rec("p", 1, "S", '"TargetLogonType":10,"LogonType":3')) == 0
+    assert gate(rec("p", 1, "S", '"TargetLogonType":3,"LogonType":10')) == 1
+    assert gate(rec("p", 1, "S", '"TargetLogonType":3')) == 1   # no LogonType: kept
+    assert gate(rec("p", 10, "S")) == 0 and gate(rec("p", 1, "S")) == 1  # id, not prefix
+    assert dict(part.dropped) == {"X/7": 5, "p/1": 3, "p/10": 1}
 
 
 @needs_rust
