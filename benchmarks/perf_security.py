@@ -5,6 +5,7 @@ peak RSS, each row in its own child process.
     python benchmarks/perf_security.py --records 100000 --gen-dir /tmp/gen --markdown
     python benchmarks/perf_security.py --python           # add the pure-Python backend rows
     python benchmarks/perf_security.py --repeat 3         # best of 3 per row (noisy machines)
+    python benchmarks/perf_security.py --only "parse rust workers=2,analyze"   # some rows
 
 Rows (ratios to row "rust raw", measured in the same run):
 
