@@ -774,7 +774,7 @@ def make_executor(jobs: int = 1, scheduler: str | None = None) -> tuple[Executor
     # spawn, not fork (the driver runs threads: fork + threads can deadlock) nor forkserver
     # (its workers would keep the environment of whenever the server started)
     ctx = multiprocessing.get_context("spawn")
-    ex = ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=ctx, initializer=_ignore_sigint)
+    ex = ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=ctx, initializer=_init_worker)
 
     def close(interrupted: bool = False) -> None:
         if interrupted:                           # stop now: a worker's death takes its bundle along
@@ -790,9 +790,12 @@ def make_executor(jobs: int = 1, scheduler: str | None = None) -> tuple[Executor
     return ex, close
 
 
-def _ignore_sigint() -> None:
-    """Pool worker initializer: Ctrl-C is the driver's to handle (it stops the workers)."""
+def _init_worker() -> None:
+    """Pool worker initializer: Ctrl-C is the driver's to handle (it stops the workers); the
+    worker's Arrow memory comes from the C allocator, like the CLI's."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from .timeline import use_system_allocator
+    use_system_allocator()
 
 
 def run(inbox: str | os.PathLike, outdir: str | os.PathLike, *, jobs: int = 1,

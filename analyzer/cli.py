@@ -74,6 +74,8 @@ def _version_cb(value: bool) -> None:
 def _root(version: Annotated[bool, typer.Option("--version", callback=_version_cb, is_eager=True,
                                                 help="Print the version and exit.")] = False) -> None:
     """Offline root-cause analysis of 'Remote Desktop can't connect' diagnostic bundles."""
+    from .timeline import use_system_allocator
+    use_system_allocator()
 
 
 def _progress_cb():

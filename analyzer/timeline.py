@@ -251,3 +251,19 @@ def excerpt(row, limit: int = 300) -> str:
         msg = d if isinstance(d, str) else ""
     msg = " ".join(str(msg).split())
     return msg if len(msg) <= limit else msg[: limit - 1] + "…"
+
+
+def use_system_allocator() -> str:
+    """Make the C allocator pyarrow's default pool for this process and its future children
+    (what the CLI and batch workers do; a notebook keeps its own choice unless it calls
+    this). pyarrow's default (mimalloc) keeps freed memory resident: ``rdpdoctor analyze``
+    of a million-record Security log peaked at 385,652 KB with it, 353,460 KB without.
+    An explicit ``ARROW_DEFAULT_MEMORY_POOL`` in the environment wins. Returns the backend
+    in use."""
+    import os
+
+    import pyarrow as pa
+    chosen = os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+    if chosen == "system":
+        pa.set_memory_pool(pa.system_memory_pool())
+    return pa.default_memory_pool().backend_name

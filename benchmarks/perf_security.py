@@ -17,7 +17,8 @@ Rows (ratios to row "rust raw", measured in the same run):
   parse rust workers=N     the same, chunks split over an N-process pool (N = cores, ≤ 8)
   parse rust +relevance    relevance filter (decided before decoding), 1 process / N
   analyze                  analyzer.engine.analyze(bundle, workers=N) — what `rdpdoctor
-                           analyze` does by default (-j 0 = one process per core)
+                           analyze` does by default (-j 0 = one process per core; Arrow
+                           memory from the C allocator, as the CLI sets it)
   analyze full timeline    the same with relevant_only=False
 
 The bundle is a folder holding only the generated ``Security.evtx``. Peak RSS is the largest
@@ -75,6 +76,8 @@ def _child(name: str, path: Path, bundle: Path) -> dict:
         n = res.stats["records"] + sum(res.stats["dropped"].values())
     elif name.startswith("analyze"):
         t = time.perf_counter()
+        from analyzer.timeline import use_system_allocator
+        use_system_allocator()                # as the CLI does
         from analyzer.engine import analyze
         res = analyze(bundle, relevant_only="full" not in name, workers=_cores())
         n = len(res.findings) if hasattr(res, "findings") else 0
