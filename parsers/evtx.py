@@ -756,17 +756,19 @@ def walk_chunks(buf, size: int, lo: int = 0, hi: int | None = None) -> _Walk:
                 found.add(off)
                 new.append(off)
             off += CHUNK_SIZE
-        # magics outside the 64 KiB grid (carved/shifted data), starting before wend
+        # magics outside the 64 KiB grid (carved/shifted data), starting before wend. The
+        # rule is local — not inside a chunk *on the grid* (its slot is known already) — so
+        # a worker reading only its share decides as the whole-file walk does; a carved
+        # chunk inside another carved one is read too (its records are de-duplicated by id)
         we = min(size, wend + len(CHUNK_MAGIC) - 1)
         pos = buf.find(CHUNK_MAGIC, ws, we)
         while pos != -1:
-            if pos not in found and (pos - start) % CHUNK_SIZE != 0 \
-                    and pos + _RECORDS_START <= size \
+            if (pos - start) % CHUNK_SIZE != 0 and pos + _RECORDS_START <= size \
                     and _U32.unpack_from(buf, pos + 40)[0] == 0x80 \
-                    and not any(f <= pos < f + CHUNK_SIZE for f in found):
-                found.add(pos)
+                    and (pos < start or pos - (pos - start) % CHUNK_SIZE not in found):
                 new.append(pos)
             pos = buf.find(CHUNK_MAGIC, pos + 8, we)
+        found.update(new)
         for c in new:
             heads[c] = _CHUNK_HDR.unpack_from(buf, c)
         _release(buf, ws, _SCAN_WINDOW + CHUNK_SIZE)
@@ -1486,7 +1488,6 @@ def _python_pass(buf, size: int, walk: _Walk, part: _Part, rel: Relevance | None
             if rid in done:
                 part.cols.duplicates += 1
                 continue
-            done.add(rid)
             if rel is not None:
                 pc = pcs.get(ch.offset)
                 if pc is None:
@@ -1496,15 +1497,19 @@ def _python_pass(buf, size: int, walk: _Walk, part: _Part, rel: Relevance | None
                 except Exception:
                     probe = None
                 if probe is not None and not _keep(rel, part, *probe):
+                    done.add(rid)
                     continue
             try:
                 rec = _decode_py(buf, pcs, ch, off, rsize, rid)
             except Exception as e:  # python-evtx raises many kinds on garbage
+                # (the id stays open: another copy of the record — a carved chunk holding
+                # it, a later chunk — may decode)
                 why = f"record {rid}: cannot decode ({type(e).__name__}: {e})"
                 part.warnings.append((f"offset 0x{off:x}", why[:300]))
                 part.skipped.append({"offset": off, "length": rsize,
                                      "reason": f"record {rid} not decodable"})
                 continue
+            done.add(rid)
             if rel is not None:
                 eid = _int(rec.event_id)
                 if not _keep(rel, part, rec.provider, rec.channel,
