@@ -581,6 +581,8 @@ class _Gate:
             rule = c[1]
         if rule is not None:
             v = _json_value(s, rule[0], e)
+            if v is _ODD:
+                return -1
             if v is not None and v not in rule[1]:
                 self.dropped[key] += 1
                 return 0
@@ -1657,7 +1659,7 @@ _NUMBER = re.compile(r"-?[0-9]+")
 def _json_value(s: str, needle: str, start: int = 0) -> str | None:
     """The value of the key ``needle`` (``'Name":'``, without its opening quote: a rare
     first letter makes str.find fast) in a Rust JSON record, as text, without decoding it
-    (None when absent or not a plain string/number)."""
+    (None when absent or empty, :data:`_ODD` when not a plain string or integer)."""
     i = s.find(needle, start)
     while i > 0 and s[i - 1] != '"':         # the tail of a longer key
         i = s.find(needle, i + 1)
@@ -1667,9 +1669,17 @@ def _json_value(s: str, needle: str, start: int = 0) -> str | None:
     if s[i:i + 1] == '"':
         j = s.find('"', i + 1)
         v = s[i + 1:j]
-        return None if j == -1 or "\\" in v else v.strip()
+        if j == -1 or "\\" in v:
+            return _ODD
+        return v.strip() if v else None      # "" is dropped from the fields: as absent
     m = _NUMBER.match(s, i)
-    return m.group() if m else None
+    if m is None or s[m.end():m.end() + 1] not in (",", "}"):
+        return _ODD                          # null, true, 10.5 ...: decode, then decide
+    return m.group()
+
+
+#: :func:`_json_value` found a value it cannot read as the decoded fields would have it.
+_ODD = "\0odd"
 
 
 def _rust_locator(msg: str) -> str:

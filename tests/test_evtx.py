@@ -580,3 +580,31 @@ def test_carved_chunks_across_a_share_boundary_read_the_same_with_any_worker_cou
         assert one.stats["chunks"] == two.stats["chunks"] == 2
         pd.testing.assert_frame_equal(one.frame, two.frame)
         assert len(one.frame) > 80 and set(one.frame["record_id"]) <= ids
+
+
+def test_gate_decides_the_value_rule_as_the_decoded_fields_would():
+    """The LogonType rule read from the text must agree with the decoded record: an empty
+    value is dropped from the fields (so the logon is kept), whitespace is not; values the
+    text reading cannot mirror (null, floats, booleans, escapes) go to decoding (-1)."""
+    import orjson
+
+    from parsers.base import Relevance
+    rel = Relevance(providers={"p": frozenset({1})}, channels={},
+                    values={("p", 1): ("LogonType", frozenset({"10"}))})
+    gate = evtx._Gate(rel, evtx._Part())
+
+    def decoded(s):
+        rec = evtx._rec_from_json(1, orjson.loads(s))
+        return int(evtx._keep(rel, evtx._Part(), rec.provider, rec.channel,
+                              evtx._int(rec.event_id), rec.fields))
+
+    seen = {}
+    for value in ('""', '"  "', '"10"', '" 10 "', "10", "3", '"3"', "null", "10.5", "true",
+                  '"1\\u0030"', "-10", '"x\\"y"'):
+        s = ('{"Event":{"System":{"Provider":{"#attributes":{"Name":"p"}},"EventID":1,'
+             '"Channel":"S"},"EventData":{"TargetLogonType":10,"LogonType":%s,"Z":1}}}' % value)
+        g = gate(s)
+        seen[value] = g
+        assert g in (-1, decoded(s)), value
+    assert seen['""'] == 1 and seen['"  "'] == 0 and seen["10"] == 1 and seen["3"] == 0
+    assert seen["null"] == seen["10.5"] == seen["true"] == seen['"1\\u0030"'] == -1
