@@ -3,6 +3,7 @@
     python benchmarks/evtx_ingest.py                       # largest corpus file, then all
     python benchmarks/evtx_ingest.py FILE.evtx [...]       # these files (together)
     python benchmarks/evtx_ingest.py --generate 10000,100000   # generated Security logs
+    python benchmarks/evtx_ingest.py --generate 10000 --kinds security,system,rdp
     python benchmarks/evtx_ingest.py --markdown            # tables for docs/performance.md
 
 Rows (records/s and MB/s of file bytes; ratios to row (a), measured in the same run,
@@ -397,6 +398,114 @@ def generate_security(path: Path, n: int, seed: int = 7) -> Path:
     return path
 
 
+def generate_system(path: Path, n: int, seed: int = 11) -> Path:
+    """A System.evtx of ``n`` records shaped like a terminal server's: service state changes
+    (7036 with EventSourceName, Qualifiers and a Binary key name) dominate, time sync,
+    Kernel-General, EventLog uptime (unnamed Data), Schannel alerts and TermDD 56 (unnamed
+    Data, Qualifiers, Binary NTSTATUS) — the shapes that take the general row path."""
+    import random
+    from datetime import datetime, timedelta, timezone
+
+    from analyzer.sample.evtxwriter import Event, EvtxWriter, filetime, u32
+    from analyzer.sample.story import P_KG, P_SCH, P_SCM, P_TIME, termdd_binary
+
+    rnd = random.Random(seed)
+    t0 = datetime(2024, 5, 1, tzinfo=timezone.utc)
+    services = [("Windows Update", "wuauserv"), ("Remote Desktop Services", "TermService"),
+                ("Background Intelligent Transfer Service", "BITS"),
+                ("WinHTTP Web Proxy Auto-Discovery Service", "WinHttpAutoProxySvc"),
+                ("Windows Modules Installer", "TrustedInstaller")]
+
+    def events():
+        for i in range(n):
+            t = t0 + timedelta(milliseconds=211 * i)
+            r = rnd.random()
+            common = dict(time=t, channel="System", computer="TS01.contoso.com",
+                          thread_id=rnd.randrange(100, 9000, 4))
+            if r < 0.55:
+                disp, key = rnd.choice(services)
+                state = rnd.choice(("running", "stopped"))
+                yield Event(provider=P_SCM[0], provider_guid=P_SCM[1], event_source_name=P_SCM[0],
+                            event_id=7036, qualifiers=16384, keywords=0x8080000000000000,
+                            process_id=640, data=[("param1", disp), ("param2", state)],
+                            binary=(key + "/" + ("4" if state == "running" else "1"))
+                            .encode("utf-16-le") + b"\x00\x00", **common)
+            elif r < 0.70:
+                yield Event(provider=P_TIME[0], provider_guid=P_TIME[1], event_id=37,
+                            process_id=1720, data=[("TimeSource", "DC01.contoso.com "
+                                                    "(ntp.d|0.0.0.0:123->10.20.0.5:123)")],
+                            **common)
+            elif r < 0.80:
+                yield Event(provider=P_KG[0], provider_guid=P_KG[1], event_id=16, process_id=4,
+                            data=[("FinalNameLength", u32(60)),
+                                  ("FinalName", "\\??\\C:\\Windows\\ServiceState\\EventLog\\Data\\lastalive0.dat"),
+                                  ("StartTime", filetime(t - timedelta(days=3)))], **common)
+            elif r < 0.88:
+                yield Event(provider="EventLog", event_id=6013, qualifiers=32768,
+                            keywords=0x80000000000000, process_id=4,
+                            data=[(None, ""), (None, ""), (None, ""), (None, ""),
+                                  (None, str(3600 * 24 * 3 + i)), (None, "60"),
+                                  (None, "300 Eastern Standard Time")], binary=b"", **common)
+            elif r < 0.96:
+                yield Event(provider=P_SCH[0], provider_guid=P_SCH[1], event_id=36888, level=2,
+                            process_id=660, data=[("AlertDesc", u32(40)), ("ErrorState", u32(1205))],
+                            **common)
+            else:
+                ip = f"10.{rnd.randrange(256)}.{rnd.randrange(256)}.{rnd.randrange(1, 255)}"
+                yield Event(provider="TermDD", event_id=56, level=2, qualifiers=49162,
+                            keywords=0x80000000000000, process_id=4,
+                            data=[(None, "\\Device\\Termdd"), (None, ip)],
+                            binary=termdd_binary(0xC00A0038), **common)
+
+    with EvtxWriter(path) as w:
+        w.add_many(events())
+    return path
+
+
+def generate_rdp(path: Path, n: int, seed: int = 13) -> Path:
+    """A TerminalServices-LocalSessionManager/Operational log of ``n`` records: session
+    logon/shell start/disconnect/reconnect/logoff (21/22/24/25/23) and 40/41/42, all
+    UserData EventXML as Windows logs them (every record is RDP-relevant)."""
+    import random
+    from datetime import datetime, timedelta, timezone
+
+    from analyzer.sample.evtxwriter import Event, EvtxWriter
+    from analyzer.sample.story import CH_LSM, P_LSM
+
+    rnd = random.Random(seed)
+    t0 = datetime(2024, 5, 1, tzinfo=timezone.utc)
+    cycle = (41, 21, 22, 42, 40, 24, 25, 40, 24, 23)
+
+    def events():
+        session = 1
+        for i in range(n):
+            eid = cycle[i % len(cycle)]
+            if eid == 41:
+                session += 1
+                user = f"CONTOSO\\user{rnd.randrange(200):03d}"
+                ip = f"10.{rnd.randrange(256)}.{rnd.randrange(256)}.{rnd.randrange(1, 255)}"
+            if eid == 40:
+                items = [("Session", str(session)), ("Reason", str(rnd.choice((0, 5, 11))))]
+            elif eid in (21, 22, 24, 25):
+                items = [("User", user), ("SessionID", str(session)), ("Address", ip)]
+            else:
+                items = [("User", user), ("SessionID", str(session))]
+            yield Event(provider=P_LSM[0], provider_guid=P_LSM[1], event_id=eid,
+                        time=t0 + timedelta(milliseconds=997 * i), channel=CH_LSM,
+                        computer="TS01.contoso.com", process_id=1012,
+                        thread_id=rnd.randrange(100, 9000, 4), user_sid="S-1-5-18",
+                        user_data=("EventXML", "Event_NS", items))
+
+    with EvtxWriter(path) as w:
+        w.add_many(events())
+    return path
+
+
+GENERATORS = {"security": generate_security, "system": generate_system, "rdp": generate_rdp}
+LOG_NAMES = {"security": "Security", "system": "System",
+             "rdp": "LocalSessionManager-Operational"}
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -431,6 +540,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--generate", default="", help="comma-separated record counts, e.g. 10000,100000")
     ap.add_argument("--gen-dir", type=Path, help="keep generated logs here (reused when present)")
+    ap.add_argument("--kinds", default="security",
+                    help="generated log kinds, comma-separated: security, system, rdp "
+                    "(LocalSessionManager/Operational)")
     ap.add_argument("--no-python", action="store_true", help="skip python-evtx rows (big logs)")
     ap.add_argument("--no-memory", action="store_true")
     ap.add_argument("--markdown", action="store_true")
@@ -465,15 +577,23 @@ def main(argv: list[str] | None = None) -> int:
         else:
             tmp = tempfile.TemporaryDirectory(prefix="rdpdoctor-bench-")
             where = Path(tmp.name)
-        for n in [int(x) for x in a.generate.split(",") if x]:
-            t = time.perf_counter()
-            p = where / f"Security-{n}.evtx"
-            if not p.exists():
-                generate_security(p.with_suffix(".tmp"), n).rename(p)
-            print(f"generated {p.name}: {n} records, {p.stat().st_size / 1e6:.1f} MB "
-                  f"in {time.perf_counter() - t:.1f}s", file=sys.stderr)
-            sets.append((f"generated Security.evtx, {n:,} records, "
-                         f"{p.stat().st_size / 1e6:.1f} MB", [p]))
+        kinds = [k.strip() for k in a.kinds.split(",") if k.strip()]
+        for kind in kinds:
+            if kind not in GENERATORS:
+                print(f"unknown log kind {kind!r} (known: {', '.join(GENERATORS)})",
+                      file=sys.stderr)
+                return 2
+        for kind in kinds:
+            for n in [int(x) for x in a.generate.split(",") if x]:
+                t = time.perf_counter()
+                name = LOG_NAMES[kind]
+                p = where / f"{name}-{n}.evtx"
+                if not p.exists():
+                    GENERATORS[kind](p.with_suffix(".tmp"), n).rename(p)
+                print(f"generated {p.name}: {n} records, {p.stat().st_size / 1e6:.1f} MB "
+                      f"in {time.perf_counter() - t:.1f}s", file=sys.stderr)
+                sets.append((f"generated {name}.evtx, {n:,} records, "
+                             f"{p.stat().st_size / 1e6:.1f} MB", [p]))
     elif a.files:
         sets.append((f"{len(a.files)} file(s): " + ", ".join(f.name for f in a.files[:3]), a.files))
     else:
