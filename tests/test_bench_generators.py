@@ -1,0 +1,41 @@
+"""The benchmark's generated logs are real event logs: both backends read them alike, with
+the event mix and fields the benchmark tables describe."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from parsers import evtx
+from parsers.base import ParseOptions
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+evtx_ingest = pytest.importorskip("evtx_ingest", reason="benchmarks/ not importable")
+
+
+@pytest.mark.skipif(not (evtx.rust_available() and evtx.python_available()),
+                    reason="needs both evtx backends")
+@pytest.mark.parametrize("kind", ["security", "system", "rdp"])
+def test_generated_logs_read_the_same_with_both_backends(tmp_path, kind):
+    from analyzer import knowledge
+    path = evtx_ingest.GENERATORS[kind](tmp_path / f"{kind}.evtx", 400)
+    rust = evtx.parse(path, ParseOptions(evtx_backend="rust"))
+    py = evtx.parse(path, ParseOptions(evtx_backend="python"))
+    assert len(rust.frame) == 400 and not rust.warnings
+    pd.testing.assert_frame_equal(rust.frame, py.frame)
+    f = rust.frame
+    kept = evtx.parse(path, ParseOptions(evtx_backend="rust", relevance=knowledge.relevance()))
+    if kind == "system":
+        assert set(f["event_id"]) == {7036, 37, 16, 6013, 36888, 56}
+        termdd = f[f["provider"] == "TermDD"].iloc[0]
+        assert "param2=10." in termdd["message"] and "\"ntstatus\":\"0xC00A0038\"" in termdd["data"]
+    elif kind == "rdp":
+        assert set(f["event_id"]) == {21, 22, 23, 24, 25, 40, 41, 42}
+        logon = f[f["event_id"] == 21].iloc[0]
+        assert logon["user"].startswith("CONTOSO\\user") and logon["session_id"] > 1 and logon["ip"]
+        assert len(kept.frame) == 400                     # every LSM event is RDP-relevant
+    else:
+        assert {4624, 4625, 5156, 4688} <= set(f["event_id"])
+        assert len(kept.frame) < len(f) and sum(kept.stats["dropped"].values()) + len(kept.frame) == 400
