@@ -20,7 +20,6 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import numpy as np
 import orjson
 import pandas as pd
 
@@ -180,7 +179,7 @@ def _config_input(bundle: Bundle) -> SimpleNamespace:
     tl = bundle.timeline
     groups = tl_mod.group_positions(tl["event_type"]) if len(tl) else {}
     pos = [groups[t] for t in CONFIG_EVENT_TYPES if t in groups]
-    rows = (tl_mod.take(tl, np.sort(np.concatenate(pos))) if pos else tl.iloc[0:0])
+    rows = tl_mod.take(tl, tl_mod.union_positions(pos)) if pos else tl.iloc[0:0]
     return SimpleNamespace(timeline=rows, hosts=list(bundle.hosts))
 
 

@@ -124,15 +124,11 @@ def _gather(s: pd.Series, order: np.ndarray, block: int = 1 << 16) -> pd.Series:
         return pd.Series(s.array.take(order), name=s.name)
     import pyarrow as pa
 
-    starts = np.concatenate([[0], np.cumsum([len(c) for c in chunked.chunks])])
     out = []
     for i in range(0, len(order), block):
         want = order[i:i + block]
         by_pos = np.argsort(want, kind="stable")
-        pos = want[by_pos]
-        cuts = np.searchsorted(pos, starts)
-        pieces = [c.take(pa.array(pos[lo:hi] - st)) for c, st, lo, hi
-                  in zip(chunked.chunks, starts, cuts[:-1], cuts[1:]) if hi > lo]
+        pieces = _chunk_take(chunked, want[by_pos])
         flat = pa.concat_arrays(pieces) if len(pieces) > 1 else pieces[0]
         back = np.empty_like(by_pos)
         back[by_pos] = np.arange(len(by_pos))
@@ -162,10 +158,7 @@ def data_of(row) -> dict:
 def by_prefix(df: pd.DataFrame, prefix: str) -> pd.DataFrame:
     """Rows whose event_type starts with ``prefix`` (``"rdp:"``, ``"sec:logon"``...)."""
     groups = group_positions(df["event_type"])
-    pos = [v for k, v in groups.items() if k.startswith(prefix)]
-    if not pos:
-        return df.iloc[0:0]
-    return df.iloc[np.sort(np.concatenate(pos)) if len(pos) > 1 else pos[0]]
+    return df.iloc[union_positions([v for k, v in groups.items() if k.startswith(prefix)])]
 
 
 def take(df: pd.DataFrame, positions) -> pd.DataFrame:
@@ -193,14 +186,28 @@ def take_series(s: pd.Series, positions) -> pd.Series:
     import pyarrow as pa
 
     positions = np.asarray(positions, dtype=np.int64)
-    lengths = [len(c) for c in chunked.chunks]
-    starts = np.concatenate([[0], np.cumsum(lengths)])
-    cuts = np.searchsorted(positions, starts)
-    pieces = [chunk.take(pa.array(positions[lo:hi] - start))
-              for chunk, start, lo, hi in zip(chunked.chunks, starts, cuts[:-1], cuts[1:])
-              if hi > lo]
-    arr = type(s.array)(pa.chunked_array(pieces, type=chunked.type))
+    arr = type(s.array)(pa.chunked_array(_chunk_take(chunked, positions), type=chunked.type))
     return pd.Series(arr, index=s.index[positions], name=s.name, copy=False)
+
+
+def _chunk_take(chunked, positions: np.ndarray) -> list:
+    """The rows of a chunked Arrow array at ascending ``positions``, taken chunk by chunk
+    (one piece per chunk that has any): never a concatenation of the whole column."""
+    import pyarrow as pa
+
+    starts = np.concatenate([[0], np.cumsum([len(c) for c in chunked.chunks])])
+    cuts = np.searchsorted(positions, starts)
+    return [chunk.take(pa.array(positions[lo:hi] - start))
+            for chunk, start, lo, hi in zip(chunked.chunks, starts, cuts[:-1], cuts[1:])
+            if hi > lo]
+
+
+def union_positions(parts: list[np.ndarray]) -> np.ndarray:
+    """The ascending union of disjoint ascending position arrays (groups of
+    :func:`group_positions`); empty when there are none."""
+    if not parts:
+        return np.empty(0, dtype=np.int64)
+    return np.sort(np.concatenate(parts)) if len(parts) > 1 else parts[0]
 
 
 def group_positions(s: pd.Series, key: Callable[[str], Hashable] | None = None,
@@ -231,7 +238,7 @@ def group_positions(s: pd.Series, key: Callable[[str], Hashable] | None = None,
         else:
             k = key(labels[code]) if key is not None else labels[code]
         out.setdefault(k, []).append(order[lo:hi])
-    return {k: (np.sort(np.concatenate(v)) if len(v) > 1 else v[0]) for k, v in out.items()}
+    return {k: union_positions(v) for k, v in out.items()}
 
 
 def distinct(s: pd.Series) -> set:

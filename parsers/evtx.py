@@ -508,6 +508,11 @@ class _Gate:
         self.by_prefix: dict[str, dict[str, tuple]] = {}
         self.memo: dict[str, tuple[str, tuple]] = {}    # dropped key → last channel seen
 
+    def _rule(self, provider, eid) -> tuple[str, frozenset[str]] | None:
+        """The event's value rule as (text needle for :func:`_json_value`, allowed values)."""
+        r = self.rel.value_rule(provider, eid)
+        return None if r is None else (f'{r[0]}":', r[1])
+
     def _head(self, s: str) -> tuple[tuple, int] | None:
         k = s.find('"EventID":')
         if k == -1:
@@ -527,10 +532,8 @@ class _Gate:
                 return None
             provider, _, eid = probe
             kept = self.rel.keep(provider, None, eid)
-            rule = self.rel.value_rule(provider, eid) if kept else None
-            if rule is not None:
-                rule = (f'{rule[0]}":', rule[1])
-            d = (provider, eid, rule, kept, _dropped_key(provider, eid))
+            d = (provider, eid, self._rule(provider, eid) if kept else None, kept,
+                 _dropped_key(provider, eid))
             if len(self.heads) < self.MAX:
                 self.heads[head] = d
         digits = s[k + 10:e]
@@ -569,8 +572,7 @@ class _Gate:
                 c = self.chans.get((provider, eid, channel))
                 if c is None:
                     ok = self.rel.keep(provider, channel, eid)
-                    r = self.rel.value_rule(provider, eid) if ok else None
-                    c = (ok, None if r is None else (f'{r[0]}":', r[1]))
+                    c = (ok, self._rule(provider, eid) if ok else None)
                     if len(self.chans) < self.MAX:
                         self.chans[(provider, eid, channel)] = c
                 if channel is not None and "\\" not in channel:

@@ -303,11 +303,8 @@ class Context:
         (:meth:`column`) before deciding which whole rows to take (:meth:`take`)."""
         pos = self._positions()
         prefixes = tuple(prefixes)
-        parts = [v for k, v in pos.items()
-                 if k in types or (prefixes and k.startswith(prefixes))]
-        if not parts:
-            return np.empty(0, dtype=np.int64)
-        return np.sort(np.concatenate(parts)) if len(parts) > 1 else parts[0]
+        return tl.union_positions([v for k, v in pos.items()
+                                   if k in types or (prefixes and k.startswith(prefixes))])
 
     def column(self, name: str, positions) -> pd.Series:
         """One column of the rows at ``positions`` (index = timeline index)."""
@@ -338,7 +335,7 @@ class Context:
             if empty is None:
                 empty = self._cache["empty"] = self.timeline.iloc[0:0]
             return empty
-        idx = np.sort(np.concatenate(positions)) if len(positions) > 1 else positions[0]
+        idx = tl.union_positions(positions)
         if len(idx) == len(self.timeline):
             return self.timeline            # every row, in order: no copy
         return tl.take(self.timeline, idx)

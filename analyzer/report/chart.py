@@ -144,7 +144,7 @@ def sleep_intervals(tl: pd.DataFrame) -> list[tuple[str, pd.Timestamp, pd.Timest
                                "power:standby-exit", "sys:eventlog:start") if t in groups]
     if not pos:
         return []
-    pos = np.sort(np.concatenate(pos))
+    pos = timeline.union_positions(pos)
     pw = timeline.take(tl, pos[tl["time"].iloc[pos].notna().to_numpy()])
     if len(pw) == 0:
         return []
