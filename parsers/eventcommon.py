@@ -33,6 +33,8 @@ _ENDPOINTS: dict[str, tuple[str | None, int | None]] = {}
 
 def split_endpoint(value: str) -> tuple[str | None, int | None]:
     """``[10.0.0.5]:51234`` / ``10.0.0.5:51234`` / ``10.0.0.5`` / ``[::1]:3389`` → (ip, port)."""
+    if ":" not in value and value[:1].isdigit() and not value.strip("0123456789."):
+        return value, None                   # a plain IPv4 address (what the regex gives)
     r = _ENDPOINTS.get(value)
     if r is None:
         r = _split_endpoint(value)
@@ -67,35 +69,54 @@ def _is_rcm(provider: str | None) -> bool:
     return r
 
 
+_SID_KEYS = ("TargetUserSid", "UserSid")
+
+#: Per set of present field names (an event id's records share one): which candidates to
+#: try, in priority order, so a record costs lookups of the keys it has, not of all 23.
+_PLANS: dict[frozenset, tuple] = {}
+
+
+def _plan(present: frozenset) -> tuple:
+    plan = (tuple((u, d if d in present else None) for u, d in _USER_KEYS if u in present),
+            tuple(k for k in _SID_KEYS if k in present),
+            tuple(k for k in _IP_KEYS if k in present),
+            "IpPort" in present,
+            tuple(k for k in _SESSION_KEYS if k in present))
+    if len(_PLANS) < 4096:
+        _PLANS[present] = plan
+    return plan
+
+
 def event_columns(provider: str | None, event_id: int | None,
                   fields: dict[str, Any]) -> dict[str, Any]:
     """The typed timeline columns an event's named fields provide (user, ip, port, ...)."""
     out: dict[str, Any] = {}
     rcm = _is_rcm(provider)
-    if not rcm and _ALL_KEYS.isdisjoint(fields):      # hot path: most events carry none
+    present = _ALL_KEYS.intersection(fields)
+    if not present and not rcm:                       # hot path: most events carry none
         return out
-    get = fields.get
-    for ukey, dkey in _USER_KEYS:                     # absent keys cost one lookup only
-        u = get(ukey)
+    plan = _PLANS.get(present) or _plan(present)
+    users, sids, ips, ipport, sessions = plan
+    for ukey, dkey in users:
+        u = fields[ukey]
         if u is not None and (u := _clean(u)):
-            d = get(dkey) if dkey else None
+            d = fields[dkey] if dkey else None
             d = _clean(d) if d is not None else None
             out["user"] = f"{d}\\{u}" if d and "\\" not in u else u
             break
-    if "user" not in out and rcm:
-        u = _clean(get("Param1"))
+    if rcm and "user" not in out:
+        u = _clean(fields.get("Param1"))
         if u:
-            d = _clean(get("Param2"))
+            d = _clean(fields.get("Param2"))
             out["user"] = f"{d}\\{u}" if d else u
-    sid = get("TargetUserSid")
-    sid = _clean(sid) if sid is not None else None
-    if not sid:
-        sid = get("UserSid")
-        sid = _clean(sid) if sid is not None else None
-    if sid and sid.startswith("S-1-"):
-        out["sid"] = sid
-    for k in _IP_KEYS:
-        v = get(k)
+    for k in sids:                                    # the first non-empty one counts
+        sid = fields[k]
+        if sid is not None and (sid := _clean(sid)):
+            if sid.startswith("S-1-"):
+                out["sid"] = sid
+            break
+    for k in ips:
+        v = fields[k]
         if v is None:
             continue
         v = _clean(v)
@@ -106,19 +127,19 @@ def event_columns(provider: str | None, event_id: int | None,
                 if port is not None:
                     out["port"] = port
                 break
-    if "ip" not in out and rcm:
-        v = _clean(get("Param3"))
+    if rcm and "ip" not in out:
+        v = _clean(fields.get("Param3"))
         if v:
             ip, _ = split_endpoint(v)
             if ip:
                 out["ip"] = ip
-    if "port" not in out:
-        p = get("IpPort")
+    if ipport and "port" not in out:
+        p = fields["IpPort"]
         p = _clean(p) if p is not None else None
         if p and p.isdigit() and 0 < int(p) < 65536:
             out["port"] = int(p)
-    for k in _SESSION_KEYS:
-        v = get(k)
+    for k in sessions:
+        v = fields[k]
         if v is None:
             continue
         v = _clean(v)
