@@ -88,6 +88,7 @@ INFO = ParserInfo(name="evtx", kind="evtx",
 
 FILE_MAGIC = b"ElfFile\x00"
 CHUNK_MAGIC = b"ElfChnk\x00"
+_MAGIC7 = CHUNK_MAGIC[:7]
 RECORD_MAGIC = b"**\x00\x00"
 HEADER_SIZE = 0x1000
 CHUNK_SIZE = 0x10000
@@ -764,14 +765,17 @@ def walk_chunks(buf, size: int, lo: int = 0, hi: int | None = None) -> _Walk:
         # rule is local — not inside a chunk *on the grid* (its slot is known already) — so
         # a worker reading only its share decides as the whole-file walk does; a carved
         # chunk inside another carved one is read too (its records are de-duplicated by id)
+        # (searched without its last byte: a NUL needle end makes the search skip ahead
+        # poorly over UTF-16 text, "k" does not; 0.42 → 0.32 s per 584 MB here)
         we = min(size, wend + len(CHUNK_MAGIC) - 1)
-        pos = buf.find(CHUNK_MAGIC, ws, we)
+        pos = buf.find(_MAGIC7, ws, we - 1)
         while pos != -1:
-            if (pos - start) % CHUNK_SIZE != 0 and pos + _RECORDS_START <= size \
+            if buf[pos + 7] == 0 and (pos - start) % CHUNK_SIZE != 0 \
+                    and pos + _RECORDS_START <= size \
                     and _U32.unpack_from(buf, pos + 40)[0] == 0x80 \
                     and (pos < start or pos - (pos - start) % CHUNK_SIZE not in found):
                 new.append(pos)
-            pos = buf.find(CHUNK_MAGIC, pos + 8, we)
+            pos = buf.find(_MAGIC7, pos + 7, we - 1)
         found.update(new)
         for c in new:
             heads[c] = _CHUNK_HDR.unpack_from(buf, c)
@@ -1454,11 +1458,12 @@ def _covered(buf, size: int, ch: _Chunk, ids: np.ndarray) -> int:
     if hi - lo != ch.last - ch.first + 1:
         return 0
     o = ch.offset
-    if zlib.crc32(buf[o + _RECORDS_START:o + ch.free]) != _U32.unpack_from(buf, o + 0x34)[0]:
-        return 0
-    if zlib.crc32(buf[o + 0x80:o + _RECORDS_START], zlib.crc32(buf[o:o + 0x78])) \
-            != _U32.unpack_from(buf, o + 0x7C)[0]:
-        return 0
+    with memoryview(buf) as mv:               # (a slice of the mmap itself would copy it)
+        if zlib.crc32(mv[o + _RECORDS_START:o + ch.free]) != _U32.unpack_from(buf, o + 0x34)[0]:
+            return 0
+        if zlib.crc32(mv[o + 0x80:o + _RECORDS_START], zlib.crc32(mv[o:o + 0x78])) \
+                != _U32.unpack_from(buf, o + 0x7C)[0]:
+            return 0
     return hi - lo
 
 
