@@ -1563,7 +1563,8 @@ def _rust_pass(source, part: _Part, rel: Relevance | None, deadline: float | Non
         return np.array([], dtype=np.uint64)
     errors = 0
     row = cols.row
-    gate = _Gate(rel, part) if rel is not None else None
+    # (a bound method: calling the instance would look its __call__ up on every record)
+    gate = _Gate(rel, part).__call__ if rel is not None else None
     while True:
         try:
             for r in it:
