@@ -506,6 +506,30 @@ LOG_NAMES = {"security": "Security", "system": "System",
              "rdp": "LocalSessionManager-Operational"}
 
 
+def generator_tag(kind: str) -> str:
+    """A fingerprint of the code that writes a generated log: the generator function, the
+    event mix, and the project's EVTX writer. Part of the file name in ``--gen-dir``, so a
+    log written by an older generator is never reused as if it were today's (it was once:
+    a 1 M table measured an older, differently mixed file)."""
+    import hashlib
+    import inspect
+
+    from analyzer.sample import evtxwriter
+
+    h = hashlib.sha256(inspect.getsource(GENERATORS[kind]).encode())
+    h.update(repr(MIX).encode())
+    h.update(Path(evtxwriter.__file__).read_bytes())
+    return h.hexdigest()[:8]
+
+
+def generated_log(where: Path, kind: str, n: int) -> Path:
+    """``where/<Log>-<n>-<tag>.evtx``, written by the generator unless already there."""
+    p = where / f"{LOG_NAMES[kind]}-{n}-{generator_tag(kind)}.evtx"
+    if not p.exists():
+        GENERATORS[kind](p.with_suffix(".tmp"), n).rename(p)
+    return p
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -539,7 +563,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="records sampled for the slow record.xml() row (b2)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--generate", default="", help="comma-separated record counts, e.g. 10000,100000")
-    ap.add_argument("--gen-dir", type=Path, help="keep generated logs here (reused when present)")
+    ap.add_argument("--gen-dir", type=Path, help="keep generated logs here (reused while the "
+                    "generator is unchanged: the file name carries its fingerprint)")
     ap.add_argument("--kinds", default="security",
                     help="generated log kinds, comma-separated: security, system, rdp "
                     "(LocalSessionManager/Operational)")
@@ -587,9 +612,7 @@ def main(argv: list[str] | None = None) -> int:
             for n in [int(x) for x in a.generate.split(",") if x]:
                 t = time.perf_counter()
                 name = LOG_NAMES[kind]
-                p = where / f"{name}-{n}.evtx"
-                if not p.exists():
-                    GENERATORS[kind](p.with_suffix(".tmp"), n).rename(p)
+                p = generated_log(where, kind, n)
                 print(f"generated {p.name}: {n} records, {p.stat().st_size / 1e6:.1f} MB "
                       f"in {time.perf_counter() - t:.1f}s", file=sys.stderr)
                 sets.append((f"generated {name}.evtx, {n:,} records, "

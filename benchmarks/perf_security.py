@@ -124,14 +124,12 @@ def main(argv=None) -> int:
         print(json.dumps(_child(a.child, a.file, a.bundle)))
         return 0
 
-    from evtx_ingest import generate_security, machine
+    from evtx_ingest import generated_log, machine
     gen = a.gen_dir or Path(tempfile.mkdtemp(prefix="rdpdoctor-perf-"))
     gen.mkdir(parents=True, exist_ok=True)
-    path = gen / f"Security-{a.records}.evtx"
-    if not path.exists():
-        t = time.perf_counter()
-        generate_security(path.with_suffix(".tmp"), a.records).rename(path)
-        print(f"generated {path} in {time.perf_counter() - t:.0f}s", file=sys.stderr)
+    t = time.perf_counter()
+    path = generated_log(gen, "security", a.records)
+    print(f"log {path} ready in {time.perf_counter() - t:.0f}s", file=sys.stderr)
     bundle = Path(tempfile.mkdtemp(prefix="rdpdoctor-bundle-"))
     try:
         os.link(path, bundle / "Security.evtx")

@@ -39,3 +39,18 @@ def test_generated_logs_read_the_same_with_both_backends(tmp_path, kind):
     else:
         assert {4624, 4625, 5156, 4688} <= set(f["event_id"])
         assert len(kept.frame) < len(f) and sum(kept.stats["dropped"].values()) + len(kept.frame) == 400
+
+
+def test_generated_log_is_reused_only_while_the_generator_is_unchanged(tmp_path, monkeypatch):
+    first = evtx_ingest.generated_log(tmp_path, "rdp", 50)
+    assert first.name.startswith("LocalSessionManager-Operational-50-") and first.exists()
+    stamp = first.stat().st_mtime_ns
+    assert evtx_ingest.generated_log(tmp_path, "rdp", 50) == first      # reused, not rewritten
+    assert first.stat().st_mtime_ns == stamp
+
+    def other_generator(path, n):           # a changed generator: a new file, not the old one
+        return evtx_ingest.generate_rdp(path, n, seed=99)
+    monkeypatch.setitem(evtx_ingest.GENERATORS, "rdp", other_generator)
+    second = evtx_ingest.generated_log(tmp_path, "rdp", 50)
+    assert second != first and second.exists()
+    assert evtx.parse(second, ParseOptions(evtx_backend="rust")).stats["records"] == 50
