@@ -62,6 +62,10 @@ _ALL_KEYS = frozenset([k for pair in _USER_KEYS for k in pair if k] + list(_IP_K
 _RCM: dict[str | None, bool] = {}
 
 
+def _is_termdd(provider: str | None) -> bool:
+    return provider is not None and provider.lower() == "termdd"
+
+
 def _is_rcm(provider: str | None) -> bool:
     r = _RCM.get(provider)
     if r is None:
@@ -94,6 +98,11 @@ def event_columns(provider: str | None, event_id: int | None,
     rcm = _is_rcm(provider)
     present = _ALL_KEYS.intersection(fields)
     if not present and not rcm:                       # hot path: most events carry none
+        if event_id == 56 and _is_termdd(provider):   # unnamed data: param2 = client IP
+            v = _clean(fields.get("param2"))
+            ip = split_endpoint(v)[0] if v else None
+            if ip:
+                out["ip"] = ip
         return out
     plan = _PLANS.get(present) or _plan(present)
     users, sids, ips, ipport, sessions = plan

@@ -31,6 +31,7 @@ def test_generated_logs_read_the_same_with_both_backends(tmp_path, kind):
         assert set(f["event_id"]) == {7036, 37, 16, 6013, 36888, 56}
         termdd = f[f["provider"] == "TermDD"].iloc[0]
         assert "param2=10." in termdd["message"] and "\"ntstatus\":\"0xC00A0038\"" in termdd["data"]
+        assert termdd["ip"].startswith("10.")         # the client address (param2)
     elif kind == "rdp":
         assert set(f["event_id"]) == {21, 22, 23, 24, 25, 40, 41, 42}
         logon = f[f["event_id"] == 21].iloc[0]

@@ -55,3 +55,11 @@ def test_data_message_from_json_text():
     assert data_message(None, None, None) == "? ?"
     long = data_message("P", 2, '{"k":"' + "v" * 500 + '"}')
     assert len(long) == 300 and long.endswith("…")
+
+
+def test_termdd_56_client_address_fills_the_ip_column():
+    # KNOWLEDGE.md E02: unnamed Data[0] = \Device\Termdd, Data[1] = the client's address
+    cols = event_columns("TermDD", 56, {"param1": "\\Device\\Termdd", "param2": "203.0.113.7"})
+    assert cols == {"ip": "203.0.113.7"}
+    assert event_columns("TermDD", 50, {"param1": "\\Device\\Termdd", "param2": "X.224"}) == {}
+    assert event_columns("TermDD", 56, {"param1": "\\Device\\Termdd", "param2": "-"}) == {}
