@@ -1,11 +1,12 @@
-"""Big Security log benchmark (issue 11): raw Rust iteration vs rdpdoctor, wall time and
-peak RSS, each row in its own child process.
+"""Big event-log benchmark (issue 11; a generated Security log unless --kind says otherwise):
+raw Rust iteration vs rdpdoctor, wall time and peak RSS, each row in its own child process.
 
     python benchmarks/perf_security.py                    # 1,000,000 generated records
     python benchmarks/perf_security.py --records 100000 --gen-dir /tmp/gen --markdown
     python benchmarks/perf_security.py --python           # add the pure-Python backend rows
     python benchmarks/perf_security.py --repeat 3         # best of 3 per row (noisy machines)
     python benchmarks/perf_security.py --only "parse rust workers=2,analyze"   # some rows
+    python benchmarks/perf_security.py --kind system --records 100000   # System / LSM logs
 
 Rows (ratios to row "rust raw", measured in the same run):
 
@@ -104,9 +105,17 @@ def run(name: str, path: Path, bundle: Path) -> dict:
     return d
 
 
+#: The file name each kind of log has in the benchmark's bundle.
+BUNDLE_NAMES = {"security": "Security.evtx", "system": "System.evtx",
+                "rdp": "Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx"}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--records", type=int, default=1_000_000)
+    ap.add_argument("--kind", default="security", choices=("security", "system", "rdp"),
+                    help="which generated log: Security, System or "
+                    "LocalSessionManager/Operational (evtx_ingest.GENERATORS)")
     ap.add_argument("--gen-dir", type=Path)
     ap.add_argument("--python", action="store_true", help="also the pure-Python backend")
     ap.add_argument("--no-analyze", action="store_true")
@@ -124,17 +133,18 @@ def main(argv=None) -> int:
         print(json.dumps(_child(a.child, a.file, a.bundle)))
         return 0
 
-    from evtx_ingest import generated_log, machine
+    from evtx_ingest import LOG_NAMES, generated_log, machine
     gen = a.gen_dir or Path(tempfile.mkdtemp(prefix="rdpdoctor-perf-"))
     gen.mkdir(parents=True, exist_ok=True)
     t = time.perf_counter()
-    path = generated_log(gen, "security", a.records)
+    path = generated_log(gen, a.kind, a.records)
     print(f"log {path} ready in {time.perf_counter() - t:.0f}s", file=sys.stderr)
     bundle = Path(tempfile.mkdtemp(prefix="rdpdoctor-bundle-"))
+    member = bundle / BUNDLE_NAMES[a.kind]      # named as a collector saves it
     try:
-        os.link(path, bundle / "Security.evtx")
+        os.link(path, member)
     except OSError:
-        shutil.copy(path, bundle / "Security.evtx")
+        shutil.copy(path, member)
     n = _cores()
     names = ["rust raw", "rust raw threads=1", "parse rust", f"parse rust workers={n}", "parse rust +relevance",
              f"parse rust +relevance workers={n}"]
@@ -160,7 +170,7 @@ def main(argv=None) -> int:
     size = path.stat().st_size if path.exists() else 0
     ref = rows[0]
     print(machine())
-    title = f"generated Security.evtx: {a.records:,} records, {size / 1e6:.0f} MB"
+    title = f"generated {LOG_NAMES[a.kind]}.evtx: {a.records:,} records, {size / 1e6:.0f} MB"
     head = ["run", "records", "wall s", "records/s", "× raw rate", "wall × raw", "peak RSS MiB"]
     body = []
     for r in rows:

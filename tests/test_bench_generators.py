@@ -55,3 +55,18 @@ def test_generated_log_is_reused_only_while_the_generator_is_unchanged(tmp_path,
     second = evtx_ingest.generated_log(tmp_path, "rdp", 50)
     assert second != first and second.exists()
     assert evtx.parse(second, ParseOptions(evtx_backend="rust")).stats["records"] == 50
+
+
+@pytest.mark.skipif(not evtx.rust_available(), reason="the reference row needs the Rust evtx")
+def test_perf_benchmark_runs_each_kind_of_log_end_to_end(tmp_path, capsys):
+    perf = pytest.importorskip("perf_security")
+    assert perf.main(["--kind", "system", "--records", "300", "--gen-dir", str(tmp_path),
+                      "--only", "parse rust +relevance,analyze", "--markdown"]) == 0
+    out = capsys.readouterr().out
+    assert "**generated System.evtx: 300 records" in out
+    rows = {line.split(" | ")[0].strip("| "): line.split(" | ")[1:]
+            for line in out.splitlines() if line.startswith("| ") and "---" not in line}
+    assert rows["rust raw"][0] == "300"
+    # the relevance row counts kept + dropped records: every one accounted for
+    assert int(rows["parse rust +relevance"][0].replace(",", "")) == 300
+    assert "failed" not in rows["analyze"][0]
