@@ -133,11 +133,18 @@ def main(argv=None) -> int:
         print(json.dumps(_child(a.child, a.file, a.bundle)))
         return 0
 
-    from evtx_ingest import LOG_NAMES, generated_log, machine
+    from evtx_ingest import LOG_NAMES, machine
     gen = a.gen_dir or Path(tempfile.mkdtemp(prefix="rdpdoctor-perf-"))
     gen.mkdir(parents=True, exist_ok=True)
     t = time.perf_counter()
-    path = generated_log(gen, a.kind, a.records)
+    # written by a child: a parent that had generated a big log in-process would pass its
+    # resident high-water mark on to every row's process (Linux keeps it across fork/exec)
+    path = Path(subprocess.run(
+        [sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
+         "from pathlib import Path; from evtx_ingest import generated_log; "
+         "print(generated_log(Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])))",
+         str(ROOT / "benchmarks"), str(gen), a.kind, str(a.records)],
+        check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
     print(f"log {path} ready in {time.perf_counter() - t:.0f}s", file=sys.stderr)
     bundle = Path(tempfile.mkdtemp(prefix="rdpdoctor-bundle-"))
     member = bundle / BUNDLE_NAMES[a.kind]      # named as a collector saves it
