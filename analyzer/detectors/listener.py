@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
 import pandas as pd
 
 from .. import timeline as tl
@@ -289,14 +288,15 @@ def listener_down(ctx: Context):
 
 
 def _scm_rows(ctx: Context, types: tuple[str, ...]) -> pd.DataFrame:
-    rows = ctx.etype(*types)
-    if not len(rows):
-        return rows
-    # most SCM events are about other services: decode only the rows whose text can name
-    # TermService (a 1 M-event System log had ~500 k 7036 rows to turn into dicts)
-    named = rows["data"].astype("string").str.contains(_TS_NAMES, case=False, regex=True,
-                                                       na=False)
-    rows = tl.take(rows, np.flatnonzero(named.to_numpy(dtype=bool)))
+    # most SCM events are about other services: look at the data text of them all, a slice
+    # at a time, and take (and decode) only the rows that can name TermService — a 1 M-event
+    # System log has ~500 k 7036 rows, whose whole rows or dicts cost hundreds of MB
+    pos = ctx.positions(*types)
+    if len(pos):
+        named = ctx.column_map("data", pos, lambda s: s.astype("string").str.contains(
+            _TS_NAMES, case=False, regex=True, na=False).to_numpy(dtype=bool))
+        pos = pos[named]
+    rows = ctx.take(pos)
     if not len(rows):
         return rows
     d = tl.fields(rows, "param1", "param2")
