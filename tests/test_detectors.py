@@ -357,6 +357,13 @@ def test_protocol_error_burst_fires_and_quiet():
     assert len(out) == 1 and "192.0.2.7" in out[0].summary and "0xC00A0038" in out[0].summary
     sparse = [ev(i * 30, "termdd", 56, ip="192.0.2.7") for i in range(12)]   # every 30 min
     assert run("protocol-error-burst", sparse) == []
+    # a source that left ``ip`` empty: the client is read from param2 (only for those rows)
+    mixed = [ev(i * 0.5, "termdd", 56, data={"param1": "\\Device\\Termdd",
+                                             "param2": "198.51.100.4"}) for i in range(6)] \
+        + [ev(3 + i * 0.5, "termdd", 56, ip="198.51.100.4") for i in range(6)] \
+        + [ev(i, "termdd", 50, data={"param2": "X.224"}) for i in range(3)]
+    out = run("protocol-error-burst", mixed)
+    assert len(out) == 1 and "12 TermDD 56 errors from 198.51.100.4" in out[0].summary
 
 
 def test_port_conflict_does_not_trust_netstat_b_for_shared_svchost():

@@ -203,10 +203,16 @@ def protocol_error_burst(ctx: Context):
         return []
     window = pd.Timedelta(minutes=float(ctx.param("protocol_error_window_minutes")))
     need = int(ctx.param("protocol_error_min_events"))
-    d = tl.fields(rows, "param2")
-    client = rows["ip"].astype("string").fillna(d["param2"].astype("string"))
-    key = np.where(rows["event_id"].to_numpy() == 56, client.fillna("(no address)").to_numpy(),
-                   "(TermDD 50)")
+    is56 = rows["event_id"].to_numpy(dtype="int64", na_value=-1) == 56
+    client = rows["ip"].astype("string")
+    # the parsers put a 56's client address (param2) in ``ip``; decode param2 only where a
+    # source left it out, not for every row of a scanner's flood
+    gap = np.flatnonzero(is56 & client.isna().to_numpy())
+    if len(gap):
+        client = client.copy()
+        client.iloc[gap] = tl.fields(tl.take(rows, gap), "param2")["param2"] \
+            .astype("string").to_numpy()
+    key = np.where(is56, client.fillna("(no address)").to_numpy(), "(TermDD 50)")
     bursts = [(k, n, start, grp) for k, n, start, grp in
               groups_over(rows, pd.Series(key, index=rows.index), need, window)]
     if not bursts:
@@ -214,8 +220,8 @@ def protocol_error_burst(ctx: Context):
     bursts.sort(key=lambda b: (-b[1], b[0]))
     parts, ev, statuses = [], [], {}
     for k, n, start, grp in bursts:
-        for _, r in grp.iterrows():
-            s = _ntstatus(tl.data_of(r))
+        for d in tl.data_dicts(grp):            # (a scanner's flood: no iterrows)
+            s = _ntstatus(d)
             if s:
                 statuses[s] = statuses.get(s, 0) + 1
     for k, n, start, grp in bursts[:5]:
