@@ -62,6 +62,7 @@ ranges, at most 100), ``record_id_gap_count``, ``duplicates``, ``dropped`` (rele
 """
 from __future__ import annotations
 
+import io
 import mmap
 import os
 import re
@@ -1724,11 +1725,10 @@ def _run(path: str, backend: str, share: tuple[int, int] | None, rel: Relevance 
                 if share is None:
                     seen = _rust_pass(path, part, rel, deadline, threads)
                 else:
-                    import io
-                    blob = io.BytesIO(bytes(buf[:HEADER_SIZE]) + b"".join(
-                        bytes(buf[c.offset:c.offset + CHUNK_SIZE]) for c in walk.chunks
-                        if (c.offset - HEADER_SIZE) % CHUNK_SIZE == 0))
-                    seen = _rust_pass(blob, part, rel, deadline, threads)
+                    view = _ShareView(buf, [c.offset for c in walk.chunks
+                                            if (c.offset - HEADER_SIZE) % CHUNK_SIZE == 0])
+                    seen = _rust_pass(io.BufferedReader(view, CHUNK_SIZE), part, rel,
+                                      deadline, threads)
                 if not part.timed_out:
                     # fill-in: records physically present that the Rust reader missed,
                     # decoded by our own reader (python-evtx only as its fallback)
@@ -1738,6 +1738,58 @@ def _run(path: str, backend: str, share: tuple[int, int] | None, rel: Relevance 
             else:
                 _python_pass(buf, size, walk, part, rel, None, deadline, progress)
     return part
+
+
+class _ShareView(io.RawIOBase):
+    """A worker's share as the Rust reader sees it: the file header followed by the share's
+    on-grid chunks, read straight from the mmap. (It used to be a ``BytesIO`` of a copy:
+    16 MiB joined per share cost the worker 15-40 ms of copying and page faults, as much
+    as a tenth of the share's parse.)"""
+
+    def __init__(self, buf, offsets: list[int]) -> None:
+        super().__init__()
+        self.buf, self.offsets = buf, offsets
+        # (only the last chunk can end short, at the end of a truncated file)
+        self.size = HEADER_SIZE + (min(CHUNK_SIZE * len(offsets),
+                                       len(buf) - offsets[-1] + CHUNK_SIZE * (len(offsets) - 1))
+                                   if offsets else 0)
+        self.pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = (0, self.pos, self.size)[whence]
+        if base + offset < 0:
+            raise ValueError("negative seek position")
+        self.pos = base + offset
+        return self.pos
+
+    def readinto(self, b) -> int:
+        # (a memoryview only for the call: one left open would keep the mmap from closing)
+        with memoryview(b) as out, memoryview(self.buf) as mv:
+            n = 0
+            want = min(len(out), max(0, self.size - self.pos))
+            while n < want:
+                p = self.pos
+                if p < HEADER_SIZE:
+                    src, room = p, HEADER_SIZE - p
+                else:
+                    slot, within = divmod(p - HEADER_SIZE, CHUNK_SIZE)
+                    src, room = self.offsets[slot] + within, CHUNK_SIZE - within
+                k = min(room, want - n, len(mv) - src)
+                if k <= 0:
+                    break
+                out[n:n + k] = mv[src:src + k]
+                n += k
+                self.pos += k
+            return n
 
 
 # =========================================================================== entry point

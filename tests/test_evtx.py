@@ -535,6 +535,30 @@ def test_parallel_workers_find_chunks_off_the_grid(corpus, monkeypatch, tmp_path
     pd.testing.assert_frame_equal(two.frame, good)
 
 
+@pytest.mark.corpus
+def test_share_view_reads_the_header_then_the_shares_chunks(corpus, tmp_path):
+    """A worker's Rust reader reads its share through ``_ShareView``: the file header, then
+    the share's on-grid chunks back to back (a skipped slot closes up), the last one short
+    when the file ends inside it; seeks land where they would in that concatenation."""
+    import io
+    import mmap
+    raw = (corpus / "evtx/omer__security.evtx").read_bytes()
+    cut = tmp_path / "cut.evtx"
+    cut.write_bytes(raw[:evtx.HEADER_SIZE + 5 * evtx.CHUNK_SIZE + 1000])   # ends in chunk 5
+    with open(cut, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+        offsets = [evtx.HEADER_SIZE + i * evtx.CHUNK_SIZE for i in (0, 2, 3, 5)]   # 1, 4 skipped
+        want = raw[:evtx.HEADER_SIZE] + b"".join(bytes(buf[o:o + evtx.CHUNK_SIZE]) for o in offsets)
+        assert len(want) == evtx.HEADER_SIZE + 3 * evtx.CHUNK_SIZE + 1000
+        view = evtx._ShareView(buf, offsets)
+        assert io.BufferedReader(view, 4096).read() == want
+        for pos, n in ((0, 10), (evtx.HEADER_SIZE - 3, 9), (evtx.HEADER_SIZE + evtx.CHUNK_SIZE - 5, 70000),
+                       (len(want) - 4, 100), (len(want) + 10, 5)):
+            assert view.seek(pos) == pos
+            assert view.read(n) == want[pos:pos + n]
+        assert view.seek(-4, 2) == len(want) - 4 and view.read() == want[-4:]
+        del view
+
+
 def test_row_data_is_the_fields_then_the_system_extras():
     """``data`` appends the System extras (ActivityID, a re-exported EventRecordID ...) to
     the fields' JSON text; a field of the same name takes the extra's value in place, as a
