@@ -81,7 +81,10 @@ def _child(name: str, path: Path, bundle: Path) -> dict:
         use_system_allocator()                # as the CLI does
         from analyzer.engine import analyze
         res = analyze(bundle, relevant_only="full" not in name, workers=_cores())
-        n = len(res.findings) if hasattr(res, "findings") else 0
+        # records read from the event log: kept in the timeline + dropped by relevance
+        inv = res.inventory
+        ev = inv[inv["kind"] == "evtx"]
+        n = int(ev["records"].fillna(0).sum() + ev["dropped"].fillna(0).sum())
     return {"seconds": time.perf_counter() - t, "records": n, "rss": _peak_rss_mib()}
 
 
