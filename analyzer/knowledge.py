@@ -6,6 +6,8 @@ Part B (the ``E``/``R``/``L``/``C``/``A`` numbers in the comments).
 """
 from __future__ import annotations
 
+import re
+
 from parsers.base import Relevance
 
 # Provider aliases: the name a log shows → our short family name.
@@ -183,10 +185,62 @@ NOT_RELEVANT: frozenset[tuple[str, int]] = frozenset({
 #: (LogonType 10, RemoteInteractive); the relevance filter drops the rest (service and
 #: network logons are most of a busy Security log). Failed logons (4625) stay whole: NLA
 #: failures are type 3.
-VALUE_RULES: dict[tuple[str, int], tuple[str, frozenset[str]]] = {
+#: Remote Desktop's own services by key name (lower case): the session host's three
+#: (E17: TermService, UmRdpService, SessionEnv) and the RDS roles' (licensing, connection
+#: broker, gateway, management, publishing).
+RDP_SERVICES: frozenset[str] = frozenset({
+    "termservice", "umrdpservice", "sessionenv", "termservlicensing", "tssdis", "tsgateway",
+    "rdms", "tscpubrpc"})
+
+
+def utf16_hex_pattern(names) -> str:
+    """A regex source matching the UTF-16LE hex of any of ``names``, letters in either case
+    (how an event's ``Binary`` carries a service key name; compile with ``re.IGNORECASE``
+    for the hex digits' case)."""
+    def one(name: str) -> str:
+        return "".join(f"(?:{ord(c.upper()):02x}00|{ord(c.lower()):02x}00)"
+                       if c.upper() != c.lower() else f"{ord(c):02x}00" for c in name)
+    return "(?:" + "|".join(one(n) for n in sorted(names)) + ")"
+
+
+#: SCM 7036's ``Binary`` is the service *key* name and its new state in UTF-16LE,
+#: ``TermService/4`` (4 running, 1 stopped): the same on every display language, unlike
+#: ``param1`` (the localized display name). Real exports: ``SystemEventsBroker/4``,
+#: ``ScDeviceEnum/4``, ``winlogbeat/4``.
+#: What the relevance rule keeps: a Binary naming one of :data:`RDP_SERVICES`, or any Binary
+#: that is not of that ``Name/N`` shape at all (never drop what cannot be read).
+SCM_STATE_RDP = re.compile(utf16_hex_pattern(RDP_SERVICES) + "2f00"
+                           r"|(?!(?:[0-9a-f]{2}00)+?2f00(?:3[0-9]00)+(?:0000)*$)", re.IGNORECASE)
+
+
+_KEY_NAME = re.compile(r"[A-Za-z0-9_.$-]{1,256}")
+
+
+def scm_binary(binary: str | None) -> tuple[str | None, int | None]:
+    """An SCM event's ``Binary`` (hex) → (service key name, state code): 7036 carries
+    ``Name/N``; a bare key name (as 7031/7034 are reported to carry) gives no state. (None,
+    None) when it is neither."""
+    if not binary:
+        return None, None
+    try:
+        text = bytes.fromhex(str(binary).strip()).decode("utf-16-le").rstrip("\0")
+    except ValueError:                       # (UnicodeDecodeError included)
+        return None, None
+    name, sep, state = text.rpartition("/")
+    if not sep:
+        name, state = text, ""
+    if not _KEY_NAME.fullmatch(name) or (sep and not (state.isdigit() and len(state) < 3)):
+        return None, None
+    return name, int(state) if state else None
+
+
+VALUE_RULES: dict[tuple[str, int], tuple[str, frozenset[str] | re.Pattern]] = {
     ("security", 4624): ("LogonType", frozenset({"10"})),
     ("security", 528): ("LogonType", frozenset({"10"})),
     ("security", 540): ("LogonType", frozenset({"10"})),
+    # service state changes of other services are most of a busy System log; a 7036 without
+    # Binary (2003, some exports) is kept: only its localized display name tells
+    ("scm", 7036): ("Binary", SCM_STATE_RDP),
 }
 
 #: Channels whose every event is worth keeping (RDP-specific logs).

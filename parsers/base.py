@@ -70,6 +70,7 @@ data       string                   every other named field, as one compact JSON
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -172,6 +173,13 @@ class ParserInfo:
     text: bool = False     # True for text formats (decoded with parsers.text)
 
 
+def allowed_value(allowed: frozenset[str] | re.Pattern, text: str) -> bool:
+    """Whether a value rule's allowed values admit ``text`` (see :class:`Relevance`)."""
+    if isinstance(allowed, re.Pattern):
+        return allowed.match(text) is not None
+    return text in allowed
+
+
 @dataclass
 class Relevance:
     """Which events matter to rdpdoctor (``analyzer.knowledge`` builds the real one).
@@ -179,15 +187,17 @@ class Relevance:
     ``providers``: provider name (lower case) -> set of event ids, or None for all ids.
     ``channels``: channel name (lower case) -> set of event ids, or None for all ids.
     An event is relevant when it matches either table.
-    ``values``: (provider lower case, event id) -> (field name, allowed values as text): an
-    event that passes the tables but carries that field with another value is not relevant
-    (a busy Security log is mostly 4624 service/network logons; only type 10 concerns RDP).
-    An event without the field is kept.
+    ``values``: (provider lower case, event id) -> (field name, allowed values): an event
+    that passes the tables but carries that field with another value is not relevant (a busy
+    Security log is mostly 4624 service/network logons; only type 10 concerns RDP). Allowed
+    values are a set of texts, or a compiled pattern the text must match from its start (an
+    SCM 7036's ``Binary`` names its service). An event without the field is kept.
     """
 
     providers: dict[str, frozenset[int] | None] = field(default_factory=dict)
     channels: dict[str, frozenset[int] | None] = field(default_factory=dict)
-    values: dict[tuple[str, int], tuple[str, frozenset[str]]] = field(default_factory=dict)
+    values: dict[tuple[str, int], tuple[str, frozenset[str] | re.Pattern]] = field(
+        default_factory=dict)
 
     def keep(self, provider: str | None, channel: str | None, event_id: int | None,
              fields: dict[str, Any] | None = None) -> bool:
@@ -202,7 +212,7 @@ class Relevance:
         return False
 
     def value_rule(self, provider: str | None, event_id: int | None
-                   ) -> tuple[str, frozenset[str]] | None:
+                   ) -> tuple[str, frozenset[str] | re.Pattern] | None:
         if not self.values or provider is None or event_id is None:
             return None
         return self.values.get((provider.lower(), event_id))
@@ -213,7 +223,7 @@ class Relevance:
         if rule is None:
             return True
         v = fields.get(rule[0])
-        return v is None or str(v).strip() in rule[1]
+        return v is None or allowed_value(rule[1], str(v).strip())
 
     def keep_data(self, provider: str | None, event_id: int | None, data: str | None) -> bool:
         """:meth:`keep_value` for a built row (``data`` = the row's JSON text)."""

@@ -80,7 +80,8 @@ import orjson
 import pandas as pd
 
 from .base import (TIME_DTYPE, TIMELINE_DTYPES, BudgetExceeded, NotMyFormat, ParseOptions,
-                   ParseResult, ParserError, ParserInfo, ParseWarning, Relevance, empty_frame)
+                   ParseResult, ParserError, ParserInfo, ParseWarning, Relevance, allowed_value,
+                   empty_frame)
 from .eventcommon import data_message, event_columns, ntstatus_from_binary
 
 INFO = ParserInfo(name="evtx", kind="evtx",
@@ -587,7 +588,7 @@ class _Gate:
             v = _json_value(s, rule[0], e)
             if v is _ODD:
                 return -1
-            if v is not None and v not in rule[1]:
+            if v is not None and not allowed_value(rule[1], v):
                 self.dropped[key] += 1
                 return 0
         return 1
@@ -1432,6 +1433,14 @@ def _keep(rel: Relevance | None, part: _Part, provider, channel, eid,
     return False
 
 
+def _rule_fields(rec: _Rec) -> dict:
+    """The fields a value rule reads: the named ones and the record's ``Binary`` (what the
+    row's ``data`` holds, and what the gate reads in the Rust JSON)."""
+    if rec.binary is None or "Binary" in rec.fields:
+        return rec.fields
+    return {**rec.fields, "Binary": str(rec.binary)}
+
+
 def _decode_py(buf, pcs: dict, ch: _Chunk, off: int, rsize: int, rid: int) -> _Rec:
     pc = pcs.get(ch.offset)
     if pc is None:
@@ -1523,7 +1532,7 @@ def _python_pass(buf, size: int, walk: _Walk, part: _Part, rel: Relevance | None
             if rel is not None:
                 eid = _int(rec.event_id)
                 if not _keep(rel, part, rec.provider, rec.channel,
-                             None if eid is None else eid & 0xFFFF, rec.fields):
+                             None if eid is None else eid & 0xFFFF, _rule_fields(rec)):
                     continue
             part.cols.add(rec)
             if skip_ids is not None:
@@ -1586,7 +1595,7 @@ def _rust_pass(source, part: _Part, rel: Relevance | None, deadline: float | Non
                         rec = _rec_from_json(rid, loads(s))
                         eid = _int(rec.event_id)
                         if _keep(rel, part, rec.provider, rec.channel,
-                                 None if eid is None else eid & 0xFFFF, rec.fields):
+                                 None if eid is None else eid & 0xFFFF, _rule_fields(rec)):
                             add(rec)
                         continue
                 else:

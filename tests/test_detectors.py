@@ -167,6 +167,29 @@ def test_termservice_not_running_fires_and_quiet():
     assert "Disabled (Start = 4" in out[0].summary
 
 
+def _scm_binary(key_state: str) -> str:
+    # how Windows logs it (UTF-16LE ``Key/N`` + NUL) and the evtx readers render it (hex)
+    return (key_state.encode("utf-16-le") + b"\0\0").hex()
+
+
+def test_termservice_not_running_reads_the_binary_key_name_on_a_localized_server():
+    """A Polish server: display name and state word are localized and on no list; the
+    7036's Binary still says ``TermService/1`` (stopped) and ``TermService/4`` (running)."""
+    pl = "Usługi pulpitu zdalnego"
+    stop = ev(1, "scm", 7036, data={"param1": pl, "param2": "zatrzymany",
+                                    "Binary": _scm_binary("TermService/1")})
+    start = ev(2, "scm", 7036, data={"param1": pl, "param2": "uruchomiony",
+                                     "Binary": _scm_binary("TermService/4")})
+    other = ev(3, "scm", 7036, data={"param1": "Usługa Windows Update", "param2": "zatrzymany",
+                                     "Binary": _scm_binary("wuauserv/1")})
+    out = run("termservice-not-running", [stop, other])
+    assert len(out) == 1 and "stopped (1 SCM event(s))" in out[0].summary
+    assert run("termservice-not-running", [stop, start, other]) == []
+    # without the Binary the localized words alone cannot tell (what 2003 logs give)
+    bare = ev(1, "scm", 7036, data={"param1": pl, "param2": "zatrzymany"})
+    assert run("termservice-not-running", [bare]) == []
+
+
 def test_termservice_not_running_from_tasklist():
     out = run("termservice-not-running", [proc(100, "svchost.exe", ["RpcSs"])])
     assert "no process hosting TermService" in out[0].summary

@@ -474,6 +474,39 @@ def test_relevance_keeps_only_rdp_logons_of_4624(tmp_path):
     assert row["message"] == f"{sec} 4624: TargetUserName=alice, LogonType=10, IpAddress=10.0.0.5"
 
 
+def test_relevance_keeps_scm_7036_of_remote_desktop_services_only(tmp_path):
+    """SCM 7036 (state changes of every service: most of a busy System log) is kept only when
+    its Binary names one of Remote Desktop's services (``TermService/1``, any case) — or is
+    absent, or is not of that ``Name/N`` shape; same rows and counts with both backends.
+    7031 stays whole whatever its Binary."""
+    from analyzer import knowledge
+    from analyzer.sample.evtxwriter import Event, write_evtx
+    scm, guid = "Service Control Manager", "{555908d1-a6d7-4695-8e1e-26931d2012f4}"
+
+    def ev(eid, disp, state, binary, n):
+        return Event(provider=scm, provider_guid=guid, event_source_name=scm, event_id=eid,
+                     qualifiers=16384, level=4, time=133485408000000000 + n, channel="System",
+                     computer="TS01", data=[("param1", disp), ("param2", state)],
+                     binary=None if binary is None else binary.encode("utf-16-le") + b"\0\0")
+    events = [ev(7036, "Windows Update", "running", "wuauserv/4", 1),
+              ev(7036, "Remotedesktopdienste", "beendet", "TermService/1", 2),
+              ev(7036, "Remote Desktop Configuration", "running", "sessionenv/4", 3),
+              ev(7036, "Terminal Services", "stopped", None, 4),
+              ev(7036, "BITS", "running", "BITS/4", 5),
+              ev(7036, "Odd", "running", "no state here", 6),
+              ev(7031, "Windows Update", "1", "wuauserv", 7)]
+    p = write_evtx(tmp_path / "System.evtx", events)
+    rel = knowledge.relevance()
+    frames = []
+    for backend in ("rust", "python"):
+        res = evtx.parse(p, ParseOptions(evtx_backend=backend, relevance=rel))
+        assert res.frame["record_id"].tolist() == [2, 3, 4, 6, 7], backend
+        assert res.stats["dropped"] == {f"{scm}/7036": 2}, backend
+        frames.append(res.frame)
+    pd.testing.assert_frame_equal(*frames)
+    assert knowledge.scm_binary(json.loads(frames[0]["data"][0])["Binary"]) == ("TermService", 1)
+
+
 def test_gate_caches_by_head_but_reads_the_channel_when_it_decides():
     """The Rust-path relevance gate caches its decision per record head (text up to the
     EventID); when only the channel table can keep an event, each record's own channel

@@ -12,6 +12,7 @@ import re
 
 import pandas as pd
 
+from .. import knowledge
 from .. import timeline as tl
 from ..findings import Evidence
 from . import Context, detector, when
@@ -19,7 +20,12 @@ from . import Context, detector, when
 TERMSERVICE = "termservice"
 #: Service display names of TermService in SCM 7036/7031 (2003/2008 vs 2008 R2+).
 TERMSERVICE_DISPLAY = {"terminal services", "remote desktop services", "termservice"}
-_TS_NAMES = "|".join(re.escape(n) for n in sorted(TERMSERVICE_DISPLAY))
+#: ... or, whatever the display language, the service key name in a 7036's Binary
+#: (``TermService/4``, UTF-16LE hex; :func:`analyzer.knowledge.scm_binary`).
+_TS_NAMES = "|".join([re.escape(n) for n in sorted(TERMSERVICE_DISPLAY)]
+                     + [knowledge.utf16_hex_pattern(["TermService"]) + "(?:2f00|0000|\"|$)"])
+#: SERVICE_STATUS.dwCurrentState in that Binary
+_STATE_CODES = {4: "running", 1: "stopped"}
 _RUNNING = {"running", "en cours d'exécution", "wird ausgeführt", "en ejecución", "работает"}
 _STOPPED = {"stopped", "arrêté", "beendet", "detenido", "остановлена"}
 
@@ -299,10 +305,17 @@ def _scm_rows(ctx: Context, types: tuple[str, ...]) -> pd.DataFrame:
     rows = ctx.take(pos)
     if not len(rows):
         return rows
-    d = tl.fields(rows, "param1", "param2")
+    d = tl.fields(rows, "param1", "param2", "Binary")
     name = d["param1"].astype("string").str.strip().str.lower()
-    rows = rows.assign(svc=name, state_word=d["param2"].astype("string").str.strip().str.lower())
-    return rows[name.isin(TERMSERVICE_DISPLAY).fillna(False)]
+    word = d["param2"].astype("string").str.strip().str.lower()
+    key, code = zip(*(knowledge.scm_binary(b) for b in d["Binary"]))
+    key = pd.Series(key, index=rows.index, dtype="string").str.lower()
+    # the Binary's state code is language-neutral; the state word is localized
+    word = pd.Series([_STATE_CODES.get(c) for c in code], index=rows.index,
+                     dtype="string").fillna(word)
+    ts = (key == "termservice").fillna(False) | name.isin(TERMSERVICE_DISPLAY).fillna(False)
+    rows = rows.assign(svc=key.fillna(name), state_word=word)
+    return rows[ts]
 
 
 @detector(id="termservice-not-running", severity="critical",

@@ -19,7 +19,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from .. import timeline
+from .. import knowledge, timeline
 
 BINS = 96
 MAX_HOSTS = 6
@@ -48,8 +48,10 @@ LANES: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
 )
 SLEEP_LANE = ("sleep", "Sleep / hibernate", "#718096")
 
-#: svc:state rows only count when they are about Remote Desktop's own services.
-_TS_SERVICE = re.compile(r"termservice|terminal services|remote desktop|umrdpservice|sessionenv",
+#: svc:state rows only count when they are about Remote Desktop's own services: by English
+#: display name, or by the key name in the 7036's Binary (any display language).
+_TS_SERVICE = re.compile(r"termservice|terminal services|remote desktop|umrdpservice|sessionenv|"
+                         + knowledge.utf16_hex_pattern(knowledge.RDP_SERVICES) + "2f00",
                          re.IGNORECASE)
 _RDP_LOGON = re.compile(r'"LogonType":"?10"?[,}]')
 
