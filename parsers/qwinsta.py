@@ -39,22 +39,31 @@ INFO = ParserInfo(name="qwinsta", kind="qwinsta", text=True,
                          "'rdp-tcp  65536  Listen'")
 
 #: WTS_CONNECTSTATE_CLASS abbreviations and their localized forms (lower-case prefixes).
+#: Whole words are looked up before prefixes: Dutch "Verbroken" (disconnected) must not be
+#: taken for German "Verb." (connected). The nl/pl/cs/sv/it words are the Windows
+#: terms as best known, not yet seen in a customer's capture.
 STATES: dict[str, str] = {}
 for _en, _words in {
     "Active": ["active", "aktiv", "actif", "activo", "attivo", "ativo", "actief", "aktywny",
+               "aktywne", "aktivní",
                "активно", "активный", "активен", "活动", "運用中", "アクティブ", "활성"],
-    "Conn": ["conn", "connected", "verb", "verbunden", "connecté", "conectado", "connesso",
+    "Conn": ["conn", "connected", "verb", "verbunden", "verbonden", "connecté", "conectado",
+             "connesso", "połączone", "připojeno", "ansluten",
              "подключено", "подкл", "已连接", "接続", "연결"],
     "ConnQ": ["connq", "connectquery"],
     "Shadow": ["shadow", "spiegeln", "spiegel", "clone", "sombra", "теневой", "тень", "影子",
                "シャドウ", "섀도"],
     "Disc": ["disc", "disconnected", "getr", "getrennt", "déco", "deco", "déconnecté", "desc",
-             "desconectado", "disc.", "disconn", "разъедин", "разъединено", "отключено", "диск",
+             "desconectado", "disc.", "disconn", "disconnesso", "verbroken", "rozłączone",
+             "odpojeno", "frånkopplad",
+             "разъедин", "разъединено", "отключено", "диск",
              "断开", "切断", "연결 끊김", "끊김"],
     "Idle": ["idle", "leerlauf", "inactif", "inactivo", "inattivo", "простой", "бездействие",
              "空闲", "アイドル", "유휴"],
     "Listen": ["listen", "listening", "abhören", "abh", "écouter", "écoute", "ecoute", "escuchar",
-               "escucha", "ascolto", "escutar", "прослуш", "прослушивание", "ожидание", "侦听",
+               "escucha", "ascolto", "in ascolto", "escutar", "luisteren", "nasłuchiwanie",
+               "naslouchání", "lyssnar",
+               "прослуш", "прослушивание", "ожидание", "侦听",
                "监听", "待ち受け", "수신 대기", "수신"],
     "Reset": ["reset", "zurücksetzen", "réinitialiser", "restablecer", "сброс", "重置", "リセット",
               "다시 설정"],

@@ -97,7 +97,10 @@ def test_identified_by_content(name):
 
 @pytest.mark.parametrize("word,state", [("Активно", "Active"), ("Getr.", "Disc"), ("Abhören", "Listen"),
                                         ("ConnQ", "ConnQ"), ("Shadow", "Shadow"), ("Idle", "Idle"),
-                                        ("Reset", "Reset"), ("Init", "Init"), ("Déco", "Disc")])
+                                        ("Reset", "Reset"), ("Init", "Init"), ("Déco", "Disc"),
+                                        # Dutch "disconnected" is no German "Verb." (connected)
+                                        ("Verbroken", "Disc"), ("Verbonden", "Conn"),
+                                        ("Aktywne", "Active"), ("Luisteren", "Listen")])
 def test_state_words(word, state):
     assert qwinsta.normalize_state(word) == state
 
