@@ -234,6 +234,30 @@ def scm_binary(binary: str | None) -> tuple[str | None, int | None]:
     return name, int(state) if state else None
 
 
+#: Localized names of the well-known accounts the user-right checks look for, where a
+#: report names members without their SIDs (gpresult /h and /z): the group (or account)
+#: name after any ``DOMAIN\`` prefix, case-folded. CJK builds keep the English names. The
+#: non-English names are Windows' terms as best known, not yet seen in a customer's report.
+REMOTE_DESKTOP_USERS_NAMES: frozenset[str] = frozenset(n.casefold() for n in (
+    "Remote Desktop Users", "Remotedesktopbenutzer", "Utilisateurs du Bureau à distance",
+    "Usuarios de escritorio remoto", "Utenti desktop remoto",
+    "Usuários da área de trabalho remota", "Utilizadores do Ambiente de Trabalho Remoto",
+    "Gebruikers van Extern bureaublad", "Пользователи удаленного рабочего стола",
+    "Użytkownicy pulpitu zdalnego", "Uživatelé vzdálené plochy", "Fjärrskrivbordsanvändare",
+    "Uzak Masaüstü Kullanıcıları", "Távoli asztal felhasználói"))
+#: BUILTIN\Guests (S-1-5-32-546) and the Guest account (RID 501), same conventions.
+GUESTS_NAMES: frozenset[str] = frozenset(n.casefold() for n in (
+    "Guests", "Gäste", "Invités", "Invitados", "Convidados", "Gasten", "Гости", "Goście",
+    "Hosté", "Gäster", "Konuklar", "Vendégek",
+    "Guest", "Gast", "Invité", "Invitado", "Convidado", "Гость", "Gość", "Host", "Gäst",
+    "Konuk", "Vendég"))
+
+
+def account_name(name) -> str:
+    """``VORDEFINIERT\\Remotedesktopbenutzer`` → ``remotedesktopbenutzer`` (for the tables)."""
+    return str(name or "").strip().rsplit("\\", 1)[-1].casefold()
+
+
 VALUE_RULES: dict[tuple[str, int], tuple[str, frozenset[str] | re.Pattern]] = {
     ("security", 4624): ("LogonType", frozenset({"10"})),
     ("security", 528): ("LogonType", frozenset({"10"})),

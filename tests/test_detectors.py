@@ -229,6 +229,30 @@ def test_admin_sessions_exhausted_fires_and_quiet():
     assert run("admin-sessions-exhausted", TWO[:3], cfg(("TSAppCompat", 0))) == []
 
 
+def test_user_not_authorized_reads_localized_member_names_without_sids():
+    """gpresult /h of a German server names members without SIDs: Remote Desktop Users is
+    "VORDEFINIERT\\Remotedesktopbenutzer", the Guest account "TS01\\Gast" — neither is a
+    finding; a Guest account by SID (RID 501) is harmless too, another account is not."""
+    allow = row("gpresult", "gpo:user-right", data={
+        "right": "SeRemoteInteractiveLogonRight",
+        "members": [{"name": "VORDEFINIERT\\Administratoren", "sid": None},
+                    {"name": "VORDEFINIERT\\Remotedesktopbenutzer", "sid": None}]})
+    deny = row("gpresult", "gpo:user-right", line=2, data={
+        "right": "SeDenyRemoteInteractiveLogonRight",
+        "members": [{"name": "TS01\\Gast", "sid": None},
+                    {"name": "CORP\\Guest", "sid": "S-1-5-21-11-22-33-501"}]})
+    assert run("user-not-authorized", [allow, deny]) == []
+    admins_only = row("gpresult", "gpo:user-right", data={
+        "right": "SeRemoteInteractiveLogonRight",
+        "members": [{"name": "VORDEFINIERT\\Administratoren", "sid": None}]})
+    out = run("user-not-authorized", [admins_only])
+    assert "Remote Desktop Users are left out" in out[0].summary
+    other = row("gpresult", "gpo:user-right", line=3, data={
+        "right": "SeDenyRemoteInteractiveLogonRight",
+        "members": [{"name": "CORP\\Host", "sid": "S-1-5-21-11-22-33-1501"}]})
+    assert "CORP\\Host" in run("user-not-authorized", [allow, other])[0].summary
+
+
 def test_user_not_authorized_from_4825_and_15b():
     out = run("user-not-authorized", [ev(1, "sec", 4825, user="CORP\\carol", ip="10.1.1.1")])
     assert "4825" in out[0].summary and "CORP\\carol" in out[0].summary

@@ -11,6 +11,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from .. import knowledge
 from .. import timeline as tl
 from ..findings import Evidence
 from . import Context, detector
@@ -145,7 +146,23 @@ def admin_sessions_exhausted(ctx: Context):
 
 _NOT_GRANTED = "0xc000015b"
 _RDU_SID = "S-1-5-32-555"
-_HARMLESS_DENY = {"S-1-5-32-546", "S-1-5-21-GUEST"}   # Guests
+_GUESTS_SID = "S-1-5-32-546"
+_GUEST_ACCOUNT = re.compile(r"S-1-5-21-\d+-\d+-\d+-501")     # the Guest account (RID 501)
+
+
+def _is_rdu(member: dict) -> bool:
+    """Remote Desktop Users, by SID or (SID-less members of gpresult /h, /z) by its name in
+    the report's language."""
+    return member.get("sid") == _RDU_SID or \
+        knowledge.account_name(member.get("name")) in knowledge.REMOTE_DESKTOP_USERS_NAMES
+
+
+def _harmless_deny(member: dict) -> bool:
+    """Guests and the Guest account: denied Remote Desktop by default (so listed harmlessly)."""
+    sid = member.get("sid")
+    if sid:
+        return sid == _GUESTS_SID or _GUEST_ACCOUNT.fullmatch(sid) is not None
+    return knowledge.account_name(member.get("name")) in knowledge.GUESTS_NAMES
 
 
 def _mentions_not_granted(data: pd.Series):
@@ -204,8 +221,7 @@ def user_not_authorized(ctx: Context):
         ev += ctx.evidence(old)
     for r, d in _user_right_rows(ctx, "SeRemoteInteractiveLogonRight"):
         members = d.get("members") or []
-        if not any(m.get("sid") == _RDU_SID or str(m.get("name", "")).lower().endswith(
-                "remote desktop users") for m in members if isinstance(m, dict)):
+        if not any(_is_rdu(m) for m in members if isinstance(m, dict)):
             names = ", ".join(str(m.get("name") or m.get("sid")) for m in members
                               if isinstance(m, dict)) or "nobody"
             gpo = f' (GPO "{d.get("gpo")}")' if d.get("gpo") else ""
@@ -214,8 +230,7 @@ def user_not_authorized(ctx: Context):
             ev += ctx.evidence(pd.DataFrame([r]))
     for r, d in _user_right_rows(ctx, "SeDenyRemoteInteractiveLogonRight"):
         members = [m for m in (d.get("members") or []) if isinstance(m, dict)
-                   and m.get("sid") not in _HARMLESS_DENY
-                   and str(m.get("name", "")).lower().rsplit("\\", 1)[-1] not in ("guests", "guest")]
+                   and not _harmless_deny(m)]
         if members:
             gpo = f' (GPO "{d.get("gpo")}")' if d.get("gpo") else ""
             reasons.append("\"Deny log on through Remote Desktop Services\" lists "
