@@ -13,7 +13,6 @@ import pandas as pd
 
 from .. import knowledge
 from .. import timeline as tl
-from ..findings import Evidence
 from . import Context, detector
 from .configuration import UNLIMITED, _gp_step, _int
 from .listener import _latest_source
