@@ -132,6 +132,26 @@ POLICIES: tuple[PolicyMap, ...] = (
 _BY_NAME: dict[str, PolicyMap] = {norm(n): p for p in POLICIES for n in p.names}
 
 
+#: "Remote Desktop Services" / "Terminal Services" as policy category paths spell them, in
+#: English and the UI languages as best known (case-folded substrings; unverified beyond
+#: English and Russian).
+RDP_CATEGORY_WORDS: tuple[str, ...] = (
+    "remote desktop", "terminal serv", "remotedesktop", "terminaldienste", "bureau à distance",
+    "terminal server", "escritorio remoto", "desktop remoto", "servizi terminal",
+    "área de trabalho remota", "ambiente de trabalho remoto", "serviços de terminal",
+    "extern bureaublad", "удаленных рабочих столов", "удаленного рабочего стола",
+    "служб терминалов", "службы терминалов", "pulpitu zdalnego", "usługi terminalowe",
+    "vzdálené plochy", "terminálové služby", "fjärrskrivbord", "terminaltjänster",
+    "uzak masaüstü", "terminal hizmetleri", "リモート デスクトップ", "ターミナル サービス",
+    "远程桌面", "终端服务", "원격 데스크톱", "터미널 서비스")
+
+
+def rdp_category(path: str | None) -> bool:
+    """Whether a policy's category path is under Remote Desktop / Terminal Services."""
+    p = (path or "").casefold()
+    return any(w in p for w in RDP_CATEGORY_WORDS)
+
+
 def policy_map(name: str | None, category: str | None = None) -> PolicyMap | None:
     """The mapping for a policy display name, or None. An English category that names
     some other component rules the match out (same display name, different policy)."""

@@ -71,6 +71,7 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
         return result_from_rows([], parser=INFO.name, warnings=warnings)
     rows: list[dict[str, Any]] = []
     meta: dict[str, Any] = {}
+    unmapped: list[tuple[str, str]] = []        # (locator, name) of localized RDP policies
     sections = doc.xpath('//div[contains(concat(" ", normalize-space(@class), " "), " rsopsettings ")]'
                          '/div[contains(@class, "he0_expanded")]')
     stamp = doc.xpath('//td[@id="dtstamp"]')
@@ -95,12 +96,20 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
                 meta["user"] = subject
         for table in container.xpath('.//table[contains(@class, "info3")]'):
             try:
-                rows.extend(_table(table, scope, source, warnings, line_offset))
+                rows.extend(_table(table, scope, source, warnings, line_offset, unmapped))
             except Exception as e:  # one odd table must not lose the report
                 warn(warnings, source, f"line {(table.sourceline or 0) + line_offset}",
                      f"cannot read settings table: {type(e).__name__}: {e}")
     if not sections:
         warn(warnings, source, "line 0", "no rsopsettings sections found (not a gpresult /h report?)")
+    if unmapped:
+        names = "; ".join(f'"{n}"' for _, n in unmapped[:5]) + (" …" if len(unmapped) > 5 else "")
+        warn(warnings, source, unmapped[0][0],
+             f"{len(unmapped)} Remote Desktop polic{'y' if len(unmapped) == 1 else 'ies'} of this "
+             f"localized report could not be mapped to registry values ({names}): the settings "
+             "they make are missing from the effective configuration. Ask for `reg export "
+             "\"HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows NT\\Terminal Services\"` "
+             "(the same in every language)")
     meta["host"] = host
     for r in rows:
         r.update(time=time, host=host, kind="gpresult")
@@ -149,7 +158,8 @@ def _section_path(table) -> list[str]:
     return list(reversed(titles))
 
 
-def _table(table, scope: str, source: str, warnings, line_offset: int):
+def _table(table, scope: str, source: str, warnings, line_offset: int,
+           unmapped: list | None = None):
     trs = table.xpath("./tr | ./tbody/tr")
     if not trs:
         return
@@ -188,6 +198,11 @@ def _table(table, scope: str, source: str, warnings, line_offset: int):
             d = {"scope": scope, "name": name, "state": setting, "category": category,
                  "parts": {}, "gpo": gpo, "precedence": 1}
             _apply_map(d)
+            # a localized report (no English "Administrative Templates" in the path) names
+            # its policies in its language: an unmapped one under Remote Desktop is a gap
+            if unmapped is not None and "registry_key" not in d and gc.rdp_category(cat_path) \
+                    and "administrative templates" not in cat_path.casefold():
+                unmapped.append((loc, name))
             last_policy = {"event_type": "gpo:policy", "locator": loc, "data": d}
             _policy_message(last_policy)
             yield last_policy

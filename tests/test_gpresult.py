@@ -3,6 +3,7 @@ the XML/HTML twin of the CIS-hardened DC, damaged input."""
 from __future__ import annotations
 
 import codecs
+from pathlib import Path
 
 import orjson
 import pytest
@@ -256,3 +257,30 @@ def test_handwritten_2008_html_names_rights_fips_and_extra_registry():
     got = {s: C.value(cfg, "TS2008", s) for s in want}
     assert got == want
     assert {C.get(cfg, "TS2008", s)["gpo"] for s in want} == {"TS Baseline"}
+
+
+def test_html_localized_remote_desktop_policies_that_cannot_be_mapped_are_a_warning(tmp_path):
+    """A German report names its policies in German: they cannot be mapped to registry
+    values, so the parser says so (one warning, naming them and the language-neutral
+    export to ask for) instead of leaving the effective configuration silently without
+    them. The English original maps them and has no such warning."""
+    p = Path(__file__).parent / "fixtures" / "gpresult" / "gpresult_h_2008_terminal_services.html"
+    text = p.read_bytes().decode("utf-16")          # (as gpresult /h writes it)
+    english = gpresult_html.parse(p)
+    assert not [w for w in english.warnings if "could not be mapped" in w.message]
+    german = (text.replace("Computer Configuration/Administrative Templates/Windows Components/"
+                           "Terminal Services", "Computerkonfiguration/Administrative Vorlagen/"
+                           "Windows-Komponenten/Remotedesktopdienste")
+              .replace("Allow users to connect remotely using Terminal Services",
+                       "Verbindungen über Remotedesktopdienste zulassen")
+              .replace("Limit number of connections", "Anzahl der Verbindungen beschränken"))
+    assert german != text
+    de = tmp_path / "gpresult_de.html"
+    de.write_text(german, encoding="utf-16")
+    res = gpresult_html.parse(de)
+    w = [w for w in res.warnings if "could not be mapped" in w.message]
+    assert len(w) == 1
+    assert '"Verbindungen über Remotedesktopdienste zulassen"' in w[0].message
+    assert "Windows NT\\Terminal Services" in w[0].message and w[0].locator.startswith("line ")
+    mapped = [r for r in rows(res, "gpo:policy") if r.get("registry_value")]
+    assert len(mapped) < len([r for r in rows(english, "gpo:policy") if r.get("registry_value")])
