@@ -176,7 +176,7 @@ def policy_values(name: str | None, state: str | None, parts: dict[str, Any],
         return {}
     st = norm(state)
     out: dict[str, Any] = {}
-    if st in ("enabled", "включено", "activé", "aktiviert", "habilitado", "habilitada"):
+    if st in ENABLED_WORDS:
         out.update(p.enabled)
         nparts = {norm(k): v for k, v in parts.items()}
         for value_name, (labels, conv) in p.parts.items():
@@ -184,7 +184,7 @@ def policy_values(name: str | None, state: str | None, parts: dict[str, Any],
             if raw is None and len(parts) == 1 and len(p.parts) == 1:
                 raw = next(iter(parts.values()))          # a single part, label localized
             out[value_name] = conv(raw) if raw is not None else None
-    elif st in ("disabled", "отключено", "désactivé", "deaktiviert", "deshabilitado", "deshabilitada"):
+    elif st in DISABLED_WORDS:
         out.update(p.disabled)
     return out
 
@@ -230,18 +230,37 @@ FIPS_DISPLAY = "system cryptography: use fips compliant algorithms"
 
 
 def is_fips_option(key_name: str | None, display_name: str | None = None) -> bool:
+    """The FIPS security option, by its key or by its display name — in any language: it is
+    the only security option whose name carries "FIPS" (German "Systemkryptografie:
+    FIPS-konformen Algorithmus …", French "Chiffrement système : utiliser des algorithmes
+    compatibles FIPS …")."""
     k = (key_name or "").casefold()
     if k and any(k == f.casefold() for f in FIPS_KEYS):
         return True
-    return norm(display_name).startswith(FIPS_DISPLAY)
+    d = norm(display_name)
+    return d.startswith(FIPS_DISPLAY) or re.search(r"(?<![a-z])fips(?![a-z])", d) is not None
+
+
+#: Enabled / Disabled as gpresult shows a policy or security option, in the UI languages as
+#: best known (case-folded; en and ru seen in reports, the others unverified).
+ENABLED_WORDS: frozenset[str] = frozenset({
+    "enabled", "true", "1", "включен", "включено", "activé", "activée", "aktiviert",
+    "habilitado", "habilitada", "attivato", "attivata", "ativado", "ativada", "ingeschakeld",
+    "włączone", "włączony", "povoleno", "aktiverad", "etkin", "engedélyezve", "有効", "已启用",
+    "사용"})
+DISABLED_WORDS: frozenset[str] = frozenset({
+    "disabled", "false", "0", "отключен", "отключено", "désactivé", "désactivée", "deaktiviert",
+    "deshabilitado", "deshabilitada", "disattivato", "disattivata", "desativado", "desativada",
+    "uitgeschakeld", "wyłączone", "wyłączony", "zakázáno", "inaktiverad", "devre dışı",
+    "letiltva", "無効", "已禁用", "사용 안 함"})
 
 
 def state_value(text: Any) -> int | None:
     """Enabled/Disabled (and true/false) as 1/0 — the security-option display forms."""
     s = norm(str(text)) if text is not None else ""
-    if s in ("enabled", "true", "1", "включен", "включено"):
+    if s in ENABLED_WORDS:
         return 1
-    if s in ("disabled", "false", "0", "отключен", "отключено"):
+    if s in DISABLED_WORDS:
         return 0
     return None
 

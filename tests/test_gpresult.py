@@ -284,3 +284,25 @@ def test_html_localized_remote_desktop_policies_that_cannot_be_mapped_are_a_warn
     assert "Windows NT\\Terminal Services" in w[0].message and w[0].locator.startswith("line ")
     mapped = [r for r in rows(res, "gpo:policy") if r.get("registry_value")]
     assert len(mapped) < len([r for r in rows(english, "gpo:policy") if r.get("registry_value")])
+
+
+@pytest.mark.parametrize("name,fips", [
+    ("System cryptography: Use FIPS compliant algorithms for encryption, hashing, and signing", True),
+    ("Systemkryptografie: FIPS-konformen Algorithmus für Verschlüsselung, Hashing und "
+     "Signatur verwenden", True),
+    ("Chiffrement système : utiliser des algorithmes compatibles FIPS pour le chiffrement, "
+     "le hachage et la signature", True),
+    ("System cryptography: Force strong key protection for user keys stored on the computer",
+     False),
+    ("Network security: LAN Manager authentication level", False)])
+def test_fips_security_option_is_found_in_any_language(name, fips):
+    from parsers import gpcommon as gc
+    assert gc.is_fips_option(None, name) is fips
+
+
+@pytest.mark.parametrize("word,value", [("Enabled", 1), ("Aktiviert", 1), ("Activé", 1),
+                                        ("Deaktiviert", 0), ("Désactivé", 0), ("Отключено", 0),
+                                        ("Not Defined", None), ("", None)])
+def test_security_option_state_words(word, value):
+    from parsers import gpcommon as gc
+    assert gc.state_value(word) == value
