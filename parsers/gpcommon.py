@@ -19,7 +19,9 @@ CREDSSP_KEY = r"SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System\CredSS
 
 def norm(s: str | None) -> str:
     """Case- and spacing-insensitive form of a display name or label."""
-    return re.sub(r"\s+", " ", (s or "").strip().rstrip(":").strip()).casefold()
+    # (typographic apostrophes, as French reports write them, fold to the plain one)
+    return re.sub(r"\s+", " ", (s or "").replace("\u2019", "'").strip().rstrip(":").strip()
+                  ).casefold()
 
 
 _UNITS_MS = {"minute": 60_000, "minutes": 60_000, "hour": 3_600_000, "hours": 3_600_000,

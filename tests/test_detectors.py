@@ -185,9 +185,12 @@ def test_termservice_not_running_reads_the_binary_key_name_on_a_localized_server
     out = run("termservice-not-running", [stop, other])
     assert len(out) == 1 and "stopped (1 SCM event(s))" in out[0].summary
     assert run("termservice-not-running", [stop, start, other]) == []
-    # without the Binary the localized words alone cannot tell (what 2003 logs give)
+    # without the Binary (2003 .evt, CSV exports) only known display names and state words
+    # tell: German 2003 "Terminaldienste … beendet" does, Polish words do not
     bare = ev(1, "scm", 7036, data={"param1": pl, "param2": "zatrzymany"})
     assert run("termservice-not-running", [bare]) == []
+    de2003 = ev(1, "scm", 7036, data={"param1": "Terminaldienste", "param2": "beendet"})
+    assert len(run("termservice-not-running", [de2003])) == 1
 
 
 def test_termservice_not_running_from_tasklist():

@@ -306,3 +306,10 @@ def test_fips_security_option_is_found_in_any_language(name, fips):
 def test_security_option_state_words(word, value):
     from parsers import gpcommon as gc
     assert gc.state_value(word) == value
+
+
+def test_user_right_names_with_a_typographic_apostrophe():
+    # French reports write l’ouverture (U+2019), the table l'ouverture
+    from parsers import gpcommon as gc
+    assert gc.user_right_constant("Interdire l\u2019ouverture de session par les services "
+                                  "Bureau à distance") == "SeDenyRemoteInteractiveLogonRight"

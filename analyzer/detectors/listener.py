@@ -19,7 +19,12 @@ from . import Context, detector, when
 
 TERMSERVICE = "termservice"
 #: Service display names of TermService in SCM 7036/7031 (2003/2008 vs 2008 R2+).
-TERMSERVICE_DISPLAY = {"terminal services", "remote desktop services", "termservice"}
+#: Localized names as best known (de, fr, es, ru; 2003 names first): only needed where an
+#: event carries no Binary (2003 .evt, CSV exports).
+TERMSERVICE_DISPLAY = {"terminal services", "remote desktop services", "termservice",
+                       "terminaldienste", "services terminal server", "servicios de terminal server",
+                       "службы терминалов", "remotedesktopdienste", "services bureau à distance",
+                       "servicios de escritorio remoto", "службы удаленных рабочих столов"}
 #: ... or, whatever the display language, the service key name in a 7036's Binary
 #: (``TermService/4``, UTF-16LE hex; :func:`analyzer.knowledge.scm_binary`).
 _TS_NAMES = "|".join([re.escape(n) for n in sorted(TERMSERVICE_DISPLAY)]
