@@ -266,6 +266,19 @@ def test_user_not_authorized_from_4825_and_15b():
     assert run("user-not-authorized", [wrong_pw]) == []
 
 
+def test_user_not_authorized_reads_the_status_from_a_localized_export_message():
+    """A French Event Viewer export: the parser knows no label of its message, so the data
+    holds no Status — the rendered message still carries 0xC000015B. A message that merely
+    mentions the code while the fields say otherwise does not count."""
+    fr = ev(1, "sec", 4625, user="CORP\\erin", kind="evtcsv", data={"LogonType": "10"},
+            message="Échec d'ouverture de session d'un compte. … Code d'état : 0xC000015B …")
+    out = run("user-not-authorized", [fr])
+    assert len(out) == 1 and "0xC000015B" in out[0].summary and "CORP\\erin" in out[0].summary
+    read = ev(1, "sec", 4625, data={"Status": "0xC000006D", "SubStatus": "0xC000006A"},
+              message="see KB about 0xC000015B")
+    assert run("user-not-authorized", [read]) == []
+
+
 def test_user_not_authorized_2003_534_and_user_rights():
     assert "534" in run("user-not-authorized", [ev(1, "sec2003", 534, kind="evt")])[0].summary
     allow = row("gpresult", "gpo:user-right", data={

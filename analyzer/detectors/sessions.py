@@ -203,11 +203,19 @@ def user_not_authorized(ctx: Context):
         ev += ctx.evidence(denied)
     # only the failures that mention the status are taken whole (a Security log has many)
     fail_pos = ctx.positions("sec:logon:failure")
-    fails = ctx.take(fail_pos[ctx.column_map("data", fail_pos, _mentions_not_granted)])
+    hit = ctx.column_map("data", fail_pos, _mentions_not_granted)
+    if "message" in ctx.timeline.columns:
+        # an Event Viewer CSV/TXT export in a language whose message labels the parser does
+        # not know keeps the status only in the rendered message
+        hit = hit | ctx.column_map("message", fail_pos, _mentions_not_granted)
+    fails = ctx.take(fail_pos[hit])
     if len(fails):
         d = tl.fields(fails, "Status", "SubStatus")
         m = (d["Status"].astype(str).str.lower() == _NOT_GRANTED) | (
             d["SubStatus"].astype(str).str.lower() == _NOT_GRANTED)
+        if "message" in fails.columns:
+            unread = (d["Status"].isna() & d["SubStatus"].isna()).to_numpy(dtype=bool)
+            m = m | (unread & _mentions_not_granted(fails["message"]))
         ng = fails[m.values]
         if len(ng):
             users |= set(ng["user"].dropna().astype(str))
