@@ -427,6 +427,13 @@ def test_protocol_error_burst_fires_and_quiet():
         + [ev(i, "termdd", 50, data={"param2": "X.224"}) for i in range(3)]
     out = run("protocol-error-burst", mixed)
     assert len(out) == 1 and "12 TermDD 56 errors from 198.51.100.4" in out[0].summary
+    # a localized export whose message labels the parser does not know: neither ip nor
+    # param2, the address is read from the rendered message
+    fr = [ev(i * 0.5, "termdd", 56, kind="evtcsv",
+             message=f"Le client 203.0.113.{9 if i < 10 else 10} a provoqué une erreur de "
+                     "protocole (0xC00A0038)") for i in range(12)]
+    out = run("protocol-error-burst", fr)
+    assert len(out) == 1 and "10 TermDD 56 errors from 203.0.113.9" in out[0].summary
 
 
 def test_port_conflict_does_not_trust_netstat_b_for_shared_svchost():

@@ -13,6 +13,9 @@ import pandas as pd
 from .. import timeline as tl
 from . import Context, detector
 
+#: An IPv4 literal (the client address in a TermDD 56 message, whatever its language).
+_IPV4 = r"(?<![\d.])((?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3})(?![\d.])"
+
 
 def max_in_window(times, window: pd.Timedelta) -> tuple[int, pd.Timestamp | None]:
     """Largest number of events inside any ``window``-long interval, and where it starts.
@@ -212,6 +215,13 @@ def protocol_error_burst(ctx: Context):
         client = client.copy()
         client.iloc[gap] = tl.fields(tl.take(rows, gap), "param2")["param2"] \
             .astype("string").to_numpy()
+    gap = np.flatnonzero(is56 & client.isna().to_numpy())
+    if len(gap) and "message" in rows.columns:
+        # an export's rendered message in a language the parser has no labels for: the
+        # client's address is still the one IPv4 literal in it
+        client = client.copy()
+        client.iloc[gap] = tl.take(rows, gap)["message"].astype("string").str.extract(
+            _IPV4, expand=False).to_numpy()
     key = np.where(is56, client.fillna("(no address)").to_numpy(), "(TermDD 50)")
     bursts = [(k, n, start, grp) for k, n, start, grp in
               groups_over(rows, pd.Series(key, index=rows.index), need, window)]
