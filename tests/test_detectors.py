@@ -220,6 +220,16 @@ def test_connection_limit_reached_fires_and_quiet():
     assert run("connection-limit-reached", TWO, cfg(("MaxInstanceCount", 5))) == []
 
 
+def test_connection_limit_reached_counts_sessions_with_unreadable_state_words():
+    """A qwinsta in a language the parser has no state words for (state None): the rows
+    still hold slots by their shape — an rdp-tcp#N name, or a user and an id below 65536."""
+    tr = [winsta("services", None, 0), winsta("console", None, 1),
+          winsta("rdp-tcp#3", None, 2, "CORP\\alice", line=4),
+          winsta("", None, 3, "CORP\\bob", line=5), winsta("rdp-tcp", None, 65536, line=6)]
+    out = run("connection-limit-reached", tr, cfg(("MaxInstanceCount", 2, "gpresult", "Lim")))
+    assert len(out) == 1 and "2 RDP session(s) in use" in out[0].summary
+
+
 def test_connection_limit_reached_from_1013_event():
     out = run("connection-limit-reached", [ev(1, "termservice", 1013)])
     assert "1013" in out[0].summary

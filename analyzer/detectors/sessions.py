@@ -33,12 +33,19 @@ def qwinsta_snapshot(ctx: Context) -> pd.DataFrame:
 
 def remote_sessions(q: pd.DataFrame) -> pd.DataFrame:
     """RDP sessions held on the listener: ``rdp-tcp#N`` rows, and nameless Active/Disc rows
-    with a user (disconnected sessions lose their name)."""
+    with a user (disconnected sessions lose their name). A row whose state word the parser
+    could not read (a language it does not know) is judged by its shape alone: an
+    ``rdp-tcp#N`` name, or no name but a user and a session id below 65536, holds a slot."""
     if not len(q):
         return q
-    named = q["session_name"].str.match(_RDP_SESSION) & q["state"].isin(_HELD)
+    unknown = q["state"] == ""
+    rdp_name = q["session_name"].str.match(_RDP_SESSION)
+    named = rdp_name & (q["state"].isin(_HELD) | unknown)
     user = q["user"].astype("string").fillna("").str.strip()
-    nameless = (q["session_name"] == "") & (user != "") & q["state"].isin({"active", "disc"})
+    sid = q["session_id"].astype("Float64")
+    slot = (sid > 0) & (sid < 65536)
+    nameless = (q["session_name"] == "") & (user != "") & (
+        q["state"].isin({"active", "disc"}) | (unknown & slot.fillna(False)))
     return q[named | nameless]
 
 
