@@ -7,7 +7,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 import parsers
 from parsers import regcommon, regfile, regquery
@@ -316,6 +316,15 @@ def _roundtrip(keys, version):
             seen.add(k.lower())
             dedup[k] = v
     data = write_reg(dedup, version)
+    if version == "4" and not data.isascii():
+        # a BOM-less file that is valid UTF-8 is read as UTF-8 (what editors and newer tools
+        # write); cp1252 bytes that happen to form UTF-8 (F0 A0 A0 8C = "ð  Œ" or U+2080C)
+        # cannot be told apart, so such draws are no counterexample
+        try:
+            data.decode("utf-8")
+            assume(False)
+        except UnicodeDecodeError:
+            pass
     text, _ = regcommon.decode_text(data)
     res = regfile.parse_text(text, "rt.reg")
     assert res.warnings == []
