@@ -180,11 +180,6 @@ NOT_RELEVANT: frozenset[tuple[str, int]] = frozenset({
     ("security", 538),
 })
 
-#: Known events that matter only with one field value: successful logons are read by the
-#: brute-force detector and the report's session lane only when they are RDP logons
-#: (LogonType 10, RemoteInteractive); the relevance filter drops the rest (service and
-#: network logons are most of a busy Security log). Failed logons (4625) stay whole: NLA
-#: failures are type 3.
 #: Remote Desktop's own services by key name (lower case): the session host's three
 #: (E17: TermService, UmRdpService, SessionEnv) and the RDS roles' (licensing, connection
 #: broker, gateway, management, publishing).
@@ -258,6 +253,11 @@ def account_name(name) -> str:
     return str(name or "").strip().rsplit("\\", 1)[-1].casefold()
 
 
+#: Known events that matter only with one field value: successful logons are read by the
+#: brute-force detector and the report's session lane only when they are RDP logons
+#: (LogonType 10, RemoteInteractive); the relevance filter drops the rest (service and
+#: network logons are most of a busy Security log). Failed logons (4625) stay whole: NLA
+#: failures are type 3.
 VALUE_RULES: dict[tuple[str, int], tuple[str, frozenset[str] | re.Pattern]] = {
     ("security", 4624): ("LogonType", frozenset({"10"})),
     ("security", 528): ("LogonType", frozenset({"10"})),
