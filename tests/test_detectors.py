@@ -63,6 +63,14 @@ def test_tls_requires_high_encryption_fires_and_quiet():
     assert run("tls-requires-high-encryption", [],
                cfg(("SecurityLayer", 1), ("MinEncryptionLevel", 2),
                    ("FIPSAlgorithmPolicy", 1, "security-option"))) == []
+    # a FIPS security option whose state word is unreadable: the finding says FIPS is unknown
+    fips = row("gpresult", "gpo:security-option", source="TS01_Gpresult.html", data={
+        "setting": "FIPSAlgorithmPolicy", "value": None, "display_value": "Włączona?"})
+    out = run("tls-requires-high-encryption", [fips],
+              cfg(("SecurityLayer", 2), ("MinEncryptionLevel", 2)))
+    assert len(out) == 1 and "FIPS security option in TS01_Gpresult.html" in out[0].summary
+    assert "cannot read" not in run("tls-requires-high-encryption", [],
+                                    cfg(("SecurityLayer", 2), ("MinEncryptionLevel", 2)))[0].summary
 
 
 def test_fips_overrides_encryption_fires_and_quiet():

@@ -8,6 +8,9 @@ detector ``not-evaluated``.
 """
 from __future__ import annotations
 
+from parsers import gpcommon as gc
+
+from .. import timeline as tl
 from ..findings import Evidence
 from . import Context, detector
 
@@ -173,6 +176,20 @@ def port_nondefault(ctx: Context):
         details={"port": port})]
 
 
+def _fips_unread(ctx: Context) -> str | None:
+    """The source of a FIPS security-option row whose state word could not be read (a
+    report language without known words): the effective configuration leaves it out, so
+    "FIPS off" is then an assumption, not a reading."""
+    rows = ctx.etype("gpo:security-option")
+    if not len(rows):
+        return None
+    for r, d in zip(rows.itertuples(index=False), tl.data_dicts(rows)):
+        if d.get("setting") == "FIPSAlgorithmPolicy" and d.get("value") is None \
+                and gc.state_value(d.get("display_value")) is None:
+            return str(r.source)
+    return None
+
+
 @detector(id="tls-requires-high-encryption", severity="error",
           title="TLS security layer with an encryption level below High",
           inputs=("reg", "gpresult"), references=("KB2477023",))
@@ -202,10 +219,13 @@ def tls_requires_high_encryption(ctx: Context):
     else:
         steps.append(f"Locally: reg add \"{RDPTCP_KEY}\" /v MinEncryptionLevel /t REG_DWORD /d 3 /f")
     steps.append("Or, if TLS cannot be used, set the security layer to RDP (0) — weaker.")
+    unread = _fips_unread(ctx)
+    caveat = (f"; the FIPS security option in {unread} has a state rdpdoctor cannot read — if "
+              "it is Enabled, FIPS forces level 4 and this does not apply") if unread else ""
     return [ctx.finding(
         f"SecurityLayer = {SECURITY_LAYER.get(layer, layer)} (by {ctx.source_phrase(sl)}) but "
         f"MinEncryptionLevel = {ENCRYPTION.get(level, level)} (by {ctx.source_phrase(enc)}); "
-        "TLS needs High (3) or FIPS (4)",
+        "TLS needs High (3) or FIPS (4)" + caveat,
         ctx.cfg_evidence(sl) + ctx.cfg_evidence(enc), steps,
         details={"SecurityLayer": layer, "MinEncryptionLevel": level})]
 
