@@ -278,6 +278,25 @@ def resolve_tz(hint: str | None) -> tuple[Any, str]:
     return None, ""
 
 
+def _zone(hint: str | None, source: str, warnings: list) -> tuple[Any, str]:
+    """:func:`resolve_tz` for an export's local times, with a warning when the zone is
+    unknown or only a fixed offset (a display name in a language the table lacks: French
+    "Bruxelles, Copenhague, Madrid, Paris" — times then shift by an hour in summer)."""
+    zone, zdesc = resolve_tz(hint)
+    if zone is None:
+        warnings.append(ParseWarning(
+            source, "line 1", "time zone unknown: the export holds local times without a zone; "
+            "taken as UTC" + (f" (tz_hint {hint!r} not understood)" if hint else "")))
+    elif "no DST rules" in zdesc and re.search(r"[^\W\d_]{3,}", _TZ_OFFSET.sub("", hint or "")
+                                               .replace("UTC", "").replace("GMT", "")):
+        # (a bare offset is what was asked for; a display name we could not place is not)
+        warnings.append(ParseWarning(
+            source, "line 1", f"time zone {hint!r} not recognised by name: local times taken "
+            f"at its {zdesc.split(' (', 1)[0]} all year, so they may be an hour off in the "
+            "daylight-saving part of the year"))
+    return zone, zdesc
+
+
 def _date_order(pairs: list[tuple[int, int]], lang: str, sep: str) -> str:
     """'mdy' or 'dmy' for dates whose first two numbers are ``pairs``."""
     if any(a > 12 for a, b in pairs):
@@ -489,11 +508,7 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
                                      f"dates (no day above 12); assumed {order} from the "
                                      f"{'header language ' + lang if lang else 'separator'}"))
 
-    zone, zdesc = resolve_tz(options.tz_hint)
-    if zone is None:
-        warnings.append(ParseWarning(
-            source, "line 1", "time zone unknown: the export holds local times without a zone; "
-            "taken as UTC" + (f" (tz_hint {options.tz_hint!r} not understood)" if options.tz_hint else "")))
+    zone, zdesc = _zone(options.tz_hint, source, warnings)
 
     channel = channel_from_name(name or PurePath(source).name)
     if channel is None and events:
@@ -627,11 +642,7 @@ def _parse_powershell(text: str, source: str, options: ParseOptions, line_offset
     if pairs and not any(a > 12 or b > 12 for a, b in pairs):
         warnings.append(ParseWarning(source, "line 1", "day/month order not decidable from the "
                                      f"dates (no day above 12); assumed {order}"))
-    zone, zdesc = resolve_tz(options.tz_hint)
-    if zone is None:
-        warnings.append(ParseWarning(
-            source, "line 1", "time zone unknown: the export holds local times without a zone; "
-            "taken as UTC" + (f" (tz_hint {options.tz_hint!r} not understood)" if options.tz_hint else "")))
+    zone, zdesc = _zone(options.tz_hint, source, warnings)
     file_channel = channel_from_name(name or PurePath(source).name) or type_channel
     rows: list[dict[str, Any]] = []
     naive: list[datetime | None] = []
