@@ -246,6 +246,10 @@ WINDOWS_ZONES: tuple[tuple[str, str], ...] = (
     ("Russian Standard Time", "Europe/Moscow"), ("India Standard Time", "Asia/Kolkata"),
     ("Tokyo Standard Time", "Asia/Tokyo"), ("China Standard Time", "Asia/Shanghai"),
     ("AUS Eastern Standard Time", "Australia/Sydney"),
+    # localized display names (as best known; German and Italian ones match the English keys)
+    ("Bruxelles, Copenhague, Madrid, Paris", "Europe/Paris"),
+    ("Bruselas, Copenhague, Madrid, París", "Europe/Paris"), ("Warszawa", "Europe/Warsaw"),
+    ("Москва", "Europe/Moscow"), ("Brasília", "America/Sao_Paulo"),
 )
 
 

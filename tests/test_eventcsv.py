@@ -57,13 +57,16 @@ def test_tz_hint_converts_local_times_with_dst():
     assert str(fixed.frame.iloc[0].time) == "2011-03-14 18:00:00+00:00"
     iana = parse("System_en-US.csv", tz_hint="Europe/Berlin")
     assert str(iana.frame.iloc[0].time) == "2011-03-14 19:00:00+00:00"
-    # a display name the table lacks (French) falls back to its offset: said, not silent
-    fr = parse("System_en-US.csv", tz_hint="(UTC+01:00) Bruxelles, Copenhague, Madrid, Paris")
+    # a display name the table lacks falls back to its offset: said, not silent
+    fr = parse("System_en-US.csv", tz_hint="(UTC+01:00) Brüssel-Vorort, Nirgendwo")
     assert str(fr.frame.iloc[0].time) == "2011-03-14 19:00:00+00:00"
     w = [w.message for w in fr.warnings if "not recognised by name" in w.message]
     assert len(w) == 1 and "fixed offset UTC+01:00" in w[0] and "an hour off" in w[0]
     assert not any("not recognised by name" in w.message
                    for w in res.warnings + iana.warnings + fixed.warnings)
+    paris = parse("System_en-US.csv", tz_hint="(UTC+01:00) Bruxelles, Copenhague, Madrid, Paris")
+    assert str(paris.frame.iloc[0].time) == "2011-03-14 19:00:00+00:00"    # (CET that day)
+    assert paris.stats["tz"].startswith("Europe/Paris")
 
 
 def test_german_header_day_first_and_german_message_fields():
