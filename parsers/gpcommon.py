@@ -213,6 +213,17 @@ USER_RIGHTS: dict[str, str] = {norm(k): v for k, v in {
     "Interdire l'ouverture de session par les services Bureau à distance": "SeDenyRemoteInteractiveLogonRight",
     "Anmelden über Remotedesktopdienste zulassen": "SeRemoteInteractiveLogonRight",
     "Anmelden über Remotedesktopdienste verweigern": "SeDenyRemoteInteractiveLogonRight",
+    # es / it / nl / pl as best known (not yet seen in a report)
+    "Permitir inicio de sesión a través de Servicios de Escritorio remoto":
+        "SeRemoteInteractiveLogonRight",
+    "Denegar inicio de sesión a través de Servicios de Escritorio remoto":
+        "SeDenyRemoteInteractiveLogonRight",
+    "Consenti accesso tramite Servizi Desktop remoto": "SeRemoteInteractiveLogonRight",
+    "Nega accesso tramite Servizi Desktop remoto": "SeDenyRemoteInteractiveLogonRight",
+    "Aanmelden via Extern bureaublad-services toestaan": "SeRemoteInteractiveLogonRight",
+    "Aanmelden via Extern bureaublad-services weigeren": "SeDenyRemoteInteractiveLogonRight",
+    "Zezwalaj na logowanie za pomocą usług pulpitu zdalnego": "SeRemoteInteractiveLogonRight",
+    "Odmowa logowania za pomocą usług pulpitu zdalnego": "SeDenyRemoteInteractiveLogonRight",
 }.items()}
 
 

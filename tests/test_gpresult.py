@@ -313,3 +313,15 @@ def test_user_right_names_with_a_typographic_apostrophe():
     from parsers import gpcommon as gc
     assert gc.user_right_constant("Interdire l\u2019ouverture de session par les services "
                                   "Bureau à distance") == "SeDenyRemoteInteractiveLogonRight"
+
+
+@pytest.mark.parametrize("name,right", [
+    ("Denegar inicio de sesión a través de Servicios de Escritorio remoto",
+     "SeDenyRemoteInteractiveLogonRight"),
+    ("Consenti accesso tramite Servizi Desktop remoto", "SeRemoteInteractiveLogonRight"),
+    ("Odmowa logowania za pomocą usług pulpitu zdalnego", "SeDenyRemoteInteractiveLogonRight"),
+    ("Access this computer from the network", "SeNetworkLogonRight"),
+    ("Permitir algo que no existe", None)])
+def test_user_right_display_names_in_more_languages(name, right):
+    from parsers import gpcommon as gc
+    assert gc.user_right_constant(name) == right
