@@ -239,7 +239,6 @@ def user_right_constant(name: str) -> str | None:
 
 FIPS_KEYS = (r"MACHINE\System\CurrentControlSet\Control\Lsa\FIPSAlgorithmPolicy\Enabled",
              r"MACHINE\System\CurrentControlSet\Control\Lsa\FIPSAlgorithmPolicy")
-FIPS_DISPLAY = "system cryptography: use fips compliant algorithms"
 
 
 def is_fips_option(key_name: str | None, display_name: str | None = None) -> bool:
@@ -250,8 +249,7 @@ def is_fips_option(key_name: str | None, display_name: str | None = None) -> boo
     k = (key_name or "").casefold()
     if k and any(k == f.casefold() for f in FIPS_KEYS):
         return True
-    d = norm(display_name)
-    return d.startswith(FIPS_DISPLAY) or re.search(r"(?<![a-z])fips(?![a-z])", d) is not None
+    return re.search(r"(?<![a-z])fips(?![a-z])", norm(display_name)) is not None
 
 
 #: Enabled / Disabled as gpresult shows a policy or security option, in the UI languages as
