@@ -766,24 +766,45 @@ def walk_chunks(buf, size: int, lo: int = 0, hi: int | None = None) -> _Walk:
         # magics outside the 64 KiB grid (carved/shifted data), starting before wend. The
         # rule is local — not inside a chunk *on the grid* (its slot is known already) — so
         # a worker reading only its share decides as the whole-file walk does; a carved
-        # chunk inside another carved one is read too (its records are de-duplicated by id)
+        # chunk inside another carved one is read too (its records are de-duplicated by id).
+        # Only the slots that hold no chunk are searched: a healthy log has none, and the
+        # search of every byte cost ~0.3 s per 584 MB.
         # (searched without its last byte: a NUL needle end makes the search skip ahead
-        # poorly over UTF-16 text, "k" does not; 0.42 → 0.32 s per 584 MB here)
-        we = min(size, wend + len(CHUNK_MAGIC) - 1)
-        pos = buf.find(_MAGIC7, ws, we - 1)
-        while pos != -1:
-            if buf[pos + 7] == 0 and (pos - start) % CHUNK_SIZE != 0 \
-                    and pos + _RECORDS_START <= size \
-                    and _U32.unpack_from(buf, pos + 40)[0] == 0x80 \
-                    and (pos < start or pos - (pos - start) % CHUNK_SIZE not in found):
-                new.append(pos)
-            pos = buf.find(_MAGIC7, pos + 7, we - 1)
+        # poorly over UTF-16 text, "k" does not)
+        for a, z in _unclaimed(found, start, ws, wend):
+            e = min(size, z + len(CHUNK_MAGIC) - 1) - 1
+            pos = buf.find(_MAGIC7, a, e)
+            while pos != -1:
+                if buf[pos + 7] == 0 and (pos - start) % CHUNK_SIZE != 0 \
+                        and pos + _RECORDS_START <= size \
+                        and _U32.unpack_from(buf, pos + 40)[0] == 0x80:
+                    new.append(pos)
+                pos = buf.find(_MAGIC7, pos + 7, e)
         found.update(new)
         for c in new:
             heads[c] = _CHUNK_HDR.unpack_from(buf, c)
         _release(buf, ws, _SCAN_WINDOW + CHUNK_SIZE)
     _add_chunks(w, heads, sorted(found))
     return w
+
+
+def _unclaimed(found: set[int], start: int, ws: int, wend: int) -> list[tuple[int, int]]:
+    """The ranges ``[a, z)`` of ``[ws, wend)`` outside every chunk found on the grid (the
+    file header's bytes included): where a chunk off the grid may start."""
+    out: list[tuple[int, int]] = []
+    if ws < start:
+        out.append((ws, min(start, wend)))
+    b = max(ws, start)
+    b -= (b - start) % CHUNK_SIZE
+    while b < wend:
+        if b not in found:
+            a, z = max(b, ws), min(b + CHUNK_SIZE, wend)
+            if out and out[-1][1] == a:
+                out[-1] = (out[-1][0], z)
+            else:
+                out.append((a, z))
+        b += CHUNK_SIZE
+    return out
 
 
 def _add_chunks(w: _Walk, heads, offsets) -> None:

@@ -665,3 +665,62 @@ def test_gate_decides_the_value_rule_as_the_decoded_fields_would():
         assert g in (-1, decoded(s)), value
     assert seen['""'] == 1 and seen['"  "'] == 0 and seen["10"] == 1 and seen["3"] == 0
     assert seen["null"] == seen["10.5"] == seen["true"] == seen['"1\\u0030"'] == -1
+
+
+def _reference_walk(buf: bytes, lo: int, hi: int) -> list[int]:
+    """The chunk-walk rule spelled out over every byte: a chunk on the 64 KiB grid, or a
+    chunk header off the grid whose slot holds no on-grid chunk (or inside the file header)."""
+    H, C = evtx.HEADER_SIZE, evtx.CHUNK_SIZE
+    size, rs = len(buf), evtx._RECORDS_START
+    start = H if buf[:8] == evtx.FILE_MAGIC else 0
+    grid = {o for o in range(start, min(hi, size), C)
+            if o >= lo and o + rs <= size and buf[o:o + 8] == evtx.CHUNK_MAGIC}
+    off = {p for p in range(lo, min(hi, size))
+           if buf[p:p + 8] == evtx.CHUNK_MAGIC and (p - start) % C and p + rs <= size
+           and struct.unpack_from("<I", buf, p + 40)[0] == 0x80
+           and (p < start or p - (p - start) % C not in grid)}
+    return sorted(grid | off)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_chunk_walk_searches_only_unclaimed_slots_and_finds_what_a_full_scan_does(
+        seed, monkeypatch):
+    """The off-grid search skips slots that hold an on-grid chunk (a healthy log is no
+    longer scanned byte by byte): on random layouts — chunks on and off the grid, chunk
+    magics inside chunks, in the file header, in zeroed and garbage slots, across the scan
+    windows and share cuts — it finds exactly the chunks the full scan's rule does."""
+    import random
+    rng = random.Random(seed)
+    H, C = evtx.HEADER_SIZE, evtx.CHUNK_SIZE
+    monkeypatch.setattr(evtx, "_SCAN_WINDOW", 3 * C + 4321)   # windows cut through slots
+
+    def head() -> bytes:
+        h = bytearray(evtx.CHUNK_MAGIC + bytes(0x200 - 8))
+        struct.pack_into("<I", h, 40, 0x80 if rng.random() < 0.85 else 0x81)
+        return bytes(h)
+
+    n_slots = 14
+    buf = bytearray((evtx.FILE_MAGIC if seed % 3 else b"") + bytes(H - 8 if seed % 3 else 0)
+                    + bytes(n_slots * C + rng.randrange(0, C)))
+    start = H if seed % 3 else 0
+    for i in range(n_slots):
+        o = start + i * C
+        kind = rng.choice(("chunk", "chunk", "zeros", "garbage"))
+        if kind == "chunk":
+            buf[o:o + 0x200] = head()
+        elif kind == "garbage":
+            buf[o:o + C] = rng.randbytes(C)
+        for _ in range(rng.randrange(0, 3)):      # magics inside the slot, off the grid
+            p = o + rng.randrange(1, C - 0x200)
+            buf[p:p + 0x200] = head()
+    if start:
+        p = rng.randrange(8, H - 0x200)             # a chunk header inside the file header
+        buf[p:p + 0x200] = head()
+    buf[-0x100:-0x100 + 8] = evtx.CHUNK_MAGIC       # too close to the end to be a chunk
+    buf = bytes(buf)
+    size = len(buf)
+    assert [c.offset for c in evtx.walk_chunks(buf, size).chunks] == _reference_walk(buf, 0, size)
+    cut = start + rng.randrange(1, n_slots) * C
+    for lo, hi in ((0, cut), (cut, size)):
+        assert [c.offset for c in evtx.walk_chunks(buf, size, lo, hi).chunks] \
+            == _reference_walk(buf, lo, hi), (lo, hi)
