@@ -77,6 +77,7 @@ class Member:
     records_expected: int | None = None
     warnings: int = 0
     host: str | None = None
+    host_from: str | None = None        # content | path | bundle (its only host: assumed)
     stats: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -91,7 +92,7 @@ class Member:
             "sha256": self.sha256, "kind": self.kind, "parser": self.parser,
             "status": self.status, "reason": self.reason, "records": self.records,
             "records_expected": self.records_expected, "warnings": self.warnings,
-            "host": self.host, "bytes_read": st.get("bytes_read"),
+            "host": self.host, "host_from": self.host_from, "bytes_read": st.get("bytes_read"),
             "skipped_ranges": len(st.get("skipped", []) or []),
             "dropped": sum((st.get("dropped") or {}).values()),
             "blocks": len(st.get("blocks", []) or []),
@@ -99,7 +100,7 @@ class Member:
 
 
 INVENTORY_COLUMNS = ["source", "container", "size", "sha256", "kind", "parser", "status", "reason",
-                     "records", "records_expected", "warnings", "host", "bytes_read",
+                     "records", "records_expected", "warnings", "host", "host_from", "bytes_read",
                      "skipped_ranges", "dropped", "blocks"]
 
 
@@ -159,7 +160,8 @@ def normalize_host(h: Any) -> str | None:
     h = str(h).strip()
     if not h or h == "-":
         return None
-    if re.fullmatch(r"[0-9.]+|[0-9a-fA-F:]+", h):   # an address, not a name
+    # an address, not a name: IPv4, or IPv6 (a colon; a bare hex word is a name: DC01)
+    if re.fullmatch(r"[0-9.]+", h) or (":" in h and re.fullmatch(r"[0-9a-fA-F:.%]+", h)):
         return h
     return h.split(".")[0].upper()
 
@@ -650,7 +652,14 @@ def _reparse_local_time_exports(todo: list[Member], results: dict[int, tuple],
         name, kind, res, _ = results.get(id(m), ("", "", None, ""))
         if kind != "evtcsv" or res is None:
             continue
-        tz = zones.get(host_from_path(m.source)) or only
+        # the export's own host (its computer column, else its MSRD folder) takes only its
+        # own zone: another server's may be hours off. An export of no known host takes
+        # the bundle's zone when all its systeminfos agree (said in a warning by the parser)
+        own = normalize_host(res.meta.get("host"))
+        if own is None and len(res.frame) and res.frame["host"].notna().any():
+            own = normalize_host(res.frame["host"].dropna().mode().iloc[0])
+        own = own or host_from_path(m.source)
+        tz = zones.get(own) if own else only
         if tz:
             opts = dataclasses.replace(options, tz_hint=tz)
             results[id(m)] = _parse_one(str(m.real_path), m.source, opts, _budget(m, limits))
@@ -684,12 +693,14 @@ def _assemble(bundle_path: str, members: list[Member], results: dict[int, tuple]
             content_host = normalize_host(res.frame["host"].dropna().iloc[0])
         m.host = content_host or host_from_path(m.source)
         if m.host:
+            m.host_from = "content" if content_host else "path"
             known.add(m.host)
     fallback = next(iter(known)) if len(known) == 1 else None
     frames = []
     meta: dict[str, dict[str, Any]] = {}
     for m, res in parts:
-        m.host = m.host or fallback
+        if m.host is None and fallback is not None:
+            m.host, m.host_from = fallback, "bundle"
         df = res.frame
         if len(df) and df["host"].notna().any():
             # per distinct name, not per row (a big log repeats one host a million times)

@@ -44,13 +44,26 @@ def rdp_port(ctx: Context) -> tuple[int, dict | None]:
         return 3389, None
 
 
-def _latest_source(df: pd.DataFrame) -> pd.DataFrame:
-    """Rows of the most recent capture (one netstat/tasklist/qwinsta file or block)."""
+def _latest_source(df: pd.DataFrame, ctx: Context | None = None) -> pd.DataFrame:
+    """Rows of the most recent capture (one netstat/tasklist/qwinsta file or block).
+
+    Captures whose file names this host (in its content or its MSRD folder) come before
+    files the bundle only assumed to be this host's (unlabelled files beside one host's):
+    such captures carry no time, so "latest" would otherwise be the file name's order."""
     if not len(df):
         return df
     src = df["source"].astype("string")
     if src.nunique() <= 1:
         return df
+    inv = ctx.inventory if ctx is not None else None
+    if inv is not None and len(inv) and "host_from" in inv.columns:
+        assumed = set(inv.loc[inv["host_from"] == "bundle", "source"].astype(str))
+        if assumed:
+            stated = ~src.isin(assumed).fillna(False).to_numpy(dtype=bool)
+            if stated.any() and not stated.all():
+                df, src = df[stated], src[stated]
+                if src.nunique() <= 1:
+                    return df
     last = df.assign(_s=src).groupby("_s", observed=True)["time"].max().sort_values(
         na_position="first").index[-1]
     return df[src == last]
@@ -61,7 +74,7 @@ def listening_sockets(ctx: Context) -> pd.DataFrame:
     cached = ctx._cache.get("listening")
     if cached is not None:
         return cached
-    socks = _latest_source(ctx.etype("net:socket"))
+    socks = _latest_source(ctx.etype("net:socket"), ctx)
     if not len(socks):
         out = socks.assign(proto=[], state=[], listening=[], services=[], image=[])
     else:
@@ -80,7 +93,7 @@ def process_table(ctx: Context) -> pd.DataFrame:
     cached = ctx._cache.get("procs")
     if cached is not None:
         return cached
-    procs = _latest_source(ctx.etype("proc:process"))
+    procs = _latest_source(ctx.etype("proc:process"), ctx)
     if len(procs):
         d = tl.fields(procs, "image", "services")
         procs = procs.assign(image=d["image"], services=d["services"])
@@ -213,7 +226,7 @@ def port_conflict(ctx: Context):
 
 def _listener_rows(ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(latest qwinsta snapshot with decoded columns, its rdp-tcp listener rows)."""
-    q = _latest_source(ctx.etype("session:winstation"))
+    q = _latest_source(ctx.etype("session:winstation"), ctx)
     if not len(q):
         return q, q
     d = tl.fields(q, "session_name", "state")

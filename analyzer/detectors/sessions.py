@@ -23,7 +23,7 @@ _HELD = {"active", "disc", "conn", "connq", "shadow", "idle"}
 
 def qwinsta_snapshot(ctx: Context) -> pd.DataFrame:
     """Latest qwinsta capture with ``session_name`` / ``state`` decoded (lower case)."""
-    q = _latest_source(ctx.etype("session:winstation"))
+    q = _latest_source(ctx.etype("session:winstation"), ctx)
     if not len(q):
         return q.assign(session_name=[], state=[])
     d = tl.fields(q, "session_name", "state")

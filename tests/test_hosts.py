@@ -1,0 +1,132 @@
+"""Host separation in a bundle: which host a file's rows belong to, and that one server's
+artifacts never decide another's findings (found by review, each reproduced end to end)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from analyzer.bundle import load as load_bundle, normalize_host
+from analyzer.engine import analyze
+
+FIX = Path(__file__).parent / "fixtures" / "text"
+
+NETSTAT_3389_PID_1184 = """
+Active Connections
+
+  Proto  Local Address          Foreign Address        State           PID
+  TCP    0.0.0.0:135            0.0.0.0:0              LISTENING       832
+  TCP    0.0.0.0:3389           0.0.0.0:0              LISTENING       1184
+"""
+
+
+def tasklist(pid_1184: tuple[str, str], pid_2412: tuple[str, str]) -> str:
+    rows = [("svchost.exe", 832, "RpcEptMapper, RpcSs"), (pid_1184[0], 1184, pid_1184[1]),
+            (pid_2412[0], 2412, pid_2412[1])]
+    return ("\nImage Name                     PID Services\n"
+            "========================= ======== ============================================\n"
+            + "".join(f"{i:<25} {p:>8} {s}\n" for i, p, s in sorted(rows, key=lambda r: r[1])))
+
+
+HEALTHY = tasklist(("svchost.exe", "TermService"), ("vncsrv.exe", "RemoteAssistPro"))
+CONFLICT = tasklist(("vncsrv.exe", "RemoteAssistPro"), ("svchost.exe", "TermService"))
+
+
+def systeminfo(host: str, zone: str | None = None) -> str:
+    text = (FIX / "systeminfo_2008r2_en.txt").read_text(encoding="utf-8")
+    text = text.replace("Host Name:                 TS01", f"Host Name:                 {host}")
+    if zone:
+        text = text.replace("(UTC-08:00) Pacific Time (US & Canada)", zone)
+    return text
+
+
+def write(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        p = root / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text, encoding="utf-8")
+    return root
+
+
+def ids(res, host=None) -> list[str]:
+    return sorted(f.id for f in res.report.findings if host is None or f.host == host)
+
+
+def test_a_hex_looking_computer_name_is_a_name_not_an_address():
+    """``dc01``, ``cafe``, ``db01`` are all hex digits: they were kept as addresses (not
+    upper-cased), so a bundle whose systeminfo says ``dc01`` in a ``DC01_`` folder had two
+    hosts and every finding twice."""
+    assert [normalize_host(h) for h in ("dc01", "cafe.contoso.com", "DB01", "Beef")] \
+        == ["DC01", "CAFE", "DB01", "BEEF"]
+    assert [normalize_host(h) for h in ("10.0.0.5", "fe80::1", "fe80::1%12", "::1")] \
+        == ["10.0.0.5", "fe80::1", "fe80::1%12", "::1"]
+
+
+def test_lowercase_hex_host_in_content_and_folder_is_one_host(tmp_path):
+    b = write(tmp_path / "b", {
+        "DC01_Networking/DC01_Netstat.txt": NETSTAT_3389_PID_1184,
+        "DC01_SystemInfo/DC01_Tasklist.txt": CONFLICT,
+        "DC01_SystemInfo/DC01_SystemInfo.txt": systeminfo("dc01"),
+        "qwinsta.txt": (FIX / "qwinsta_2003_en.txt").read_text(encoding="utf-8"),
+    })
+    res = analyze(b)
+    assert res.bundle.hosts == ["DC01"]
+    assert ids(res).count("port-conflict") == 1
+    assert {c.host for c in res.report.checks} == {"DC01"}
+    inv = res.bundle.inventory.set_index("source")
+    assert inv.loc["qwinsta.txt", "host"] == "DC01"            # the root file: the only host
+    assert inv.loc["qwinsta.txt", "host_from"] == "bundle"
+    assert inv.loc["DC01_SystemInfo/DC01_SystemInfo.txt", "host_from"] == "content"
+    assert inv.loc["DC01_Networking/DC01_Netstat.txt", "host_from"] == "path"
+
+
+def test_an_unlabelled_capture_does_not_override_the_hosts_own(tmp_path):
+    """A root netstat/tasklist is assumed to be the only host's; the host's own (MSRD
+    folder) captures still decide: an unlabelled pair showing a conflict must not turn a
+    healthy labelled capture into a port-conflict."""
+    b = write(tmp_path / "b", {
+        "HOSTA_Networking/HOSTA_Netstat.txt": NETSTAT_3389_PID_1184,
+        "HOSTA_SystemInfo/HOSTA_Tasklist.txt": HEALTHY,
+        "netstat.txt": NETSTAT_3389_PID_1184,
+        "tasklist.txt": CONFLICT,
+    })
+    res = analyze(b)
+    assert res.bundle.hosts == ["HOSTA"]
+    assert "port-conflict" not in ids(res)
+    port = next(c for c in res.report.checks if c.id == "port-conflict")
+    assert port.status == "pass"
+    # with the labelled tasklist gone, the unlabelled pair is all there is: it decides
+    (b / "HOSTA_SystemInfo/HOSTA_Tasklist.txt").unlink()
+    (b / "HOSTA_Networking/HOSTA_Netstat.txt").unlink()
+    (b / "HOSTA_SystemInfo").mkdir(exist_ok=True)
+    (b / "HOSTA_SystemInfo/HOSTA_SystemInfo.txt").write_text(systeminfo("HOSTA"),
+                                                            encoding="utf-8")
+    res = analyze(b)
+    f = [f for f in res.report.findings if f.id == "port-conflict"]
+    assert len(f) == 1 and f[0].host == "HOSTA" and "vncsrv.exe" in f[0].summary
+
+
+def test_an_export_takes_its_own_hosts_time_zone_not_another_hosts(tmp_path):
+    """Event Viewer CSV exports hold local times. HOSTB's export must not be read in
+    HOSTA's zone (10 hours off here): with no zone of its own it stays UTC, with a warning."""
+    csv = ("Level,Date and Time,Source,Event ID,Task Category\n"
+           'Error,5/1/2024 10:05:00 AM,TermService,1004,None,'
+           '"The terminal server cannot issue a client license."\n')
+    brisbane = "(UTC+10:00) Brisbane"
+    b = write(tmp_path / "b", {
+        "HOSTA_SystemInfo/HOSTA_SystemInfo.txt": systeminfo("HOSTA", brisbane),
+        "HOSTB_EventLogs/HOSTB_System.csv": csv,
+    })
+    bundle = load_bundle(b)
+    rows = bundle.timeline[bundle.timeline["source"] == "HOSTB_EventLogs/HOSTB_System.csv"]
+    assert list(rows["time"]) == [pd.Timestamp("2024-05-01 10:05", tz="UTC")]
+    assert any("UTC" in w.message for w in bundle.warnings
+               if w.source.endswith("HOSTB_System.csv"))
+    # the same export in HOSTA's folder is read in HOSTA's zone
+    b2 = write(tmp_path / "b2", {
+        "HOSTA_SystemInfo/HOSTA_SystemInfo.txt": systeminfo("HOSTA", brisbane),
+        "HOSTA_EventLogs/HOSTA_System.csv": csv,
+    })
+    bundle = load_bundle(b2)
+    rows = bundle.timeline[bundle.timeline["source"] == "HOSTA_EventLogs/HOSTA_System.csv"]
+    assert list(rows["time"]) == [pd.Timestamp("2024-05-01 00:05", tz="UTC")]
