@@ -207,7 +207,9 @@ def _block_row(block: dict, section: str, scope: str, source: str, warnings) -> 
         if right is None:
             warn(warnings, source, loc, f"cannot map user right {policy!r}")
             right = policy
-        members = [{"name": s, "sid": None} for s in setting if s.lower() not in ("not defined",)]
+        # "N/A": the right is defined with no account (gpresult /z prints no member name)
+        members = [{"name": s, "sid": None} for s in setting
+                   if s.strip().lower() not in ("not defined", "n/a")]
         return {"event_type": "gpo:user-right", "locator": loc,
                 "message": f"{right}: {', '.join(m['name'] for m in members)} [{gpo}]",
                 "data": {"scope": scope, "right": right, "members": members, "gpo": gpo,

@@ -84,3 +84,14 @@ def test_not_gpresult():
 def test_arbitrary_text_after_header_never_raises(tail):
     text = "RSOP data for A\\b on HOST : Logging Mode\nCOMPUTER SETTINGS\n------\n" + tail
     gpresult_text.parse_text(text, "fuzz.txt")
+
+
+def test_a_right_defined_with_no_account_has_no_members(tmp_path):
+    """``Computer Setting: N/A`` is a right defined with no account, not a member named
+    "N/A" (which made user-not-authorized report "Deny log on ... lists N/A")."""
+    f = tmp_path / "gpresult_z.txt"
+    f.write_text(FIX.read_text(encoding="utf-8").replace(
+        "Computer Setting:  CORP\\Contractors", "Computer Setting:  N/A"), encoding="utf-8")
+    rights = {r["right"]: r for r in _rows(gpresult_text.parse(f), "gpo:user-right")}
+    assert rights["SeDenyRemoteInteractiveLogonRight"]["members"] == []
+    assert len(rights["SeRemoteInteractiveLogonRight"]["members"]) == 2
