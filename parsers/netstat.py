@@ -218,9 +218,9 @@ def block_spans(lines: list[str]) -> list[tuple[int, int]]:
                     j = last = k
                     continue
             break
-        rows = sum(1 for x in lines[i:last + 1] if _ROW.match(x))
-        if rows >= 2 or start < i:
-            spans.append((start, last + 1))
+        # one row is a block too: ``netstat -ano | findstr :3389``, the usual check, prints
+        # exactly one line (a row's shape — protocol, two endpoints — is specific enough)
+        spans.append((start, last + 1))
         i = last + 1
     return spans
 
@@ -303,6 +303,14 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
         junk += 1
         if rows:  # text inside the table we cannot read
             warn(warnings, source, no, f"not a netstat row, skipped: {ln.strip()[:80]!r}")
+    if rows and not (header_seen or title_seen):
+        # `netstat -ano | findstr :443` prints rows only: a socket missing from them may
+        # just be filtered out, so detectors must not read absence from such a capture
+        for r in rows:
+            r["_data"]["headerless"] = True
+        warn(warnings, source, f"line {line_offset + 1}",
+             "netstat rows without their header: possibly filtered output (findstr), so a "
+             "port missing from it is not taken as closed")
     for r in rows:
         r["data"] = data_json(r.pop("_data"))
     if rows and all(r["pid"] is None for r in rows):

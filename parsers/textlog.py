@@ -17,6 +17,7 @@ rest of the file, beyond the sniffed head, holds other kinds too).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,10 +105,34 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
     frame = conform(pd.concat(frames, ignore_index=True)) if frames else empty_frame()
     if not blocks:
         warn(warnings, source, line_offset + 1, "no command output recognised in this text")
-    unclaimed = sum(1 for i, ln in enumerate(lines) if ln.strip()
-                    and not any(b.start <= i < b.end for b in blocks))
-    stats = {"records": len(frame), "blocks": infos, "unclaimed_lines": unclaimed}
+    left = [i for i, ln in enumerate(lines) if ln.strip()
+            and not any(b.start <= i < b.end for b in blocks)]
+    unread = [i for i in left if not _NOISE.match(lines[i])]
+    if blocks and unread:
+        warn(warnings, source, line_offset + unread[0] + 1,
+             f"{len(unread)} line(s) outside every recognised command output, not read "
+             f"({'line' if len(unread) == 1 else 'lines'} "
+             f"{_ranges([line_offset + i + 1 for i in unread])})")
+    stats = {"records": len(frame), "blocks": infos, "unclaimed_lines": len(left)}
     return ParseResult(frame=frame, warnings=warnings, stats=stats, meta=meta, parser="textlog")
+
+
+#: Lines between command outputs that hold no data: prompts (``C:\\>qwinsta``, ``PS C:\\>``),
+#: banners (``===== netstat -ano =====``), script comments (``#``, ``REM``, ``::``).
+_NOISE = re.compile(r"^\s*(?:PS\s+)?[A-Za-z]:\\[^>]*>|^\s*[=*~_-]{3,}|.*[=*#~_-]{3,}\s*$"
+                    r"|^\s*(?:#|::|REM\b)", re.IGNORECASE)
+
+
+def _ranges(nums: list[int], most: int = 8) -> str:
+    """``[3, 4, 5, 9]`` → ``3-5, 9`` (the first ``most`` runs, then ``...``)."""
+    runs: list[list[int]] = []
+    for n in nums:
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    text = ", ".join(f"{a}-{b}" if b > a else str(a) for a, b in runs[:most])
+    return text + (", ..." if len(runs) > most else "")
 
 
 def sniff(head: bytes, name: str = "") -> bool:

@@ -156,6 +156,20 @@ def test_listener_down_fires_on_missing_qwinsta_row_and_quiet_when_listening():
 def test_listener_down_fires_on_netstat_without_socket_and_on_events():
     out = run("listener-down", [sock(445, 4)])
     assert "nothing listens on TCP 3389" in out[0].summary
+    # rows without a header (`| findstr ...`) that share a port or a PID may be a filter
+    # that cut 3389 out: not evaluated. Rows sharing neither (`| findstr LISTENING`) are
+    # every listener: 3389 missing from them is closed.
+    h = {"headerless": True}
+    for rows in ([sock(443, 2412, **h)], [sock(443, 2412, **h), sock(443, 900, local_ip="::", **h)],
+                 [sock(135, 1172, **h), sock(445, 1172, **h)]):
+        assert isinstance(run("listener-down", rows), NotEvaluated), rows
+    out = run("listener-down", [sock(135, 1172, **h), sock(445, 4, **h)])
+    assert "nothing listens on TCP 3389" in out[0].summary
+    # on the port itself, a filtered capture is read as usual
+    assert run("listener-down", [sock(3389, 2412, **h),
+                                 proc(2412, "svchost.exe", ["TermService"])]) == []
+    out = run("listener-down", [sock(3389, 2412, **h), proc(2412, "vnc.exe", ["VNC"])])
+    assert "TCP 3389 is held by" in out[0].summary
     out = run("listener-down", [ev(1, "termservice", 1036)],
               inv=inventory(("TS01_EventLogs/System.evtx", "evtx")))
     assert "listener failure" in out[0].summary
@@ -202,9 +216,14 @@ def test_termservice_not_running_reads_the_binary_key_name_on_a_localized_server
 
 
 def test_termservice_not_running_from_tasklist():
-    out = run("termservice-not-running", [proc(100, "svchost.exe", ["RpcSs"])])
+    core = [proc(4, "System", None, line=2), proc(600, "services.exe", None, line=4)]
+    out = run("termservice-not-running", core + [proc(100, "svchost.exe", ["RpcSs"])])
     assert "no process hosting TermService" in out[0].summary
-    assert run("termservice-not-running", [proc(100, "svchost.exe", ["TermService"])]) == []
+    assert run("termservice-not-running", core + [proc(100, "svchost.exe", ["TermService"])]) == []
+    # `tasklist /svc /fi "PID eq 2412"` lists one process: TermService's absence from it
+    # says nothing (it raised a false critical)
+    assert isinstance(run("termservice-not-running", [proc(2412, "vncsrv.exe", ["RemoteAssistPro"])]),
+                      NotEvaluated)
 
 
 def test_logons_disabled_fires_and_quiet():

@@ -116,3 +116,39 @@ def test_systeminfo_and_netstat_blocks_name_the_host(tmp_path):
     b = analyzer.load(p)
     assert b.hosts == ["TS01"]
     assert set(b.timeline["host"].astype(str)) == {"TS01"}
+
+
+def test_a_one_row_netstat_between_other_outputs_is_read_and_unread_lines_are_said(tmp_path):
+    """``netstat -ano | findstr :3389`` prints one row: it was not a block, so the port
+    conflict below was "not evaluated, needs netstat". Lines outside every block (not
+    prompts, banners or comments) are now a warning with their line numbers."""
+    p = tmp_path / "diag.log"
+    p.write_text(
+        "REM collected by support\n"
+        "C:\\Windows\\system32>qwinsta\n"
+        " SESSIONNAME       USERNAME                 ID  STATE   TYPE        DEVICE\n"
+        " services                                    0  Disc\n"
+        ">console           Administrator             1  Active\n"
+        " rdp-tcp                                 65536  Listen\n"
+        "\n"
+        "C:\\Windows\\system32>netstat -ano | findstr :3389\n"
+        "  TCP    0.0.0.0:3389           0.0.0.0:0              LISTENING       2412\n"
+        "\n"
+        "The operation completed successfully.\n"
+        "C:\\Windows\\system32>tasklist /svc /fi \"PID eq 2412\"\n"
+        "\n"
+        "Image Name                     PID Services\n"
+        "========================= ======== ============================================\n"
+        "vncsrv.exe                    2412 RemoteAssistPro\n", encoding="utf-8")
+    res = textlog.parse(p)
+    assert [b["kind"] for b in res.stats["blocks"]] == ["qwinsta", "netstat", "tasklist"]
+    sock = res.frame[res.frame["event_type"] == "net:socket"]
+    assert list(sock["port"]) == [3389] and list(sock["pid"]) == [2412]
+    assert list(sock["locator"]) == ["line 9"]
+    unread = [w for w in res.warnings if "outside every recognised" in w.message]
+    assert len(unread) == 1 and unread[0].message.endswith("(line 11)")
+    r = analyzer.analyze(p)
+    f = {f.id: f for f in r.report.findings}
+    assert "vncsrv.exe" in f["port-conflict"].summary
+    # the tasklist is filtered to one PID: TermService missing from it proves nothing
+    assert "termservice-not-running" not in f

@@ -247,7 +247,9 @@ def listener_down(ctx: Context):
     service logged that the listener failed (TermService 1035/1036, RCM 260) with no later
     "listener started" (RCM 258). Clients then time out or are refused. Usually a consequence
     of something else — RDP disabled, the port taken, the service stopped — which is shown
-    first when found. References: KB2477023 part 2, TechNet cc775339 (event 1036).
+    first when found. A netstat capture without its header whose rows share one port or
+    PID (``| findstr :443``) may have had the RDP port filtered out: its silence on the
+    port is not read as "closed". References: KB2477023 part 2, TechNet cc775339 (event 1036).
     """
     have_q, have_n, have_ev = ctx.has("qwinsta"), ctx.has("netstat"), ctx.has("events")
     if not (have_q or have_n or have_ev):
@@ -276,7 +278,9 @@ def listener_down(ctx: Context):
                 ts_any, _, _ = classify(ctx, socks)
                 if ts_any:
                     ts = ts_any
-            if not len(on_port) and not ts:
+            if not len(on_port) and not ts and _filtered_without(ctx, port):
+                pass        # a filtered capture (findstr) that may have cut the port out
+            elif not len(on_port) and not ts:
                 reasons.append(f"nothing listens on TCP {port}")
                 ev.append(Evidence(source=str(ctx.etype('net:socket').iloc[0]["source"]),
                                    locator="(whole output)",
@@ -296,6 +300,8 @@ def listener_down(ctx: Context):
             reasons.append(f"{len(fails)} listener failure event(s)")
             ev += ctx.evidence(fails.tail(ctx.param("evidence_rows")))
     if not reasons:
+        if have_n and not (have_q or len(fails)) and _filtered_without(ctx, port):
+            return ctx.not_evaluated("netstat")
         return []
     steps = ["Find out why: the findings shown above it (RDP disabled, port taken, service "
              "stopped) are the usual causes.",
@@ -309,6 +315,36 @@ def listener_down(ctx: Context):
         steps.append("Restart the Remote Desktop Services service; in Remote Desktop Session Host "
                      "Configuration / registry make sure RDP-Tcp is enabled (fEnableWinStation=1).")
     return [ctx.finding("RDP listener down: " + "; ".join(reasons), ev, steps, details=details)]
+
+
+def _filtered_without(ctx: Context, port: int) -> bool:
+    """Whether something listens on ``port`` cannot be told from the latest netstat
+    capture: it has no header, no row on ``port``, and one port or PID common to all its
+    rows — what ``| findstr :443`` or ``| findstr 2412`` leaves. (``| findstr LISTENING``
+    keeps every listener: its rows share neither, and a missing port is then closed.)"""
+    cap = _latest_source(ctx.etype("net:socket"), ctx)
+    if not len(cap) or (cap["port"] == port).any():
+        return False
+    d = tl.fields(cap, "headerless", "remote_port")
+    if not all(v is True for v in d["headerless"]):
+        return False
+    common = None
+    for lport, rport, pid in zip(cap["port"], d["remote_port"], cap["pid"]):
+        keys = {("port", v) for v in (lport, rport) if not pd.isna(v) and v} \
+            | ({("pid", pid)} if not pd.isna(pid) else set())
+        common = keys if common is None else common & keys
+        if not common:
+            return False
+    return True
+
+
+def _complete_process_list(procs: pd.DataFrame) -> bool:
+    """A whole ``tasklist``: it lists the processes every Windows runs. One filtered with
+    ``/fi`` (``tasklist /svc /fi "PID eq 2412"``) does not, and a service missing from it
+    says nothing about the service."""
+    images = {str(i).lower() for i in procs["image"].dropna()}
+    return bool(images & {"system", "system idle process", "services.exe", "lsass.exe",
+                          "csrss.exe", "smss.exe"})
 
 
 def _scm_rows(ctx: Context, types: tuple[str, ...]) -> pd.DataFrame:
@@ -346,13 +382,14 @@ def termservice_not_running(ctx: Context):
     Services") entering the stopped state (7036) with no later running state, crashing
     (7031/7034) or failing to start (7000/7001); or the service start type is Disabled
     (``Services\\TermService\\Start`` = 4); or ``tasklist /svc`` lists no process hosting
-    TermService. Without the service there is no listener. References: KB2477023, KB946399.
+    TermService (a whole list: one filtered with ``/fi`` lacks System, services.exe ... and
+    proves nothing). Without the service there is no listener. References: KB2477023, KB946399.
     """
     start = ctx.setting("TermServiceStart")
     have_sys = ctx.has("system")
     procs = process_table(ctx)
     have_svc_list = len(procs) and procs["services"].map(
-        lambda v: bool(_services_list(v))).any()
+        lambda v: bool(_services_list(v))).any() and _complete_process_list(procs)
     if start is None and not have_sys and not have_svc_list:
         return ctx.not_evaluated("system", "tasklist")
     reasons, ev = [], []
