@@ -154,6 +154,17 @@ def rdp_category(path: str | None) -> bool:
     return any(w in p for w in RDP_CATEGORY_WORDS)
 
 
+def unmapped_rdp_policies(names: list[str]) -> str:
+    """The warning for Remote Desktop policies of a localized report that no registry value
+    could be found for (``/h`` and ``/x`` reports name policies in the display language)."""
+    shown = "; ".join(f'"{n}"' for n in names[:5]) + (" …" if len(names) > 5 else "")
+    return (f"{len(names)} Remote Desktop polic{'y' if len(names) == 1 else 'ies'} of this "
+            f"localized report could not be mapped to registry values ({shown}): the settings "
+            "they make are missing from the effective configuration. Ask for `reg export "
+            "\"HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows NT\\Terminal Services\"` "
+            "(the same in every language)")
+
+
 def policy_map(name: str | None, category: str | None = None) -> PolicyMap | None:
     """The mapping for a policy display name, or None. An English category that names
     some other component rules the match out (same display name, different policy)."""

@@ -154,6 +154,14 @@ def _read(root, source: str, warnings: list[ParseWarning]):
                         continue
                     row["locator"] = f"line {el.sourceline}"
                     rows.append(row)
+    # a localized report names its policies in its language (the category too: no English
+    # "Windows Components"): an unmapped one under Remote Desktop is a gap in the config
+    unmapped = [r for r in rows if r["event_type"] == "gpo:policy"
+                and "registry_key" not in r["data"] and gc.rdp_category(r["data"].get("category"))
+                and "windows components" not in (r["data"].get("category") or "").casefold()]
+    if unmapped:
+        warn(warnings, source, unmapped[0]["locator"],
+             gc.unmapped_rdp_policies([str(r["data"].get("name")) for r in unmapped]))
     meta["host"] = host
     for r in rows:
         r["time"] = time

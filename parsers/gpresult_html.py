@@ -103,13 +103,7 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
     if not sections:
         warn(warnings, source, "line 0", "no rsopsettings sections found (not a gpresult /h report?)")
     if unmapped:
-        names = "; ".join(f'"{n}"' for _, n in unmapped[:5]) + (" …" if len(unmapped) > 5 else "")
-        warn(warnings, source, unmapped[0][0],
-             f"{len(unmapped)} Remote Desktop polic{'y' if len(unmapped) == 1 else 'ies'} of this "
-             f"localized report could not be mapped to registry values ({names}): the settings "
-             "they make are missing from the effective configuration. Ask for `reg export "
-             "\"HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows NT\\Terminal Services\"` "
-             "(the same in every language)")
+        warn(warnings, source, unmapped[0][0], gc.unmapped_rdp_policies([n for _, n in unmapped]))
     meta["host"] = host
     for r in rows:
         r.update(time=time, host=host, kind="gpresult")

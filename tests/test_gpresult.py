@@ -325,3 +325,22 @@ def test_user_right_names_with_a_typographic_apostrophe():
 def test_user_right_display_names_in_more_languages(name, right):
     from parsers import gpcommon as gc
     assert gc.user_right_constant(name) == right
+
+
+def test_xml_localized_remote_desktop_policies_that_cannot_be_mapped_are_a_warning(tmp_path):
+    """``gpresult /x`` names policies in the display language too: a Russian report's
+    Remote Desktop policy could not be mapped and vanished from the effective configuration
+    without a word (the ``/h`` reader already warned). English reports map it, no warning."""
+    ru = (_HANDMADE.replace("Limit number of connections",
+                            "Ограничить количество подключений")
+          .replace("Windows Components/Terminal Services/Terminal Server/Connections",
+                   "Компоненты Windows/Службы удаленных рабочих столов/"
+                   "Узел сеансов удаленных рабочих столов/Подключения"))
+    assert ru != _HANDMADE
+    p = tmp_path / "r.xml"
+    p.write_bytes(codecs.BOM_UTF16_LE + ru.encode("utf-16-le"))
+    res = gpresult.parse(p)
+    w = [w for w in res.warnings if "could not be mapped" in w.message]
+    assert len(w) == 1 and '"Ограничить количество подключений"' in w[0].message
+    assert w[0].locator == rows(res, "gpo:policy")[0]["locator"]
+    assert "registry_value" not in rows(res, "gpo:policy")[0]
