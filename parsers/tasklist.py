@@ -163,19 +163,24 @@ def _is_continuation(line: str, cols: list[tuple[int, int]]) -> bool:
 
 # --------------------------------------------------------------------------- csv
 
-_CSV_LINE = re.compile(r'^\s*"[^"]*"(?:,"[^"]*")*\s*$')
+#: A ``/fo csv`` line: every field quoted. tasklist writes a quote inside a field (a
+#: window title: ``Error "0x204" when connecting``) as it is, not doubled.
+_CSV_LINE = re.compile(r'^\s*"(?:[^"]|"(?!,"))*"(?:,"(?:[^"]|"(?!,"))*")*\s*$')
 
 
 def _csv_rows(lines: list[str], start: int) -> list[tuple[int, list[str]]]:
     out = []
     for k in range(start, len(lines)):
-        ln = lines[k]
-        if not ln.strip():
+        ln = lines[k].strip()
+        if not ln:
             continue
-        try:
-            rec = next(csv.reader(io.StringIO(ln)))
-        except (csv.Error, StopIteration):
-            rec = []
+        # fields end at '","' (a raw quote inside one does not end it); '""' is one quote
+        rec = [f.replace('""', '"') for f in ln[1:-1].split('","')]
+        if len(rec) not in COLUMNS:
+            try:
+                rec = next(csv.reader(io.StringIO(ln)))
+            except (csv.Error, StopIteration):
+                rec = []
         out.append((k, rec))
     return out
 

@@ -147,3 +147,23 @@ def test_no_matching_tasks_is_empty_not_missing(tmp_path):
     assert parsers.identify(p.read_bytes(), p.name) is tasklist
     res = tasklist.parse(p)
     assert len(res.frame) == 0 and res.stats["no_match"] is True and res.warnings == []
+
+
+@pytest.mark.parametrize("title", ['Error "0x204" when connecting - Google Chrome',
+                                   'Error ""0x204"" when connecting - Google Chrome'])
+def test_csv_window_title_with_quotes_is_kept(title):
+    """tasklist /v /fo csv writes a quote inside a window title as it is: the line failed
+    the all-fields-quoted pattern and the process vanished without a warning."""
+    text = ('"Image Name","PID","Session Name","Session#","Mem Usage","Status","User Name",'
+            '"CPU Time","Window Title"\n'
+            '"svchost.exe","1104","Services","0","18,412 K","Unknown","NT AUTHORITY\\NETWORK '
+            'SERVICE","0:00:03","N/A"\n'
+            f'"chrome.exe","7312","RDP-Tcp#3","2","245,332 K","Running","CORP\\jdoe","0:02:11",'
+            f'"{title}"\n'
+            '"vncsrv.exe","2412","Services","0","9,120 K","Unknown","NT AUTHORITY\\SYSTEM",'
+            '"0:00:01","N/A"\n')
+    res = tasklist.parse_text(text, "t.csv")
+    assert res.warnings == [] and list(res.frame["pid"]) == [1104, 7312, 2412]
+    d = orjson.loads(res.frame["data"].iloc[1])
+    assert d["window_title"] == 'Error "0x204" when connecting - Google Chrome'
+    assert res.frame["user"].iloc[1] == "CORP\\jdoe"
