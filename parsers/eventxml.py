@@ -48,6 +48,7 @@ import time as _time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .base import (TIME_DTYPE, ParseOptions, ParseResult, ParserInfo, ParseWarning, conform,
@@ -190,6 +191,11 @@ def event_row(ev, locator: str) -> tuple[dict[str, Any] | None, str]:
         extra["ActivityID"] = corr.get("ActivityID")
     tc = sy.get("TimeCreated")
     t = tc.get("SystemTime") if tc is not None else None
+    if t is not None:
+        # Event Viewer's copy of the details puts left-to-right marks into the time
+        t = t.replace("\u200e", "").replace("\u200f", "").strip() or None
+        if t is not None and t.startswith("1601-01-01T00:00:00"):
+            extra["_time_zero"] = True       # a zero FILETIME: kept, flagged (as .evtx)
     ex = sy.get("Execution")
     sec = sy.get("Security")
 
@@ -314,7 +320,7 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
             warnings.append(ParseWarning(source, loc, f"time budget {options.time_budget_s}s "
                                          "exceeded; the rest of the file was not read"))
             break
-    frame = _frame(rows)
+    frame = _frame(rows, source, warnings)
     hosts = [r["host"] for r in rows if r["host"]]
     stats: dict[str, Any] = {"records": len(frame), "records_expected": len(starts),
                              "skipped": skipped, "rendered": rendered}
@@ -324,12 +330,31 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
     return ParseResult(frame=frame, warnings=warnings, stats=stats, meta=meta, parser=INFO.name)
 
 
-def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+_ISO_US = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,6})\d*)?Z?$")
+
+
+def _frame(rows: list[dict[str, Any]], source: str = "",
+           warnings: list[ParseWarning] | None = None) -> pd.DataFrame:
     if not rows:
         return empty_frame()
     df = pd.DataFrame(rows)
-    df["time"] = pd.to_datetime(df["time"], utc=True, errors="coerce", format="ISO8601") \
-        .astype(TIME_DTYPE)
+    raw = df["time"]
+    t = pd.to_datetime(raw, utc=True, errors="coerce", format="ISO8601").astype(TIME_DTYPE)
+    bad = t.isna() & raw.notna()
+    if bad.any():
+        # outside pandas' nanosecond range (a zero FILETIME: 1601) or odd: read in µs
+        fixed = t.copy()
+        for i in np.flatnonzero(bad.to_numpy()):
+            m = _ISO_US.match(str(raw.iloc[i]))
+            if m:
+                us = np.datetime64(m.group(1) + "." + (m.group(2) or "0").ljust(6, "0"), "us")
+                fixed.iloc[i] = pd.Timestamp(us, tz="UTC")
+            elif warnings is not None:
+                warnings.append(ParseWarning(source, rows[i]["locator"],
+                                             f"SystemTime {str(raw.iloc[i])[:40]!r} unreadable: "
+                                             "the event is kept without a time"))
+        t = fixed
+    df["time"] = t
     return conform(df)
 
 

@@ -120,3 +120,29 @@ def test_arbitrary_truncation_never_raises(cut):
     except ParserError:
         return
     assert len(res.frame) <= 3
+
+
+def test_zero_time_left_to_right_marks_and_unreadable_times():
+    """A zero FILETIME (1601) overflowed pandas' nanoseconds and became NaT without a word;
+    Event Viewer's copy of the details puts U+200E marks into the time. Now: 1601 kept and
+    flagged as in .evtx, the marks dropped, a time that cannot be read is a warning."""
+    def event(rid: int, t: str) -> str:
+        return ('<Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event"><System>'
+                '<Provider Name="Microsoft-Windows-TerminalServices-RemoteConnectionManager"/>'
+                f'<EventID>1149</EventID><TimeCreated SystemTime="{t}"/>'
+                f'<EventRecordID>{rid}</EventRecordID><Computer>TS01</Computer></System>'
+                '<UserData><EventXML xmlns="Event_NS"><Param1>jdoe</Param1></EventXML>'
+                '</UserData></Event>')
+    text = "<Events>" + "".join([
+        event(3, "2021-12-16T10:23:38.6102893Z"),
+        event(4, "\u200e2021\u200e-\u200e12\u200e-\u200e16T10:24:38.610289300Z"),
+        event(5, "1601-01-01T00:00:00.000000000Z"),
+        event(6, "yesterday")]) + "</Events>"
+    res = eventxml.parse_text(text, "ev.xml")
+    assert list(res.frame["record_id"]) == [3, 4, 5, 6]
+    assert [str(t) for t in res.frame["time"]] == [
+        "2021-12-16 10:23:38.610289+00:00", "2021-12-16 10:24:38.610289+00:00",
+        "1601-01-01 00:00:00+00:00", "NaT"]
+    assert [json.loads(d).get("_time_zero") for d in res.frame["data"]] == [None, None, True, None]
+    assert [w.message for w in res.warnings] == [
+        "SystemTime 'yesterday' unreadable: the event is kept without a time"]
