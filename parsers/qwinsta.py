@@ -121,6 +121,9 @@ def _header(line: str) -> dict[str, int] | None:
     return cols
 
 
+#: Where qwinsta's USERNAME column starts (`` SESSIONNAME       USERNAME``).
+_USER_COLUMN = 19
+
 _SHAPE = re.compile(r"^(?P<cur>[ >])?\s*(?P<left>.*?)\s+(?P<id>\d{1,5})\s+(?P<state>\S+)"
                     r"(?:\s+(?P<type>\S+))?(?:\s+(?P<device>\S+))?\s*$")
 _SESSION_NAME = re.compile(r"^(services|console|rdp-tcp(#\d+)?|ica-\S+|31c5ce94259d4006a9e4#\d+|"
@@ -131,14 +134,18 @@ def _row_by_shape(line: str) -> dict[str, Any] | None:
     m = _SHAPE.match(line)
     if not m or normalize_state(m.group("state")) is None:
         return None
-    left = m.group("left").split()
-    if len(left) > 2:
+    # the session and user columns are apart by two spaces or more; a user name may hold
+    # one (``John Smith``). A lone word far right of the session column is a user.
+    text = m.group("left")
+    left = re.split(r"\s{2,}", text.strip())
+    if len(left) > 2 or (len(left) == 2 and " " in left[0]):
         return None
     sess = user = None
     if len(left) == 2:
         sess, user = left
-    elif len(left) == 1:
-        if _SESSION_NAME.match(left[0]):
+    elif left[0]:
+        at = m.start("left") + len(text) - len(text.lstrip())
+        if at < _USER_COLUMN - 4 and _SESSION_NAME.match(left[0]):
             sess = left[0]
         else:
             user = left[0]

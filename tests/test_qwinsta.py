@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import orjson
+import pandas as pd
 import pytest
 
 import parsers
@@ -118,3 +119,22 @@ def test_japanese_header_wide_characters_cp932():
     assert res.stats["header_line"] == 1
     assert _summary(res) == [("services", None, 0, "Disc"), ("console", "管理者", 1, "Active"),
                              ("rdp-tcp", None, 65536, "Listen")]
+
+
+def test_rows_without_header_keep_user_names_with_spaces():
+    """``qwinsta | findstr`` drops the header: rows are read by shape. A user name with a
+    space was three words (the row dropped without a warning) or split into session and
+    user (``Mary Lee`` → session Mary, user Lee)."""
+    text = (" rdp-tcp#0         John Smith                2  Active\n"
+            "                   Mary Ann Lee              3  Disc\n"
+            "                   Mary Lee                  4  Disc\n"
+            ">console           Administrator             1  Active\n"
+            " rdp-tcp                                 65536  Listen\n"
+            " services                                    0  Disc\n")
+    res = qwinsta.parse_text(text, "q.txt")
+    assert res.warnings == []
+    got = [(orjson.loads(d)["session_name"], None if pd.isna(u) else u, int(i))
+           for d, u, i in zip(res.frame["data"], res.frame["user"], res.frame["session_id"])]
+    assert got == [("rdp-tcp#0", "John Smith", 2), (None, "Mary Ann Lee", 3), (None, "Mary Lee", 4),
+                   ("console", "Administrator", 1), ("rdp-tcp", None, 65536),
+                   ("services", None, 0)]
