@@ -221,7 +221,8 @@ def _record(items, source: str, warnings: list) -> tuple[dict[str, Any], dict[st
     return row, meta
 
 
-def _csv_items(lines: list[str], line_offset: int) -> list[list[tuple[int, str, str, list[str]]]]:
+def _csv_items(lines: list[str], line_offset: int, source: str = "",
+               warnings: list | None = None) -> list[list[tuple[int, str, str, list[str]]]]:
     recs = []
     quoted = [(k, ln) for k, ln in enumerate(lines) if ln.strip().startswith('"')]
     if len(quoted) < 2:
@@ -232,10 +233,16 @@ def _csv_items(lines: list[str], line_offset: int) -> list[list[tuple[int, str, 
         return []
     header = None
     for k, rec in parsed:
-        if header is None or (len(rec) == len(header) and _label_field(rec[0]) == "host"):
+        # a header starts with the Host Name label: a second output's may be wider (2016
+        # added "Hyper-V Requirements")
+        if header is None or _label_field(rec[0]) == "host":
             header = rec
             continue
         if len(rec) != len(header):
+            if warnings is not None:
+                warn(warnings, source, k + 1 + line_offset,
+                     f"systeminfo CSV record with {len(rec)} fields under a header of "
+                     f"{len(header)} skipped (truncated?)")
             continue
         items = []
         for lab, val in zip(header, rec):
@@ -298,7 +305,7 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
     lines = T.split_lines(text)
     warnings: list = []
     rows, metas = [], []
-    groups: list[list] = _csv_items(lines, line_offset)
+    groups: list[list] = _csv_items(lines, line_offset, source, warnings)
     fmt = "csv" if groups else "list"
     if not groups:
         # several outputs in one text: a new group starts at each Host Name label

@@ -75,3 +75,22 @@ def test_not_systeminfo():
     assert not systeminfo.sniff_text("Host: a\nfoo: b\n")
     res = systeminfo.parse_text("just some text\n", "x")
     assert len(res.frame) == 0 and res.warnings
+
+
+def test_csv_outputs_of_different_widths_and_a_truncated_record():
+    """Two ``/fo csv`` outputs in one file, the second with one more column (2016 added
+    Hyper-V Requirements): its host was dropped without a word. A record whose width does
+    not match its header is now a warning."""
+    import csv
+    text = (FIX / "systeminfo_fo_csv.csv").read_text(encoding="utf-8-sig")
+    header, record = [ln for ln in text.splitlines() if ln.startswith('"')][:2]
+    first = next(csv.reader([record]))[0]
+    wider = (header + ',"Hyper-V Requirements"\n'
+             + record.replace(f'"{first}"', '"TS02"', 1) + ',"A hypervisor has been detected."')
+    cut = record.rsplit('","', 3)[0] + '"'
+    n_cut, n_wide = len(next(csv.reader([cut]))), len(next(csv.reader([header]))) + 1
+    res = systeminfo.parse_text("\n".join([header, record, "", wider, cut]), "s.csv")
+    assert list(res.frame["host"]) == [first, "TS02"]
+    assert [(w.locator, w.message) for w in res.warnings] == [
+        ("line 6", f"systeminfo CSV record with {n_cut} fields under a header of {n_wide} "
+                   "skipped (truncated?)")]
