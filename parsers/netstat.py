@@ -88,7 +88,7 @@ PORT_NAMES = {
     "llmnr": 5355, "wsd": 3702, "ws-discovery": 3702, "ssdp": 1900, "rdp": 3389, "msrpc": 135,
     "wsman": 5985, "wsmans": 5986, "ldaps": 636, "pop3": 110, "imap": 143, "ipsec-msft": 4500,
     "mdns": 5353, "router": 520, "syslog": 514, "nfs": 2049, "msft-gc": 3268,
-    "msft-gc-ssl": 3269, "kpasswd": 464, "http-alt": 8080,
+    "msft-gc-ssl": 3269, "kpasswd": 464, "http-alt": 8080, "http-rpc-epmap": 593,
 }
 
 #: Phrases netstat -b prints when it cannot name the owner (lower-cased fragments).
@@ -303,6 +303,12 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
         junk += 1
         if rows:  # text inside the table we cannot read
             warn(warnings, source, no, f"not a netstat row, skipped: {ln.strip()[:80]!r}")
+    unknown = sorted({r["_data"]["local_port_name"] for r in rows
+                      if r["port"] is None and r["_data"].get("local_port_name")})
+    if unknown:
+        warn(warnings, source, f"line {line_offset + 1}",
+             f"port name(s) without a known number ({', '.join(unknown[:10])}): those sockets "
+             "have no port; `netstat -ano` prints numbers")
     if rows and not (header_seen or title_seen):
         # `netstat -ano | findstr :443` prints rows only: a socket missing from them may
         # just be filtered out, so detectors must not read absence from such a capture

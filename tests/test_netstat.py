@@ -191,3 +191,19 @@ def test_single_filtered_row_and_xp_owner_lines():
     assert [w.message.split(":")[0] for w in res.warnings] == [
         "netstat rows without their header"] and d["headerless"] is True
     assert int(res.frame["port"].iloc[0]) == 3389 and res.meta["host"] == "OLDTS"
+
+
+def test_port_names_without_a_known_number_are_said():
+    """``netstat -a`` without ``-n`` prints service names; one missing from the table left
+    the socket without a port and no word about it."""
+    text = ("Active Connections\n\n"
+            "  Proto  Local Address          Foreign Address        State           PID\n"
+            "  TCP    0.0.0.0:epmap          ts01:0                 LISTENING       900\n"
+            "  TCP    0.0.0.0:http-rpc-epmap ts01:0                 LISTENING       900\n"
+            "  TCP    0.0.0.0:vnc-server     ts01:0                 LISTENING       2412\n")
+    res = netstat.parse_text(text, "n.txt")
+    assert list(res.frame["port"].astype("object").where(res.frame["port"].notna(), None)) \
+        == [135, 593, None]
+    assert [w.message for w in res.warnings] == [
+        "port name(s) without a known number (vnc-server): those sockets have no port; "
+        "`netstat -ano` prints numbers"]
