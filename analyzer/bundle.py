@@ -486,6 +486,25 @@ def _parse_one(real_path: str, source: str, options: ParseOptions,
         return "", "timeout", None, f"parsing exceeded the per-file time budget ({budget:g} s)"
 
 
+#: How far into an unrecognised text file to look for command outputs (a diag log may
+#: start with hundreds of KB of ``ipconfig /displaydns`` before its netstat).
+DEEP_TEXT_BYTES = 2 << 20
+
+
+def _deep_text_look(path: Path):
+    """The textlog parser when a text file longer than the sniffed head holds command
+    outputs further down; else None."""
+    from parsers import text as T, textlog
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(DEEP_TEXT_BYTES)
+    except OSError:
+        return None
+    if not T.is_text(data[:HEAD_BYTES]):
+        return None
+    return textlog if textlog.find_blocks(T.split_lines(T.decode(data).text)) else None
+
+
 def _parse_one_inner(real_path: str, source: str, options: ParseOptions):
     path = Path(real_path)
     try:
@@ -496,6 +515,8 @@ def _parse_one_inner(real_path: str, source: str, options: ParseOptions):
     if not head:
         return "", "empty", None, "empty file (0 bytes)"
     mod = parsers.identify(head, PurePosixPath(source).name)
+    if mod is None and len(head) == HEAD_BYTES:
+        mod = _deep_text_look(path)
     if mod is None:
         return "", "unknown", None, "content not recognised by any parser"
     try:

@@ -160,3 +160,29 @@ def test_member_limit(tmp_path):
 ])
 def test_host_from_msrd_layout(path, host):
     assert host_from_path(path) == host
+
+
+def test_command_output_beyond_the_sniffed_head_of_a_text_file_is_found(tmp_path):
+    """A diag log that starts with hundreds of KB of other output (``ipconfig
+    /displaydns``) was "content not recognised": the netstat below it was never read."""
+    from analyzer import bundle as B
+    dns = "".join(f"    host{i}.contoso.com\n    ----------------------------------------\n"
+                  f"    Record Name . . . . . : host{i}.contoso.com\n"
+                  f"    A (Host) Record . . . : 10.0.{i // 250}.{i % 250}\n\n"
+                  for i in range(3000))
+    assert len(dns) > B.HEAD_BYTES
+    net = ("\nActive Connections\n\n"
+           "  Proto  Local Address          Foreign Address        State           PID\n"
+           "  TCP    0.0.0.0:135            0.0.0.0:0              LISTENING       900\n"
+           "  TCP    0.0.0.0:3389           0.0.0.0:0              LISTENING       2412\n")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "diag.log").write_text(dns + net, encoding="utf-8")
+    b = analyzer.load(tmp_path / "b")
+    row = inv(b)["diag.log"]
+    assert (row.kind, row.status) == ("textlog", "parsed")
+    socks = b.timeline[b.timeline["event_type"] == "net:socket"]
+    assert sorted(socks["port"]) == [135, 3389]
+    # a long text with no command output in it stays unrecognised
+    (tmp_path / "b" / "diag.log").write_text(dns, encoding="utf-8")
+    row = inv(analyzer.load(tmp_path / "b"))["diag.log"]
+    assert (row.status, row.reason) == ("skipped", "content not recognised by any parser")
