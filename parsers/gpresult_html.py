@@ -23,6 +23,7 @@ the local "data collected" stamp — it is kept in ``meta["capture_time_local"]`
 """
 from __future__ import annotations
 
+import html as html_lib
 import re
 from pathlib import Path
 from typing import Any
@@ -187,6 +188,8 @@ def _table(table, scope: str, source: str, warnings, line_offset: int,
         span = name_cell.xpath(".//span[@gpmc_settingname]")
         if span:
             name = span[0].get("gpmc_settingname")
+            if name and "&" in name:        # GPMC escapes the attribute twice (&amp;quot;)
+                name = html_lib.unescape(name)
             cat_path = span[0].get("gpmc_settingpath") or ""
             category = "/".join(cat_path.split("/")[2:]) or cat_path
             d = {"scope": scope, "name": name, "state": setting, "category": category,

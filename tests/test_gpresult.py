@@ -344,3 +344,15 @@ def test_xml_localized_remote_desktop_policies_that_cannot_be_mapped_are_a_warni
     assert len(w) == 1 and '"Ограничить количество подключений"' in w[0].message
     assert w[0].locator == rows(res, "gpo:policy")[0]["locator"]
     assert "registry_value" not in rows(res, "gpo:policy")[0]
+
+
+def test_html_policy_names_are_unescaped_like_the_xml_twin():
+    """GPMC writes ``gpmc_settingName`` escaped twice (``&amp;quot;``): two names of the
+    CIS report kept a literal ``&quot;``. The quoted policy names of the /h report now match
+    their /x twin's."""
+    x = {r["name"] for r in rows(gpresult.parse(_corpus("hershey__GPResult-DC.xml")), "gpo:policy")}
+    h = {r["name"] for r in rows(gpresult_html.parse(_corpus("hershey__GPResult-DC.html")),
+                                 "gpo:policy")}
+    quoted = {n for n in x if '"' in n}
+    assert len(quoted) == 2 and quoted <= h
+    assert not [n for n in h if "&quot;" in n or "&amp;" in n]
