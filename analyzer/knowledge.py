@@ -248,6 +248,23 @@ GUESTS_NAMES: frozenset[str] = frozenset(n.casefold() for n in (
     "Konuk", "Vendég"))
 
 
+#: Well-known groups every member of Remote Desktop Users also belongs to (so granting
+#: one of them the RDS logon right grants Remote Desktop Users too): SID → English names.
+RDU_SUPERSETS: dict[str, frozenset[str]] = {
+    "S-1-1-0": frozenset({"everyone"}),
+    "S-1-5-11": frozenset({"authenticated users"}),
+    "S-1-5-32-545": frozenset({"users"}),
+    "S-1-5-14": frozenset({"remote interactive logon"}),
+}
+#: "Local account" (S-1-5-113) and "Local account and member of Administrators group"
+#: (S-1-5-114): denying them RDP is the Microsoft / CIS baseline for member servers; domain
+#: accounts are not affected.
+LOCAL_ACCOUNT_SIDS: dict[str, frozenset[str]] = {
+    "S-1-5-113": frozenset({"local account"}),
+    "S-1-5-114": frozenset({"local account and member of administrators group"}),
+}
+
+
 def account_name(name) -> str:
     """``VORDEFINIERT\\Remotedesktopbenutzer`` → ``remotedesktopbenutzer`` (for the tables)."""
     return str(name or "").strip().rsplit("\\", 1)[-1].casefold()

@@ -370,10 +370,11 @@ def test_sessions_not_disconnecting_from_lsm():
 # ----------------------------------------------------------------------------- certificates
 
 def test_certificate_corruption_fires_on_cluster_and_uses_2003_key():
-    rows = [ev(0, "termdd", 50, kind="evt", data={"param1": "\\Device\\Termdd", "param2": "X.224"}),
-            ev(2, "termservice", 1004, kind="evt")]
+    x224 = {"param1": "\\Device\\Termdd", "param2": "X.224"}
+    rows = [ev(0, "termdd", 50, kind="evt", data=x224), ev(2, "termservice", 1004, kind="evt"),
+            ev(240, "termdd", 50, kind="evt", data=x224)]
     out = run("certificate-corruption", rows)
-    assert len(out) == 1 and "X.224" in out[0].summary
+    assert len(out) == 1 and "X.224" in out[0].summary and "2 TermDD 50" in out[0].summary
     assert "TermService\\Parameters" in out[0].remedy        # .evt only ⇒ Windows 2003
     assert "1004" in out[0].summary
 
@@ -382,10 +383,16 @@ def test_certificate_corruption_quiet_when_apart_or_alone():
     far = [ev(0, "termdd", 50), ev(60 * 24 * 5, "termservice", 1010)]
     assert run("certificate-corruption", far) == []
     assert run("certificate-corruption", [ev(0, "termdd", 50)]) == []
+    # one TermDD 50 (a scanner's probe) beside daily grace-expired events is licensing
+    # alone: it made "certificate corrupted" the root cause, hiding the licensing fix
+    grace = [ev(60 * 24 * d, "termservice", 1008) for d in range(5)]
+    assert run("certificate-corruption", grace + [ev(60 * 24 * 2 + 30, "termdd", 50)]) == []
+    assert len(run("certificate-corruption", grace + [ev(60 * 24 * 2 + 30, "termdd", 50)],
+                   certificate_min_termdd50=1)) == 1
 
 
 def test_certificate_corruption_2008_key():
-    rows = [ev(0, "termdd", 50), ev(1, "termservice", 1008), ev(2, "rcm", 261)]
+    rows = [ev(0, "termdd", 50), ev(1, "termservice", 1008), ev(2, "rcm", 261), ev(3, "termdd", 50)]
     out = run("certificate-corruption", rows)
     assert "Terminal Server\\RCM" in out[0].remedy
 
@@ -394,6 +401,10 @@ def test_tls_certificate_problem_fires_and_quiet():
     out = run("tls-certificate-problem", [ev(0, "schannel", 36870), ev(1, "rcm", 1057)])
     assert len(out) == 1 and "Schannel 36870" in out[0].summary
     assert run("tls-certificate-problem", [ev(0, "rcm", 1056)]) == []      # cert created: fine
+    assert out[0].severity == "error"
+    # about to expire (RCM 1052) alone: it still works — a warning, not the root cause
+    soon = run("tls-certificate-problem", [ev(0, "rcm", 1052)])
+    assert soon[0].severity == "warning" and "still works" in soon[0].summary
 
 
 def test_licensing_grace_expired_fires_on_1008_1088_1128():
@@ -517,3 +528,83 @@ def test_snp_not_asked_on_2008_and_later():
         r = analyzer.analyze(write_bundle("port-conflict", Path(d) / "b.zip", seed=0, fmt="zip"))
     chk = r.checks[r.checks["id"] == "snp-features-enabled"]
     assert len(chk) and set(chk["status"]) == {"pass"}
+
+
+# ----------------------------------------------------------------------------- the log's past vs the present
+# (found by review: an old event outranked a later system start or a healthy capture)
+
+BOOT = 6005
+
+
+def test_termservice_stop_before_a_boot_or_beside_a_running_service_is_not_a_finding():
+    stop = ev(10, "scm", 7036, data={"param1": "Remote Desktop Services", "param2": "stopped"})
+    start = ev(1, "scm", 7036, data={"param1": "Remote Desktop Services", "param2": "running"})
+    assert len(run("termservice-not-running", [start, stop])) == 1
+    assert run("termservice-not-running", [start, stop, ev(20, "eventlog", BOOT)]) == []
+    core = [proc(4, "System", None, line=2), proc(600, "services.exe", None, line=4)]
+    assert run("termservice-not-running",
+               [start, stop] + core + [proc(1184, "svchost.exe", ["TermService"])]) == []
+    # a boot before the stop does not clear it
+    assert len(run("termservice-not-running", [ev(0, "eventlog", BOOT), start, stop])) == 1
+
+
+def test_listener_failure_events_are_superseded_by_a_boot_or_a_live_listener():
+    fail = ev(0, "termservice", 1036)
+    assert len(run("listener-down", [fail])) == 1
+    assert run("listener-down", [fail, ev(60, "eventlog", BOOT)]) == []
+    live = [winsta("rdp-tcp", "Listen", 65536, line=4), sock(3389, 1184),
+            proc(1184, "svchost.exe", ["TermService"])]
+    assert run("listener-down", [fail] + live) == []
+    # failing again after the boot: still down
+    assert len(run("listener-down", [ev(60, "eventlog", BOOT), ev(61, "termservice", 1036)])) == 1
+
+
+def test_connection_limit_event_before_a_boot_is_history():
+    assert len(run("connection-limit-reached", [ev(0, "termservice", 1013)])) == 1
+    assert run("connection-limit-reached",
+               [ev(0, "termservice", 1013), ev(60, "eventlog", BOOT)]) == []
+
+
+def test_stale_sessions_reset_at_boot_and_console_logons_are_not_rdp():
+    before = [ev(0, "lsm", 21, user="CORP\\alice", session_id=3,
+                 data={"User": "CORP\\alice", "SessionID": 3, "Address": "10.0.0.9"})]
+    again = ev(120, "lsm", 21, user="CORP\\alice", session_id=2,
+               data={"User": "CORP\\alice", "SessionID": 2, "Address": "10.0.0.9"})
+    assert len(run("sessions-not-disconnecting", before + [again])) == 1
+    assert run("sessions-not-disconnecting", before + [ev(60, "eventlog", BOOT), again]) == []
+    console = [ev(0, "lsm", 21, user="CORP\\alice", session_id=1,
+                  data={"User": "CORP\\alice", "SessionID": 1, "Address": "LOCAL"})]
+    assert run("sessions-not-disconnecting", console + [again]) == []
+
+
+def test_groups_holding_remote_desktop_users_grant_the_right_and_baseline_deny_is_info():
+    for member in ({"name": "NT AUTHORITY\\Authenticated Users", "sid": "S-1-5-11"},
+                   {"name": "Everyone", "sid": None}, {"name": "BUILTIN\\Users", "sid": None}):
+        allow = row("gpresult", "gpo:user-right", data={
+            "right": "SeRemoteInteractiveLogonRight",
+            "members": [{"name": "BUILTIN\\Administrators", "sid": "S-1-5-32-544"}, member]})
+        assert run("user-not-authorized", [allow]) == [], member
+    deny = row("gpresult", "gpo:user-right", line=2, data={
+        "right": "SeDenyRemoteInteractiveLogonRight",
+        "members": [{"name": "BUILTIN\\Guests", "sid": "S-1-5-32-546"},
+                    {"name": "NT AUTHORITY\\Local account", "sid": "S-1-5-113"}]})
+    out = run("user-not-authorized", [deny])
+    assert out[0].severity == "info" and "local accounts only" in out[0].summary
+    # with a failed RDP logon beside it, the error stands
+    out = run("user-not-authorized", [deny, ev(1, "sec", 4825, user="CORP\\carol")])
+    assert out[0].severity == "error"
+
+
+def test_snp_values_absent_on_2003_sp2_without_kb948496_mean_enabled():
+    tcpip = row("reg", "reg:value", data={"key": "HKLM\\SYSTEM\\CurrentControlSet\\Services\\"
+                                               "Tcpip\\Parameters", "name": "Hostname",
+                                        "value": "TS2003"})
+
+    def si(fixes):
+        return row("systeminfo", "sysinfo:host", data={
+            "os_name": "Microsoft(R) Windows(R) Server 2003, Standard Edition",
+            "os_version": "5.2.3790", "service_pack": 2, "hotfixes": fixes})
+    out = run("snp-features-enabled", [tcpip, si(["KB2570222"])])
+    assert len(out) == 1 and "without KB948496" in out[0].summary
+    assert run("snp-features-enabled", [tcpip, si(["KB948496", "KB2570222"])]) == []
+    assert isinstance(run("snp-features-enabled", [tcpip, si([])]), NotEvaluated)

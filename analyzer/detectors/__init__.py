@@ -209,6 +209,7 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "protocol_error_window_minutes": 10,
     "protocol_error_min_events": 10,        # TermDD 50/56 per window (per client for 56)
     "certificate_cluster_hours": 24,        # TermDD 50 ↔ licensing events
+    "certificate_min_termdd50": 2,          # TermDD 50 near licensing events: not one scan
     "evidence_rows": 12,                    # evidence rows kept per finding
 }
 
@@ -520,6 +521,23 @@ class Context:
             return ""
         return tl.excerpt(df.iloc[pos[hit.argmax()]], 200)
 
+    # -- system starts
+    def boots(self) -> pd.Series:
+        """When the system started (EventLog 6005 "event log service started", 6009 "OS
+        version at boot"), sorted: what was logged before a start may not hold after it."""
+        b = self._cache.get("boots")
+        if b is None:
+            rows = self.etype("sys:eventlog:start", "sys:eventlog:os-version")
+            b = self._cache["boots"] = rows["time"].dropna().sort_values().reset_index(drop=True)
+        return b
+
+    def booted_after(self, t) -> bool:
+        """Whether the system started after ``t`` (False when ``t`` or the boots are unknown)."""
+        if t is None or pd.isna(t):
+            return False
+        b = self.boots()
+        return bool(len(b)) and bool((b > t).any())
+
     # -- OS
     def os(self) -> str | None:
         """'2003' (NT 5.x), '2008+' (NT 6.0 and later) or None when nothing says."""
@@ -551,7 +569,9 @@ class Context:
 
     def finding(self, summary: str, evidence: list[Evidence], remedy: str | list[str],
                 *, title: str | None = None, total: int | None = None,
-                details: dict | None = None) -> Finding:
+                details: dict | None = None, severity: str | None = None) -> Finding:
+        """A finding of the running detector; ``severity`` lowers (or raises) the
+        detector's own for this case (an expiring, still valid certificate ...)."""
         det = self.current
         if isinstance(remedy, (list, tuple)):
             remedy = "\n".join(f"{i}. {s}" for i, s in enumerate(remedy, 1))
@@ -561,7 +581,7 @@ class Context:
             if k not in seen:
                 seen.add(k)
                 uniq.append(e)
-        f = Finding(id=det.id, severity=det.severity, host=self.host,
+        f = Finding(id=det.id, severity=severity or det.severity, host=self.host,
                     title=title or det.title, summary=summary, evidence=uniq,
                     remedy=remedy, references=list(det.references))
         if total is not None and total > len(evidence):

@@ -42,7 +42,8 @@ def certificate_corruption(ctx: Context):
 
     TermDD 50 (an RDP protocol component — typically "X.224" — detected an error and dropped
     the client) occurs together, within a short window, with licensing errors TermService
-    1004 / 1008 (printed 1088 in the article) / 1010 or TermServLicensing 28: the security
+    1004 / 1008 (printed 1088 in the article) / 1010 or TermServLicensing 28, repeatedly
+    (at least two TermDD 50: one is a scanner's probe): the security
     layer cannot use the certificate that also signs licenses. Fix: back up and delete the
     ``Certificate``, ``X509 Certificate`` and ``X509 Certificate ID`` values (under
     TermService\\Parameters on 2003, Terminal Server\\RCM on 2008+), reboot so they are
@@ -63,7 +64,9 @@ def certificate_corruption(ctx: Context):
             continue
         if ((pt >= t - win) & (pt <= t + win)).any():
             near50.append(idx)
-    if not near50:
+    # the signature repeats (clients keep failing); one TermDD 50 — a scanner's probe —
+    # next to a licensing problem is the licensing problem alone
+    if len(near50) < int(ctx.param("certificate_min_termdd50")):
         return []
     c50 = t50.loc[near50]
     t0, t1 = c50["time"].min() - win, c50["time"].max() + win
@@ -106,7 +109,8 @@ def tls_certificate_problem(ctx: Context):
     certificate unusable, expired, no Server Authentication EKU, private key inaccessible,
     self-signed certificate could not be created or replaced, certificate configuration
     reset), or an SSL security layer whose configuration RCM had to auto-correct (1050).
-    TLS handshakes fail and clients report a security error. References: KB2477023 part 3,
+    TLS handshakes fail and clients report a security error. RCM 1052 alone (about to
+    expire) is a warning: the certificate still works. References: KB2477023 part 3,
     Schannel 36870 (KNOWLEDGE.md E19, E22).
     """
     ne = _need_events(ctx)
@@ -135,8 +139,12 @@ def tls_certificate_problem(ctx: Context):
              "If SSLCertificateSHA1Hash points to a missing certificate, delete the value to fall "
              "back to the self-signed certificate (or set a valid thumbprint), then restart "
              "Remote Desktop Services."]
-    return [ctx.finding(f"{len(rows)} certificate/TLS error event(s): {what}", ev, steps,
-                        total=len(rows))]
+    # RCM 1052 alone: the certificate is about to expire — it still works today
+    expiring_only = set(rows["event_type"].astype(str)) == {"rdp:rcm:cert:expiring"}
+    return [ctx.finding(f"{len(rows)} certificate/TLS error event(s): {what}"
+                        + (" — the certificate still works until it expires" if expiring_only
+                           else ""), ev, steps, total=len(rows),
+                        severity="warning" if expiring_only else None)]
 
 
 def _licensing(ctx: Context, types: tuple[str, ...], what: str, steps: list[str]):

@@ -345,6 +345,36 @@ def nla_required(ctx: Context):
 SNP_VALUES = ("EnableTCPChimney", "EnableRSS", "EnableTCPA")
 
 
+def _snp_by_default(ctx: Context):
+    """2003 with ``Tcpip\\Parameters`` exported but none of the SNP values in it: SP2 turns
+    the features on by default, KB948496 off (KNOWLEDGE.md G32) — the service pack and the
+    hotfix list of ``systeminfo`` decide."""
+    si = ctx.etype("sysinfo:host")
+    d = tl.data_of(si.iloc[-1]) if len(si) else {}
+    sp, fixes = d.get("service_pack"), [str(h) for h in d.get("hotfixes") or []]
+    if sp is not None and sp < 2:
+        return []                       # before SP2 the pack is not there by default
+    if any("948496" in h for h in fixes):
+        return []
+    if sp is None or not fixes:
+        return ctx.not_evaluated("systeminfo", note="no SNP value in Tcpip\\Parameters: on "
+                                 "2003 SP2 that means enabled unless KB948496 is installed — "
+                                 "the service pack or the hotfix list is unknown")
+    src = str(si.iloc[-1]["source"])
+    return [ctx.finding(
+        "EnableTCPChimney, EnableRSS and EnableTCPA are absent from Tcpip\\Parameters on "
+        f"Windows Server 2003 SP{sp} without KB948496 ({len(fixes)} hotfixes listed): the "
+        "Scalable Networking Pack features are on by default",
+        [Evidence(source=src, locator=str(si.iloc[-1]["locator"]),
+                  excerpt=f"SP{sp}; hotfixes: {', '.join(fixes[:6])}"
+                          + (" …" if len(fixes) > 6 else ""))],
+        ["Install KB948496 (turns the features off), or set EnableTCPChimney, EnableRSS and "
+         "EnableTCPA to 0 under HKLM\\SYSTEM\\CurrentControlSet\\Services\\Tcpip\\Parameters "
+         "(`netsh int ip set chimney DISABLED`).",
+         "Reboot, then retry the RDP connection."],
+        details={"values": [], "default": True})]
+
+
 @detector(id="snp-features-enabled", severity="warning",
           title="Scalable Networking Pack features enabled on Windows Server 2003",
           inputs=("tcpip-reg", "systeminfo"), references=("KB2477023", "KB948496"))
@@ -354,13 +384,16 @@ def snp_features_enabled(ctx: Context):
     ``Tcpip\\Parameters`` ``EnableTCPChimney``, ``EnableRSS`` or ``EnableTCPA`` is 1. On
     Windows Server 2003 SP2 the Scalable Networking Pack features with some NIC drivers make
     RDP "busy" or unable to connect; KB948496 turns them off. They only matter on 2003 — on
-    2008+ the same names mean something else and are not reported. References: KB2477023
+    2008+ the same names mean something else and are not reported. Values absent on 2003
+    SP2 mean enabled unless ``systeminfo`` lists KB948496. References: KB2477023
     part 3, KB948496.
     """
     if ctx.os() == "2008+":
         return []                       # SNP's "RDP busy" problem is a 2003 SP2 one
     rows = [(n, ctx.setting(n)) for n in SNP_VALUES]
     present = [(n, r) for n, r in rows if r is not None]
+    if not present and ctx.has("tcpip-reg") and ctx.os() == "2003":
+        return _snp_by_default(ctx)
     if not present:
         return ctx.not_evaluated("tcpip-reg")
     on = [(n, r) for n, r in present if _int(r["value"]) == 1]

@@ -249,12 +249,15 @@ def listener_down(ctx: Context):
     of something else — RDP disabled, the port taken, the service stopped — which is shown
     first when found. A netstat capture without its header whose rows share one port or
     PID (``| findstr :443``) may have had the RDP port filtered out: its silence on the
-    port is not read as "closed". References: KB2477023 part 2, TechNet cc775339 (event 1036).
+    port is not read as "closed". Failure events followed by a system start, or beside
+    captures that show the listener up, are history. References: KB2477023 part 2, TechNet
+    cc775339 (event 1036).
     """
     have_q, have_n, have_ev = ctx.has("qwinsta"), ctx.has("netstat"), ctx.has("events")
     if not (have_q or have_n or have_ev):
         return ctx.not_evaluated("qwinsta", "netstat", "system")
     reasons, ev, details = [], [], {}
+    live_up = False         # the captures show the listener up now
     if have_q:
         q, lst = _listener_rows(ctx)
         if len(q) and not len(lst):
@@ -267,6 +270,8 @@ def listener_down(ctx: Context):
             if len(down) and len(down) == len(lst):
                 reasons.append(f"qwinsta shows rdp-tcp in state {down.iloc[0]['state']}")
                 ev += ctx.evidence(down)
+            else:
+                live_up = True
     port, port_row = rdp_port(ctx)
     if have_n:
         socks = listening_sockets(ctx)
@@ -285,7 +290,8 @@ def listener_down(ctx: Context):
                 ev.append(Evidence(source=str(ctx.etype('net:socket').iloc[0]["source"]),
                                    locator="(whole output)",
                                    excerpt=f"no LISTENING socket on port {port}"))
-            elif other and not ts and not unknown:
+            live_up = live_up or bool(ts)
+            if other and not ts and not unknown:
                 reasons.append(f"TCP {port} is held by "
                                + ", ".join(dict.fromkeys(_describe(o) for o in other)))
                 ev += ctx.evidence(pd.DataFrame([o["socket"] for o in other]))
@@ -293,10 +299,13 @@ def listener_down(ctx: Context):
     fails = ctx.etype("sys:termservice:listener-down", "sys:termservice:session-create-failed",
                       "sys:termservice:stack-load-failed", "rdp:rcm:listener-failed",
                       "rdp:rcm:listener-down", "rdp:rcm:session-create-failed")
-    if len(fails):
+    if len(fails) and not live_up:
         started = ctx.etype("rdp:rcm:listener-started")
         last_fail = fails["time"].max()
-        if not len(started) or pd.isna(last_fail) or not (started["time"] > last_fail).any():
+        # a later "listener started" (RCM 258, 2008+ Operational only) or system start
+        # (the listener is created again at boot, and fails again if the cause stays)
+        if not ctx.booted_after(last_fail) and (
+                not len(started) or pd.isna(last_fail) or not (started["time"] > last_fail).any()):
             reasons.append(f"{len(fails)} listener failure event(s)")
             ev += ctx.evidence(fails.tail(ctx.param("evidence_rows")))
     if not reasons:
@@ -383,7 +392,9 @@ def termservice_not_running(ctx: Context):
     (7031/7034) or failing to start (7000/7001); or the service start type is Disabled
     (``Services\\TermService\\Start`` = 4); or ``tasklist /svc`` lists no process hosting
     TermService (a whole list: one filtered with ``/fi`` lacks System, services.exe ... and
-    proves nothing). Without the service there is no listener. References: KB2477023, KB946399.
+    proves nothing). A stop or crash followed by a system start, or beside a process list
+    that shows TermService hosted, is history, not the present. Without the service there
+    is no listener. References: KB2477023, KB946399.
     """
     start = ctx.setting("TermServiceStart")
     have_sys = ctx.has("system")
@@ -401,16 +412,21 @@ def termservice_not_running(ctx: Context):
     running = state[state["state_word"].isin(_RUNNING)] if len(state) else state
     last_run = running["time"].max() if len(running) else None
     stopped = state[state["state_word"].isin(_STOPPED)] if len(state) else state
+    # the process list is the present: a TermService host in it outranks the log's past,
+    # and so does a system start after the last stop (the service starts with Windows)
+    hosting = have_svc_list and procs["services"].map(
+        lambda v: "termservice" in [s.lower() for s in (_services_list(v) or [])]).any()
     for label, rows in (("stopped", stopped), ("crashed or failed to start", bad)):
-        if not len(rows):
+        if not len(rows) or hosting:
             continue
         last = rows["time"].max()
+        if ctx.booted_after(last):
+            continue
         if last_run is None or pd.isna(last_run) or (not pd.isna(last) and last > last_run):
             reasons.append(f"TermService {label} ({len(rows)} SCM event(s)) and was not seen "
                            "running again")
             ev += ctx.evidence(rows.tail(ctx.param("evidence_rows")))
-    if have_svc_list and not procs["services"].map(
-            lambda v: "termservice" in [s.lower() for s in (_services_list(v) or [])]).any():
+    if have_svc_list and not hosting:
         reasons.append("tasklist /svc lists no process hosting TermService")
         ev.append(Evidence(source=str(procs.iloc[0]["source"]), locator="(whole output)",
                            excerpt=f"TermService absent from {len(procs)} processes"))

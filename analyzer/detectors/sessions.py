@@ -88,7 +88,8 @@ def connection_limit_reached(ctx: Context):
             reasons.append(f"{len(held)} RDP session(s) in use ({_session_list(held)}) with the "
                            f"limit at {limit} (MaxInstanceCount, by {ctx.source_phrase(limit_row)})")
             ev += ctx.evidence(held) + ctx.cfg_evidence(limit_row)
-    if len(ev_rows):
+    # sessions do not outlive a system start: a limit hit before the last one is history
+    if len(ev_rows) and not ctx.booted_after(ev_rows["time"].max()):
         reasons.append(f"TermService logged {len(ev_rows)} \"maximum number of connections "
                        "exceeded\" event(s) (1013)")
         ev += ctx.evidence(ev_rows.tail(ctx.param("evidence_rows")))
@@ -158,9 +159,19 @@ _GUEST_ACCOUNT = re.compile(r"S-1-5-21-\d+-\d+-\d+-501")     # the Guest account
 
 def _is_rdu(member: dict) -> bool:
     """Remote Desktop Users, by SID or (SID-less members of gpresult /h, /z) by its name in
-    the report's language."""
+    the report's language — or a well-known group that holds all its members (Everyone,
+    Authenticated Users, Users)."""
     return member.get("sid") == _RDU_SID or \
-        knowledge.account_name(member.get("name")) in knowledge.REMOTE_DESKTOP_USERS_NAMES
+        knowledge.account_name(member.get("name")) in knowledge.REMOTE_DESKTOP_USERS_NAMES \
+        or _well_known(member, knowledge.RDU_SUPERSETS)
+
+
+def _well_known(member: dict, table: dict[str, frozenset[str]]) -> bool:
+    sid = member.get("sid")
+    if sid:
+        return sid in table
+    name = knowledge.account_name(member.get("name"))
+    return any(name in names for names in table.values())
 
 
 def _harmless_deny(member: dict) -> bool:
@@ -198,7 +209,10 @@ def user_not_authorized(ctx: Context):
     Desktop Users from "Allow log on through Remote Desktop Services"
     (``SeRemoteInteractiveLogonRight``) or list accounts in "Deny log on through Remote
     Desktop Services". The user must be in Remote Desktop Users (or Administrators) and hold
-    the logon right. References: KB2477023 part 1, KB278433.
+    the logon right; granting a group that holds every member of Remote Desktop Users
+    (Everyone, Authenticated Users, Users) grants it too. A deny of "Local account" alone
+    (the security baseline) is reported as info: domain accounts are not affected.
+    References: KB2477023 part 1, KB278433.
     """
     if not (ctx.has("security") or ctx.has("gpresult")):
         return ctx.not_evaluated("security", "gpresult")
@@ -242,14 +256,19 @@ def user_not_authorized(ctx: Context):
             reasons.append(f"\"Allow log on through Remote Desktop Services\" grants only: "
                            f"{names}{gpo} — Remote Desktop Users are left out")
             ev += ctx.evidence(pd.DataFrame([r]))
+    baseline_only = not reasons
     for r, d in _user_right_rows(ctx, "SeDenyRemoteInteractiveLogonRight"):
         members = [m for m in (d.get("members") or []) if isinstance(m, dict)
                    and not _harmless_deny(m)]
         if members:
             gpo = f' (GPO "{d.get("gpo")}")' if d.get("gpo") else ""
+            local = all(_well_known(m, knowledge.LOCAL_ACCOUNT_SIDS) for m in members)
             reasons.append("\"Deny log on through Remote Desktop Services\" lists "
-                           + ", ".join(str(m.get("name") or m.get("sid")) for m in members) + gpo)
+                           + ", ".join(str(m.get("name") or m.get("sid")) for m in members) + gpo
+                           + (" — local accounts only (the security baseline): domain "
+                              "accounts are not affected" if local else ""))
             ev += ctx.evidence(pd.DataFrame([r]))
+            baseline_only = baseline_only and local
     if not reasons:
         return []
     who = f" for {', '.join(sorted(users))}" if users else ""
@@ -267,8 +286,10 @@ def user_not_authorized(ctx: Context):
                  "Services\" must include Remote Desktop Users and \"Deny log on through Remote "
                  "Desktop Services\" must not list the user or their groups.",
                  "`gpupdate /force`, then retry."]
-    return [ctx.finding("; ".join(reasons) + who, ev, steps,
-                        details={"users": sorted(users)})]
+    # nothing but the baseline's deny of local accounts: worth knowing (a local account
+    # cannot use RDP), not an error to "fix" by weakening the baseline
+    return [ctx.finding("; ".join(reasons) + who, ev, steps, details={"users": sorted(users)},
+                        severity="info" if baseline_only else None)]
 
 
 @detector(id="host-sleeps", severity="warning", title="The server goes to sleep",
@@ -325,10 +346,12 @@ _LSM_END = ("rdp:lsm:logoff", "rdp:lsm:disconnect", "rdp:lsm:disconnect-reason",
             "rdp:lsm:disconnect-by-session")
 
 
-def _overlapping_logons(lsm: pd.DataFrame) -> tuple[list[tuple[int, int]], set[str]]:
+def _overlapping_logons(lsm: pd.DataFrame, boots=()) -> tuple[list[tuple[int, int]], set[str]]:
     """LocalSessionManager rows in time order: each logon/reconnect of a user while another
     of their sessions is still active (no logoff/disconnect since). Returns the pairs as
     row positions in ``lsm`` (earlier session's row, new row) and the new rows' users.
+    Console logons (``Address`` LOCAL: keep-alive has nothing to do with them) are left
+    out, and a system start (``boots``, sorted) ends every session.
 
     Column lists and a per-user index of active sessions, not ``iterrows`` and a scan of
     every active session per logon: a million-event LSM log took 80 s that way."""
@@ -336,6 +359,13 @@ def _overlapping_logons(lsm: pd.DataFrame) -> tuple[list[tuple[int, int]], set[s
     types = lsm["event_type"].astype(object).to_numpy()[order].tolist()
     sids = lsm["session_id"].astype("Float64").to_numpy(dtype="float64", na_value=np.nan)[order]
     names = lsm["user"].astype(object).to_numpy()[order].tolist()
+    local = lsm["data"].astype("string").str.contains('"Address":"LOCAL"', regex=False) \
+        .fillna(False).to_numpy(dtype=bool)[order]
+    naive = lsm["time"].dt.tz_convert("UTC").dt.tz_localize(None)
+    times = naive.to_numpy(dtype="datetime64[us]")[order]
+    starts = [np.datetime64(pd.Timestamp(b).tz_convert("UTC").tz_localize(None), "us")
+              for b in boots]
+    nb = 0
     active: dict[int, tuple[str, int]] = {}       # session → (user lower case, row position)
     seq: dict[int, int] = {}                      # session → its place in ``active``'s order
     by_user: dict[str, set[int]] = {}
@@ -343,6 +373,12 @@ def _overlapping_logons(lsm: pd.DataFrame) -> tuple[list[tuple[int, int]], set[s
     users: set[str] = set()
     counter = 0
     for i, et in enumerate(types):
+        if nb < len(starts) and times[i] > starts[nb]:      # (NaT compares False)
+            while nb < len(starts) and times[i] > starts[nb]:
+                nb += 1
+            active.clear()
+            seq.clear()
+            by_user.clear()
         sid = sids[i]
         if sid != sid:                            # NaN: no session id
             continue
@@ -350,7 +386,7 @@ def _overlapping_logons(lsm: pd.DataFrame) -> tuple[list[tuple[int, int]], set[s
         et = str(et)
         if et in _LSM_START:
             u = names[i] if isinstance(names[i], str) else None
-            if not u:
+            if not u or local[i]:
                 continue
             ul = u.lower()
             others = by_user.get(ul)
@@ -384,7 +420,8 @@ def sessions_not_disconnecting(ctx: Context):
     LocalSessionManager log shows a user logging on to a new session while their previous
     session never disconnected or logged off. Without keep-alive ("Configure keep-alive
     connection interval", ``KeepAliveEnable`` = 1) the server does not notice a vanished
-    client, the old session stays Active and holds a slot. References: KB2477023 part 3.
+    client, the old session stays Active and holds a slot. Console logons (Address LOCAL)
+    do not count, and a system start ends every session. References: KB2477023 part 3.
     """
     q = qwinsta_snapshot(ctx)
     lsm = ctx.rows("rdp:lsm:")
@@ -404,7 +441,7 @@ def sessions_not_disconnecting(ctx: Context):
             reasons.append(f"qwinsta shows several Active sessions for one user: {_session_list(dup)}")
             ev += ctx.evidence(dup)
     if len(lsm):
-        hits, hit_users = _overlapping_logons(lsm)
+        hits, hit_users = _overlapping_logons(lsm, list(ctx.boots()))
         if hits:
             users |= hit_users
             reasons.append(f"{len(hits)} logon(s) to a new session while the same user's "
