@@ -71,6 +71,14 @@ def test_tls_requires_high_encryption_fires_and_quiet():
     assert len(out) == 1 and "FIPS security option in TS01_Gpresult.html" in out[0].summary
     assert "cannot read" not in run("tls-requires-high-encryption", [],
                                     cfg(("SecurityLayer", 2), ("MinEncryptionLevel", 2)))[0].summary
+    # the article's rule is 2003's: Negotiate + Client Compatible is 2008 R2's working default
+    weak = cfg(("SecurityLayer", 1), ("MinEncryptionLevel", 2))
+    assert run("tls-requires-high-encryption", [sysinfo("Microsoft Windows Server 2008 R2 Enterprise",
+                                                        "6.1.7601 Service Pack 1 Build 7601")], weak) == []
+    out = run("tls-requires-high-encryption", [sysinfo("Microsoft(R) Windows(R) Server 2003, "
+                                                       "Standard Edition", "5.2.3790")], weak)
+    assert len(out) == 1 and "version is unknown" not in out[0].summary
+    assert "version is unknown" in run("tls-requires-high-encryption", [], weak)[0].summary
 
 
 def test_fips_overrides_encryption_fires_and_quiet():

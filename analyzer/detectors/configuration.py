@@ -199,8 +199,13 @@ def tls_requires_high_encryption(ctx: Context):
     The effective ``SecurityLayer`` is Negotiate (1) or SSL (2) but ``MinEncryptionLevel``
     is Low (1) or Client Compatible (2) and the FIPS security option is off. The article
     states that TLS needs the High (3) or FIPS (4) encryption level; with a lower one the
-    TLS handshake is refused and clients fall back or fail. References: KB2477023 part 3.
+    TLS handshake is refused and clients fall back or fail. The article is Windows Server
+    2003's: on 2008 and later Negotiate with Client Compatible is the default and TLS works,
+    so it is not reported there. References: KB2477023 part 3.
     """
+    gen = ctx.os()
+    if gen == "2008+":
+        return []
     sl, enc = ctx.setting("SecurityLayer"), ctx.setting("MinEncryptionLevel")
     if sl is None or enc is None:
         return ctx.not_evaluated("reg", "gpresult")
@@ -222,6 +227,9 @@ def tls_requires_high_encryption(ctx: Context):
     unread = _fips_unread(ctx)
     caveat = (f"; the FIPS security option in {unread} has a state rdpdoctor cannot read — if "
               "it is Enabled, FIPS forces level 4 and this does not apply") if unread else ""
+    if gen is None:
+        caveat += ("; this holds on Windows Server 2003 (on 2008 and later TLS works at this "
+                   "level) and the Windows version is unknown")
     return [ctx.finding(
         f"SecurityLayer = {SECURITY_LAYER.get(layer, layer)} (by {ctx.source_phrase(sl)}) but "
         f"MinEncryptionLevel = {ENCRYPTION.get(level, level)} (by {ctx.source_phrase(enc)}); "

@@ -351,9 +351,12 @@ def listener_down(rng):
 
 
 def tls_requires_high(rng):
-    h = _modern("TS12TLS", "2012R2", rng)
+    # the article's rule is 2003's (SP1 brought the SSL layer); on 2008+ TLS works at
+    # Client Compatible
+    h = _legacy("TS2003TLS", rng)
+    h.set(RDPTCP, "SecurityLayer", REG_DWORD, 2)
     h.set(RDPTCP, "MinEncryptionLevel", REG_DWORD, 2)
-    _day(h)
+    _legacy_day(h)
     _gp(h)
     return [h]
 
@@ -561,9 +564,9 @@ SCENARIO_LIST = [
     _sc("listener-down", "RDP-Tcp bound to a replaced network adapter (LanAdapter = 2): the "
         "listener is Down, nothing listens on 3389.", "2022", ["TS22LSN"], listener_down,
         ["listener-down"]),
-    _sc("tls-requires-high-encryption", "SecurityLayer SSL with MinEncryptionLevel Client "
-        "Compatible and FIPS off.", "2012R2", ["TS12TLS"], tls_requires_high,
-        ["tls-requires-high-encryption"]),
+    _sc("tls-requires-high-encryption", "2003 SP2: SecurityLayer SSL with MinEncryptionLevel "
+        "Client Compatible and FIPS off.", "2003", ["TS2003TLS"], tls_requires_high,
+        ["tls-requires-high-encryption"], modern=False),
     _sc("tls-certificate-problem", "The configured RDP certificate's private key is unreadable: "
         "Schannel 36870 at every connection.", "2019", ["TS19CRT"], tls_certificate_problem,
         ["tls-certificate-problem"]),
