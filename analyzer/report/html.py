@@ -204,7 +204,6 @@ def _names(names: list[str], n: int = 8) -> str:
 
 
 def _header(report: Report, result: Any) -> str:
-    tool = report.tool or {}
     tl = common.frame_of(result, "timeline")
     n_files = len(report.inventory)
     bits = [f"bundle <code>{e(report.bundle)}</code>",
