@@ -1438,6 +1438,10 @@ class _Part:
     chunks: int = 0
     chunks_bad: int = 0
     timed_out: bool = False
+    done: set | None = None     # ids our own reader decoded or dropped (the fill-in's)
+    #: ids of every record read, kept or dropped (set with a relevance filter: the kept
+    #: rows' ids have gaps by design, the file's record-id gaps are these ids')
+    read_ids: np.ndarray | None = None
 
 
 def _keep(rel: Relevance | None, part: _Part, provider, channel, eid,
@@ -1504,6 +1508,7 @@ def _python_pass(buf, size: int, walk: _Walk, part: _Part, rel: Relevance | None
     ``skip_ids``: what the Rust reader already yielded)."""
     pcs: dict[int, _PyChunk] = {}
     done: set[int] = set()
+    part.done = done            # (read by _run, also when a deadline ends the walk early)
     total = len(walk.chunks)
     for n, ch in enumerate(walk.chunks, 1):
         if skip_ids is not None and len(skip_ids):
@@ -1766,7 +1771,12 @@ def _run(path: str, backend: str, share: tuple[int, int] | None, rel: Relevance 
                 if progress:
                     progress(1, 1)
             else:
+                seen = np.array([], dtype=np.uint64)
                 _python_pass(buf, size, walk, part, rel, None, deadline, progress)
+    if rel is not None:
+        extra = np.fromiter(part.done or (), dtype=np.uint64, count=len(part.done or ()))
+        part.read_ids = np.concatenate([seen.astype(np.uint64), extra])
+    part.done = None
     return part
 
 
@@ -1879,9 +1889,13 @@ def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
         dropped.update(p.dropped)
     headers = sum(p.headers for p in parts)
     announced = sum(p.announced for p in parts)
-    ids = _unique_sorted(frame["record_id"].to_numpy(dtype="int64", na_value=0)) if len(frame) \
-        else np.array([], dtype="int64")
-    gaps = _gaps(ids)
+    if rel is not None and all(p.read_ids is not None for p in parts):
+        ids = _unique_sorted(np.concatenate([p.read_ids for p in parts]).astype(np.int64))
+    elif len(frame):
+        ids = _unique_sorted(frame["record_id"].to_numpy(dtype="int64", na_value=0))
+    else:
+        ids = np.array([], dtype="int64")
+    gaps, gap_count = _gaps(ids)
     stats: dict[str, Any] = {
         "records": len(frame),
         "records_expected": max(headers, announced),
@@ -1890,8 +1904,8 @@ def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
         "chunks": sum(p.chunks for p in parts),
         "chunks_bad": sum(p.chunks_bad for p in parts),
         "skipped": [s for p in parts for s in p.skipped][:1000],
-        "record_id_gaps": [list(g) for g in gaps[:100]],
-        "record_id_gap_count": int(sum(b - a + 1 for a, b in gaps)),
+        "record_id_gaps": [list(g) for g in gaps],
+        "record_id_gap_count": gap_count,
         "duplicates": duplicates,
         "dropped": dict(dropped),
         "rust_errors": sum(p.rust_errors for p in parts),
@@ -1936,12 +1950,16 @@ def _unique_sorted(a: np.ndarray) -> np.ndarray:
     return a[keep]
 
 
-def _gaps(ids: np.ndarray) -> list[tuple[int, int]]:
+def _gaps(ids: np.ndarray, limit: int = 100) -> tuple[list[tuple[int, int]], int]:
+    """The first ``limit`` missing-id ranges of the sorted unique ``ids``, and how many ids
+    are missing in all."""
     if len(ids) < 2:
-        return []
+        return [], 0
+    ids = ids.astype(np.int64, copy=False)
     d = np.diff(ids)
-    at = np.nonzero(d > 1)[0]
-    return [(int(ids[i] + 1), int(ids[i + 1] - 1)) for i in at]
+    at = np.flatnonzero(d > 1)
+    first = [(int(ids[i] + 1), int(ids[i + 1] - 1)) for i in at[:limit]]
+    return first, int((d[at] - 1).sum())
 
 
 def _parallel(src: str, backend: str, size: int, rel, deadline, workers: int,
