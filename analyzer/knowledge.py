@@ -6,6 +6,7 @@ Part B (the ``E``/``R``/``L``/``C``/``A`` numbers in the comments).
 """
 from __future__ import annotations
 
+import functools
 import re
 
 from parsers.base import Relevance
@@ -211,6 +212,7 @@ SCM_STATE_RDP = re.compile(utf16_hex_pattern(RDP_SERVICES) + "2f00"
 _KEY_NAME = re.compile(r"[A-Za-z0-9_.$-]{1,256}")
 
 
+@functools.lru_cache(maxsize=4096)         # a busy System log repeats a few values 100 k times
 def scm_binary(binary: str | None) -> tuple[str | None, int | None]:
     """An SCM event's ``Binary`` (hex) → (service key name, state code): 7036 carries
     ``Name/N``; a bare key name (as 7031/7034 are reported to carry) gives no state. (None,
