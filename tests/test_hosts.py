@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from analyzer.bundle import load as load_bundle, normalize_host
 from analyzer.engine import analyze
@@ -106,27 +107,22 @@ def test_an_unlabelled_capture_does_not_override_the_hosts_own(tmp_path):
     assert len(f) == 1 and f[0].host == "HOSTA" and "vncsrv.exe" in f[0].summary
 
 
-def test_an_export_takes_its_own_hosts_time_zone_not_another_hosts(tmp_path):
+@pytest.mark.parametrize("export_host,utc", [("HOSTB", "2024-05-01 10:05"),
+                                              ("HOSTA", "2024-05-01 00:05")])
+def test_an_export_takes_its_own_hosts_time_zone_not_another_hosts(tmp_path, export_host, utc):
     """Event Viewer CSV exports hold local times. HOSTB's export must not be read in
-    HOSTA's zone (10 hours off here): with no zone of its own it stays UTC, with a warning."""
+    HOSTA's zone (10 hours off here): with no zone of its own it stays UTC, with a warning;
+    the same export in HOSTA's folder is read in HOSTA's zone."""
     csv = ("Level,Date and Time,Source,Event ID,Task Category\n"
            'Error,5/1/2024 10:05:00 AM,TermService,1004,None,'
            '"The terminal server cannot issue a client license."\n')
-    brisbane = "(UTC+10:00) Brisbane"
+    src = f"{export_host}_EventLogs/{export_host}_System.csv"
     b = write(tmp_path / "b", {
-        "HOSTA_SystemInfo/HOSTA_SystemInfo.txt": systeminfo("HOSTA", brisbane),
-        "HOSTB_EventLogs/HOSTB_System.csv": csv,
+        "HOSTA_SystemInfo/HOSTA_SystemInfo.txt": systeminfo("HOSTA", "(UTC+10:00) Brisbane"),
+        src: csv,
     })
     bundle = load_bundle(b)
-    rows = bundle.timeline[bundle.timeline["source"] == "HOSTB_EventLogs/HOSTB_System.csv"]
-    assert list(rows["time"]) == [pd.Timestamp("2024-05-01 10:05", tz="UTC")]
-    assert any("UTC" in w.message for w in bundle.warnings
-               if w.source.endswith("HOSTB_System.csv"))
-    # the same export in HOSTA's folder is read in HOSTA's zone
-    b2 = write(tmp_path / "b2", {
-        "HOSTA_SystemInfo/HOSTA_SystemInfo.txt": systeminfo("HOSTA", brisbane),
-        "HOSTA_EventLogs/HOSTA_System.csv": csv,
-    })
-    bundle = load_bundle(b2)
-    rows = bundle.timeline[bundle.timeline["source"] == "HOSTA_EventLogs/HOSTA_System.csv"]
-    assert list(rows["time"]) == [pd.Timestamp("2024-05-01 00:05", tz="UTC")]
+    rows = bundle.timeline[bundle.timeline["source"] == src]
+    assert list(rows["time"]) == [pd.Timestamp(utc, tz="UTC")]
+    taken_as_utc = [w for w in bundle.warnings if w.source == src and "taken as UTC" in w.message]
+    assert bool(taken_as_utc) == (export_host == "HOSTB")
