@@ -17,8 +17,14 @@ import pandas as pd
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temporary name next to ``path`` then rename: never a half-written file."""
+    """Write to a temporary name next to ``path`` then rename: never a half-written file.
+    An existing target that is not a plain file (``/dev/null``, a FIFO, a symlink) is
+    written through, not replaced by a file of ours."""
     path = Path(path)
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        with open(path, "wb") as fh:
+            fh.write(data)
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:

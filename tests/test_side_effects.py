@@ -131,3 +131,23 @@ def test_strict_turns_loss_into_exit_1(tmp_path):
     assert "data was lost" in (bad.stderr if hasattr(bad, "stderr") else bad.output)
     plain = runner.invoke(app, ["analyze", str(lossy), "--format", "json"])
     assert plain.exit_code == 0
+
+
+def test_output_to_a_symlink_or_a_device_is_written_through(tmp_path):
+    """``-o`` wrote a temporary file and renamed it over the target: a symlink became a
+    plain file (its target never written) and, as root, ``-o /dev/null`` replaced the
+    device node. Such targets are now written through."""
+    import stat
+
+    from analyzer.export import atomic_write_text
+    target = tmp_path / "real.txt"
+    target.write_text("old", encoding="utf-8")
+    link = tmp_path / "link.txt"
+    link.symlink_to(target)
+    atomic_write_text(link, "new")
+    assert link.is_symlink() and target.read_text(encoding="utf-8") == "new"
+    atomic_write_text(Path(os.devnull), "nothing")
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+    plain = tmp_path / "plain.txt"
+    atomic_write_text(plain, "x")
+    assert plain.read_text(encoding="utf-8") == "x" and not list(tmp_path.glob(".*.part"))
