@@ -616,3 +616,18 @@ def test_snp_values_absent_on_2003_sp2_without_kb948496_mean_enabled():
     assert len(out) == 1 and "without KB948496" in out[0].summary
     assert run("snp-features-enabled", [tcpip, si(["KB948496", "KB2570222"])]) == []
     assert isinstance(run("snp-features-enabled", [tcpip, si([])]), NotEvaluated)
+
+
+def test_listener_down_not_read_from_one_capture_while_another_shows_the_port_open():
+    """Two netstat captures of one host carry no time: the one taken as "latest" went by
+    file name, and a capture without 3389 made "nothing listens" critical while the other
+    showed 3389 LISTENING (found by review on two corpus files)."""
+    def at(src, r):
+        return {**r, "source": f"TS01_Networking/{src}"}
+    a = at("a_netstat.txt", sock(135, 900))
+    b, b2 = at("b_netstat.txt", sock(3389, 1668)), at("b_netstat.txt", sock(445, 4, line=6))
+    z = at("z_netstat.txt", sock(135, 900))
+    for rows in ([a, b, b2], [b, b2, z]):          # whichever name sorts last
+        assert run("listener-down", rows) == [], [r["source"] for r in rows]
+    out = run("listener-down", [a, z])
+    assert "nothing listens on TCP 3389" in out[0].summary

@@ -285,6 +285,8 @@ def listener_down(ctx: Context):
                     ts = ts_any
             if not len(on_port) and not ts and _filtered_without(ctx, port):
                 pass        # a filtered capture (findstr) that may have cut the port out
+            elif not len(on_port) and not ts and _listening_elsewhere(ctx, port):
+                pass        # another capture (no time tells which is later) shows it up
             elif not len(on_port) and not ts:
                 reasons.append(f"nothing listens on TCP {port}")
                 ev.append(Evidence(source=str(ctx.etype('net:socket').iloc[0]["source"]),
@@ -324,6 +326,17 @@ def listener_down(ctx: Context):
         steps.append("Restart the Remote Desktop Services service; in Remote Desktop Session Host "
                      "Configuration / registry make sure RDP-Tcp is enabled (fEnableWinStation=1).")
     return [ctx.finding("RDP listener down: " + "; ".join(reasons), ev, steps, details=details)]
+
+
+def _listening_elsewhere(ctx: Context, port: int) -> bool:
+    """Some netstat capture of this host, not only the one taken as the latest, has a
+    LISTENING socket on ``port``: captures carry no time, so "latest" may be a guess, and
+    absence must not be read from one while another shows the port open."""
+    rows = ctx.etype("net:socket")
+    rows = rows[rows["port"] == port]
+    if not len(rows):
+        return False
+    return any(v is True for v in tl.fields(rows, "listening")["listening"])
 
 
 def _filtered_without(ctx: Context, port: int) -> bool:
