@@ -631,3 +631,16 @@ def test_listener_down_not_read_from_one_capture_while_another_shows_the_port_op
         assert run("listener-down", rows) == [], [r["source"] for r in rows]
     out = run("listener-down", [a, z])
     assert "nothing listens on TCP 3389" in out[0].summary
+
+
+def test_checks_do_not_pass_without_the_logs_they_read():
+    """A Security log alone made listener-down PASS ("listener is up") and the verdict OK;
+    the RCM log alone passed certificate-corruption (TermDD 50 and licensing are System's)
+    and, on 2008+, tls-requires-high-encryption with no registry at all (found by review)."""
+    security_only = [ev(0, "sec", 4625, user="CORP\\bob")]
+    assert isinstance(run("listener-down", security_only), NotEvaluated)
+    rcm_only = [ev(0, "rcm", 261)]
+    assert isinstance(run("certificate-corruption", rcm_only), NotEvaluated)
+    assert isinstance(run("tls-requires-high-encryption", rcm_only), NotEvaluated)
+    # with the System log they are evaluated
+    assert run("certificate-corruption", [ev(0, "termservice", 1004)]) == []

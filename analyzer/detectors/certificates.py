@@ -49,9 +49,8 @@ def certificate_corruption(ctx: Context):
     TermService\\Parameters on 2003, Terminal Server\\RCM on 2008+), reboot so they are
     regenerated, and reactivate licensing. References: KB2477023 part 4, KB329896, KB2477176.
     """
-    ne = _need_events(ctx)
-    if ne is not None:
-        return ne
+    if not ctx.has("system"):           # TermDD 50 and the licensing events are System's
+        return ctx.not_evaluated("system")
     t50 = ctx.etype("sys:termdd:protocol-error")
     partners = ctx.etype(*CORRUPTION_PARTNERS)
     if not len(t50) or not len(partners):

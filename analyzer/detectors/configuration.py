@@ -203,12 +203,12 @@ def tls_requires_high_encryption(ctx: Context):
     2003's: on 2008 and later Negotiate with Client Compatible is the default and TLS works,
     so it is not reported there. References: KB2477023 part 3.
     """
-    gen = ctx.os()
-    if gen == "2008+":
-        return []
     sl, enc = ctx.setting("SecurityLayer"), ctx.setting("MinEncryptionLevel")
     if sl is None or enc is None:
         return ctx.not_evaluated("reg", "gpresult")
+    gen = ctx.os()
+    if gen == "2008+":
+        return []
     layer, level = _int(sl["value"]), _int(enc["value"])
     fips = _int(ctx.value("FIPSAlgorithmPolicy", 0, allow_default=True)) == 1
     if layer not in (1, 2) or level is None or level >= 3 or fips:

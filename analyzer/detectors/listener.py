@@ -253,7 +253,9 @@ def listener_down(ctx: Context):
     captures that show the listener up, are history. References: KB2477023 part 2, TechNet
     cc775339 (event 1036).
     """
-    have_q, have_n, have_ev = ctx.has("qwinsta"), ctx.has("netstat"), ctx.has("events")
+    # listener failures are logged in System and the RDS logs, not in Security
+    have_q, have_n = ctx.has("qwinsta"), ctx.has("netstat")
+    have_ev = ctx.has("system") or ctx.has("rdp-logs")
     if not (have_q or have_n or have_ev):
         return ctx.not_evaluated("qwinsta", "netstat", "system")
     reasons, ev, details = [], [], {}
