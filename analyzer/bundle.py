@@ -593,6 +593,10 @@ def load(path: str | os.PathLike, *, evtx_backend: str = "auto", relevant_only: 
         else:
             raise BundleError(f"not a regular file or folder: {path}")
         members = intake.members
+        broken = [m for m in members if m.source == "(bundle)" and m.status == "failed"]
+        if broken and not any(m.status in ("pending", "parsed") for m in members):
+            # the bundle itself is a damaged archive and nothing in it could be read
+            raise BundleError(f"{path}: {broken[0].reason}")
         todo = [m for m in members if m.real_path is not None and m.status == "pending"]
         results = _run_parsers(todo, options, workers, progress, limits)
         _reparse_local_time_exports(todo, results, options, limits)

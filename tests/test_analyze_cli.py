@@ -63,6 +63,15 @@ def test_exit_codes_fail_on(capsys):
     assert rd(capsys, "analyze", BUNDLE, "--min-severity", "fatal")[0] == 2
 
 
+def test_a_corrupt_bundle_zip_is_one_error_line_and_exit_3(capsys, tmp_path):
+    """A truncated upload used to print "NO DATA" and exit 0 (found by review)."""
+    z = tmp_path / "ticket.zip"
+    z.write_bytes(b"PK\x03\x04" + b"\x00" * 40)
+    code, out, err = rd(capsys, "analyze", z)
+    assert code == 3 and out == ""
+    assert err.strip().splitlines() == [f"rdpdoctor: error: {z}: corrupt zip: File is not a zip file"]
+
+
 def test_config_tuning_and_min_severity(capsys, tmp_path):
     t = tmp_path / "rdpdoctor.toml"
     t.write_text('[detectors]\ndisable = ["port-conflict"]\n[severity]\n"listener-down" = "warning"\n')

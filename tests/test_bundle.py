@@ -128,12 +128,21 @@ def test_folder_symlinks_not_followed_and_every_file_accounted(tmp_path):
 
 
 def test_corrupt_zip_is_an_inventory_row_not_a_crash(tmp_path):
-    z = tmp_path / "broken.zip"
+    """Inside a bundle a corrupt zip is a failed inventory row; the bundle itself being a
+    corrupt zip is unreadable input: one clear error (the CLI exits 3), not "NO DATA" and
+    exit 0 (found by review)."""
+    (tmp_path / "b").mkdir()
+    z = tmp_path / "b" / "broken.zip"
     z.write_bytes(b"PK\x03\x04" + b"\xff" * 200)
-    b = analyzer.load(z)
-    assert len(b.timeline) == 0
-    row = b.inventory.iloc[0]
+    (tmp_path / "b" / "qwinsta.txt").write_text(
+        " SESSIONNAME       USERNAME                 ID  STATE   TYPE        DEVICE\n"
+        " rdp-tcp                                 65536  Listen\n", encoding="utf-8")
+    b = analyzer.load(tmp_path / "b")
+    row = inv(b)["broken.zip"]
     assert row.status == "failed" and "zip" in row.reason
+    assert inv(b)["qwinsta.txt"].status == "parsed"
+    with pytest.raises(analyzer.BundleError, match="broken.zip: corrupt zip"):
+        analyzer.load(z)
 
 
 def test_missing_bundle_raises_bundle_error(tmp_path):
