@@ -119,15 +119,15 @@ def _write_frame(df, fmt: str, out: Optional[Path]) -> None:
 
     if fmt == "parquet" and out is None:
         raise err("--format parquet needs -o FILE", EXIT_USAGE)
-    if fmt == "table":
-        text = export.to_table(df)
-    else:
-        text = export.render(df, fmt, out)
-    if text is not None:
-        if out is None:
-            sys.stdout.write(text)
-        else:
-            export.atomic_write_text(out, text)
+    try:
+        text = export.to_table(df) if fmt == "table" else export.render(df, fmt, out)
+        if text is not None:
+            if out is None:
+                sys.stdout.write(text)
+            else:
+                export.atomic_write_text(out, text)
+    except OSError as e:
+        raise err(f"cannot write {out}: {e.strerror or e}", EXIT_USAGE)
 
 
 @app.command()
@@ -196,6 +196,8 @@ def batch(
         raise err(f"--format takes a comma-separated list of {', '.join(B.FORMAT_SUFFIX)}", EXIT_USAGE)
     if not inbox.exists():
         raise err(f"no such file or folder: {inbox}", EXIT_BUNDLE)
+    if out.exists() and not out.is_dir():
+        raise err(f"--out {out}: exists and is not a folder", EXIT_USAGE)
     try:
         res = B.run(inbox, out, jobs=jobs, scheduler=scheduler, formats=formats, pattern=glob,
                     timeout=timeout_per_bundle, memory_mb=memory_per_bundle,
@@ -257,7 +259,12 @@ def summarize(
             typer.echo("\nroot causes by operating system (bundles):")
             typer.echo(o.to_string() if not o.empty else "(none)")
     if plot is not None:
-        rollup.plot_weekly(rollup.by_week(f), plot)
+        if plot.suffix.lower() not in (".png", ".svg", ".pdf"):
+            raise err(f"--plot {plot}: the chart is written as .png, .svg or .pdf", EXIT_USAGE)
+        try:
+            rollup.plot_weekly(rollup.by_week(f), plot)
+        except OSError as e:
+            raise err(f"cannot write {plot}: {e.strerror or e}", EXIT_USAGE)
         typer.echo(f"\nchart written to {plot}", err=True)
 
 

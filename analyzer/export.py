@@ -8,6 +8,7 @@ get the epoch and ``timestamp_desc`` "Unknown time (state snapshot)" rather than
 """
 from __future__ import annotations
 
+import errno
 import io
 import os
 import tempfile
@@ -25,6 +26,11 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         with open(path, "wb") as fh:
             fh.write(data)
         return
+    for up in (path.parent, *path.parent.parents):   # a file where a folder must be
+        if up.exists():
+            if not up.is_dir():
+                raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(up))
+            break
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:

@@ -143,3 +143,18 @@ def test_a_file_that_is_no_bundle_is_not_called_healthy(tmp_path):
     first = r.output.splitlines()[0]
     assert "Nothing to analyse" in first and "[NO DATA]" in first
     assert "No fault found" not in r.output
+
+
+def test_unwritable_outputs_are_one_usage_error_line(capsys, tmp_path):
+    """timeline -o under a file, batch --out onto a file and summarize --plot with an
+    unknown extension were internal errors (exit 4) with a traceback's last line."""
+    blocker = tmp_path / "pc.md"
+    blocker.write_text("x", encoding="utf-8")
+    code, out, err = rd(capsys, "timeline", BUNDLE, "-f", "csv", "-o", blocker / "x.csv")
+    assert code == 2 and err.strip() == f"rdpdoctor: error: cannot write {blocker / 'x.csv'}: Not a directory"
+    code, _, err = rd(capsys, "batch", BUNDLE.parent, "-o", blocker)
+    assert code == 2 and err.strip() == f"rdpdoctor: error: --out {blocker}: exists and is not a folder"
+    assert rd(capsys, "batch", BUNDLE.parent, "-o", tmp_path / "out")[0] == 0
+    code, _, err = rd(capsys, "summarize", tmp_path / "out", "--plot", tmp_path / "p.txt")
+    assert code == 2 and err.strip().splitlines()[-1] == (
+        f"rdpdoctor: error: --plot {tmp_path / 'p.txt'}: the chart is written as .png, .svg or .pdf")
