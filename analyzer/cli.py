@@ -445,6 +445,9 @@ def config(
     b = _load(bundle, evtx_backend, jobs)
     cfg = b.config
     if host:
+        if host.upper() not in {str(h).upper() for h in b.hosts}:
+            raise err(f"--host {host}: not in this bundle (hosts: "
+                      f"{', '.join(b.hosts) or 'none'})", EXIT_USAGE)
         cfg = cfg[cfg["host"].astype(str).str.upper() == host.upper()]
     if format == ConfigFormat.table:
         sys.stdout.write(cfgmod.to_text(cfg))

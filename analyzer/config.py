@@ -46,7 +46,7 @@ SETTINGS = ("fDenyTSConnections", "fEnableWinStation", "PortNumber", "PortNumber
             "LicensingMode", "LicenseServers", "TSAppCompat", "EnableTCPChimney", "EnableRSS",
             "EnableTCPA", "TermServiceStart", "MaxIdleTime", "MaxDisconnectionTime",
             "fResetBroken", "SSLCertificateSHA1Hash", "CertificateValues",
-            "AllowEncryptionOracle", "fAllowToGetHelp")
+            "AllowEncryptionOracle", "fAllowToGetHelp", "LanAdapter")
 
 # --------------------------------------------------------------------------- knowledge
 
@@ -71,7 +71,8 @@ _reg(TS, {n: n for n in ("fDenyTSConnections", "fSingleSessionPerUser", "KeepAli
                          "KeepAliveInterval", "TSAppCompat")}, "local")
 _reg(RDPTCP, {n: n for n in ("fEnableWinStation", "PortNumber", "MaxInstanceCount", "SecurityLayer",
                              "MinEncryptionLevel", "UserAuthentication", "MaxIdleTime",
-                             "MaxDisconnectionTime", "fResetBroken", "SSLCertificateSHA1Hash")},
+                             "MaxDisconnectionTime", "fResetBroken", "SSLCertificateSHA1Hash",
+                             "LanAdapter")},
      "local")
 _reg(TS + r"\Wds\rdpwd\Tds\tcp", {"PortNumber": "PortNumberTds"}, "local")
 _reg(TS + r"\RCM\Licensing Core", {"LicensingMode": "LicensingMode"}, "local")

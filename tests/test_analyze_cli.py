@@ -158,3 +158,9 @@ def test_unwritable_outputs_are_one_usage_error_line(capsys, tmp_path):
     code, _, err = rd(capsys, "summarize", tmp_path / "out", "--plot", tmp_path / "p.txt")
     assert code == 2 and err.strip().splitlines()[-1] == (
         f"rdpdoctor: error: --plot {tmp_path / 'p.txt'}: the chart is written as .png, .svg or .pdf")
+
+
+def test_config_for_a_host_not_in_the_bundle_is_an_error(capsys):
+    code, out, err = rd(capsys, "config", BUNDLE, "--host", "NOPE")
+    assert code == 2 and out == ""
+    assert err.strip() == "rdpdoctor: error: --host NOPE: not in this bundle (hosts: TS01)"

@@ -295,6 +295,9 @@ def test_user_not_authorized_reads_localized_member_names_without_sids():
         "members": [{"name": "VORDEFINIERT\\Administratoren", "sid": None}]})
     out = run("user-not-authorized", [admins_only])
     assert "Remote Desktop Users are left out" in out[0].summary
+    # the group lacks the right: fixing the policy comes before adding users to the group
+    first, second = out[0].remedy.splitlines()[:2]
+    assert "Allow log on through Remote" in first and "Remote Desktop Users" in second
     other = row("gpresult", "gpo:user-right", line=3, data={
         "right": "SeDenyRemoteInteractiveLogonRight",
         "members": [{"name": "CORP\\Host", "sid": "S-1-5-21-11-22-33-1501"}]})
@@ -644,3 +647,15 @@ def test_checks_do_not_pass_without_the_logs_they_read():
     assert isinstance(run("tls-requires-high-encryption", rcm_only), NotEvaluated)
     # with the System log they are evaluated
     assert run("certificate-corruption", [ev(0, "termservice", 1004)]) == []
+
+
+def test_listener_down_names_a_listener_bound_to_one_adapter():
+    """The listener-down sample's own cause, LanAdapter = 2 (bound to a replaced NIC), was
+    in the bundle but in neither the finding nor the fix (found by review)."""
+    out = run("listener-down", [sock(445, 4)], cfg(("LanAdapter", 2)))
+    assert "bound to network adapter 2" in out[0].summary
+    assert "/v LanAdapter /t REG_DWORD /d 0" in out[0].remedy.splitlines()[0]
+    out = run("listener-down", [sock(445, 4)], cfg(("LanAdapter", 0)))
+    assert "adapter" not in out[0].summary and "LanAdapter" not in out[0].remedy
+    assert run("listener-down", [sock(3389, 1184), proc(1184, "svchost.exe", ["TermService"])],
+               cfg(("LanAdapter", 2))) == []

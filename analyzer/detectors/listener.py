@@ -16,6 +16,7 @@ from .. import knowledge
 from .. import timeline as tl
 from ..findings import Evidence
 from . import Context, detector, when
+from .configuration import RDPTCP_KEY
 
 TERMSERVICE = "termservice"
 #: Service display names of TermService in SCM 7036/7031 (2003/2008 vs 2008 R2+).
@@ -316,7 +317,18 @@ def listener_down(ctx: Context):
         if have_n and not (have_q or len(fails)) and _filtered_without(ctx, port):
             return ctx.not_evaluated("netstat")
         return []
-    steps = ["Find out why: the findings shown above it (RDP disabled, port taken, service "
+    steps = []
+    lan = ctx.setting("LanAdapter")
+    if lan is not None and str(lan.get("value")) not in ("0", "None"):
+        # the listener is bound to one adapter: replaced or disabled, it cannot start
+        reasons.append(f"RDP-Tcp is bound to network adapter {lan['value']} (LanAdapter, by "
+                       f"{ctx.source_phrase(lan)}), not to all adapters")
+        ev += ctx.cfg_evidence(lan)
+        steps.append(f"Bind RDP-Tcp to all adapters: `reg add \"{RDPTCP_KEY}\" /v LanAdapter "
+                     "/t REG_DWORD /d 0 /f` (or tsconfig/RD Session Host Configuration > "
+                     "Network Adapter: All), then restart the service — an adapter that was "
+                     "replaced or disabled leaves the listener down.")
+    steps += ["Find out why: the findings shown above it (RDP disabled, port taken, service "
              "stopped) are the usual causes.",
              f"Check `netstat -ano | findstr :{port}` and `tasklist /svc` for the PID holding the "
              "port; `qwinsta` must show `rdp-tcp … Listen`."]

@@ -247,9 +247,11 @@ def user_not_authorized(ctx: Context):
         users |= set(old["user"].dropna().astype(str))
         reasons.append(f"{len(old)} Security 534 event(s) (logon type not granted)")
         ev += ctx.evidence(old)
+    rdu_left_out = False
     for r, d in _user_right_rows(ctx, "SeRemoteInteractiveLogonRight"):
         members = d.get("members") or []
         if not any(_is_rdu(m) for m in members if isinstance(m, dict)):
+            rdu_left_out = True
             names = ", ".join(str(m.get("name") or m.get("sid")) for m in members
                               if isinstance(m, dict)) or "nobody"
             gpo = f' (GPO "{d.get("gpo")}")' if d.get("gpo") else ""
@@ -288,6 +290,10 @@ def user_not_authorized(ctx: Context):
                  "`gpupdate /force`, then retry."]
     # nothing but the baseline's deny of local accounts: worth knowing (a local account
     # cannot use RDP), not an error to "fix" by weakening the baseline
+    if rdu_left_out:
+        # Remote Desktop Users lack the right itself: adding the user to the group cannot
+        # help before the policy is fixed — that step goes first
+        steps = [steps[1]] + [steps[0]] + steps[2:]
     return [ctx.finding("; ".join(reasons) + who, ev, steps, details={"users": sorted(users)},
                         severity="info" if baseline_only else None)]
 
