@@ -294,3 +294,20 @@ def test_data_loss_is_said_in_the_verdict():
             "1 archive member(s) refused): findings may be incomplete.") in section(doc, "verdict")
     assert "4 files, 22 records parsed." in section(doc, "inventory")
     assert "Data was lost" not in html.render(F.result())
+
+
+def test_verdict_asks_for_every_missing_input(tmp_path):
+    """With no fault found, the verdict's "ask the customer for" list was cut at 8 items
+    while the terminal and Markdown listed all (here a lone qwinsta leaves 9 open)."""
+    import analyzer
+    from analyzer.report import common
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "qwinsta.txt").write_text(
+        " SESSIONNAME       USERNAME                 ID  STATE   TYPE        DEVICE\n"
+        " rdp-tcp                                 65536  Listen\n", encoding="utf-8")
+    res = analyzer.analyze(tmp_path / "b")
+    asks = common.ask_for(res.report.checks)
+    assert len(asks) > 8
+    verdict = section(html.render(res), "verdict")
+    listed = re.search(r'<ul class="ask">(.*?)</ul>', verdict, re.S).group(1)
+    assert listed.count("<li>") == len(asks)

@@ -234,7 +234,7 @@ def _verdict(report: Report) -> str:
         out.append("</ul>")
     if v.severity is None and v.ask_for:
         out.append('<p>Ask the customer for:</p><ul class="ask">')
-        out.extend(f"<li>{ec(a)}</li>" for a in v.ask_for[:8])
+        out.extend(f"<li>{ec(a)}</li>" for a in v.ask_for)   # all of them, as the terminal and Markdown
         out.append("</ul>")
     loss = common.data_loss(report)
     if loss:
