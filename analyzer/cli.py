@@ -54,6 +54,12 @@ class TimelineFormat(str, Enum):
     timesketch_jsonl = "timesketch-jsonl"
 
 
+class InventoryFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    jsonl = "jsonl"
+
+
 BundleArg = Annotated[Path, typer.Argument(help="Bundle: folder, .zip, .tar(.gz) or a single file.",
                                            show_default=False)]
 BackendOpt = Annotated[EvtxBackend, typer.Option("--evtx-backend", help="Event log reader.")]
@@ -147,14 +153,12 @@ def timeline(
 @app.command()
 def inventory(
     bundle: BundleArg,
-    format: Annotated[TimelineFormat, typer.Option("--format", "-f", help="table, csv or jsonl.")] = TimelineFormat.table,
+    format: Annotated[InventoryFormat, typer.Option("--format", "-f", help="Output format.")] = InventoryFormat.table,
     evtx_backend: BackendOpt = EvtxBackend.auto,
     jobs: JobsOpt = 0,
 ) -> None:
     """List every file in a bundle: kind, parser, records, warnings, or why it was skipped."""
     b = _load(bundle, evtx_backend, jobs)
-    if format.value not in ("table", "csv", "jsonl"):
-        raise err("inventory supports --format table, csv or jsonl", EXIT_USAGE)
     _write_frame(b.inventory, format.value, None)
 
 
@@ -286,7 +290,14 @@ EXTENSION_FORMATS = {".json": "json", ".html": "html", ".htm": "html", ".md": "m
 
 
 def _format_for(path: Path, default: str) -> str:
-    fmt = EXTENSION_FORMATS.get(path.suffix.lower(), default)
+    suffix = path.suffix.lower()
+    if suffix and suffix not in EXTENSION_FORMATS and default == "terminal" \
+            and not path.exists():
+        # `-o r.pdf` wrote terminal text under a PDF name: an unknown extension needs an
+        # explicit --format
+        raise err(f"-o {path}: no report format for '{suffix}' (use .json, .html, .md or .txt, "
+                  "or say --format)", EXIT_USAGE)
+    fmt = EXTENSION_FORMATS.get(suffix, default)
     return fmt if fmt in _RENDERERS else default
 
 

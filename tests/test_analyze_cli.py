@@ -164,3 +164,13 @@ def test_config_for_a_host_not_in_the_bundle_is_an_error(capsys):
     code, out, err = rd(capsys, "config", BUNDLE, "--host", "NOPE")
     assert code == 2 and out == ""
     assert err.strip() == "rdpdoctor: error: --host NOPE: not in this bundle (hosts: TS01)"
+
+
+def test_report_extension_without_a_format_is_an_error(capsys, tmp_path):
+    """`-o r.pdf` wrote terminal text under a PDF name; an unknown extension now needs
+    --format (found by review). inventory's --format offers only what it writes."""
+    code, _, err = rd(capsys, "analyze", BUNDLE, "-o", tmp_path / "r.pdf")
+    assert code == 2 and "no report format for '.pdf'" in err and not (tmp_path / "r.pdf").exists()
+    code, _, _ = rd(capsys, "analyze", BUNDLE, "-o", tmp_path / "r.report", "-f", "json")
+    assert code == 0 and json.loads((tmp_path / "r.report").read_text(encoding="utf-8"))["hosts"]
+    assert rd(capsys, "inventory", BUNDLE, "-f", "parquet")[0] == 2
