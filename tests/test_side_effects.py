@@ -151,3 +151,18 @@ def test_output_to_a_symlink_or_a_device_is_written_through(tmp_path):
     plain = tmp_path / "plain.txt"
     atomic_write_text(plain, "x")
     assert plain.read_text(encoding="utf-8") == "x" and not list(tmp_path.glob(".*.part"))
+
+
+def test_reports_get_the_usual_file_mode(tmp_path):
+    """Reports were written 0600 (the temporary file's mode): a colleague could not open
+    one on a shared box. They now get 0666 less the umask, as any file the user writes."""
+    from analyzer.export import atomic_write_text
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "r.html", "x")
+        os.umask(0o077)
+        atomic_write_text(tmp_path / "private.html", "x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "r.html").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "private.html").stat().st_mode & 0o777 == 0o600
