@@ -286,11 +286,10 @@ def listener_down(ctx: Context):
                 ts_any, _, _ = classify(ctx, socks)
                 if ts_any:
                     ts = ts_any
-            if not len(on_port) and not ts and _filtered_without(ctx, port):
-                pass        # a filtered capture (findstr) that may have cut the port out
-            elif not len(on_port) and not ts and _listening_elsewhere(ctx, port):
-                pass        # another capture (no time tells which is later) shows it up
-            elif not len(on_port) and not ts:
+            # silence on the port is "closed" unless a filtered capture (findstr) may have
+            # cut it out, or another capture (no time tells which is later) shows it up
+            if not len(on_port) and not ts and not (_filtered_without(ctx, port)
+                                                    or _listening_elsewhere(ctx, port)):
                 reasons.append(f"nothing listens on TCP {port}")
                 ev.append(Evidence(source=str(ctx.etype('net:socket').iloc[0]["source"]),
                                    locator="(whole output)",
