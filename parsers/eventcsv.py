@@ -282,6 +282,24 @@ def resolve_tz(hint: str | None) -> tuple[Any, str]:
     return None, ""
 
 
+#: Skipped rows reported one by one; the rest in one summary warning.
+SKIPPED_WARNINGS = 20
+
+
+def _warn_skipped(source: str, skipped: list[dict[str, Any]],
+                  warnings: list[ParseWarning]) -> None:
+    """A warning for every row the CSV reader could not split or that holds no event id
+    (they used to reach only the stats); rows already warned about are not repeated."""
+    todo = [s for s in skipped if not s.get("warned")]
+    for s in todo[:SKIPPED_WARNINGS]:
+        warnings.append(ParseWarning(source, f"line {s['line']}", f"{s['reason']}; row skipped"))
+    if len(todo) > SKIPPED_WARNINGS:
+        rest = todo[SKIPPED_WARNINGS:]
+        warnings.append(ParseWarning(source, f"line {rest[0]['line']}",
+                                     f"{len(rest)} more rows skipped (last at line "
+                                     f"{rest[-1]['line']})"))
+
+
 def _zone(hint: str | None, source: str, warnings: list) -> tuple[Any, str]:
     """:func:`resolve_tz` for an export's local times, with a warning when the zone is
     unknown or only a fixed offset (a display name in a language the table lacks: French
@@ -492,7 +510,7 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
         if events:
             events[-1]["msg"] += "\n" + delim.join(rec)
         else:
-            skipped.append({"line": start, "length": len(delim.join(rec)),
+            skipped.append({"line": start, "length": len(delim.join(rec)), "warned": True,
                             "reason": "line before the first event is not a header"})
             warnings.append(ParseWarning(source, f"line {start}",
                                          "not an event row and before the first event; skipped"))
@@ -574,6 +592,7 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
         })
         naive.append(t)
 
+    _warn_skipped(source, skipped, warnings)
     frame = _frame(rows, naive, zone)
     stats: dict[str, Any] = {"records": len(frame), "records_expected": len(events),
                              "skipped": skipped, "layout": layout, "date_order": order,
@@ -714,6 +733,7 @@ def _parse_powershell(text: str, source: str, options: ParseOptions, line_offset
             r["channel"] = r["channel"] or guess
         warnings.append(ParseWarning(source, "line 1", "log name not in the export or the file "
                                      f"name; channel guessed from the event sources: {guess or 'unknown'}"))
+    _warn_skipped(source, skipped, warnings)
     frame = _frame(rows, naive, zone)
     stats: dict[str, Any] = {"records": len(frame), "records_expected": len(recs) + len(skipped),
                              "skipped": skipped, "layout": "powershell", "date_order": order,

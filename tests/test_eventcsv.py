@@ -216,3 +216,36 @@ def test_powershell_get_eventlog_export_csv_names_the_log_in_its_type_line():
     assert df["level"].tolist() == [2, 3] and df["host"].tolist() == ["TS2003"] * 2
     assert str(df.iloc[0].time) == "2011-03-14 19:00:00+00:00"       # 20:00 CET
     assert res.stats["date_order"] == "dmy"
+
+
+def test_rows_the_reader_skips_are_warnings_not_only_stats(tmp_path):
+    """A row without an event id (PowerShell export) and a field too long for the CSV reader
+    (Event Viewer export) reach the warnings with their line, not only ``stats``."""
+    lines = (FIX / "GetWinEvent_Export-Csv.csv").read_text(encoding="utf-8-sig").splitlines()
+    bad = lines[2].replace('"50"', '"fifty"', 1)
+    p = tmp_path / "System.csv"
+    p.write_text("\n".join(lines[:3] + [bad] + lines[3:]) + "\n", encoding="utf-8")
+    res = eventcsv.parse(p, ParseOptions())
+    assert len(res.frame) == len(parse("GetWinEvent_Export-Csv.csv").frame)
+    w = [w for w in res.warnings if "without a numeric event id" in w.message]
+    assert [x.locator for x in w] == ["line 4"]
+
+    src = (FIX / "System_en-US.csv").read_text(encoding="utf-8-sig").splitlines()
+    huge = f'Error,3/14/2011 8:00:00 PM,TermDD,50,None,"{"x" * 200_000}"'
+    p2 = tmp_path / "System2.csv"
+    p2.write_text("\n".join(src[:2] + [huge]) + "\n", encoding="utf-8")
+    res2 = eventcsv.parse(p2, ParseOptions())
+    assert res2.frame["event_id"].tolist() == [50]
+    csv_w = [w for w in res2.warnings if "CSV error" in w.message]
+    assert len(csv_w) == 1 and csv_w[0].locator.startswith("line ")
+
+
+def test_skipped_row_warnings_are_bounded(tmp_path):
+    lines = (FIX / "GetWinEvent_Export-Csv.csv").read_text(encoding="utf-8-sig").splitlines()
+    bad = lines[2].replace('"50"', '"x"', 1)
+    p = tmp_path / "System.csv"
+    p.write_text("\n".join(lines[:3] + [bad] * 50) + "\n", encoding="utf-8")
+    res = eventcsv.parse(p, ParseOptions())
+    w = [w.message for w in res.warnings if "skipped" in w.message]
+    assert len(w) == eventcsv.SKIPPED_WARNINGS + 1
+    assert w[-1].startswith(f"{50 - eventcsv.SKIPPED_WARNINGS} more rows skipped")
