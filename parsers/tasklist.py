@@ -150,7 +150,35 @@ def _split_row(line: str, cols: list[tuple[int, int]], names: tuple[str, ...]) -
     if not m2:
         return None
     f.update(session_name=m2.group("sn"), session_id=m2.group("sid"), mem=m2.group("mem"))
+    more = (m2.group("more") or "").strip()
+    if "status" in names and more:
+        tail = _v_tail(more)
+        if tail is None:
+            f["_lost"] = more            # the caller warns: status, user, CPU time, title
+        else:
+            f.update(tail)
     return f
+
+
+_CPU_TIME = re.compile(r"(?:^|\s)(\d+:\d{2}:\d{2})(?:\s+(.*))?$")
+_STATUS_WORDS = sorted(STATUS, key=len, reverse=True)
+
+
+def _v_tail(more: str) -> dict[str, str] | None:
+    """Status, user, CPU time and window title of a misaligned ``/v`` row: the CPU time
+    (``0:01:23``) anchors the split, a known status word (any language we know) starts the
+    text before it, the user name (which may hold spaces: ``NT AUTHORITY\\SYSTEM``) is the
+    rest. None when either is not found."""
+    m = _CPU_TIME.search(more)
+    if not m:
+        return None
+    head = more[:m.start()].strip()
+    low = head.casefold()
+    for w in _STATUS_WORDS:
+        if low.startswith(w) and (len(low) == len(w) or low[len(w)].isspace()):
+            return {"status": head[:len(w)], "user": head[len(w):].strip(),
+                    "cpu_time": m.group(1), "window_title": (m.group(2) or "").strip()}
+    return None
 
 
 def _is_continuation(line: str, cols: list[tuple[int, int]]) -> bool:
@@ -311,6 +339,7 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
             cols, variant = hdr
             names = COLUMNS[len(cols)]
             fmt, in_table = "table", True
+            lost: list[int] = []
             i += 1
             while i < n:
                 ln = lines[i]
@@ -330,8 +359,15 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
                 if f is None:
                     warn(warnings, source, no, f"not a tasklist row, skipped: {ln.strip()[:80]!r}")
                 else:
+                    if "_lost" in f:
+                        lost.append(no)
                     rows.append(_record(f, variant, "table", no))
                 i += 1
+            if lost:
+                warn(warnings, source, lost[0],
+                     f"{len(lost)} row(s) not aligned with the header (first at line {lost[0]}): "
+                     "image, PID, session and memory read; status, user, CPU time and window "
+                     "title could not be told apart and were not read")
             continue
         if _CSV_LINE.match(ln):
             j = i

@@ -167,3 +167,24 @@ def test_csv_window_title_with_quotes_is_kept(title):
     d = orjson.loads(res.frame["data"].iloc[1])
     assert d["window_title"] == 'Error "0x204" when connecting - Google Chrome'
     assert res.frame["user"].iloc[1] == "CORP\\jdoe"
+
+
+def test_v_table_pasted_with_other_spacing_keeps_status_and_user():
+    """A /v table whose rows no longer line up with the ruler (re-spaced when pasted into a
+    ticket) is read by the PID; status, user, CPU time and title are split at the CPU time
+    and a known status word, and what cannot be split is a warning, not lost silently."""
+    lines = (FIX / "tasklist_v.txt").read_text().splitlines()
+    table = lines[2:4] + [
+        "svchost.exe 1668 Services 0 21,336 K Unknown NT AUTHORITY\\NETWORK SERVICE 0:00:12 N/A",
+        "explorer.exe  4012 RDP-Tcp#0  2  84,112 K Running  CONTOSO\\jdoe  0:00:31 Program Manager",
+        "notepad.exe 5200 3 9,004 K Not Responding CONTOSO\\asmith 0:00:00 notes.txt - Notepad",
+        "app.exe 6100 Console 1 1,200 K Frobnicating CONTOSO\\bob 0:00:01 x",
+    ]
+    res = tasklist.parse_text("\n".join(table) + "\n", "t.txt")
+    d = _data(res.frame)
+    assert list(res.frame["pid"]) == [1668, 4012, 5200, 6100]
+    assert [x.get("status") for x in d] == ["Unknown", "Running", "Not Responding", None]
+    assert list(res.frame["user"])[:3] == ["NT AUTHORITY\\NETWORK SERVICE", "CONTOSO\\jdoe",
+                                          "CONTOSO\\asmith"]
+    assert d[1]["cpu_time"] == "0:00:31" and d[2]["window_title"] == "notes.txt - Notepad"
+    assert [(w.locator, w.message.split(" row(s)")[0]) for w in res.warnings] == [("line 6", "1")]
