@@ -17,7 +17,7 @@ import codecs
 import re
 from typing import Any
 
-from .base import ParseOptions, ParseResult, data_json, read_bounded
+from .base import ParseOptions, ParseResult, ParseWarning, data_json, read_bounded
 
 ROOTS: dict[str, str] = {
     "HKEY_LOCAL_MACHINE": "HKLM", "HKLM": "HKLM",
@@ -183,4 +183,15 @@ def parse_file(path, options: ParseOptions | None, parse_text) -> ParseResult:
     text, enc = decode_text(raw)
     res = parse_text(text, str(path), options)
     res.stats.update(encoding=enc, bytes_read=len(raw))
+    bad = text.count("\ufffd")
+    if enc == "cp1252" and not raw.isascii():
+        # REGEDIT4 files are written in the server's ANSI code page, which the file does
+        # not name: a Cyrillic or East Asian server's names come out as Latin-1 letters
+        res.warnings.insert(0, ParseWarning(
+            str(path), "line 1", "neither UTF-16 nor UTF-8: read as Windows-1252 (ANSI); "
+            "non-ASCII key, value and group names are wrong if the server used another "
+            "code page" + (f" ({bad} undecodable bytes replaced)" if bad else "")))
+    elif bad:
+        res.warnings.insert(0, ParseWarning(str(path), "line 1",
+                                            f"{bad} undecodable characters in {enc} replaced"))
     return res

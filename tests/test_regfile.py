@@ -346,3 +346,25 @@ def test_roundtrip_version_500_utf16(keys):
 @given(_keys(_CP1252_TEXT))
 def test_roundtrip_regedit4_ansi(keys):
     _roundtrip(keys, "4")
+
+
+def test_ansi_export_in_an_unknown_code_page_is_a_warning(tmp_path):
+    """REGEDIT4 is written in the server's ANSI code page, which the file does not name: a
+    non-UTF-8 file is read as Windows-1252 and says so (a Cyrillic server's group names
+    would otherwise come out wrong without a word)."""
+    key = r"HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Control\Terminal Server"
+    body = f'REGEDIT4\r\n\r\n[{key}]\r\n"fDenyTSConnections"=dword:00000000\r\n' \
+           '"Note"="Пользователи удаленного рабочего стола"\r\n'
+    p = tmp_path / "ts.reg"
+    p.write_bytes(body.encode("cp1251"))
+    res = regfile.parse(p)
+    assert res.stats["encoding"] == "cp1252"
+    assert [w.locator for w in res.warnings] == ["line 1"]
+    assert "Windows-1252" in res.warnings[0].message
+    assert values(res)[(TS, "fDenyTSConnections")]["value"] == 0
+    # the same text in UTF-16 (regedit 5.00) is exact and silent
+    p.write_bytes(b"\xff\xfe" + body.replace("REGEDIT4", "Windows Registry Editor Version 5.00")
+                  .encode("utf-16-le"))
+    res = regfile.parse(p)
+    assert res.warnings == []
+    assert values(res)[(TS, "Note")]["value"] == "Пользователи удаленного рабочего стола"
