@@ -135,8 +135,29 @@ class AnalysisResult:
         if not min_severity or min_severity == SEVERITIES[0]:
             return self
         floor = SEVERITY_RANK[min_severity]
-        keep = [f for f in self.report.findings if SEVERITY_RANK[f.severity] >= floor]
-        return replace(self, report=replace(self.report, findings=keep))
+        keep, hidden = [], {}
+        for f in self.report.findings:
+            if SEVERITY_RANK[f.severity] >= floor:
+                keep.append(f)
+            else:
+                hidden.setdefault((f.id, f.host), []).append(f.severity)
+        if not hidden:
+            return self
+        gone = {(i, h) for i, h in hidden}
+        # links to a hidden finding go: a shown consequence of a hidden cause is a root
+        keep = [replace(f, explains=[e for e in f.explains if (e, f.host) not in gone],
+                        explained_by=None if (f.explained_by, f.host) in gone else f.explained_by)
+                for f in keep]
+        checks = []
+        for c in self.report.checks:
+            sev = hidden.get((c.id, c.host))
+            if sev and c.status == "fail":
+                n = len(sev)
+                note = (f"{n} {'/'.join(dict.fromkeys(sev))} finding{'s' if n > 1 else ''} "
+                        f"below --min-severity {min_severity}, not shown")
+                c = replace(c, note=f"{c.note}; {note}" if c.note else note, hidden=sev)
+            checks.append(c)
+        return replace(self, report=replace(self.report, findings=keep, checks=checks))
 
     def to_dict(self) -> dict[str, Any]:
         return self.report.to_dict()

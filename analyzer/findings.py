@@ -70,6 +70,9 @@ class Check:
     status: str                        # fail | pass | not-evaluated
     missing: list[str] = field(default_factory=list)   # what to ask the customer for
     note: str = ""
+    #: severities of this check's findings that ``--min-severity`` hid (the check still
+    #: failed; the note says so)
+    hidden: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         d = {"id": self.id, "host": self.host, "status": self.status, "missing": list(self.missing)}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -11,6 +12,10 @@ from analyzer.bundle import Bundle
 from analyzer.detectors import REGISTRY
 from analyzer.engine import Tuning, TuningError, analyze_bundle, link_and_order
 from analyzer.findings import Finding
+
+import analyzer
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_data"
 
 
 def _bundle(rows, config=None, hosts=("TS01",)) -> Bundle:
@@ -144,3 +149,54 @@ def test_min_severity_filter_keeps_checks():
     f = r.filtered("warning")
     assert "nla-required" not in f.ids and "port-conflict" in f.ids
     assert len(f.report.checks) == len(r.report.checks)
+
+
+def test_min_severity_keeps_checks_and_links_consistent():
+    """--min-severity hides findings, not facts: the check of a hidden finding still failed and
+    says why nothing is shown, no shown finding explains (or is explained by) a hidden one,
+    and the verdict does not claim "no fault" while a check failed below the floor."""
+    from analyzer.report import common
+    rows = CONFLICT
+    r = analyze_bundle(_bundle(rows, cfg(("UserAuthentication", 1, "local"))))
+    ids = [f.id for f in r.report.findings]
+    assert ids[:2] == ["port-conflict", "listener-down"] and "nla-required" in ids
+    r = analyze_bundle(_bundle(rows, cfg(("UserAuthentication", 1, "local")),
+                               ), tuning=Tuning.from_dict({"severity": {"port-conflict": "warning"}}))
+    shown = r.filtered("error")
+    assert [f.id for f in shown.report.findings] == ["listener-down"]
+    ld = shown.report.findings[0]
+    assert ld.explained_by is None                       # its cause is hidden: it is a root
+    assert r.report.findings[1].explained_by == "port-conflict"   # the original is untouched
+    st = {c.id: c for c in shown.report.checks}
+    assert st["port-conflict"].status == "fail" and st["port-conflict"].hidden == ["warning"]
+    assert "below --min-severity error" in st["port-conflict"].note
+    assert st["nla-required"].hidden == ["info"]
+    d = json.loads(shown.to_json())
+    assert {c["id"]: c.get("note", "") for c in d["checks"]}["port-conflict"].startswith("1 warning")
+    v = common.verdict(shown.report)
+    assert v.root.id == "listener-down"
+    assert (v.checks["fail"], v.checks["info"]) == (2, 1)
+
+    # everything hidden: the verdict says so instead of "no fault found"
+    r = analyze_bundle(_bundle(rows, cfg(("UserAuthentication", 1, "local"))),
+                       tuning=Tuning.from_dict({"severity": {"port-conflict": "warning",
+                                                             "listener-down": "error"}}))
+    v = common.verdict(r.filtered("critical").report)
+    assert v.filtered and v.root is None and v.checks["fail"] == 2
+    assert "2 finding(s) below --min-severity" in v.detail
+
+
+def test_informational_checks_are_counted_apart_from_failures():
+    from analyzer.report import common
+    r = analyze_bundle(_bundle([winsta("rdp-tcp", "Listen", 65536)],
+                               cfg(("UserAuthentication", 1, "local"))))
+    assert [f.id for f in r.report.findings] == ["nla-required"]
+    v = common.verdict(r.report)
+    assert v.root is None and not v.filtered
+    assert v.checks["fail"] == 0 and v.checks["info"] == 1
+
+    h = analyzer.analyze(SAMPLES / "healthy-2022.zip")
+    v = common.verdict(h.report)
+    assert [f.id for f in h.report.findings] == ["nla-required"]
+    assert v.checks == {"fail": 0, "info": 1, "pass": len(REGISTRY) - 1, "not-evaluated": 0}
+    assert v.detail.startswith(f"{len(REGISTRY) - 1} checks passed. 1 informational")

@@ -115,11 +115,15 @@ def ordered_findings(report: Report) -> list[Finding]:
 def check_outcome(report: Report, row: "CheckRow") -> str:
     """The status to show: ``info`` for a failed check whose findings are all informational
     (e.g. nla-required: worth knowing, not a fault), else the check's own status."""
-    if row.status == "fail":
-        fs = findings_for_check(report, row.check)
-        if fs and all(f.severity == "info" for f in fs):
+    return _outcome(report, row.check)
+
+
+def _outcome(report: Report, check: Check) -> str:
+    if check.status == "fail":
+        sev = [f.severity for f in findings_for_check(report, check)] + list(check.hidden)
+        if sev and all(s == "info" for s in sev):
             return "info"
-    return row.status
+    return check.status
 
 
 @dataclass
@@ -132,6 +136,7 @@ class Verdict:
     counts: dict[str, int]        # findings per severity
     checks: dict[str, int]        # checks per status
     ask_for: list[str]            # what to ask the customer for (not-evaluated checks)
+    filtered: bool = False        # checks failed, but --min-severity hid all their findings
 
 
 def ask_for(checks: Iterable[Check]) -> list[str]:
@@ -147,7 +152,9 @@ def ask_for(checks: Iterable[Check]) -> list[str]:
 def verdict(report: Report) -> Verdict:
     fs = ordered_findings(report)
     counts = {s: sum(f.severity == s for f in fs) for s in ("critical", "error", "warning", "info")}
-    checks = {s: sum(c.status == s for c in report.checks) for s in ("fail", "pass", "not-evaluated")}
+    # as the checklist shows them: a check whose findings are all informational is "info"
+    outcomes = [_outcome(report, c) for c in report.checks]
+    checks = {s: outcomes.count(s) for s in ("fail", "info", "pass", "not-evaluated")}
     asks = ask_for(report.checks)
     roots = [f for f in fs if f.explained_by is None and SEVERITY_RANK.get(f.severity, 0) >= 1]
     if roots:
@@ -158,6 +165,13 @@ def verdict(report: Report) -> Verdict:
         headline = f"{kind}{where}: {top.title}"
         return Verdict(top.severity, headline, top.summary, top,
                        [f for f in roots[1:]], counts, checks, asks)
+    if checks["fail"]:
+        # nothing shown, yet checks failed: their findings are below --min-severity
+        hidden = sum(len(c.hidden) for c, o in zip(report.checks, outcomes) if o == "fail")
+        return Verdict(None, "No finding shown at the chosen minimum severity",
+                       f"{checks['fail']} check(s) failed with {hidden} finding(s) below "
+                       "--min-severity; run without it to see them.",
+                       None, [], counts, checks, asks, filtered=True)
     n_ne = checks["not-evaluated"]
     acc = report.accounting or {}
     if not report.hosts or (acc and not acc.get("parsed_files")):
@@ -170,6 +184,8 @@ def verdict(report: Report) -> Verdict:
     if n_ne:
         detail = (f"{checks['pass']} checks passed; {n_ne} could not be evaluated because the "
                   f"bundle lacks their inputs — ask the customer for the items listed below.")
+    elif checks["info"]:
+        detail = f"{checks['pass']} checks passed."
     else:
         detail = f"All {checks['pass']} checks passed."
     if counts["info"]:

@@ -217,8 +217,8 @@ def _header(report: Report, result: Any) -> str:
 
 def _verdict(report: Report) -> str:
     v = common.verdict(report)
-    sev = v.severity or "ok"
-    label = common.SEVERITY_LABEL.get(sev, "NO FAULT FOUND")
+    sev = v.severity or ("info" if v.filtered else "ok")
+    label = "FILTERED" if v.filtered else common.SEVERITY_LABEL.get(sev, "NO FAULT FOUND")
     out = [f'<section id="verdict" class="sev-{sev}" aria-label="Verdict">',
            f'<div class="label">{icon(sev)}<span>{label}</span></div>',
            f"<h2>{e(v.headline)}</h2>"]
@@ -242,7 +242,8 @@ def _verdict(report: Report) -> str:
     c, k = v.counts, v.checks
     out.append(f'<p class="counts">Findings: {c["critical"]} critical, {c["error"]} error, '
                f'{c["warning"]} warning, {c["info"]} info · Checks: {k["fail"]} failed, '
-               f'{k["pass"]} passed, {k["not-evaluated"]} not evaluated</p>')
+               + (f'{k["info"]} info, ' if k["info"] else "")
+               + f'{k["pass"]} passed, {k["not-evaluated"]} not evaluated</p>')
     out.append("</section>")
     return "".join(out)
 

@@ -165,7 +165,7 @@ def _status(st: str) -> str:
 
 def _verdict(report: Report) -> list[str]:
     v = common.verdict(report)
-    out = [f"## Verdict: {_sev(v.severity)}", ""]
+    out = [f"## Verdict: {'ℹ FILTERED' if v.filtered else _sev(v.severity)}", ""]
     out += wrap(f"**{esc(v.headline)}**", guard_first=False)
     if v.detail:
         out += [""] + wrap(esc(v.detail))
@@ -182,7 +182,8 @@ def _verdict(report: Report) -> list[str]:
                            f"report.", guard_first=False)
     c, k = v.counts, v.checks
     out += [""] + wrap(f"Findings: {c['critical']} critical, {c['error']} error, {c['warning']} "
-                       f"warning, {c['info']} info. Checks: {k['fail']} failed, {k['pass']} "
+                       f"warning, {c['info']} info. Checks: {k['fail']} failed, "
+                       + (f"{k['info']} info, " if k["info"] else "") + f"{k['pass']} "
                        f"passed, {k['not-evaluated']} not evaluated.")
     return out
 

@@ -32,10 +32,12 @@ def _verdict_lines(rep: Report) -> list[Line]:
     nfind = len(rep.findings)
     c = v.checks
     tail = (f"bundle {rep.bundle} · {len(rep.hosts)} host(s) · {nfind} finding(s) · "
-            f"{sum(c.values())} checks ({c['fail']} fail, {c['pass']} pass, "
+            f"{sum(c.values())} checks ({c['fail']} fail, "
+            + (f"{c['info']} info, " if c["info"] else "") + f"{c['pass']} pass, "
             f"{c['not-evaluated']} not evaluated)")
     if v.root is None:
-        tag = ("  [OK]", "pass") if c["pass"] else ("  [NO DATA]", "not-evaluated")
+        tag = (("  [FILTERED]", "info") if v.filtered else ("  [OK]", "pass") if c["pass"]
+               else ("  [NO DATA]", "not-evaluated"))
         return [[(v.headline, "head"), tag],
                 [("  " + v.detail, None)],
                 [("  " + tail, "dim")]]
