@@ -87,7 +87,9 @@ def normalize_state(word: str | None) -> str | None:
     if w2 in STATES:
         return STATES[w2]
     for k in sorted(STATES, key=len, reverse=True):  # truncated forms: "Разъедин", "Прослуш"
-        if len(w2) >= 4 and (k.startswith(w2) or w2.startswith(k)) and len(k) >= 4:
+        # (a longer word only by letters: "Listen'," closing a quote in prose is no state)
+        if len(w2) >= 4 and len(k) >= 4 and (
+                k.startswith(w2) or (w2.startswith(k) and w2[len(k):].isalpha())):
             return STATES[k]
     return None
 
@@ -130,6 +132,11 @@ _SESSION_NAME = re.compile(r"^(services|console|rdp-tcp(#\d+)?|ica-\S+|31c5ce942
                            r"rdp-\S+|\S+#\d+|\S+-tcp)$", re.IGNORECASE)
 
 
+#: A user name as qwinsta prints it: no characters Windows forbids in one
+#: (``" / \\ [ ] : ; | = , + * ? < >``), at most three words (``John van Smith``).
+_USER_NAME = re.compile(r'^[^"/\\\[\]:;|=,+*?<>\s]+(?: [^"/\\\[\]:;|=,+*?<>\s]+){0,2}$')
+
+
 def _row_by_shape(line: str) -> dict[str, Any] | None:
     m = _SHAPE.match(line)
     if not m or normalize_state(m.group("state")) is None:
@@ -149,6 +156,8 @@ def _row_by_shape(line: str) -> dict[str, Any] | None:
             sess = left[0]
         else:
             user = left[0]
+    if user is not None and not _USER_NAME.match(user):
+        return None             # prose ("… by content: 'rdp-tcp … 65536 Listen',"), not a row
     return {"current": m.group("cur") == ">", "session_name": sess, "user": user,
             "id": m.group("id"), "state": m.group("state"), "type": m.group("type"),
             "device": m.group("device")}

@@ -138,3 +138,24 @@ def test_rows_without_header_keep_user_names_with_spaces():
     assert got == [("rdp-tcp#0", "John Smith", 2), (None, "Mary Ann Lee", 3), (None, "Mary Lee", 4),
                    ("console", "Administrator", 1), ("rdp-tcp", None, 65536),
                    ("services", None, 0)]
+
+
+def test_prose_that_quotes_a_listener_row_is_not_qwinsta(tmp_path):
+    """A notes file that mentions "'rdp-tcp ... 65536 Listen'," was taken for a one-row
+    qwinsta without a listener row, and made listener-down the critical root cause."""
+    import zipfile
+
+    import analyzer
+    prose = ("# notes\n\nNo standalone qwinsta output could be found (searched by content: "
+             "'rdp-tcp ... 65536 Listen',\n'SESSIONNAME', localized headers).\n")
+    assert not qwinsta.sniff_text(prose)
+    assert qwinsta.sniff_text(" rdp-tcp                                 65536  Listen\n")
+    sample = Path(__file__).resolve().parents[1] / "sample_data" / "port-nondefault.zip"
+    with zipfile.ZipFile(sample) as z:
+        z.extractall(tmp_path)
+    host = analyzer.load(tmp_path).hosts[0]
+    (tmp_path / f"{host}_notes.md").write_text(prose)
+    r = analyzer.analyze(tmp_path)
+    assert "listener-down" not in r.ids
+    inv = r.report.inventory
+    assert [i["kind"] for i in inv if i["source"].endswith("_notes.md")] != ["qwinsta"]
