@@ -292,7 +292,7 @@ EXTENSION_FORMATS = {".json": "json", ".html": "html", ".htm": "html", ".md": "m
 def _format_for(path: Path, default: str) -> str:
     suffix = path.suffix.lower()
     if suffix and suffix not in EXTENSION_FORMATS and default == "terminal" \
-            and not path.exists():
+            and (path.is_file() or not path.exists()):   # (a device or FIFO writes through)
         # `-o r.pdf` wrote terminal text under a PDF name: an unknown extension needs an
         # explicit --format
         raise err(f"-o {path}: no report format for '{suffix}' (use .json, .html, .md or .txt, "
@@ -323,7 +323,8 @@ def analyze(
                                                       "whose extension says nothing).")] = ReportFormat("terminal"),
     output: Annotated[Optional[list[Path]], typer.Option(
         "-o", "--output", help="Write the report to FILE; repeatable; the format follows the "
-                               "extension (.json, .html, .md, .txt).")] = None,
+                               "extension (.json, .html, .md, .txt). With -o nothing goes to "
+                               "stdout unless one of them is '-'.")] = None,
     out_dir: Annotated[Optional[Path], typer.Option(
         "--out-dir", file_okay=False,
         help="Write the JSON, HTML and Markdown reports into DIR as <bundle>.json/.html/.md.")] = None,
@@ -358,7 +359,8 @@ def analyze(
     fmt = format.value
     from .export import atomic_write_text
 
-    targets = [(path, _format_for(path, fmt)) for path in output or []]
+    to_stdout = not output or any(str(p) == "-" for p in output)
+    targets = [(path, _format_for(path, fmt)) for path in output or [] if str(path) != "-"]
     if out_dir is not None:
         stem = _report_stem(bundle)
         targets += [(out_dir / f"{stem}{ext}", f) for f, ext in OUT_DIR_FORMATS]
@@ -369,7 +371,7 @@ def analyze(
         except OSError as e:
             raise err(f"cannot write {path}: {e.strerror or e}", EXIT_USAGE)
         typer.echo(f"rdpdoctor: wrote {ofmt} report to {path}", err=True)
-    if not targets:
+    if to_stdout and not (output is None and targets):     # --out-dir alone: files only
         if fmt == "terminal" and sys.stdout.isatty():
             from rich.console import Console
 

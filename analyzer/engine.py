@@ -61,11 +61,15 @@ class Tuning:
         unknown_sections = set(d) - {"detectors", "severity", "params"}
         if unknown_sections:
             raise TuningError(f"unknown section(s): {', '.join(sorted(unknown_sections))}")
+        for name in ("detectors", "severity", "params"):
+            if name in d and not isinstance(d[name], dict):
+                raise TuningError(f"[{name}] must be a table (a [{name}] section), "
+                                  f"not {type(d[name]).__name__}")
         dis = (d.get("detectors") or {}).get("disable") or []
         if not isinstance(dis, list):
             raise TuningError("[detectors] disable must be a list of finding ids")
         for i in dis:
-            if i not in REGISTRY:
+            if not isinstance(i, str) or i not in REGISTRY:
                 raise TuningError(f"unknown finding id in [detectors] disable: {i!r}")
         sev = dict(d.get("severity") or {})
         for i, s in sev.items():
@@ -363,7 +367,7 @@ def analyze_bundle(bundle: Bundle, tuning: Tuning | None = None) -> AnalysisResu
         acc = {}
     report = Report(
         tool={"name": "rdpdoctor", "version": __version__},
-        bundle=str(bundle.path), hosts=list(bundle.hosts), findings=ordered, checks=all_checks,
+        bundle=str(bundle.path), hosts=hosts, findings=ordered, checks=all_checks,
         inventory=_inventory_records(bundle.inventory),
         warnings=[w.as_dict() for w in bundle.warnings] + warnings,
         accounting=acc)

@@ -174,3 +174,38 @@ def test_report_extension_without_a_format_is_an_error(capsys, tmp_path):
     code, _, _ = rd(capsys, "analyze", BUNDLE, "-o", tmp_path / "r.report", "-f", "json")
     assert code == 0 and json.loads((tmp_path / "r.report").read_text(encoding="utf-8"))["hosts"]
     assert rd(capsys, "inventory", BUNDLE, "-f", "parquet")[0] == 2
+
+
+def test_unknown_extension_is_an_error_for_an_existing_file_too(capsys, tmp_path):
+    """An existing r.pdf was overwritten with terminal text while a new one was refused."""
+    old = tmp_path / "r.pdf"
+    old.write_bytes(b"%PDF-1.7 the customer's document")
+    code, _, err = rd(capsys, "analyze", BUNDLE, "-o", old)
+    assert code == 2 and "no report format for '.pdf'" in err
+    assert old.read_bytes() == b"%PDF-1.7 the customer's document"
+
+
+def test_dash_output_is_stdout_beside_files(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = rd(capsys, "analyze", BUNDLE, "-f", "json", "-o", "-", "-o", "r.html")
+    assert code == 0 and json.loads(out)["hosts"] == ["TS01"]
+    assert (tmp_path / "r.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert not (tmp_path / "-").exists()
+    code, out, _ = rd(capsys, "analyze", BUNDLE, "-o", "r.md")
+    assert code == 0 and out == ""
+
+
+@pytest.mark.parametrize("toml", ['detectors = "x"', "severity = 5", "params = []",
+                                  "[detectors]\ndisable = [[1]]"])
+def test_config_of_the_wrong_shape_is_a_usage_error(capsys, tmp_path, toml):
+    p = tmp_path / "rdpdoctor.toml"
+    p.write_text(toml + "\n")
+    code, _, err = rd(capsys, "analyze", BUNDLE, "--config", p)
+    assert code == 2 and err.startswith("rdpdoctor: error: --config:") and "internal" not in err
+
+
+def test_checks_host_is_listed_when_no_host_is_known(capsys, tmp_path):
+    code, out, _ = rd(capsys, "analyze", tmp_path, "-f", "json")
+    d = json.loads(out)
+    assert d["hosts"] == ["UNKNOWN"] and {c["host"] for c in d["checks"]} == {"UNKNOWN"}
+    assert all(c["status"] == "not-evaluated" for c in d["checks"])
