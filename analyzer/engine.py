@@ -26,7 +26,7 @@ import pandas as pd
 from . import __version__
 from . import timeline as tl_mod
 from .bundle import Bundle, Limits, load
-from .detectors import (DEFAULT_PARAMS, PRIORITY, REGISTRY, ROOT_CAUSES, Context, NotEvaluated,
+from .detectors import (DEFAULT_PARAMS, REGISTRY, ROOT_CAUSES, Context, NotEvaluated, finding_order,
                         empty_config, load_all)
 from .findings import SEVERITIES, SEVERITY_RANK, Check, Finding, Report
 
@@ -272,10 +272,7 @@ def link_and_order(findings: list[Finding]) -> list[Finding]:
             b.explained_by = cause
             if effect not in a.explains:
                 a.explains.append(effect)
-    prio = {i: n for n, i in enumerate(PRIORITY)}
-
-    def key(f: Finding):
-        return (-SEVERITY_RANK[f.severity], prio.get(f.id, len(prio)), f.host, f.id, f.summary)
+    key = finding_order
 
     ordered: list[Finding] = []
     seen: set[int] = set()

@@ -200,3 +200,26 @@ def test_informational_checks_are_counted_apart_from_failures():
     assert [f.id for f in h.report.findings] == ["nla-required"]
     assert v.checks == {"fail": 0, "info": 1, "pass": len(REGISTRY) - 1, "not-evaluated": 0}
     assert v.detail.startswith(f"{len(REGISTRY) - 1} checks passed. 1 informational")
+
+
+def test_every_format_orders_findings_as_the_json_does(tmp_path):
+    """JSON findings[0] named port-conflict while the verdict and the Markdown/HTML lists
+    led with certificate-corruption: two sort keys. One order now (severity, causes before
+    symptoms, host, id)."""
+    import re
+    import zipfile
+
+    from analyzer.report import common, markdown
+    multi = tmp_path / "multi.zip"
+    with zipfile.ZipFile(multi, "w") as z:
+        for n in ("certificate-corruption", "port-nondefault", "port-conflict", "healthy-2022"):
+            z.write(SAMPLES / f"{n}.zip", f"{n}.zip")
+    r = analyzer.analyze(multi)
+    js = [(f["id"], f["host"]) for f in json.loads(r.to_json())["findings"]]
+    assert len(js) >= 6 and js[0] == ("port-conflict", "TS22PORT")
+    assert [(f.id, f.host) for f in common.ordered_findings(r.report)] == js
+    v = common.verdict(r.report)
+    assert (v.root.id, v.root.host) == js[0]
+    md = [tuple(m) for m in re.findall(r"^### \d+\. .* on (\S+) \((\S+)\)$",
+                                       markdown.render(r.report), re.M)]
+    assert [(i, h) for h, i in md] == js

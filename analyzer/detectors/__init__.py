@@ -32,7 +32,7 @@ import pandas as pd
 
 from .. import knowledge
 from .. import timeline as tl
-from ..findings import SEVERITIES, Evidence, Finding
+from ..findings import SEVERITIES, SEVERITY_RANK, Evidence, Finding
 
 #: Inputs a detector may need → what to ask the customer for when it is missing.
 INPUTS: dict[str, str] = {
@@ -148,6 +148,16 @@ PRIORITY: tuple[str, ...] = (
     "protocol-error-burst", "connection-limit-policy", "port-nondefault", "nla-required",
     "policy-overrides-local",
 )
+
+_PRIO = {i: n for n, i in enumerate(PRIORITY)}
+
+
+def finding_order(f) -> tuple:
+    """The one order of findings (JSON, terminal, Markdown, HTML and the verdict): severity,
+    then causes before symptoms (:data:`PRIORITY`), then host and id."""
+    return (-SEVERITY_RANK.get(f.severity, 0), _PRIO.get(f.id, len(_PRIO)), f.host or "", f.id,
+            f.summary or "")
+
 
 #: The fix in one line per id (``rdpdoctor explain``); findings carry the full, OS-adapted steps.
 FIXES: dict[str, str] = {

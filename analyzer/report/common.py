@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from ..detectors import finding_order
 from ..findings import SEVERITY_RANK, Check, Finding, Report
 
 #: (section key, heading) in the article's order.
@@ -97,9 +98,7 @@ def ordered_findings(report: Report) -> list[Finding]:
     A consequence (``explained_by`` set) reads best right under its cause: port-conflict,
     then the listener-down it explains, then the next root cause.
     """
-    def key(f: Finding):
-        return (-SEVERITY_RANK.get(f.severity, 0), -len(f.explains), f.host or "", f.id)
-
+    key = finding_order
     roots = sorted((f for f in report.findings if not f.explained_by), key=key)
     rest = sorted((f for f in report.findings if f.explained_by), key=key)
     out: list[Finding] = []
