@@ -212,12 +212,58 @@ def _current_controlsets(reg: pd.DataFrame, data: list[dict]) -> dict[str, int]:
     return out
 
 
+#: Settings whose registry value is text or bytes, not a number.
+_TEXT_SETTINGS = frozenset({"LicenseServers", "SSLCertificateSHA1Hash"})
+_LINE = re.compile(r"^line (\d+)")
+
+
+def _registry_value(setting: str, d: dict) -> tuple[bool, Any]:
+    """(readable, value) of a registry row for ``setting``. A number stored as REG_BINARY
+    (``hex:01,00,00,00``) is its 4 little-endian bytes — its hex text is no decimal number
+    (it read as 1000000); a number of any other length or type cannot be read."""
+    v, typ = d.get("value"), d.get("type")
+    if setting in _TEXT_SETTINGS:
+        return True, _normalise(setting, v)
+    if typ == "REG_BINARY" and isinstance(v, str):
+        try:
+            raw = bytes.fromhex(v)
+        except ValueError:
+            return False, v
+        return (True, int.from_bytes(raw, "little")) if len(raw) == 4 else (False, v)
+    if typ in ("REG_DWORD", "REG_DWORD_BIG_ENDIAN", "REG_QWORD") and not isinstance(v, int):
+        return False, v
+    return True, _normalise(setting, v)
+
+
+def _deletions(tl: pd.DataFrame) -> dict[str, list[tuple[int, str, str | None]]]:
+    """source → (line, key, value name or None for the whole key) of each ``"x"=-`` and
+    ``[-key]`` of a registry script, keys case-folded."""
+    dl = tl[tl["event_type"].astype("string").isin(["reg:value-deleted", "reg:key-deleted"])]
+    out: dict[str, list[tuple[int, str, str | None]]] = {}
+    for src, loc, s in zip(dl["source"], dl["locator"], dl["data"]):
+        d = orjson.loads(s) if isinstance(s, str) else {}
+        m = _LINE.match(str(loc))
+        key = str(d.get("key") or normalize_key(d.get("key_original", ""))[1]).casefold()
+        name = d.get("name")
+        out.setdefault(str(src), []).append((int(m.group(1)) if m else 0, key,
+                                             None if name is None else str(name).casefold()))
+    return out
+
+
+def _deleted_later(dels: list[tuple[int, str, str | None]], line: int, key: str,
+                   name: str) -> bool:
+    return any(dline > line and (dkey == key if dname is not None and dname == name
+                                 else dname is None and (key == dkey or key.startswith(dkey + "\\")))
+               for dline, dkey, dname in dels)
+
+
 def _registry_candidates(tl: pd.DataFrame) -> list[tuple[str, Candidate]]:
     reg = tl[tl["event_type"].astype("string") == "reg:value"]
     if not len(reg):
         return []
     data = [orjson.loads(s) if isinstance(s, str) else {} for s in reg["data"].tolist()]
     current = _current_controlsets(reg, data)
+    deletions = _deletions(tl)
     out: list[tuple[str, Candidate]] = []
     certs: dict[str, list[tuple[str, str, str, str]]] = {}
     for i, (host, src, loc, d) in enumerate(zip(reg["host"], reg["source"], reg["locator"], data)):
@@ -228,8 +274,16 @@ def _registry_candidates(tl: pd.DataFrame) -> list[tuple[str, Candidate]]:
         if m:
             cur = current.get(host)
             preferred = int(m.group(1)) == (cur if cur is not None else 1)
+            # another control set than Select\Current (LastKnownGood) is not what runs: it
+            # is listed as overridden, never decides
+            inactive = cur is not None and not preferred
         else:
-            preferred = True
+            preferred, inactive = True, False
+        dels = deletions.get(str(src))
+        if dels:
+            lm = _LINE.match(str(loc))
+            if _deleted_later(dels, int(lm.group(1)) if lm else 0, key, name):
+                continue        # the script deletes it again further down
         if key in CERT_KEYS and d.get("name") in CERT_VALUES:
             certs.setdefault(host, []).append((d["name"], CERT_KEYS[key], str(src), str(loc)))
             continue
@@ -237,9 +291,14 @@ def _registry_candidates(tl: pd.DataFrame) -> list[tuple[str, Candidate]]:
         if hit is None:
             continue
         setting, origin = hit
-        out.append((host, Candidate(setting, _normalise(setting, d.get("value")), origin,
-                                    None if pd.isna(src) else str(src), str(loc), order=i,
-                                    preferred_controlset=preferred)))
+        ok, value = _registry_value(setting, d)
+        if not ok:
+            continue            # the parser's warning says why; a wrong number must not decide
+        c = Candidate(setting, value, origin, None if pd.isna(src) else str(src), str(loc),
+                      order=i, preferred_controlset=preferred)
+        if inactive:
+            c.extra["inactive"] = m.group(0).strip("\\")
+        out.append((host, c))
     for host, found in certs.items():
         names = sorted({n for n, _, _, _ in found}, key=CERT_VALUES.index)
         where = sorted({w for _, w, _, _ in found})
@@ -304,9 +363,19 @@ def effective_config(bundle_or_timeline) -> pd.DataFrame:
     for host, c in cands:
         by.setdefault((host.upper(), c.setting), []).append(c)
     rows = []
-    for (host, setting), cs in by.items():
-        cs.sort(key=Candidate.key, reverse=True)
+    for (host, setting), cs in list(by.items()):
+        cs.sort(key=lambda c: (not c.extra.get("inactive"), *c.key()), reverse=True)
         win = cs[0]
+        if win.extra.get("inactive"):
+            # only a control set that is not running says anything: the default applies
+            v = DEFAULTS.get(setting)
+            rows.append({"host": host, "setting": setting, "value": v,
+                         "display": (display(setting, v) + " — default" if v is not None
+                                     else "unknown") + f" (only {win.extra['inactive']}, "
+                                     "not the current control set, sets it)",
+                         "origin": "default", "gpo": None, "source": None, "locator": None,
+                         "overridden": [c.as_lost() for c in cs], "is_default": True})
+            continue
         rows.append({"host": host, "setting": setting, "value": win.value,
                      "display": win.extra.get("display") or display(setting, win.value),
                      "origin": win.origin, "gpo": win.gpo if win.origin != "local" else None,

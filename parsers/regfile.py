@@ -92,8 +92,16 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
 # --------------------------------------------------------------------------- raw records
 
 
+#: ``\\`` ending a wrapped hex list, optionally followed by a comment (``,\\ ; note``).
+_WRAP = re.compile(r"\\\s*(?:;.*)?$")
+#: A line that continues a hex list: hex bytes.
+_HEX_MORE = re.compile(r"^[0-9a-fA-F]{1,2}\s*(?:,|\\|$)")
+
+
 def _logical_lines(text: str, line_offset: int):
-    """Yield (first line number, joined text) with ``\\`` continuations folded in."""
+    """Yield (first line number, joined text) with ``\\`` continuations folded in. As
+    Windows' ``reg import`` does, a comment after the ``\\`` and blank or comment lines
+    inside a wrapped list are skipped (Wine's import tests: Multi-Line7/10, Wine16)."""
     lines = _NEWLINE.split(text)     # not splitlines(): \x0b, \x1c, \u2028 may sit in data
     i = 0
     n = len(lines)
@@ -102,10 +110,17 @@ def _logical_lines(text: str, line_offset: int):
         cur = lines[i].strip()
         i += 1
         # a hex list wraps with ",\" at the end; a string value never ends with a bare "\"
-        while cur.endswith("\\") and not cur.startswith(("[", ";", "#")) and i < n \
-                and "=" in cur and not _ends_in_string(cur):
-            cur = cur[:-1].rstrip() + lines[i].strip()
-            i += 1
+        while i < n and not cur.startswith(("[", ";", "#")) and "=" in cur \
+                and not _ends_in_string(cur) and (m := _WRAP.search(cur)):
+            j = i
+            while j < n and (not lines[j].strip() or lines[j].lstrip().startswith(";")):
+                j += 1
+            if j < n and _HEX_MORE.match(lines[j].strip()):
+                cur = cur[:m.start()].rstrip() + lines[j].strip()
+                i = j + 1
+            else:                       # nothing continues it: the list ends with ","
+                cur = cur[:m.start()].rstrip()
+                break
         yield start + 1 + line_offset, cur
 
 
@@ -118,12 +133,35 @@ def _ends_in_string(s: str) -> bool:
     return rest.lstrip().lstrip("=").lstrip().startswith('"')
 
 
+_NUMBER_SIZES = {"REG_DWORD": 4, "REG_DWORD_BIG_ENDIAN": 4, "REG_QWORD": 8}
+
+
+def _cut_value(line: str) -> str | None:
+    """Why a value line looks cut short, or None: regedit writes every DWORD with 8 hex
+    digits and never ends a hex list with a comma."""
+    try:
+        _, rest = _parse_name(line)
+    except ValueError:
+        return None
+    data = rest.lstrip()[1:].split(";", 1)[0].strip().lower()
+    m = _DWORD.match(data)
+    if m and len(m.group(1)) < 8:
+        return f"DWORD with {len(m.group(1))} of 8 hex digits"
+    if (data.startswith("hex:") or _HEX_TYPED.match(data)) and data.endswith(","):
+        return "hex list ending in ','"
+    return None
+
+
 def _records(text: str, version: str, source: str, warnings: list[ParseWarning],
              line_offset: int):
     ansi = version == "4"
     key: str | None = None
     header_seen = False
-    for lineno, line in _logical_lines(text, line_offset):
+    # a file cut short (a partial copy, a truncated attachment) ends without a newline
+    cut = not text.rstrip("\x00").endswith(("\n", "\r"))
+    logical = list(_logical_lines(text, line_offset))
+    last = max((no for no, ln in logical if ln), default=None)
+    for lineno, line in logical:
         if not header_seen:
             if line:
                 header_seen = True      # the header line itself
@@ -152,11 +190,20 @@ def _records(text: str, version: str, source: str, warnings: list[ParseWarning],
             if key is None:
                 warn(warnings, source, lineno, "value line outside of any key (ignored)")
                 continue
+            why = _cut_value(line)
+            if why and (cut and lineno == last or why.startswith("hex")):
+                # a wrong value must not decide the configuration: not read
+                warn(warnings, source, lineno, f"{why}: the file looks cut inside this value; "
+                     "not read")
+                continue
             try:
                 row = _value(line, key, ansi, lineno)
             except ValueError as e:
                 warn(warnings, source, lineno, f"cannot read value: {e}")
                 continue
+            note = row.pop("_warn", None)
+            if note:
+                warn(warnings, source, lineno, note)
             yield row
             continue
         warn(warnings, source, lineno, f"unrecognised line: {line[:60]!r}")
@@ -235,6 +282,10 @@ def _value(line: str, key: str, ansi: bool, lineno: int) -> dict[str, Any]:
         type_name = rc.TYPE_NAMES.get(num, f"REG_UNKNOWN_0x{num:x}")
         raw = _hex_bytes(data[m.end():])
         value = rc.decode_value(type_name, raw, ansi=ansi)
-        return rc.value_row(key_original=key, name=name, type_name=type_name, value=value,
-                            raw=raw, locator=loc)
+        row = rc.value_row(key_original=key, name=name, type_name=type_name, value=value,
+                           raw=raw, locator=loc)
+        if type_name in _NUMBER_SIZES and not isinstance(value, int):
+            row["_warn"] = (f"{type_name} of {len(raw)} bytes (not {_NUMBER_SIZES[type_name]}): "
+                            "kept as hex, not as a number")
+        return row
     raise ValueError(f"unknown data format {data[:30]!r}")

@@ -205,3 +205,67 @@ def test_empty_timeline_gives_empty_table():
     cfg = C.effective_config(tl.empty_frame())
     assert list(cfg.columns) == C.COLUMNS and len(cfg) == 0
     assert "No configuration" in C.to_text(cfg)
+
+
+_RDPTCP_KEY = r"HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp"
+_POL_KEY = r"HKEY_LOCAL_MACHINE\SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services"
+
+
+def _cfg(text: str, path: Path):
+    r = regfile.parse(_reg(text, path))
+    return r, C.effective_config(_timeline((r, path.name, "H")))
+
+
+def test_only_a_control_set_that_is_not_running_does_not_decide(tmp_path):
+    """ControlSet001 is LastKnownGood when Select\\Current = 2: its fEnableWinStation = 0 gave
+    a critical rdp-disabled (found by review). It is listed, the default applies."""
+    text = f"""Windows Registry Editor Version 5.00
+
+[HKEY_LOCAL_MACHINE\\SYSTEM\\Select]
+"Current"=dword:00000002
+
+[{_RDPTCP_KEY.replace("CurrentControlSet", "ControlSet001")}]
+"fEnableWinStation"=dword:00000000
+"""
+    _, cfg = _cfg(text, tmp_path / "cs.reg")
+    row = C.get(cfg, "H", "fEnableWinStation")
+    assert row["value"] == 1 and row["is_default"] and "ControlSet001" in row["display"]
+    assert row["overridden"][0]["value"] == 0
+
+
+def test_numbers_stored_as_binary_are_little_endian_or_not_read(tmp_path):
+    """hex:02,00,00,00 read as the decimal 2000000 ("connections are limited to 2000000")."""
+    text = f"""Windows Registry Editor Version 5.00
+
+[{_RDPTCP_KEY}]
+"MaxInstanceCount"=hex:02,00,00,00
+"PortNumber"=hex:50,c3
+"fEnableWinStation"=hex(4):01,00
+"""
+    r, cfg = _cfg(text, tmp_path / "b.reg")
+    assert C.value(cfg, "H", "MaxInstanceCount") == 2
+    assert C.get(cfg, "H", "PortNumber")["is_default"]          # 2 bytes: not a number
+    assert C.get(cfg, "H", "fEnableWinStation")["is_default"]
+    assert any("REG_DWORD of 2 bytes" in w.message for w in r.warnings)
+
+
+def test_a_script_that_deletes_a_value_or_key_later_cancels_it(tmp_path):
+    text = f"""Windows Registry Editor Version 5.00
+
+[{_POL_KEY}]
+"fDenyTSConnections"=dword:00000001
+"MaxInstanceCount"=dword:00000002
+
+[{_POL_KEY}]
+"fDenyTSConnections"=-
+
+[{_RDPTCP_KEY}]
+"PortNumber"=dword:0000c350
+
+[-HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server]
+"""
+    _, cfg = _cfg(text, tmp_path / "d.reg")
+    assert C.get(cfg, "H", "fDenyTSConnections") is None or \
+        C.get(cfg, "H", "fDenyTSConnections")["origin"] != "policy"
+    assert C.value(cfg, "H", "MaxInstanceCount") == 2
+    assert C.get(cfg, "H", "PortNumber")["is_default"]         # its whole key was deleted

@@ -368,3 +368,33 @@ def test_ansi_export_in_an_unknown_code_page_is_a_warning(tmp_path):
     res = regfile.parse(p)
     assert res.warnings == []
     assert values(res)[(TS, "Note")]["value"] == "Пользователи удаленного рабочего стола"
+
+
+@pytest.mark.parametrize("tail,why", [('"PortNumber"=dword:0000d3d', "DWORD with 7 of 8"),
+                                      ('"Hash"=hex:5c,6a,\\\r\n', "hex list ending in ','")])
+def test_a_value_cut_by_truncation_is_a_warning_not_a_wrong_value(tmp_path, tail, why):
+    """A copy cut inside the last value: dword:0000d3d read as 3389 instead of 55256."""
+    key = r"HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp"
+    body = f'Windows Registry Editor Version 5.00\r\n\r\n[{key}]\r\n"A"=dword:00000001\r\n{tail}'
+    p = tmp_path / "cut.reg"
+    p.write_bytes(b"\xff\xfe" + body.encode("utf-16-le"))
+    res = regfile.parse(p)
+    assert [(k[1]) for k in values(res)] == ["A"]
+    assert [w.locator for w in res.warnings] == ["line 5"] and why in res.warnings[0].message
+    # the same short DWORD inside a hand-written script (not at a cut end) is read
+    p.write_bytes(b"\xff\xfe" + (body.replace(tail, "") + '"P"=dword:d3d\r\n"B"=dword:1\r\n')
+                  .encode("utf-16-le"))
+    assert {k[1]: v["value"] for k, v in values(regfile.parse(p)).items()} == {"A": 1, "P": 3389,
+                                                                               "B": 1}
+
+
+def test_blank_and_comment_lines_inside_a_wrapped_hex_list_are_skipped_as_windows_does():
+    key = r"HKEY_LOCAL_MACHINE\SOFTWARE\X"
+    text = (f'Windows Registry Editor Version 5.00\n\n[{key}]\n'
+            '"M"=hex(7):4c,00,69,00,\\ ; first part\n'
+            '\n; a comment line\n'
+            '  6e,00,00,00,00,00\n"N"=dword:00000002\n')
+    res = regfile.parse_text(text, "w.reg")
+    assert res.warnings == []
+    v = {k[1]: x["value"] for k, x in values(res).items()}
+    assert v == {"M": ["Lin"], "N": 2}
