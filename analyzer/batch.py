@@ -116,13 +116,16 @@ def _looks_like_bundle_dir(d: Path) -> bool:
 
 
 def discover(inbox: str | os.PathLike, pattern: str | None = None,
-             exclude: Iterable[Path] = ()) -> list[BundleRef]:
+             exclude: Iterable[Path] = (),
+             ignored: list[tuple[str, str]] | None = None) -> list[BundleRef]:
     """The bundles under ``inbox``, sorted by id (a list file's in its own order).
 
     ``inbox`` is a folder (searched recursively: archives, and folders that look like a
     bundle — those are not searched further) or a list file (one path per line, relative to
     the list file's folder; blank lines and ``#`` comments ignored). ``pattern`` (fnmatch, on
-    the name) restricts archives and bundle folders alike.
+    the name) restricts archives and bundle folders alike. A loose file the parsers
+    recognise is a bundle of its own; ``ignored`` (when given) receives (path, why) for
+    everything else that is not taken, so nothing in the inbox goes unaccounted.
     """
     root = Path(inbox)
     if not root.exists():
@@ -142,23 +145,61 @@ def discover(inbox: str | os.PathLike, pattern: str | None = None,
             refs.append(BundleRef(line, str(p.resolve())))
         return refs
     root = root.resolve()
+    if root in excl:
+        raise BatchError(f"OUTDIR is INBOX ({root}): write the results to another folder")
+
+    def take(e: Path, target: Path) -> None:
+        if not pattern or fnmatch.fnmatch(e.name, pattern):
+            refs.append(BundleRef(e.relative_to(root).as_posix(), str(target)))
 
     def walk(d: Path) -> None:
         for e in sorted(d.iterdir()):
-            if e.name.startswith(".") or e.resolve() in excl or e.is_symlink():
+            if e.name.startswith(".") or e.resolve() in excl:
+                continue
+            rel = e.relative_to(root).as_posix()
+            if e.is_symlink():
+                # an attachment linked into the inbox is followed; a linked folder is not
+                # (no loops, no walking out of the inbox)
+                target = e.resolve()
+                if target.is_file() and (_is_archive_name(e.name) or _is_artifact(target)):
+                    take(e, target)
+                elif ignored is not None:
+                    ignored.append((rel, "a symbolic link to a folder or to nothing "
+                                         "(not followed)" if not target.is_file()
+                                    else "a symbolic link to a file that is no bundle"))
                 continue
             if e.is_dir():
-                if _looks_like_bundle_dir(e):
-                    if not pattern or fnmatch.fnmatch(e.name, pattern):
-                        refs.append(BundleRef(e.relative_to(root).as_posix(), str(e)))
+                if _is_batch_outdir(e):
+                    if ignored is not None:
+                        ignored.append((rel, "an OUTDIR of an earlier batch run"))
+                elif _looks_like_bundle_dir(e):
+                    take(e, e)
                 else:
                     walk(e)
-            elif e.is_file() and _is_archive_name(e.name):
-                if not pattern or fnmatch.fnmatch(e.name, pattern):
-                    refs.append(BundleRef(e.relative_to(root).as_posix(), str(e)))
+            elif e.is_file() and (_is_archive_name(e.name) or _is_artifact(e)):
+                take(e, e)                        # an archive, or one loose log / export
+            elif ignored is not None:
+                ignored.append((rel, "neither an archive nor a file rdpdoctor reads"))
 
     walk(root)
     return sorted(refs, key=lambda r: r.bundle_id)
+
+
+def _is_batch_outdir(d: Path) -> bool:
+    return (d / "state").is_dir() and any((d / n).exists() for n in ("summary.parquet",
+                                                                     "summary.csv"))
+
+
+def _is_artifact(p: Path) -> bool:
+    """A loose file whose content one of the parsers recognises (a System.evtx attached
+    to the ticket on its own)."""
+    import parsers
+    from parsers.base import read_head
+
+    try:
+        return parsers.identify(read_head(p), p.name) is not None
+    except OSError:
+        return False
 
 
 def content_hash(path: str | os.PathLike) -> str:
@@ -258,9 +299,13 @@ def _run_subprocess(task: dict[str, Any], watch: _Watch) -> dict[str, Any]:
     popen_kw: dict[str, Any] = {}
     if os.name == "posix":
         popen_kw["start_new_session"] = True     # so a kill reaches the whole group
+    import tempfile
+
+    child_tmp = tempfile.mkdtemp(prefix="rdpdoctor-bundle-")   # removed below, killed or not
     proc = subprocess.Popen([sys.executable, "-c", "from analyzer.batch import _child_main; _child_main()"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            **popen_kw)
+                            env={**os.environ, "TMPDIR": child_tmp, "TEMP": child_tmp,
+                                 "TMP": child_tmp}, **popen_kw)
     data: bytes | None = json.dumps(task).encode()
     try:
         while True:
@@ -277,6 +322,8 @@ def _run_subprocess(task: dict[str, Any], watch: _Watch) -> dict[str, Any]:
         _killpg(proc.pid)
         proc.wait()
         raise
+    finally:
+        shutil_rm(child_tmp)
     rec = None if watch.verdict else _parse_result(out.decode("utf-8", "replace"))
     if rec is None:
         rec = {"status": "failed", "reason": watch.verdict or _failure_reason(proc.returncode, errb, task)}
@@ -366,6 +413,7 @@ def _run_forked(task: dict[str, Any], watch: _Watch) -> dict[str, Any]:
         if not line or not line.startswith("pid "):
             raise EOFError(f"no child started ({line!r})")
         pid = int(line.split()[1])
+        watch.t0 = time.monotonic()               # a cold zygote's imports are not the bundle's
         while True:
             line = z.readline(0.2)
             if line is not None:
@@ -444,12 +492,18 @@ def _zygote_main(workdir: str) -> None:
         if not line.strip():
             continue
         req = json.loads(line)
+        # the bundle's temporary files (its extracted members) go under our workdir, so a
+        # child killed at its timeout or memory budget leaves nothing behind: removed below
+        child_tmp = os.path.join(workdir, "tmp")
         pid = os.fork()
         if pid == 0:                                  # the bundle's own process
             code = 0
             try:
                 os.setsid()
                 _signal.signal(_signal.SIGINT, _signal.SIG_DFL)
+                import tempfile as _tempfile
+                os.makedirs(child_tmp, mode=0o700, exist_ok=True)
+                os.environ["TMPDIR"] = _tempfile.tempdir = child_tmp
                 fd = os.open(req["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
                 os.dup2(fd, 1)
                 os.dup2(fd, 2)
@@ -485,6 +539,7 @@ def _zygote_main(workdir: str) -> None:
                     shutil_rm(workdir)
                     return
                 buf += chunk
+        shutil_rm(child_tmp)
         out.write(f"exit {os.waitstatus_to_exitcode(status)}\n")
         out.flush()
     shutil_rm(workdir)
@@ -693,10 +748,13 @@ def describe(result) -> dict[str, Any]:
         "bundle_time": bundle_time, "files": files, "files_parsed": parsed,
         "parse_warnings": len(warnings), "findings": [],
     }
-    if files and not readable:
+    if inv is not None and not readable:
+        rec["status"] = "failed"
+        if not files:                             # an empty zip or folder is no clean bundle
+            rec["reason"] = "nothing in the bundle: no file at all"
+            return rec
         bad = inv[inv["status"] != "parsed"]
         reasons = list(dict.fromkeys(str(r) for r in bad["reason"] if isinstance(r, str) and r))
-        rec["status"] = "failed"
         rec["reason"] = "nothing readable in the bundle: " + ("; ".join(reasons[:3]) or "no file recognised")
         return rec
     for f in (getattr(report, "findings", None) or []):
@@ -720,6 +778,7 @@ class BatchResult:
     summary: Any                                  # pandas DataFrame (this run's rows)
     counts: dict[str, int] = field(default_factory=dict)
     elapsed: float = 0.0
+    ignored: list[tuple[str, str]] = field(default_factory=list)   # (path in INBOX, why)
 
 
 def _version() -> str:
@@ -740,11 +799,17 @@ def _load_state(outdir: Path, sha: str) -> dict | None:
 
 
 def _reusable(state: dict | None, version: str, formats: list[str], outdir: Path,
-              retry_failed: bool) -> bool:
+              retry_failed: bool, limits: dict[str, Any] | None = None) -> bool:
     if not state or state.get("version") != version:
         return False
     if state.get("status") == "failed":
-        return not retry_failed
+        if retry_failed:
+            return False
+        # a bundle killed at its timeout or memory budget may pass with other limits
+        old = state.get("limits")
+        if limits and state.get("limit_hit") and old != limits:
+            return False
+        return True
     have = state.get("reports") or {}
     warned = " ".join(state.get("report_warnings") or [])
     return all((fmt in have and (outdir / have[fmt]).is_file()) or f"{fmt} report" in warned
@@ -760,7 +825,7 @@ def make_executor(jobs: int = 1, scheduler: str | None = None) -> tuple[Executor
             raise BatchError("--scheduler needs Dask distributed: pip install 'rdpdoctor[dask]'") from e
         try:
             client = Client(scheduler, timeout="30s")
-        except (OSError, TimeoutError) as e:
+        except (OSError, TimeoutError, ValueError) as e:   # ValueError: a malformed address
             raise BatchError(f"cannot reach the Dask scheduler {scheduler}: {e}") from e
         ex = client.get_executor(pure=False)
 
@@ -794,8 +859,25 @@ def _init_worker() -> None:
     """Pool worker initializer: Ctrl-C is the driver's to handle (it stops the workers); the
     worker's Arrow memory comes from the C allocator, like the CLI's."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
     from .timeline import use_system_allocator
     use_system_allocator()
+
+
+def _die_with_parent() -> None:
+    """Linux: SIGKILL this process when the driver dies (SIGKILL, OOM killer): its zygote
+    sees its stdin close and removes its child and temporary files. Elsewhere a no-op."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)             # PR_SET_PDEATHSIG
+        if os.getppid() == 1:                     # the driver died before the call
+            os._exit(1)
+    except (OSError, AttributeError):
+        pass
 
 
 def run(inbox: str | os.PathLike, outdir: str | os.PathLike, *, jobs: int = 1,
@@ -810,13 +892,15 @@ def run(inbox: str | os.PathLike, outdir: str | os.PathLike, *, jobs: int = 1,
     outdir.mkdir(parents=True, exist_ok=True)
     formats = list(dict.fromkeys(formats))
     version = _version()
-    refs = discover(inbox, pattern, exclude=[outdir])
+    ignored: list[tuple[str, str]] = []
+    refs = discover(inbox, pattern, exclude=[outdir], ignored=ignored)
+    limits = {"timeout": float(timeout), "memory_mb": int(memory_mb)}
 
     rows: dict[str, dict[str, Any]] = {}          # bundle_id → record
     todo: list[dict[str, Any]] = []
     first_by_sha: dict[str, str] = {}
     counts = {"bundles": len(refs), "analysed": 0, "ok": 0, "failed": 0, "skipped": 0,
-              "resumed": 0, "duplicates": 0}
+              "resumed": 0, "resumed_failed": 0, "duplicates": 0}
     for ref in refs:
         t0 = time.monotonic()
         try:
@@ -835,10 +919,12 @@ def run(inbox: str | os.PathLike, outdir: str | os.PathLike, *, jobs: int = 1,
             continue
         first_by_sha[sha] = ref.bundle_id
         state = _load_state(outdir, sha)
-        if _reusable(state, version, formats, outdir, retry_failed):
+        if _reusable(state, version, formats, outdir, retry_failed, limits):
             rows[ref.bundle_id] = {**state, "ref": ref, "sha256": sha, "action": "resumed", "t_hash": t_hash}
             counts["skipped"] += 1
             counts["resumed"] += 1
+            if state.get("status") == "failed":
+                counts["resumed_failed"] += 1
             continue
         rows[ref.bundle_id] = {"ref": ref, "sha256": sha, "t_hash": t_hash}
         todo.append({"bundle_id": ref.bundle_id, "path": ref.path, "sha256": sha,
@@ -849,6 +935,7 @@ def run(inbox: str | os.PathLike, outdir: str | os.PathLike, *, jobs: int = 1,
     bar = _Progress(len(refs), counts) if progress else None
     close = None
     interrupted = False
+    old_term = _term_as_interrupt()
     try:
         if bar:
             bar.start()
@@ -868,7 +955,9 @@ def run(inbox: str | os.PathLike, outdir: str | os.PathLike, *, jobs: int = 1,
                     else:
                         lost = False
                     rec.update(version=version, sha256=t["sha256"], path=t["path"],
-                               bundle_id=t["bundle_id"])
+                               bundle_id=t["bundle_id"], limits=limits,
+                               limit_hit=rec.get("status") == "failed"
+                               and str(rec.get("reason", "")).startswith(LIMIT_REASONS))
                     if not lost:
                         _save_state(outdir, t["sha256"], rec)
                     rows[t["bundle_id"]].update(rec, action="analysed")
@@ -884,11 +973,32 @@ def run(inbox: str | os.PathLike, outdir: str | os.PathLike, *, jobs: int = 1,
     finally:
         if close:
             close(interrupted)
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
         if bar:
             bar.stop()
         done = {k: v for k, v in rows.items() if "status" in v}
         summary = write_outputs(outdir, done)
-    return BatchResult(outdir, summary, counts, time.monotonic() - t_start)
+    return BatchResult(outdir, summary, counts, time.monotonic() - t_start, ignored)
+
+
+#: Failure reasons that depend on --timeout-per-bundle / --memory-per-bundle.
+LIMIT_REASONS = ("timed out after", "memory budget of")
+
+
+def _term_as_interrupt():
+    """SIGTERM (``kill``, ``timeout``, a CI job cancelled) stops the batch as Ctrl-C does:
+    workers and their bundles' processes stopped, the summary of what finished written.
+    Returns the handler to restore (None when not in the main thread)."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    return signal.signal(signal.SIGTERM, handler)
 
 
 def _save_state(outdir: Path, sha: str, rec: dict) -> None:

@@ -203,16 +203,28 @@ def batch(
     if out.exists() and not out.is_dir():
         raise err(f"--out {out}: exists and is not a folder", EXIT_USAGE)
     try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise err(f"--out {out}: cannot create it: {e.strerror or e}", EXIT_USAGE)
+    try:
         res = B.run(inbox, out, jobs=jobs, scheduler=scheduler, formats=formats, pattern=glob,
                     timeout=timeout_per_bundle, memory_mb=memory_per_bundle,
                     retry_failed=retry_failed, progress=sys.stderr.isatty())
     except B.BatchError as e:
         raise err(str(e), EXIT_USAGE if scheduler else EXIT_BUNDLE)
     c = res.counts
+    for path, why in res.ignored:
+        typer.echo(f"ignored: {path}: {why}", err=True)
+    if not c["bundles"]:
+        typer.echo(f"rdpdoctor: warning: no bundle found in {inbox}"
+                   + (f" matching --glob {glob!r}" if glob else ""), err=True)
     Console(soft_wrap=True).print(B.counts_table(res.summary))
+    resumed_failed = (f", {c['resumed_failed']} of them failed before" if c.get("resumed_failed")
+                      else "")
     typer.echo(f"{c['bundles']} bundles: {c['ok']} analysed ok, {c['failed']} failed, {c['skipped']} skipped "
-               f"({c['resumed']} already done, {c['duplicates']} duplicates) in {res.elapsed:.1f} s; "
-               f"see {res.outdir / 'summary.csv'}")
+               f"({c['resumed']} already done{resumed_failed}, {c['duplicates']} duplicates) in "
+               f"{res.elapsed:.1f} s; see {res.outdir / 'summary.csv'}"
+               + (f"; {len(res.ignored)} ignored (listed above)" if res.ignored else ""))
     failed = res.summary[res.summary["status"] == "failed"].drop_duplicates("path")
     for r in failed.itertuples(index=False):
         typer.echo(f"failed: {r.bundle_id}: {r.reason}", err=True)

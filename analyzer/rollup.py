@@ -26,8 +26,16 @@ def load(outdir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     sp, fp = d / "summary.parquet", d / "findings.parquet"
     if not sp.is_file():
         raise FileNotFoundError(f"{d} has no summary.parquet (is it an 'rdpdoctor batch' OUTDIR?)")
-    summary = pd.read_parquet(sp)
-    findings = pd.read_parquet(fp) if fp.is_file() else summary[summary["finding_id"].fillna("") != ""]
+    try:
+        summary = pd.read_parquet(sp)
+        findings = pd.read_parquet(fp) if fp.is_file() else summary[summary["finding_id"].fillna("") != ""]
+    except (OSError, ValueError, KeyError) as e:   # pyarrow's ArrowInvalid is a ValueError
+        raise FileNotFoundError(f"{d}: its summary cannot be read ({type(e).__name__}: "
+                                f"{str(e)[:200]}); run 'rdpdoctor batch' again") from None
+    missing = {"status", "finding_id", "severity"} - set(summary.columns)
+    if missing:
+        raise FileNotFoundError(f"{d}: summary.parquet lacks {', '.join(sorted(missing))} "
+                                "(not written by 'rdpdoctor batch'?)")
     return summary, findings
 
 

@@ -125,7 +125,7 @@ def test_rerun_skips_everything_already_done(inbox, local_run):
     r = _batch(str(inbox), "--out", str(out), "--jobs", "2", "--format", "json,markdown",
                "--timeout-per-bundle", TIMEOUT)
     assert f"{N_SCENARIOS + 3} bundles: 0 analysed ok, 0 failed, {N_SCENARIOS + 3} skipped " \
-           f"({N_SCENARIOS + 2} already done, 1 duplicates)" in r.output
+           f"({N_SCENARIOS + 2} already done, 2 of them failed before, 1 duplicates)" in r.output
     after = pd.read_parquet(out / "summary.parquet")
     assert set(after["action"]) == {"resumed", "duplicate"}
     assert {p: p.stat().st_mtime_ns for p in (out / "state").iterdir()} == states

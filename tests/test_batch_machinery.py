@@ -148,7 +148,7 @@ def test_resume_keys_on_content_and_version(tmp_path):
     again = batch.run(inbox, out, analyze="analyzer.bundle:load", timeout=120)
     s = again.summary.set_index("bundle_id")
     assert again.counts == {"bundles": 3, "analysed": 3, "ok": 3, "failed": 0, "skipped": 0,
-                            "resumed": 0, "duplicates": 0}
+                            "resumed": 0, "resumed_failed": 0, "duplicates": 0}
     assert set(s["action"]) == {"analysed"}
     third = batch.run(inbox, out, analyze="analyzer.bundle:load", timeout=120)
     assert third.counts["resumed"] == 3 and third.counts["analysed"] == 0
@@ -225,3 +225,108 @@ def test_ctrl_c_stops_cleanly_and_the_rerun_picks_up(tmp_path):
     again = batch.run(inbox, out, analyze="analyzer.bundle:load", timeout=120)
     assert again.counts["analysed"] == 1 and again.counts["resumed"] == 3
     assert again.summary.set_index("bundle_id").loc["z-hangs.zip", "status"] == "ok"
+
+
+def test_a_bundle_killed_at_its_timeout_leaves_no_extracted_files(tmp_path, crashers,
+                                                                 monkeypatch):
+    """The child is SIGKILLed, so its own cleanup never runs: the customer's extracted files
+    stayed in $TMPDIR (found by review). The zygote now owns the child's temp folder."""
+    import tempfile
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmpdir))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    inbox = tmp_path / "inbox"
+    tiny_zip(inbox / "a.zip", "TS01")
+    res = batch.run(inbox, tmp_path / "out", timeout=3, analyze="crashers:extract_then_hang")
+    (row,) = res.summary.itertuples()
+    assert row.status == "failed" and row.reason.startswith("timed out after 3 s")
+    assert not [p for p in tmpdir.rglob("*") if p.is_file()]
+
+
+def test_empty_bundle_fails_and_nothing_in_the_inbox_goes_unaccounted(tmp_path):
+    from parsers.base import ParseOptions  # noqa: F401  (parsers importable: content sniffing)
+    inbox = tmp_path / "inbox"
+    tiny_zip(inbox / "a.zip", "TS01")
+    zipfile.ZipFile(inbox / "empty.zip", "w").close()
+    (inbox / "TS05_Netstat.txt").write_text(NETSTAT.format(pid=77))   # a loose capture
+    (inbox / "notes.pdf").write_bytes(b"%PDF-1.7\n")
+    (inbox / "linked.zip").symlink_to(inbox / "a.zip")
+    (inbox / "dangling.zip").symlink_to(tmp_path / "gone.zip")
+    old = inbox / "old-out"                                         # an earlier run's OUTDIR
+    (old / "state").mkdir(parents=True)
+    (old / "summary.csv").write_text("x")
+    ignored: list = []
+    ids = [r.bundle_id for r in batch.discover(inbox, ignored=ignored)]
+    assert ids == ["TS05_Netstat.txt", "a.zip", "empty.zip", "linked.zip"]
+    assert sorted(p for p, _ in ignored) == ["dangling.zip", "notes.pdf", "old-out"]
+    res = batch.run(inbox, tmp_path / "out", timeout=120, analyze="analyzer.bundle:load")
+    s = res.summary.drop_duplicates("bundle_id").set_index("bundle_id")
+    assert s.loc["empty.zip", "status"] == "failed"
+    assert s.loc["empty.zip", "reason"] == "nothing in the bundle: no file at all"
+    assert s.loc["TS05_Netstat.txt", "status"] == "ok" and s.loc["TS05_Netstat.txt", "hosts"] == "TS05"
+    assert s.loc["linked.zip", "action"] == "duplicate"              # the same content as a.zip
+    assert len(res.ignored) == 3
+    with pytest.raises(batch.BatchError, match="OUTDIR is INBOX"):
+        batch.run(inbox, inbox)
+
+
+def test_a_failure_at_the_limits_is_retried_when_the_limits_change(tmp_path, monkeypatch):
+    inbox = tmp_path / "inbox"
+    tiny_zip(inbox / "hang.zip", "TS01")
+    monkeypatch.setenv(batch.HANG_ENV, "hang.zip")
+    out = tmp_path / "out"
+    first = batch.run(inbox, out, timeout=2, analyze="analyzer.bundle:load")
+    assert first.counts["failed"] == 1
+    again = batch.run(inbox, out, timeout=2, analyze="analyzer.bundle:load")
+    assert again.counts["resumed"] == 1 and again.counts["resumed_failed"] == 1
+    monkeypatch.delenv(batch.HANG_ENV)
+    third = batch.run(inbox, out, timeout=60, analyze="analyzer.bundle:load")
+    assert third.counts["analysed"] == 1 and third.counts["ok"] == 1
+
+
+def _procs_mentioning(text: str) -> list[int]:
+    out = []
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                if text.encode() in (p / "cmdline").read_bytes() or \
+                        text.encode() in (p / "environ").read_bytes():
+                    out.append(int(p.name))
+            except OSError:
+                pass
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux /proc")
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGKILL"])
+def test_a_killed_driver_leaves_no_processes_or_files(tmp_path, sig):
+    """SIGTERM (kill, timeout, a cancelled CI job) stops the batch as Ctrl-C does; after a
+    SIGKILL the pool workers die with the driver and their zygotes clean up. Both used to
+    leave workers, zygotes and temp folders behind (found by review)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    inbox = tmp_path / "inbox"
+    for n in ("hang-a.zip", "hang-b.zip"):
+        tiny_zip(inbox / n, "TS01", pid=len(n))
+    env = {**os.environ, "TMPDIR": str(tmpdir), batch.HANG_ENV: "hang-"}
+    p = subprocess.Popen([sys.executable, "-c", "import sys; from analyzer.cli import main; "
+                          "main(sys.argv[1:])", "batch", str(inbox), "-o", str(tmp_path / "out"),
+                          "-j", "2"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while len(_procs_mentioning(str(tmpdir))) < 5 and time.monotonic() < deadline:
+        time.sleep(0.5)                 # driver, 2 workers, 2 zygotes (+ children) running
+    time.sleep(1)
+    p.send_signal(getattr(signal, sig))
+    p.communicate(timeout=60)
+    deadline = time.monotonic() + 30
+    while _procs_mentioning(str(tmpdir)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert _procs_mentioning(str(tmpdir)) == []
+    assert not [x for x in tmpdir.rglob("*") if x.is_file()]
+    if sig == "SIGTERM":
+        assert p.returncode == 130
