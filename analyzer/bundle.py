@@ -176,9 +176,34 @@ def _sniff_archive(head: bytes) -> str | None:
         return "tar.gz"
     if len(head) > 262 and head[257:262] == b"ustar":
         return "tar"
-    if head[:3] == b"BZh" or head[:6] == b"\xfd7zXZ\x00":
+    if (head[:3] == b"BZh" and head[3:4] in b"123456789" and head[4:10] == b"1AY&SY") \
+            or head[:6] == b"\xfd7zXZ\x00":
         return "tar"  # tarfile opens bz2/xz transparently
     return None
+
+
+def _sniff_file(path: Path, head: bytes) -> str | None:
+    """:func:`_sniff_archive`, plus a self-extracting zip (an ``MZ`` executable stub with
+    the zip appended, which ``zipfile`` opens by its end record)."""
+    arch = _sniff_archive(head)
+    if arch is None and head[:2] == b"MZ":
+        try:
+            return "zip" if zipfile.is_zipfile(path) else None
+        except OSError:
+            return None
+    return arch
+
+
+def _stream_errors() -> tuple[type[BaseException], ...]:
+    """What reading a damaged archive stream raises (zip, tar, gz, bz2, xz)."""
+    import lzma
+    import zlib
+    return (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError, NotImplementedError,
+            RuntimeError, ValueError, zlib.error, lzma.LZMAError)
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split())[:300]
 
 
 class _Intake:
@@ -224,13 +249,19 @@ class _Intake:
                     if not chunk:
                         break
                 n += len(chunk)
+                why = ""
                 if n > lim.max_member_bytes:
-                    return n, "", f"member larger than {lim.max_member_bytes} bytes (limit)"
-                if self.total + n > lim.max_total_bytes:
-                    return n, "", f"bundle larger than {lim.max_total_bytes} bytes extracted (limit)"
-                if compressed is not None and n > (1 << 20) and n > lim.max_ratio * max(compressed, 1):
-                    return n, "", (f"compression ratio above {lim.max_ratio:g}:1 "
-                                   f"({compressed} bytes compressed) — possible zip bomb")
+                    why = f"member larger than {lim.max_member_bytes} bytes (limit)"
+                elif self.total + n > lim.max_total_bytes:
+                    why = f"bundle larger than {lim.max_total_bytes} bytes extracted (limit)"
+                elif compressed is not None and n > (1 << 20) and n > lim.max_ratio * max(compressed, 1):
+                    why = (f"compression ratio above {lim.max_ratio:g}:1 "
+                           f"({compressed} bytes compressed) — possible zip bomb")
+                if why:
+                    # what was inflated to find out counts too: twenty entries pointing at
+                    # one 2 GiB stream must not cost twenty times 2 GiB of work
+                    self.total += n
+                    return n, "", why
                 h.update(chunk)
                 if out is not None:
                     out.write(chunk)
@@ -251,7 +282,7 @@ class _Intake:
             if not chunk:
                 break
             head += chunk
-        wanted = bool(head) and (_sniff_archive(head) is not None
+        wanted = bool(head) and (_sniff_archive(head) is not None or head[:2] == b"MZ"
                                  or parsers.identify(head, PurePosixPath(rel).name) is not None)
         dst = self._slot(rel) if wanted else None
         n, digest, refusal = self._copy_bounded(src, dst, compressed, prefix=head)
@@ -267,6 +298,19 @@ class _Intake:
                              else "content not recognised by any parser"))
             return
         self.add_path(dst, source, container, depth, sha256=digest)
+
+    def _declared_refusal(self, size: int, compressed: int) -> str:
+        """Why a member is refused from the sizes its archive declares, before a byte of it
+        is inflated ("" when it may be read; the reading is still bounded)."""
+        lim = self.limits
+        if size > lim.max_member_bytes:
+            return f"member larger than {lim.max_member_bytes} bytes (limit; {size} declared)"
+        if self.total + size > lim.max_total_bytes:
+            return f"bundle larger than {lim.max_total_bytes} bytes extracted (limit)"
+        if compressed and size > (1 << 20) and size > lim.max_ratio * compressed:
+            return (f"compression ratio above {lim.max_ratio:g}:1 ({compressed} bytes "
+                    "compressed) — possible zip bomb")
+        return ""
 
     def _budget_ok(self, source: str, container: str) -> bool:
         self.count += 1
@@ -288,7 +332,7 @@ class _Intake:
         except OSError as e:
             self._refuse(source, container, f"unreadable: {e.strerror or e}")
             return
-        arch = _sniff_archive(head)
+        arch = _sniff_file(path, head)
         if arch:
             if depth >= self.limits.max_depth:
                 self._refuse(source, container, f"archive nested deeper than {self.limits.max_depth} levels",
@@ -307,7 +351,14 @@ class _Intake:
 
     def add_folder(self, root: Path) -> None:
         root = root.resolve()
-        for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+
+        def unreadable(e: OSError) -> None:       # a folder os.walk cannot list
+            where = Path(e.filename) if e.filename else root
+            rel = where.relative_to(root).as_posix() if where != root else "."
+            self._refuse(rel + "/", "", f"folder unreadable: {e.strerror or e}; its files "
+                         "were not read")
+
+        for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=unreadable):
             dirnames.sort()
             d = Path(dirpath)
             for name in sorted(filenames) + sorted(x for x in dirnames if (d / x).is_symlink()):
@@ -332,14 +383,23 @@ class _Intake:
         try:
             zf = zipfile.ZipFile(path)
             infos = zf.infolist()
-        except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as e:
-            self._mark_container_failed(container, f"corrupt zip: {e}")
+        except UnicodeDecodeError as e:
+            self._mark_container_failed(container, "corrupt zip: a member name marked UTF-8 is "
+                                        f"not UTF-8 ({_one_line(e)})")
+            return
+        except _stream_errors() as e:
+            self._mark_container_failed(container, f"corrupt zip: {_one_line(e)}")
             return
         seen: set[str] = set()
+        offsets: dict[int, str] = {}
         with zf:
             for info in infos:
                 raw = info.filename
                 if info.is_dir():
+                    if info.file_size or info.compress_size:
+                        self._refuse(_printable(f"{container}/{raw}" if container else raw),
+                                     container, f"folder entry carrying {info.file_size} bytes "
+                                     "of data (not read)", size=info.file_size)
                     continue
                 rel, why = safe_member_name(raw)
                 source = f"{container}/{rel}" if (container and rel) else (rel or raw)
@@ -358,30 +418,67 @@ class _Intake:
                 if info.flag_bits & 0x1:
                     self._refuse(source, container, "encrypted zip member", size=info.file_size)
                     continue
+                why = self._declared_refusal(info.file_size, info.compress_size)
+                if not why and info.header_offset in offsets:
+                    why = (f"its data is that of {offsets[info.header_offset]} (overlapping "
+                           "entries: a crafted zip)")
+                if why:
+                    self._refuse(source, container, why, size=info.file_size)
+                    continue
+                offsets[info.header_offset] = source
+                if self.total > self.limits.max_total_bytes:
+                    self._refuse(source, container, "bundle larger than "
+                                 f"{self.limits.max_total_bytes} bytes extracted (limit)",
+                                 size=info.file_size)
+                    continue
                 try:
                     with zf.open(info) as src:
                         self._take(src, rel, source, container, depth, info.compress_size,
                                    info.file_size)
-                except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError,
-                        ValueError, zlib_error()) as e:
-                    self._refuse(source, container, f"cannot extract: {e}", size=info.file_size)
+                except _stream_errors() as e:
+                    self._refuse(source, container, f"cannot extract: {_one_line(e)}",
+                                 size=info.file_size)
 
     def add_tar(self, path: Path, container: str, depth: int) -> None:
         try:
             tf = tarfile.open(path, "r:*")
-        except (tarfile.TarError, OSError, EOFError) as e:
-            self._mark_container_failed(container, f"corrupt tar: {e}")
+        except tarfile.ReadError as e:
+            if self._gzip_single(path, container, depth):
+                return
+            self._mark_container_failed(container, f"corrupt tar: {_one_line(e)}")
             return
+        except _stream_errors() as e:
+            self._mark_container_failed(container, f"corrupt tar: {_one_line(e)}")
+            return
+        lim = self.limits
+        packed = max(path.stat().st_size, 1)
         seen: set[str] = set()
+        source = None
         with tf:
             try:
-                for info in tf:
+                while True:
+                    info = tf.next()
+                    if info is None:
+                        break
+                    tf.members.clear()            # tarfile keeps every header otherwise
+                    source = None
+                    # the stream is inflated to reach each header: bound what that costs
+                    end = info.offset_data + (info.size if info.isreg() else 0)
+                    if end > lim.max_total_bytes or (end > (1 << 20)
+                                                     and end > lim.max_ratio * packed):
+                        self._refuse(_printable(f"{container}/{info.name}" if container
+                                                else info.name), container,
+                                     f"the archive inflates past {lim.max_ratio:g}:1 of its "
+                                     f"{packed} bytes or past {lim.max_total_bytes} bytes "
+                                     "(limit) — possible tar bomb; this and the following "
+                                     "members were not read", size=info.size)
+                        return
                     if info.isdir():
                         continue
                     rel, why = safe_member_name(info.name)
                     source = f"{container}/{rel}" if (container and rel) else (rel or info.name)
                     if not self._budget_ok(source, container):
-                        continue
+                        return                    # the refusal row says the rest was not read
                     if rel is None:
                         self._refuse(_printable(f"{container}/{info.name}" if container else info.name),
                                      container, why)
@@ -398,15 +495,64 @@ class _Intake:
                     if source in seen:
                         source = f"{source}#dup{len(seen)}"
                     seen.add(source)
+                    why = self._declared_refusal(info.size, 0)
+                    if why:
+                        self._refuse(source, container, why, size=info.size)
+                        continue
                     src = tf.extractfile(info)
                     if src is None:
                         self._refuse(source, container, "cannot extract tar member")
                         continue
-                    # tar is not compressed per member: the ratio check is for zips only
+                    # tar is not compressed per member: the ratio is checked on the stream
                     self._take(src, rel, source, container, depth, None, info.size)
-            except (tarfile.TarError, OSError, EOFError, zlib_error()) as e:
-                self._add(Member(source=container or path.name, container=container,
-                                 status="failed", reason=f"tar truncated or corrupt: {e}"))
+                    source = None
+                self._check_tar_end(tf, container, path)
+            except _stream_errors() as e:
+                if source is not None:            # the stream ended inside this member
+                    self._refuse(source, container, "the archive ends inside this member "
+                                 f"(truncated): {_one_line(e)}")
+                self._add(Member(source=container or "(bundle)", container=container,
+                                 status="failed", kind="archive",
+                                 reason=f"tar truncated or corrupt: {_one_line(e)}; the "
+                                        "members after it were not read"))
+
+    def _check_tar_end(self, tf: tarfile.TarFile, container: str, path: Path) -> None:
+        """tarfile stops quietly at a damaged header after the first: data after the point
+        where it stopped (not the zero blocks of the end marker) means members were lost."""
+        try:
+            tf.fileobj.seek(tf.offset)
+            rest = tf.fileobj.read(8192)
+        except _stream_errors() as e:             # e.g. xz's check fails at the block's end
+            self._add(Member(source=container or "(bundle)", container=container,
+                             status="failed", kind="archive",
+                             reason=f"tar truncated or corrupt after offset {tf.offset}: "
+                                    f"{_one_line(e)}"))
+            return
+        if rest.strip(b"\0"):
+            self._add(Member(source=container or "(bundle)", container=container,
+                             status="failed", kind="archive",
+                             reason=f"damaged tar header at offset {tf.offset}: the members "
+                                    "after it were not read"))
+
+    def _gzip_single(self, path: Path, container: str, depth: int) -> bool:
+        """A gzip file that holds no tar (``System.evtx.gz``): its one file, bounded like a
+        member. False when it is not gzip."""
+        import gzip
+
+        with open(path, "rb") as fh:
+            if fh.read(2) != b"\x1f\x8b":
+                return False
+        name = path.name[:-3] if path.name.lower().endswith(".gz") else path.name + ".out"
+        if container:
+            inner = PurePosixPath(container).name
+            name = inner[:-3] if inner.lower().endswith(".gz") else inner + ".out"
+        source = f"{container}/{name}" if container else name
+        try:
+            with gzip.open(path, "rb") as src:
+                self._take(src, name, source, container, depth, path.stat().st_size, None)
+        except _stream_errors() as e:
+            self._refuse(source, container, f"cannot decompress: {_one_line(e)}")
+        return True
 
     def _mark_container_failed(self, container: str, reason: str) -> None:
         for m in reversed(self.members):
@@ -416,19 +562,22 @@ class _Intake:
         self._add(Member(source=container or "(bundle)", status="failed", reason=reason, kind="archive"))
 
 
-def zlib_error():
-    import zlib
-    return zlib.error
+#: Characters a name must not carry into a terminal or a report: C0/C1 controls (ESC
+#: sequences clear the screen or set the window title; a newline forges report lines) and
+#: the bidirectional overrides that reorder what is shown.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def _printable(s: str) -> str:
-    """Valid UTF-8 text for any name (undecodable bytes shown as \\xNN escapes)."""
+    """Valid UTF-8 text for any name (undecodable bytes shown as \\xNN escapes), with
+    control characters shown as escapes too."""
     try:
         s.encode("utf-8")
-        return s
     except UnicodeEncodeError:
-        return s.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace") \
+        s = s.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace") \
             if _only_surrogate_escapes(s) else s.encode("utf-8", "backslashreplace").decode("utf-8")
+    return _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                       else f"\\u{ord(m.group()):04x}", s)
 
 
 def _only_surrogate_escapes(s: str) -> bool:
@@ -583,7 +732,7 @@ def load(path: str | os.PathLike, *, evtx_backend: str = "auto", relevant_only: 
             intake.add_folder(p)
         elif p.is_file():
             with open(p, "rb") as fh:
-                arch = _sniff_archive(fh.read(HEAD_BYTES))
+                arch = _sniff_file(p, fh.read(HEAD_BYTES))
             if arch == "zip":          # the bundle itself: members are relative to it
                 intake.add_zip(p.resolve(), "", 1)
             elif arch:

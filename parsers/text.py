@@ -22,6 +22,7 @@ Text parsers (``netstat``, ``tasklist``, ``qwinsta``, ``systeminfo``, ``textlog`
 """
 from __future__ import annotations
 
+import functools
 import os
 
 import re
@@ -76,31 +77,37 @@ def _utf16_no_bom(data: bytes) -> str | None:
 _WORD = re.compile(r"[^\W\d_]+")
 
 
+@functools.lru_cache(maxsize=8192)
+def _char_score(ch: str) -> tuple[float, str | None]:
+    """(points, script of a letter or None) of one non-ASCII character; a code page has
+    few distinct ones, and unicodedata.name per character made a 64 KiB head cost seconds."""
+    if ch == "\ufffd":
+        return -8, None
+    cat = unicodedata.category(ch)
+    if cat[0] == "L":
+        name = unicodedata.name(ch, "")
+        script = name.split(" ", 1)[0] if name else "?"
+        if script in ("CJK", "HIRAGANA", "KATAKANA", "HANGUL"):
+            script = "EASTASIAN" if script != "HANGUL" else "HANGUL"
+        return 1, script
+    if cat in ("Zs", "Pd", "Po", "Ps", "Pe", "Pi", "Pf"):
+        return 0.2, None
+    if 0x2500 <= ord(ch) <= 0x259F or cat in ("So", "Sm", "Sc", "Sk", "Co", "Cc", "Cf", "Cn"):
+        return -2, None
+    return -0.5, None
+
+
 def _score(text: str) -> float:
     """Plausibility of a decode: high for letters of one script and known words."""
     score = 0.0
     scripts: dict[str, int] = {}
     for ch in text:
-        o = ord(ch)
-        if o < 128:
+        if ord(ch) < 128:
             continue
-        if ch == "\ufffd":
-            score -= 8
-            continue
-        cat = unicodedata.category(ch)
-        if cat[0] == "L":
-            name = unicodedata.name(ch, "")
-            script = name.split(" ", 1)[0] if name else "?"
-            if script in ("CJK", "HIRAGANA", "KATAKANA", "HANGUL"):
-                script = "EASTASIAN" if script != "HANGUL" else "HANGUL"
+        points, script = _char_score(ch)
+        score += points
+        if script is not None:
             scripts[script] = scripts.get(script, 0) + 1
-            score += 1
-        elif cat in ("Zs", "Pd", "Po", "Ps", "Pe", "Pi", "Pf"):
-            score += 0.2
-        elif 0x2500 <= o <= 0x259F or cat in ("So", "Sm", "Sc", "Sk", "Co", "Cc", "Cf", "Cn"):
-            score -= 2
-        else:
-            score -= 0.5
     # a word mixing ASCII letters with letters of another script ("systщme", "Dom鋘e") is what a
     # wrong code page produces; real text keeps each word in one script
     for m in _WORD.finditer(text):
@@ -184,6 +191,9 @@ def _non_ascii_sample(data: bytes, limit: int = 16_384) -> bytes:
         start = data.rfind(b"\n", 0, m.start()) + 1
         end = data.find(b"\n", m.start())
         end = len(data) if end < 0 else end
+        # a line longer than the whole sample (binary data, no newlines) is cut to it
+        start = max(start, m.start() - 256)
+        end = min(end, start + limit - size + 1)
         out.append(data[start:end])
         size += end - start + 1
         pos = end + 1
@@ -192,7 +202,14 @@ def _non_ascii_sample(data: bytes, limit: int = 16_384) -> bytes:
 
 def decode_head(head: bytes) -> str:
     """Decode the first bytes of a file for sniffing (a cut last character is harmless)."""
-    return decode(head).text
+    return _decode_head(head).text
+
+
+@functools.lru_cache(maxsize=4)
+def _decode_head(head: bytes) -> Decoded:
+    """Every parser's sniffer decodes the same head: once is enough (a bytes object caches
+    its own hash, so the lookup is cheap)."""
+    return decode(head)
 
 
 _CTRL = re.compile(r"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
@@ -206,7 +223,7 @@ def is_text(head: bytes) -> bool:
         return True
     if b"\x00" in head:
         return False
-    text = decode(head).text
+    text = _decode_head(head).text
     bad = len(_CTRL.findall(text)) + text.count("\ufffd")
     return bad <= max(2, len(text) // 200)
 

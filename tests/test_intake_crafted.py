@@ -1,0 +1,231 @@
+"""Crafted archives a review found the intake mishandled (each built here at test time): the
+crafted member is named in the inventory with its reason, the good member beside it is
+still read, and nothing costs minutes or gigabytes."""
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import lzma
+import os
+import signal
+import struct
+import tarfile
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import analyzer
+from analyzer.bundle import BundleError, Limits
+
+GOOD_NAME = "HOST1_RegistryKeys/good.reg"
+GOOD = ("Windows Registry Editor Version 5.00\r\n\r\n"
+        "[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server]\r\n"
+        "\"fDenyTSConnections\"=dword:00000000\r\n").encode("utf-16")
+
+
+def rows(b) -> dict[str, dict]:
+    return {r["source"]: r for r in b.inventory.to_dict("records")}
+
+
+def good_read(b) -> bool:
+    return rows(b)[GOOD_NAME]["status"] == "parsed"
+
+
+def test_control_characters_in_member_names_are_escaped(tmp_path):
+    """An ESC sequence in a name cleared the screen and forged report lines."""
+    evil = "HOST1_RegistryKeys/\x1b]0;owned\x07\x1b[2Jfake\nline\u202e.reg"
+    p = tmp_path / "b.zip"
+    with zipfile.ZipFile(p, "w") as z:
+        z.writestr(evil, GOOD)
+        z.writestr(GOOD_NAME, GOOD)
+    b = analyzer.load(p)
+    names = list(rows(b))
+    assert "HOST1_RegistryKeys/\\x1b]0;owned\\x07\\x1b[2Jfake\\x0aline\\u202e.reg" in names
+    assert not any(c in "".join(names) for c in "\x1b\x07\n\u202e")
+    assert good_read(b)
+
+
+def test_a_corrupt_lzma_member_or_xz_stream_is_a_row_not_a_crash(tmp_path):
+    p = tmp_path / "b.zip"
+    with zipfile.ZipFile(p, "w") as z:
+        z.writestr(zipfile.ZipInfo("HOST1_RegistryKeys/x.reg"), GOOD * 50,
+                   compress_type=zipfile.ZIP_LZMA)
+        z.writestr(GOOD_NAME, GOOD)
+    data = bytearray(p.read_bytes())
+    at = data.index(b"x.reg") + 5 + 40                      # inside the LZMA stream
+    data[at:at + 8] = b"\xff" * 8
+    p.write_bytes(bytes(data))
+    b = analyzer.load(p)
+    r = rows(b)["HOST1_RegistryKeys/x.reg"]
+    assert r["status"] == "skipped" and r["reason"].startswith("cannot extract")
+    assert good_read(b)
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        for name, body in ((GOOD_NAME, GOOD), ("HOST1/big.bin", os.urandom(300_000))):
+            ti = tarfile.TarInfo(name)
+            ti.size = len(body)
+            tf.addfile(ti, io.BytesIO(body))
+    xz = bytearray(lzma.compress(buf.getvalue()))
+    xz[len(xz) * 3 // 4] ^= 0xFF                             # inside the second member
+    t = tmp_path / "b.tar.xz"
+    t.write_bytes(bytes(xz))
+    b = analyzer.load(t)                                     # no LZMAError out of load
+    r = rows(b)
+    assert good_read(b)
+    assert r["(bundle)"]["status"] == "failed" and "corrupt" in r["(bundle)"]["reason"]
+
+
+def test_overlapping_zip_entries_are_inflated_once(tmp_path):
+    """Twenty central-directory entries pointing at one big stream cost twenty inflations."""
+    p = tmp_path / "b.zip"
+    with zipfile.ZipFile(p, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("HOST1/k.bin", os.urandom(3_000_000))   # within the ratio: inflated
+        z.writestr(GOOD_NAME, GOOD)
+    data = p.read_bytes()
+    cd = data.index(b"PK\x01\x02")                            # the first central entry
+    eocd = data.rindex(b"PK\x05\x06")
+    first = data[cd:data.index(b"PK\x01\x02", cd + 4)]
+    extra = b"".join(first.replace(b"HOST1/k.bin", f"HOST1/k{i:02d}.b".encode()[:11])
+                     for i in range(20))
+    n_entries, cd_size, cd_off = struct.unpack("<HII", data[eocd + 10:eocd + 20])
+    eocd_new = (data[eocd:eocd + 8] + struct.pack("<HHII", n_entries + 20, n_entries + 20,
+                                                  cd_size + len(extra), cd_off)
+                + data[eocd + 20:])
+    p.write_bytes(data[:eocd] + extra + eocd_new)
+    b = analyzer.load(p)
+    over = [r for r in rows(b).values() if "overlapping" in str(r["reason"])]
+    assert len(over) == 20 and over[0]["reason"].startswith("its data is that of HOST1/k.bin")
+    assert good_read(b)
+
+
+def test_declared_sizes_are_checked_before_inflating(tmp_path):
+    p = tmp_path / "b.zip"
+    with zipfile.ZipFile(p, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("HOST1/big.evtx", b"ElfFile\0" + b"\0" * 5_000_000)
+        z.writestr(GOOD_NAME, GOOD)
+    b = analyzer.load(p, limits=Limits(max_member_bytes=1_000_000))
+    r = rows(b)["HOST1/big.evtx"]
+    assert r["status"] == "skipped" and "5000008 declared" in r["reason"]
+    assert good_read(b)
+
+
+def test_a_tar_bomb_is_stopped_by_the_stream_ratio(tmp_path):
+    """Tar members were inflated and written without any ratio bound (1 GiB of zeros in a
+    1 MB .tgz), and refused members were still inflated to skip over them."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        ti = tarfile.TarInfo(GOOD_NAME)
+        ti.size = len(GOOD)
+        tf.addfile(ti, io.BytesIO(GOOD))
+        ti = tarfile.TarInfo("../evil.bin")
+        ti.size = 60_000_000
+        tf.addfile(ti, io.BytesIO(b"\0" * ti.size))
+        ti = tarfile.TarInfo("HOST1/after.reg")
+        ti.size = len(GOOD)
+        tf.addfile(ti, io.BytesIO(GOOD))
+    for name, packed in (("b.tar.gz", gzip.compress(buf.getvalue())),
+                         ("b.tar.bz2", bz2.compress(buf.getvalue()))):
+        p = tmp_path / name
+        p.write_bytes(packed)
+        t0 = time.monotonic()
+        b = analyzer.load(p)
+        assert time.monotonic() - t0 < 20
+        bomb = [r for r in rows(b).values() if "possible tar bomb" in str(r["reason"])]
+        assert len(bomb) == 1 and bomb[0]["source"] == "../evil.bin"
+        assert good_read(b) and "HOST1/after.reg" not in rows(b)
+
+
+def test_tar_member_limit_stops_reading(tmp_path):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        for i in range(200):
+            ti = tarfile.TarInfo(f"HOST1/f{i:03d}.txt")
+            tf.addfile(ti, io.BytesIO(b""))
+    p = tmp_path / "b.tar"
+    p.write_bytes(buf.getvalue())
+    b = analyzer.load(p, limits=Limits(max_members=10))
+    inv = b.inventory
+    assert len(inv) == 11 and inv["reason"].str.contains("this and the following").sum() == 1
+
+
+def test_truncated_and_damaged_tars_say_what_was_lost(tmp_path):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        for name, body in ((GOOD_NAME, GOOD), ("HOST1/blob.bin", b"\x02" * 200_000),
+                           ("HOST1/later.reg", GOOD)):
+            ti = tarfile.TarInfo(name)
+            ti.size = len(body)
+            tf.addfile(ti, io.BytesIO(body))
+    raw = buf.getvalue()
+    gz = gzip.compress(raw)
+    p = tmp_path / "cut.tar.gz"
+    p.write_bytes(gz[: len(gz) * 2 // 3])
+    b = analyzer.load(p)
+    r = rows(b)
+    assert good_read(b) and r["HOST1/blob.bin"]["reason"].startswith("the archive ends inside")
+    assert r["(bundle)"]["status"] == "failed"
+    # nothing readable at all: the bundle is refused (exit 3), not "NO DATA"
+    q = tmp_path / "only.tar.gz"
+    q.write_bytes(gzip.compress(raw)[:40])
+    with pytest.raises(BundleError):
+        analyzer.load(q)
+    # a damaged header mid-stream: tarfile stops quietly, we do not
+    bad = bytearray(raw)
+    second = raw.index(b"HOST1/blob.bin") - 0
+    bad[second + 148:second + 156] = b"XXXXXXXX"              # its checksum field
+    d = tmp_path / "hdr.tar"
+    d.write_bytes(bytes(bad))
+    b = analyzer.load(d)
+    assert good_read(b)
+    assert any("damaged tar header" in str(x["reason"]) for x in rows(b).values())
+
+
+def test_folder_entry_with_data_sfx_zip_and_a_plain_gzip(tmp_path):
+    p = tmp_path / "b.zip"
+    with zipfile.ZipFile(p, "w") as z:
+        z.writestr(zipfile.ZipInfo("hidden.reg/"), GOOD)
+        z.writestr(GOOD_NAME, GOOD)
+    b = analyzer.load(p)
+    assert rows(b)["hidden.reg/"]["reason"].startswith("folder entry carrying")
+    sfx = tmp_path / "ticket.exe"
+    sfx.write_bytes(b"MZ" + b"\0" * 70_000 + p.read_bytes())
+    b = analyzer.load(sfx)
+    assert good_read(b)
+    g = tmp_path / "HOST1_Tasklist.txt.gz"
+    g.write_bytes(gzip.compress(
+        b"\r\nImage Name                     PID Services\r\n"
+        b"========================= ======== ============================================\r\n"
+        b"svchost.exe                   1096 TermService\r\n"))
+    b = analyzer.load(g)
+    r = rows(b)["HOST1_Tasklist.txt"]
+    assert r["status"] == "parsed" and r["kind"] == "tasklist" and r["records"] == 1
+
+
+def test_sniffing_a_binary_member_takes_no_seconds():
+    """A 64 KiB head of one non-ASCII byte cost ~8 s in the text sniffers (every parser
+    decoded it again, and each candidate code page named every character)."""
+    import parsers
+    t0 = time.monotonic()
+    for b in (b"\xe9" * 65536, bytes(range(128, 256)) * 512):
+        assert parsers.identify(b, "x.bin") is None
+    assert time.monotonic() - t0 < 5
+
+
+def test_sigterm_unwinds_like_ctrl_c():
+    """So `timeout 25 rdpdoctor …` removes the extracted bundle on the way out (it left
+    3 GB in /tmp)."""
+    import os
+
+    from analyzer import cli
+    old = signal.getsignal(signal.SIGTERM)
+    try:
+        cli._term_as_interrupt()
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)
+    finally:
+        signal.signal(signal.SIGTERM, old)
