@@ -41,6 +41,16 @@ STRING_TYPES = {"REG_SZ", "REG_EXPAND_SZ", "REG_LINK"}
 _CONTROLSET = re.compile(r"^ControlSet\d{3}$", re.IGNORECASE)
 
 
+def _mounted_as(first: str) -> str | None:
+    """SYSTEM / SOFTWARE when ``first`` (the key below a hive's root) says which hive it is."""
+    low = first.lower()
+    if _CONTROLSET.match(first) or low in ("select", "mounteddevices", "setup"):
+        return "SYSTEM"
+    if low in ("policies", "microsoft", "wow6432node", "classes", "clients"):
+        return "SOFTWARE"
+    return None
+
+
 def normalize_key(key: str) -> tuple[str, str]:
     """(hive, normalised key) for a key path as written in an export / query / hive."""
     parts = [p for p in key.strip().strip("\\").split("\\")]
@@ -53,6 +63,10 @@ def normalize_key(key: str) -> tuple[str, str]:
     if root == "HKLM" and len(parts) > 1:
         if parts[1].upper() in ("SYSTEM", "SOFTWARE", "SAM", "SECURITY", "HARDWARE"):
             parts[1] = parts[1].upper()
+        elif len(parts) > 2 and (mounted := _mounted_as(parts[2])):
+            # a hive loaded under another name (reg load HKLM\OFFLINE_SYSTEM on a server
+            # that does not boot, then exported): read as the hive it is
+            parts[1] = mounted
         if parts[1] == "SYSTEM" and len(parts) > 2 and (
                 _CONTROLSET.match(parts[2]) or parts[2].lower() == "currentcontrolset"):
             parts[2] = "CurrentControlSet"

@@ -269,3 +269,23 @@ def test_a_script_that_deletes_a_value_or_key_later_cancels_it(tmp_path):
         C.get(cfg, "H", "fDenyTSConnections")["origin"] != "policy"
     assert C.value(cfg, "H", "MaxInstanceCount") == 2
     assert C.get(cfg, "H", "PortNumber")["is_default"]         # its whole key was deleted
+
+
+def test_an_export_of_an_offline_mounted_hive_is_read_as_that_hive(tmp_path):
+    """`reg load HKLM\\OFFLINE_SYSTEM …\\config\\SYSTEM` on a server that does not boot, then
+    exported: its settings were ignored without a word (found by review)."""
+    text = """Windows Registry Editor Version 5.00
+
+[HKEY_LOCAL_MACHINE\\OFFLINE_SYSTEM\\Select]
+"Current"=dword:00000001
+
+[HKEY_LOCAL_MACHINE\\OFFLINE_SYSTEM\\ControlSet001\\Control\\Terminal Server]
+"fDenyTSConnections"=dword:00000001
+
+[HKEY_LOCAL_MACHINE\\OFFSOFT\\Policies\\Microsoft\\Windows NT\\Terminal Services]
+"UserAuthentication"=dword:00000001
+"""
+    _, cfg = _cfg(text, tmp_path / "offline.reg")
+    assert C.value(cfg, "H", "fDenyTSConnections") == 1
+    row = C.get(cfg, "H", "UserAuthentication")
+    assert row["value"] == 1 and row["origin"] == "policy"
