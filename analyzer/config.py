@@ -276,7 +276,8 @@ def _registry_candidates(tl: pd.DataFrame) -> list[tuple[str, Candidate]]:
             preferred = int(m.group(1)) == (cur if cur is not None else 1)
             # another control set than Select\Current (LastKnownGood) is not what runs: it
             # is listed as overridden, never decides
-            inactive = cur is not None and not preferred
+            # (a hive whose Select names a missing set is read from another on purpose)
+            inactive = cur is not None and not preferred and not d.get("control_set_fallback")
         else:
             preferred, inactive = True, False
         dels = deletions.get(str(src))

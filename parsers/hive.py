@@ -72,19 +72,35 @@ def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
     except Exception as e:  # regipy raises construct / its own errors on damaged headers
         warn(warnings, source, "offset 0x0", f"cannot open hive: {type(e).__name__}: {e}")
         return result_from_rows([], parser=INFO.name, warnings=warnings, stats={"bytes_read": size})
+    _check_dirty(path, warnings, source)
     kind = _hive_kind(hive)
     rows: list[dict[str, Any]] = []
     meta: dict[str, Any] = {}
     if kind == "SYSTEM":
         current = _select_current(hive, rows, warnings, source)
         cs = f"ControlSet{current:03d}"
+        have = sorted(n for n in _root_names(hive) if n.startswith("controlset"))
+        if cs.casefold() not in have and have:
+            other = next(k.name for k in hive.root.iter_subkeys() if k.name.casefold() == have[0])
+            warn(warnings, source, "key Select", f"Select\\Current names {cs}, which the hive "
+                 f"does not hold; read {other} instead")
+            cs = other
+        n0 = len(rows)
         for sub, recurse in SYSTEM_KEYS:
             _walk(hive, f"\\{cs}\\{sub}", f"HKLM\\SYSTEM\\{cs}\\{sub}", recurse, rows, warnings, source)
+        if cs != f"ControlSet{current:03d}":      # the configuration knows why this set
+            import orjson
+            for r in rows[n0:]:
+                r["data"] = orjson.dumps({**orjson.loads(r["data"]),
+                                          "control_set_fallback": True}).decode()
         meta["control_set"] = cs
     elif kind == "SOFTWARE":
         for sub, recurse in SOFTWARE_KEYS:
             _walk(hive, f"\\{sub}", f"HKLM\\SOFTWARE\\{sub}", recurse, rows, warnings, source)
         meta.update(_os_meta(rows))
+    elif kind == "TS-KEY":
+        # `reg save "HKLM\...\Control\Terminal Server" ts.hiv`: the key is the root
+        _walk_nk(hive.root, TS_KEY, True, rows, warnings, source, 0)
     else:
         warn(warnings, source, "offset 0x0",
              f"hive type not recognised (header name {getattr(hive, 'name', '')!r}): only SYSTEM "
@@ -100,8 +116,30 @@ def _root_names(hive) -> set[str]:
         return set()
 
 
+#: Where a saved Terminal Server key (its root holds WinStations) belongs.
+TS_KEY = r"HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server"
+
+
+def _check_dirty(path: Path, warnings, source) -> None:
+    """A hive copied while in use: its primary and secondary sequence numbers differ and the
+    last changes are still in ``.LOG1``/``.LOG2``, which are not applied here."""
+    import struct
+
+    try:
+        with open(path, "rb") as fh:
+            primary, secondary = struct.unpack("<II", fh.read(12)[4:12])
+    except (OSError, struct.error):
+        return
+    if primary != secondary:
+        warn(warnings, source, "offset 0x4", f"dirty hive (sequence numbers {primary} and "
+             f"{secondary} differ): changes still in its .LOG1/.LOG2 transaction logs are not "
+             "applied, so values may be older than the running system's")
+
+
 def _hive_kind(hive) -> str | None:
     names = _root_names(hive)
+    if "winstations" in names:
+        return "TS-KEY"
     if "select" in names and any(n.startswith("controlset") for n in names):
         return "SYSTEM"
     if "microsoft" in names and ("policies" in names or "classes" in names):

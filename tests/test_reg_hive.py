@@ -161,3 +161,33 @@ def test_unknown_hive_and_damaged_hive_warn(tmp_path):
     bad.write_bytes(b"regf" + b"\xff" * 100)
     res = hive.parse(bad)
     assert len(res.frame) == 0 and res.warnings and "cannot open hive" in res.warnings[0].message
+
+
+def test_dirty_hive_missing_control_set_and_a_saved_terminal_server_key(tmp_path):
+    """Gaps a review found: a hive copied in use (sequence numbers differ) said nothing, a
+    Select\\Current naming a missing control set read nothing silently, and a `reg save` of
+    the Terminal Server key was "hive type not recognised"."""
+    data = bytearray(HiveWriter().build(system_tree(2), r"\SystemRoot\System32\Config\SYSTEM"))
+    data[8:12] = struct.pack("<I", 7)                      # secondary sequence number
+    p = tmp_path / "SYSTEM"
+    p.write_bytes(bytes(data))
+    res = hive.parse(p)
+    assert [w.locator for w in res.warnings] == ["offset 0x4"]
+    assert "dirty hive" in res.warnings[0].message
+    assert len(res.frame) > 0
+
+    p.write_bytes(HiveWriter().build(system_tree(3), r"\SystemRoot\System32\Config\SYSTEM"))
+    res = hive.parse(p)
+    assert any("names ControlSet003" in w.message and "read ControlSet001" in w.message
+               for w in res.warnings)
+    assert res.meta["control_set"] == "ControlSet001"
+    cfg = C.effective_config(tl.concat([tl.finalize_part(res.frame, source="SYSTEM", host="H")]))
+    assert C.value(cfg, "H", "SecurityLayer") == 1        # ControlSet001's, not the default
+
+    ts = system_tree()["subkeys"][1]["subkeys"][0]["subkeys"][0]     # Control\Terminal Server
+    q = tmp_path / "ts.hiv"
+    q.write_bytes(HiveWriter().build(dict(ts, name="ROOT"), r"\??\C:\ts.hiv"))
+    res = hive.parse(q)
+    assert res.warnings == [] and res.stats["hive"] == "TS-KEY"
+    cfg = C.effective_config(tl.concat([tl.finalize_part(res.frame, source="ts.hiv", host="H")]))
+    assert C.value(cfg, "H", "PortNumber") == 3389 and C.value(cfg, "H", "TSAppCompat") == 0
