@@ -75,6 +75,8 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
             continue
         m = _VALUE.match(line)
         if not m:
+            if "REG_" in line:                    # a value line we cannot split: say so
+                warn(warnings, source, lineno, f"value line not read: {line.strip()[:60]!r}")
             continue
         if key is None:
             warn(warnings, source, lineno, "value line outside of any key (ignored)")
@@ -84,6 +86,8 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
             name = ""
         type_name = m.group("type")
         data = (m.group("data") or "").strip()
+        if not name and type_name == "REG_SZ" and _DEFAULT.match(data):
+            continue                  # "(value not set)", "(Wert nicht festgelegt)", ...: none
         try:
             value, raw = _decode(type_name, data)
         except ValueError as e:

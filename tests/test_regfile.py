@@ -398,3 +398,15 @@ def test_blank_and_comment_lines_inside_a_wrapped_hex_list_are_skipped_as_window
     assert res.warnings == []
     v = {k[1]: x["value"] for k, x in values(res).items()}
     assert v == {"M": ["Lin"], "N": 2}
+
+
+def test_reg_query_unset_default_and_unsplittable_lines():
+    """"(Wert nicht festgelegt)" was stored as the default value's data, and an indented
+    value line we cannot split was dropped without a word."""
+    text = ("HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\n"
+            "    (Standard)    REG_SZ    (Wert nicht festgelegt)\n"
+            "    fDenyTSConnections    REG_DWORD    0x0\n"
+            " TSAppCompat REG_DWORD 0x1\n")
+    res = regquery.parse_text(text, "q.txt")
+    assert {k[1]: x["value"] for k, x in values(res).items()} == {"fDenyTSConnections": 0}
+    assert [(w.locator, w.message[:15]) for w in res.warnings] == [("line 4", "value line not ")]
