@@ -1064,6 +1064,15 @@ def _typed(df, time_cols: Iterable[str]):
     return df
 
 
+def _stale_dropped(old, new):
+    """Earlier runs' rows minus those this run replaces: the same path, or the same content
+    under a path that is gone (a renamed or moved bundle was counted twice)."""
+    paths, shas = set(new["path"]), set(new["sha256"]) - {""}
+    gone = ~old["path"].map(lambda p: Path(str(p)).exists()).astype(bool)
+    moved = old["sha256"].isin(shas).astype(bool) & gone
+    return old[~old["path"].isin(paths) & ~moved]
+
+
 def write_outputs(outdir: Path, records: dict[str, dict]) -> Any:
     """Write summary.parquet/.csv and findings.parquet (merged with earlier runs' rows)."""
     import pandas as pd
@@ -1077,8 +1086,7 @@ def write_outputs(outdir: Path, records: dict[str, dict]) -> Any:
     old_path = outdir / "summary.parquet"
     if old_path.is_file():
         try:
-            old = pd.read_parquet(old_path)
-            old = old[~old["path"].isin(set(new["path"]))]
+            old = _stale_dropped(pd.read_parquet(old_path), new)
             if len(old):
                 full = pd.concat([old[SUMMARY_COLUMNS], new], ignore_index=True)
         except Exception:                         # noqa: BLE001 - an unreadable old summary is replaced
@@ -1109,8 +1117,7 @@ def write_outputs(outdir: Path, records: dict[str, dict]) -> Any:
     fpath = outdir / "findings.parquet"
     if fpath.is_file():
         try:
-            fold = pd.read_parquet(fpath)
-            fold = fold[~fold["path"].isin(set(new["path"]))]
+            fold = _stale_dropped(pd.read_parquet(fpath), new)
             if len(fold):
                 fnew = pd.concat([fold[FINDING_COLUMNS], fnew], ignore_index=True)
         except Exception:                         # noqa: BLE001

@@ -330,3 +330,19 @@ def test_a_killed_driver_leaves_no_processes_or_files(tmp_path, sig):
     assert not [x for x in tmpdir.rglob("*") if x.is_file()]
     if sig == "SIGTERM":
         assert p.returncode == 130
+
+
+def test_a_renamed_bundle_is_counted_once(tmp_path):
+    """Its old path's rows stayed in the summary forever: 'ok 4' for 3 files (found by
+    review)."""
+    from analyzer import rollup
+    inbox = tmp_path / "inbox"
+    for n, h in (("a.zip", "TS01"), ("b.zip", "TS02"), ("c.zip", "TS03")):
+        tiny_zip(inbox / n, h)
+    out = tmp_path / "out"
+    batch.run(inbox, out, timeout=120, analyze="analyzer.bundle:load")
+    (inbox / "b.zip").rename(inbox / "b-renamed.zip")
+    batch.run(inbox, out, timeout=120, analyze="analyzer.bundle:load")
+    summary, _ = rollup.load(out)
+    assert sorted(summary["bundle_id"].unique()) == ["a.zip", "b-renamed.zip", "c.zip"]
+    assert dict(rollup.status_counts(summary)) == {"ok": 3}
