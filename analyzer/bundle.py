@@ -22,15 +22,18 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import os
 import re
 import shutil
 import signal
 import stat
+import struct
 import tarfile
 import tempfile
 import threading
 import zipfile
+import contextlib
 from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -194,6 +197,73 @@ def _sniff_file(path: Path, head: bytes) -> str | None:
     return arch
 
 
+def _utf8_flag_patches(path: Path) -> dict[int, bytes]:
+    """{file offset: new flag bytes} for the central-directory entries whose name is flagged
+    UTF-8 (general purpose bit 11) but is not valid UTF-8."""
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        tail_at = max(0, size - (1 << 16) - 22)
+        fh.seek(tail_at)
+        tail = fh.read()
+        e = tail.rfind(b"PK\x05\x06")
+        if e < 0:
+            return {}
+        cd_size, cd_off = struct.unpack("<II", tail[e + 12:e + 20])
+        eocd = tail_at + e
+        if cd_off == 0xFFFFFFFF or cd_size == 0xFFFFFFFF:
+            return {}                             # zip64: not worth it for this repair
+        start = eocd - cd_size                    # (a stub before the zip shifts cd_off)
+        if start < 0 or cd_size > 64 << 20:
+            return {}
+        fh.seek(start)
+        cd = fh.read(cd_size)
+    out: dict[int, bytes] = {}
+    pos = 0
+    while pos + 46 <= len(cd) and cd[pos:pos + 4] == b"PK\x01\x02":
+        flags = struct.unpack_from("<H", cd, pos + 8)[0]
+        n, m, k = struct.unpack_from("<HHH", cd, pos + 28)
+        if flags & 0x800:
+            try:
+                cd[pos + 46:pos + 46 + n].decode("utf-8")
+            except UnicodeDecodeError:
+                out[start + pos + 8] = struct.pack("<H", flags & ~0x800)
+        pos += 46 + n + m + k
+    return out
+
+
+class _Patched(io.RawIOBase):
+    """A read-only file with a few bytes replaced (see :func:`_utf8_flag_patches`)."""
+
+    def __init__(self, path: Path, patches: dict[int, bytes]):
+        self._f = open(path, "rb")
+        self._patches = patches
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._f.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._f.tell()
+
+    def readinto(self, b) -> int:
+        pos = self._f.tell()
+        n = self._f.readinto(b)
+        for off, data in self._patches.items():
+            for i, byte in enumerate(data):
+                if pos <= off + i < pos + n:
+                    b[off + i - pos] = byte
+        return n
+
+    def close(self) -> None:
+        self._f.close()
+        super().close()
+
+
 def _stream_errors() -> tuple[type[BaseException], ...]:
     """What reading a damaged archive stream raises (zip, tar, gz, bz2, xz)."""
     import lzma
@@ -216,6 +286,7 @@ class _Intake:
         self.count = 0
         self.members: list[Member] = []
         self._n = 0
+        self._open_files: list[io.RawIOBase] = []
 
     # -- helpers
     def _add(self, m: Member) -> Member:
@@ -384,15 +455,31 @@ class _Intake:
             zf = zipfile.ZipFile(path)
             infos = zf.infolist()
         except UnicodeDecodeError as e:
-            self._mark_container_failed(container, "corrupt zip: a member name marked UTF-8 is "
-                                        f"not UTF-8 ({_one_line(e)})")
-            return
+            # a name flagged UTF-8 that is not: zipfile gives up on the whole archive. Read
+            # it with those names' flag cleared (they decode as cp437, as unflagged ones do)
+            zf = None
+            try:
+                patched = _utf8_flag_patches(path)
+                if patched:
+                    fh = _Patched(path, patched)
+                    self._open_files.append(fh)   # zipfile does not close a file it is given
+                    zf = zipfile.ZipFile(fh)
+                    infos = zf.infolist()
+            except (UnicodeDecodeError, *_stream_errors()):
+                zf = None
+            if zf is None:
+                self._mark_container_failed(container, "corrupt zip: a member name marked UTF-8 "
+                                            f"is not UTF-8 ({_one_line(e)})")
+                return
         except _stream_errors() as e:
             self._mark_container_failed(container, f"corrupt zip: {_one_line(e)}")
             return
         seen: set[str] = set()
         offsets: dict[int, str] = {}
-        with zf:
+        with zf, contextlib.ExitStack() as closing:
+            for fh in self._open_files:
+                closing.callback(fh.close)
+            self._open_files = []
             for info in infos:
                 raw = info.filename
                 if info.is_dir():

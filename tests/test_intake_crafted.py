@@ -229,3 +229,24 @@ def test_sigterm_unwinds_like_ctrl_c():
             time.sleep(5)
     finally:
         signal.signal(signal.SIGTERM, old)
+
+
+def test_a_name_flagged_utf8_that_is_not_loses_only_that_name(tmp_path):
+    """zipfile refuses the whole archive when one name flagged UTF-8 is not UTF-8: every
+    member was lost ("corrupt zip"). The name is now read as cp437, like unflagged ones."""
+    p = tmp_path / "b.zip"
+    with zipfile.ZipFile(p, "w") as z:
+        z.writestr("HOST1/PLACEHOLDER.reg", GOOD)
+        z.writestr(GOOD_NAME, GOOD)
+    data = p.read_bytes().replace(b"HOST1/PLACEHOLDER.reg", b"HOST1/\xff\xfe\x81CEHOLDER.reg")
+    cd = data.index(b"PK\x01\x02")
+    flags = struct.unpack_from("<H", data, cd + 8)[0] | 0x800
+    data = data[:cd + 8] + struct.pack("<H", flags) + data[cd + 10:]
+    p.write_bytes(data)
+    with pytest.raises(UnicodeDecodeError):
+        zipfile.ZipFile(p)
+    b = analyzer.load(p)
+    r = rows(b)
+    assert good_read(b)
+    odd = [x for x in r if x.startswith("HOST1/") and x.endswith("EHOLDER.reg")]
+    assert len(odd) == 1 and r[odd[0]]["status"] == "parsed" and r[odd[0]]["records"] == 1
