@@ -172,8 +172,9 @@ class Candidate:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def key(self) -> tuple:
-        winner = self.precedence in (None, 1)
-        return (RANK.get(self.origin, 0), winner, self.preferred_controlset, self.order)
+        # among GPOs, the lowest precedence wins (1 = the winning GPO of gpresult /x)
+        return (RANK.get(self.origin, 0), -(self.precedence or 1), self.preferred_controlset,
+                self.order)
 
     def as_lost(self) -> dict[str, Any]:
         return {"value": self.value, "display": display(self.setting, self.value),
@@ -312,6 +313,17 @@ def _registry_candidates(tl: pd.DataFrame) -> list[tuple[str, Candidate]]:
 def _gp_candidates(tl: pd.DataFrame) -> list[tuple[str, Candidate]]:
     gp = tl[tl["event_type"].astype("string").isin(["gpo:policy", "gpo:registry", "gpo:security-option"])]
     out: list[tuple[str, Candidate]] = []
+    # the winning precedence of each policy, whatever its state: a winning GPO that sets a
+    # policy Disabled (no value) must not let a losing GPO's Enabled value through
+    best: dict[tuple[str, str], int] = {}
+    for host, et, s in zip(gp["host"], gp["event_type"], gp["data"]):
+        if et != "gpo:policy" or not isinstance(s, str):
+            continue
+        d = orjson.loads(s)
+        if d.get("scope") == "user" or not d.get("name") or d.get("precedence") is None:
+            continue
+        k = (str(host), str(d["name"]).casefold())
+        best[k] = min(best.get(k, d["precedence"]), d["precedence"])
     for i, (host, et, src, loc, s) in enumerate(zip(gp["host"], gp["event_type"], gp["source"],
                                                    gp["locator"], gp["data"])):
         d = orjson.loads(s) if isinstance(s, str) else {}
@@ -322,6 +334,9 @@ def _gp_candidates(tl: pd.DataFrame) -> list[tuple[str, Candidate]]:
         common = dict(origin="gpresult", source=src, locator=str(loc), gpo=d.get("gpo"),
                       order=100_000 + i, precedence=d.get("precedence"))
         if et == "gpo:policy":
+            win = best.get((host, str(d.get("name") or "").casefold()))
+            if win is not None and (d.get("precedence") or 1) > win:
+                continue                # a losing GPO's setting of this policy
             for vname, v in (d.get("registry_values") or {}).items():
                 key = str(d.get("registry_key") or POL).casefold()
                 hit = REGISTRY_MAP.get((key, vname.casefold()))

@@ -252,18 +252,45 @@ GUESTS_NAMES: frozenset[str] = frozenset(n.casefold() for n in (
 
 #: Well-known groups every member of Remote Desktop Users also belongs to (so granting
 #: one of them the RDS logon right grants Remote Desktop Users too): SID → English names.
+#: gpresult /h and /z (and /x from a domain controller) name members without a SID, in
+#: the report's language: the names of de, fr, es, it, pt-BR, pt-PT, nl, ru, pl, cs, sv, tr,
+#: hu Windows (confidence M: from Microsoft's localized well-known names, not yet seen in a
+#: customer report). English-only tables gave a false user-not-authorized error on a German
+#: report granting "Authentifizierte Benutzer".
+def _names(*names: str) -> frozenset[str]:
+    return frozenset(n.casefold() for n in names)
+
+
 RDU_SUPERSETS: dict[str, frozenset[str]] = {
-    "S-1-1-0": frozenset({"everyone"}),
-    "S-1-5-11": frozenset({"authenticated users"}),
-    "S-1-5-32-545": frozenset({"users"}),
-    "S-1-5-14": frozenset({"remote interactive logon"}),
+    "S-1-1-0": _names("Everyone", "Jeder", "Tout le monde", "Todos", "Iedereen", "Все",
+                      "Wszyscy", "Alla", "Herkes", "Mindenki", "Každý"),
+    "S-1-5-11": _names("Authenticated Users", "Authentifizierte Benutzer",
+                       "Utilisateurs authentifiés", "Usuarios autentificados",
+                       "Usuarios autenticados", "Utenti autenticati", "Usuários autenticados",
+                       "Utilizadores autenticados", "Geverifieerde gebruikers",
+                       "Прошедшие проверку", "Użytkownicy uwierzytelnieni",
+                       "Ověření uživatelé", "Autentiserade användare",
+                       "Kimliği Doğrulanmış Kullanıcılar", "Hitelesített felhasználók"),
+    "S-1-5-32-545": _names("Users", "Benutzer", "Utilisateurs", "Usuarios", "Utenti",
+                           "Usuários", "Utilizadores", "Gebruikers", "Пользователи",
+                           "Użytkownicy", "Uživatelé", "Användare", "Kullanıcılar",
+                           "Felhasználók"),
+    "S-1-5-14": _names("Remote Interactive Logon", "Remoteinteraktive Anmeldung",
+                       "Ouverture de session interactive à distance",
+                       "Inicio de sesión interactivo remoto"),
 }
 #: "Local account" (S-1-5-113) and "Local account and member of Administrators group"
 #: (S-1-5-114): denying them RDP is the Microsoft / CIS baseline for member servers; domain
 #: accounts are not affected.
 LOCAL_ACCOUNT_SIDS: dict[str, frozenset[str]] = {
-    "S-1-5-113": frozenset({"local account"}),
-    "S-1-5-114": frozenset({"local account and member of administrators group"}),
+    "S-1-5-113": _names("Local account", "Lokales Konto", "Compte local", "Cuenta local",
+                        "Account locale", "Conta local", "Lokaal account",
+                        "Локальная учетная запись", "Konto lokalne", "Lokalt konto",
+                        "Místní účet", "Yerel hesap", "Helyi fiók"),
+    "S-1-5-114": _names("Local account and member of Administrators group",
+                        'Lokales Konto und Mitglied der Gruppe "Administratoren"',
+                        "Compte local et membre du groupe Administrateurs",
+                        "Cuenta local y miembro del grupo Administradores"),
 }
 
 

@@ -289,3 +289,56 @@ def test_an_export_of_an_offline_mounted_hive_is_read_as_that_hive(tmp_path):
     assert C.value(cfg, "H", "fDenyTSConnections") == 1
     row = C.get(cfg, "H", "UserAuthentication")
     assert row["value"] == 1 and row["origin"] == "policy"
+
+
+_GP_NS = ('xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+          'xmlns="http://www.microsoft.com/GroupPolicy/Rsop"')
+_CAT = "Windows Components/Remote Desktop Services/Remote Desktop Session Host/Connections"
+
+
+def _gpo(name: str, guid: str, order: int) -> str:
+    return (f'<GPO><Name>{name}</Name><Path><Identifier xmlns="http://www.microsoft.com/'
+            f'GroupPolicy/Types">{guid}</Identifier></Path><Enabled>true</Enabled><IsValid>true'
+            f'</IsValid><FilterAllowed>true</FilterAllowed><AccessDenied>false</AccessDenied>'
+            f'<Link><AppliedOrder>{order}</AppliedOrder></Link></GPO>')
+
+
+def _limit(guid: str, prec: int, state: str, value: int | None) -> str:
+    num = (f"<q7:Numeric><q7:Name>RD Maximum Connections allowed</q7:Name><q7:State>Enabled"
+           f"</q7:State><q7:Value>{value}</q7:Value></q7:Numeric>") if value is not None else ""
+    return (f'<q7:Policy><GPO xmlns="http://www.microsoft.com/GroupPolicy/Settings/Base">'
+            f'<Identifier xmlns="http://www.microsoft.com/GroupPolicy/Types">{guid}</Identifier>'
+            f'</GPO><Precedence xmlns="http://www.microsoft.com/GroupPolicy/Settings/Base">{prec}'
+            f'</Precedence><q7:Name>Limit number of connections</q7:Name><q7:State>{state}'
+            f'</q7:State><q7:Category>{_CAT}</q7:Category>{num}</q7:Policy>')
+
+
+def _rsop(*policies: str) -> str:
+    a, b, c = "{AAAAAAAA-0000-0000-0000-000000000001}", "{BBBBBBBB-0000-0000-0000-000000000002}", \
+        "{CCCCCCCC-0000-0000-0000-000000000003}"
+    return (f'<?xml version="1.0" encoding="utf-16"?>\n<Rsop {_GP_NS}><ReadTime>2024-05-01T10:00:'
+            f'00Z</ReadTime><ComputerResults><Name>CORP\\TS01$</Name>{_gpo("A", a, 1)}'
+            f'{_gpo("B", b, 2)}{_gpo("C", c, 3)}<ExtensionData><Extension xmlns:q7="http://www.'
+            f'microsoft.com/GroupPolicy/Settings/Registry" xsi:type="q7:RegistrySettings" '
+            f'xmlns="http://www.microsoft.com/GroupPolicy/Settings">'
+            + "".join(policies)
+            + '</Extension></ExtensionData></ComputerResults></Rsop>')
+
+
+def test_the_winning_gpo_decides_even_when_it_disables_the_policy(tmp_path):
+    """GPO A (precedence 1) sets "Limit number of connections" Disabled, GPO B (2) Enabled
+    with 1: B's 1 decided and connection-limit-policy fired (found by review). And with no
+    precedence-1 row, the lowest precedence wins, not the last in the file."""
+    a, b, c = "{AAAAAAAA-0000-0000-0000-000000000001}", "{BBBBBBBB-0000-0000-0000-000000000002}", \
+        "{CCCCCCCC-0000-0000-0000-000000000003}"
+    cases = [((_limit(b, 2, "Enabled", 1), _limit(a, 1, "Disabled", None)), None),
+             ((_limit(b, 2, "Enabled", 5), _limit(c, 3, "Enabled", 1)), 5)]
+    for policies, want in cases:
+        p = tmp_path / "gp.xml"
+        p.write_bytes(codecs.BOM_UTF16_LE + _rsop(*policies).encode("utf-16-le"))
+        r = gpresult.parse(p)
+        row = C.get(C.effective_config(_timeline((r, "gp.xml", None))), "TS01", "MaxInstanceCount")
+        if want is None:
+            assert row["is_default"], row
+        else:
+            assert row["value"] == want and row["gpo"] == "B"

@@ -659,3 +659,20 @@ def test_listener_down_names_a_listener_bound_to_one_adapter():
     assert "adapter" not in out[0].summary and "LanAdapter" not in out[0].remedy
     assert run("listener-down", [sock(3389, 1184), proc(1184, "svchost.exe", ["TermService"])],
                cfg(("LanAdapter", 2))) == []
+
+
+def test_localized_well_known_accounts_in_logon_rights():
+    """gpresult /h and /z name members without SIDs in the report's language: a German
+    report granting "Authentifizierte Benutzer" gave a false error, and a French "Tout le
+    monde" too; a German baseline deny of "Lokales Konto" was an error, not info."""
+    for name in ("NT-AUTORITÄT\\Authentifizierte Benutzer", "Tout le monde",
+                 "VORDEFINIERT\\Benutzer", "Iedereen"):
+        allow = row("gpresult", "gpo:user-right", data={
+            "right": "SeRemoteInteractiveLogonRight",
+            "members": [{"name": "VORDEFINIERT\\Administratoren", "sid": None},
+                        {"name": name, "sid": None}]})
+        assert run("user-not-authorized", [allow]) == [], name
+    deny = row("gpresult", "gpo:user-right", data={
+        "right": "SeDenyRemoteInteractiveLogonRight",
+        "members": [{"name": "NT-AUTORITÄT\\Lokales Konto", "sid": None}]})
+    assert run("user-not-authorized", [deny])[0].severity == "info"
