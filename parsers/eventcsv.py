@@ -657,11 +657,16 @@ def _parse_powershell(text: str, source: str, options: ParseOptions, line_offset
             continue
         recs.append((start, vals))
     pairs = []
+    seps = set()
     for _, v in recs:
-        mm = _DT.match(v.get("time", ""))
+        tv = v.get("time", "")
+        mm = _DT.match(tv)
         if mm and len(mm.group("a")) < 4:
             pairs.append((int(mm.group("a")), int(mm.group("b"))))
-    order = _date_order(pairs, "", "/")
+            seps.add(tv.strip()[len(mm.group("a"))])
+    # the culture's separator tells the order when the numbers do not: "01.03.2024" is
+    # day-first (German, Russian ...), "3/1/2024" month-first (en-US)
+    order = _date_order(pairs, "", next(iter(seps)) if len(seps) == 1 else "/")
     if pairs and not any(a > 12 or b > 12 for a, b in pairs):
         warnings.append(ParseWarning(source, "line 1", "day/month order not decidable from the "
                                      f"dates (no day above 12); assumed {order}"))

@@ -249,3 +249,24 @@ def test_skipped_row_warnings_are_bounded(tmp_path):
     w = [w.message for w in res.warnings if "skipped" in w.message]
     assert len(w) == eventcsv.SKIPPED_WARNINGS + 1
     assert w[-1].startswith(f"{50 - eventcsv.SKIPPED_WARNINGS} more rows skipped")
+
+
+def test_powershell_export_with_dotted_dates_is_day_first(tmp_path):
+    """A German Export-Csv ("01.03.2024 09:00:00") was read month-first: 1 March became
+    3 January, and a boot moved before the connection-limit event (found by review)."""
+    import csv
+    import io
+    lines = (FIX / "GetWinEvent_Export-Csv.csv").read_text(encoding="utf-8-sig").splitlines()
+    header = next(csv.reader([lines[1]]))
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, header, quoting=csv.QUOTE_ALL, lineterminator="\n")
+    w.writeheader()
+    for eid, prov, t in (("6005", "EventLog", "01.03.2024 09:00:00"),
+                         ("1013", "TermService", "12.02.2024 08:00:00")):
+        w.writerow({"Message": "x", "Id": eid, "Level": "4", "ProviderName": prov,
+                    "LogName": "System", "MachineName": "TS01", "TimeCreated": t})
+    p = tmp_path / "System.csv"
+    p.write_text(lines[0] + "\n" + buf.getvalue(), encoding="utf-8")
+    res = eventcsv.parse(p, ParseOptions())
+    assert [t.strftime("%Y-%m-%d %H:%M") for t in res.frame["time"]] == ["2024-03-01 09:00",
+                                                                         "2024-02-12 08:00"]
