@@ -899,13 +899,30 @@ def _is_big_evtx(m: Member) -> bool:
         return False
 
 
+def _zones(results: dict[int, tuple]) -> dict[str | None, str]:
+    """host → the time zone its ``systeminfo`` names, from every systeminfo host row of any
+    file (a systeminfo inside a combined collector log, or several hosts' in one file: the
+    file's meta holds only the first)."""
+    import orjson
+
+    zones: dict[str | None, str] = {}
+    for r in results.values():
+        res = r[2]
+        if res is None or not len(res.frame) or "event_type" not in res.frame.columns:
+            continue
+        rows = res.frame[res.frame["event_type"].astype("string") == "sysinfo:host"]
+        for host, data in zip(rows["host"], rows["data"]):
+            tz = orjson.loads(data).get("time_zone") if isinstance(data, str) else None
+            if tz:
+                zones.setdefault(normalize_host(host if isinstance(host, str) else None), tz)
+    return zones
+
+
 def _reparse_local_time_exports(todo: list[Member], results: dict[int, tuple],
                                 options: ParseOptions, limits: Limits) -> None:
     """Event Viewer CSV/TXT exports carry local times. When the bundle's ``systeminfo`` names
     the time zone, parse those exports again with it (the first pass had to assume UTC)."""
-    zones = {normalize_host(r[2].meta.get("host")): r[2].meta.get("time_zone")
-             for r in results.values() if r[1] == "systeminfo" and r[2] is not None
-             and r[2].meta.get("time_zone")}
+    zones = _zones(results)
     if not zones:
         return
     only = next(iter(zones.values())) if len(set(zones.values())) == 1 else None

@@ -270,3 +270,23 @@ def test_powershell_export_with_dotted_dates_is_day_first(tmp_path):
     res = eventcsv.parse(p, ParseOptions())
     assert [t.strftime("%Y-%m-%d %H:%M") for t in res.frame["time"]] == ["2024-03-01 09:00",
                                                                          "2024-02-12 08:00"]
+
+
+def test_the_zone_of_a_systeminfo_inside_a_combined_capture_is_used(tmp_path):
+    """The zone was read only from a file that is all systeminfo: one inside a collector's
+    combined text (with tasklist after it) left the export in UTC, 4-5 hours off, and a
+    boot moved before a listener failure (found by review)."""
+    import analyzer
+    (tmp_path / "System.csv").write_bytes((FIX / "System_en-US.csv").read_bytes())
+    info = (FIX.parent / "text" / "systeminfo_2003_en.txt").read_text(encoding="utf-8-sig")
+    (tmp_path / "collect.txt").write_text(
+        info + "\nC:\\>tasklist /svc\n\nImage Name                     PID Services\n"
+        "========================= ======== ============================================\n"
+        "System Idle Process              0 N/A\nsvchost.exe                   1096 TermService\n",
+        encoding="utf-8")
+    b = analyzer.load(tmp_path)
+    kinds = set(b.inventory["kind"])
+    assert "systeminfo" not in kinds                    # one combined text file, not systeminfo
+    tl = b.timeline[b.timeline["kind"] == "evtcsv"]
+    assert str(tl["time"].max()) == "2011-03-15 00:00:00+00:00"       # 20:00 EDT
+    assert not any("time zone unknown" in w.message for w in b.warnings)
