@@ -593,7 +593,7 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
         naive.append(t)
 
     _warn_skipped(source, skipped, warnings)
-    frame = _frame(rows, naive, zone)
+    frame = _frame(rows, naive, zone, source, warnings)
     stats: dict[str, Any] = {"records": len(frame), "records_expected": len(events),
                              "skipped": skipped, "layout": layout, "date_order": order,
                              "tz": zdesc or None, "language": lang or None}
@@ -739,7 +739,7 @@ def _parse_powershell(text: str, source: str, options: ParseOptions, line_offset
         warnings.append(ParseWarning(source, "line 1", "log name not in the export or the file "
                                      f"name; channel guessed from the event sources: {guess or 'unknown'}"))
     _warn_skipped(source, skipped, warnings)
-    frame = _frame(rows, naive, zone)
+    frame = _frame(rows, naive, zone, source, warnings)
     stats: dict[str, Any] = {"records": len(frame), "records_expected": len(recs) + len(skipped),
                              "skipped": skipped, "layout": "powershell", "date_order": order,
                              "tz": zdesc or None}
@@ -750,21 +750,44 @@ def _parse_powershell(text: str, source: str, options: ParseOptions, line_offset
     return ParseResult(frame=frame, warnings=warnings, stats=stats, meta=meta, parser=INFO.name)
 
 
-def _frame(rows: list[dict[str, Any]], naive: list[datetime | None], zone) -> pd.DataFrame:
+def _frame(rows: list[dict[str, Any]], naive: list[datetime | None], zone, source: str = "",
+           warnings: list | None = None) -> pd.DataFrame:
     if not rows:
         return empty_frame()
     df = pd.DataFrame(rows)
     t = pd.to_datetime(pd.Series(naive, dtype="object"), errors="coerce")
-    if zone is None:
-        t = t.dt.tz_localize("UTC")
-    else:
-        try:
-            t = t.dt.tz_localize(zone, ambiguous="infer", nonexistent="shift_forward")
-        except Exception:  # ambiguous fall-back hour not inferable: take standard time
-            t = t.dt.tz_localize(zone, ambiguous=[False] * len(t), nonexistent="shift_forward")
-        t = t.dt.tz_convert("UTC")
+    t = t.dt.tz_localize("UTC") if zone is None else _localize(t, zone, source, warnings)
     df["time"] = t.astype(TIME_DTYPE).array
     return conform(df)
+
+
+def _localize(t: pd.Series, zone, source: str, warnings: list | None) -> pd.Series:
+    """Local times → UTC. The hour repeated when DST ends is told apart by the order of the
+    events ("infer"), which needs them oldest first: Event Viewer and PowerShell write newest
+    first, so such an export is read backwards. A time in the hour DST skips cannot be on
+    that clock: it is shifted forward and said, as the zone is then probably wrong."""
+    vals = t.dropna()
+    newest_first = len(vals) > 1 and bool((vals.diff().dropna() < pd.Timedelta(0)).mean() > 0.5)
+    s = t.iloc[::-1] if newest_first else t
+    try:
+        loc = s.dt.tz_localize(zone, ambiguous="infer", nonexistent="NaT")
+    except Exception:  # not inferable (events out of order): take standard time, say so
+        loc = s.dt.tz_localize(zone, ambiguous=[False] * len(s), nonexistent="NaT")
+        if warnings is not None:
+            warnings.append(ParseWarning(source, "line 1", "times in the hour repeated when "
+                                         "daylight saving time ends could not be ordered; "
+                                         "read as standard time (an hour may be off)"))
+    gap = loc.isna() & s.notna()
+    if gap.any():
+        loc[gap] = s[gap].dt.tz_localize(zone, ambiguous=[False] * int(gap.sum()),
+                                         nonexistent="shift_forward")
+        if warnings is not None:
+            warnings.append(ParseWarning(source, "line 1", f"{int(gap.sum())} time(s) fall in "
+                                         "the hour skipped when daylight saving time starts: "
+                                         "shifted forward; is the time zone right?"))
+    if newest_first:
+        loc = loc.iloc[::-1]
+    return loc.dt.tz_convert("UTC")
 
 
 def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:

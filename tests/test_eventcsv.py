@@ -290,3 +290,32 @@ def test_the_zone_of_a_systeminfo_inside_a_combined_capture_is_used(tmp_path):
     tl = b.timeline[b.timeline["kind"] == "evtcsv"]
     assert str(tl["time"].max()) == "2011-03-15 00:00:00+00:00"       # 20:00 EDT
     assert not any("time zone unknown" in w.message for w in b.warnings)
+
+
+_BERLIN = "(UTC+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna"
+
+
+def test_the_repeated_dst_hour_of_a_newest_first_export_is_ordered(tmp_path):
+    """Event Viewer writes newest first; inferring the repeated hour (27 Oct 2024, 02:00-03:00
+    twice in Berlin) needs oldest first, so every such time fell back to standard time and
+    two 1013s moved after the reboot (found by review)."""
+    text = ("Level,Date and Time,Source,Event ID,Task Category\n"
+            "Information,27.10.2024 09:00:00,EventLog,6013,None,\"uptime\"\n"
+            "Information,27.10.2024 02:15:00,EventLog,6005,None,\"started\"\n"
+            "Information,27.10.2024 02:50:00,EventLog,6006,None,\"stopped\"\n"
+            "Error,27.10.2024 02:45:00,TermService,1013,None,\"limit\"\n"
+            "Error,27.10.2024 02:44:00,TermService,1013,None,\"limit\"\n"
+            "Information,26.10.2024 20:00:00,EventLog,6005,None,\"started\"\n")
+    res = eventcsv.parse_text(text, "System.csv", ParseOptions(tz_hint=_BERLIN))
+    got = [t.strftime("%H:%M") for t in res.frame["time"]]
+    assert got == ["08:00", "01:15", "00:50", "00:45", "00:44", "18:00"]
+    assert not [w for w in res.warnings if "daylight" in w.message]
+
+
+def test_a_time_in_the_skipped_dst_hour_is_shifted_and_said(tmp_path):
+    text = ("Level,Date and Time,Source,Event ID,Task Category\n"
+            "Information,31.03.2024 02:30:00,EventLog,6005,None,\"started\"\n"
+            "Information,31.03.2024 01:30:00,EventLog,6006,None,\"stopped\"\n")
+    res = eventcsv.parse_text(text, "System.csv", ParseOptions(tz_hint=_BERLIN))
+    assert [t.strftime("%H:%M") for t in res.frame["time"]] == ["01:00", "00:30"]
+    assert any("skipped when daylight saving time starts" in w.message for w in res.warnings)
