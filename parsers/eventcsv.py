@@ -756,9 +756,20 @@ def _frame(rows: list[dict[str, Any]], naive: list[datetime | None], zone, sourc
         return empty_frame()
     df = pd.DataFrame(rows)
     t = pd.to_datetime(pd.Series(naive, dtype="object"), errors="coerce")
+    newest_first = _newest_first(t)
     t = t.dt.tz_localize("UTC") if zone is None else _localize(t, zone, source, warnings)
     df["time"] = t.astype(TIME_DTYPE).array
+    if newest_first:
+        # oldest first, so events of the same second keep their real order once the
+        # timeline sorts by time (a disconnect and the next logon of one second were swapped)
+        df = df.iloc[::-1].reset_index(drop=True)
     return conform(df)
+
+
+def _newest_first(t: pd.Series) -> bool:
+    """Event Viewer and PowerShell write the newest event first."""
+    d = t.dropna().diff().dropna()
+    return bool((d < pd.Timedelta(0)).sum() > (d > pd.Timedelta(0)).sum())
 
 
 def _localize(t: pd.Series, zone, source: str, warnings: list | None) -> pd.Series:
@@ -766,8 +777,7 @@ def _localize(t: pd.Series, zone, source: str, warnings: list | None) -> pd.Seri
     events ("infer"), which needs them oldest first: Event Viewer and PowerShell write newest
     first, so such an export is read backwards. A time in the hour DST skips cannot be on
     that clock: it is shifted forward and said, as the zone is then probably wrong."""
-    vals = t.dropna()
-    newest_first = len(vals) > 1 and bool((vals.diff().dropna() < pd.Timedelta(0)).mean() > 0.5)
+    newest_first = _newest_first(t)
     s = t.iloc[::-1] if newest_first else t
     try:
         loc = s.dt.tz_localize(zone, ambiguous="infer", nonexistent="NaT")

@@ -71,7 +71,8 @@ def test_tz_hint_converts_local_times_with_dst():
 
 def test_german_header_day_first_and_german_message_fields():
     res = parse("System_de-DE.csv")
-    df = res.frame
+    df = res.frame.iloc[::-1].reset_index(drop=True)   # the file is newest first, rows oldest first
+    assert res.frame["locator"].tolist() == ["line 3", "line 2"]
     assert df["event_id"].tolist() == [50, 21]
     assert df["level"].tolist() == [2, 4]
     assert str(df.iloc[1].time) == "2021-10-02 07:05:00+00:00"       # 02.10. = 2 October
@@ -268,8 +269,8 @@ def test_powershell_export_with_dotted_dates_is_day_first(tmp_path):
     p = tmp_path / "System.csv"
     p.write_text(lines[0] + "\n" + buf.getvalue(), encoding="utf-8")
     res = eventcsv.parse(p, ParseOptions())
-    assert [t.strftime("%Y-%m-%d %H:%M") for t in res.frame["time"]] == ["2024-03-01 09:00",
-                                                                         "2024-02-12 08:00"]
+    assert [t.strftime("%Y-%m-%d %H:%M") for t in res.frame["time"]] == ["2024-02-12 08:00",
+                                                                         "2024-03-01 09:00"]
 
 
 def test_the_zone_of_a_systeminfo_inside_a_combined_capture_is_used(tmp_path):
@@ -308,8 +309,31 @@ def test_the_repeated_dst_hour_of_a_newest_first_export_is_ordered(tmp_path):
             "Information,26.10.2024 20:00:00,EventLog,6005,None,\"started\"\n")
     res = eventcsv.parse_text(text, "System.csv", ParseOptions(tz_hint=_BERLIN))
     got = [t.strftime("%H:%M") for t in res.frame["time"]]
-    assert got == ["08:00", "01:15", "00:50", "00:45", "00:44", "18:00"]
+    assert got == ["18:00", "00:44", "00:45", "00:50", "01:15", "08:00"]    # oldest first
     assert not [w for w in res.warnings if "daylight" in w.message]
+
+
+def test_events_of_one_second_keep_their_order(tmp_path):
+    """A newest-first LSM export with a disconnect (24) and the next logon (21) of one user
+    in the same second: the timeline kept them reversed and sessions-not-disconnecting fired
+    (found by review). The parser now gives rows oldest first."""
+    import analyzer
+    text = ("Level,Date and Time,Source,Event ID,Task Category\n"
+            "Information,3/1/2024 10:00:05 AM,Microsoft-Windows-TerminalServices-LocalSessionManager,"
+            "21,None,\"Remote Desktop Services: Session logon succeeded:\n\nUser: CORP\\alice\n"
+            "Session ID: 3\nSource Network Address: 10.0.0.9\"\n"
+            "Information,3/1/2024 10:00:05 AM,Microsoft-Windows-TerminalServices-LocalSessionManager,"
+            "24,None,\"Remote Desktop Services: Session has been disconnected:\n\nUser: CORP\\alice\n"
+            "Session ID: 2\nSource Network Address: 10.0.0.9\"\n"
+            "Information,3/1/2024 9:00:00 AM,Microsoft-Windows-TerminalServices-LocalSessionManager,"
+            "21,None,\"Remote Desktop Services: Session logon succeeded:\n\nUser: CORP\\alice\n"
+            "Session ID: 2\nSource Network Address: 10.0.0.9\"\n")
+    p = tmp_path / "Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.csv"
+    p.write_text(text, encoding="utf-8")
+    r = analyzer.analyze(tmp_path)
+    assert list(r.timeline["event_id"]) == [21, 24, 21]
+    assert list(r.timeline["session_id"]) == [2, 2, 3]
+    assert "sessions-not-disconnecting" not in r.ids
 
 
 def test_a_time_in_the_skipped_dst_hour_is_shifted_and_said(tmp_path):
@@ -317,5 +341,5 @@ def test_a_time_in_the_skipped_dst_hour_is_shifted_and_said(tmp_path):
             "Information,31.03.2024 02:30:00,EventLog,6005,None,\"started\"\n"
             "Information,31.03.2024 01:30:00,EventLog,6006,None,\"stopped\"\n")
     res = eventcsv.parse_text(text, "System.csv", ParseOptions(tz_hint=_BERLIN))
-    assert [t.strftime("%H:%M") for t in res.frame["time"]] == ["01:00", "00:30"]
+    assert [t.strftime("%H:%M") for t in res.frame["time"]] == ["00:30", "01:00"]
     assert any("skipped when daylight saving time starts" in w.message for w in res.warnings)

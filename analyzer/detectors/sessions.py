@@ -361,7 +361,8 @@ def _overlapping_logons(lsm: pd.DataFrame, boots=()) -> tuple[list[tuple[int, in
 
     Column lists and a per-user index of active sessions, not ``iterrows`` and a scan of
     every active session per logon: a million-event LSM log took 80 s that way."""
-    order = lsm["time"].reset_index(drop=True).sort_values().index.to_numpy()  # as sort_values
+    # stable: events of one second keep the timeline's order (a disconnect before a logon)
+    order = lsm["time"].reset_index(drop=True).sort_values(kind="stable").index.to_numpy()
     types = lsm["event_type"].astype(object).to_numpy()[order].tolist()
     sids = lsm["session_id"].astype("Float64").to_numpy(dtype="float64", na_value=np.nan)[order]
     names = lsm["user"].astype(object).to_numpy()[order].tolist()
