@@ -24,6 +24,7 @@ PROVIDER_FAMILY: dict[str, str] = {
     "security": "security",                       # 2003 .evt source name
     "microsoft-windows-kernel-power": "kernel-power",
     "microsoft-windows-power-troubleshooter": "power-troubleshooter",
+    "microsoft-windows-kernel-general": "kernel-general",
     "service control manager": "scm",
     "eventlog": "eventlog",
     "schannel": "schannel",
@@ -146,6 +147,7 @@ EVENT_TYPES: dict[tuple[str, int], str] = {
     ("kernel-power", 506): "power:standby-enter",
     ("kernel-power", 507): "power:standby-exit",
     ("power-troubleshooter", 1): "power:wake",
+    ("kernel-general", 12): "sys:kernel:os-start",      # "The operating system started at"
     ("eventlog", 6005): "sys:eventlog:start",
     ("eventlog", 6006): "sys:eventlog:stop",
     ("eventlog", 6008): "sys:eventlog:unexpected-shutdown",

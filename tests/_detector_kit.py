@@ -26,13 +26,14 @@ PROVIDERS = {
     "sec": "Microsoft-Windows-Security-Auditing", "sec2003": "Security",
     "kp": "Microsoft-Windows-Kernel-Power", "pt": "Microsoft-Windows-Power-Troubleshooter",
     "scm": "Service Control Manager", "schannel": "Schannel", "eventlog": "EventLog",
+    "kg": "Microsoft-Windows-Kernel-General",
 }
 CHANNELS = {"termdd": "System", "termservice": "System", "termservlicensing": "System",
             "rcm": "Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational",
             "lsm": "Microsoft-Windows-TerminalServices-LocalSessionManager/Operational",
             "core": "Microsoft-Windows-RemoteDesktopServices-RdpCoreTS/Operational",
             "sec": "Security", "sec2003": "Security", "kp": "System", "pt": "System",
-            "scm": "System", "schannel": "System", "eventlog": "System"}
+            "scm": "System", "schannel": "System", "eventlog": "System", "kg": "System"}
 SOURCES = {"System": "TS01_EventLogs/System.evtx", "Security": "TS01_EventLogs/Security.evtx"}
 
 

@@ -676,3 +676,22 @@ def test_localized_well_known_accounts_in_logon_rights():
         "right": "SeDenyRemoteInteractiveLogonRight",
         "members": [{"name": "NT-AUTORITÄT\\Lokales Konto", "sid": None}]})
     assert run("user-not-authorized", [deny])[0].severity == "info"
+
+
+def test_a_sleep_ends_at_a_wake_a_boot_or_the_next_sleep():
+    """Each sleep was paired with the first later wake: a sleep ended by a reboot ran until
+    a wake hours later and swallowed RDP failures in between (found by review)."""
+    rows = [ev(0, "kp", 42), ev(30, "eventlog", BOOT),
+            *[ev(60 + i, "sec", 4625, data={"LogonType": 10}) for i in range(3)],
+            ev(240, "kp", 42), ev(300, "pt", 1)]
+    out = run("host-sleeps", rows)
+    assert len(out) == 1
+    assert out[0].details == {"intervals": 2, "failures_inside": 0}
+    assert out[0].summary.count(" UTC") == 4          # every time with its zone
+    # Kernel-General 12 ("the operating system started") is a boot too
+    rows[1] = ev(30, "kg", 12)
+    assert run("host-sleeps", rows)[0].details["failures_inside"] == 0
+    rows[1] = ev(30, "pt", 1)                     # a logged wake: the same interval
+    assert run("host-sleeps", rows)[0].details["failures_inside"] == 0
+    del rows[1]                                   # nothing ends the first sleep until 300
+    assert run("host-sleeps", rows)[0].details["failures_inside"] == 3

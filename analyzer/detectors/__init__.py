@@ -534,10 +534,12 @@ class Context:
     # -- system starts
     def boots(self) -> pd.Series:
         """When the system started (EventLog 6005 "event log service started", 6009 "OS
-        version at boot"), sorted: what was logged before a start may not hold after it."""
+        version at boot", Kernel-General 12 "the operating system started"), sorted: what
+        was logged before a start may not hold after it."""
         b = self._cache.get("boots")
         if b is None:
-            rows = self.etype("sys:eventlog:start", "sys:eventlog:os-version")
+            rows = self.etype("sys:eventlog:start", "sys:eventlog:os-version",
+                              "sys:kernel:os-start")
             b = self._cache["boots"] = rows["time"].dropna().sort_values().reset_index(drop=True)
         return b
 

@@ -314,9 +314,14 @@ def host_sleeps(ctx: Context):
         return [] if ctx.has("system") else ctx.not_evaluated("system")
     intervals = []
     wake_times = sorted(t for t in wakes["time"].dropna())
-    for t in sleeps["time"].dropna():
-        later = [w for w in wake_times if w >= t]
-        intervals.append((t, later[0] if later else None))
+    sleep_times = sorted(sleeps["time"].dropna())
+    boots = sorted(ctx.boots())
+    for i, t in enumerate(sleep_times):
+        # asleep until the first of: a wake, a system start (a sleep that ended in a power
+        # loss or reset), or the next sleep (its wake was not logged)
+        ends = [w for w in wake_times if w >= t][:1] + [b for b in boots if b > t][:1] \
+            + sleep_times[i + 1:i + 2]
+        intervals.append((t, min(ends) if ends else None))
     if len(wakes):
         d = tl.fields(wakes, "SleepTime", "WakeTime")
         for (_, w), st in zip(wakes.iterrows(), d["SleepTime"]):
@@ -331,7 +336,8 @@ def host_sleeps(ctx: Context):
         if a is None or b is None or not len(fail_times):
             continue
         n_inside += int(((fail_times >= a - margin) & (fail_times <= b + margin)).sum())
-    fmt = lambda t: "?" if t is None or pd.isna(t) else pd.Timestamp(t).strftime("%Y-%m-%d %H:%M")
+    fmt = lambda t: "?" if t is None or pd.isna(t) else \
+        pd.Timestamp(t).tz_convert("UTC").strftime("%Y-%m-%d %H:%M UTC")
     shown = "; ".join(f"{fmt(a)} → {fmt(b)}" for a, b in intervals[:5])
     more = f" (+{len(intervals) - 5} more)" if len(intervals) > 5 else ""
     fail_txt = f"; {n_inside} RDP failure event(s) around these intervals" if n_inside else ""
