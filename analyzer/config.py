@@ -244,11 +244,22 @@ def _deletions(tl: pd.DataFrame) -> dict[str, list[tuple[int, str, str | None]]]
     for src, loc, s in zip(dl["source"], dl["locator"], dl["data"]):
         d = orjson.loads(s) if isinstance(s, str) else {}
         m = _LINE.match(str(loc))
-        key = str(d.get("key") or normalize_key(d.get("key_original", ""))[1]).casefold()
+        key = _raw_key(d)
         name = d.get("name")
         out.setdefault(str(src), []).append((int(m.group(1)) if m else 0, key,
                                              None if name is None else str(name).casefold()))
     return out
+
+
+def _raw_key(d: dict) -> str:
+    """The key as written (root abbreviated, case-folded), control set number kept: deleting
+    ControlSet002's key says nothing of ControlSet001's."""
+    k = str(d.get("key_original") or d.get("key") or "")
+    hive, _ = normalize_key(k)
+    parts = k.strip("\\").split("\\")
+    if hive and parts:
+        parts[0] = hive
+    return "\\".join(parts).casefold()
 
 
 def _deleted_later(dels: list[tuple[int, str, str | None]], line: int, key: str,
@@ -284,7 +295,7 @@ def _registry_candidates(tl: pd.DataFrame) -> list[tuple[str, Candidate]]:
         dels = deletions.get(str(src))
         if dels:
             lm = _LINE.match(str(loc))
-            if _deleted_later(dels, int(lm.group(1)) if lm else 0, key, name):
+            if _deleted_later(dels, int(lm.group(1)) if lm else 0, _raw_key(d), name):
                 continue        # the script deletes it again further down
         if key in CERT_KEYS and d.get("name") in CERT_VALUES:
             certs.setdefault(host, []).append((d["name"], CERT_KEYS[key], str(src), str(loc)))

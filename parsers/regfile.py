@@ -51,6 +51,7 @@ HEADER_4 = "REGEDIT4"
 _HEX_TYPED = re.compile(r"^hex\(([0-9a-fA-F]{1,8})\):", re.IGNORECASE)
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 _DWORD = re.compile(r"^dword:([0-9a-fA-F]{1,8})\s*(?:;.*)?$", re.IGNORECASE)
+_DWORD_ANY = re.compile(r'=\s*dword:([0-9a-fA-F]{1,8})\s*(?:;.*)?$', re.IGNORECASE)
 
 
 def _header(text: str) -> str | None:
@@ -161,6 +162,12 @@ def _records(text: str, version: str, source: str, warnings: list[ParseWarning],
     cut = not text.rstrip("\x00").endswith(("\n", "\r"))
     logical = list(_logical_lines(text, line_offset))
     last = max((no for no, ln in logical if ln), default=None)
+    if cut:
+        # a short DWORD at the end is cut only in regedit's own style, where every other
+        # DWORD has 8 digits; a hand-written script ("dword:1", no final newline) is whole
+        digits = [len(m.group(1)) for no, ln in logical if no != last
+                  for m in [_DWORD_ANY.search(ln)] if m]
+        cut = bool(digits) and min(digits) == 8
     for lineno, line in logical:
         if not header_seen:
             if line:

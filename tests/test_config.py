@@ -342,3 +342,18 @@ def test_the_winning_gpo_decides_even_when_it_disables_the_policy(tmp_path):
             assert row["is_default"], row
         else:
             assert row["value"] == want and row["gpo"] == "B"
+
+
+def test_deleting_another_control_sets_key_leaves_this_ones_values(tmp_path):
+    text = f"""Windows Registry Editor Version 5.00
+
+[{_RDPTCP_KEY.replace("CurrentControlSet", "ControlSet001")}]
+"PortNumber"=dword:00000d3e
+
+[{_RDPTCP_KEY.replace("CurrentControlSet", "ControlSet002")}]
+"PortNumber"=-
+
+[-{_RDPTCP_KEY.replace("CurrentControlSet", "ControlSet002")}]
+"""
+    _, cfg = _cfg(text, tmp_path / "cs.reg")
+    assert C.value(cfg, "H", "PortNumber") == 3390

@@ -410,3 +410,12 @@ def test_reg_query_unset_default_and_unsplittable_lines():
     res = regquery.parse_text(text, "q.txt")
     assert {k[1]: x["value"] for k, x in values(res).items()} == {"fDenyTSConnections": 0}
     assert [(w.locator, w.message[:15]) for w in res.warnings] == [("line 4", "value line not ")]
+
+
+def test_a_hand_written_script_without_a_final_newline_is_whole():
+    """"dword:1" on the last line of a Notepad-saved script (no final newline) was taken for
+    a cut value and dropped: a disabled server went unflagged (found by review)."""
+    key = r"HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Control\Terminal Server"
+    res = regfile.parse_text(f'Windows Registry Editor Version 5.00\n\n[{key}]\n'
+                             '"fDenyTSConnections"=dword:1', "fix.reg")
+    assert res.warnings == [] and values(res)[(TS, "fDenyTSConnections")]["value"] == 1
