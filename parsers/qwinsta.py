@@ -133,8 +133,8 @@ _SESSION_NAME = re.compile(r"^(services|console|rdp-tcp(#\d+)?|ica-\S+|31c5ce942
 
 
 #: A user name as qwinsta prints it: no characters Windows forbids in one
-#: (``" / \\ [ ] : ; | = , + * ? < >``), at most three words (``John van Smith``).
-_USER_NAME = re.compile(r'^[^"/\\\[\]:;|=,+*?<>\s]+(?: [^"/\\\[\]:;|=,+*?<>\s]+){0,2}$')
+#: (``" / \\ [ ] : ; | = , + * ? < >``), at most five words (``Jan van de Berg``).
+_USER_NAME = re.compile(r'^[^"/\\\[\]:;|=,+*?<>\s]+(?: [^"/\\\[\]:;|=,+*?<>\s]+){0,4}$')
 
 
 def _row_by_shape(line: str) -> dict[str, Any] | None:
@@ -229,8 +229,12 @@ def sniff_text(text: str) -> bool:
     shaped = [r for r in (_row_by_shape(ln) for ln in lines) if r]
     anchors = [r for r in shaped if int(r["id"]) >= 65536 or (r["session_name"] or "").lower()
                .startswith(("rdp-tcp", "console", "services"))]
-    return len(anchors) >= 2 or any(int(r["id"]) == 65536 and normalize_state(r["state"]) == "Listen"
-                                     for r in shaped)
+    # one listener row alone (`qwinsta | findstr rdp-tcp`): a session name and nothing else
+    # in its columns — prose that quotes "rdp-tcp 65536 Listen" has words around it
+    return len(anchors) >= 2 or any(
+        int(r["id"]) == 65536 and normalize_state(r["state"]) == "Listen"
+        and r["session_name"] and _SESSION_NAME.match(r["session_name"]) and not r["user"]
+        and r["type"] in (None, "rdpwd", "wdcon") and not r["device"] for r in shaped)
 
 
 def block_spans(lines: list[str]) -> list[tuple[int, int]]:

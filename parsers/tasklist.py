@@ -145,11 +145,12 @@ def _split_row(line: str, cols: list[tuple[int, int]], names: tuple[str, ...]) -
     if names[2] == "services":
         f["services"] = rest
         return f
-    m2 = re.match(r"^(?P<sn>.*?)\s*(?P<sid>\d+)\s+(?P<mem>[\d.,'\u00a0\u202f ]+\s*\S*)(?:\s+(?P<more>.*))?$",
-                  rest)
+    # (a session name is apart from the session number: "RDP-Tcp#0  2", not "RDP-Tcp#" "0")
+    m2 = re.match(r"^(?:(?P<sn>.*?)\s+)?(?P<sid>\d+)\s+(?P<mem>[\d.,'\u00a0\u202f ]+\s*\S*)"
+                  r"(?:\s+(?P<more>.*))?$", rest)
     if not m2:
         return None
-    f.update(session_name=m2.group("sn"), session_id=m2.group("sid"), mem=m2.group("mem"))
+    f.update(session_name=m2.group("sn") or "", session_id=m2.group("sid"), mem=m2.group("mem"))
     more = (m2.group("more") or "").strip()
     if "status" in names and more:
         tail = _v_tail(more)

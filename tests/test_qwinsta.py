@@ -149,7 +149,12 @@ def test_prose_that_quotes_a_listener_row_is_not_qwinsta(tmp_path):
     prose = ("# notes\n\nNo standalone qwinsta output could be found (searched by content: "
              "'rdp-tcp ... 65536 Listen',\n'SESSIONNAME', localized headers).\n")
     assert not qwinsta.sniff_text(prose)
+    for line in ("Looked for rdp-tcp 65536 Listen rows", "Expected  rdp-tcp  65536  Listen"):
+        assert not qwinsta.sniff_text(line + "\n"), line
     assert qwinsta.sniff_text(" rdp-tcp                                 65536  Listen\n")
+    assert qwinsta.sniff_text(" rdp-tcp                                 65536  Listen  rdpwd\n")
+    assert qwinsta._row_by_shape(" rdp-tcp#0         Jan van de Berg           2  Active")[
+        "user"] == "Jan van de Berg"
     sample = Path(__file__).resolve().parents[1] / "sample_data" / "port-nondefault.zip"
     with zipfile.ZipFile(sample) as z:
         z.extractall(tmp_path)

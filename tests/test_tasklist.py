@@ -187,4 +187,7 @@ def test_v_table_pasted_with_other_spacing_keeps_status_and_user():
     assert list(res.frame["user"])[:3] == ["NT AUTHORITY\\NETWORK SERVICE", "CONTOSO\\jdoe",
                                           "CONTOSO\\asmith"]
     assert d[1]["cpu_time"] == "0:00:31" and d[2]["window_title"] == "notes.txt - Notepad"
+    assert [x["session_name"] for x in d] == ["Services", "RDP-Tcp#0", None, "Console"]
+    assert list(res.frame["session_id"]) == [0, 2, 3, 1]
+    assert [x["mem_kb"] for x in d] == [21336, 84112, 9004, 1200]
     assert [(w.locator, w.message.split(" row(s)")[0]) for w in res.warnings] == [("line 6", "1")]
