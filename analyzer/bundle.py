@@ -35,7 +35,6 @@ import threading
 import zipfile
 import contextlib
 from contextlib import contextmanager
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterator
@@ -43,7 +42,7 @@ from typing import Any, Callable, Iterator
 import pandas as pd
 
 import parsers
-from parsers.base import ParseOptions, ParseResult, ParseWarning
+from parsers.base import ParseOptions, ParseResult, ParseWarning, process_pool
 
 from . import knowledge, timeline as tl
 
@@ -863,7 +862,7 @@ def _run_parsers(todo: list[Member], options: ParseOptions, workers: int,
             progress(done, total, m.source)
     rest = [m for m in todo if id(m) not in results]
     if workers > 1 and len(rest) > 1:
-        with ProcessPoolExecutor(max_workers=workers) as ex:
+        with process_pool(workers) as ex:
             futs = {ex.submit(_parse_one, str(m.real_path), m.source, options, _budget(m, limits)): i
                     for i, m in enumerate(rest)}
             from concurrent.futures import as_completed

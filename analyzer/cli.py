@@ -571,6 +571,8 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as e:  # pragma: no cover - last resort, no traceback with customer data
         typer.echo(f"rdpdoctor: internal error: {type(e).__name__}: {e}", err=True)
         sys.exit(EXIT_INTERNAL)
+    if rv == 130:       # typer turns Ctrl-C (and SIGTERM, see above) into Exit(130) itself
+        typer.echo("rdpdoctor: interrupted", err=True)
     sys.exit(rv if isinstance(rv, int) else 0)
 
 

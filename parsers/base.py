@@ -69,6 +69,8 @@ data       string                   every other named field, as one compact JSON
 """
 from __future__ import annotations
 
+import contextlib
+
 import dataclasses
 import re
 from dataclasses import dataclass, field
@@ -314,3 +316,26 @@ def data_json(d: dict[str, Any]) -> str | None:
     import orjson
 
     return orjson.dumps(d, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+@contextlib.contextmanager
+def process_pool(workers: int):
+    """A process pool that, when the block is left by an exception (Ctrl-C, SIGTERM turned
+    into KeyboardInterrupt, a bug), stops at once: queued tasks cancelled, workers
+    terminated. ``with ProcessPoolExecutor()`` waits for every queued task first — a
+    `kill` of rdpdoctor went on parsing for half a minute."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    ex = ProcessPoolExecutor(max_workers=workers)
+    try:
+        yield ex
+    except BaseException:
+        procs = list((getattr(ex, "_processes", None) or {}).values())
+        ex.shutdown(wait=False, cancel_futures=True)
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.join(5)
+        raise
+    else:
+        ex.shutdown(wait=True)

@@ -80,6 +80,7 @@ import orjson
 import pandas as pd
 
 from .base import (TIME_DTYPE, TIMELINE_DTYPES, BudgetExceeded, NotMyFormat, ParseOptions,
+                   process_pool,
                    ParseResult, ParserError, ParserInfo, ParseWarning, Relevance, allowed_value,
                    empty_frame)
 from .eventcommon import data_message, event_columns, ntstatus_from_binary
@@ -1967,8 +1968,6 @@ def _parallel(src: str, backend: str, size: int, rel, deadline, workers: int,
     """Split the file into byte ranges of ≤ 16 MiB on the 64 KiB chunk grid and parse them
     in a process pool. Each worker finds the chunks starting in its own range (carved ones
     off the grid too), so the parent never reads the file."""
-    from concurrent.futures import ProcessPoolExecutor
-
     with open(src, "rb") as fh:
         start = HEADER_SIZE if fh.read(8) == FILE_MAGIC else 0
     n_slots = max(1, -(-(size - start) // CHUNK_SIZE))
@@ -1977,7 +1976,7 @@ def _parallel(src: str, backend: str, size: int, rel, deadline, workers: int,
     cuts[0] = 0
     shares = list(zip(cuts[:-1], cuts[1:]))
     parts: list[_Part] = []
-    with ProcessPoolExecutor(max_workers=workers) as ex:
+    with process_pool(workers) as ex:
         for n, part in enumerate(ex.map(_parse_worker, [(src, backend, sh, rel, deadline)
                                                         for sh in shares]), 1):
             parts.append(part)

@@ -250,3 +250,34 @@ def test_a_name_flagged_utf8_that_is_not_loses_only_that_name(tmp_path):
     assert good_read(b)
     odd = [x for x in r if x.startswith("HOST1/") and x.endswith("EHOLDER.reg")]
     assert len(odd) == 1 and r[odd[0]]["status"] == "parsed" and r[odd[0]]["records"] == 1
+
+
+def test_sigterm_stops_a_parallel_parse_at_once(tmp_path):
+    """The pool's `with` block waited for every queued file after SIGTERM: a `kill` went on
+    parsing for half a minute (found by review). The temp folder goes too."""
+    import subprocess
+    import sys
+    bundle = tmp_path / "b"
+    bundle.mkdir()
+    first = bundle / "notes000.txt"                       # 2 MB of text nothing recognises
+    first.write_bytes(("x" * 99 + "\n").encode() * 20_000)
+    for i in range(1, 300):                               # ~0.5 s each: minutes in all
+        os.link(first, bundle / f"notes{i:03d}.txt")
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    p = subprocess.Popen([sys.executable, "-c", "import sys; from analyzer.cli import main; "
+                          "main(sys.argv[1:])", "inventory", str(bundle), "-j", "2"],
+                         env={**os.environ, "TMPDIR": str(tmpdir)},
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not list(tmpdir.glob("rdpdoctor-*")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(2)
+    p.send_signal(signal.SIGTERM)
+    try:
+        _, err = p.communicate(timeout=60)                # not minutes of queued files
+    except subprocess.TimeoutExpired:
+        p.kill()
+        raise
+    assert p.returncode == 130 and b"interrupted" in err
+    assert not list(tmpdir.iterdir())
