@@ -217,16 +217,25 @@ def _utf8_flag_patches(path: Path) -> dict[int, bytes]:
         fh.seek(start)
         cd = fh.read(cd_size)
     out: dict[int, bytes] = {}
+    shift = start - cd_off                        # bytes before the zip (a stub)
     pos = 0
-    while pos + 46 <= len(cd) and cd[pos:pos + 4] == b"PK\x01\x02":
-        flags = struct.unpack_from("<H", cd, pos + 8)[0]
-        n, m, k = struct.unpack_from("<HHH", cd, pos + 28)
-        if flags & 0x800:
-            try:
-                cd[pos + 46:pos + 46 + n].decode("utf-8")
-            except UnicodeDecodeError:
-                out[start + pos + 8] = struct.pack("<H", flags & ~0x800)
-        pos += 46 + n + m + k
+    with open(path, "rb") as fh:
+        while pos + 46 <= len(cd) and cd[pos:pos + 4] == b"PK\x01\x02":
+            flags = struct.unpack_from("<H", cd, pos + 8)[0]
+            n, m, k = struct.unpack_from("<HHH", cd, pos + 28)
+            if flags & 0x800:
+                try:
+                    cd[pos + 46:pos + 46 + n].decode("utf-8")
+                except UnicodeDecodeError:
+                    out[start + pos + 8] = struct.pack("<H", flags & ~0x800)
+                    # the local header carries the flag too: zipfile checks its name by it
+                    lh = struct.unpack_from("<I", cd, pos + 42)[0] + shift
+                    fh.seek(lh)
+                    head = fh.read(8)
+                    if head[:4] == b"PK\x03\x04":
+                        lflags = struct.unpack_from("<H", head, 6)[0]
+                        out[lh + 6] = struct.pack("<H", lflags & ~0x800)
+            pos += 46 + n + m + k
     return out
 
 
@@ -606,8 +615,14 @@ class _Intake:
         """tarfile stops quietly at a damaged header after the first: data after the point
         where it stopped (not the zero blocks of the end marker) means members were lost."""
         try:
-            tf.fileobj.seek(tf.offset)
-            rest = tf.fileobj.read(8192)
+            fo = tf.fileobj
+            if fo.tell() > tf.offset and not isinstance(fo, io.BufferedReader):
+                # a compressed stream seeks back by decompressing from its start again: read
+                # on instead (after a damaged header come its member's data, not zeros)
+                rest = fo.read(8192)
+            else:
+                fo.seek(tf.offset)
+                rest = fo.read(8192)
         except _stream_errors() as e:             # e.g. xz's check fails at the block's end
             self._add(Member(source=container or "(bundle)", container=container,
                              status="failed", kind="archive",

@@ -161,6 +161,9 @@ class AnalysisResult:
                         f"below --min-severity {min_severity}, not shown")
                 c = replace(c, note=f"{c.note}; {note}" if c.note else note, hidden=sev)
             checks.append(c)
+        # a consequence freed from its hidden cause is a root now: order them all again, so
+        # JSON findings[0] is the verdict's root cause
+        keep = link_and_order(keep)
         return replace(self, report=replace(self.report, findings=keep, checks=checks))
 
     def to_dict(self) -> dict[str, Any]:

@@ -223,3 +223,18 @@ def test_every_format_orders_findings_as_the_json_does(tmp_path):
     md = [tuple(m) for m in re.findall(r"^### \d+\. .* on (\S+) \((\S+)\)$",
                                        markdown.render(r.report), re.M)]
     assert [(i, h) for h, i in md] == js
+
+
+def test_min_severity_reorders_a_consequence_freed_from_its_hidden_cause():
+    """port-conflict lowered to warning and hidden at --min-severity error: listener-down
+    (critical) stood after tls-certificate-problem (error) in JSON while the verdict named
+    it first (found by review)."""
+    from analyzer.report import common
+    rows = CONFLICT + [ev(0, "schannel", 36870)]
+    r = analyze_bundle(_bundle(rows), tuning=Tuning.from_dict(
+        {"severity": {"port-conflict": "warning"}}))
+    shown = r.filtered("error")
+    ids = [f.id for f in shown.report.findings]
+    assert ids[:2] == ["listener-down", "tls-certificate-problem"], ids
+    assert common.verdict(shown.report).root.id == ids[0]
+    assert [f.id for f in common.ordered_findings(shown.report)] == ids

@@ -182,6 +182,18 @@ def test_truncated_and_damaged_tars_say_what_was_lost(tmp_path):
     b = analyzer.load(d)
     assert good_read(b)
     assert any("damaged tar header" in str(x["reason"]) for x in rows(b).values())
+    # compressed: found by reading on, not by seeking back (which inflates it all again)
+    for packed, name in ((gzip.compress(bytes(bad)), "hdr.tar.gz"),
+                         (lzma.compress(bytes(bad)), "hdr.tar.xz")):
+        d = tmp_path / name
+        d.write_bytes(packed)
+        b = analyzer.load(d)
+        assert good_read(b), name
+        assert any("damaged tar header" in str(x["reason"]) for x in rows(b).values()), name
+    # and a whole one says nothing
+    d = tmp_path / "ok.tar.xz"
+    d.write_bytes(lzma.compress(raw))
+    assert not [x for x in rows(analyzer.load(d)).values() if x["status"] == "failed"]
 
 
 def test_folder_entry_with_data_sfx_zip_and_a_plain_gzip(tmp_path):
@@ -242,6 +254,8 @@ def test_a_name_flagged_utf8_that_is_not_loses_only_that_name(tmp_path):
     cd = data.index(b"PK\x01\x02")
     flags = struct.unpack_from("<H", data, cd + 8)[0] | 0x800
     data = data[:cd + 8] + struct.pack("<H", flags) + data[cd + 10:]
+    # and in the local header, as real zip writers set it (zipfile checks the name by it)
+    data = data[:6] + struct.pack("<H", struct.unpack_from("<H", data, 6)[0] | 0x800) + data[8:]
     p.write_bytes(data)
     with pytest.raises(UnicodeDecodeError):
         zipfile.ZipFile(p)
