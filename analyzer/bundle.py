@@ -1043,6 +1043,8 @@ def accounting(bundle: Bundle) -> dict[str, Any]:
             lost = max(0, int(m.records_expected) - m.records - dropped)
         lost = int(lost or 0)
         r = len(st.get("skipped", []) or [])
+        if st.get("chunks_missing"):              # a log cut short: its end is one lost range
+            r += 1
         if lost or r:
             damaged_files += 1
         lost_records += lost

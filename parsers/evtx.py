@@ -1916,6 +1916,7 @@ def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
     claimed = _header_chunk_count(head)
     slots = -(-max(0, size - HEADER_SIZE) // CHUNK_SIZE)
     if claimed is not None and claimed > slots:
+        stats["chunks_missing"] = claimed - slots     # the accounting counts them as lost
         warnings.append(ParseWarning(src, "offset 0x2a", f"file header announces {claimed} "
                                      f"chunk(s) but the file has room for {slots} "
                                      f"({stats['chunks']} readable): truncated, or a damaged header"))

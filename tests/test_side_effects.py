@@ -166,3 +166,25 @@ def test_reports_get_the_usual_file_mode(tmp_path):
         os.umask(old)
     assert (tmp_path / "r.html").stat().st_mode & 0o777 == 0o644
     assert (tmp_path / "private.html").stat().st_mode & 0o777 == 0o600
+
+
+def test_strict_counts_an_event_log_cut_short_as_loss(tmp_path):
+    """A System.evtx cut after its first chunks (its header announces more than the file
+    holds) passed --strict: the missing chunks were never counted as lost (found by review)."""
+    from typer.testing import CliRunner
+
+    from analyzer.cli import app
+
+    sample = Path(__file__).resolve().parents[1] / "sample_data" / "port-conflict.zip"
+    with zipfile.ZipFile(sample) as z:
+        name = next(n for n in z.namelist() if n.endswith("System.evtx"))
+        data = bytearray(z.read(name))
+    folder = tmp_path / "b"
+    folder.mkdir()
+    (folder / "System.evtx").write_bytes(bytes(data))
+    runner = CliRunner()
+    assert runner.invoke(app, ["analyze", str(folder), "-f", "json", "--strict"]).exit_code == 0
+    data[0x2A:0x2C] = (48).to_bytes(2, "little")        # as a log cut after its first chunk
+    (folder / "System.evtx").write_bytes(bytes(data))
+    r = runner.invoke(app, ["analyze", str(folder), "-f", "json", "--strict"])
+    assert r.exit_code == 1
