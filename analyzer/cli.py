@@ -176,7 +176,7 @@ def batch(
                                       help="Bundles analysed at once (local process pool).")] = 1,
     scheduler: Annotated[Optional[str], typer.Option(
         "--scheduler", help="Dask scheduler address (tcp://host:8786): run on that cluster; its workers "
-        "must see INBOX and OUTDIR at the same paths. Needs rdpdoctor[dask].")] = None,
+        "must see INBOX and OUTDIR at the same paths. Needs the dask extra: pip install 'rdpdoctor\\[dask]'.")] = None,
     format: Annotated[str, typer.Option("--format", "-f", help="Per-bundle reports: comma-separated "
                                         "json,html,markdown.")] = "json",
     glob: Annotated[Optional[str], typer.Option("--glob", help="Only bundles whose name matches, e.g. '*.zip'.")] = None,

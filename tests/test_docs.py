@@ -1,0 +1,39 @@
+"""docs/output.md says what the tool does: its finding table is the registry's, and the JSON
+keys it documents are the ones `analyze --format json` writes."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from analyzer.cli import main
+from analyzer.detectors import REGISTRY, load_all
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = (ROOT / "docs" / "output.md").read_text(encoding="utf-8")
+
+
+def test_the_finding_table_is_the_registry():
+    load_all()
+    table = dict(re.findall(r"^\| `([a-z0-9-]+)` \| (\w+) \|", DOC, re.M))
+    assert table == {i: d.severity for i, d in REGISTRY.items()}
+
+
+def test_the_documented_json_keys_are_written(capsys):
+    try:
+        main(["analyze", str(ROOT / "sample_data" / "port-conflict.zip"), "-f", "json"])
+    except SystemExit as e:
+        assert e.code == 0
+    d = json.loads(capsys.readouterr().out)
+    assert list(d) == ["tool", "bundle", "hosts", "findings", "checks", "inventory", "warnings",
+                       "accounting"]
+    for key in ("tool", "bundle", "hosts", "findings", "checks", "inventory", "warnings",
+                "accounting"):
+        assert f'"{key}":' in DOC, key
+    f = d["findings"][0]
+    for key in ("id", "severity", "host", "title", "summary", "evidence", "remedy",
+                "references", "explains", "details"):
+        assert key in f and f'"{key}":' in DOC, key
+    assert f'"explained_by":' in DOC and d["findings"][1]["explained_by"] == "port-conflict"
+    for key in ("source", "locator", "excerpt"):
+        assert all(key in e for e in f["evidence"]) and f'"{key}":' in DOC
