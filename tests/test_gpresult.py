@@ -356,3 +356,29 @@ def test_html_policy_names_are_unescaped_like_the_xml_twin():
     quoted = {n for n in x if '"' in n}
     assert len(quoted) == 2 and quoted <= h
     assert not [n for n in h if "&quot;" in n or "&amp;" in n]
+
+
+def test_html_rights_under_an_unknown_heading_and_a_cut_report_are_warnings(tmp_path):
+    """Rights under a heading in a language we do not know became security options and
+    user-not-authorized passed silently; a report cut in its rights table was read as
+    whole (found by review)."""
+    p = Path(__file__).parent / "fixtures" / "gpresult" / "gpresult_h_2008_terminal_services.html"
+    text = p.read_bytes().decode("utf-16")
+    ja = text.replace("Local Policies/User Rights Assignment", "ローカル ポリシー/ユーザー権利の割り当て") \
+        .replace("Allow log on through Terminal Services", "ターミナル サービスを使ったログオンを許可") \
+        .replace("Deny log on through Terminal Services", "ターミナル サービスを使ったログオンを拒否") \
+        .replace("Shut down the system", "システムのシャットダウン")
+    res = gpresult_html.parse_text(ja, "gp.html")
+    assert not [r for r in rows(res, "gpo:user-right") if r["right"].startswith("Se")]
+    assert any("logon rights" in w.message and "gpresult /x" in w.message for w in res.warnings)
+    # rights recognised as a table, but none of their names: said too
+    named = text.replace("Allow log on through Terminal Services", "X1") \
+        .replace("Deny log on through Terminal Services", "X2").replace("Shut down the system", "X3")
+    res = gpresult_html.parse_text(named, "gp.html")
+    if rows(res, "gpo:user-right"):
+        assert any("user right(s) named in a language rdpdoctor does not know" in w.message
+                   for w in res.warnings)
+    cut = text[: text.index("Allow log on through Terminal Services") + 60]
+    res = gpresult_html.parse_text(cut, "gp.html")
+    assert any("ends without </html> (truncated)" in w.message for w in res.warnings)
+    assert not [w for w in gpresult_html.parse_text(text, "gp.html").warnings]
