@@ -155,11 +155,37 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
         elif last_key:
             block["fields"][last_key].append(line.strip())   # continuation (more members)
     close()
+    _warn_conflicts(rows, source, warnings)
     host = meta.get("host")
     for r in rows:
         r.update(kind="gpresult", host=host)
         r["data"] = data_json(r["data"])
     return result_from_rows(rows, parser=INFO.name, warnings=warnings, meta=meta)
+
+
+def _warn_conflicts(rows: list[dict[str, Any]], source: str, warnings: list) -> None:
+    """/z lists a setting once per GPO that sets it (precedence 1 and higher) without saying
+    which wins: where GPOs disagree, the configuration takes the last listed, and says so."""
+    seen: dict[tuple, list[tuple[str, Any, str]]] = {}
+    for r in rows:
+        d = r["data"]
+        if r["event_type"] == "gpo:user-right":
+            key = ("right", d.get("scope"), d.get("right"))
+            val: Any = sorted(str(m.get("name")) for m in d.get("members") or [])
+        elif r["event_type"] in ("gpo:registry", "gpo:security-option", "gpo:policy"):
+            key = (r["event_type"], d.get("scope"), d.get("key_path") or d.get("key_name"),
+                   d.get("name") or d.get("display_name") or d.get("setting"))
+            val = d.get("value")
+        else:
+            continue
+        seen.setdefault(key, []).append((str(d.get("gpo")), val, r["locator"]))
+    for key, got in seen.items():
+        if len({repr(v) for _, v, _ in got}) > 1 and len({g for g, _, _ in got}) > 1:
+            warn(warnings, source, got[-1][2],
+                 f"{key[-1]} is set differently by {len(got)} GPOs ("
+                 + "; ".join(f"{g}: {v}" for g, v, _ in got)[:200]
+                 + "): gpresult /z does not say which wins; the last listed is used — "
+                 "ask for `gpresult /x` (it gives each GPO's precedence)")
 
 
 def _bytes_value(text: str) -> tuple[Any, bytes | None]:

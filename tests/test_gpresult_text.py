@@ -95,3 +95,19 @@ def test_a_right_defined_with_no_account_has_no_members(tmp_path):
     rights = {r["right"]: r for r in _rows(gpresult_text.parse(f), "gpo:user-right")}
     assert rights["SeDenyRemoteInteractiveLogonRight"]["members"] == []
     assert len(rights["SeRemoteInteractiveLogonRight"]["members"]) == 2
+
+
+def test_gpos_that_disagree_in_z_are_a_warning():
+    """/z lists a setting once per GPO that sets it, with no precedence: the last listed
+    silently decided a critical rdp-disabled (found by review). Now it says so."""
+    text = FIX.read_text(encoding="utf-8-sig")
+    block = ("            GPO: TS Lockdown\n"
+             "                Folder Id: Software\\Policies\\Microsoft\\Windows NT\\Terminal Services\\fDenyTSConnections\n"
+             "                Value:       0, 0, 0, 0\n")
+    assert block in text
+    other = block.replace("TS Lockdown", "Default Domain Policy").replace("0, 0, 0, 0", "1, 0, 0, 0")
+    res = gpresult_text.parse_text(text.replace(block, block + "                State:       Enabled\n\n"
+                                                + other, 1), "z.txt")
+    w = [x for x in res.warnings if "fDenyTSConnections is set differently by 2 GPOs" in x.message]
+    assert len(w) == 1 and "TS Lockdown: 0" in w[0].message and "Default Domain Policy: 1" in w[0].message
+    assert not [x for x in gpresult_text.parse_text(text, "z.txt").warnings if "differently" in x.message]
