@@ -596,6 +596,8 @@ def _row(r: RawRecord, channel: str | None) -> dict[str, Any]:
         data["_problems"] = "; ".join(r.problems)
     if r.recovered:
         data["_recovered"] = "signature scan (outside the header's walk)"
+    if not r.time_generated:
+        data["_time_zero"] = True              # 1970-01-01: no time, kept and flagged (as .evtx)
     cols = event_columns(r.source, eid, fields)
     msg_fields = {k: v for k, v in fields.items() if k.startswith("param")}
     row = {

@@ -379,3 +379,16 @@ def test_random_damage_every_untouched_record_comes_back(seed):
     intact = [n for n, o in lay.offsets.items() if o + lay.lengths[n] <= len(blob)
               and bytes(blob[o:o + lay.lengths[n]]) == lay.data[o:o + lay.lengths[n]]]
     assert set(intact) <= set(got)
+
+
+def test_a_zero_time_is_kept_and_flagged(tmp_path):
+    """A zero TimeGenerated became 1970-01-01 without a flag, unlike .evtx's 1601 (found by
+    review)."""
+    recs = [termdd50(0), termservice1008(1)]
+    recs[1].time_generated = 0
+    p = tmp_path / "SysEvent.Evt"
+    p.write_bytes(build_evt(recs))
+    df = evt.parse(p).frame
+    assert str(df["time"].min()) == "1970-01-01 00:00:00+00:00"
+    flags = [data(r).get("_time_zero") for _, r in df.iterrows()]
+    assert sorted(flags, key=str) == [None, True]
