@@ -133,10 +133,22 @@ for _audit, _words in (
     for _w in _words:
         LEVEL_WORDS[_norm(_w)] = (0, _audit)
 
-_DT = re.compile(
+_AMPM = r"[AaPp]\.?\s?[Mm]\.?|午前|午後|오전|오후|上午|下午"
+_DT_RE = re.compile(
     r"^\s*(?P<a>\d{1,4})[./\-](?P<b>\d{1,2})[./\-](?P<c>\d{1,4})\.?"
-    r"(?:[\sT,]+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?(?:[.,](?P<F>\d{1,7}))?"
-    r"\s*(?P<ap>[AaPp]\.?\s?[Mm]\.?|午前|午後)?)?\s*$")
+    # the AM/PM word before the time in Korean, Chinese and Japanese exports
+    rf"(?:[\sT,]+(?:(?P<ap0>{_AMPM})\s*)?(?P<H>\d{{1,2}}):(?P<M>\d{{2}})(?::(?P<S>\d{{2}}))?"
+    rf"(?:[.,](?P<F>\d{{1,7}}))?\s*(?P<ap>{_AMPM})?)?\s*$")
+#: Left-to-right / right-to-left marks Event Viewer puts around date parts.
+_MARKS = dict.fromkeys(map(ord, "\u200e\u200f\u202a\u202b\u202c"), None)
+
+
+class _DT:
+    """The date-time pattern, matched after the direction marks are dropped."""
+
+    @staticmethod
+    def match(s: str):
+        return _DT_RE.match(s.translate(_MARKS)) if s else None
 _TIME = re.compile(r"^\s*(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?\s*"
                    r"(?P<ap>[AaPp]\.?\s?[Mm]\.?)?\s*$")
 _ID = re.compile(r"^\s*\d{1,10}\s*$")
@@ -345,7 +357,9 @@ def _to_naive(m: re.Match, order: str, tm: re.Match | None = None) -> datetime |
     M = int(t.group("M") or 0)
     S = int(t.group("S") or 0)
     F = (m.group("F") if tm is None else None) or ""
-    ap = (t.group("ap") or "").lower().replace(".", "").replace(" ", "")
+    ap = (t.group("ap") or (t.groupdict().get("ap0") or "")).lower().replace(".", "") \
+        .replace(" ", "")
+    ap = {"오후": "pm", "下午": "pm", "오전": "am", "上午": "am"}.get(ap, ap)
     if ap in ("pm", "午後") and H < 12:
         H += 12
     elif ap in ("am", "午前") and H == 12:
@@ -507,6 +521,15 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
                                "source": rec[2], "cat": rec[4], "id": rec[5], "user": rec[6],
                                "computer": rec[7], "msg": delim.join(rec[8:])})
                 continue
+        shaped = (len(rec) >= 5 and bool(_ID.match(rec[3] or "")) and bool(rec[2].strip())
+                  if layout == "vista" else
+                  len(rec) >= 8 and bool(_ID.match(rec[5] or "")) and bool(rec[2].strip()))
+        if shaped and (layout != "vista" or not header_seen or rec[1].strip()):
+            # an event row whose date we cannot read: not part of the previous message
+            skipped.append({"line": start, "length": len(delim.join(rec)),
+                            "reason": f"event row with an unreadable date "
+                                      f"{(rec[1] if layout == 'vista' else rec[0])[:40]!r}"})
+            continue
         if events:
             events[-1]["msg"] += "\n" + delim.join(rec)
         else:
@@ -522,7 +545,7 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
         m = _DT.match(e["dt"])
         if m and len(m.group("a")) < 4:
             pairs.append((int(m.group("a")), int(m.group("b"))))
-            seps.add(e["dt"].strip()[len(m.group("a"))])
+            seps.add(e["dt"].translate(_MARKS).strip()[len(m.group("a"))])
     order = _date_order(pairs, lang, next(iter(seps)) if len(seps) == 1 else "/")
     ambiguous = bool(pairs) and not any(a > 12 or b > 12 for a, b in pairs)
     if ambiguous:
@@ -594,7 +617,9 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
 
     _warn_skipped(source, skipped, warnings)
     frame = _frame(rows, naive, zone, source, warnings)
-    stats: dict[str, Any] = {"records": len(frame), "records_expected": len(events),
+    stats: dict[str, Any] = {"records": len(frame),
+                             "records_expected": len(events) + sum(
+                                 1 for x in skipped if x["reason"].startswith("event row")),
                              "skipped": skipped, "layout": layout, "date_order": order,
                              "tz": zdesc or None, "language": lang or None}
     if dropped:
@@ -663,7 +688,7 @@ def _parse_powershell(text: str, source: str, options: ParseOptions, line_offset
         mm = _DT.match(tv)
         if mm and len(mm.group("a")) < 4:
             pairs.append((int(mm.group("a")), int(mm.group("b"))))
-            seps.add(tv.strip()[len(mm.group("a"))])
+            seps.add(tv.translate(_MARKS).strip()[len(mm.group("a"))])
     # the culture's separator tells the order when the numbers do not: "01.03.2024" is
     # day-first (German, Russian ...), "3/1/2024" month-first (en-US)
     order = _date_order(pairs, "", next(iter(seps)) if len(seps) == 1 else "/")

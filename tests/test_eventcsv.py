@@ -343,3 +343,21 @@ def test_a_time_in_the_skipped_dst_hour_is_shifted_and_said(tmp_path):
     res = eventcsv.parse_text(text, "System.csv", ParseOptions(tz_hint=_BERLIN))
     assert [t.strftime("%H:%M") for t in res.frame["time"]] == ["00:30", "01:00"]
     assert any("skipped when daylight saving time starts" in w.message for w in res.warnings)
+
+
+def test_dates_with_the_am_pm_word_first_and_unreadable_dates():
+    """Korean/Chinese exports put 오후/下午 before the time, Event Viewer adds U+200E marks:
+    such rows were glued onto the previous event's message without a word (found by
+    review). They are read now; a date that still cannot be read skips its row with a
+    warning and counts as expected."""
+    head = "Level,Date and Time,Source,Event ID,Task Category\n"
+    text = (head + 'Error,2011-03-01 오후 8:00:00,TermDD,50,None,"x"\n'
+            'Error,2011/3/1 下午 8:01:00,TermDD,50,None,"y"\n'
+            'Error,\u200e3/\u200e1/\u200e2011 8:02:00 PM,TermDD,50,None,"z"\n'
+            'Error,the day before,TermDD,50,None,"w"\n')
+    res = eventcsv.parse_text(text, "System.csv")
+    assert [t.strftime("%H:%M") for t in res.frame["time"]] == ["20:00", "20:01", "20:02"]
+    assert res.frame["message"].tolist()[0].endswith("x")
+    assert res.stats["records_expected"] == 4
+    w = [x for x in res.warnings if "unreadable date" in x.message]
+    assert [x.locator for x in w] == ["line 5"]
