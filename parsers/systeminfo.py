@@ -210,6 +210,7 @@ def _record(items, source: str, warnings: list) -> tuple[dict[str, Any], dict[st
         "domain": get("domain"), "logon_server": get("logon_server"),
         "os_configuration": get("os_configuration"), "install_date": get("install_date"),
         "system_model": get("system_model"), "hotfixes": hotfixes,
+        "system_locale": get("system_locale"),
         "labels": {label: value for _, label, value, _ in items},
     }
     row = {"kind": "systeminfo", "event_type": "sysinfo:host", "host": host,
@@ -337,3 +338,32 @@ def sniff(head: bytes, name: str = "") -> bool:
 
 def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
     return T.parse_file(path, options, parse_text, kind="systeminfo")
+
+
+def boot_time_utc(data: dict):
+    """``System Boot Time`` of a ``sysinfo:host`` row's data in UTC, or None. It is local
+    time in the system locale's date order: a number above 12 decides it, else the locale
+    (``en-us``: month first; others: day first); the zone comes from ``Time Zone``."""
+    import pandas as pd
+
+    from .eventcsv import _DT, _to_naive, resolve_tz
+
+    text, tz = data.get("boot_time"), data.get("time_zone")
+    if not text or not tz:
+        return None
+    m = _DT.match(str(text).replace(",", " "))
+    zone, _ = resolve_tz(tz)
+    if m is None or zone is None:
+        return None
+    a, b = int(m.group("a")), int(m.group("b"))
+    locale = str(data.get("system_locale") or "").lower()
+    order = ("dmy" if a > 12 else "mdy" if b > 12 else
+             "mdy" if locale.startswith("en-us") or not locale else "dmy")
+    naive = _to_naive(m, order)
+    if naive is None:
+        return None
+    try:
+        return pd.Timestamp(naive).tz_localize(zone, ambiguous=False,
+                                               nonexistent="shift_forward").tz_convert("UTC")
+    except (ValueError, TypeError):
+        return None

@@ -695,3 +695,27 @@ def test_a_sleep_ends_at_a_wake_a_boot_or_the_next_sleep():
     assert run("host-sleeps", rows)[0].details["failures_inside"] == 0
     del rows[1]                                   # nothing ends the first sleep until 300
     assert run("host-sleeps", rows)[0].details["failures_inside"] == 3
+
+
+def test_systeminfo_boot_time_supersedes_older_listener_failures():
+    """A listener failure in the RCM log, then a System Boot Time (systeminfo, local time)
+    a week later: a boot the System log did not show. It gave a false critical
+    listener-down (found by review)."""
+    fail = ev(0, "rcm", 260)
+    assert len(run("listener-down", [fail])) == 1
+
+    def si(boot, tz="(UTC-05:00) Eastern Time (US & Canada)", locale="en-us;English (United States)"):
+        return row("systeminfo", "sysinfo:host", data={
+            "os_name": "Microsoft Windows Server 2019 Standard", "os_version": "10.0.17763",
+            "boot_time": boot, "time_zone": tz, "system_locale": locale})
+    assert run("listener-down", [fail, si("3/12/2024, 9:00:00 AM")]) == []
+    # a boot before the failure does not supersede it; a boot time without a zone is unknown
+    assert len(run("listener-down", [fail, si("3/1/2024, 9:00:00 AM")])) == 1
+    assert len(run("listener-down", [fail, si("3/12/2024, 9:00:00 AM", tz=None)])) == 1
+    # day first outside en-us: 12.03. is 12 March, after the failure (5 March)
+    assert run("listener-down", [fail, si("12.03.2024, 09:00:00",
+                                          "(UTC+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna",
+                                          "de;Deutsch (Deutschland)")]) == []
+    assert len(run("listener-down", [fail, si("04.03.2024, 09:00:00",
+                                              "(UTC+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna",
+                                              "de;Deutsch (Deutschland)")])) == 1

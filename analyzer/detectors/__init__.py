@@ -540,7 +540,16 @@ class Context:
         if b is None:
             rows = self.etype("sys:eventlog:start", "sys:eventlog:os-version",
                               "sys:kernel:os-start")
-            b = self._cache["boots"] = rows["time"].dropna().sort_values().reset_index(drop=True)
+            times = list(rows["time"].dropna())
+            # systeminfo's "System Boot Time" (local time with its zone): a boot the logs
+            # may not reach (the System log cut, or not in the bundle)
+            from parsers.systeminfo import boot_time_utc
+            for data in tl.fields(self.etype("sysinfo:host"), "boot_time", "time_zone",
+                                  "system_locale").to_dict("records"):
+                t = boot_time_utc(data)
+                if t is not None:
+                    times.append(t)
+            b = self._cache["boots"] = pd.Series(sorted(times), dtype="datetime64[us, UTC]")
         return b
 
     def booted_after(self, t) -> bool:
