@@ -913,30 +913,34 @@ def _is_big_evtx(m: Member) -> bool:
         return False
 
 
-def _zones(results: dict[int, tuple]) -> dict[str | None, str]:
+def _zones(results: dict[int, tuple]) -> tuple[dict[str | None, str], dict[str | None, str]]:
     """host → the time zone its ``systeminfo`` names, from every systeminfo host row of any
     file (a systeminfo inside a combined collector log, or several hosts' in one file: the
     file's meta holds only the first)."""
     import orjson
 
     zones: dict[str | None, str] = {}
+    locales: dict[str | None, str] = {}
     for r in results.values():
         res = r[2]
         if res is None or not len(res.frame) or "event_type" not in res.frame.columns:
             continue
         rows = res.frame[res.frame["event_type"].astype("string") == "sysinfo:host"]
         for host, data in zip(rows["host"], rows["data"]):
-            tz = orjson.loads(data).get("time_zone") if isinstance(data, str) else None
-            if tz:
-                zones.setdefault(normalize_host(host if isinstance(host, str) else None), tz)
-    return zones
+            d = orjson.loads(data) if isinstance(data, str) else {}
+            h = normalize_host(host if isinstance(host, str) else None)
+            if d.get("time_zone"):
+                zones.setdefault(h, d["time_zone"])
+            if d.get("system_locale"):
+                locales.setdefault(h, d["system_locale"])
+    return zones, locales
 
 
 def _reparse_local_time_exports(todo: list[Member], results: dict[int, tuple],
                                 options: ParseOptions, limits: Limits) -> None:
     """Event Viewer CSV/TXT exports carry local times. When the bundle's ``systeminfo`` names
     the time zone, parse those exports again with it (the first pass had to assume UTC)."""
-    zones = _zones(results)
+    zones, locales = _zones(results)
     if not zones:
         return
     only = next(iter(zones.values())) if len(set(zones.values())) == 1 else None
@@ -953,7 +957,9 @@ def _reparse_local_time_exports(todo: list[Member], results: dict[int, tuple],
         own = own or host_from_path(m.source)
         tz = zones.get(own) if own else only
         if tz:
-            opts = dataclasses.replace(options, tz_hint=tz)
+            loc = locales.get(own) if own else (next(iter(locales.values()))
+                                                if len(set(locales.values())) == 1 else None)
+            opts = dataclasses.replace(options, tz_hint=tz, locale_hint=loc)
             results[id(m)] = _parse_one(str(m.real_path), m.source, opts, _budget(m, limits))
 
 

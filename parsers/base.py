@@ -248,6 +248,7 @@ class ParseOptions:
     time_budget_s: float | None = None  # wall-clock budget per file (None: unbounded)
     workers: int = 1                    # processes a parser may use for one big file
     tz_hint: str | None = None          # time zone for formats with local timestamps
+    locale_hint: str | None = None      # the host's system locale (en-gb: day first ...)
     progress: Callable[[int, int], None] | None = None  # (done, total) units of work
 
 

@@ -331,6 +331,19 @@ def _zone(hint: str | None, source: str, warnings: list) -> tuple[Any, str]:
     return zone, zdesc
 
 
+def _locale_order(locale: str | None) -> str | None:
+    """'mdy' or 'dmy' from a systeminfo System Locale (``en-us;English (United States)``):
+    month first in the US (and Philippine) locales, day first in the others we know."""
+    if not locale:
+        return None
+    tag = str(locale).split(";", 1)[0].strip().lower()
+    if not re.fullmatch(r"[a-z]{2,3}(-[a-z0-9]{2,8})*", tag):
+        return None
+    if tag in ("en-us", "en-ph", "es-us") or tag.startswith(("zh", "ja", "ko", "hu", "lt")):
+        return None                   # month first, or year first: the numbers decide
+    return "dmy"
+
+
 def _date_order(pairs: list[tuple[int, int]], lang: str, sep: str) -> str:
     """'mdy' or 'dmy' for dates whose first two numbers are ``pairs``."""
     if any(a > 12 for a, b in pairs):
@@ -548,7 +561,10 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
             seps.add(e["dt"].translate(_MARKS).strip()[len(m.group("a"))])
     order = _date_order(pairs, lang, next(iter(seps)) if len(seps) == 1 else "/")
     ambiguous = bool(pairs) and not any(a > 12 or b > 12 for a, b in pairs)
-    if ambiguous:
+    by_locale = _locale_order(options.locale_hint) if ambiguous else None
+    if by_locale:
+        order = by_locale                 # the host's own locale says (en-gb: day first)
+    elif ambiguous:
         warnings.append(ParseWarning(source, "line 1", "day/month order not decidable from the "
                                      f"dates (no day above 12); assumed {order} from the "
                                      f"{'header language ' + lang if lang else 'separator'}"))
@@ -693,8 +709,12 @@ def _parse_powershell(text: str, source: str, options: ParseOptions, line_offset
     # day-first (German, Russian ...), "3/1/2024" month-first (en-US)
     order = _date_order(pairs, "", next(iter(seps)) if len(seps) == 1 else "/")
     if pairs and not any(a > 12 or b > 12 for a, b in pairs):
-        warnings.append(ParseWarning(source, "line 1", "day/month order not decidable from the "
-                                     f"dates (no day above 12); assumed {order}"))
+        by_locale = _locale_order(options.locale_hint)
+        if by_locale:
+            order = by_locale
+        else:
+            warnings.append(ParseWarning(source, "line 1", "day/month order not decidable from "
+                                         f"the dates (no day above 12); assumed {order}"))
     zone, zdesc = _zone(options.tz_hint, source, warnings)
     file_channel = channel_from_name(name or PurePath(source).name) or type_channel
     rows: list[dict[str, Any]] = []

@@ -3,6 +3,7 @@ tests/fixtures/events/README.md for the format rules each one exercises)."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -361,3 +362,25 @@ def test_dates_with_the_am_pm_word_first_and_unreadable_dates():
     assert res.stats["records_expected"] == 4
     w = [x for x in res.warnings if "unreadable date" in x.message]
     assert [x.locator for x in w] == ["line 5"]
+
+
+def test_the_hosts_locale_decides_an_ambiguous_date_order(tmp_path):
+    """03/01/2011 under an English header is 3 January on an en-GB server: its systeminfo
+    says so (System Locale). It was read month first with only a warning (found by
+    review)."""
+    import analyzer
+    (tmp_path / "System.csv").write_text(
+        "Level,Date and Time,Source,Event ID,Task Category\n"
+        'Error,03/01/2011 08:00:00,TermDD,50,None,"x"\n', encoding="utf-8")
+    info = (FIX.parent / "text" / "systeminfo_2003_en.txt").read_text(encoding="utf-8-sig")
+    assert "System Locale:" in info
+    gb = re.sub(r"(System Locale:\s+)\S+", r"\1en-gb;English (United Kingdom)", info)
+    gb = re.sub(r"(Time Zone:\s+).*", r"\1(UTC) Dublin, Edinburgh, Lisbon, London", gb)
+    (tmp_path / "systeminfo.txt").write_text(gb, encoding="utf-8")
+    b = analyzer.load(tmp_path)
+    t = b.timeline[b.timeline["kind"] == "evtcsv"]["time"].iloc[0]
+    assert str(t) == "2011-01-03 08:00:00+00:00"
+    assert not any("day/month order not decidable" in w.message for w in b.warnings)
+    (tmp_path / "systeminfo.txt").write_text(info, encoding="utf-8")       # en-us: month first
+    b = analyzer.load(tmp_path)
+    assert str(b.timeline[b.timeline["kind"] == "evtcsv"]["time"].iloc[0]).startswith("2011-03-01")
