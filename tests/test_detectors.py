@@ -719,3 +719,15 @@ def test_systeminfo_boot_time_supersedes_older_listener_failures():
     assert len(run("listener-down", [fail, si("04.03.2024, 09:00:00",
                                               "(UTC+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna",
                                               "de;Deutsch (Deutschland)")])) == 1
+
+
+def test_not_evaluated_does_not_ask_for_what_the_bundle_holds():
+    """With a gpresult in the bundle that sets no RDP policy, rdp-disabled asked for
+    "`gpresult /x` (or `/h`) report" again (found by review)."""
+    from analyzer.detectors import INPUTS
+    gp = row("gpresult", "gpo:gpo", data={"scope": "computer", "name": "Default Domain Policy",
+                                           "applied": True})
+    out = run("rdp-disabled", [gp])
+    assert isinstance(out, NotEvaluated) and out.missing == [INPUTS["reg"]]
+    out = run("rdp-disabled", [])
+    assert isinstance(out, NotEvaluated) and INPUTS["gpresult"] in out.missing

@@ -451,8 +451,18 @@ class Context:
         return [INPUTS[n] for n in names if not self.has(n)]
 
     def not_evaluated(self, *names_or_text: str, note: str = "") -> NotEvaluated:
-        """``names_or_text``: input names from :data:`INPUTS` or literal requests."""
-        return NotEvaluated([INPUTS.get(n, n) for n in names_or_text], note=note)
+        """``names_or_text``: input names from :data:`INPUTS` or literal requests. Inputs
+        the bundle already holds are not asked for again (a gpresult without the policy
+        says nothing, so the other input is the one to get); when every one is held, they
+        are kept and the note says they lack what was needed."""
+        held = [n for n in names_or_text if n in INPUTS and self.has(n)]
+        ask = [n for n in names_or_text if n not in held]
+        if not ask:
+            ask = list(names_or_text)
+            lack = "the bundle's " + ", ".join(INPUTS[n] for n in held) + \
+                " do not hold what this check reads"
+            note = f"{note}; {lack}" if note else lack
+        return NotEvaluated([INPUTS.get(n, n) for n in ask], note=note)
 
     # -- configuration
     def setting(self, name: str, *, allow_default: bool = False) -> dict | None:
