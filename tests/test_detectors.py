@@ -731,3 +731,13 @@ def test_not_evaluated_does_not_ask_for_what_the_bundle_holds():
     assert isinstance(out, NotEvaluated) and out.missing == [INPUTS["reg"]]
     out = run("rdp-disabled", [])
     assert isinstance(out, NotEvaluated) and INPUTS["gpresult"] in out.missing
+
+
+def test_a_user_only_gpresult_cannot_pass_logon_rights():
+    """A gpresult of user settings only holds no user rights: user-not-authorized passed
+    (found by review)."""
+    user_only = row("gpresult", "gpo:policy", data={"scope": "user", "name": "Remove Run menu",
+                                                    "state": "Enabled", "gpo": "U"})
+    assert isinstance(run("user-not-authorized", [user_only]), NotEvaluated)
+    computer = row("gpresult", "gpo:gpo", data={"scope": "computer", "name": "C", "applied": True})
+    assert run("user-not-authorized", [user_only, computer]) == []

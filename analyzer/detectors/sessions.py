@@ -198,6 +198,13 @@ def _user_right_rows(ctx: Context, right: str) -> list[tuple[pd.Series, dict]]:
     return win or out
 
 
+def _computer_policy(ctx: Context) -> bool:
+    """Whether a gpresult of this host shows its computer settings (where user rights are)."""
+    rows = ctx.etype("gpo:gpo", "gpo:policy", "gpo:user-right", "gpo:security-option",
+                     "gpo:registry")
+    return bool(len(rows)) and any(v != "user" for v in tl.fields(rows, "scope")["scope"])
+
+
 @detector(id="user-not-authorized", severity="error",
           title="The user is not allowed to log on through Remote Desktop",
           inputs=("security", "gpresult"), references=("KB2477023", "KB278433"))
@@ -214,7 +221,8 @@ def user_not_authorized(ctx: Context):
     (the security baseline) is reported as info: domain accounts are not affected.
     References: KB2477023 part 1, KB278433.
     """
-    if not (ctx.has("security") or ctx.has("gpresult")):
+    if not (ctx.has("security") or _computer_policy(ctx)):
+        # (a report of user settings only holds no user rights: it cannot tell)
         return ctx.not_evaluated("security", "gpresult")
     reasons, ev, users = [], [], set()
     denied = ctx.etype("sec:rdp:denied")
