@@ -843,12 +843,8 @@ def make_executor(jobs: int = 1, scheduler: str | None = None) -> tuple[Executor
 
     def close(interrupted: bool = False) -> None:
         if interrupted:                           # stop now: a worker's death takes its bundle along
-            procs = list((getattr(ex, "_processes", None) or {}).values())
-            ex.shutdown(wait=False, cancel_futures=True)
-            for p in procs:
-                p.terminate()
-            for p in procs:
-                p.join(10)
+            from parsers.base import stop_pool
+            stop_pool(ex, 10)
         else:
             ex.shutdown(wait=True, cancel_futures=True)
 
@@ -935,7 +931,8 @@ def run(inbox: str | os.PathLike, outdir: str | os.PathLike, *, jobs: int = 1,
     bar = _Progress(len(refs), counts) if progress else None
     close = None
     interrupted = False
-    old_term = _term_as_interrupt()
+    from .signals import term_as_interrupt
+    old_term = term_as_interrupt()
     try:
         if bar:
             bar.start()
@@ -984,21 +981,6 @@ def run(inbox: str | os.PathLike, outdir: str | os.PathLike, *, jobs: int = 1,
 
 #: Failure reasons that depend on --timeout-per-bundle / --memory-per-bundle.
 LIMIT_REASONS = ("timed out after", "memory budget of")
-
-
-def _term_as_interrupt():
-    """SIGTERM (``kill``, ``timeout``, a CI job cancelled) stops the batch as Ctrl-C does:
-    workers and their bundles' processes stopped, the summary of what finished written.
-    Returns the handler to restore (None when not in the main thread)."""
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        return None
-
-    def handler(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    return signal.signal(signal.SIGTERM, handler)
 
 
 def _save_state(outdir: Path, sha: str, rec: dict) -> None:

@@ -530,25 +530,11 @@ def _usage_error_types() -> tuple[type, ...]:
     return E.UsageError, E.ClickException, getattr(E, "NoArgsIsHelpError", ())
 
 
-def _term_as_interrupt() -> None:
-    """SIGTERM (``timeout``, ``kill``, a stopped container) unwinds as Ctrl-C does, so the
-    private temp folder with the customer's extracted files is removed on the way out."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        return
-
-    def handler(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    signal.signal(signal.SIGTERM, handler)
-
-
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: usage errors are one line and exit 2; bugs exit 4, one line."""
     usage_error, click_error, no_args = _usage_error_types()
-    _term_as_interrupt()
+    from .signals import term_as_interrupt
+    term_as_interrupt()
     try:
         rv = app(args=argv, standalone_mode=False)
     except typer.Exit as e:                      # typer.Exit, --help

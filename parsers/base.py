@@ -331,12 +331,18 @@ def process_pool(workers: int):
     try:
         yield ex
     except BaseException:
-        procs = list((getattr(ex, "_processes", None) or {}).values())
-        ex.shutdown(wait=False, cancel_futures=True)
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.join(5)
+        stop_pool(ex)
         raise
     else:
         ex.shutdown(wait=True)
+
+
+def stop_pool(ex, join_s: float = 5) -> None:
+    """Stop a process pool now: queued tasks cancelled, its workers terminated (a task
+    running in one is lost with it)."""
+    procs = list((getattr(ex, "_processes", None) or {}).values())
+    ex.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        proc.join(join_s)

@@ -232,10 +232,10 @@ def test_sigterm_unwinds_like_ctrl_c():
     3 GB in /tmp)."""
     import os
 
-    from analyzer import cli
+    from analyzer.signals import term_as_interrupt
     old = signal.getsignal(signal.SIGTERM)
     try:
-        cli._term_as_interrupt()
+        term_as_interrupt()
         with pytest.raises(KeyboardInterrupt):
             os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(5)
