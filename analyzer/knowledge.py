@@ -296,6 +296,22 @@ LOCAL_ACCOUNT_SIDS: dict[str, frozenset[str]] = {
 }
 
 
+#: The authorities well-known groups are shown under, in the languages we know: a name
+#: qualified by any other domain or computer (``CONTOSO\\Benutzer``) is an account of its
+#: own, not the well-known group of that name.
+WELL_KNOWN_DOMAINS: frozenset[str] = frozenset(n.casefold() for n in (
+    "BUILTIN", "NT AUTHORITY", "VORDEFINIERT", "NT-AUTORITÄT", "AUTORITE NT", "AUTORITÉ NT",
+    "AUTORIDAD NT", "AUTORIDADE NT", "NT-AUTORITEIT", "ZARZĄDZANIE NT", "NT-INSTANS",
+    "NT YETKİLİSİ", "NT AUTORITY", "INTEGRADO", "INGEBOUWD", "WBUDOWANE", "VESTAVĚNÉ",
+    "INBYGGD", "YERLEŞİK", "BEÉPÍTETT", "LOCAL", "WORLD", "NT SERVICE"))
+
+
+def well_known_qualifier(name) -> bool:
+    """Whether ``name`` is unqualified or qualified by a well-known authority."""
+    s = str(name or "").strip()
+    return "\\" not in s or s.rsplit("\\", 1)[0].strip().casefold() in WELL_KNOWN_DOMAINS
+
+
 def account_name(name) -> str:
     """``VORDEFINIERT\\Remotedesktopbenutzer`` → ``remotedesktopbenutzer`` (for the tables)."""
     return str(name or "").strip().rsplit("\\", 1)[-1].casefold()

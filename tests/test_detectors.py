@@ -741,3 +741,16 @@ def test_a_user_only_gpresult_cannot_pass_logon_rights():
     assert isinstance(run("user-not-authorized", [user_only]), NotEvaluated)
     computer = row("gpresult", "gpo:gpo", data={"scope": "computer", "name": "C", "applied": True})
     assert run("user-not-authorized", [user_only, computer]) == []
+
+
+def test_a_domain_account_named_like_a_well_known_group_is_not_that_group():
+    """"WIN-ARN1\\Benutzer" (a local user) and "CONTOSO\\Alla" were taken for Users and
+    Everyone once the names were localized: a grant to them only hid the error (found by
+    review)."""
+    for name in ("WIN-ARN1DBGV2D1\\Benutzer", "CONTOSO\\Alla", "CONTOSO\\Todos",
+                 "CONTOSO\\Remote Desktop Users"):
+        allow = row("gpresult", "gpo:user-right", data={
+            "right": "SeRemoteInteractiveLogonRight",
+            "members": [{"name": "BUILTIN\\Administrators", "sid": None},
+                        {"name": name, "sid": None}]})
+        assert len(run("user-not-authorized", [allow])) == 1, name

@@ -161,8 +161,9 @@ def _is_rdu(member: dict) -> bool:
     """Remote Desktop Users, by SID or (SID-less members of gpresult /h, /z) by its name in
     the report's language — or a well-known group that holds all its members (Everyone,
     Authenticated Users, Users)."""
-    return member.get("sid") == _RDU_SID or \
-        knowledge.account_name(member.get("name")) in knowledge.REMOTE_DESKTOP_USERS_NAMES \
+    return member.get("sid") == _RDU_SID or (
+        knowledge.well_known_qualifier(member.get("name"))
+        and knowledge.account_name(member.get("name")) in knowledge.REMOTE_DESKTOP_USERS_NAMES) \
         or _well_known(member, knowledge.RDU_SUPERSETS)
 
 
@@ -170,6 +171,8 @@ def _well_known(member: dict, table: dict[str, frozenset[str]]) -> bool:
     sid = member.get("sid")
     if sid:
         return sid in table
+    if not knowledge.well_known_qualifier(member.get("name")):
+        return False                      # CONTOSO\Benutzer is an account, not Users
     name = knowledge.account_name(member.get("name"))
     return any(name in names for names in table.values())
 
