@@ -162,12 +162,12 @@ def _records(text: str, version: str, source: str, warnings: list[ParseWarning],
     cut = not text.rstrip("\x00").endswith(("\n", "\r"))
     logical = list(_logical_lines(text, line_offset))
     last = max((no for no, ln in logical if ln), default=None)
-    if cut:
-        # a short DWORD at the end is cut only in regedit's own style, where every other
-        # DWORD has 8 digits; a hand-written script ("dword:1", no final newline) is whole
-        digits = [len(m.group(1)) for no, ln in logical if no != last
-                  for m in [_DWORD_ANY.search(ln)] if m]
-        cut = bool(digits) and min(digits) == 8
+    # a short DWORD at a cut end is surely cut in regedit's own style (every other DWORD has
+    # 8 digits); in a file too small to tell it may be a hand-written "dword:1": read, said
+    digits = [len(m.group(1)) for no, ln in logical if no != last
+              for m in [_DWORD_ANY.search(ln)] if m]
+    sure_cut = cut and bool(digits) and min(digits) == 8
+    maybe_cut = cut and not digits
     for lineno, line in logical:
         if not header_seen:
             if line:
@@ -198,11 +198,14 @@ def _records(text: str, version: str, source: str, warnings: list[ParseWarning],
                 warn(warnings, source, lineno, "value line outside of any key (ignored)")
                 continue
             why = _cut_value(line)
-            if why and (cut and lineno == last or why.startswith("hex")):
+            if why and (sure_cut and lineno == last or why.startswith("hex")):
                 # a wrong value must not decide the configuration: not read
                 warn(warnings, source, lineno, f"{why}: the file looks cut inside this value; "
                      "not read")
                 continue
+            if why and maybe_cut and lineno == last:
+                warn(warnings, source, lineno, f"{why} at the end of a file without a final "
+                     "newline: cut short, or written by hand? read as it stands")
             try:
                 row = _value(line, key, ansi, lineno)
             except ValueError as e:

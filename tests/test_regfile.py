@@ -418,4 +418,12 @@ def test_a_hand_written_script_without_a_final_newline_is_whole():
     key = r"HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Control\Terminal Server"
     res = regfile.parse_text(f'Windows Registry Editor Version 5.00\n\n[{key}]\n'
                              '"fDenyTSConnections"=dword:1', "fix.reg")
-    assert res.warnings == [] and values(res)[(TS, "fDenyTSConnections")]["value"] == 1
+    assert values(res)[(TS, "fDenyTSConnections")]["value"] == 1
+    # too little to tell a cut export from a script: read, and said (a cut "0000000" would
+    # otherwise pass for "connections allowed" without a word)
+    assert [w.locator for w in res.warnings] == ["line 4"]
+    assert "cut short, or written by hand?" in res.warnings[0].message
+    # regedit's style (every other DWORD 8 digits): surely cut, not read
+    res = regfile.parse_text(f'Windows Registry Editor Version 5.00\n\n[{key}]\n'
+                             '"A"=dword:00000001\n"fDenyTSConnections"=dword:0000000', "x.reg")
+    assert list(values(res)) == [(TS, "A")]
