@@ -112,16 +112,6 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
              f"{len(odd)} user right(s) named in a language rdpdoctor does not know (e.g. "
              f"{odd[0]['data']['right']!r}): the Remote Desktop logon rights may be among them "
              "and are not evaluated from this report; ask for `gpresult /x` (language-neutral)")
-    if not any(r["event_type"] == "gpo:user-right" for r in rows):
-        accounts = [r for r in rows if r["event_type"] == "gpo:security-option"
-                    and re.search(r"\\|\*S-1-", str(r["data"].get("display_value") or ""))]
-        if accounts:
-            # a User Rights Assignment heading in a language we do not know: its rows
-            # (settings that name accounts) must not pass for security options silently
-            warn(warnings, source, accounts[0]["locator"],
-                 f"{len(accounts)} setting(s) naming accounts under a heading not known in this "
-                 "report's language: logon rights (Remote Desktop) not read; ask for "
-                 "`gpresult /x` (language-neutral)")
     if not re.search(r"</html>\s*$", text[-4096:], re.IGNORECASE):
         lines = text.count("\n") + 1 + line_offset
         warn(warnings, source, f"line {lines}", "the report ends without </html> (truncated): "
