@@ -176,7 +176,8 @@ def _table(table, scope: str, source: str, warnings, line_offset: int,
     # a table holding one known user right is the User Rights Assignment table, whatever
     # the language of its other rows
     rights_table = any(gc.user_right_constant(_clean(_cells(tr)[0].text_content()))
-                       for tr in trs[1:] if len(_cells(tr)) == 3)
+                       for tr in trs[1:] if len(_cells(tr)) == 3) \
+        or any("user rights assignment" in str(p).lower() for p in path)   # its English heading
     last_policy: dict[str, Any] | None = None
     for tr in trs[1:]:
         cells = _cells(tr)
