@@ -42,7 +42,7 @@ from typing import Any, Callable, Iterator
 import pandas as pd
 
 import parsers
-from parsers.base import ParseOptions, ParseResult, ParseWarning, process_pool
+from parsers.base import ParseOptions, ParseResult, ParseWarning, as_done, process_pool
 
 from . import knowledge, timeline as tl
 
@@ -880,8 +880,7 @@ def _run_parsers(todo: list[Member], options: ParseOptions, workers: int,
         with process_pool(workers) as ex:
             futs = {ex.submit(_parse_one, str(m.real_path), m.source, options, _budget(m, limits)): i
                     for i, m in enumerate(rest)}
-            from concurrent.futures import as_completed
-            for fut in as_completed(futs):
+            for fut in as_done(futs):
                 i = futs[fut]
                 try:
                     results[id(rest[i])] = fut.result()

@@ -327,7 +327,7 @@ def process_pool(workers: int):
     `kill` of rdpdoctor went on parsing for half a minute."""
     from concurrent.futures import ProcessPoolExecutor
 
-    ex = ProcessPoolExecutor(max_workers=workers)
+    ex = ProcessPoolExecutor(max_workers=workers, initializer=_pool_worker)
     try:
         yield ex
     except BaseException:
@@ -335,6 +335,27 @@ def process_pool(workers: int):
         raise
     else:
         ex.shutdown(wait=True)
+
+
+def _pool_worker() -> None:
+    """A pool worker leaves interrupts to its parent (which stops it): no traceback per
+    worker on Ctrl-C, and SIGTERM (the parent's stop) ends it plainly — a forked worker
+    would otherwise inherit the parent's SIGTERM-as-Ctrl-C handler."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def as_done(futures, poll_s: float = 0.5):
+    """``concurrent.futures.as_completed`` that wakes every ``poll_s``: a signal (SIGTERM
+    turned into KeyboardInterrupt) is handled at once, not when the running task ends."""
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    pending = set(futures)
+    while pending:
+        done, pending = wait(pending, timeout=poll_s, return_when=FIRST_COMPLETED)
+        yield from done
 
 
 def stop_pool(ex, join_s: float = 5) -> None:

@@ -80,7 +80,7 @@ import orjson
 import pandas as pd
 
 from .base import (TIME_DTYPE, TIMELINE_DTYPES, BudgetExceeded, NotMyFormat, ParseOptions,
-                   process_pool,
+                   as_done, process_pool,
                    ParseResult, ParserError, ParserInfo, ParseWarning, Relevance, allowed_value,
                    empty_frame)
 from .eventcommon import data_message, event_columns, ntstatus_from_binary
@@ -1976,11 +1976,10 @@ def _parallel(src: str, backend: str, size: int, rel, deadline, workers: int,
     cuts = [start + i * CHUNK_SIZE for i in range(0, n_slots, per)] + [size]
     cuts[0] = 0
     shares = list(zip(cuts[:-1], cuts[1:]))
-    parts: list[_Part] = []
     with process_pool(workers) as ex:
-        for n, part in enumerate(ex.map(_parse_worker, [(src, backend, sh, rel, deadline)
-                                                        for sh in shares]), 1):
-            parts.append(part)
+        futs = [ex.submit(_parse_worker, (src, backend, sh, rel, deadline)) for sh in shares]
+        for n, _ in enumerate(as_done(futs), 1):
             if progress:
                 progress(n, len(shares))
+        parts = [f.result() for f in futs]                  # in share order
     return parts
