@@ -149,9 +149,10 @@ class _DT:
     @staticmethod
     def match(s: str):
         return _DT_RE.match(s.translate(_MARKS)) if s else None
-_TIME = re.compile(r"^\s*(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?\s*"
-                   r"(?P<ap>[AaPp]\.?\s?[Mm]\.?)?\s*$")
+_TIME = re.compile(rf"^\s*(?:(?P<ap0>{_AMPM})\s*)?(?P<H>\d{{1,2}}):(?P<M>\d{{2}})"
+                   rf"(?::(?P<S>\d{{2}}))?\s*(?P<ap>{_AMPM})?\s*$")
 _ID = re.compile(r"^\s*\d{1,10}\s*$")
+_DATEISH = re.compile(r"\d\s*[./\-年]\s*\d")
 _WS = re.compile(r"\s+")
 
 
@@ -534,9 +535,13 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
                                "source": rec[2], "cat": rec[4], "id": rec[5], "user": rec[6],
                                "computer": rec[7], "msg": delim.join(rec[8:])})
                 continue
+        # (a date-like field: digits around a date separator — an unquoted message line
+        # "Offsets, module x, thread y, 42, …" is a continuation, not an event)
         shaped = (len(rec) >= 5 and bool(_ID.match(rec[3] or "")) and bool(rec[2].strip())
+                  and _DATEISH.search(rec[1] or "") is not None
                   if layout == "vista" else
-                  len(rec) >= 8 and bool(_ID.match(rec[5] or "")) and bool(rec[2].strip()))
+                  len(rec) >= 8 and bool(_ID.match(rec[5] or "")) and bool(rec[2].strip())
+                  and _DATEISH.search(rec[0] or "") is not None)
         if shaped and (layout != "vista" or not header_seen or rec[1].strip()):
             # an event row whose date we cannot read: not part of the previous message
             skipped.append({"line": start, "length": len(delim.join(rec)),
@@ -823,7 +828,8 @@ def _localize(t: pd.Series, zone, source: str, warnings: list | None) -> pd.Seri
     first, so such an export is read backwards. A time in the hour DST skips cannot be on
     that clock: it is shifted forward and said, as the zone is then probably wrong."""
     newest_first = _newest_first(t)
-    s = t.iloc[::-1] if newest_first else t
+    full = t.iloc[::-1] if newest_first else t
+    s = full.dropna()                     # (a NaT in the repeated hour defeats "infer")
     try:
         loc = s.dt.tz_localize(zone, ambiguous="infer", nonexistent="NaT")
     except Exception:  # not inferable (events out of order): take standard time, say so
@@ -840,9 +846,10 @@ def _localize(t: pd.Series, zone, source: str, warnings: list | None) -> pd.Seri
             warnings.append(ParseWarning(source, "line 1", f"{int(gap.sum())} time(s) fall in "
                                          "the hour skipped when daylight saving time starts: "
                                          "shifted forward; is the time zone right?"))
+    loc = loc.dt.tz_convert("UTC").reindex(full.index)
     if newest_first:
         loc = loc.iloc[::-1]
-    return loc.dt.tz_convert("UTC")
+    return loc
 
 
 def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:

@@ -355,7 +355,7 @@ def test_dates_with_the_am_pm_word_first_and_unreadable_dates():
     text = (head + 'Error,2011-03-01 오후 8:00:00,TermDD,50,None,"x"\n'
             'Error,2011/3/1 下午 8:01:00,TermDD,50,None,"y"\n'
             'Error,\u200e3/\u200e1/\u200e2011 8:02:00 PM,TermDD,50,None,"z"\n'
-            'Error,the day before,TermDD,50,None,"w"\n')
+            'Error,2011-03-01 soir 8h,TermDD,50,None,"w"\n')
     res = eventcsv.parse_text(text, "System.csv")
     assert [t.strftime("%H:%M") for t in res.frame["time"]] == ["20:00", "20:01", "20:02"]
     assert res.frame["message"].tolist()[0].endswith("x")
@@ -384,3 +384,32 @@ def test_the_hosts_locale_decides_an_ambiguous_date_order(tmp_path):
     (tmp_path / "systeminfo.txt").write_text(info, encoding="utf-8")       # en-us: month first
     b = analyzer.load(tmp_path)
     assert str(b.timeline[b.timeline["kind"] == "evtcsv"]["time"].iloc[0]).startswith("2011-03-01")
+
+
+def test_korean_2003_layout_and_a_bad_date_in_the_repeated_dst_hour(tmp_path):
+    """(Found by review of the fixes above.) The 2003 layout with 오후 before the time was
+    not recognised at all; one impossible date beside the repeated DST hour made every
+    time of the file fall back to standard time; an unquoted message line with a number in
+    its fourth field was dropped as an event row."""
+    text = ("2011-03-14,오후 8:00:00,TermDD,오류,None,50,N/A,TS2003,x\n"
+            "2011-03-14,오전 8:01:00,TermService,경고,None,1008,N/A,TS2003,y\n")
+    res = eventcsv.parse_text(text, "SysEvent.csv")
+    assert sorted(t.strftime("%H:%M") for t in res.frame["time"]) == ["08:01", "20:00"]
+    text = ("Level,Date and Time,Source,Event ID,Task Category\n"
+            "Information,27.10.2024 09:00:00,EventLog,6013,None,\"uptime\"\n"
+            "Information,27.10.2024 02:15:00,EventLog,6005,None,\"started\"\n"
+            "Information,27.10.2024 02:50:00,EventLog,6006,None,\"stopped\"\n"
+            "Error,27.10.2024 02:45:00,TermService,1013,None,\"limit\"\n"
+            "Error,31.02.2024 02:50:00,TermService,1013,None,\"bad date\"\n"
+            "Error,27.10.2024 02:44:00,TermService,1013,None,\"limit\"\n"
+            "Information,26.10.2024 20:00:00,EventLog,6005,None,\"started\"\n")
+    res = eventcsv.parse_text(text, "System.csv", ParseOptions(tz_hint=_BERLIN))
+    got = sorted((t.strftime("%H:%M"), e) for t, e in zip(res.frame["time"].dropna(),
+                                                          res.frame["event_id"]))
+    assert ("00:44", 1013) in got and ("00:45", 1013) in got
+    cont = ("Level,Date and Time,Source,Event ID,Task Category\n"
+            "Error,3/1/2011 8:00:00 PM,App,1000,None,Faulting application\n"
+            "Offsets, module x, thread y, 42, exit code\n")
+    res = eventcsv.parse_text(cont, "Application.csv")
+    assert len(res.frame) == 1 and "Offsets" in res.frame["message"].iloc[0]
+    assert res.stats["records_expected"] == 1
