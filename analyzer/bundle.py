@@ -95,7 +95,8 @@ class Member:
             "status": self.status, "reason": self.reason, "records": self.records,
             "records_expected": self.records_expected, "warnings": self.warnings,
             "host": self.host, "host_from": self.host_from, "bytes_read": st.get("bytes_read"),
-            "skipped_ranges": len(st.get("skipped", []) or []),
+            "skipped_ranges": len(st.get("skipped", []) or []) + (1 if st.get("chunks_missing")
+                                                                   else 0),
             "dropped": sum((st.get("dropped") or {}).values()),
             "blocks": len(st.get("blocks", []) or []),
         }

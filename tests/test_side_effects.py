@@ -188,3 +188,7 @@ def test_strict_counts_an_event_log_cut_short_as_loss(tmp_path):
     (folder / "System.evtx").write_bytes(bytes(data))
     r = runner.invoke(app, ["analyze", str(folder), "-f", "json", "--strict"])
     assert r.exit_code == 1
+    import json
+    d = json.loads(r.stdout)
+    row = [i for i in d["inventory"] if i["source"] == "System.evtx"][0]
+    assert row["skipped_ranges"] == d["accounting"]["skipped_ranges"] == 1
