@@ -754,3 +754,17 @@ def test_a_domain_account_named_like_a_well_known_group_is_not_that_group():
             "members": [{"name": "BUILTIN\\Administrators", "sid": None},
                         {"name": name, "sid": None}]})
         assert len(run("user-not-authorized", [allow])) == 1, name
+
+
+def test_admin_mode_is_not_inferred_without_the_terminal_server_key():
+    """A session host's bundle without its registry export (a gpresult silent on licensing
+    beside it): "no licensing configuration" was read as administration mode, and two
+    sessions made a false critical root cause (found by review)."""
+    gp = row("gpresult", "gpo:gpo", data={"scope": "computer", "name": "Default Domain Policy",
+                                           "applied": True})
+    out = run("admin-sessions-exhausted", TWO + [gp])
+    assert isinstance(out, NotEvaluated)
+    ts = row("reg", "reg:value", data={
+        "key": "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server", "name": "fDenyTSConnections",
+        "type": "REG_DWORD", "value": 0})
+    assert len(run("admin-sessions-exhausted", TWO + [gp, ts])) == 1     # exported, no licensing

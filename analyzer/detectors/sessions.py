@@ -106,6 +106,15 @@ def connection_limit_reached(ctx: Context):
     return [ctx.finding("; ".join(reasons), ev, steps, details=details)]
 
 
+def _ts_key_exported(ctx: Context) -> bool:
+    """Whether a registry export (or hive) of this host holds the Terminal Server key."""
+    rows = ctx.etype("reg:value")
+    if not len(rows):
+        return False
+    keys = tl.fields(rows, "key")["key"].astype(str).str.lower()
+    return bool(keys.str.startswith("hklm\\system\\currentcontrolset\\control\\terminal server").any())
+
+
 @detector(id="admin-sessions-exhausted", severity="critical",
           title="Both administrative Remote Desktop sessions are in use",
           inputs=("qwinsta", "reg"), references=("KB2477023", "KB830581"))
@@ -126,8 +135,10 @@ def admin_sessions_exhausted(ctx: Context):
         admin_mode = _int(compat["value"]) == 0
         why = f"TSAppCompat = {compat['value']} (by {ctx.source_phrase(compat)})"
     else:
-        if not (ctx.has("reg") or ctx.has("gpresult")):
-            return ctx.not_evaluated("reg")       # defaults alone say nothing about the role
+        if not _ts_key_exported(ctx):
+            # the role shows in the Terminal Server key (its licensing settings); without an
+            # export of it, a gpresult silent on licensing says nothing about the role
+            return ctx.not_evaluated("reg")
         licensed = any(ctx.setting(n) is not None for n in ("LicensingMode", "LicenseServers"))
         admin_mode = not licensed
         why = "no Terminal Server / RD Session Host licensing configuration"
