@@ -768,3 +768,12 @@ def test_admin_mode_is_not_inferred_without_the_terminal_server_key():
         "key": "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server", "name": "fDenyTSConnections",
         "type": "REG_DWORD", "value": 0})
     assert len(run("admin-sessions-exhausted", TWO + [gp, ts])) == 1     # exported, no licensing
+
+
+def test_listener_down_needs_the_log_that_holds_its_events():
+    """On 2008+ listener failures are in the RemoteConnectionManager log, not System: a
+    bundle with only a System log said "No fault found" (found by review)."""
+    system_only = [ev(0, "eventlog", BOOT), sysinfo("Microsoft Windows Server 2019 Standard",
+                                                    "10.0.17763")]
+    assert isinstance(run("listener-down", system_only), NotEvaluated)
+    assert run("listener-down", system_only + [ev(5, "rcm", 258)]) == []

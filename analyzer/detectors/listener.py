@@ -256,7 +256,11 @@ def listener_down(ctx: Context):
     """
     # listener failures are logged in System and the RDS logs, not in Security
     have_q, have_n = ctx.has("qwinsta"), ctx.has("netstat")
-    have_ev = ctx.has("system") or ctx.has("rdp-logs")
+    # (2003 logs them in System, 2008+ in the RemoteConnectionManager log: a 2008+ System
+    # log alone holds none of them, so it cannot make the check pass)
+    os_ = ctx.os()
+    have_ev = (ctx.has("rdp-logs") if os_ == "2008+" else ctx.has("system") if os_ == "2003"
+               else ctx.has("system") or ctx.has("rdp-logs"))
     if not (have_q or have_n or have_ev):
         return ctx.not_evaluated("qwinsta", "netstat", "system")
     reasons, ev, details = [], [], {}
