@@ -923,7 +923,10 @@ def _zones(results: dict[int, tuple]) -> tuple[dict[str | None, str], dict[str |
     locales: dict[str | None, str] = {}
     for r in results.values():
         res = r[2]
-        if res is None or not len(res.frame) or "event_type" not in res.frame.columns:
+        # only text captures hold systeminfo rows: an event log's frame (a million rows)
+        # is not looked at — converting its event_type column cost 300 MB at peak
+        if res is None or r[1] not in ("systeminfo", "textlog") or not len(res.frame) \
+                or "event_type" not in res.frame.columns:
             continue
         rows = res.frame[res.frame["event_type"].astype("string") == "sysinfo:host"]
         for host, data in zip(rows["host"], rows["data"]):
