@@ -807,7 +807,8 @@ def _frame(rows: list[dict[str, Any]], naive: list[datetime | None], zone, sourc
     df = pd.DataFrame(rows)
     t = pd.to_datetime(pd.Series(naive, dtype="object"), errors="coerce")
     newest_first = _newest_first(t)
-    t = t.dt.tz_localize("UTC") if zone is None else _localize(t, zone, source, warnings)
+    t = t.dt.tz_localize("UTC") if zone is None else \
+        _localize(t, zone, source, warnings, newest_first)
     df["time"] = t.astype(TIME_DTYPE).array
     if newest_first:
         # oldest first, so events of the same second keep their real order once the
@@ -822,12 +823,12 @@ def _newest_first(t: pd.Series) -> bool:
     return bool((d < pd.Timedelta(0)).sum() > (d > pd.Timedelta(0)).sum())
 
 
-def _localize(t: pd.Series, zone, source: str, warnings: list | None) -> pd.Series:
+def _localize(t: pd.Series, zone, source: str, warnings: list | None,
+              newest_first: bool) -> pd.Series:
     """Local times → UTC. The hour repeated when DST ends is told apart by the order of the
     events ("infer"), which needs them oldest first: Event Viewer and PowerShell write newest
     first, so such an export is read backwards. A time in the hour DST skips cannot be on
     that clock: it is shifted forward and said, as the zone is then probably wrong."""
-    newest_first = _newest_first(t)
     full = t.iloc[::-1] if newest_first else t
     s = full.dropna()                     # (a NaT in the repeated hour defeats "infer")
     try:
