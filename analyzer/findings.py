@@ -104,7 +104,14 @@ class Report:
             "inventory": list(self.inventory),
             "warnings": list(self.warnings),
             "accounting": dict(self.accounting),
+            "verdict": self.verdict().as_dict(),
         }
+
+    def verdict(self):
+        """The verdict every report leads with (:func:`analyzer.report.common.verdict`)."""
+        from .report.common import verdict
+
+        return verdict(self)
 
     def max_severity(self) -> str | None:
         if not self.findings:

@@ -26,9 +26,9 @@ def test_the_documented_json_keys_are_written(capsys):
         assert e.code == 0
     d = json.loads(capsys.readouterr().out)
     assert list(d) == ["tool", "bundle", "hosts", "findings", "checks", "inventory", "warnings",
-                       "accounting"]
+                       "accounting", "verdict"]
     for key in ("tool", "bundle", "hosts", "findings", "checks", "inventory", "warnings",
-                "accounting"):
+                "accounting", "verdict", "status", "root_cause", "unchecked"):
         assert f'"{key}":' in DOC, key
     f = d["findings"][0]
     for key in ("id", "severity", "host", "title", "summary", "evidence", "remedy",

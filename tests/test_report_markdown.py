@@ -139,8 +139,9 @@ def test_wrap_and_escape_units():
 
 def test_no_findings_verdict():
     out = to_html(md.render(F.result(findings=False)))
-    assert "<h2>Verdict: ✔ NO FAULT FOUND</h2>" in out
-    assert "No fault found that would stop Remote Desktop connections" in out
+    assert "<h2>Verdict: ℹ INCOMPLETE</h2>" in out
+    assert "No fault found in what the bundle holds" in out
+    assert "(connection-limit-reached)" in out
     assert "<p>No findings.</p>" in out
 
 

@@ -11,10 +11,10 @@ troubleshooting parts, then the checks rdpdoctor adds for modern Windows
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from ..detectors import finding_order
+from ..detectors import REGISTRY, finding_order, load_all
 from ..findings import SEVERITY_RANK, Check, Finding, Report
 
 #: (section key, heading) in the article's order.
@@ -136,6 +136,30 @@ class Verdict:
     checks: dict[str, int]        # checks per status
     ask_for: list[str]            # what to ask the customer for (not-evaluated checks)
     filtered: bool = False        # checks failed, but --min-severity hid all their findings
+    #: fault (a root cause) · filtered · no-data · ok (every check that can stop all
+    #: connections ran) · incomplete (some of them could not) · inconclusive (most could not)
+    status: str = "fault"
+    unchecked: list[str] = field(default_factory=list)   # blocking checks not evaluated
+
+    def as_dict(self) -> dict[str, Any]:
+        """The verdict in the JSON report (added to the contract: a batch can tell "no
+        fault" from "too little to tell" without re-reading the checks)."""
+        return {"status": self.status, "headline": self.headline, "detail": self.detail,
+                "root_cause": self.root.id if self.root is not None else None,
+                "host": self.root.host if self.root is not None else None,
+                "unchecked": list(self.unchecked)}
+
+
+#: Verdict status → the label reports show.
+VERDICT_LABEL = {"ok": "NO FAULT FOUND", "incomplete": "INCOMPLETE",
+                 "inconclusive": "INCONCLUSIVE", "no-data": "NO DATA", "filtered": "FILTERED"}
+
+
+def blocking_checks() -> list[str]:
+    """Ids of the checks whose failure stops every connection to the host (the critical
+    detectors): "no fault found" means little while they could not run."""
+    load_all()
+    return [i for i, d in REGISTRY.items() if d.severity == "critical"]
 
 
 def ask_for(checks: Iterable[Check]) -> list[str]:
@@ -170,7 +194,7 @@ def verdict(report: Report) -> Verdict:
         return Verdict(None, "No finding shown at the chosen minimum severity",
                        f"{checks['fail']} check(s) failed with {hidden} finding(s) below "
                        "--min-severity; run without it to see them.",
-                       None, [], counts, checks, asks, filtered=True)
+                       None, [], counts, checks, asks, filtered=True, status="filtered")
     n_ne = checks["not-evaluated"]
     acc = report.accounting or {}
     if not report.hosts or (acc and not acc.get("parsed_files")):
@@ -178,7 +202,27 @@ def verdict(report: Report) -> Verdict:
         detail = ("Every check is not evaluated. " + (str(acc.get("summary")) + ". " if acc.get("summary") else "")
                   + "Ask the customer for the event logs, registry exports and command output "
                   "listed below.")
-        return Verdict(None, headline, detail, None, [], counts, checks, asks)
+        return Verdict(None, headline, detail, None, [], counts, checks, asks, status="no-data")
+    # a check that could not run is not a pass: the verdict says how much of what stops
+    # every connection the bundle let us look at
+    blocking = blocking_checks()
+    ne_ids = {c.id for c in report.checks if c.status == "not-evaluated"}
+    unchecked = [i for i in blocking if i in ne_ids]
+    if unchecked:
+        names = ", ".join(unchecked)
+        rest = n_ne - sum(c.status == "not-evaluated" and c.id in unchecked for c in report.checks)
+        more = f", and {rest} other check(s)" if rest > 0 else ""
+        inconclusive = 2 * len(unchecked) > len(blocking)
+        headline = ("Inconclusive: the bundle cannot show whether Remote Desktop accepts "
+                    "connections" if inconclusive else "No fault found in what the bundle holds")
+        detail = (f"{checks['pass']} check(s) passed, but {len(unchecked)} of the "
+                  f"{len(blocking)} checks for faults that stop every connection could not be "
+                  f"evaluated ({names}){more} — ask the customer for the items listed below.")
+        if counts["info"]:
+            detail += f" {counts['info']} informational finding(s) are listed below."
+        return Verdict(None, headline, detail, None, [], counts, checks, asks,
+                       status="inconclusive" if inconclusive else "incomplete",
+                       unchecked=unchecked)
     headline = "No fault found that would stop Remote Desktop connections"
     if n_ne:
         detail = (f"{checks['pass']} checks passed; {n_ne} could not be evaluated because the "
@@ -189,7 +233,7 @@ def verdict(report: Report) -> Verdict:
         detail = f"All {checks['pass']} checks passed."
     if counts["info"]:
         detail += f" {counts['info']} informational finding(s) are listed below."
-    return Verdict(None, headline, detail, None, [], counts, checks, asks)
+    return Verdict(None, headline, detail, None, [], counts, checks, asks, status="ok")
 
 
 @dataclass

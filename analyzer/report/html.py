@@ -217,8 +217,9 @@ def _header(report: Report, result: Any) -> str:
 
 def _verdict(report: Report) -> str:
     v = common.verdict(report)
-    sev = v.severity or ("info" if v.filtered else "ok")
-    label = "FILTERED" if v.filtered else common.SEVERITY_LABEL.get(sev, "NO FAULT FOUND")
+    sev = v.severity or {"ok": "ok", "inconclusive": "warning"}.get(v.status, "info")
+    label = (common.SEVERITY_LABEL[sev] if v.severity else
+             common.VERDICT_LABEL.get(v.status, "NO FAULT FOUND"))
     out = [f'<section id="verdict" class="sev-{sev}" aria-label="Verdict">',
            f'<div class="label">{icon(sev)}<span>{label}</span></div>',
            f"<h2>{e(v.headline)}</h2>"]

@@ -165,7 +165,12 @@ def _status(st: str) -> str:
 
 def _verdict(report: Report) -> list[str]:
     v = common.verdict(report)
-    out = [f"## Verdict: {'ℹ FILTERED' if v.filtered else _sev(v.severity)}", ""]
+    if v.severity:
+        label = _sev(v.severity)
+    else:
+        mark = {"ok": "✔", "inconclusive": common.SEVERITY_MARK["warning"]}.get(v.status, "ℹ")
+        label = f"{mark} {common.VERDICT_LABEL.get(v.status, 'NO FAULT FOUND')}"
+    out = [f"## Verdict: {label}", ""]
     out += wrap(f"**{esc(v.headline)}**", guard_first=False)
     if v.detail:
         out += [""] + wrap(esc(v.detail))

@@ -36,8 +36,10 @@ def _verdict_lines(rep: Report) -> list[Line]:
             + (f"{c['info']} info, " if c["info"] else "") + f"{c['pass']} pass, "
             f"{c['not-evaluated']} not evaluated)")
     if v.root is None:
-        tag = (("  [FILTERED]", "info") if v.filtered else ("  [OK]", "pass") if c["pass"]
-               else ("  [NO DATA]", "not-evaluated"))
+        tag = {"filtered": ("  [FILTERED]", "info"), "ok": ("  [OK]", "pass"),
+               "incomplete": ("  [INCOMPLETE]", "not-evaluated"),
+               "inconclusive": ("  [INCONCLUSIVE]", "not-evaluated")}.get(
+                   v.status, ("  [NO DATA]", "not-evaluated"))
         return [[(v.headline, "head"), tag],
                 [("  " + v.detail, None)],
                 [("  " + tail, "dim")]]

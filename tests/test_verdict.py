@@ -1,0 +1,84 @@
+"""The verdict's status: "no fault found" only when the checks for faults that stop every
+connection could run. A bundle holding one netstat used to say "No fault found that would
+stop Remote Desktop connections [OK]" with 22 of 24 checks not evaluated (found by review).
+
+Bundles are cut from the project's own sample (sample_data/healthy-2022.zip, a healthy
+server): all of it, without its qwinsta, and its netstat alone.
+"""
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import analyzer
+from analyzer.cli import main
+from analyzer.report import common, html, markdown
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_data" / "healthy-2022.zip"
+
+
+def _cut(tmp_path: Path, keep) -> Path:
+    out = tmp_path / "bundle"
+    with zipfile.ZipFile(SAMPLE) as z:
+        for name in z.namelist():
+            if keep(name):
+                z.extract(name, out)
+    return out
+
+
+def _json(capsys, path) -> dict:
+    with pytest.raises(SystemExit) as e:
+        main(["analyze", str(path), "-f", "json"])
+    assert e.value.code == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_every_blocking_check_ran_is_ok(capsys):
+    d = _json(capsys, SAMPLE)
+    assert d["findings"] and all(f["severity"] == "info" for f in d["findings"])
+    v = d["verdict"]
+    assert v["status"] == "ok" and v["unchecked"] == [] and v["root_cause"] is None
+    assert v["headline"] == "No fault found that would stop Remote Desktop connections"
+    assert list(d)[-1] == "verdict"
+
+
+def test_without_qwinsta_the_session_limits_are_unchecked(tmp_path, capsys):
+    b = _cut(tmp_path, lambda n: not n.endswith("_Qwinsta.txt"))
+    d = _json(capsys, b)
+    v = d["verdict"]
+    assert v["status"] == "incomplete"
+    assert v["unchecked"] == ["connection-limit-reached", "admin-sessions-exhausted"]
+    assert v["headline"] == "No fault found in what the bundle holds"
+    assert "2 of the 9 checks for faults that stop every connection" in v["detail"]
+    ne = {c["id"] for c in d["checks"] if c["status"] == "not-evaluated"}
+    assert set(v["unchecked"]) <= ne
+    res = analyzer.analyze(b)
+    assert "## Verdict: ℹ INCOMPLETE" in markdown.render(res).splitlines()
+    sec = html.render(res).split('<section id="verdict"', 1)[1].split("</section>", 1)[0]
+    assert "<span>INCOMPLETE</span>" in sec and "<li><code>qwinsta</code> output</li>" in sec
+
+
+def test_a_netstat_alone_is_inconclusive(tmp_path, capsys):
+    b = _cut(tmp_path, lambda n: n.endswith("_Netstat.txt"))
+    d = _json(capsys, b)
+    v = d["verdict"]
+    assert v["status"] == "inconclusive", v
+    assert "rdp-disabled" in v["unchecked"] and "termservice-not-running" in v["unchecked"]
+    assert len(v["unchecked"]) * 2 > len(common.blocking_checks())
+    with pytest.raises(SystemExit):
+        main(["analyze", str(b)])
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("Inconclusive:") and first.endswith("[INCONCLUSIVE]")
+    assert "No fault found" not in first
+
+
+def test_blocking_checks_are_the_critical_detectors():
+    from analyzer.detectors import REGISTRY
+
+    ids = common.blocking_checks()
+    assert len(ids) == 9 and {"rdp-disabled", "port-conflict", "listener-down",
+                              "termservice-not-running"} <= set(ids)
+    assert all(REGISTRY[i].severity == "critical" for i in ids)
