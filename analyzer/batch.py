@@ -31,7 +31,8 @@ Outputs in OUTDIR:
   findings has one row with an empty ``finding_id``), see :data:`SUMMARY_COLUMNS`.
   ``status`` is ``ok`` / ``failed`` / ``skipped`` (a duplicate of another bundle of the
   run); ``action`` says what this run did: ``analysed``, ``resumed`` (taken from an earlier
-  run) or ``duplicate``. Rows of bundles analysed by earlier runs into the same OUTDIR are
+  run) or ``duplicate``; ``verdict`` is the report's verdict status (``fault``, ``ok``,
+  ``incomplete``, ``inconclusive`` ...: the clean bundles that need more data). Rows of bundles analysed by earlier runs into the same OUTDIR are
   kept, so OUTDIR accumulates a history for ``rdpdoctor summarize``;
 * ``findings.parquet`` — one row per finding of the ``ok`` bundles.
 
@@ -71,7 +72,7 @@ SUMMARY_COLUMNS = [
     "hosts", "host", "os", "bundle_time",
     "finding_id", "severity", "title", "explained_by", "evidence_count",
     "first_evidence", "last_evidence",
-    "n_findings", "max_severity", "files", "files_parsed", "parse_warnings", "report_warnings",
+    "n_findings", "max_severity", "verdict", "files", "files_parsed", "parse_warnings", "report_warnings",
     "t_hash", "t_analyze", "t_render", "t_bundle", "peak_rss_mb", "worker",
 ]
 #: the columns that differ between two runs of the same batch (times, memory, where it ran)
@@ -757,6 +758,9 @@ def describe(result) -> dict[str, Any]:
         reasons = list(dict.fromkeys(str(r) for r in bad["reason"] if isinstance(r, str) and r))
         rec["reason"] = "nothing readable in the bundle: " + ("; ".join(reasons[:3]) or "no file recognised")
         return rec
+    if report is not None and hasattr(report, "verdict"):
+        # ok / incomplete / inconclusive ...: which clean bundles need more data
+        rec["verdict"] = report.verdict().status
     for f in (getattr(report, "findings", None) or []):
         times = sorted(e.time for e in f.evidence if getattr(e, "time", None))
         rec["findings"].append({
@@ -1007,6 +1011,7 @@ def summary_rows(rec: dict) -> list[dict[str, Any]]:
         "action": rec.get("action", "analysed"), "reason": rec.get("reason", ""),
         "hosts": ",".join(hosts), "bundle_time": rec.get("bundle_time"),
         "n_findings": len(findings), "max_severity": _max_sev(findings),
+        "verdict": rec.get("verdict", ""),
         "files": rec.get("files"), "files_parsed": rec.get("files_parsed"),
         "parse_warnings": rec.get("parse_warnings"),
         "report_warnings": "; ".join(rec.get("report_warnings") or []),
@@ -1070,7 +1075,8 @@ def write_outputs(outdir: Path, records: dict[str, dict]) -> Any:
         try:
             old = _stale_dropped(pd.read_parquet(old_path), new)
             if len(old):
-                full = pd.concat([old[SUMMARY_COLUMNS], new], ignore_index=True)
+                # an older version's summary may lack a column: keep its rows, blank there
+                full = pd.concat([old.reindex(columns=SUMMARY_COLUMNS), new], ignore_index=True)
         except Exception:                         # noqa: BLE001 - an unreadable old summary is replaced
             pass
     full = full.sort_values(["bundle_id", "path", "host", "finding_id"], kind="stable",

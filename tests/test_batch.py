@@ -101,6 +101,8 @@ def test_batch_analyses_all_others_and_records_failures(inbox, local_run):
         got = sorted((r.finding_id, r.host, r.severity) for r in got.itertuples() if r.finding_id)
         assert got == want, bid
         assert report["hosts"] == row["hosts"].split(",")
+        assert row["verdict"] == report["verdict"]["status"] != "", bid
+    assert set(per.loc[per["status"] != "ok", "verdict"].fillna("")) == {""}
     # real analysis happened: the scenarios' expected root causes are in the summary
     for n in sorted(sample.SCENARIOS)[:N_SCENARIOS]:
         ids = set(s.loc[s["bundle_id"] == f"tickets/{n}.zip", "finding_id"].dropna())

@@ -171,6 +171,20 @@ def test_summary_accumulates_earlier_runs(tmp_path):
     assert list(csv.columns) == batch.SUMMARY_COLUMNS and len(csv) == 2
 
 
+def test_an_older_summary_without_a_new_column_keeps_its_rows(tmp_path):
+    """Adding the ``verdict`` column made an older OUTDIR's summary fail ``old[COLUMNS]``,
+    and the except dropped every earlier run's row silently."""
+    out = tmp_path / "out"
+    tiny_zip(tmp_path / "day1" / "a.zip", "TS01")
+    tiny_zip(tmp_path / "day2" / "b.zip", "TS02")
+    batch.run(tmp_path / "day1", out, analyze="analyzer.bundle:load", timeout=120)
+    old = pd.read_parquet(out / "summary.parquet").drop(columns=["verdict"])
+    old.to_parquet(out / "summary.parquet", index=False)          # as an older version wrote it
+    batch.run(tmp_path / "day2", out, analyze="analyzer.bundle:load", timeout=120)
+    s = pd.read_parquet(out / "summary.parquet")
+    assert list(s["bundle_id"]) == ["a.zip", "b.zip"] and list(s.columns) == batch.SUMMARY_COLUMNS
+
+
 # ----------------------------------------------------------------------------- reports
 
 
