@@ -306,7 +306,10 @@ def test_naive_times_and_oversized_ints_are_refused(tmp_path):
 _SAFE = st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\x00\ufffe\uffff",
                       min_codepoint=0x09).filter(
     lambda c: not ("\x0b" <= c <= "\x1f" or "\x7f" <= c <= "\x9f") or c in "\t\n")
-_TEXT = st.text(_SAFE, max_size=40) | st.sampled_from(["<&>\"'", "ä ö ü ß € 😀 中文", "", " "])
+# python-evtx decodes strings with the "utf16" codec, which takes a leading U+FEFF for a
+# byte-order mark and drops it (the Rust reader and ours keep it): no string starts with one.
+_TEXT = st.text(_SAFE, max_size=40).filter(lambda s: not s.startswith("\ufeff")) | \
+    st.sampled_from(["<&>\"'", "ä ö ü ß € 😀 中文", "", " "])
 _HUGE = st.builds(lambda c, n: c * n, st.sampled_from(["a", "é", "<&>", "😀"]),
                   st.integers(1000, 4000))
 _NAME = st.from_regex(r"\A[A-Za-z_][A-Za-z0-9_]{0,15}\Z").filter(
