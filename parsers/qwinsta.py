@@ -22,7 +22,9 @@ by shape (``name [user] id state``). ``/counter`` trailer lines (``label: number
 Rows (``kind="qwinsta"``, ``event_type="session:winstation"``, ``time`` NaT): ``user``,
 ``session_id`` (Int64), ``locator`` ``line N``; ``data``: ``session_name``, ``state``,
 ``state_original``, ``type``, ``device``, ``current`` (bool), ``listener`` (bool: ID 65536 and
-up, or state Listen).
+up, or state Listen), ``headerless`` (true on rows read before any header line: ``qwinsta`` always
+prints one, so such a capture was cut or filtered — ``| findstr console`` — and a row missing
+from it says nothing).
 """
 from __future__ import annotations
 
@@ -209,12 +211,14 @@ def _row_by_cols(line: str, c: dict[str, int]) -> dict[str, Any] | None:
 _COUNTER = re.compile(r"^\s*(?P<label>[^:\d]{3,80}?)\s*:\s*(?P<n>\d+)\s*$")
 
 
-def _row_dict(f: dict[str, Any], lineno: int) -> dict[str, Any]:
+def _row_dict(f: dict[str, Any], lineno: int, headerless: bool) -> dict[str, Any]:
     sid = int(f["id"])
     state = normalize_state(f["state"])
     data = {"session_name": f["session_name"], "state": state, "state_original": f["state"],
             "type": f["type"], "device": f["device"], "current": bool(f["current"]),
             "listener": sid >= 65536 or state == "Listen"}
+    if headerless:
+        data["headerless"] = True
     return {"kind": "qwinsta", "event_type": "session:winstation", "locator": f"line {lineno}",
             "user": f["user"], "session_id": sid, "_data": data,
             "message": " ".join(str(x) for x in (f["session_name"] or "", f["user"] or "", sid,
@@ -282,7 +286,7 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
             f2 = _row_by_shape(ln)
             f = f2 or (f if f and cols else None)
         if f:
-            rows.append(_row_dict(f, no))
+            rows.append(_row_dict(f, no, cols is None))
             if normalize_state(f["state"]) is None:
                 warn(warnings, source, no, f"unknown session state {f['state']!r}")
             continue

@@ -5,8 +5,8 @@ the effective-config contract (analyzer.config). Names: test_<id with _>_{fires,
 """
 from __future__ import annotations
 
-from _detector_kit import (cfg, ev, inventory, proc, row, run, sock, sysinfo, winsta)
-from analyzer.detectors import NotEvaluated
+from _detector_kit import (cfg, ev, ids, inventory, proc, row, run, sock, sysinfo, winsta)
+from analyzer.detectors import INPUTS, NotEvaluated
 
 # ----------------------------------------------------------------------------- configuration
 
@@ -95,6 +95,14 @@ def test_policy_overrides_local_fires_and_quiet():
     assert len(out) == 1 and out[0].summary.startswith("SecurityLayer: policy 2 over local RDP (0)")
     same = [{"value": 2, "origin": "local", "source": "TS.reg", "locator": "line 9"}]
     assert run("policy-overrides-local", [], cfg(("SecurityLayer", 2, "gpresult", "Sec", same))) == []
+    # the policy alone, no local Terminal Server key in the bundle: nothing to compare it
+    # with — this passed (found by review)
+    ne = run("policy-overrides-local", [], cfg(("SecurityLayer", 2, "gpresult", "Sec")))
+    assert isinstance(ne, NotEvaluated) and "policy sets SecurityLayer" in ne.note
+    ts = row("reg", "reg:value", data={
+        "key": "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server",
+        "name": "fDenyTSConnections", "value": 0})
+    assert run("policy-overrides-local", [ts], cfg(("SecurityLayer", 2, "gpresult", "Sec"))) == []
 
 
 def test_nla_required_fires_and_quiet():
@@ -411,7 +419,11 @@ def test_certificate_corruption_2008_key():
 def test_tls_certificate_problem_fires_and_quiet():
     out = run("tls-certificate-problem", [ev(0, "schannel", 36870), ev(1, "rcm", 1057)])
     assert len(out) == 1 and "Schannel 36870" in out[0].summary
-    assert run("tls-certificate-problem", [ev(0, "rcm", 1056)]) == []      # cert created: fine
+    # cert created: fine — when the System log (Schannel's) is there to show no key error
+    assert run("tls-certificate-problem", [ev(0, "rcm", 1056), ev(1, "eventlog", 6005)]) == []
+    # the RCM log alone cannot show that Schannel reads the key (found by review)
+    ne = run("tls-certificate-problem", [ev(0, "rcm", 1056)])
+    assert isinstance(ne, NotEvaluated) and ne.missing == ["System event log (.evtx/.evt)"]
     assert out[0].severity == "error"
     # about to expire (RCM 1052) alone: it still works — a warning, not the root cause
     soon = run("tls-certificate-problem", [ev(0, "rcm", 1052)])
@@ -450,8 +462,15 @@ def test_rdp_brute_force_type10_fires():
 
 
 def test_rdp_brute_force_type3_needs_rdp_evidence():
-    # SMB-style guessing: type-3 failures alone are not an RDP attack
-    assert run("rdp-brute-force", _fails(40, "3")) == []
+    # SMB-style guessing: type-3 failures are not an RDP attack when the RDS logs show no
+    # RDP traffic at that time ...
+    quiet_rds = [ev(-600, "rcm", 258), ev(-600, "core", 131, ip="192.0.2.50")]
+    assert run("rdp-brute-force", _fails(40, "3") + quiet_rds) == []
+    # ... but without those logs nothing tells NLA failures (type 3 too) from SMB ones: the
+    # check used to pass (found by review)
+    ne = run("rdp-brute-force", _fails(40, "3"))
+    assert isinstance(ne, NotEvaluated) and len(ne.missing) == 2
+    assert "40 from 203.0.113.9" in ne.note
     with_rdp = _fails(40, "3") + [ev(1, "core", 131, ip="203.0.113.9",
                                     data={"ClientIP": "[203.0.113.9]:5000"})]
     out = run("rdp-brute-force", with_rdp)
@@ -630,10 +649,55 @@ def test_listener_down_not_read_from_one_capture_while_another_shows_the_port_op
     a = at("a_netstat.txt", sock(135, 900))
     b, b2 = at("b_netstat.txt", sock(3389, 1668)), at("b_netstat.txt", sock(445, 4, line=6))
     z = at("z_netstat.txt", sock(135, 900))
+    ts = proc(1668, "svchost.exe", ["TermService"])
     for rows in ([a, b, b2], [b, b2, z]):          # whichever name sorts last
-        assert run("listener-down", rows) == [], [r["source"] for r in rows]
+        assert run("listener-down", rows + [ts]) == [], [r["source"] for r in rows]
+        # 3389 open, by a PID no process list names: TermService, or a squatter? This
+        # passed ("listener up") with no tasklist at all (found by review)
+        ne = run("listener-down", rows)
+        assert isinstance(ne, NotEvaluated) and "listened on by PID 1668" in ne.note, rows
     out = run("listener-down", [a, z])
     assert "nothing listens on TCP 3389" in out[0].summary
+
+
+def test_a_filtered_qwinsta_is_no_proof_the_listener_is_gone():
+    """`qwinsta | findstr console` (no header, no rdp-tcp row) beside a netstat showing
+    TermService on 3389 was a critical listener-down root cause (found by review)."""
+    cut = winsta("console", "Active", 1, "Administrator")
+    cut["data"] = '{"session_name": "console", "state": "Active", "headerless": true}'
+    up = [sock(3389, 1096), proc(1096, "svchost.exe", ["TermService"]),
+          proc(4, "System", None), proc(600, "services.exe", None)]
+    assert run("listener-down", [cut] + up) == []
+    ne = run("listener-down", [cut])
+    assert isinstance(ne, NotEvaluated) and "no header line" in ne.note
+    # a whole qwinsta without rdp-tcp, while netstat shows TermService on the port: netstat
+    # wins (the captures may be minutes apart; the port's owner is the stronger evidence)
+    whole = winsta("console", "Active", 1, "Administrator")
+    assert run("listener-down", [whole] + up) == []
+    assert "qwinsta shows no rdp-tcp listener" in run("listener-down", [whole])[0].summary
+    # ... and a 3389 held by something else keeps both reasons
+    out = run("listener-down", [whole, sock(3389, 2412), proc(2412, "vnc.exe", ["VNC"])])
+    assert out[0].summary.startswith("RDP listener down: qwinsta shows no rdp-tcp listener; "
+                                     "TCP 3389 is held by PID 2412")
+
+
+def test_port_conflict_not_read_from_a_capture_filtered_on_another_port():
+    """`netstat -ano | findstr :135` has no 3389 row because of the filter: port-conflict
+    passed on it (found by review)."""
+    h = {"headerless": True}
+    ne = run("port-conflict", [sock(135, 1172, **h), sock(135, 1172, local_ip="::", **h)])
+    assert isinstance(ne, NotEvaluated) and "filtered (findstr)" in ne.note
+    assert run("port-conflict", [sock(135, 1172), sock(445, 4)]) == []     # whole capture
+
+
+def test_termservice_start_type_alone_does_not_show_it_running():
+    """Start = 3 (Manual) with no System log or process list passed the check (found by
+    review): only Disabled can be read from the start type alone."""
+    manual = cfg(("TermServiceStart", 3))
+    ne = run("termservice-not-running", [], manual)
+    assert isinstance(ne, NotEvaluated) and "Start = 3" in ne.note
+    out = run("termservice-not-running", [], cfg(("TermServiceStart", 4)))
+    assert "Disabled" in out[0].summary
 
 
 def test_checks_do_not_pass_without_the_logs_they_read():
@@ -777,3 +841,69 @@ def test_listener_down_needs_the_log_that_holds_its_events():
                                                     "10.0.17763")]
     assert isinstance(run("listener-down", system_only), NotEvaluated)
     assert run("listener-down", system_only + [ev(5, "rcm", 258)]) == []
+    # the session manager's log holds no listener event either (it counted as "RDS logs")
+    ne = run("listener-down", system_only + [ev(5, "lsm", 21)])
+    assert isinstance(ne, NotEvaluated)
+    assert ne.missing[-1] == INPUTS["rcm-log"]
+    # 2008 R2 writes RCM's events to System too: there the System log is enough
+    r2 = [ev(0, "eventlog", BOOT), sysinfo("Microsoft Windows Server 2008 R2 Enterprise",
+                                           "6.1.7601 Service Pack 1 Build 7601")]
+    assert run("listener-down", r2) == []
+
+
+def test_logons_disabled_reads_the_log_rcm_writes_to():
+    """RCM 1070/1071 are in the RemoteConnectionManager logs (System on 2008/2008 R2):
+    a 2019 bundle with System and LocalSessionManager logs passed the check (found by
+    review); a 2003 bundle was asked for 2008+ logs."""
+    y2019 = sysinfo("Microsoft Windows Server 2019 Standard", "10.0.17763")
+    ne = run("logons-disabled", [y2019, ev(0, "eventlog", BOOT), ev(1, "lsm", 21)])
+    assert isinstance(ne, NotEvaluated) and ne.missing == [INPUTS["rcm-log"]]
+    assert run("logons-disabled", [y2019, ev(1, "rcm", 258)]) == []
+    assert ids(run("logons-disabled", [y2019, ev(1, "rcm", 1070)])) == ["logons-disabled"]
+    r2 = sysinfo("Microsoft Windows Server 2008 R2 Standard", "6.1.7601 Service Pack 1 Build 7601")
+    assert run("logons-disabled", [r2, ev(0, "eventlog", BOOT)]) == []
+    w2003 = sysinfo("Microsoft(R) Windows(R) Server 2003, Standard Edition", "5.2.3790")
+    ne = run("logons-disabled", [w2003])
+    assert isinstance(ne, NotEvaluated) and ne.missing == [INPUTS["system"]]
+
+
+def test_licensing_checks_need_system_or_the_rcm_log():
+    """Licensing events are System's (and RCM's): an LSM or RdpCoreTS log alone passed the
+    three licensing checks (found by review)."""
+    rds_only = [ev(0, "lsm", 21), ev(1, "core", 131, ip="192.0.2.1")]
+    for det in ("licensing-grace-expired", "license-server-unreachable", "license-issue-failed"):
+        ne = run(det, rds_only)
+        assert isinstance(ne, NotEvaluated), det
+        assert ne.missing == [INPUTS["system"], INPUTS["rcm-log"]], det
+        assert run(det, rds_only + [ev(2, "eventlog", BOOT)]) == [], det
+        assert run(det, rds_only + [ev(2, "rcm", 258)]) == [], det
+
+
+def test_an_event_log_without_records_is_no_input():
+    """A System.evtx of which nothing could be read (empty, or every chunk damaged) made
+    host-sleeps and the other System checks pass (found by review)."""
+    src = "TS01_EventLogs/System.evtx"
+    empty = inventory((src, "evtx")).assign(records=0, dropped=0)
+    ne = run("host-sleeps", [], inv=empty)
+    assert isinstance(ne, NotEvaluated) and ne.missing == [INPUTS["system"]]
+    assert f"no record could be read from {src}" in ne.note
+    assert run("host-sleeps", [], inv=empty.assign(dropped=12)) == []    # read, none relevant
+    assert run("host-sleeps", [], inv=inventory((src, "evtx"))) == []     # count unknown
+
+
+def test_nt_version_from_systeminfo_name_and_registry():
+    from analyzer.detectors import Context
+    from _detector_kit import timeline
+
+    def nt(rows):
+        return Context.build("TS01", timeline(rows)).nt_version()
+
+    assert nt([sysinfo("Microsoft Windows Server 2016 Datacenter", "10.0.14393")]) == 10.0
+    assert nt([sysinfo("Microsoft Windows Server 2008 R2 Standard", "")]) == 6.1
+    assert nt([sysinfo("Microsoft Windows Server 2012 R2 Standard", "")]) == 6.3
+    key = "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion"
+    reg = [row("reg", "reg:value", data={"key": key, "name": n, "value": v})
+           for n, v in (("CurrentVersion", "6.3"), ("CurrentMajorVersionNumber", 10),
+                        ("CurrentMinorVersionNumber", 0))]
+    assert nt(reg) == 10.0 and nt(reg[:1]) == 6.3
+    assert nt([]) is None

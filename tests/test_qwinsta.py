@@ -76,6 +76,10 @@ def test_no_header_rows_by_shape():
     res = qwinsta.parse_text(txt, "x")
     assert _summary(res) == [("console", "Administrator", 1, "Active"), ("rdp-tcp#4", "jdoe", 4, "Active"),
                              (None, "asmith", 5, "Disc"), ("rdp-tcp", None, 65536, "Listen")]
+    # rows read before any header are flagged: a missing row proves nothing in a cut capture
+    assert all(d.get("headerless") is True for _, _, d in _rows(res))
+    hdr = " SESSIONNAME       USERNAME                 ID  STATE   TYPE        DEVICE \n"
+    assert not any("headerless" in d for _, _, d in _rows(qwinsta.parse_text(hdr + txt, "x")))
 
 
 def test_listener_down_state_and_unknown_state_warning():

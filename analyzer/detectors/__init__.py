@@ -46,6 +46,9 @@ INPUTS: dict[str, str] = {
     "security": "Security event log (.evtx/.evt)",
     "rdp-logs": ("TerminalServices-RemoteConnectionManager, -LocalSessionManager and "
                  "RemoteDesktopServices-RdpCoreTS Operational logs (.evtx)"),
+    "rcm-log": ("TerminalServices-RemoteConnectionManager Operational and Admin logs (.evtx)"),
+    "lsm-log": "TerminalServices-LocalSessionManager Operational log (.evtx)",
+    "rdpcorets-log": "RemoteDesktopServices-RdpCoreTS Operational log (.evtx)",
     "systeminfo": "`systeminfo` output",
     "tcpip-reg": ("registry export of HKLM\\SYSTEM\\CurrentControlSet\\Services\\Tcpip\\"
                   "Parameters"),
@@ -54,6 +57,10 @@ INPUTS: dict[str, str] = {
 
 _EVENT_KINDS = frozenset({"evtx", "evt", "evtxml", "evtcsv"})
 _RDP_CHANNEL_WORDS = ("terminalservices", "remotedesktopservices")
+#: one RDS log each: the word its channel and its exported file name hold
+_RDS_LOG_WORDS = {"rcm-log": "remoteconnectionmanager", "lsm-log": "localsessionmanager",
+                  "rdpcorets-log": "rdpcorets"}
+_EVENT_INPUTS = ("system", "security", "rdp-logs", "events") + tuple(_RDS_LOG_WORDS)
 
 
 class NotEvaluated:
@@ -404,19 +411,32 @@ class Context:
         self._cache[key] = v = self._has(name)
         return v
 
-    def _facts(self) -> tuple[set, set, list]:
+    def _facts(self) -> tuple[set, set, list, list]:
+        """(kinds, channels, event log sources holding records, event logs without any).
+
+        An event log of which not one record could be read — empty, or too damaged — says
+        nothing: a check it is the only input of is not evaluated, not passed."""
         f = self._cache.get("facts")
         if f is None:
             df, inv = self.timeline, self._inv()
-            kinds = tl.distinct(df["kind"]) | set(inv["kind"].astype(str))
             chans = {c.lower() for c in tl.distinct(df["channel"])}
-            srcs = [s.lower() for s in inv.loc[inv["kind"].astype(str).isin(_EVENT_KINDS),
-                                               "source"].astype(str)]
-            f = self._cache["facts"] = (kinds, chans, srcs)
+            ev = inv[inv["kind"].astype(str).isin(_EVENT_KINDS)]
+            n = pd.Series(0.0, index=ev.index)
+            counted = False
+            for col in ("records", "dropped"):
+                if col in ev.columns:
+                    n = n + pd.to_numeric(ev[col], errors="coerce").fillna(0)
+                    counted = True
+            held = (n > 0) if counted else pd.Series(True, index=ev.index)
+            srcs = [s.lower() for s in ev.loc[held, "source"].astype(str)]
+            empty = [s for s in ev.loc[~held, "source"].astype(str)]
+            kinds = tl.distinct(df["kind"]) | set(inv.loc[~inv.index.isin(ev.index[~held]),
+                                                          "kind"].astype(str))
+            f = self._cache["facts"] = (kinds, chans, srcs, empty)
         return f
 
     def _has(self, name: str) -> bool:
-        kinds, chans, srcs = self._facts()
+        kinds, chans, srcs, _ = self._facts()
         if name in ("netstat", "tasklist", "qwinsta", "gpresult", "systeminfo"):
             if name == "tasklist" and "netstat" in kinds:
                 # netstat -b owner lines are as good as tasklist /svc for the PID join
@@ -445,7 +465,25 @@ class Context:
                     for s in srcs)
             return any(any(w in c for w in _RDP_CHANNEL_WORDS) for c in chans) or any(
                 any(w in s for w in _RDP_CHANNEL_WORDS + ("rdpcorets",)) for s in srcs)
+        if name in _RDS_LOG_WORDS:
+            w = _RDS_LOG_WORDS[name]
+            return any(w in c for c in chans) or any(w in s for s in srcs)
         raise KeyError(name)
+
+    def empty_logs(self) -> list[str]:
+        """Event logs of this host of which no record could be read (path in the bundle)."""
+        return list(self._facts()[3])
+
+    def ts_key_exported(self) -> bool:
+        """Whether a registry export (or hive) of this host holds the local Terminal Server
+        key (``HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server``): what a local
+        value's absence can be read from."""
+        if "ts_key" not in self._cache:
+            rows = self.etype("reg:value")
+            keys = tl.fields(rows, "key")["key"].astype(str).str.lower() if len(rows) else None
+            self._cache["ts_key"] = keys is not None and bool(keys.str.startswith(
+                "hklm\\system\\currentcontrolset\\control\\terminal server").any())
+        return self._cache["ts_key"]
 
     def missing(self, *names: str) -> list[str]:
         return [INPUTS[n] for n in names if not self.has(n)]
@@ -457,6 +495,11 @@ class Context:
         are kept and the note says they lack what was needed."""
         held = [n for n in names_or_text if n in INPUTS and self.has(n)]
         ask = [n for n in names_or_text if n not in held]
+        empty = self.empty_logs() if any(n in _EVENT_INPUTS for n in ask) else []
+        if empty:
+            shown = ", ".join(empty[:3]) + (f" +{len(empty) - 3}" if len(empty) > 3 else "")
+            none = f"no record could be read from {shown}"
+            note = f"{note}; {none}" if note else none
         if not ask:
             ask = list(names_or_text)
             lack = "the bundle's " + ", ".join(INPUTS[n] for n in held) + \
@@ -577,6 +620,20 @@ class Context:
         self._cache["os"] = v = _os_generation(self)
         return v
 
+    def nt_version(self) -> float | None:
+        """The NT version (5.2 for 2003, 6.0 for 2008, 6.1 for 2008 R2, 6.3, 10.0 ...) when
+        the bundle tells it, else None."""
+        if "nt" not in self._cache:
+            self._cache["nt"] = _nt_version(self)
+        return self._cache["nt"]
+
+    def rcm_in_system(self) -> bool:
+        """Whether RemoteConnectionManager's events may be in the System log: on 2008 and
+        2008 R2 many of them are (KNOWLEDGE.md 1.2); later versions keep them in the RCM
+        logs. Unknown versions: may be."""
+        v = self.nt_version()
+        return v is None or v < 6.2
+
     def os_name(self) -> str | None:
         si = self.etype("sysinfo:host")
         if len(si):
@@ -657,6 +714,51 @@ def _os_generation(ctx: Context) -> str | None:
             return "2003"
         if "rcm" in disp:
             return "2008+"
+    return None
+
+
+_NT_BY_NAME = (("2008 r2", 6.1), ("windows 7", 6.1), ("2008", 6.0), ("vista", 6.0),
+               ("2012 r2", 6.3), ("windows 8.1", 6.3), ("2012", 6.2), ("windows 8", 6.2),
+               ("2016", 10.0), ("2019", 10.0), ("2022", 10.0), ("2025", 10.0),
+               ("windows 10", 10.0), ("windows 11", 10.0), ("2003", 5.2), (" xp", 5.1),
+               ("2000", 5.0))
+
+
+def _nt_version(ctx: Context) -> float | None:
+    import re
+
+    texts = []
+    si = ctx.etype("sysinfo:host")
+    if len(si):
+        d = tl.data_of(si.iloc[-1])
+        texts = [str(d.get("os_version") or ""), str(d.get("os_name") or "")]
+    for k in ("os", "os_name"):
+        if ctx.meta.get(k):
+            texts.append(str(ctx.meta[k]))
+    for t in texts:
+        m = re.search(r"\b(\d+)\.(\d+)\.\d{3,5}\b", t)
+        if m:
+            return float(f"{m.group(1)}.{m.group(2)}")
+    for t in texts:
+        low = t.lower()
+        for word, v in _NT_BY_NAME:
+            if word in low:
+                return v
+    reg = ctx.etype("reg:value")
+    if len(reg):
+        d = tl.fields(reg, "key", "name", "value")
+        keys = d["key"].astype(str).str.lower().str.endswith("windows nt\\currentversion")
+        names = d["name"].astype(str).str.lower()
+        vals = dict(zip(names[keys], d["value"][keys]))
+        try:
+            major = int(str(vals.get("currentmajorversionnumber")), 0)
+            return float(f"{major}.{int(str(vals.get('currentminorversionnumber', 0)), 0)}")
+        except (TypeError, ValueError):
+            pass
+        try:
+            return float(str(vals.get("currentversion")))   # 6.3: 2012 R2 or later
+        except (TypeError, ValueError):
+            pass
     return None
 
 

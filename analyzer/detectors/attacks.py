@@ -92,7 +92,7 @@ def _ip(s: pd.Series) -> pd.Series:
 
 @detector(id="rdp-brute-force", severity="warning",
           title="Password guessing over RDP",
-          inputs=("security", "rdp-logs"), references=("KB2477023", "MITRE T1110"))
+          inputs=("security", "rdpcorets-log"), references=("KB2477023", "MITRE T1110"))
 def rdp_brute_force(ctx: Context):
     """Many failed RDP logons from one address in a short window: someone is guessing passwords.
 
@@ -103,8 +103,8 @@ def rdp_brute_force(ctx: Context):
     guessing locks accounts out and fills the listener's pending-connection queue so real
     users cannot connect. References: KB2477023, MITRE ATT&CK T1110.
     """
-    if not (ctx.has("security") or ctx.has("rdp-logs")):
-        return ctx.not_evaluated("security", "rdp-logs")
+    if not (ctx.has("security") or ctx.has("rdpcorets-log")):
+        return ctx.not_evaluated("security", "rdpcorets-log")
     window = pd.Timedelta(minutes=float(ctx.param("brute_force_window_minutes")))
     margin = pd.Timedelta(minutes=float(ctx.param("rdp_evidence_margin_minutes")))
     need_fail = int(ctx.param("brute_force_min_failures"))
@@ -139,6 +139,7 @@ def rdp_brute_force(ctx: Context):
     scan(core_fail, "RdpCoreTS 140 credential failures", need_fail)
     scan(type10, "4625 type-10 failures", need_fail)
     scan(accepted, "RdpCoreTS 131 connections", need_conn)
+    unattributed = []      # type-3 bursts nothing in the bundle ties to RDP
     if len(type3):
         for ip, n, start, grp in groups_over(type3, _ip(type3["ip"]), need_fail, window):
             if ip in rdp_ev_ips:
@@ -148,7 +149,17 @@ def rdp_brute_force(ctx: Context):
                 attributed = bool(((rdp_times >= t0) & (rdp_times <= t1)).any()) and len(received) > 0
             if attributed:
                 keep("4625 type-3 (NLA) failures with RDP evidence", ip, n, start, grp)
+            else:
+                unattributed.append((ip, n))
     if not bursts:
+        if unattributed and not (ctx.has("rcm-log") and ctx.has("rdpcorets-log")):
+            # NLA failures over RDP are type 3 as well: without the RDS logs nothing tells
+            # them from SMB guessing, so "no RDP guessing" cannot be said
+            ip, n = max(unattributed, key=lambda x: x[1])
+            return ctx.not_evaluated(
+                "rcm-log", "rdpcorets-log",
+                note=f"{len(unattributed)} burst(s) of 4625 type-3 failures (largest: {n} from "
+                     f"{ip}) may be RDP (NLA) or SMB guessing; the RDS logs tell which")
         return []
     bursts.sort(key=lambda b: (-b[2], b[1]))
     parts, ev = [], []

@@ -22,9 +22,13 @@ CERT_VALUES = ("Certificate", "X509 Certificate", "X509 Certificate ID", "X509 C
 
 
 def _need_events(ctx: Context):
-    if ctx.has("system") or ctx.has("rdp-logs"):
+    """Licensing events are System's (TermService on 2003, RemoteConnectionManager on
+    2008+, which also keeps them in its own logs): a session manager's or RdpCoreTS log
+    alone holds none of them and cannot show them absent."""
+    if ctx.has("system") or ctx.has("rcm-log"):
         return None
-    return ctx.not_evaluated("system", "rdp-logs")
+    return ctx.not_evaluated("system") if ctx.os() == "2003" else \
+        ctx.not_evaluated("system", "rcm-log")
 
 
 def cert_key(ctx: Context) -> str:
@@ -99,7 +103,7 @@ def certificate_corruption(ctx: Context):
 
 @detector(id="tls-certificate-problem", severity="error",
           title="The RDP TLS certificate or its private key is unusable",
-          inputs=("system", "rdp-logs", "reg"), references=("KB2477023", "Schannel 36870"))
+          inputs=("system", "rcm-log", "reg"), references=("KB2477023", "Schannel 36870"))
 def tls_certificate_problem(ctx: Context):
     """The certificate the RDP listener uses for TLS cannot be used.
 
@@ -112,9 +116,6 @@ def tls_certificate_problem(ctx: Context):
     expire) is a warning: the certificate still works. References: KB2477023 part 3,
     Schannel 36870 (KNOWLEDGE.md E19, E22).
     """
-    ne = _need_events(ctx)
-    if ne is not None:
-        return ne
     rows = ctx.etype("tls:schannel:private-key", "tls:schannel:no-private-key",
                      "tls:schannel:credential-error", "rdp:rcm:cert:unusable",
                      "rdp:rcm:cert:expiring", "rdp:rcm:cert:expired", "rdp:rcm:cert:no-eku",
@@ -125,7 +126,8 @@ def tls_certificate_problem(ctx: Context):
     if sl is not None and str(sl.get("value")) == "2" and len(auto):
         rows = pd.concat([rows, auto]).sort_values("time")
     if not len(rows):
-        return []
+        # Schannel writes to the System log only: without it nothing shows the key unreadable
+        return [] if ctx.has("system") else ctx.not_evaluated("system")
     counts = rows.groupby(rows["provider"].astype(str) + " " + rows["event_id"].astype(str),
                           observed=True).size().sort_values(ascending=False)
     what = ", ".join(f"{k} ×{v}" for k, v in counts.items())
@@ -147,12 +149,10 @@ def tls_certificate_problem(ctx: Context):
 
 
 def _licensing(ctx: Context, types: tuple[str, ...], what: str, steps: list[str]):
-    ne = _need_events(ctx)
-    if ne is not None:
-        return ne
     rows = ctx.etype(*types)
     if not len(rows):
-        return []
+        ne = _need_events(ctx)
+        return [] if ne is None else ne
     ids = sorted({f"{p} {int(e)}" for p, e in zip(rows["provider"].astype(str), rows["event_id"])
                   if not pd.isna(e)})
     return [ctx.finding(f"{len(rows)} event(s) — {what} ({'; '.join(ids)}), last at "
@@ -162,7 +162,7 @@ def _licensing(ctx: Context, types: tuple[str, ...], what: str, steps: list[str]
 
 @detector(id="licensing-grace-expired", severity="critical",
           title="The Terminal Services licensing grace period has expired",
-          inputs=("system", "rdp-logs"), references=("KB2477023", "KB329896"))
+          inputs=("system", "rcm-log"), references=("KB2477023", "KB329896"))
 def licensing_grace_expired(ctx: Context):
     """The licensing grace period is over and no license server issues licenses.
 
@@ -185,7 +185,7 @@ def licensing_grace_expired(ctx: Context):
 
 @detector(id="license-server-unreachable", severity="error",
           title="No Terminal Services license server can be reached",
-          inputs=("system", "rdp-logs"), references=("KB2477023", "KB329896"))
+          inputs=("system", "rcm-log"), references=("KB2477023", "KB329896"))
 def license_server_unreachable(ctx: Context):
     """The session host cannot find or contact a license server.
 
@@ -207,7 +207,7 @@ def license_server_unreachable(ctx: Context):
 
 @detector(id="license-issue-failed", severity="error",
           title="The server cannot issue a client license",
-          inputs=("system", "rdp-logs"), references=("KB2477023", "KB329896"))
+          inputs=("system", "rcm-log"), references=("KB2477023", "KB329896"))
 def license_issue_failed(ctx: Context):
     """The session host could not issue or renew a client access license.
 

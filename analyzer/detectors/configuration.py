@@ -312,6 +312,15 @@ def policy_overrides_local(ctx: Context):
                 ev += ctx.cfg_evidence(row)
                 break
     if not diffs:
+        decided = [n for n in OVERRIDE_SETTINGS
+                   if (ctx.setting(n) or {}).get("origin") in ("gpresult", "policy")]
+        unknown = [n for n in decided if not any(
+            isinstance(o, dict) and o.get("origin") == "local"
+            for o in ctx.setting(n).get("overridden") or [])]
+        if unknown and not ctx.ts_key_exported():
+            # the policy is known, the local value it would override is not
+            return ctx.not_evaluated("reg", note="policy sets " + ", ".join(unknown)
+                                     + "; the local values to compare are not in the bundle")
         return []
     return [ctx.finding("; ".join(diffs), ev,
                         ["Change these settings in the GPO named (gpresult shows the winning GPO), "

@@ -187,6 +187,10 @@ def port_conflict(ctx: Context):
     socks = listening_sockets(ctx)
     socks = socks[socks["port"] == port]
     if not len(socks):
+        if _filtered_without(ctx, port):
+            # `netstat -ano | findstr :135` cannot show who holds the RDP port
+            return ctx.not_evaluated("netstat", note=f"the netstat capture is filtered "
+                                     f"(findstr) and has no row on port {port}")
         return []
     ts, other, unknown = classify(ctx, socks)
     if not other:
@@ -230,15 +234,16 @@ def _listener_rows(ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
     q = _latest_source(ctx.etype("session:winstation"), ctx)
     if not len(q):
         return q, q
-    d = tl.fields(q, "session_name", "state")
+    d = tl.fields(q, "session_name", "state", "headerless")
     q = q.assign(session_name=d["session_name"].astype("string").str.lower().fillna(""),
-                 state=d["state"].astype("string").fillna(""))
+                 state=d["state"].astype("string").fillna(""),
+                 headerless=[v is True for v in d["headerless"]])
     lst = q[q["session_name"].str.startswith("rdp-tcp") & ~q["session_name"].str.contains("#")]
     return q, lst
 
 
 @detector(id="listener-down", severity="critical", title="The RDP listener is not listening",
-          inputs=("qwinsta", "netstat", "tasklist", "events"),
+          inputs=("qwinsta", "netstat", "tasklist", "system", "rcm-log"),
           references=("KB2477023", "TechNet cc775339"))
 def listener_down(ctx: Context):
     """Nothing owned by Terminal Services listens for RDP connections.
@@ -256,22 +261,26 @@ def listener_down(ctx: Context):
     """
     # listener failures are logged in System and the RDS logs, not in Security
     have_q, have_n = ctx.has("qwinsta"), ctx.has("netstat")
-    # (2003 logs them in System, 2008+ in the RemoteConnectionManager log: a 2008+ System
-    # log alone holds none of them, so it cannot make the check pass)
-    os_ = ctx.os()
-    have_ev = (ctx.has("rdp-logs") if os_ == "2008+" else ctx.has("system") if os_ == "2003"
-               else ctx.has("system") or ctx.has("rdp-logs"))
+    # (2003 logs them in System; 2008 and 2008 R2 in System or the RemoteConnectionManager
+    # log, later versions in that log only: there a System log alone — or the session
+    # manager's log — holds none of them, so it cannot make the check pass)
+    have_ev, ev_input = _rcm_events_held(ctx)
     if not (have_q or have_n or have_ev):
-        return ctx.not_evaluated("qwinsta", "netstat", "system")
+        return ctx.not_evaluated("qwinsta", "netstat", ev_input)
     reasons, ev, details = [], [], {}
     live_up = False         # the captures show the listener up now
+    q_absent = None         # qwinsta without the listener row: (reason, evidence)
+    q_cut = False           # ... in a capture without its header (| findstr console)
     if have_q:
         q, lst = _listener_rows(ctx)
         if len(q) and not len(lst):
-            reasons.append("qwinsta shows no rdp-tcp listener")
-            ev.append(Evidence(source=str(q.iloc[0]["source"]), locator="(whole output)",
-                               excerpt="no `rdp-tcp … Listen` row among "
-                                       f"{len(q)} qwinsta rows"))
+            if q["headerless"].all():
+                q_cut = True
+            else:
+                q_absent = ("qwinsta shows no rdp-tcp listener",
+                            Evidence(source=str(q.iloc[0]["source"]), locator="(whole output)",
+                                     excerpt="no `rdp-tcp … Listen` row among "
+                                             f"{len(q)} qwinsta rows"))
         elif len(lst):
             down = lst[lst["state"].str.lower().isin(["down", "reset", "init"])]
             if len(down) and len(down) == len(lst):
@@ -280,6 +289,8 @@ def listener_down(ctx: Context):
             else:
                 live_up = True
     port, port_row = rdp_port(ctx)
+    net_up = False          # netstat shows TermService's PID listening for RDP
+    owner_unknown = []      # ... or only a PID nothing in the bundle names
     if have_n:
         socks = listening_sockets(ctx)
         if len(ctx.etype("net:socket")):
@@ -292,18 +303,30 @@ def listener_down(ctx: Context):
                     ts = ts_any
             # silence on the port is "closed" unless a filtered capture (findstr) may have
             # cut it out, or another capture (no time tells which is later) shows it up
+            elsewhere = _listening_elsewhere(ctx, port) if not len(on_port) else None
+            if elsewhere is not None and len(elsewhere) and not ts:
+                ts_e, other_e, unknown_e = classify(ctx, elsewhere)
+                ts, unknown = ts_e, ([] if ts_e else unknown_e + other_e)
             if not len(on_port) and not ts and not (_filtered_without(ctx, port)
-                                                    or _listening_elsewhere(ctx, port)):
+                                                    or (elsewhere is not None and len(elsewhere))):
                 reasons.append(f"nothing listens on TCP {port}")
                 ev.append(Evidence(source=str(ctx.etype('net:socket').iloc[0]["source"]),
                                    locator="(whole output)",
                                    excerpt=f"no LISTENING socket on port {port}"))
             live_up = live_up or bool(ts)
+            net_up = bool(ts)
+            if unknown and not (ts or other):
+                owner_unknown = unknown
             if other and not ts and not unknown:
                 reasons.append(f"TCP {port} is held by "
                                + ", ".join(dict.fromkeys(_describe(o) for o in other)))
                 ev += ctx.evidence(pd.DataFrame([o["socket"] for o in other]))
         details["port"] = port
+    if q_absent is not None and not net_up:
+        # (when netstat shows TermService holding the port, the listener is up whatever a
+        # capture taken at another moment says)
+        reasons.insert(0, q_absent[0])
+        ev.insert(0, q_absent[1])
     fails = ctx.etype("sys:termservice:listener-down", "sys:termservice:session-create-failed",
                       "sys:termservice:stack-load-failed", "rdp:rcm:listener-failed",
                       "rdp:rcm:listener-down", "rdp:rcm:session-create-failed")
@@ -318,7 +341,22 @@ def listener_down(ctx: Context):
             ev += ctx.evidence(fails.tail(ctx.param("evidence_rows")))
     if not reasons:
         if have_n and not (have_q or len(fails)) and _filtered_without(ctx, port):
-            return ctx.not_evaluated("netstat")
+            return ctx.not_evaluated("netstat", note=f"the netstat capture is filtered "
+                                     f"(findstr) and has no row on port {port}")
+        if not (live_up or have_ev):
+            # nothing showed the listener up: the only qwinsta was cut (no header), or the
+            # port is held by a PID no process list names (TermService, or a squatter?)
+            if owner_unknown and not q_cut:
+                pids = ", ".join(dict.fromkeys(str(o["pid"]) for o in owner_unknown))
+                return ctx.not_evaluated("tasklist", "qwinsta", note=(
+                    f"TCP {port} is listened on by PID {pids}; `tasklist /svc` tells whether "
+                    "that is TermService"))
+            if q_cut and not owner_unknown:
+                return ctx.not_evaluated("qwinsta", note="the qwinsta capture has no header "
+                                         "line (filtered with findstr?) and no rdp-tcp row")
+            if q_cut:
+                return ctx.not_evaluated("qwinsta", "tasklist", note="the qwinsta capture has "
+                                         "no header line and no rdp-tcp row")
         return []
     steps = []
     lan = ctx.setting("LanAdapter")
@@ -345,15 +383,26 @@ def listener_down(ctx: Context):
     return [ctx.finding("RDP listener down: " + "; ".join(reasons), ev, steps, details=details)]
 
 
-def _listening_elsewhere(ctx: Context, port: int) -> bool:
-    """Some netstat capture of this host, not only the one taken as the latest, has a
-    LISTENING socket on ``port``: captures carry no time, so "latest" may be a guess, and
+def _rcm_events_held(ctx: Context) -> tuple[bool, str]:
+    """(whether the bundle holds the log RemoteConnectionManager / Terminal Services events
+    of this host are written to, the input to ask for when not)."""
+    if ctx.os() == "2003":
+        return ctx.has("system"), "system"
+    held = ctx.has("rcm-log") or (ctx.rcm_in_system() and ctx.has("system"))
+    return held, "rcm-log"
+
+
+def _listening_elsewhere(ctx: Context, port: int) -> pd.DataFrame:
+    """The LISTENING sockets on ``port`` of any netstat capture of this host, not only the
+    one taken as the latest: captures carry no time, so "latest" may be a guess, and
     absence must not be read from one while another shows the port open."""
     rows = ctx.etype("net:socket")
     rows = rows[rows["port"] == port]
     if not len(rows):
-        return False
-    return any(v is True for v in tl.fields(rows, "listening")["listening"])
+        return rows
+    d = tl.fields(rows, "listening", "services", "image")
+    keep = [v is True for v in d["listening"]]
+    return rows.assign(services=d["services"], image=d["image"])[keep]
 
 
 def _filtered_without(ctx: Context, port: int) -> bool:
@@ -431,8 +480,11 @@ def termservice_not_running(ctx: Context):
     procs = process_table(ctx)
     have_svc_list = len(procs) and procs["services"].map(
         lambda v: bool(_services_list(v))).any() and _complete_process_list(procs)
-    if start is None and not have_sys and not have_svc_list:
-        return ctx.not_evaluated("system", "tasklist")
+    if not have_sys and not have_svc_list and (start is None or str(start.get("value")) != "4"):
+        # a start type other than Disabled says the service may run, not that it does
+        note = (f"TermService Start = {start.get('value')} (not Disabled) is all the bundle "
+                "says" if start is not None else "")
+        return ctx.not_evaluated("system", "tasklist", note=note)
     reasons, ev = [], []
     if start is not None and str(start.get("value")) == "4":
         reasons.append(f"the service is Disabled (Start = 4, by {ctx.source_phrase(start)})")
@@ -477,18 +529,22 @@ def termservice_not_running(ctx: Context):
 
 @detector(id="logons-disabled", severity="critical",
           title="New logons are disabled on the server (drain mode)",
-          inputs=("rdp-logs", "system"), references=("KB2477023", "chglogon"))
+          inputs=("rcm-log", "system"), references=("KB2477023", "chglogon"))
 def logons_disabled(ctx: Context):
     """The session host refuses new logons (``chglogon /disable`` or drain mode).
 
     RemoteConnectionManager logged 1070/1071: connections are accepted at the network level
     but logons are disabled, so RDP "looks" enabled and listening and users are still
-    refused ("remote logins are currently disabled"). References: KB2477023, chglogon.
+    refused ("remote logins are currently disabled"). Read from the RemoteConnectionManager
+    logs, or the System log on 2003, 2008 and 2008 R2 (a later System log, or the session
+    manager's log, holds no RCM event and cannot show it absent). References: KB2477023,
+    chglogon.
     """
     rows = ctx.etype("rdp:rcm:logons-disabled")
     if not len(rows):
-        if not (ctx.has("rdp-logs") or ctx.has("system")):
-            return ctx.not_evaluated("rdp-logs")
+        held, ask = _rcm_events_held(ctx)
+        if not held:
+            return ctx.not_evaluated(ask)
         return []
     return [ctx.finding(f"RemoteConnectionManager logged {len(rows)} \"logons disabled\" "
                         f"event(s), last at {when(rows['time'].max())}",

@@ -106,15 +106,6 @@ def connection_limit_reached(ctx: Context):
     return [ctx.finding("; ".join(reasons), ev, steps, details=details)]
 
 
-def _ts_key_exported(ctx: Context) -> bool:
-    """Whether a registry export (or hive) of this host holds the Terminal Server key."""
-    rows = ctx.etype("reg:value")
-    if not len(rows):
-        return False
-    keys = tl.fields(rows, "key")["key"].astype(str).str.lower()
-    return bool(keys.str.startswith("hklm\\system\\currentcontrolset\\control\\terminal server").any())
-
-
 @detector(id="admin-sessions-exhausted", severity="critical",
           title="Both administrative Remote Desktop sessions are in use",
           inputs=("qwinsta", "reg"), references=("KB2477023", "KB830581"))
@@ -135,7 +126,7 @@ def admin_sessions_exhausted(ctx: Context):
         admin_mode = _int(compat["value"]) == 0
         why = f"TSAppCompat = {compat['value']} (by {ctx.source_phrase(compat)})"
     else:
-        if not _ts_key_exported(ctx):
+        if not ctx.ts_key_exported():
             # the role shows in the Terminal Server key (its licensing settings); without an
             # export of it, a gpresult silent on licensing says nothing about the role
             return ctx.not_evaluated("reg")
@@ -447,7 +438,7 @@ def _overlapping_logons(lsm: pd.DataFrame, boots=()) -> tuple[list[tuple[int, in
 
 @detector(id="sessions-not-disconnecting", severity="warning",
           title="Sessions stay active after the client is gone",
-          inputs=("qwinsta", "rdp-logs", "reg", "gpresult"), references=("KB2477023",))
+          inputs=("qwinsta", "lsm-log", "reg", "gpresult"), references=("KB2477023",))
 def sessions_not_disconnecting(ctx: Context):
     """Sessions stay Active after the client dropped, because keep-alive is off.
 
@@ -461,7 +452,7 @@ def sessions_not_disconnecting(ctx: Context):
     q = qwinsta_snapshot(ctx)
     lsm = ctx.rows("rdp:lsm:")
     if not len(q) and not len(lsm):
-        return ctx.not_evaluated("qwinsta", "rdp-logs")
+        return ctx.not_evaluated("qwinsta", "lsm-log")
     ka = ctx.setting("KeepAliveEnable")
     if ka is not None and _int(ka["value"]) == 1:
         return []
