@@ -269,7 +269,7 @@ def _deleted_later(dels: list[tuple[int, str, str | None]], line: int, key: str,
                for dline, dkey, dname in dels)
 
 
-def _registry_candidates(tl: pd.DataFrame) -> list[tuple[str, Candidate]]:
+def _registry_candidates(tl: pd.DataFrame, warnings: list | None = None) -> list[tuple[str, Candidate]]:
     reg = tl[tl["event_type"].astype("string") == "reg:value"]
     if not len(reg):
         return []
@@ -306,7 +306,16 @@ def _registry_candidates(tl: pd.DataFrame) -> list[tuple[str, Candidate]]:
         setting, origin = hit
         ok, value = _registry_value(setting, d)
         if not ok:
-            continue            # the parser's warning says why; a wrong number must not decide
+            # a wrong number must not decide. A DWORD that is no number has the parser's
+            # warning; a REG_BINARY of another length than 4 is valid registry data, so
+            # nothing would say why the setting reads as unset
+            if d.get("type") == "REG_BINARY" and warnings is not None:
+                n = len(str(value or "")) // 2
+                warnings.append({"source": "" if pd.isna(src) else str(src), "locator": str(loc),
+                                 "message": f"{setting} ({d.get('name')}) is REG_BINARY of {n} "
+                                            "byte(s), not a 4-byte number: not used, the "
+                                            "setting is read as not set"})
+            continue
         c = Candidate(setting, value, origin, None if pd.isna(src) else str(src), str(loc),
                       order=i, preferred_controlset=preferred)
         if inactive:
@@ -381,10 +390,11 @@ def effective_config(bundle_or_timeline) -> pd.DataFrame:
     else:
         tl = bundle_or_timeline.timeline
         hosts = list(getattr(bundle_or_timeline, "hosts", []) or [])
+    warnings: list[dict[str, str]] = []
     if tl is None or not len(tl):
         cands: list[tuple[str, Candidate]] = []
     else:
-        cands = _registry_candidates(tl) + _gp_candidates(tl)
+        cands = _registry_candidates(tl, warnings) + _gp_candidates(tl)
         hosts += [str(h) for h in tl["host"].dropna().unique()]
     by: dict[tuple[str, str], list[Candidate]] = {}
     for host, c in cands:
@@ -422,6 +432,7 @@ def effective_config(bundle_or_timeline) -> pd.DataFrame:
         df[c] = df[c].astype(object)
         df[c] = df[c].where(df[c].notna() | (c == "value"), None)
     df["is_default"] = df["is_default"].astype(bool)
+    df.attrs["warnings"] = warnings       # values read but not used: the report lists them
     return df
 
 

@@ -229,7 +229,7 @@ def effective_config(bundle: Bundle) -> tuple[pd.DataFrame, list[dict[str, str]]
                                             f"{type(e).__name__}: {e}"}]
     if cfg is None:
         return empty_config(), []
-    return cfg, []
+    return cfg, [dict(w) for w in cfg.attrs.get("warnings", [])]
 
 
 def run_detectors(host: str, ctx: Context, tuning: Tuning) -> tuple[list[Finding], list[Check],

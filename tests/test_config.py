@@ -247,6 +247,15 @@ def test_numbers_stored_as_binary_are_little_endian_or_not_read(tmp_path):
     assert C.get(cfg, "H", "PortNumber")["is_default"]          # 2 bytes: not a number
     assert C.get(cfg, "H", "fEnableWinStation")["is_default"]
     assert any("REG_DWORD of 2 bytes" in w.message for w in r.warnings)
+    # the REG_BINARY of 2 bytes is valid registry data: no parser warning said why the port
+    # read as the default 3389 (found by review); the configuration's warnings do
+    assert [(w["source"], w["locator"].split(" [")[0], w["message"])
+            for w in cfg.attrs["warnings"]] == [
+        ("b.reg", "line 5", "PortNumber (PortNumber) is REG_BINARY of 2 byte(s), not a 4-byte "
+                            "number: not used, the setting is read as not set")]
+    rep = analyzer.analyze(tmp_path / "b.reg").report
+    assert any("PortNumber (PortNumber) is REG_BINARY of 2 byte(s)" in w["message"]
+               for w in rep.warnings)
 
 
 def test_a_script_that_deletes_a_value_or_key_later_cancels_it(tmp_path):
