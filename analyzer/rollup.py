@@ -130,7 +130,12 @@ def plot_weekly(table: pd.DataFrame, path: str | Path | None = None, ax=None):
     if table.empty:
         ax.text(0.5, 0.5, "no findings", ha="center", va="center", transform=ax.transAxes)
     else:
-        table.T.plot(kind="bar", stacked=True, ax=ax, width=0.8)
+        # the default cycle has 10 colours: with more finding ids two shared one and the
+        # legend could not tell them apart (24 ids exist); tab20 + tab20b give 40
+        cmaps = [matplotlib.colormaps[n] for n in ("tab20", "tab20b")]
+        colors = [c for m in cmaps for c in m.colors]
+        colors = [colors[i % len(colors)] for i in range(len(table.index))]
+        table.T.plot(kind="bar", stacked=True, ax=ax, width=0.8, color=colors)
         ax.legend(fontsize="small", bbox_to_anchor=(1.01, 1), loc="upper left")
     ax.set_xlabel("week (Monday, UTC)")
     ax.set_ylabel("bundles")

@@ -70,3 +70,18 @@ def test_counts_table_counts_bundles_not_rows():
     text = c.export_text()
     line = next(ln for ln in text.splitlines() if "port-conflict" in ln)
     assert line.split("│")[3].strip() == "2" and line.split("│")[4].strip() == "1"
+
+
+def test_weekly_chart_gives_every_finding_id_its_own_colour(tmp_path):
+    """The default colour cycle repeats after 10: with more ids two shared a colour and
+    the legend could not tell them apart (found by review)."""
+    from analyzer.detectors import load_all
+
+    ids = sorted(load_all())                                  # every finding id (24)
+    table = pd.DataFrame({"2024-03-04": range(1, len(ids) + 1)}, index=ids)
+    ax = rollup.plot_weekly(table, tmp_path / "weekly.png")
+    colours = [tuple(c.patches[0].get_facecolor()) for c in ax.containers]
+    assert len(colours) == len(ids) == len(set(colours))
+    handles, labels = ax.get_legend_handles_labels()
+    assert labels == ids
+    assert (tmp_path / "weekly.png").stat().st_size > 1000
