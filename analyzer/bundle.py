@@ -33,6 +33,7 @@ import tarfile
 import tempfile
 import threading
 import zipfile
+import zlib
 import contextlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -133,6 +134,62 @@ def safe_member_name(name: str) -> tuple[str | None, str]:
     if not parts:
         return None, "empty member name"
     return "/".join(parts), ""
+
+
+#: full-width hiragana / katakana: Japanese text (cp437 mojibake never decodes to them)
+_KANA = re.compile("[\u3041-\u30ff]")
+
+
+def _unicode_path_extra(info: zipfile.ZipInfo) -> str | None:
+    """The UTF-8 name of Info-ZIP's Unicode Path extra field (0x7075), when its CRC matches
+    the header's name bytes (a stale one is ignored, as the spec says)."""
+    ex, i = info.extra or b"", 0
+    while i + 4 <= len(ex):
+        tag, size = struct.unpack_from("<HH", ex, i)
+        body = ex[i + 4:i + 4 + size]
+        i += 4 + size
+        if tag == 0x7075 and len(body) >= 5 and body[0] == 1:
+            try:
+                raw = info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437")
+                if zlib.crc32(raw) == struct.unpack_from("<I", body, 1)[0]:
+                    return body[5:].decode("utf-8")
+            except (UnicodeError, struct.error):
+                return None
+    return None
+
+
+def zip_member_names(infos: list[zipfile.ZipInfo]) -> dict[int, str]:
+    """Member names as the customer's file manager showed them, for the members whose name
+    zipfile decoded wrongly (index in ``infos`` → name).
+
+    A name without the UTF-8 flag is cp437 by the zip spec, and zipfile reads it so; but
+    Explorer on a Japanese Windows writes cp932 and other tools write UTF-8 without setting
+    the flag, and the report would show mojibake that matches no file the customer has. Per
+    archive: the Unicode Path extra field when present; else UTF-8 when every such name
+    decodes as UTF-8; else cp932 when every one decodes and one holds kana (Western cp437
+    names decode as cp932 now and then, never to kana); else cp437 as written."""
+    out: dict[int, str] = {}
+    odd: list[tuple[int, bytes]] = []
+    for n, info in enumerate(infos):
+        if info.flag_bits & 0x800 or info.filename.isascii():
+            continue
+        up = _unicode_path_extra(info)
+        if up:
+            out[n] = up
+            continue
+        try:
+            odd.append((n, info.orig_filename.encode("cp437")))
+        except UnicodeEncodeError:
+            pass
+    for enc in ("utf-8", "cp932"):
+        try:
+            names = {n: raw.decode(enc) for n, raw in odd}
+        except UnicodeDecodeError:
+            continue
+        if names and (enc == "utf-8" or any(_KANA.search(v) for v in names.values())):
+            out.update(names)
+            break
+    return out
 
 
 # ----------------------------------------------------------------------------- hosts
@@ -485,12 +542,13 @@ class _Intake:
             return
         seen: set[str] = set()
         offsets: dict[int, str] = {}
+        names = zip_member_names(infos)
         with zf, contextlib.ExitStack() as closing:
             for fh in self._open_files:
                 closing.callback(fh.close)
             self._open_files = []
-            for info in infos:
-                raw = info.filename
+            for n, info in enumerate(infos):
+                raw = names.get(n, info.filename)
                 if info.is_dir():
                     if info.file_size or info.compress_size:
                         self._refuse(_printable(f"{container}/{raw}" if container else raw),

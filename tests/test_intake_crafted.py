@@ -13,6 +13,7 @@ import struct
 import tarfile
 import time
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -296,3 +297,52 @@ def test_sigterm_stops_a_parallel_parse_at_once(tmp_path):
     assert p.returncode == 130 and b"interrupted" in err
     assert b"Traceback" not in err                        # workers end quietly
     assert not list(tmpdir.iterdir())
+
+
+def _zip_with_raw_names(p: Path, names: dict[str, bytes], extra: dict[str, bytes] = {}) -> None:
+    """A zip whose member names are the given bytes with the UTF-8 flag clear, as Explorer
+    on a Japanese Windows (cp932) or some tools (UTF-8) write them."""
+    with zipfile.ZipFile(p, "w") as z:
+        for placeholder in names:
+            zi = zipfile.ZipInfo(placeholder)
+            zi.extra = extra.get(placeholder, b"")
+            z.writestr(zi, GOOD)
+        z.writestr(GOOD_NAME, GOOD)
+    data = p.read_bytes()
+    for placeholder, raw in names.items():
+        assert len(raw) == len(placeholder)                  # sizes in the headers stay right
+        data = data.replace(placeholder.encode(), raw)
+    p.write_bytes(data)
+
+
+def test_japanese_and_unflagged_utf8_member_names_read_as_written(tmp_path):
+    """Names without the UTF-8 flag were always read as cp437: a Japanese customer's
+    'ログ/システム.reg' showed as mojibake matching no file they have (found by review)."""
+    jp = "ログ/システム.reg".encode("cp932")
+    p = tmp_path / "jp.zip"
+    _zip_with_raw_names(p, {"X" * len(jp): jp})
+    assert zipfile.ZipFile(p).namelist()[0] != "ログ/システム.reg"       # zipfile: cp437
+    r = rows(analyzer.load(p))
+    assert r["ログ/システム.reg"]["status"] == "parsed" and r["ログ/システム.reg"]["records"] == 1
+    assert good_read(analyzer.load(p))
+
+    u8 = "Protokolle/Übersicht.reg".encode("utf-8")
+    p = tmp_path / "u8.zip"
+    _zip_with_raw_names(p, {"Y" * len(u8): u8})
+    assert "Protokolle/Übersicht.reg" in rows(analyzer.load(p))
+
+    # a real cp437 name (German Explorer's OEM code page) stays as written: it decodes as
+    # cp932 too, but to no kana
+    oem = "Protokolle/Übersicht.reg".encode("cp437")
+    p = tmp_path / "oem.zip"
+    _zip_with_raw_names(p, {"Z" * len(oem): oem})
+    assert "Protokolle/Übersicht.reg" in rows(analyzer.load(p))
+
+    # Info-ZIP's Unicode Path extra field (0x7075) names the member, its CRC over the
+    # header's name bytes
+    placeholder = "W" * len(oem)
+    body = b"\x01" + struct.pack("<I", zlib.crc32(oem)) + "Berichte/Übersicht.reg".encode()
+    p = tmp_path / "up.zip"
+    _zip_with_raw_names(p, {placeholder: oem},
+                        {placeholder: struct.pack("<HH", 0x7075, len(body)) + body})
+    assert "Berichte/Übersicht.reg" in rows(analyzer.load(p))
