@@ -21,6 +21,7 @@ T0 = pd.Timestamp("2024-03-05 08:00", tz="UTC")
 PROVIDERS = {
     "termdd": "TermDD", "termservice": "TermService", "termservlicensing": "TermServLicensing",
     "rcm": "Microsoft-Windows-TerminalServices-RemoteConnectionManager",
+    "rcma": "Microsoft-Windows-TerminalServices-RemoteConnectionManager",
     "lsm": "Microsoft-Windows-TerminalServices-LocalSessionManager",
     "core": "Microsoft-Windows-RemoteDesktopServices-RdpCoreTS",
     "sec": "Microsoft-Windows-Security-Auditing", "sec2003": "Security",
@@ -30,6 +31,7 @@ PROVIDERS = {
 }
 CHANNELS = {"termdd": "System", "termservice": "System", "termservlicensing": "System",
             "rcm": "Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational",
+            "rcma": "Microsoft-Windows-TerminalServices-RemoteConnectionManager/Admin",
             "lsm": "Microsoft-Windows-TerminalServices-LocalSessionManager/Operational",
             "core": "Microsoft-Windows-RemoteDesktopServices-RdpCoreTS/Operational",
             "sec": "Security", "sec2003": "Security", "kp": "System", "pt": "System",

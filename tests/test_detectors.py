@@ -190,7 +190,7 @@ def test_listener_down_fires_on_netstat_without_socket_and_on_events():
               inv=inventory(("TS01_EventLogs/System.evtx", "evtx")))
     assert "listener failure" in out[0].summary
     # a later "listener started" clears the event-only evidence
-    assert run("listener-down", [ev(1, "rcm", 260), ev(5, "rcm", 258)]) == []
+    assert run("listener-down", [ev(1, "rcm", 260), ev(5, "rcm", 258), ev(6, "rcma", 1056)]) == []
 
 
 def test_termservice_not_running_fires_and_quiet():
@@ -245,7 +245,9 @@ def test_termservice_not_running_from_tasklist():
 def test_logons_disabled_fires_and_quiet():
     out = run("logons-disabled", [ev(1, "rcm", 1070)])
     assert len(out) == 1 and out[0].severity == "critical"
-    assert run("logons-disabled", [ev(1, "rcm", 261)]) == []
+    assert run("logons-disabled", [ev(1, "rcm", 261), ev(1, "rcma", 1056)]) == []
+    # the Operational log alone: 1070/1071 are written to Admin (found by review)
+    assert isinstance(run("logons-disabled", [ev(1, "rcm", 261)]), NotEvaluated)
     assert isinstance(run("logons-disabled", []), NotEvaluated)
 
 
@@ -445,7 +447,7 @@ def test_license_server_unreachable_fires_and_quiet():
 def test_license_issue_failed_fires_and_quiet():
     assert len(run("license-issue-failed", [ev(0, "termservice", 1004)])) == 1
     assert len(run("license-issue-failed", [ev(0, "rcm", 1028)])) == 1
-    assert run("license-issue-failed", [ev(0, "rcm", 1131)]) == []
+    assert run("license-issue-failed", [ev(0, "rcm", 1131), ev(1, "rcma", 1056)]) == []
     assert isinstance(run("license-issue-failed", []), NotEvaluated)
 
 
@@ -464,7 +466,8 @@ def test_rdp_brute_force_type10_fires():
 def test_rdp_brute_force_type3_needs_rdp_evidence():
     # SMB-style guessing: type-3 failures are not an RDP attack when the RDS logs show no
     # RDP traffic at that time ...
-    quiet_rds = [ev(-600, "rcm", 258), ev(-600, "core", 131, ip="192.0.2.50")]
+    quiet_rds = [ev(-600, "rcm", 258), ev(-600, "rcma", 1056),
+                 ev(-600, "core", 131, ip="192.0.2.50")]
     assert run("rdp-brute-force", _fails(40, "3") + quiet_rds) == []
     # ... but without those logs nothing tells NLA failures (type 3 too) from SMB ones: the
     # check used to pass (found by review)
@@ -804,7 +807,15 @@ def test_a_user_only_gpresult_cannot_pass_logon_rights():
                                                     "state": "Enabled", "gpo": "U"})
     assert isinstance(run("user-not-authorized", [user_only]), NotEvaluated)
     computer = row("gpresult", "gpo:gpo", data={"scope": "computer", "name": "C", "applied": True})
-    assert run("user-not-authorized", [user_only, computer]) == []
+    # a computer-scope report that sets neither RDP logon right: local policy decides them,
+    # which the bundle does not show (found by review)
+    ne = run("user-not-authorized", [user_only, computer])
+    assert isinstance(ne, NotEvaluated) and "sets neither RDP logon right" in ne.note
+    right = row("gpresult", "gpo:user-right", data={
+        "scope": "computer", "right": "SeRemoteInteractiveLogonRight",
+        "members": [{"name": "BUILTIN\\Administrators", "sid": "S-1-5-32-544"},
+                    {"name": "BUILTIN\\Remote Desktop Users", "sid": "S-1-5-32-555"}]})
+    assert run("user-not-authorized", [user_only, computer, right]) == []
 
 
 def test_a_domain_account_named_like_a_well_known_group_is_not_that_group():
@@ -840,7 +851,7 @@ def test_listener_down_needs_the_log_that_holds_its_events():
     system_only = [ev(0, "eventlog", BOOT), sysinfo("Microsoft Windows Server 2019 Standard",
                                                     "10.0.17763")]
     assert isinstance(run("listener-down", system_only), NotEvaluated)
-    assert run("listener-down", system_only + [ev(5, "rcm", 258)]) == []
+    assert run("listener-down", system_only + [ev(5, "rcm", 258), ev(5, "rcma", 1056)]) == []
     # the session manager's log holds no listener event either (it counted as "RDS logs")
     ne = run("listener-down", system_only + [ev(5, "lsm", 21)])
     assert isinstance(ne, NotEvaluated)
@@ -858,7 +869,7 @@ def test_logons_disabled_reads_the_log_rcm_writes_to():
     y2019 = sysinfo("Microsoft Windows Server 2019 Standard", "10.0.17763")
     ne = run("logons-disabled", [y2019, ev(0, "eventlog", BOOT), ev(1, "lsm", 21)])
     assert isinstance(ne, NotEvaluated) and ne.missing == [INPUTS["rcm-log"]]
-    assert run("logons-disabled", [y2019, ev(1, "rcm", 258)]) == []
+    assert run("logons-disabled", [y2019, ev(1, "rcm", 258), ev(1, "rcma", 1056)]) == []
     assert ids(run("logons-disabled", [y2019, ev(1, "rcm", 1070)])) == ["logons-disabled"]
     r2 = sysinfo("Microsoft Windows Server 2008 R2 Standard", "6.1.7601 Service Pack 1 Build 7601")
     assert run("logons-disabled", [r2, ev(0, "eventlog", BOOT)]) == []
@@ -870,25 +881,34 @@ def test_logons_disabled_reads_the_log_rcm_writes_to():
 def test_licensing_checks_need_system_or_the_rcm_log():
     """Licensing events are System's (and RCM's): an LSM or RdpCoreTS log alone passed the
     three licensing checks (found by review)."""
-    rds_only = [ev(0, "lsm", 21), ev(1, "core", 131, ip="192.0.2.1")]
+    lsm_only = [ev(0, "lsm", 21)]
     for det in ("licensing-grace-expired", "license-server-unreachable", "license-issue-failed"):
-        ne = run(det, rds_only)
+        ne = run(det, lsm_only)
         assert isinstance(ne, NotEvaluated), det
-        assert ne.missing == [INPUTS["system"], INPUTS["rcm-log"]], det
-        assert run(det, rds_only + [ev(2, "eventlog", BOOT)]) == [], det
-        assert run(det, rds_only + [ev(2, "rcm", 258)]) == [], det
+        assert ne.missing == [INPUTS["rcm-log"]], det
+        # the version unknown, System may hold them (2008/2008 R2 write them there)
+        assert run(det, lsm_only + [ev(2, "eventlog", BOOT)]) == [], det
+        assert run(det, lsm_only + [ev(2, "rcm", 258), ev(2, "rcma", 1056)]) == [], det
+        # an RdpCoreTS log exists from 2012 on, when RCM no longer writes to System
+        core = lsm_only + [ev(1, "core", 131, ip="192.0.2.1"), ev(2, "eventlog", BOOT)]
+        assert isinstance(run(det, core), NotEvaluated), det
 
 
 def test_an_event_log_without_records_is_no_input():
     """A System.evtx of which nothing could be read (empty, or every chunk damaged) made
     host-sleeps and the other System checks pass (found by review)."""
     src = "TS01_EventLogs/System.evtx"
-    empty = inventory((src, "evtx")).assign(records=0, dropped=0)
+    empty = inventory((src, "evtx")).assign(records=0, dropped=0, records_expected=1200,
+                                            warnings=3)        # every chunk damaged
     ne = run("host-sleeps", [], inv=empty)
     assert isinstance(ne, NotEvaluated) and ne.missing == [INPUTS["system"]]
     assert f"no record could be read from {src}" in ne.note
     assert run("host-sleeps", [], inv=empty.assign(dropped=12)) == []    # read, none relevant
     assert run("host-sleeps", [], inv=inventory((src, "evtx"))) == []     # count unknown
+    # a sound file with no record (nothing was logged: an Admin channel of a healthy
+    # server) is input: it shows nothing went wrong
+    sound = empty.assign(records_expected=0, warnings=0)
+    assert run("host-sleeps", [], inv=sound) == []
 
 
 def test_nt_version_from_systeminfo_name_and_registry():
@@ -907,3 +927,52 @@ def test_nt_version_from_systeminfo_name_and_registry():
                         ("CurrentMinorVersionNumber", 0))]
     assert nt(reg) == 10.0 and nt(reg[:1]) == 6.3
     assert nt([]) is None
+
+
+def test_brute_force_asks_only_for_logs_the_os_has():
+    """2003 has no NLA (a type-3 failure there is not RDP) and 2008 R2 no RdpCoreTS log:
+    both were asked for logs that cannot exist (found by review)."""
+    w2003 = sysinfo("Microsoft(R) Windows(R) Server 2003, Standard Edition", "5.2.3790")
+    assert run("rdp-brute-force", [w2003] + _fails(40, "3")) == []
+    r2 = sysinfo("Microsoft Windows Server 2008 R2 Standard", "6.1.7601 Service Pack 1 Build 7601")
+    ne = run("rdp-brute-force", [r2] + _fails(40, "3"))
+    assert isinstance(ne, NotEvaluated) and ne.missing == [INPUTS["rcm-log"]]
+    ne = run("rdp-brute-force", [r2])
+    assert isinstance(ne, NotEvaluated) and ne.missing == [INPUTS["security"]]
+
+
+def test_termservice_runs_when_a_capture_shows_its_listener():
+    """No System log, no tasklist, Start = 3: netstat -b naming TermService on 3389 (or a
+    qwinsta rdp-tcp Listen row) shows the service running (found by review)."""
+    manual = cfg(("TermServiceStart", 3))
+    owned = sock(3389, 1096, services=["TermService"], image="svchost.exe")
+    assert run("termservice-not-running", [owned], manual) == []
+    assert run("termservice-not-running", [winsta("rdp-tcp", "Listen", 65536)], manual) == []
+    assert isinstance(run("termservice-not-running", [sock(3389, 1096)], manual), NotEvaluated)
+
+
+def test_listener_down_names_a_squatter_seen_in_another_capture():
+    def at(src, r):
+        return {**r, "source": f"TS01_Networking/{src}"}
+    rows = [at("a_netstat.txt", sock(3389, 2412)), at("z_netstat.txt", sock(135, 900)),
+            proc(2412, "vncsrv.exe", ["RemoteAssistPro"])]
+    ne = run("listener-down", rows)
+    assert isinstance(ne, NotEvaluated) and ne.missing == [INPUTS["netstat"]]
+    assert "PID 2412 (vncsrv.exe, service RemoteAssistPro)" in ne.note
+
+
+def test_the_empty_log_note_names_only_logs_of_the_input_asked():
+    inv = inventory(("TS01_EventLogs/System.evtx", "evtx"),
+                    ("TS01_EventLogs/LocalSessionManager%4Admin.evtx", "evtx")).assign(
+        records=0, dropped=0, records_expected=10, warnings=1)
+    ne = run("host-sleeps", [], inv=inv)
+    assert "System.evtx" in ne.note and "LocalSessionManager" not in ne.note
+
+
+def test_nt_version_from_the_kernel_start_event():
+    from analyzer.detectors import Context
+    from _detector_kit import timeline
+
+    rows = [ev(0, "kg", 12, data={"MajorVersion": 10, "MinorVersion": 0})]
+    assert Context.build("TS01", timeline(rows)).nt_version() == 10.0
+    assert Context.build("TS01", timeline([ev(0, "core", 131)])).nt_version() == 6.2

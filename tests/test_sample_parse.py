@@ -42,7 +42,12 @@ def test_every_artifact_parses_without_warnings(bundles, name):
     assert list(inv["status"].unique()) == ["parsed"], inv[inv.status != "parsed"][["source", "reason"]]
     assert [w for w in b.warnings] == []
     assert (inv["warnings"] == 0).all()
-    assert (inv["records"] > 0).all(), inv[inv.records == 0]["source"].tolist()
+    # every log holds records, but RCM's Admin log of a server where nothing went wrong:
+    # a sound file with none (records expected 0)
+    empty = inv["records"] == 0
+    quiet = inv["source"].str.contains("RemoteConnectionManager%4Admin", regex=False)
+    assert not (empty & ~quiet).any(), inv[empty & ~quiet]["source"].tolist()
+    assert (inv.loc[empty, "records_expected"] == 0).all()
     kinds = set(inv["kind"])
     sc = SCENARIOS[name]
     want = LEGACY_KINDS if sc.os == "2003" else MODERN_KINDS
@@ -91,10 +96,12 @@ def test_both_evtx_backends_give_identical_rows(bundles, name):
             lf.open(str(f))
             xml = [r.xml_string for r in lf.records]
             lf.close()
-            assert xml and all(x.startswith("<Event") for x in xml)
+            assert all(x.startswith("<Event") for x in xml)
+            assert xml or "RemoteConnectionManager%4Admin" in f.name
         rs = parsers.evtx.parse(f, parsers.ParseOptions(evtx_backend="rust"))
         py = parsers.evtx.parse(f, parsers.ParseOptions(evtx_backend="python"))
         assert rs.warnings == [] and py.warnings == []
-        assert len(rs.frame) == len(py.frame) > 0
+        assert len(rs.frame) == len(py.frame)
+        assert len(rs.frame) or "RemoteConnectionManager%4Admin" in f.name
         pd.testing.assert_frame_equal(rs.frame.reset_index(drop=True),
                                       py.frame.reset_index(drop=True), check_dtype=False)

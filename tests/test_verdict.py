@@ -66,8 +66,11 @@ def test_a_netstat_alone_is_inconclusive(tmp_path, capsys):
     d = _json(capsys, b)
     v = d["verdict"]
     assert v["status"] == "inconclusive", v
-    assert "rdp-disabled" in v["unchecked"] and "termservice-not-running" in v["unchecked"]
+    assert "rdp-disabled" in v["unchecked"] and "listener-down" not in v["unchecked"]
+    # netstat -b names TermService on 3389: the service runs, that check passes
+    assert "termservice-not-running" not in v["unchecked"]
     assert len(v["unchecked"]) * 2 > len(common.blocking_checks())
+    assert v["unchecked_by_host"] == {"TS22": v["unchecked"]}
     with pytest.raises(SystemExit):
         main(["analyze", str(b)])
     first = capsys.readouterr().out.splitlines()[0]
@@ -82,3 +85,41 @@ def test_blocking_checks_are_the_critical_detectors():
     assert len(ids) == 9 and {"rdp-disabled", "port-conflict", "listener-down",
                               "termservice-not-running"} <= set(ids)
     assert all(REGISTRY[i].severity == "critical" for i in ids)
+
+
+def test_the_verdict_is_told_host_by_host(tmp_path, capsys):
+    """A file no host can be told for made a bundle of two fully checked hosts
+    "Inconclusive" without saying for whom (found by review)."""
+    b = tmp_path / "two"
+    for name in ("healthy-2022", "healthy-2003"):
+        with zipfile.ZipFile(SAMPLE.parent / f"{name}.zip") as z:
+            z.extractall(b)
+    assert _json(capsys, b)["verdict"]["status"] == "ok"
+    with zipfile.ZipFile(SAMPLE) as z:
+        netstat = [n for n in z.namelist() if n.endswith("_Netstat.txt")][0]
+        (b / "netstat.txt").write_bytes(z.read(netstat))
+    v = _json(capsys, b)["verdict"]
+    assert v["status"] == "inconclusive"
+    assert v["headline"].startswith("Inconclusive for UNKNOWN:")
+    assert "every check ran on" in v["headline"] and "TS22" in v["headline"]
+    assert list(v["unchecked_by_host"]) == ["UNKNOWN"]
+
+
+def test_a_fault_still_says_what_could_not_be_checked(tmp_path, capsys):
+    b = _cut(tmp_path, lambda n: n.endswith("_Security.evtx"))
+    d = _json(capsys, b)
+    assert d["verdict"]["unchecked"] == [] or d["verdict"]["status"] != "ok"
+    res = analyzer.analyze(SAMPLE.parent / "rdp-brute-force.zip")
+    v = res.report.verdict()
+    assert v.status == "fault" and v.unchecked == []
+
+
+def test_checks_disabled_in_the_configuration_do_not_count(tmp_path):
+    b = _cut(tmp_path, lambda n: n.endswith("_Netstat.txt"))
+    from analyzer.engine import Tuning, analyze
+
+    off = {"rdp-disabled", "logons-disabled", "certificate-corruption",
+           "licensing-grace-expired", "admin-sessions-exhausted"}
+    v = analyze(b, tuning=Tuning(disabled=off)).report.verdict()
+    assert not set(v.unchecked) & off
+    assert f"of the {9 - len(off)} checks" in v.detail

@@ -60,7 +60,10 @@ _RDP_CHANNEL_WORDS = ("terminalservices", "remotedesktopservices")
 #: one RDS log each: the word its channel and its exported file name hold
 _RDS_LOG_WORDS = {"rcm-log": "remoteconnectionmanager", "lsm-log": "localsessionmanager",
                   "rdpcorets-log": "rdpcorets"}
-_EVENT_INPUTS = ("system", "security", "rdp-logs", "events") + tuple(_RDS_LOG_WORDS)
+#: which empty logs a request for an input is about (their file names hold these words)
+_EMPTY_LOG_WORDS = {"system": ("system", "sysevent"), "security": ("security", "secevent"),
+                    "rdp-logs": ("terminalservices", "remotedesktopservices", "rdpcorets"),
+                    "events": ("",), **{k: (v,) for k, v in _RDS_LOG_WORDS.items()}}
 
 
 class NotEvaluated:
@@ -412,10 +415,11 @@ class Context:
         return v
 
     def _facts(self) -> tuple[set, set, list, list]:
-        """(kinds, channels, event log sources holding records, event logs without any).
+        """(kinds, channels, event log sources held, event logs of which nothing was read).
 
-        An event log of which not one record could be read — empty, or too damaged — says
-        nothing: a check it is the only input of is not evaluated, not passed."""
+        An event log of which not one record could be read — too damaged, cut — says
+        nothing: a check it is the only input of is not evaluated, not passed. A sound file
+        without records (nothing was logged) is held."""
         f = self._cache.get("facts")
         if f is None:
             df, inv = self.timeline, self._inv()
@@ -428,7 +432,22 @@ class Context:
                     n = n + pd.to_numeric(ev[col], errors="coerce").fillna(0)
                     counted = True
             held = (n > 0) if counted else pd.Series(True, index=ev.index)
-            srcs = [s.lower() for s in ev.loc[held, "source"].astype(str)]
+            if counted and "records_expected" in ev.columns and "warnings" in ev.columns:
+                # a sound file that holds no record is a log where nothing was logged (an
+                # Admin channel of a healthy server): it is input, and shows no fault
+                sound = (pd.to_numeric(ev["records_expected"], errors="coerce").fillna(0) == 0) \
+                    & (pd.to_numeric(ev["warnings"], errors="coerce").fillna(1) == 0)
+                held = held | sound
+            # a file named System.evtx whose records say Security is a Security log: the
+            # name counts only for a file whose rows show no channel (all filtered out)
+            shown: dict[str, set[str]] = {}
+            if len(df):
+                pairs = df[["source", "channel"]].drop_duplicates()
+                for src, ch in zip(pairs["source"].astype(str), pairs["channel"]):
+                    if isinstance(ch, str) and ch:
+                        shown.setdefault(src.lower(), set()).add(ch.lower())
+            srcs = [s.lower() for s in ev.loc[held, "source"].astype(str)
+                    if not shown.get(s.lower())]
             empty = [s for s in ev.loc[~held, "source"].astype(str)]
             kinds = tl.distinct(df["kind"]) | set(inv.loc[~inv.index.isin(ev.index[~held]),
                                                           "kind"].astype(str))
@@ -446,7 +465,8 @@ class Context:
                     return True
             return name in kinds
         if name == "reg":
-            return "reg" in kinds
+            # what INPUTS["reg"] asks for: an export of the Lsa or Tcpip key alone is not it
+            return "reg" in kinds and self.ts_key_exported()
         if name in ("tcpip-reg", "lsa-reg"):
             word = "tcpip\\\\parameters" if name == "tcpip-reg" else "control\\\\lsa"
             reg = self.etype("reg:value")
@@ -467,6 +487,13 @@ class Context:
                 any(w in s for w in _RDP_CHANNEL_WORDS + ("rdpcorets",)) for s in srcs)
         if name in _RDS_LOG_WORDS:
             w = _RDS_LOG_WORDS[name]
+            if name == "rcm-log":
+                # RCM writes to two logs (listener and connection events to Operational;
+                # logons disabled, licensing, listener failures to Admin): the request
+                # names both, and one alone cannot show the other's events absent
+                return all(any(w in c and sub in c for c in chans)
+                           or any(w in s and sub in s for s in srcs)
+                           for sub in ("operational", "admin"))
             return any(w in c for c in chans) or any(w in s for s in srcs)
         raise KeyError(name)
 
@@ -474,16 +501,19 @@ class Context:
         """Event logs of this host of which no record could be read (path in the bundle)."""
         return list(self._facts()[3])
 
-    def ts_key_exported(self) -> bool:
+    def ts_key_exported(self, *, itself: bool = False) -> bool:
         """Whether a registry export (or hive) of this host holds the local Terminal Server
-        key (``HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server``): what a local
-        value's absence can be read from."""
-        if "ts_key" not in self._cache:
+        key (``HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server``) or one of its
+        subkeys — with ``itself``, values of that key itself (fDenyTSConnections,
+        TSAppCompat ...): an export of only ``WinStations\\RDP-Tcp`` says nothing of them."""
+        key = ("ts_key", itself)
+        if key not in self._cache:
             rows = self.etype("reg:value")
             keys = tl.fields(rows, "key")["key"].astype(str).str.lower() if len(rows) else None
-            self._cache["ts_key"] = keys is not None and bool(keys.str.startswith(
-                "hklm\\system\\currentcontrolset\\control\\terminal server").any())
-        return self._cache["ts_key"]
+            ts = "hklm\\system\\currentcontrolset\\control\\terminal server"
+            self._cache[key] = keys is not None and bool(
+                (keys == ts).any() if itself else keys.str.startswith(ts).any())
+        return self._cache[key]
 
     def missing(self, *names: str) -> list[str]:
         return [INPUTS[n] for n in names if not self.has(n)]
@@ -495,7 +525,8 @@ class Context:
         are kept and the note says they lack what was needed."""
         held = [n for n in names_or_text if n in INPUTS and self.has(n)]
         ask = [n for n in names_or_text if n not in held]
-        empty = self.empty_logs() if any(n in _EVENT_INPUTS for n in ask) else []
+        words = [w for n in ask for w in _EMPTY_LOG_WORDS.get(n, ())]
+        empty = [e for e in self.empty_logs() if any(w in e.lower() for w in words)]
         if empty:
             shown = ", ".join(empty[:3]) + (f" +{len(empty) - 3}" if len(empty) > 3 else "")
             none = f"no record could be read from {shown}"
@@ -634,6 +665,15 @@ class Context:
         v = self.nt_version()
         return v is None or v < 6.2
 
+    def rcm_events_held(self) -> tuple[bool, str]:
+        """(whether the bundle holds the log(s) the Terminal Services / RemoteConnectionManager
+        events of this host are written to, the input to ask for when not): System on 2003;
+        the RCM logs on 2008+, or System on 2008 and 2008 R2."""
+        if self.os() == "2003":
+            return self.has("system"), "system"
+        held = self.has("rcm-log") or (self.rcm_in_system() and self.has("system"))
+        return held, "rcm-log"
+
     def os_name(self) -> str | None:
         si = self.etype("sysinfo:host")
         if len(si):
@@ -744,6 +784,14 @@ def _nt_version(ctx: Context) -> float | None:
         for word, v in _NT_BY_NAME:
             if word in low:
                 return v
+    # Kernel-General 12 ("the operating system started") carries the version it started
+    ks = ctx.etype("sys:kernel:os-start")
+    if len(ks):
+        d = tl.fields(ks.tail(1), "MajorVersion", "MinorVersion")
+        try:
+            return float(f"{int(d['MajorVersion'].iloc[0])}.{int(d['MinorVersion'].iloc[0])}")
+        except (TypeError, ValueError):
+            pass
     reg = ctx.etype("reg:value")
     if len(reg):
         d = tl.fields(reg, "key", "name", "value")
@@ -759,6 +807,8 @@ def _nt_version(ctx: Context) -> float | None:
             return float(str(vals.get("currentversion")))   # 6.3: 2012 R2 or later
         except (TypeError, ValueError):
             pass
+    if ctx.has("rdpcorets-log"):
+        return 6.2              # the RdpCoreTS log exists from 2012 on: at least that
     return None
 
 

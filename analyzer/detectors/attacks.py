@@ -103,8 +103,13 @@ def rdp_brute_force(ctx: Context):
     guessing locks accounts out and fills the listener's pending-connection queue so real
     users cannot connect. References: KB2477023, MITRE ATT&CK T1110.
     """
-    if not (ctx.has("security") or ctx.has("rdpcorets-log")):
-        return ctx.not_evaluated("security", "rdpcorets-log")
+    nt = ctx.nt_version()
+    if ctx.os() == "2003":
+        nt = min(nt or 5.2, 5.2)
+    # RdpCoreTS logs from 2012 (NT 6.2) on: older servers are asked for Security alone
+    core_exists = nt is None or nt >= 6.2
+    if not (ctx.has("security") or (core_exists and ctx.has("rdpcorets-log"))):
+        return ctx.not_evaluated("security", *(["rdpcorets-log"] if core_exists else []))
     window = pd.Timedelta(minutes=float(ctx.param("brute_force_window_minutes")))
     margin = pd.Timedelta(minutes=float(ctx.param("rdp_evidence_margin_minutes")))
     need_fail = int(ctx.param("brute_force_min_failures"))
@@ -152,12 +157,14 @@ def rdp_brute_force(ctx: Context):
             else:
                 unattributed.append((ip, n))
     if not bursts:
-        if unattributed and not (ctx.has("rcm-log") and ctx.has("rdpcorets-log")):
-            # NLA failures over RDP are type 3 as well: without the RDS logs nothing tells
-            # them from SMB guessing, so "no RDP guessing" cannot be said
+        # NLA failures over RDP are type 3 as well (2008 on; 2003 has no NLA): without the
+        # RDS logs nothing tells them from SMB guessing, so "no RDP guessing" cannot be said
+        rds = ["rcm-log"] + (["rdpcorets-log"] if core_exists else [])
+        nla = nt is None or nt >= 6.0
+        if unattributed and nla and not all(ctx.has(x) for x in rds):
             ip, n = max(unattributed, key=lambda x: x[1])
             return ctx.not_evaluated(
-                "rcm-log", "rdpcorets-log",
+                *rds,
                 note=f"{len(unattributed)} burst(s) of 4625 type-3 failures (largest: {n} from "
                      f"{ip}) may be RDP (NLA) or SMB guessing; the RDS logs tell which")
         return []

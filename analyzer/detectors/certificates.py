@@ -22,13 +22,11 @@ CERT_VALUES = ("Certificate", "X509 Certificate", "X509 Certificate ID", "X509 C
 
 
 def _need_events(ctx: Context):
-    """Licensing events are System's (TermService on 2003, RemoteConnectionManager on
-    2008+, which also keeps them in its own logs): a session manager's or RdpCoreTS log
-    alone holds none of them and cannot show them absent."""
-    if ctx.has("system") or ctx.has("rcm-log"):
-        return None
-    return ctx.not_evaluated("system") if ctx.os() == "2003" else \
-        ctx.not_evaluated("system", "rcm-log")
+    """Licensing events are TermService's in System on 2003 (and 2008/2008 R2, where RCM
+    writes them there too), RemoteConnectionManager's Admin log's from 2012 on: a session
+    manager's or RdpCoreTS log — or a 2012+ System log — cannot show them absent."""
+    held, ask = ctx.rcm_events_held()
+    return None if held else ctx.not_evaluated(ask)
 
 
 def cert_key(ctx: Context) -> str:

@@ -63,6 +63,11 @@ def rdp_disabled(ctx: Context):
     winsta = ctx.setting("fEnableWinStation")
     if deny is None and winsta is None:
         return ctx.not_evaluated("reg", "gpresult")
+    if deny is None and not ctx.ts_key_exported(itself=True) and not (
+            winsta is not None and _int(winsta["value"]) == 0):
+        # only RDP-Tcp's fEnableWinStation is known: whether connections are denied is not
+        return ctx.not_evaluated("reg", "gpresult", note="fDenyTSConnections is not in the "
+                                 "bundle (no export of the Terminal Server key itself)")
     out = []
     if deny is not None and _int(deny["value"]) == 1:
         ev = ctx.cfg_evidence(deny) + _listener_symptoms(ctx)

@@ -264,7 +264,11 @@ def listener_down(ctx: Context):
     # (2003 logs them in System; 2008 and 2008 R2 in System or the RemoteConnectionManager
     # log, later versions in that log only: there a System log alone — or the session
     # manager's log — holds none of them, so it cannot make the check pass)
-    have_ev, ev_input = _rcm_events_held(ctx)
+    have_ev, ev_input = ctx.rcm_events_held()
+    fails = ctx.etype("sys:termservice:listener-down", "sys:termservice:session-create-failed",
+                      "sys:termservice:stack-load-failed", "rdp:rcm:listener-failed",
+                      "rdp:rcm:listener-down", "rdp:rcm:session-create-failed")
+    have_ev = have_ev or bool(len(fails))       # failures found are read whatever the log
     if not (have_q or have_n or have_ev):
         return ctx.not_evaluated("qwinsta", "netstat", ev_input)
     reasons, ev, details = [], [], {}
@@ -327,9 +331,6 @@ def listener_down(ctx: Context):
         # capture taken at another moment says)
         reasons.insert(0, q_absent[0])
         ev.insert(0, q_absent[1])
-    fails = ctx.etype("sys:termservice:listener-down", "sys:termservice:session-create-failed",
-                      "sys:termservice:stack-load-failed", "rdp:rcm:listener-failed",
-                      "rdp:rcm:listener-down", "rdp:rcm:session-create-failed")
     if len(fails) and not live_up:
         started = ctx.etype("rdp:rcm:listener-started")
         last_fail = fails["time"].max()
@@ -347,6 +348,14 @@ def listener_down(ctx: Context):
             # nothing showed the listener up: the only qwinsta was cut (no header), or the
             # port is held by a PID no process list names (TermService, or a squatter?)
             if owner_unknown and not q_cut:
+                known = [o for o in owner_unknown if o["image"] or o["services"]]
+                if known:
+                    # only another capture (no time tells which is current) shows the port,
+                    # held by a program that is not TermService
+                    return ctx.not_evaluated("netstat", note=(
+                        f"one netstat capture shows TCP {port} held by "
+                        + ", ".join(dict.fromkeys(_describe(o) for o in known))
+                        + ", the latest none on it: which is current cannot be told"))
                 pids = ", ".join(dict.fromkeys(str(o["pid"]) for o in owner_unknown))
                 return ctx.not_evaluated("tasklist", "qwinsta", note=(
                     f"TCP {port} is listened on by PID {pids}; `tasklist /svc` tells whether "
@@ -383,15 +392,6 @@ def listener_down(ctx: Context):
     return [ctx.finding("RDP listener down: " + "; ".join(reasons), ev, steps, details=details)]
 
 
-def _rcm_events_held(ctx: Context) -> tuple[bool, str]:
-    """(whether the bundle holds the log RemoteConnectionManager / Terminal Services events
-    of this host are written to, the input to ask for when not)."""
-    if ctx.os() == "2003":
-        return ctx.has("system"), "system"
-    held = ctx.has("rcm-log") or (ctx.rcm_in_system() and ctx.has("system"))
-    return held, "rcm-log"
-
-
 def _listening_elsewhere(ctx: Context, port: int) -> pd.DataFrame:
     """The LISTENING sockets on ``port`` of any netstat capture of this host, not only the
     one taken as the latest: captures carry no time, so "latest" may be a guess, and
@@ -424,6 +424,16 @@ def _filtered_without(ctx: Context, port: int) -> bool:
         if not common:
             return False
     return True
+
+
+def _listener_seen_up(ctx: Context) -> bool:
+    """A capture shows the RDP listener up (so TermService runs): a listening socket whose
+    owner hosts TermService, or a qwinsta ``rdp-tcp`` row in Listen state."""
+    socks = listening_sockets(ctx)
+    if len(socks) and classify(ctx, socks)[0]:
+        return True
+    _, lst = _listener_rows(ctx)
+    return bool(len(lst)) and bool((lst["state"].str.lower() == "listen").any())
 
 
 def _complete_process_list(procs: pd.DataFrame) -> bool:
@@ -480,6 +490,11 @@ def termservice_not_running(ctx: Context):
     procs = process_table(ctx)
     have_svc_list = len(procs) and procs["services"].map(
         lambda v: bool(_services_list(v))).any() and _complete_process_list(procs)
+    if not have_sys and not have_svc_list and (start is None or str(start.get("value")) != "4") \
+            and _listener_seen_up(ctx):
+        # netstat shows TermService's PID listening (-b owner lines, or tasklist), or qwinsta
+        # shows rdp-tcp in Listen: the service runs
+        return []
     if not have_sys and not have_svc_list and (start is None or str(start.get("value")) != "4"):
         # a start type other than Disabled says the service may run, not that it does
         note = (f"TermService Start = {start.get('value')} (not Disabled) is all the bundle "
@@ -542,7 +557,7 @@ def logons_disabled(ctx: Context):
     """
     rows = ctx.etype("rdp:rcm:logons-disabled")
     if not len(rows):
-        held, ask = _rcm_events_held(ctx)
+        held, ask = ctx.rcm_events_held()
         if not held:
             return ctx.not_evaluated(ask)
         return []

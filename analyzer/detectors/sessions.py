@@ -25,10 +25,21 @@ def qwinsta_snapshot(ctx: Context) -> pd.DataFrame:
     """Latest qwinsta capture with ``session_name`` / ``state`` decoded (lower case)."""
     q = _latest_source(ctx.etype("session:winstation"), ctx)
     if not len(q):
-        return q.assign(session_name=[], state=[])
-    d = tl.fields(q, "session_name", "state")
+        return q.assign(session_name=[], state=[], headerless=[])
+    d = tl.fields(q, "session_name", "state", "headerless")
     return q.assign(session_name=d["session_name"].astype("string").fillna("").str.strip().str.lower(),
-                    state=d["state"].astype("string").fillna("").str.strip().str.lower())
+                    state=d["state"].astype("string").fillna("").str.strip().str.lower(),
+                    headerless=[v is True for v in d["headerless"]])
+
+
+def _cut(q: pd.DataFrame) -> bool:
+    """A qwinsta capture without its header line (``qwinsta | findstr rdp-tcp``): the rows
+    it shows are real, but sessions may be missing from it — a count below a limit proves
+    nothing."""
+    return bool(len(q)) and bool(q["headerless"].all())
+
+
+_CUT_NOTE = "the qwinsta capture has no header line (filtered with findstr?): sessions may be missing"
 
 
 def remote_sessions(q: pd.DataFrame) -> pd.DataFrame:
@@ -94,6 +105,8 @@ def connection_limit_reached(ctx: Context):
                        "exceeded\" event(s) (1013)")
         ev += ctx.evidence(ev_rows.tail(ctx.param("evidence_rows")))
     if not reasons:
+        if _cut(q) and limit is not None and limit not in UNLIMITED:
+            return ctx.not_evaluated("qwinsta", note=_CUT_NOTE)
         return []
     steps = ["Log off disconnected sessions that hold slots: `qwinsta`, then `logoff <ID>` "
              "(or `rwinsta`).",
@@ -126,7 +139,7 @@ def admin_sessions_exhausted(ctx: Context):
         admin_mode = _int(compat["value"]) == 0
         why = f"TSAppCompat = {compat['value']} (by {ctx.source_phrase(compat)})"
     else:
-        if not ctx.ts_key_exported():
+        if not ctx.ts_key_exported(itself=True):
             # the role shows in the Terminal Server key (its licensing settings); without an
             # export of it, a gpresult silent on licensing says nothing about the role
             return ctx.not_evaluated("reg")
@@ -137,7 +150,7 @@ def admin_sessions_exhausted(ctx: Context):
         return []
     held = remote_sessions(q)
     if len(held) < 2:
-        return []
+        return ctx.not_evaluated("qwinsta", note=_CUT_NOTE) if _cut(q) else []
     ev = ctx.evidence(held) + ctx.cfg_evidence(compat)
     disc = held[held["state"] == "disc"]
     steps = [f"Log off a session to free a slot: `qwinsta /server:{ctx.host}` then "
@@ -190,6 +203,15 @@ def _harmless_deny(member: dict) -> bool:
 def _mentions_not_granted(data: pd.Series):
     return data.astype("string").str.contains(_NOT_GRANTED, case=False, regex=False) \
         .fillna(False).to_numpy(dtype=bool)
+
+
+_DC_POLICY = "default domain controllers policy"
+
+
+def _is_admins(member: dict) -> bool:
+    sid = str(member.get("sid") or "").upper()
+    name = str(member.get("name") or "").lower()
+    return sid == "S-1-5-32-544" or name.rsplit("\\", 1)[-1] == "administrators"
 
 
 def _user_right_rows(ctx: Context, right: str) -> list[tuple[pd.Series, dict]]:
@@ -260,18 +282,26 @@ def user_not_authorized(ctx: Context):
         users |= set(old["user"].dropna().astype(str))
         reasons.append(f"{len(old)} Security 534 event(s) (logon type not granted)")
         ev += ctx.evidence(old)
-    rdu_left_out = False
-    for r, d in _user_right_rows(ctx, "SeRemoteInteractiveLogonRight"):
+    rdu_left_out = dc_default = False
+    events_found = bool(reasons)
+    allow_rows = _user_right_rows(ctx, "SeRemoteInteractiveLogonRight")
+    for r, d in allow_rows:
         members = d.get("members") or []
         if not any(_is_rdu(m) for m in members if isinstance(m, dict)):
             rdu_left_out = True
             names = ", ".join(str(m.get("name") or m.get("sid")) for m in members
                               if isinstance(m, dict)) or "nobody"
             gpo = f' (GPO "{d.get("gpo")}")' if d.get("gpo") else ""
+            # a domain controller grants administrators only by default (Default Domain
+            # Controllers Policy): by design, not a fault — unless logons are refused
+            dc_default = (str(d.get("gpo") or "").strip().lower() == _DC_POLICY and bool(members)
+                          and all(_is_admins(m) for m in members if isinstance(m, dict)))
             reasons.append(f"\"Allow log on through Remote Desktop Services\" grants only: "
-                           f"{names}{gpo} — Remote Desktop Users are left out")
+                           f"{names}{gpo} — Remote Desktop Users are left out"
+                           + (" (the default of a domain controller: only administrators "
+                              "connect to it)" if dc_default else ""))
             ev += ctx.evidence(pd.DataFrame([r]))
-    baseline_only = not reasons
+    baseline_only = not reasons or (dc_default and not events_found)
     for r, d in _user_right_rows(ctx, "SeDenyRemoteInteractiveLogonRight"):
         members = [m for m in (d.get("members") or []) if isinstance(m, dict)
                    and not _harmless_deny(m)]
@@ -285,6 +315,12 @@ def user_not_authorized(ctx: Context):
             ev += ctx.evidence(pd.DataFrame([r]))
             baseline_only = baseline_only and local
     if not reasons:
+        if not ctx.has("security") and not allow_rows and not _user_right_rows(
+                ctx, "SeDenyRemoteInteractiveLogonRight"):
+            # the gpresult sets neither right: local policy decides, which the bundle
+            # does not show, and no Security log shows a refused logon
+            return ctx.not_evaluated("security", note="the Group Policy report sets neither "
+                                     "RDP logon right (local policy decides them)")
         return []
     who = f" for {', '.join(sorted(users))}" if users else ""
     if ctx.os() == "2003":
@@ -475,6 +511,8 @@ def sessions_not_disconnecting(ctx: Context):
             for a, b in hits[:4]:
                 ev += ctx.evidence(lsm.iloc[[a, b]])
     if not reasons:
+        if _cut(q) and not len(lsm):
+            return ctx.not_evaluated("qwinsta", "lsm-log", note=_CUT_NOTE)
         return []
     ka_txt = ("keep-alive is not configured" if ka is None else
               f"KeepAliveEnable = {ka['value']} (by {ctx.source_phrase(ka)})")

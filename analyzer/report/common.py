@@ -140,6 +140,7 @@ class Verdict:
     #: connections ran) · incomplete (some of them could not) · inconclusive (most could not)
     status: str = "fault"
     unchecked: list[str] = field(default_factory=list)   # blocking checks not evaluated
+    unchecked_by_host: dict[str, list[str]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """The verdict in the JSON report (added to the contract: a batch can tell "no
@@ -147,12 +148,29 @@ class Verdict:
         return {"status": self.status, "headline": self.headline, "detail": self.detail,
                 "root_cause": self.root.id if self.root is not None else None,
                 "host": self.root.host if self.root is not None else None,
-                "unchecked": list(self.unchecked)}
+                "unchecked": list(self.unchecked),
+                "unchecked_by_host": {h: list(v) for h, v in self.unchecked_by_host.items()}}
 
 
 #: Verdict status → the label reports show.
 VERDICT_LABEL = {"ok": "NO FAULT FOUND", "incomplete": "INCOMPLETE",
                  "inconclusive": "INCONCLUSIVE", "no-data": "NO DATA", "filtered": "FILTERED"}
+
+
+def _unchecked(report: Report) -> tuple[list[str], dict[str, list[str]]]:
+    """(the blocking checks this report ran — a check disabled in the configuration is not
+    counted —, host → those of them not evaluated there)."""
+    ran = {c.id for c in report.checks}
+    blocking = [i for i in blocking_checks() if i in ran]
+    by_host: dict[str, list[str]] = {}
+    for c in report.checks:
+        if c.status == "not-evaluated" and c.id in blocking:
+            lst = by_host.setdefault(c.host or "", [])
+            if c.id not in lst:
+                lst.append(c.id)
+    for h in by_host:
+        by_host[h].sort(key=blocking.index)
+    return blocking, by_host
 
 
 def blocking_checks() -> list[str]:
@@ -186,8 +204,13 @@ def verdict(report: Report) -> Verdict:
                 "warning": "Likely contributor"}.get(top.severity, "Finding")
         where = f" on {top.host}" if top.host else ""
         headline = f"{kind}{where}: {top.title}"
+        # what could not be checked still matters beside a fault found (a warning-level
+        # finding on a bundle where nothing critical could run)
+        blocking, by_host = _unchecked(report)
         return Verdict(top.severity, headline, top.summary, top,
-                       [f for f in roots[1:]], counts, checks, asks)
+                       [f for f in roots[1:]], counts, checks, asks,
+                       unchecked=[i for i in blocking if any(i in v for v in by_host.values())],
+                       unchecked_by_host=by_host)
     if checks["fail"]:
         # nothing shown, yet checks failed: their findings are below --min-severity
         hidden = sum(len(c.hidden) for c, o in zip(report.checks, outcomes) if o == "fail")
@@ -204,25 +227,42 @@ def verdict(report: Report) -> Verdict:
                   "listed below.")
         return Verdict(None, headline, detail, None, [], counts, checks, asks, status="no-data")
     # a check that could not run is not a pass: the verdict says how much of what stops
-    # every connection the bundle let us look at
-    blocking = blocking_checks()
-    ne_ids = {c.id for c in report.checks if c.status == "not-evaluated"}
-    unchecked = [i for i in blocking if i in ne_ids]
+    # every connection the bundle let us look at, host by host
+    blocking, by_host = _unchecked(report)
+    unchecked = [i for i in blocking if any(i in v for v in by_host.values())]
     if unchecked:
+        inc = [h for h, v in by_host.items() if 2 * len(v) > len(blocking)]
+        part = [h for h, v in by_host.items() if v and h not in inc]
+        checked = {c.host for c in report.checks}
+        clean = [h for h in report.hosts if h in checked and h not in by_host]
+        several = len(checked) > 1
         names = ", ".join(unchecked)
         rest = n_ne - sum(c.status == "not-evaluated" and c.id in unchecked for c in report.checks)
         more = f", and {rest} other check(s)" if rest > 0 else ""
-        inconclusive = 2 * len(unchecked) > len(blocking)
-        headline = ("Inconclusive: the bundle cannot show whether Remote Desktop accepts "
-                    "connections" if inconclusive else "No fault found in what the bundle holds")
-        detail = (f"{checks['pass']} check(s) passed, but {len(unchecked)} of the "
-                  f"{len(blocking)} checks for faults that stop every connection could not be "
-                  f"evaluated ({names}){more} — ask the customer for the items listed below.")
+        if inc:
+            headline = ("Inconclusive" + (f" for {', '.join(inc)}" if several else "")
+                        + ": the bundle cannot show whether Remote Desktop accepts connections"
+                        + (" there" if several else ""))
+        else:
+            headline = "No fault found in what the bundle holds"
+        if several and clean:
+            headline += f"; every check ran on {', '.join(clean)}"
+        if several:
+            per = "; ".join(f"{h}: {len(v)} of {len(blocking)} ({', '.join(v)})"
+                            for h, v in by_host.items())
+            detail = (f"{checks['pass']} check(s) passed, but checks for faults that stop every "
+                      f"connection could not be evaluated — {per}{more} — ask the customer for "
+                      "the items listed below.")
+        else:
+            detail = (f"{checks['pass']} check(s) passed, but {len(unchecked)} of the "
+                      f"{len(blocking)} checks for faults that stop every connection could not "
+                      f"be evaluated ({names}){more} — ask the customer for the items listed "
+                      "below.")
         if counts["info"]:
             detail += f" {counts['info']} informational finding(s) are listed below."
         return Verdict(None, headline, detail, None, [], counts, checks, asks,
-                       status="inconclusive" if inconclusive else "incomplete",
-                       unchecked=unchecked)
+                       status="inconclusive" if inc else "incomplete", unchecked=unchecked,
+                       unchecked_by_host=by_host)
     headline = "No fault found that would stop Remote Desktop connections"
     if n_ne:
         detail = (f"{checks['pass']} checks passed; {n_ne} could not be evaluated because the "

@@ -293,6 +293,8 @@ def _modern_boot(h: Host) -> None:
         scm_state(h, t + timedelta(seconds=52 + i), disp, "running", svc)
     h.ev(CH_RCM, P_RCM, 258, t + timedelta(seconds=55), task=0, pid=1184,
          user_data=("EventXML", "Event_NS", [("listenerName", "RDP-Tcp")]), user_sid="S-1-5-20")
+    # MSRD-Collect exports RCM's Admin log too; on a healthy server it holds nothing
+    h.logs.setdefault(CH_RCM_ADMIN, [])
     d = t + timedelta(hours=12)
     while d < h.capture:
         h.ev("System", ("EventLog", None), 6013, d, qualifiers=32768, keywords=0x80000000000000,
