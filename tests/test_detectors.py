@@ -5,6 +5,8 @@ the effective-config contract (analyzer.config). Names: test_<id with _>_{fires,
 """
 from __future__ import annotations
 
+import orjson
+
 from _detector_kit import (cfg, ev, ids, inventory, proc, row, run, sock, sysinfo, winsta)
 from analyzer.detectors import INPUTS, NotEvaluated
 
@@ -976,3 +978,65 @@ def test_nt_version_from_the_kernel_start_event():
     rows = [ev(0, "kg", 12, data={"MajorVersion": 10, "MinorVersion": 0})]
     assert Context.build("TS01", timeline(rows)).nt_version() == 10.0
     assert Context.build("TS01", timeline([ev(0, "core", 131)])).nt_version() == 6.2
+
+
+def _cut_rows(rows):
+    """The same qwinsta rows as a capture without its header (``| findstr ...``)."""
+    out = []
+    for r in rows:
+        d = orjson.loads(r["data"])
+        out.append({**r, "data": orjson.dumps({**d, "headerless": True}).decode()})
+    return out
+
+
+def test_session_counts_are_not_read_from_a_cut_qwinsta():
+    """`qwinsta | findstr rdp-tcp` drops the disconnected sessions' rows: the count fell
+    below the limit and the checks passed (found by review)."""
+    lim = cfg(("MaxInstanceCount", 2, "gpresult", "Lim"))
+    cut = _cut_rows([r for r in TWO if r["locator"] != "line 5"])        # bob's row gone
+    ne = run("connection-limit-reached", cut, lim)
+    assert isinstance(ne, NotEvaluated) and "no header line" in ne.note
+    assert len(run("connection-limit-reached", _cut_rows(TWO), lim)) == 1  # what it shows counts
+    ts = row("reg", "reg:value", data={
+        "key": "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server",
+        "name": "fDenyTSConnections", "value": 0})
+    assert isinstance(run("admin-sessions-exhausted", cut + [ts]), NotEvaluated)
+    assert isinstance(run("sessions-not-disconnecting", cut), NotEvaluated)
+
+
+def test_an_rdp_tcp_export_says_nothing_of_the_terminal_server_key_itself():
+    """An export of WinStations\\RDP-Tcp alone: admin-sessions-exhausted read "no licensing"
+    as administration mode (false critical), rdp-disabled passed on fEnableWinStation = 1
+    with fDenyTSConnections unknown (found by review)."""
+    rdptcp = row("reg", "reg:value", data={
+        "key": "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\\WinStations\\RDP-Tcp",
+        "name": "fEnableWinStation", "value": 1})
+    assert isinstance(run("admin-sessions-exhausted", TWO + [rdptcp]), NotEvaluated)
+    ne = run("rdp-disabled", [rdptcp], cfg(("fEnableWinStation", 1)))
+    assert isinstance(ne, NotEvaluated) and "fDenyTSConnections is not in the bundle" in ne.note
+    # the Lsa key alone is not the registry export the configuration checks ask for
+    lsa = row("reg", "reg:value", data={"key": "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Lsa",
+                                        "name": "LmCompatibilityLevel", "value": 5})
+    ne = run("connection-limit-policy", [lsa])
+    assert isinstance(ne, NotEvaluated) and INPUTS["reg"] in ne.missing
+
+
+def test_a_file_named_system_holding_security_records_is_not_the_system_log():
+    """A Security log saved as TS22_System.evtx passed host-sleeps, protocol-error-burst
+    and certificate-corruption (found by review)."""
+    sec = {**ev(0, "sec", 4624, user="CORP\\alice"), "source": "TS01_EventLogs/TS01_System.evtx"}
+    inv = inventory(("TS01_EventLogs/TS01_System.evtx", "evtx")).assign(
+        records=1, dropped=0, records_expected=1, warnings=0)
+    for det in ("host-sleeps", "protocol-error-burst", "certificate-corruption"):
+        assert isinstance(run(det, [sec], inv=inv), NotEvaluated), det
+
+
+def test_administrators_only_is_a_domain_controllers_default():
+    dc = row("gpresult", "gpo:user-right", data={
+        "scope": "computer", "right": "SeRemoteInteractiveLogonRight",
+        "gpo": "Default Domain Controllers Policy",
+        "members": [{"name": "BUILTIN\\Administrators", "sid": "S-1-5-32-544"}]})
+    out = run("user-not-authorized", [dc])
+    assert out[0].severity == "info" and "default of a domain controller" in out[0].summary
+    denied = ev(5, "sec", 4825, user="CORP\\bob")
+    assert run("user-not-authorized", [dc, denied])[0].severity == "error"
