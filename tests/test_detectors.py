@@ -1040,3 +1040,14 @@ def test_administrators_only_is_a_domain_controllers_default():
     assert out[0].severity == "info" and "default of a domain controller" in out[0].summary
     denied = ev(5, "sec", 4825, user="CORP\\bob")
     assert run("user-not-authorized", [dc, denied])[0].severity == "error"
+
+
+def test_a_2003_server_is_asked_for_the_gpresult_it_can_write():
+    """2003's gpresult has no /x or /h: a 2003 bundle was asked for them (found by review)."""
+    from analyzer.detectors import GPRESULT_2003
+
+    w2003 = sysinfo("Microsoft(R) Windows(R) Server 2003, Standard Edition", "5.2.3790")
+    ne = run("rdp-disabled", [w2003])
+    assert isinstance(ne, NotEvaluated) and GPRESULT_2003 in ne.missing
+    assert INPUTS["gpresult"] not in ne.missing
+    assert INPUTS["gpresult"] in run("rdp-disabled", []).missing

@@ -55,6 +55,9 @@ INPUTS: dict[str, str] = {
     "lsa-reg": "registry export of HKLM\\SYSTEM\\CurrentControlSet\\Control\\Lsa",
 }
 
+#: ... on Windows Server 2003, whose gpresult writes neither XML nor HTML
+GPRESULT_2003 = "`gpresult /z` output"
+
 _EVENT_KINDS = frozenset({"evtx", "evt", "evtxml", "evtcsv"})
 _RDP_CHANNEL_WORDS = ("terminalservices", "remotedesktopservices")
 #: one RDS log each: the word its channel and its exported file name hold
@@ -516,7 +519,7 @@ class Context:
         return self._cache[key]
 
     def missing(self, *names: str) -> list[str]:
-        return [INPUTS[n] for n in names if not self.has(n)]
+        return [self._ask(n) for n in names if not self.has(n)]
 
     def not_evaluated(self, *names_or_text: str, note: str = "") -> NotEvaluated:
         """``names_or_text``: input names from :data:`INPUTS` or literal requests. Inputs
@@ -536,7 +539,13 @@ class Context:
             lack = "the bundle's " + ", ".join(INPUTS[n] for n in held) + \
                 " do not hold what this check reads"
             note = f"{note}; {lack}" if note else lack
-        return NotEvaluated([INPUTS.get(n, n) for n in ask], note=note)
+        return NotEvaluated([self._ask(n) for n in ask], note=note)
+
+    def _ask(self, name: str) -> str:
+        """What to ask the customer for: 2003's gpresult has only the /z text report."""
+        if name == "gpresult" and self.os() == "2003":
+            return GPRESULT_2003
+        return INPUTS.get(name, name)
 
     # -- configuration
     def setting(self, name: str, *, allow_default: bool = False) -> dict | None:
