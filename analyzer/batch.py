@@ -43,7 +43,9 @@ makes the child hang forever when its bundle path contains ``<text>``;
 from __future__ import annotations
 
 import fnmatch
+import functools
 import hashlib
+import importlib
 import io
 import json
 import os
@@ -786,9 +788,23 @@ class BatchResult:
 
 
 def _version() -> str:
+    """The version a bundle record was made with: the release and a digest of the
+    analysing code. A resumed record must come from the same code: the release number alone
+    stayed 0.1.0 while detectors changed, and a rerun kept the old findings (and lacked the
+    new columns) of every bundle it had seen (found by review)."""
     from . import __version__
 
-    return __version__
+    return f"{__version__}+{_code_digest()}"
+
+
+@functools.lru_cache(maxsize=1)
+def _code_digest() -> str:
+    h = hashlib.sha256()
+    for pkg in ("analyzer", "parsers"):
+        root = Path(importlib.import_module(pkg).__file__).parent
+        for f in sorted(root.rglob("*.py")):
+            h.update(f.relative_to(root.parent).as_posix().encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:12]
 
 
 def _state_path(outdir: Path, sha: str) -> Path:
