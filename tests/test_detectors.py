@@ -73,6 +73,13 @@ def test_tls_requires_high_encryption_fires_and_quiet():
     assert len(out) == 1 and "FIPS security option in TS01_Gpresult.html" in out[0].summary
     assert "cannot read" not in run("tls-requires-high-encryption", [],
                                     cfg(("SecurityLayer", 2), ("MinEncryptionLevel", 2)))[0].summary
+    # no Lsa export and no Group Policy report: FIPS "off" is an assumption, and says so
+    out = run("tls-requires-high-encryption", [], cfg(("SecurityLayer", 2), ("MinEncryptionLevel", 2)))
+    assert "FIPS security option is not in the bundle" in out[0].summary
+    lsa = row("reg", "reg:value", data={"key": "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Lsa",
+                                        "name": "FIPSAlgorithmPolicy", "value": 0})
+    out = run("tls-requires-high-encryption", [lsa], cfg(("SecurityLayer", 2), ("MinEncryptionLevel", 2)))
+    assert "not in the bundle" not in out[0].summary
     # the article's rule is 2003's: Negotiate + Client Compatible is 2008 R2's working default
     weak = cfg(("SecurityLayer", 1), ("MinEncryptionLevel", 2))
     assert run("tls-requires-high-encryption", [sysinfo("Microsoft Windows Server 2008 R2 Enterprise",
@@ -372,8 +379,12 @@ def test_host_sleeps_fires_and_quiet():
 def test_sessions_not_disconnecting_from_qwinsta_and_keepalive():
     rows = [winsta("rdp-tcp#1", "Active", 2, "CORP\\alice"),
             winsta("rdp-tcp#4", "Active", 5, "CORP\\alice", line=3)]
-    out = run("sessions-not-disconnecting", rows)
+    gp = row("gpresult", "gpo:gpo", data={"scope": "computer", "name": "C", "applied": True})
+    out = run("sessions-not-disconnecting", rows + [gp])
     assert len(out) == 1 and "keep-alive is not configured" in out[0].summary
+    # no Group Policy report: only the local side is known (found by review)
+    out = run("sessions-not-disconnecting", rows)
+    assert "no Group Policy report to show whether a policy enables it" in out[0].summary
     assert run("sessions-not-disconnecting", rows, cfg(("KeepAliveEnable", 1, "gpresult"))) == []
     single = [winsta("rdp-tcp#1", "Active", 2, "CORP\\alice")]
     assert run("sessions-not-disconnecting", single) == []

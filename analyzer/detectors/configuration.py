@@ -232,6 +232,12 @@ def tls_requires_high_encryption(ctx: Context):
     unread = _fips_unread(ctx)
     caveat = (f"; the FIPS security option in {unread} has a state rdpdoctor cannot read — if "
               "it is Enabled, FIPS forces level 4 and this does not apply") if unread else ""
+    if not unread and ctx.setting("FIPSAlgorithmPolicy") is None and not (
+            ctx.has("lsa-reg") or ctx.has("gpresult")):
+        # nothing in the bundle shows the FIPS option: "off" is the default, not a reading
+        caveat += ("; the FIPS security option is not in the bundle (no Lsa export or Group "
+                   "Policy report) — if it is Enabled, FIPS forces level 4 and this does not "
+                   "apply")
     if gen is None:
         caveat += ("; this holds on Windows Server 2003 (on 2008 and later TLS works at this "
                    "level) and the Windows version is unknown")

@@ -514,7 +514,13 @@ def sessions_not_disconnecting(ctx: Context):
         if _cut(q) and not len(lsm):
             return ctx.not_evaluated("qwinsta", "lsm-log", note=_CUT_NOTE)
         return []
-    ka_txt = ("keep-alive is not configured" if ka is None else
+    no_policy = not (ctx.has("gpresult") or any(
+        (ctx.setting(n) or {}).get("origin") == "policy" for n in ("fDenyTSConnections",
+                                                                   "MaxInstanceCount",
+                                                                   "SecurityLayer")))
+    ka_txt = (("keep-alive is not enabled locally, and the bundle holds no Group Policy report "
+               "to show whether a policy enables it") if ka is None and no_policy else
+              "keep-alive is not configured" if ka is None else
               f"KeepAliveEnable = {ka['value']} (by {ctx.source_phrase(ka)})")
     ev += ctx.cfg_evidence(ka)
     pol = "Keep-Alive Connections" if ctx.os() == "2003" else "Configure keep-alive connection interval"
