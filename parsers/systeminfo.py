@@ -199,17 +199,20 @@ def _record(items, source: str, warnings: list) -> tuple[dict[str, Any], dict[st
                 build = int(nums[-1])
         m = _SP.search(ver_orig)
         sp = int(m.group("sp")) if m else None
-    hotfixes = []
+    hotfixes, hotfix_count = [], None
     if "hotfixes" in fields:
         hotfixes = [re.sub(r"^\[\d+\]:\s*", "", h) for h in fields["hotfixes"][1]]
         hotfixes = [h for h in hotfixes if h]
+        # "0 Hotfix(s) Installed.": a list known to be empty, not a list cut off
+        m = re.match(r"\s*(\d+)\b", str(fields["hotfixes"][0] or ""))
+        hotfix_count = int(m.group(1)) if m else None
     data: dict[str, Any] = {
         "os_name": get("os_name"), "os_version": ver, "os_version_original": ver_orig,
         "build": build, "service_pack": sp, "boot_time": get("boot_time"),
         "uptime": get("uptime"), "time_zone": get("time_zone"), "system_type": get("system_type"),
         "domain": get("domain"), "logon_server": get("logon_server"),
         "os_configuration": get("os_configuration"), "install_date": get("install_date"),
-        "system_model": get("system_model"), "hotfixes": hotfixes,
+        "system_model": get("system_model"), "hotfixes": hotfixes, "hotfix_count": hotfix_count,
         "system_locale": get("system_locale"),
         "labels": {label: value for _, label, value, _ in items},
     }

@@ -43,7 +43,7 @@ def test_2008r2_details():
     d = orjson.loads(res.frame["data"].iloc[0])
     assert d["boot_time"] == "6/1/2012, 8:12:46 AM" and res.meta["boot_time"] == d["boot_time"]
     assert d["domain"] == "contoso.com" and d["system_type"] == "x64-based PC"
-    assert d["hotfixes"] == ["KB2479943", "KB2491683", "KB976902"]
+    assert d["hotfixes"] == ["KB2479943", "KB2491683", "KB976902"] and d["hotfix_count"] == 3
     assert d["os_name"] == "Microsoft Windows Server 2008 R2 Enterprise"
     assert d["labels"]["Virtual Memory: Max Size"] == "8,189 MB"
 
@@ -94,3 +94,15 @@ def test_csv_outputs_of_different_widths_and_a_truncated_record():
     assert [(w.locator, w.message) for w in res.warnings] == [
         ("line 6", f"systeminfo CSV record with {n_cut} fields under a header of {n_wide} "
                    "skipped (truncated?)")]
+
+
+def test_an_empty_hotfix_list_is_known_empty():
+    """"0 Hotfix(s) Installed." is a list known to be empty (KB948496 absent), not one
+    that was cut off: the count is kept (found by review)."""
+    text = ("Host Name:                 TS03\n"
+            "OS Name:                   Microsoft(R) Windows(R) Server 2003, Standard Edition\n"
+            "OS Version:                5.2.3790 Service Pack 2 Build 3790\n"
+            "Hotfix(s):                 0 Hotfix(s) Installed.\n"
+            "Network Card(s):           1 NIC(s) Installed.\n")
+    d = orjson.loads(systeminfo.parse_text(text, "x").frame["data"].iloc[0])
+    assert d["hotfixes"] == [] and d["hotfix_count"] == 0 and d["service_pack"] == 2

@@ -384,7 +384,7 @@ def _snp_by_default(ctx: Context):
         return []                       # before SP2 the pack is not there by default
     if any("948496" in h for h in fixes):
         return []
-    if sp is None or not fixes:
+    if sp is None or (not fixes and d.get("hotfix_count") != 0):
         return ctx.not_evaluated("systeminfo", note="no SNP value in Tcpip\\Parameters: on "
                                  "2003 SP2 that means enabled unless KB948496 is installed — "
                                  "the service pack or the hotfix list is unknown")
