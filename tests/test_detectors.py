@@ -1067,3 +1067,12 @@ def test_a_2003_server_is_asked_for_the_gpresult_it_can_write():
     assert isinstance(ne, NotEvaluated) and GPRESULT_2003 in ne.missing
     assert INPUTS["gpresult"] not in ne.missing
     assert INPUTS["gpresult"] in run("rdp-disabled", []).missing
+
+
+def test_host_sleeps_on_2003_is_not_read_from_an_event_log_without_sleep_events():
+    """Kernel-Power 42 / Power-Troubleshooter 1 do not exist on 2003: its System log passed
+    the check whatever the server did (found by review)."""
+    w2003 = sysinfo("Microsoft(R) Windows(R) Server 2003, Standard Edition", "5.2.3790")
+    ne = run("host-sleeps", [w2003, ev(0, "eventlog", BOOT, kind="evt")])
+    assert isinstance(ne, NotEvaluated) and "powercfg" in ne.missing[0]
+    assert run("host-sleeps", [ev(0, "eventlog", BOOT)]) == []          # version unknown

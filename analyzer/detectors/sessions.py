@@ -347,6 +347,10 @@ def user_not_authorized(ctx: Context):
                         severity="info" if baseline_only else None)]
 
 
+#: what shows sleep settings on 2003 (no event tells)
+POWERCFG_2003 = "`powercfg /query` and `powercfg /hibernate` state (Windows Server 2003)"
+
+
 @detector(id="host-sleeps", severity="warning", title="The server goes to sleep",
           inputs=("system",), references=("KB2477023",))
 def host_sleeps(ctx: Context):
@@ -360,6 +364,11 @@ def host_sleeps(ctx: Context):
     sleeps = ctx.etype("power:sleep")
     wakes = ctx.etype("power:wake")
     if not len(sleeps) and not len(wakes):
+        if ctx.os() == "2003" or (ctx.nt_version() or 6.0) < 6.0:
+            # Kernel-Power and Power-Troubleshooter exist from 2008 on: a 2003 System log
+            # shows no sleep, whatever the server does (found by review)
+            return ctx.not_evaluated(POWERCFG_2003, note="Windows Server 2003 logs no sleep "
+                                     "or wake event; its power scheme tells")
         return [] if ctx.has("system") else ctx.not_evaluated("system")
     intervals = []
     wake_times = sorted(t for t in wakes["time"].dropna())
