@@ -136,8 +136,10 @@ def safe_member_name(name: str) -> tuple[str | None, str]:
     return "/".join(parts), ""
 
 
-#: full-width hiragana / katakana: Japanese text (cp437 mojibake never decodes to them)
-_KANA = re.compile("[\u3041-\u30ff]")
+#: two Japanese characters in a row (kana or kanji). One alone is no proof: a Western
+#: cp437 name decodes as cp932 now and then with one kana ("Château" → "Chフeau"); two
+#: adjacent need four high bytes in the right ranges, which Western names do not have
+_JP_RUN = re.compile("[\u3041-\u30ff\u4e00-\u9fff]{2}")
 
 
 def _unicode_path_extra(info: zipfile.ZipInfo) -> str | None:
@@ -166,8 +168,8 @@ def zip_member_names(infos: list[zipfile.ZipInfo]) -> dict[int, str]:
     Explorer on a Japanese Windows writes cp932 and other tools write UTF-8 without setting
     the flag, and the report would show mojibake that matches no file the customer has. Per
     archive: the Unicode Path extra field when present; else UTF-8 when every such name
-    decodes as UTF-8; else cp932 when every one decodes and one holds kana (Western cp437
-    names decode as cp932 now and then, never to kana); else cp437 as written."""
+    decodes as UTF-8; else cp932 when every one decodes to a name with two Japanese
+    characters in a row (:data:`_JP_RUN`); else cp437 as written."""
     out: dict[int, str] = {}
     odd: list[tuple[int, bytes]] = []
     for n, info in enumerate(infos):
@@ -186,7 +188,7 @@ def zip_member_names(infos: list[zipfile.ZipInfo]) -> dict[int, str]:
             names = {n: raw.decode(enc) for n, raw in odd}
         except UnicodeDecodeError:
             continue
-        if names and (enc == "utf-8" or any(_KANA.search(v) for v in names.values())):
+        if names and (enc == "utf-8" or all(_JP_RUN.search(v) for v in names.values())):
             out.update(names)
             break
     return out

@@ -277,6 +277,7 @@ def _registry_candidates(tl: pd.DataFrame, warnings: list | None = None) -> list
     current = _current_controlsets(reg, data)
     deletions = _deletions(tl)
     out: list[tuple[str, Candidate]] = []
+    unread: list[tuple[str, str, dict]] = []
     certs: dict[str, list[tuple[str, str, str, str]]] = {}
     for i, (host, src, loc, d) in enumerate(zip(reg["host"], reg["source"], reg["locator"], data)):
         key = str(d.get("key") or normalize_key(d.get("key_original", ""))[1]).casefold()
@@ -309,18 +310,27 @@ def _registry_candidates(tl: pd.DataFrame, warnings: list | None = None) -> list
             # a wrong number must not decide. A DWORD that is no number has the parser's
             # warning; a REG_BINARY of another length than 4 is valid registry data, so
             # nothing would say why the setting reads as unset
-            if d.get("type") == "REG_BINARY" and warnings is not None:
+            if d.get("type") == "REG_BINARY" and not inactive:
                 n = len(str(value or "")) // 2
-                warnings.append({"source": "" if pd.isna(src) else str(src), "locator": str(loc),
-                                 "message": f"{setting} ({d.get('name')}) is REG_BINARY of {n} "
-                                            "byte(s), not a 4-byte number: not used, the "
-                                            "setting is read as not set"})
+                unread.append((host, setting, {
+                    "source": "" if pd.isna(src) else str(src), "locator": str(loc),
+                    "message": f"{setting} ({d.get('key_original') or d.get('key')}\\"
+                               f"{d.get('name')}) is REG_BINARY of {n} byte(s), not a 4-byte "
+                               "number: not used"}))
             continue
         c = Candidate(setting, value, origin, None if pd.isna(src) else str(src), str(loc),
                       order=i, preferred_controlset=preferred)
         if inactive:
             c.extra["inactive"] = m.group(0).strip("\\")
         out.append((host, c))
+    if warnings is not None:
+        # only where nothing else in the bundle gives the setting (a cut copy in another
+        # control set or file is no news when the running one is read)
+        given = {(h.upper(), c.setting) for h, c in out}
+        for host, setting, w in unread:
+            if (host.upper(), setting) not in given:
+                w["message"] += ", and nothing else in the bundle sets it: read as not set"
+                warnings.append(w)
     for host, found in certs.items():
         names = sorted({n for n, _, _, _ in found}, key=CERT_VALUES.index)
         where = sorted({w for _, w, _, _ in found})

@@ -249,13 +249,22 @@ def test_numbers_stored_as_binary_are_little_endian_or_not_read(tmp_path):
     assert any("REG_DWORD of 2 bytes" in w.message for w in r.warnings)
     # the REG_BINARY of 2 bytes is valid registry data: no parser warning said why the port
     # read as the default 3389 (found by review); the configuration's warnings do
-    assert [(w["source"], w["locator"].split(" [")[0], w["message"])
-            for w in cfg.attrs["warnings"]] == [
-        ("b.reg", "line 5", "PortNumber (PortNumber) is REG_BINARY of 2 byte(s), not a 4-byte "
-                            "number: not used, the setting is read as not set")]
+    [w] = cfg.attrs["warnings"]
+    assert (w["source"], w["locator"].split(" [")[0]) == ("b.reg", "line 5")
+    assert w["message"] == (f"PortNumber ({_RDPTCP_KEY}\\PortNumber) is REG_BINARY of 2 "
+                            "byte(s), not a 4-byte number: not used, and nothing else in the "
+                            "bundle sets it: read as not set")
     rep = analyzer.analyze(tmp_path / "b.reg").report
-    assert any("PortNumber (PortNumber) is REG_BINARY of 2 byte(s)" in w["message"]
-               for w in rep.warnings)
+    assert any("is REG_BINARY of 2 byte(s)" in w["message"] for w in rep.warnings)
+    # another file sets the port: the cut copy is no news (found by review)
+    text2 = f"""Windows Registry Editor Version 5.00
+
+[{_RDPTCP_KEY}]
+"PortNumber"=dword:00000d3d
+"""
+    r2 = regfile.parse(_reg(text2, tmp_path / "c.reg"))
+    cfg2 = C.effective_config(_timeline((r, "b.reg", "H"), (r2, "c.reg", "H")))
+    assert C.value(cfg2, "H", "PortNumber") == 3389 and cfg2.attrs["warnings"] == []
 
 
 def test_a_script_that_deletes_a_value_or_key_later_cancels_it(tmp_path):

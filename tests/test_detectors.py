@@ -1074,5 +1074,21 @@ def test_host_sleeps_on_2003_is_not_read_from_an_event_log_without_sleep_events(
     the check whatever the server did (found by review)."""
     w2003 = sysinfo("Microsoft(R) Windows(R) Server 2003, Standard Edition", "5.2.3790")
     ne = run("host-sleeps", [w2003, ev(0, "eventlog", BOOT, kind="evt")])
-    assert isinstance(ne, NotEvaluated) and "powercfg" in ne.missing[0]
+    # nothing rdpdoctor reads tells: no request the customer could answer, a manual check
+    assert isinstance(ne, NotEvaluated) and ne.missing == [] and "powercfg" in ne.note
     assert run("host-sleeps", [ev(0, "eventlog", BOOT)]) == []          # version unknown
+
+
+def test_with_one_rcm_log_the_other_is_asked_for():
+    y2019 = sysinfo("Microsoft Windows Server 2019 Standard", "10.0.17763")
+    ne = run("logons-disabled", [y2019, ev(1, "rcm", 261)])
+    assert ne.missing == ["TerminalServices-RemoteConnectionManager Admin log (.evtx)"]
+    ne = run("logons-disabled", [y2019, ev(1, "rcma", 1056)])
+    assert ne.missing == ["TerminalServices-RemoteConnectionManager Operational log (.evtx)"]
+
+
+def test_brute_force_attribution_needs_rcm_operational_not_admin():
+    """Type-3 bursts are tied to RDP by RCM 261 (Operational) and RdpCoreTS: a bundle
+    without the RCM Admin log was not-evaluated (found by review)."""
+    quiet = [ev(-600, "rcm", 258), ev(-600, "core", 131, ip="192.0.2.50")]
+    assert run("rdp-brute-force", _fails(40, "3") + quiet) == []

@@ -494,11 +494,16 @@ class Context:
                 # RCM writes to two logs (listener and connection events to Operational;
                 # logons disabled, licensing, listener failures to Admin): the request
                 # names both, and one alone cannot show the other's events absent
-                return all(any(w in c and sub in c for c in chans)
-                           or any(w in s and sub in s for s in srcs)
-                           for sub in ("operational", "admin"))
+                return all(self.has_log(w, sub) for sub in ("operational", "admin"))
             return any(w in c for c in chans) or any(w in s for s in srcs)
         raise KeyError(name)
+
+    def has_log(self, word: str, sub: str = "") -> bool:
+        """Whether an event log whose channel (or file name) holds ``word`` and ``sub`` is
+        in the bundle for this host (``has_log("remoteconnectionmanager", "admin")``)."""
+        _, chans, srcs, _ = self._facts()
+        return any(word in c and sub in c for c in chans) or any(
+            word in s and sub in s for s in srcs)
 
     def empty_logs(self) -> list[str]:
         """Event logs of this host of which no record could be read (path in the bundle)."""
@@ -545,6 +550,12 @@ class Context:
         """What to ask the customer for: 2003's gpresult has only the /z text report."""
         if name == "gpresult" and self.os() == "2003":
             return GPRESULT_2003
+        if name == "rcm-log":
+            # one of the two RCM logs is here: ask for the other only
+            lacking = [sub for sub in ("Operational", "Admin")
+                       if not self.has_log("remoteconnectionmanager", sub.lower())]
+            if len(lacking) == 1:
+                return f"TerminalServices-RemoteConnectionManager {lacking[0]} log (.evtx)"
         return INPUTS.get(name, name)
 
     # -- configuration

@@ -161,7 +161,10 @@ def rdp_brute_force(ctx: Context):
         # RDS logs nothing tells them from SMB guessing, so "no RDP guessing" cannot be said
         rds = ["rcm-log"] + (["rdpcorets-log"] if core_exists else [])
         nla = nt is None or nt >= 6.0
-        if unattributed and nla and not all(ctx.has(x) for x in rds):
+        # (attribution reads RCM 261 — Operational — and RdpCoreTS: the Admin log is not needed)
+        told = ctx.has_log("remoteconnectionmanager", "operational") and (
+            not core_exists or ctx.has("rdpcorets-log"))
+        if unattributed and nla and not told:
             ip, n = max(unattributed, key=lambda x: x[1])
             return ctx.not_evaluated(
                 *rds,

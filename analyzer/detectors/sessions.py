@@ -13,7 +13,7 @@ import pandas as pd
 
 from .. import knowledge
 from .. import timeline as tl
-from . import Context, detector
+from . import Context, NotEvaluated, detector
 from .configuration import UNLIMITED, _gp_step, _int
 from .listener import _latest_source
 
@@ -348,7 +348,7 @@ def user_not_authorized(ctx: Context):
 
 
 #: what shows sleep settings on 2003 (no event tells)
-POWERCFG_2003 = "`powercfg /query` and `powercfg /hibernate` state (Windows Server 2003)"
+POWERCFG_2003 = "`powercfg /query`: standby and hibernate timeouts never"
 
 
 @detector(id="host-sleeps", severity="warning", title="The server goes to sleep",
@@ -367,8 +367,9 @@ def host_sleeps(ctx: Context):
         if ctx.os() == "2003" or (ctx.nt_version() or 6.0) < 6.0:
             # Kernel-Power and Power-Troubleshooter exist from 2008 on: a 2003 System log
             # shows no sleep, whatever the server does (found by review)
-            return ctx.not_evaluated(POWERCFG_2003, note="Windows Server 2003 logs no sleep "
-                                     "or wake event; its power scheme tells")
+            # nothing rdpdoctor reads can tell: no request, a note for a manual check
+            return NotEvaluated([], note="Windows Server 2003 logs no sleep or wake event: "
+                                "check its power scheme by hand (" + POWERCFG_2003 + ")")
         return [] if ctx.has("system") else ctx.not_evaluated("system")
     intervals = []
     wake_times = sorted(t for t in wakes["time"].dropna())
