@@ -495,7 +495,7 @@ class Context:
                 # logons disabled, licensing, listener failures to Admin): the request
                 # names both, and one alone cannot show the other's events absent
                 return all(self.has_log(w, sub) for sub in ("operational", "admin"))
-            return any(w in c for c in chans) or any(w in s for s in srcs)
+            return self.has_log(w)
         raise KeyError(name)
 
     def has_log(self, word: str, sub: str = "") -> bool:
@@ -740,28 +740,9 @@ class Context:
 
 
 def _os_generation(ctx: Context) -> str | None:
-    name = ctx.os_name() or ""
-    import re
-
-    m = re.search(r"\b(\d+)\.(\d+)\.\d+", name)
-    if m:
-        return "2003" if int(m.group(1)) < 6 else "2008+"
-    low = name.lower()
-    if "2003" in low or " xp" in low or "2000" in low:
-        return "2003"
-    if any(y in low for y in ("2008", "2012", "2016", "2019", "2022", "2025", "vista",
-                              "windows 7", "windows 8", "windows 10", "windows 11")):
-        return "2008+"
-    reg = ctx.etype("reg:value")
-    if len(reg):
-        d = tl.fields(reg, "key", "name", "value")
-        cv = d[(d["name"].astype(str).str.lower() == "currentversion")
-               & d["key"].astype(str).str.lower().str.endswith("windows nt\\currentversion")]
-        for v in cv["value"]:
-            try:
-                return "2003" if float(str(v)) < 6 else "2008+"
-            except ValueError:
-                pass
+    v = ctx.nt_version()            # systeminfo, the registry, Kernel-General 12 ...
+    if v is not None:
+        return "2003" if v < 6 else "2008+"
     kinds = tl.distinct(ctx.timeline["kind"])
     if any("/" in str(c) for c in tl.distinct(ctx.timeline["channel"])):
         return "2008+"              # crimson channels exist from Vista/2008 on
@@ -785,6 +766,8 @@ _NT_BY_NAME = (("2008 r2", 6.1), ("windows 7", 6.1), ("2008", 6.0), ("vista", 6.
 
 
 def _nt_version(ctx: Context) -> float | None:
+    """The version systeminfo (or the .evt header's meta) names, else Kernel-General 12's,
+    else the registry's CurrentVersion, else 6.2 when an RdpCoreTS log (2012+) is held."""
     import re
 
     texts = []
