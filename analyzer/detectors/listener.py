@@ -360,12 +360,10 @@ def listener_down(ctx: Context):
                 return ctx.not_evaluated("tasklist", "qwinsta", note=(
                     f"TCP {port} is listened on by PID {pids}; `tasklist /svc` tells whether "
                     "that is TermService"))
-            if q_cut and not owner_unknown:
-                return ctx.not_evaluated("qwinsta", note="the qwinsta capture has no header "
-                                         "line (filtered with findstr?) and no rdp-tcp row")
             if q_cut:
-                return ctx.not_evaluated("qwinsta", "tasklist", note="the qwinsta capture has "
-                                         "no header line and no rdp-tcp row")
+                return ctx.not_evaluated("qwinsta", *(["tasklist"] if owner_unknown else []),
+                                         note="the qwinsta capture has no header line "
+                                              "(filtered with findstr?) and no rdp-tcp row")
         return []
     steps = []
     lan = ctx.setting("LanAdapter")
@@ -490,12 +488,11 @@ def termservice_not_running(ctx: Context):
     procs = process_table(ctx)
     have_svc_list = len(procs) and procs["services"].map(
         lambda v: bool(_services_list(v))).any() and _complete_process_list(procs)
-    if not have_sys and not have_svc_list and (start is None or str(start.get("value")) != "4") \
-            and _listener_seen_up(ctx):
-        # netstat shows TermService's PID listening (-b owner lines, or tasklist), or qwinsta
-        # shows rdp-tcp in Listen: the service runs
-        return []
     if not have_sys and not have_svc_list and (start is None or str(start.get("value")) != "4"):
+        if _listener_seen_up(ctx):
+            # netstat shows TermService's PID listening (-b owner lines, or tasklist), or
+            # qwinsta shows rdp-tcp in Listen: the service runs
+            return []
         # a start type other than Disabled says the service may run, not that it does
         note = (f"TermService Start = {start.get('value')} (not Disabled) is all the bundle "
                 "says" if start is not None else "")
