@@ -70,6 +70,13 @@ def _latest_source(df: pd.DataFrame, ctx: Context | None = None) -> pd.DataFrame
     return df[src == last]
 
 
+def _cut(q: pd.DataFrame) -> bool:
+    """A qwinsta capture (with its decoded ``headerless`` column) without its header line
+    (``qwinsta | findstr ...``): the rows it shows are real, but rows may be missing from
+    it — an absent listener or a count below a limit proves nothing."""
+    return bool(len(q)) and bool(q["headerless"].all())
+
+
 def listening_sockets(ctx: Context) -> pd.DataFrame:
     """TCP LISTENING sockets of the latest netstat capture, with decoded data columns."""
     cached = ctx._cache.get("listening")
@@ -278,7 +285,7 @@ def listener_down(ctx: Context):
     if have_q:
         q, lst = _listener_rows(ctx)
         if len(q) and not len(lst):
-            if q["headerless"].all():
+            if _cut(q):
                 q_cut = True
             else:
                 q_absent = ("qwinsta shows no rdp-tcp listener",

@@ -15,7 +15,7 @@ from .. import knowledge
 from .. import timeline as tl
 from . import Context, NotEvaluated, detector
 from .configuration import UNLIMITED, _gp_step, _int
-from .listener import _latest_source
+from .listener import _cut, _latest_source
 
 _RDP_SESSION = re.compile(r"^rdp-tcp#\d+$")
 _HELD = {"active", "disc", "conn", "connq", "shadow", "idle"}
@@ -30,13 +30,6 @@ def qwinsta_snapshot(ctx: Context) -> pd.DataFrame:
     return q.assign(session_name=d["session_name"].astype("string").fillna("").str.strip().str.lower(),
                     state=d["state"].astype("string").fillna("").str.strip().str.lower(),
                     headerless=[v is True for v in d["headerless"]])
-
-
-def _cut(q: pd.DataFrame) -> bool:
-    """A qwinsta capture without its header line (``qwinsta | findstr rdp-tcp``): the rows
-    it shows are real, but sessions may be missing from it — a count below a limit proves
-    nothing."""
-    return bool(len(q)) and bool(q["headerless"].all())
 
 
 _CUT_NOTE = "the qwinsta capture has no header line (filtered with findstr?): sessions may be missing"

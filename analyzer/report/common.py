@@ -157,9 +157,9 @@ VERDICT_LABEL = {"ok": "NO FAULT FOUND", "incomplete": "INCOMPLETE",
                  "inconclusive": "INCONCLUSIVE", "no-data": "NO DATA", "filtered": "FILTERED"}
 
 
-def _unchecked(report: Report) -> tuple[list[str], dict[str, list[str]]]:
+def _unchecked(report: Report) -> tuple[list[str], list[str], dict[str, list[str]]]:
     """(the blocking checks this report ran — a check disabled in the configuration is not
-    counted —, host → those of them not evaluated there)."""
+    counted —, those of them not evaluated on some host, host → those not evaluated there)."""
     ran = {c.id for c in report.checks}
     blocking = [i for i in blocking_checks() if i in ran]
     by_host: dict[str, list[str]] = {}
@@ -170,7 +170,7 @@ def _unchecked(report: Report) -> tuple[list[str], dict[str, list[str]]]:
                 lst.append(c.id)
     for h in by_host:
         by_host[h].sort(key=blocking.index)
-    return blocking, by_host
+    return blocking, [i for i in blocking if any(i in v for v in by_host.values())], by_host
 
 
 def blocking_checks() -> list[str]:
@@ -206,11 +206,10 @@ def verdict(report: Report) -> Verdict:
         headline = f"{kind}{where}: {top.title}"
         # what could not be checked still matters beside a fault found (a warning-level
         # finding on a bundle where nothing critical could run)
-        blocking, by_host = _unchecked(report)
+        _, unchecked, by_host = _unchecked(report)
         return Verdict(top.severity, headline, top.summary, top,
                        [f for f in roots[1:]], counts, checks, asks,
-                       unchecked=[i for i in blocking if any(i in v for v in by_host.values())],
-                       unchecked_by_host=by_host)
+                       unchecked=unchecked, unchecked_by_host=by_host)
     if checks["fail"]:
         # nothing shown, yet checks failed: their findings are below --min-severity
         hidden = sum(len(c.hidden) for c, o in zip(report.checks, outcomes) if o == "fail")
@@ -228,11 +227,9 @@ def verdict(report: Report) -> Verdict:
         return Verdict(None, headline, detail, None, [], counts, checks, asks, status="no-data")
     # a check that could not run is not a pass: the verdict says how much of what stops
     # every connection the bundle let us look at, host by host
-    blocking, by_host = _unchecked(report)
-    unchecked = [i for i in blocking if any(i in v for v in by_host.values())]
+    blocking, unchecked, by_host = _unchecked(report)
     if unchecked:
         inc = [h for h, v in by_host.items() if 2 * len(v) > len(blocking)]
-        part = [h for h, v in by_host.items() if v and h not in inc]
         checked = {c.host for c in report.checks}
         clean = [h for h in report.hosts if h in checked and h not in by_host]
         several = len(checked) > 1
