@@ -13,8 +13,9 @@ SESSIONNAME)::
 The first column is the ``>`` marker of the session running the command; SESSIONNAME is blank
 for disconnected sessions, USERNAME blank for services/listeners; ID is right-aligned under
 the ``ID`` header. 2003 fills TYPE (``wdcon`` console, ``rdpwd`` RDP) and DEVICE. Header
-words and state words are localized (Russian ``ИМЯ_СЕАНСА … СОСТОЯНИЕ``, ``Активно``,
-``Диск``/``Разъедин``, ``Прослуш``); states are normalised to Active, Conn, ConnQ, Shadow,
+words and state words are localized (Russian ``СЕАНС  ПОЛЬЗОВАТЕЛЬ  ID  СТАТУС``, ``Активно``,
+``Диск``, ``Прием``; Chinese ``会话名 … 状态``, ``运行中``, ``断开``, ``侦听``, as pasted from real
+servers; older-looking forms such as ``Разъедин``/``Прослуш`` are kept too); states are normalised to Active, Conn, ConnQ, Shadow,
 Disc, Idle, Listen, Reset, Down, Init (the original kept). Without a header line rows are read
 by shape (``name [user] id state``). ``/counter`` trailer lines (``label: number``) go to
 ``stats["counters"]``.
@@ -48,7 +49,7 @@ STATES: dict[str, str] = {}
 for _en, _words in {
     "Active": ["active", "aktiv", "actif", "activo", "attivo", "ativo", "actief", "aktywny",
                "aktywne", "aktivní",
-               "активно", "активный", "активен", "活动", "運用中", "アクティブ", "활성"],
+               "активно", "активный", "активен", "运行中", "活动", "運用中", "アクティブ", "활성"],
     "Conn": ["conn", "connected", "verb", "verbunden", "verbonden", "connecté", "conectado",
              "connesso", "połączone", "připojeno", "ansluten",
              "подключено", "подкл", "已连接", "接続", "연결"],
@@ -65,7 +66,7 @@ for _en, _words in {
     "Listen": ["listen", "listening", "abhören", "abh", "écouter", "écoute", "ecoute", "escuchar",
                "escucha", "ascolto", "in ascolto", "escutar", "luisteren", "nasłuchiwanie",
                "naslouchání", "lyssnar",
-               "прослуш", "прослушивание", "ожидание", "侦听",
+               "прием", "приём", "прослуш", "прослушивание", "ожидание", "侦听",
                "监听", "待ち受け", "수신 대기", "수신"],
     "Reset": ["reset", "zurücksetzen", "réinitialiser", "restablecer", "сброс", "重置", "リセット",
               "다시 설정"],
@@ -97,7 +98,7 @@ def normalize_state(word: str | None) -> str | None:
 
 
 _ID_WORDS = {"id", "ид", "kennung", "identificador", "n°", "№"}
-_SESSION_WORDS = ("sessionname", "имя_сеанса", "sitzungsname", "session", "sesión", "nombre",
+_SESSION_WORDS = ("sessionname", "имя_сеанса", "сеанс", "sitzungsname", "session", "sesión", "nombre",
                   "セッション名", "会话名", "세션 이름", "nome sessione", "nom de session")
 
 

@@ -168,3 +168,43 @@ def test_prose_that_quotes_a_listener_row_is_not_qwinsta(tmp_path):
     assert "listener-down" not in r.ids
     inv = r.report.inventory
     assert [i["kind"] for i in inv if i["source"].endswith("_notes.md")] != ["qwinsta"]
+
+
+# Layouts as real Russian and Chinese (zh-CN) servers print them (pasted in public forum
+# posts; the header prints the ID column as Latin "ID" in both): the Russian listener state
+# is "Прием", the Chinese active state "运行中".
+RU_REAL = (" СЕАНС             ПОЛЬЗОВАТЕЛЬ             ID  СТАТУС  ТИП         УСТР-ВО\r\n"
+           " services                                    0  Диск\r\n"
+           " console                                     1  Подключено\r\n"
+           ">rdp-tcp#0         Администратор             2  Активно\r\n"
+           " rdp-tcp                                 65536  Прием\r\n")
+ZH_REAL = (" 会话名            用户名                   ID  状态    类型        设备\r\n"
+           " services                                    0  断开\r\n"
+           " console                                     1  已连接\r\n"
+           ">rdp-tcp#0         Administrator             2  运行中  rdpwd\r\n"
+           " rdp-tcp                                 65536  侦听\r\n")
+
+
+@pytest.mark.parametrize("text,encoding", [(RU_REAL, "cp866"), (ZH_REAL, "gbk")])
+def test_real_russian_and_chinese_state_words(tmp_path, text, encoding):
+    p = tmp_path / "sessions.txt"
+    p.write_bytes(text.encode(encoding))
+    res = qwinsta.parse(p)
+    assert not res.warnings, res.warnings
+    rows = _rows(res)
+    assert [(r[1], d["state"]) for r in rows for d in [r[2]]] == [
+        (0, "Disc"), (1, "Conn"), (2, "Active"), (65536, "Listen")]
+    assert rows[2][0] == ("Администратор" if encoding == "cp866" else "Administrator")
+    assert rows[3][2]["listener"] is True and rows[2][2]["current"] is True
+
+
+def test_a_row_out_of_line_with_the_header_is_kept_by_shape(tmp_path):
+    # a real zh-CN paste whose active row's ID sits left of the ID column
+    p = tmp_path / "q.txt"
+    p.write_text(" 会话名            用户名                   ID  状态    类型        设备\n"
+                 " services                                    0  断开\n"
+                 ">rdp-tcp#0                 mynzelo                   1  运行中\n"
+                 " rdp-tcp                                 65536  侦听\n", encoding="utf-8")
+    rows = _rows(qwinsta.parse(p))
+    assert [(r[0], r[1], r[2]["state"]) for r in rows] == [
+        (None, 0, "Disc"), ("mynzelo", 1, "Active"), (None, 65536, "Listen")]
