@@ -1017,13 +1017,16 @@ def _max_sev(findings: list[dict]) -> str:
 
 def summary_rows(rec: dict) -> list[dict[str, Any]]:
     """The summary rows (one per finding, at least one) of one bundle record."""
+    from .bundle import printable
+
     ref: BundleRef = rec["ref"]
     findings = rec.get("findings") or []
     os_map = rec.get("os") or {}
     hosts = rec.get("hosts") or []
     base = {
-        "bundle_id": ref.bundle_id, "path": ref.path, "sha256": rec.get("sha256", ""),
-        "version": rec.get("version", _version()), "status": rec.get("status", "failed"),
+        # (a name the file system holds as undecodable bytes: shown as \xNN escapes)
+        "bundle_id": printable(ref.bundle_id), "path": printable(ref.path),
+        "sha256": rec.get("sha256", ""), "version": rec.get("version", _version()), "status": rec.get("status", "failed"),
         "action": rec.get("action", "analysed"), "reason": rec.get("reason", ""),
         "hosts": ",".join(hosts), "bundle_time": rec.get("bundle_time"),
         "n_findings": len(findings), "max_severity": _max_sev(findings),
@@ -1081,6 +1084,7 @@ def write_outputs(outdir: Path, records: dict[str, dict]) -> Any:
     import pandas as pd
 
     from . import export
+    from .bundle import printable
 
     rows = [r for bid in sorted(records) for r in summary_rows(records[bid])]
     new = _typed(pd.DataFrame(rows, columns=SUMMARY_COLUMNS),
@@ -1108,7 +1112,8 @@ def write_outputs(outdir: Path, records: dict[str, dict]) -> Any:
         if rec.get("status") != "ok":
             continue
         for f in rec.get("findings") or []:
-            frows.append({"bundle_id": bid, "path": rec["ref"].path, "sha256": rec.get("sha256", ""),
+            frows.append({"bundle_id": printable(bid), "path": printable(rec["ref"].path),
+                          "sha256": rec.get("sha256", ""),
                           "bundle_time": rec.get("bundle_time"), "host": f["host"],
                           "os": (rec.get("os") or {}).get(f["host"], ""), "finding_id": f["id"],
                           "severity": f["severity"], "title": f["title"], "summary": f.get("summary", ""),

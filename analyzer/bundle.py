@@ -85,8 +85,8 @@ class Member:
 
     def __post_init__(self) -> None:
         # names that are not valid UTF-8 (surrogate-escaped) must not break reports
-        self.source = _printable(self.source)
-        self.container = _printable(self.container)
+        self.source = printable(self.source)
+        self.container = printable(self.container)
 
     def as_row(self) -> dict[str, Any]:
         st = self.stats
@@ -553,7 +553,7 @@ class _Intake:
                 raw = names.get(n, info.filename)
                 if info.is_dir():
                     if info.file_size or info.compress_size:
-                        self._refuse(_printable(f"{container}/{raw}" if container else raw),
+                        self._refuse(printable(f"{container}/{raw}" if container else raw),
                                      container, f"folder entry carrying {info.file_size} bytes "
                                      "of data (not read)", size=info.file_size)
                     continue
@@ -562,7 +562,7 @@ class _Intake:
                 if not self._budget_ok(source, container):
                     continue
                 if rel is None:
-                    self._refuse(_printable(f"{container}/{raw}" if container else raw), container, why)
+                    self._refuse(printable(f"{container}/{raw}" if container else raw), container, why)
                     continue
                 mode = (info.external_attr >> 16) & 0o170000
                 if mode == stat.S_IFLNK:
@@ -622,7 +622,7 @@ class _Intake:
                     end = info.offset_data + (info.size if info.isreg() else 0)
                     if end > lim.max_total_bytes or (end > (1 << 20)
                                                      and end > lim.max_ratio * packed):
-                        self._refuse(_printable(f"{container}/{info.name}" if container
+                        self._refuse(printable(f"{container}/{info.name}" if container
                                                 else info.name), container,
                                      f"the archive inflates past {lim.max_ratio:g}:1 of its "
                                      f"{packed} bytes or past {lim.max_total_bytes} bytes "
@@ -636,7 +636,7 @@ class _Intake:
                     if not self._budget_ok(source, container):
                         return                    # the refusal row says the rest was not read
                     if rel is None:
-                        self._refuse(_printable(f"{container}/{info.name}" if container else info.name),
+                        self._refuse(printable(f"{container}/{info.name}" if container else info.name),
                                      container, why)
                         continue
                     if info.issym():
@@ -730,7 +730,7 @@ class _Intake:
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
-def _printable(s: str) -> str:
+def printable(s: str) -> str:
     """Valid UTF-8 text for any name (undecodable bytes shown as \\xNN escapes), with
     control characters shown as escapes too."""
     try:

@@ -25,7 +25,7 @@ import pandas as pd
 
 from . import __version__
 from . import timeline as tl_mod
-from .bundle import Bundle, Limits, load
+from .bundle import Bundle, Limits, load, printable
 from .detectors import (DEFAULT_PARAMS, REGISTRY, ROOT_CAUSES, Context, NotEvaluated, finding_order,
                         empty_config, load_all)
 from .findings import SEVERITIES, SEVERITY_RANK, Check, Finding, Report
@@ -367,7 +367,7 @@ def analyze_bundle(bundle: Bundle, tuning: Tuning | None = None) -> AnalysisResu
         acc = {}
     report = Report(
         tool={"name": "rdpdoctor", "version": __version__},
-        bundle=str(bundle.path), hosts=hosts, findings=ordered, checks=all_checks,
+        bundle=printable(str(bundle.path)), hosts=hosts, findings=ordered, checks=all_checks,
         inventory=_inventory_records(bundle.inventory),
         warnings=[w.as_dict() for w in bundle.warnings] + warnings,
         accounting=acc)

@@ -1727,6 +1727,14 @@ def _json_value(s: str, needle: str, start: int = 0) -> str | None:
 _ODD = "\0odd"
 
 
+def _utf8(path: str) -> bool:
+    try:
+        path.encode("utf-8")
+        return True
+    except UnicodeEncodeError:      # lone surrogates: bytes the file system name did not decode
+        return False
+
+
 def _rust_locator(msg: str) -> str:
     m = re.search(r"chunk number (\d+)", msg)
     if m:
@@ -1758,8 +1766,13 @@ def _run(path: str, backend: str, share: tuple[int, int] | None, rel: Relevance 
                 part.warnings.append((f"offset 0x{off:x}", f"chunk skipped: {reason}"))
                 part.skipped.append({"offset": off, "length": CHUNK_SIZE, "reason": reason})
             if backend == "rust":
-                if share is None:
+                if share is None and _utf8(path):
                     seen = _rust_pass(path, part, rel, deadline, threads)
+                elif share is None:
+                    # the binding opens a path only as UTF-8 (a name with undecodable bytes,
+                    # e.g. Latin-1 from an old archive, is "not found"): give it the file
+                    with open(path, "rb") as own:
+                        seen = _rust_pass(own, part, rel, deadline, threads)
                 else:
                     view = _ShareView(buf, [c.offset for c in walk.chunks
                                             if (c.offset - HEADER_SIZE) % CHUNK_SIZE == 0])

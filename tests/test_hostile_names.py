@@ -1,0 +1,58 @@
+"""Customer-controlled names and text in the outputs: a bundle whose file name the file
+system holds as undecodable bytes (a Latin-1 name from an old archive) must be analysed and
+reported like any other; control characters must not reach a terminal raw."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from analyzer import sample
+from analyzer.cli import app
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32" or sys.getfilesystemencoding() != "utf-8",
+                                reason="needs a POSIX file system that stores bytes names")
+
+
+def _latin1_path(parent, stem: bytes, suffix: str = ""):
+    return parent / (os.fsdecode(stem) + suffix)
+
+
+def test_a_bundle_named_in_undecodable_bytes_is_analysed_and_reported(tmp_path):
+    bundle = _latin1_path(tmp_path, b"caf\xe9-ticket")     # a folder bundle
+    sample.write_bundle("port-conflict", bundle, seed=1, fmt="dir")
+    r = CliRunner().invoke(app, ["analyze", str(bundle), "--format", "json"])
+    assert r.exit_code == 0, r.output
+    rep = json.loads(r.stdout)
+    assert rep["bundle"].endswith("caf\\xe9-ticket")
+    assert "port-conflict" in {f["id"] for f in rep["findings"]}
+    # the Rust reader opens a path only as UTF-8: it is given the file, so it reads the logs
+    assert not [w for w in rep["warnings"] if "refused" in w["message"]], rep["warnings"]
+    evtx = [i for i in rep["inventory"] if i["kind"] == "evtx"]
+    assert evtx and all(i["status"] == "parsed" and i["records"] > 0 for i in evtx)
+    for ext in ("html", "md", "txt"):
+        out = tmp_path / f"report.{ext}"
+        r = CliRunner().invoke(app, ["analyze", str(bundle), "-o", str(out)])
+        assert r.exit_code == 0, r.output
+        shown = "caf\\\\xe9" if ext == "md" else "caf\\xe9"      # Markdown escapes the \\
+        assert shown + "-ticket" in out.read_text(encoding="utf-8")
+
+
+def test_batch_over_an_inbox_with_an_undecodable_name_writes_its_summary(tmp_path):
+    inbox = tmp_path / "inbox"
+    sample.write_bundle("port-conflict", _latin1_path(inbox, b"caf\xe9", ".zip"), seed=1)
+    sample.write_bundle("healthy-2022", inbox / "ok.zip", seed=2)
+    out = tmp_path / "out"
+    r = CliRunner().invoke(app, ["batch", str(inbox), "--out", str(out), "--jobs", "1"])
+    assert r.exit_code == 0, r.output
+    summary = pd.read_csv(out / "summary.csv")
+    assert set(summary["bundle_id"]) == {"caf\\xe9.zip", "ok.zip"}
+    assert set(summary["status"]) == {"ok"}
+    bad = summary[summary["bundle_id"] == "caf\\xe9.zip"]
+    assert "port-conflict" in set(bad["finding_id"])
+    r = CliRunner().invoke(app, ["batch", str(inbox), "--out", str(out), "--jobs", "1"])
+    assert r.exit_code == 0 and "2 already done" in r.output, r.output
