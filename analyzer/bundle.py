@@ -840,6 +840,12 @@ def _parse_one_inner(real_path: str, source: str, options: ParseOptions):
         return mod.INFO.name, mod.INFO.kind, None, f"parser crashed: {type(e).__name__}: {e}"
     # rewrite warning sources to the in-bundle path
     res.warnings = [ParseWarning(source, w.locator, w.message) for w in res.warnings]
+    unfit = res.frame.attrs.pop("unfit", None) if res.frame is not None else None
+    for loc, why in (unfit or ())[:100]:
+        res.warnings.append(ParseWarning(source, loc, why))
+    if unfit and len(unfit) > 100:
+        res.warnings.append(ParseWarning(source, "file", f"{len(unfit) - 100} more values "
+                                                         "that fit no integer column"))
     return mod.INFO.name, mod.INFO.kind, res, ""
 
 

@@ -116,6 +116,8 @@ def owners(timeline: pd.DataFrame) -> pd.DataFrame:
         return socks.assign(image=[], services=[], has_tasklist=[], proc_source=[], proc_locator=[])
     hosts_with_tasklist = set(procs["host"].fillna("")) if len(procs) else set()
     # one process per (host, pid): the first tasklist row wins
+    # (a process without a PID owns nothing: pandas would join its NA with a socket's NA)
+    procs = procs[procs["pid"].notna()] if len(procs) else procs
     procs = procs.assign(_h=procs["host"].fillna("")).drop_duplicates(["_h", "pid"])
     socks = socks.assign(_h=socks["host"].fillna(""))
     m = socks.merge(procs[["_h", "pid", "image", "services", "source", "locator"]]

@@ -120,10 +120,13 @@ def conform(df: pd.DataFrame) -> pd.DataFrame:
     """Return ``df`` with exactly the timeline columns, in order, with their dtypes.
 
     Missing columns are added as all-NA; extra columns are dropped. ``time`` accepts
-    tz-aware or naive (taken as UTC) datetimes, or ISO strings.
+    tz-aware or naive (taken as UTC) datetimes, or ISO strings. An integer that does not
+    fit its column is left empty and listed in ``attrs["unfit"]`` as (locator, why): the
+    bundle reports those as warnings.
     """
     n = len(df)
     out = {}
+    unfit: list[tuple[str, str]] = []
     for col, dtype in TIMELINE_DTYPES.items():
         if col in df.columns:
             s = df[col]
@@ -132,11 +135,49 @@ def conform(df: pd.DataFrame) -> pd.DataFrame:
                     s = pd.to_datetime(s, utc=True, errors="coerce", format="mixed")
                 s = s.dt.tz_convert("UTC").astype(TIME_DTYPE)
             elif str(s.dtype) != dtype:
-                s = s.astype(dtype)
+                try:
+                    s = s.astype(dtype)
+                except (OverflowError, TypeError, ValueError):
+                    if dtype not in _INT_BOUNDS:
+                        raise
+                    s = _fit_ints(s, dtype, col, df, unfit)
             out[col] = s.reset_index(drop=True)
         else:
             out[col] = pd.Series(pd.array([None] * n, dtype=dtype))
-    return pd.DataFrame(out, copy=False)
+    frame = pd.DataFrame(out, copy=False)
+    if unfit:
+        frame.attrs["unfit"] = unfit
+    return frame
+
+
+_INT_BOUNDS = {"Int64": (-(1 << 63), (1 << 63) - 1), "Int32": (-(1 << 31), (1 << 31) - 1),
+               "Int8": (-128, 127)}
+
+
+def _fit_ints(s: pd.Series, dtype: str, col: str, df: pd.DataFrame,
+              unfit: list[tuple[str, str]]) -> pd.Series:
+    """An integer column one of whose values does not fit its type (a 30-digit PID in a
+    hand-edited export): those values become NA and are listed in ``unfit`` as (locator,
+    why), instead of the whole file failing."""
+    lo, hi = _INT_BOUNDS[dtype]
+    locs = df["locator"].tolist() if "locator" in df.columns else [None] * len(s)
+    vals = []
+    for i, v in enumerate(s.tolist()):
+        if v is None or (isinstance(v, float) and v != v) or v is pd.NA:
+            vals.append(None)
+            continue
+        try:
+            f = float(v)
+            iv = int(v) if f == f else None
+        except (TypeError, ValueError, OverflowError):
+            iv = None
+        if iv is None or not lo <= iv <= hi or (isinstance(v, float) and iv != v):
+            unfit.append((str(locs[i] or f"row {i + 1}"),
+                          f"{col} {str(v)[:40]!r} is not a {dtype} integer; left empty"))
+            vals.append(None)
+        else:
+            vals.append(iv)
+    return pd.Series(pd.array(vals, dtype=dtype), index=s.index)
 
 
 # --------------------------------------------------------------------------- results

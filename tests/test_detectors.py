@@ -144,6 +144,22 @@ def test_port_conflict_names_port_pid_image_service():
     assert {e.source for e in out[0].evidence} == {"TS01_netstat.txt", "TS01_tasklist.txt"}
 
 
+def test_an_unreadable_pid_is_nobody_s_process():
+    # netstat and tasklist PIDs that did not fit their column are left empty (a warning):
+    # the empty socket PID must not join the empty tasklist PID of an unrelated process
+    rows = [sock(3389, None), proc(None, "notepad.exe", None, line=4),
+            proc(1096, "svchost.exe", ["TermService"])]
+    out = run("port-conflict", rows)
+    assert isinstance(out, NotEvaluated) and out.missing == ["`tasklist /svc` output"]
+    from _detector_kit import timeline
+    from analyzer import processes
+    assert processes.owners(timeline(rows))["image"].isna().all()
+    # -b names the image: the finding says so, without a "PID None"
+    rows = [sock(3389, None, image="vncsrv.exe"), proc(1096, "svchost.exe", ["TermService"])]
+    out = run("port-conflict", rows)
+    assert "PID ? (vncsrv.exe)" in out[0].summary and out[0].details["pids"] == []
+
+
 def test_port_conflict_quiet_when_termservice_owns_the_port():
     rows = [sock(3389, 1096), proc(1096, "svchost.exe", ["DcomLaunch", "TermService"])]
     assert run("port-conflict", rows) == []

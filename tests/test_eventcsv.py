@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -413,3 +414,24 @@ def test_korean_2003_layout_and_a_bad_date_in_the_repeated_dst_hour(tmp_path):
     res = eventcsv.parse_text(cont, "Application.csv")
     assert len(res.frame) == 1 and "Offsets" in res.frame["message"].iloc[0]
     assert res.stats["records_expected"] == 1
+
+
+def test_a_number_too_big_for_its_column_is_a_warning_not_a_lost_log(tmp_path):
+    # one hand-edited RecordId of 30 digits made the whole export fail (OverflowError)
+    head = ('"Message","Id","Qualifiers","Level","RecordId","ProviderName","LogName",'
+            '"ProcessId","MachineName","TimeCreated"\r\n')
+    rows = ['"X.224 error.","50","49162","2","{rid}","TermDD","System","{pid}",'
+            '"TS2012.contoso.com","7/1/2019 10:15:00 AM"\r\n'.format(rid=r, pid=p)
+            for r, p in (("17", "4"), ("9" * 30, "8"), ("19", "1" * 25))]
+    bundle = tmp_path / "b"
+    bundle.mkdir()
+    (bundle / "TS2012_System.csv").write_text(head + "".join(rows), encoding="utf-8-sig")
+    import analyzer
+    res = analyzer.load(bundle)
+    inv = res.inventory.iloc[0]
+    assert (inv["status"], inv["records"]) == ("parsed", 3)
+    tl = res.timeline
+    assert tl["record_id"].tolist()[0] == 17 and pd.isna(tl["record_id"].tolist()[1])
+    assert tl["pid"].tolist()[1] == 8 and pd.isna(tl["pid"].tolist()[2])
+    msgs = [(w.locator, w.message) for w in res.warnings if "integer" in w.message]
+    assert [(loc, m.split()[0]) for loc, m in msgs] == [("line 3", "record_id"), ("line 4", "pid")]

@@ -172,7 +172,8 @@ def _describe(o: dict) -> str:
     svc = ""
     if svcs:
         svc = (", service " if len(svcs) == 1 else ", services ") + ", ".join(svcs)
-    return f"PID {o['pid']} ({o['image'] or 'unknown image'}{svc})"
+    pid = "?" if o["pid"] is None else o["pid"]     # (netstat's PID was unreadable)
+    return f"PID {pid} ({o['image'] or 'unknown image'}{svc})"
 
 
 @detector(id="port-conflict", severity="critical",
@@ -221,7 +222,9 @@ def port_conflict(ctx: Context):
     steps = [f"Stop or reconfigure the program holding {port}: "
              + (f"`sc config {first['services'][0]} start= disabled` then `sc stop "
                 f"{first['services'][0]}`" if first["services"] else
-                f"`taskkill /PID {first['pid']}` and remove it from startup")
+                f"`taskkill /PID {first['pid']}` and remove it from startup"
+                if first["pid"] is not None else
+                f"`taskkill /IM {first['image'] or '<image>'}` and remove it from startup")
              + " — or move it to another port.",
              ("Restart Terminal Services by rebooting the server (2003 cannot restart it alone)."
               if ctx.os() == "2003" else
@@ -231,7 +234,8 @@ def port_conflict(ctx: Context):
              "that the PID now hosts TermService, and `qwinsta` shows `rdp-tcp … Listen`."]
     return [ctx.finding(f"RDP {port_txt} is held by " + ", ".join(descs) + listener,
                         ev, steps,
-                        details={"port": port, "pids": sorted({o["pid"] for o in other}),
+                        details={"port": port,
+                                 "pids": sorted({o["pid"] for o in other} - {None}),
                                  "images": sorted({o["image"] or "" for o in other}),
                                  "services": sorted({s for o in other for s in (o["services"] or [])})})]
 
