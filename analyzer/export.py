@@ -65,6 +65,8 @@ def _plain(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def to_table(df: pd.DataFrame, max_width: int = 60) -> str:
+    from .bundle import UNSAFE, escape_unsafe
+
     if len(df) == 0:
         return "(no rows)\n"
     show = _plain(df)
@@ -80,6 +82,8 @@ def to_table(df: pd.DataFrame, max_width: int = 60) -> str:
         return s.where(~long, tail if s.name in ("source", "container") else head)
 
     show = show.apply(cut)
+    for c in show.columns:            # no raw control characters on a terminal (see printable)
+        show[c] = show[c].str.replace(UNSAFE, escape_unsafe, regex=True)
     return show.to_string(index=False) + "\n"
 
 

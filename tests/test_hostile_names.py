@@ -1,6 +1,7 @@
 """Customer-controlled names and text in the outputs: a bundle whose file name the file
 system holds as undecodable bytes (a Latin-1 name from an old archive) must be analysed and
-reported like any other; control characters must not reach a terminal raw."""
+reported like any other; control characters must not reach a terminal raw; backtick runs
+in a service name must not turn a Markdown report into one code block."""
 from __future__ import annotations
 
 import json
@@ -56,3 +57,58 @@ def test_batch_over_an_inbox_with_an_undecodable_name_writes_its_summary(tmp_pat
     assert "port-conflict" in set(bad["finding_id"])
     r = CliRunner().invoke(app, ["batch", str(inbox), "--out", str(out), "--jobs", "1"])
     assert r.exit_code == 0 and "2 already done" in r.output, r.output
+
+
+def _hostile_port_conflict(dest, service: str):
+    """The port-conflict sample with the squatter's service renamed to ``service`` (in
+    tasklist /svc and in netstat -b), written as a folder."""
+    files = sample.bundle_files("port-conflict", 1)
+    line = "vncsrv.exe                    2412 RemoteAssistPro"
+    for name in ("TS22PORT_SystemInfo/TS22PORT_Tasklist.txt",
+                 "TS22PORT_Networking/TS22PORT_Netstat.txt"):
+        text = files[name].decode("utf-16")
+        assert "RemoteAssistPro" in text
+        text = text.replace(line, "vncsrv.exe".ljust(25) + " " + "2412".rjust(8) + " " + service)
+        files[name] = text.replace("  RemoteAssistPro\r\n", f"  {service}\r\n").encode("utf-16")
+    for name, data in files.items():
+        p = dest / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(data)
+    return dest
+
+
+TERMINAL_ATTACK = "Evil\x1b[2J\x1b]0;PWNED\x07\x1b[31mRED\rOVER\bWRITE\u202eexe.txt"
+
+
+def test_control_characters_from_customer_text_never_reach_the_terminal(tmp_path):
+    bundle = _hostile_port_conflict(tmp_path / "b", TERMINAL_ATTACK)
+    for args in (["analyze", str(bundle)], ["timeline", str(bundle)],
+                 ["analyze", str(bundle), "--format", "markdown"],
+                 ["analyze", str(bundle), "--format", "html"]):
+        r = CliRunner().invoke(app, args)
+        assert r.exit_code == 0, r.output
+        out = r.stdout
+        shown = out.replace("\\\\", "\\").replace("\\[", "[").replace("\\]", "]")  # Markdown escapes
+        assert "Evil\\x1b[2J\\x1b]0;PWNED\\x07" in shown, args
+        for c in "\x1b\x07\b\u202e":
+            assert c not in out, (args, repr(c))
+    r = CliRunner().invoke(app, ["analyze", str(bundle), "--format", "json"])
+    rep = json.loads(r.stdout)                # JSON keeps the data exact (escaped by JSON)
+    assert any(TERMINAL_ATTACK in f["summary"] for f in rep["findings"])
+
+
+def test_backtick_runs_in_customer_text_cannot_open_code_or_fences_in_markdown(tmp_path):
+    from markdown_it import MarkdownIt
+
+    for service in ("A|B ```<img src=https://evil.example/md.png>[click](https://evil.example)`x``",
+                    "x" * 38 + " ```", "x ~~~ y", "``` ``"):
+        bundle = _hostile_port_conflict(tmp_path / str(len(service)), service)
+        r = CliRunner().invoke(app, ["analyze", str(bundle), "--format", "markdown"])
+        assert r.exit_code == 0, r.output
+        text = r.stdout
+        assert not [ln for ln in text.splitlines() if ln.lstrip().startswith(("```", "~~~"))]
+        html = MarkdownIt("commonmark", {"html": True}).enable("table").render(text)
+        assert "<img" not in html and "<a " not in html, service
+        assert "<pre>" not in html
+        # the findings and the checklist still render as sections
+        assert html.count("<h2") >= 3 and "<table>" in html

@@ -21,6 +21,7 @@ from typing import Any, Iterable
 
 import pandas as pd
 
+from ..bundle import UNSAFE_TEXT, escape_unsafe
 from ..findings import Finding, Report
 from . import chart as chart_mod
 from . import common
@@ -36,7 +37,8 @@ def e(value: Any) -> str:
     """Escape anything for HTML text or a quoted attribute; NA/None → empty."""
     if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
         return ""
-    return escape(str(value), quote=True)
+    # (control characters and bidi overrides, which reorder what is shown, as escapes)
+    return escape(UNSAFE_TEXT.sub(escape_unsafe, str(value)), quote=True)
 
 
 _CODE = re.compile(r"`([^`\n]+)`")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..bundle import UNSAFE, escape_unsafe
 from ..findings import Finding, Report
 from . import common
 
@@ -30,15 +31,19 @@ _BLOCK_START = re.compile(r"^(\s*)([-+*>](?=\s|$)|#{1,6}(?=\s|$)|=+\s*$|-{2,}\s*
 def esc(text: Any, *, cell: bool = False) -> str:
     """Escape Markdown and HTML syntax in text so it renders literally.
 
-    Balanced backtick spans (```reg export ...```) are kept as code spans — code is shown
+    Balanced single-backtick spans (```reg export ...```) are kept as code spans — code is shown
     literally by every renderer, so nothing inside needs escaping except ``|`` in a table
     ``cell``. Everything else is backslash-escaped; newlines and tabs become spaces.
     """
     if text is None:
         return ""
-    s = str(text).replace("\r", " ").replace("\n", " ").replace("\t", " ")
+    s = UNSAFE.sub(escape_unsafe, str(text).replace("\r", " ").replace("\n", " ")
+                   .replace("\t", " "))
     parts = s.split("`")
-    if len(parts) % 2 == 0:            # unbalanced backticks: escape them all
+    # unbalanced backticks, or a run of two or more (CommonMark pairs runs of equal length,
+    # and three at a line start open a fence that swallows the rest of the report: a
+    # customer's service name can hold them): escape them all, no code spans
+    if len(parts) % 2 == 0 or "``" in s:
         return _SPECIAL.sub(r"\\\1", s)
     out = []
     for i, p in enumerate(parts):

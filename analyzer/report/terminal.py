@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..bundle import printable
 from ..findings import Finding, Report
 from . import common
 
@@ -125,7 +126,10 @@ def lines(result: Any) -> list[Line]:
     if acc.get("summary"):
         out.append([])
         out.append([("INPUT: " + str(acc["summary"]), "dim")])
-    return out
+    # customer text (user, service and host names, event strings) may hold escape
+    # sequences that clear the screen or retitle the window, CR/BS that overwrite a line,
+    # and bidi overrides that reorder it: shown as \x1b, \u202e ... instead
+    return [[(printable(t), st) for t, st in ln] for ln in out]
 
 
 def render(result: Any) -> str:
