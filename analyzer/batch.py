@@ -1104,8 +1104,11 @@ def write_outputs(outdir: Path, records: dict[str, dict]) -> Any:
     buf = io.BytesIO()
     full.to_parquet(buf, index=False)
     export.atomic_write_bytes(outdir / "summary.parquet", buf.getvalue())
-    export.atomic_write_text(outdir / "summary.csv", full.to_csv(index=False, lineterminator="\n",
-                                                                 date_format="%Y-%m-%dT%H:%M:%S%z"))
+    # (bundle names, host names and finding summaries are customer text: no formulas)
+    export.atomic_write_text(outdir / "summary.csv",
+                             export.spreadsheet_safe(full).to_csv(
+                                 index=False, lineterminator="\n",
+                                 date_format="%Y-%m-%dT%H:%M:%S%z"))
     frows = []
     for bid in sorted(records):
         rec = records[bid]

@@ -467,6 +467,7 @@ def config(
     import orjson
 
     from . import config as cfgmod
+    from . import export
 
     b = _load(bundle, evtx_backend, jobs)
     cfg = b.config
@@ -481,7 +482,7 @@ def config(
         out = cfg.copy()
         out["value"] = [orjson.dumps(v, default=str).decode() for v in out["value"]]
         out["overridden"] = [orjson.dumps(v, default=str).decode() for v in out["overridden"]]
-        sys.stdout.write(out.to_csv(index=False))
+        sys.stdout.write(export.spreadsheet_safe(out).to_csv(index=False))
     else:
         recs = cfg.to_dict("records")
         if format == ConfigFormat.json:

@@ -133,6 +133,28 @@ def timesketch(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+#: A cell a spreadsheet would evaluate: = or @ first, a tab or CR first, or + / - before
+#: anything but a plain number ("-" alone, "-5" and "+1.5" stay as they are).
+_FORMULA = r"^(?:[=@\t\r]|[+-](?!$)(?![0-9]+(?:\.[0-9]+)?$))"
+
+
+def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with every text cell that Excel or LibreOffice would run as a formula
+    (``=HYPERLINK(...)`` in a user name, ``=CMD|...`` in a host name: customer data) prefixed
+    with an apostrophe, the usual neutraliser, for CSV meant to be opened in a spreadsheet.
+    The JSON Lines, Parquet and Timesketch exports keep values exact."""
+    out = df.copy()
+    for c in out.columns:
+        s = out[c]
+        if not (pd.api.types.is_string_dtype(s.dtype) or s.dtype == object):
+            continue
+        text = s.astype("string")
+        hit = text.str.contains(_FORMULA, regex=True, na=False)
+        if hit.any():
+            out[c] = text.where(~hit, "'" + text)
+    return out
+
+
 def render(df: pd.DataFrame, fmt: str, out: Path | None) -> str | None:
     """Render ``df`` as ``fmt``. Text formats are returned; parquet is written to ``out``."""
     if fmt == "parquet":
@@ -144,12 +166,15 @@ def render(df: pd.DataFrame, fmt: str, out: Path | None) -> str | None:
         plain.to_parquet(buf, index=False)
         atomic_write_bytes(Path(out), buf.getvalue())
         return None
-    if fmt in ("timesketch-csv", "timesketch-jsonl"):
+    timesketch_fmt = fmt in ("timesketch-csv", "timesketch-jsonl")
+    if timesketch_fmt:
         df = timesketch(df)
         fmt = fmt.split("-")[1]
     else:
         df = _plain(df)
     if fmt == "csv":
+        if not timesketch_fmt:
+            df = spreadsheet_safe(df)
         return df.to_csv(index=False, lineterminator="\n")
     if fmt == "jsonl":
         if len(df) == 0:

@@ -112,3 +112,44 @@ def test_backtick_runs_in_customer_text_cannot_open_code_or_fences_in_markdown(t
         assert "<pre>" not in html
         # the findings and the checklist still render as sections
         assert html.count("<h2") >= 3 and "<table>" in html
+
+
+def test_csv_for_spreadsheets_neutralises_formulas_other_exports_stay_exact(tmp_path):
+    from analyzer.export import spreadsheet_safe
+
+    cells = ["-", "-5", "+1.5", "=1+2", "@SUM(A1)", "+49 30 1", "-2+3", "\tx", "ok", None]
+    got = spreadsheet_safe(pd.DataFrame({"c": cells}))["c"].tolist()
+    assert got[:3] == ["-", "-5", "+1.5"] and got[8] == "ok" and pd.isna(got[9])
+    assert got[3:8] == ["'=1+2", "'@SUM(A1)", "'+49 30 1", "'-2+3", "'\tx"]
+
+    evil = "=CMD|' /C CALC'!A0"
+    files = sample.bundle_files("port-conflict", 1)
+    name = "TS22PORT_SystemInfo/TS22PORT_SystemInfo.txt"
+    text = files[name].decode("utf-16")
+    assert "Host Name:                 TS22PORT" in text
+    files[name] = text.replace("Host Name:                 TS22PORT",
+                               f"Host Name:                 {evil}").encode("utf-16")
+    bundle = tmp_path / "b"
+    for n, data in files.items():
+        (bundle / n).parent.mkdir(parents=True, exist_ok=True)
+        (bundle / n).write_bytes(data)
+    r = CliRunner().invoke(app, ["timeline", str(bundle), "--format", "csv"])
+    assert r.exit_code == 0, r.output
+    import csv
+    import io
+    rows = list(csv.DictReader(io.StringIO(r.stdout)))
+    hosts = {row["host"] for row in rows}
+    assert "'" + evil in hosts and evil not in hosts
+    assert not [v for row in rows for v in row.values() if v and v[0] in "=@"]
+    r = CliRunner().invoke(app, ["timeline", str(bundle), "--format", "jsonl"])
+    assert evil in {json.loads(ln)["host"] for ln in r.stdout.splitlines()}
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    import shutil
+    shutil.copytree(bundle, inbox / "=1+2")
+    r = CliRunner().invoke(app, ["batch", str(inbox), "--out", str(tmp_path / "out"), "--jobs", "1"])
+    assert r.exit_code == 0, r.output
+    summary = pd.read_csv(tmp_path / "out" / "summary.csv", dtype=str)
+    assert set(summary["bundle_id"]) == {"'=1+2"}
+    assert {h.startswith("'=CMD") for h in summary["hosts"].dropna() if "CMD" in h} == {True}
+    assert set(pd.read_parquet(tmp_path / "out" / "summary.parquet")["bundle_id"]) == {"=1+2"}
