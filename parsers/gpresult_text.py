@@ -39,6 +39,7 @@ from typing import Any
 
 from . import gpcommon as gc
 from . import regcommon as rc
+from . import text as T
 from .base import (NotMyFormat, ParseOptions, ParseResult, ParserInfo,
                    ParseWarning, data_json, result_from_rows, warn)
 
@@ -82,7 +83,7 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
                line_offset: int = 0) -> ParseResult:
     if not sniff_text(text):
         raise NotMyFormat("no gpresult /z text markers")
-    lines = re.split(r"\r\n|\r|\n", text)
+    lines = T.split_lines(text)      # (\r\r\n is one line end: the dash underlines stay)
     warnings: list[ParseWarning] = []
     meta: dict[str, Any] = {}
     titles = dict(_sections(lines))

@@ -189,13 +189,50 @@ def locator(line: int, key: str) -> str:
     return f"line {line} [{normalize_key(key)[1]}]" if key else f"line {line}"
 
 
+def _with_command_output(text: str, source: str, options: ParseOptions | None,
+                         parse_text) -> ParseResult:
+    """``parse_text`` of the file, and of the netstat / tasklist / qwinsta / systeminfo
+    outputs a support script wrote into the same file (``reg query ... & netstat -ano``):
+    those blocks go to their own parsers (:mod:`parsers.textlog`), the rest to ours, each
+    with the file's line numbers. Without this the registry or gpresult parser, sniffed
+    first, read the file and the other outputs were lost without a word."""
+    import pandas as pd
+
+    from . import text as T
+    from . import textlog
+    from .base import conform
+
+    lines = T.split_lines(text)
+    blocks = textlog.find_blocks(lines)
+    if not blocks:
+        return parse_text(text, source, options)
+    inside = [False] * len(lines)
+    for b in blocks:
+        inside[b.start:b.end] = [True] * (b.end - b.start)
+    first = next((i for i, ln in enumerate(lines) if not inside[i] and ln.strip()), len(lines))
+    own = "\n".join("" if inside[i] else lines[i] for i in range(first, len(lines)))
+    res = parse_text(own, source, options, line_offset=first)
+    other = textlog.parse_text("\n".join(ln if inside[i] else "" for i, ln in enumerate(lines)),
+                               source, options)
+    frames = [f for f in (res.frame, other.frame) if len(f)]
+    res.frame = conform(pd.concat(frames, ignore_index=True)) if len(frames) > 1 else \
+        (frames[0] if frames else res.frame)
+    res.warnings += other.warnings
+    res.stats["records"] = len(res.frame)
+    res.stats["blocks"] = other.stats.get("blocks", [])
+    for k, v in other.meta.items():
+        if v is not None:
+            res.meta.setdefault(k, v)
+    return res
+
+
 def parse_file(path, options: ParseOptions | None, parse_text) -> ParseResult:
     """Read a registry/policy text file within budget, decode it (BOM-aware) and hand it to
     the module's ``parse_text``; the encoding and bytes read go into the stats."""
     options = options or ParseOptions()
     raw = read_bounded(path, options)
     text, enc = decode_text(raw)
-    res = parse_text(text, str(path), options)
+    res = _with_command_output(text, str(path), options, parse_text)
     res.stats.update(encoding=enc, bytes_read=len(raw))
     bad = text.count("\ufffd")
     if enc == "cp1252" and not raw.isascii():

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from . import regcommon as rc
+from . import text as T
 from .base import (NotMyFormat, ParseOptions, ParseResult, ParserInfo,
                    ParseWarning, result_from_rows, warn)
 
@@ -49,7 +50,6 @@ HEADER_500 = "Windows Registry Editor Version 5.00"
 HEADER_4 = "REGEDIT4"
 
 _HEX_TYPED = re.compile(r"^hex\(([0-9a-fA-F]{1,8})\):", re.IGNORECASE)
-_NEWLINE = re.compile(r"\r\n|\r|\n")
 _DWORD = re.compile(r"^dword:([0-9a-fA-F]{1,8})\s*(?:;.*)?$", re.IGNORECASE)
 _DWORD_ANY = re.compile(r'=\s*dword:([0-9a-fA-F]{1,8})\s*(?:;.*)?$', re.IGNORECASE)
 
@@ -103,7 +103,8 @@ def _logical_lines(text: str, line_offset: int):
     """Yield (first line number, joined text) with ``\\`` continuations folded in. As
     Windows' ``reg import`` does, a comment after the ``\\`` and blank or comment lines
     inside a wrapped list are skipped (Wine's import tests: Multi-Line7/10, Wine16)."""
-    lines = _NEWLINE.split(text)     # not splitlines(): \x0b, \x1c, \u2028 may sit in data
+    # not splitlines(): \x0b, \x1c, \u2028 may sit in data; \r\r\n is one line end
+    lines = T.split_lines(text)
     i = 0
     n = len(lines)
     while i < n:

@@ -22,6 +22,7 @@ import re
 from pathlib import Path
 
 from . import regcommon as rc
+from . import text as T
 from .base import (NotMyFormat, ParseOptions, ParseResult, ParserInfo,
                    ParseWarning, result_from_rows, warn)
 
@@ -65,7 +66,7 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
     warnings: list[ParseWarning] = []
     rows = []
     key: str | None = None
-    for i, line in enumerate(text.splitlines()):
+    for i, line in enumerate(T.split_lines(text)):
         lineno = i + 1 + line_offset
         line = line.rstrip("\r\n")
         if not line.strip():

@@ -230,7 +230,11 @@ def is_text(head: bytes) -> bool:
 
 def split_lines(text: str) -> list[str]:
     """Lines without terminators. Splits on LF only (``\\r`` at the end is dropped), so line
-    N is what ``grep -n`` and editors call line N also for ``\\r\\r\\n`` files."""
+    N is what ``grep -n`` and editors call line N also for ``\\r\\r\\n`` files (a CRLF file
+    whose line ends were converted once more). A text with CRs and no LF at all (CR-only line
+    ends, from a tool that rewrote the file) is split on CR."""
+    if "\n" not in text and "\r" in text.rstrip("\r"):
+        return text.split("\r")
     lines = text.split("\n")
     return [ln.rstrip("\r") for ln in lines]
 

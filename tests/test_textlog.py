@@ -152,3 +152,75 @@ def test_a_one_row_netstat_between_other_outputs_is_read_and_unread_lines_are_sa
     assert "vncsrv.exe" in f["port-conflict"].summary
     # the tasklist is filtered to one PID: TermService missing from it proves nothing
     assert "termservice-not-running" not in f
+
+
+# ------------------------------------------------- other outputs after a registry / policy text
+TFIX = Path(__file__).parent / "fixtures"
+
+
+def _text(p: Path) -> str:
+    from parsers.regcommon import decode_text
+    return decode_text(p.read_bytes())[0].replace("\r\n", "\n")
+
+
+def _kinds_and_lines(bundle_dir):
+    b = analyzer.load(bundle_dir)
+    inv = b.inventory
+    assert len(inv) == 1 and inv.iloc[0]["status"] == "parsed", inv
+    return b, [(k, int(loc.split()[1])) for k, loc in zip(b.timeline["kind"], b.timeline["locator"])]
+
+
+def test_netstat_and_tasklist_after_reg_query_in_one_file_are_read(tmp_path):
+    # `reg query ... & netstat -ano & tasklist /svc > diag.txt`: the registry parser is
+    # sniffed first; the command outputs were dropped without a warning
+    reg = _text(TFIX / "reg" / "regquery_rdptcp.txt")
+    net = _text(FIX / "netstat_ano_2003_conflict.txt")
+    task = _text(FIX / "tasklist_svc_2003.txt")
+    (tmp_path / "diag.txt").write_text(reg + "\n" + net + "\n" + task, encoding="utf-8")
+    b, rows = _kinds_and_lines(tmp_path)
+    alone = {m: len(parsers.by_name(m).parse_text(t, "x").frame)
+             for m, t in (("regquery", reg), ("netstat", net), ("tasklist", task))}
+    kinds = [k for k, _ in rows]
+    assert (kinds.count("reg"), kinds.count("netstat"), kinds.count("tasklist")) == \
+        (alone["regquery"], alone["netstat"], alone["tasklist"])
+    n_reg = reg.count("\n") + 1
+    first_net = min(n for k, n in rows if k == "netstat")
+    assert first_net > n_reg and max(n for k, n in rows if k == "reg") <= n_reg
+    # the line numbers are the file's: the netstat row for 3389 is where grep finds it
+    lines = (reg + "\n" + net + "\n" + task).split("\n")
+    for k, n in rows:
+        if k == "netstat":
+            assert "LISTENING" in lines[n - 1] or "ESTABLISHED" in lines[n - 1] \
+                or "TCP" in lines[n - 1] or "UDP" in lines[n - 1]
+    assert not P.owners(b.timeline).query("port == 3389")["image"].isna().all()
+
+
+def test_netstat_after_gpresult_z_in_one_file_is_read(tmp_path):
+    gp = _text(TFIX / "gpresult" / "gpresult_z_2003.txt")
+    net = _text(FIX / "netstat_ano_2003_conflict.txt")
+    (tmp_path / "diag.txt").write_text(gp + "\n\n" + net, encoding="utf-8")
+    _, rows = _kinds_and_lines(tmp_path)
+    gp_alone = len(parsers.by_name("gpresult_text").parse_text(gp, "x").frame)
+    assert [k for k, _ in rows].count("gpresult") == gp_alone
+    assert [k for k, _ in rows].count("netstat") == \
+        len(parsers.by_name("netstat").parse_text(net, "x").frame) > 0
+
+
+def test_doubled_and_cr_only_line_ends(tmp_path):
+    # CRLF converted once more (\r\r\n) kept the gpresult /z dash underlines apart from their
+    # titles (half the settings lost) and doubled the line numbers; CR-only files were
+    # "not recognised"
+    gp = _text(TFIX / "gpresult" / "gpresult_z_2003.txt")
+    net = _text(FIX / "netstat_ano_2003_conflict.txt")
+    want = {}
+    for name, text in (("gp.txt", gp), ("net.txt", net)):
+        d = tmp_path / f"lf-{name}"
+        d.mkdir()
+        (d / name).write_text(text.replace("\n", "\r\n"), encoding="utf-8", newline="")
+        want[name] = _kinds_and_lines(d)[1]
+        for end in ("\r\r\n", "\r"):
+            d = tmp_path / f"{len(end)}-{name}"
+            d.mkdir()
+            (d / name).write_text(text.replace("\n", end), encoding="utf-8", newline="")
+            assert _kinds_and_lines(d)[1] == want[name], (name, repr(end))
+    assert len(want["gp.txt"]) > 5 and len(want["net.txt"]) > 5
