@@ -238,6 +238,18 @@ USER_RIGHTS: dict[str, str] = {norm(k): v for k, v in {
 }.items()}
 
 
+_SID_MEMBER = re.compile(r"\*?(S-1-[0-9]+(?:-[0-9]+)+)", re.IGNORECASE)
+
+
+def right_member(text: str) -> dict[str, str | None]:
+    """A user-right member as a text report prints it: a name (``BUILTIN\\Administrators``)
+    or, for an account the report could not resolve, its SID with a star (``*S-1-5-32-555``,
+    what ``secedit`` and gpresult /z print): then ``sid`` carries it."""
+    text = text.strip()
+    m = _SID_MEMBER.fullmatch(text)
+    return {"name": text, "sid": m.group(1).upper()} if m else {"name": text, "sid": None}
+
+
 def user_right_constant(name: str) -> str | None:
     """``SeRemoteInteractiveLogonRight`` for a constant or a known display name."""
     s = (name or "").strip()

@@ -220,7 +220,7 @@ def _table(table, scope: str, source: str, warnings, line_offset: int,
         name = _clean(name_cell.text_content())
         right = gc.user_right_constant(name) or (name if rights_table else None)
         if right:
-            members = [{"name": m.strip(), "sid": None} for m in setting.split(",") if m.strip()]
+            members = [gc.right_member(m) for m in setting.split(",") if m.strip()]
             yield {"event_type": "gpo:user-right", "locator": loc,
                    "message": f"{right}: {setting} [{gpo}]",
                    "data": {"scope": scope, "right": right, "display_name": name,

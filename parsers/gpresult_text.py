@@ -235,7 +235,7 @@ def _block_row(block: dict, section: str, scope: str, source: str, warnings) -> 
             warn(warnings, source, loc, f"cannot map user right {policy!r}")
             right = policy
         # "N/A": the right is defined with no account (gpresult /z prints no member name)
-        members = [{"name": s, "sid": None} for s in setting
+        members = [gc.right_member(s) for s in setting
                    if s.strip().lower() not in ("not defined", "n/a")]
         return {"event_type": "gpo:user-right", "locator": loc,
                 "message": f"{right}: {', '.join(m['name'] for m in members)} [{gpo}]",

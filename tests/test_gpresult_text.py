@@ -97,6 +97,28 @@ def test_a_right_defined_with_no_account_has_no_members(tmp_path):
     assert len(rights["SeRemoteInteractiveLogonRight"]["members"]) == 2
 
 
+def test_an_unresolved_account_is_its_sid(tmp_path):
+    """gpresult /z prints an account it cannot resolve as ``*S-1-5-32-555``: that is Remote
+    Desktop Users, not a member named "*S-1-5-32-555" (user-not-authorized said Remote
+    Desktop Users were left out: a false error)."""
+    f = tmp_path / "gpresult_z.txt"
+    f.write_text(FIX.read_text(encoding="utf-8").replace(
+        "                                   CORP\\TS Users",
+        "                                   *S-1-5-32-555"), encoding="utf-8")
+    rights = {r["right"]: r for r in _rows(gpresult_text.parse(f), "gpo:user-right")}
+    assert rights["SeRemoteInteractiveLogonRight"]["members"] == [
+        {"name": "Administrators", "sid": None}, {"name": "*S-1-5-32-555", "sid": "S-1-5-32-555"}]
+    import analyzer
+
+    def summary(bundle):
+        rep = analyzer.analyze(bundle).report
+        return " ".join(f.summary for f in rep.findings if f.id == "user-not-authorized")
+
+    assert "left out" in summary(FIX)                  # CORP\\TS Users instead of RDU
+    fixed = summary(tmp_path)
+    assert "left out" not in fixed and "CORP\\Contractors" in fixed   # the Deny right stays
+
+
 def test_gpos_that_disagree_in_z_are_a_warning():
     """/z lists a setting once per GPO that sets it, with no precedence: the last listed
     silently decided a critical rdp-disabled (found by review). Now it says so."""
