@@ -61,7 +61,7 @@ def sniff_text(text: str) -> bool:
         return True
     if re.search(r"Resultant Set Of Policies for (Computer|User)", head, re.IGNORECASE):
         return True
-    return bool(re.search(r"^\s*GPO:.*\n\s*Folder Id:", head, re.MULTILINE))
+    return bool(re.search(r"^\s*GPO:.*\r?\n\s*(?:Folder Id|KeyName):", head, re.MULTILINE))
 
 
 def sniff(head: bytes, name: str = "") -> bool:
@@ -208,8 +208,10 @@ def _block_row(block: dict, section: str, scope: str, source: str, warnings) -> 
     loc = f"line {block['line']}"
     gpo = block["gpo"]
     sec = section.lower()
-    if "folder id" in f:
-        path = f["folder id"][0]
+    if "folder id" in f or "keyname" in f:      # (gpresult /v and /z of Windows 7 and later
+        path = (f.get("folder id") or f["keyname"])[0]   # print KeyName: where 2003 printed Folder Id:)
+        if "\\" not in path:     # Folder Redirection's "Folder Id: Documents" is no registry value
+            return None
         key_path, _, name = path.rpartition("\\")
         raw_value = " ".join(f.get("value", [])).strip()
         value, raw = _bytes_value(raw_value)

@@ -119,6 +119,31 @@ def test_an_unresolved_account_is_its_sid(tmp_path):
     assert "left out" not in fixed and "CORP\\Contractors" in fixed   # the Deny right stays
 
 
+def test_keyname_form_and_folder_redirection(tmp_path):
+    """Windows 7 and later print ``KeyName:`` where 2003 printed ``Folder Id:`` (real /v
+    output); every Administrative Templates setting was lost. Folder Redirection's
+    ``Folder Id: Documents`` is no registry value."""
+    text = FIX.read_text(encoding="utf-8")
+    want = [(r["key_path"], r["name"], r["value"]) for r in _rows(gpresult_text.parse(FIX),
+                                                                 "gpo:registry")]
+    assert len(want) >= 4
+    f = tmp_path / "gpresult_v.txt"
+    f.write_text(text.replace("Folder Id:", "KeyName:  "), encoding="utf-8")
+    assert "Folder Id" not in f.read_text(encoding="utf-8")
+    assert parsers.identify(f.read_bytes(), "x.txt") is gpresult_text
+    got = [(r["key_path"], r["name"], r["value"]) for r in _rows(gpresult_text.parse(f),
+                                                                "gpo:registry")]
+    assert got == want
+    redirect = ("\n        Folder Redirection\n        ------------------\n"
+                "            GPO: Redirected Folders\n                Folder Id: Documents\n"
+                "                    Redirected Path:  \\\\files\\users$\\%USERNAME%\n\n")
+    i = text.index("        Administrative Templates")
+    f.write_text(text[:i] + redirect + text[i:], encoding="utf-8")
+    got = [(r["key_path"], r["name"], r["value"]) for r in _rows(gpresult_text.parse(f),
+                                                                "gpo:registry")]
+    assert got == want
+
+
 def test_gpos_that_disagree_in_z_are_a_warning():
     """/z lists a setting once per GPO that sets it, with no precedence: the last listed
     silently decided a critical rdp-disabled (found by review). Now it says so."""
