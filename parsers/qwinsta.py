@@ -142,7 +142,12 @@ _USER_NAME = re.compile(r'^[^"/\\\[\]:;|=,+*?<>\s]+(?: [^"/\\\[\]:;|=,+*?<>\s]+)
 
 def _row_by_shape(line: str) -> dict[str, Any] | None:
     m = _SHAPE.match(line)
-    if not m or normalize_state(m.group("state")) is None:
+    if not m:
+        return None
+    state, typ, dev = m.group("state", "type", "device")
+    if typ and f"{state} {typ}".casefold() in STATES:     # a two-word state (see _row_by_cols)
+        state, typ, dev = f"{state} {typ}", dev, None
+    if normalize_state(state) is None:
         return None
     # the session and user columns are apart by two spaces or more; a user name may hold
     # one (``John Smith``). A lone word far right of the session column is a user.
@@ -162,8 +167,7 @@ def _row_by_shape(line: str) -> dict[str, Any] | None:
     if user is not None and not _USER_NAME.match(user):
         return None             # prose ("… by content: 'rdp-tcp … 65536 Listen',"), not a row
     return {"current": m.group("cur") == ">", "session_name": sess, "user": user,
-            "id": m.group("id"), "state": m.group("state"), "type": m.group("type"),
-            "device": m.group("device")}
+            "id": m.group("id"), "state": state, "type": typ, "device": dev}
 
 
 def _row_by_cols(line: str, c: dict[str, int]) -> dict[str, Any] | None:
@@ -193,6 +197,10 @@ def _row_by_cols(line: str, c: dict[str, int]) -> dict[str, Any] | None:
     if not toks:
         return None
     state = toks[0]
+    two = re.match(r"\s*(\S+ \S+)", right)
+    if two and two.group(1).casefold() in STATES:     # "연결 끊김" (Disc; "연결" is Conn),
+        state = two.group(1)                           # "In ascolto": a two-word state
+        toks = [state, *toks[2:]]
     typ = dev = None
     if len(toks) > 1:
         rest_start = id_end + T.display_width(right[: right.index(state) + len(state)])

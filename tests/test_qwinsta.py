@@ -208,3 +208,21 @@ def test_a_row_out_of_line_with_the_header_is_kept_by_shape(tmp_path):
     rows = _rows(qwinsta.parse(p))
     assert [(r[0], r[1], r[2]["state"]) for r in rows] == [
         (None, 0, "Disc"), ("mynzelo", 1, "Active"), (None, 65536, "Listen")]
+
+
+@pytest.mark.parametrize("header", [True, False])
+def test_two_word_states(tmp_path, header):
+    # Korean "연결 끊김" is Disc ("연결" alone would be Conn), Italian "In ascolto" is Listen
+    head = " 세션 이름         사용자 이름              ID  상태    종류        장치\n"
+    body = (" services                                    0  연결 끊김\n"
+            ">console           Administrator             1  활성\n"
+            "                   lee                       4  연결 끊김\n"
+            " rdp-tcp                                 65536  In ascolto  rdpwd\n")
+    p = tmp_path / "q.txt"
+    p.write_text((head if header else "") + body, encoding="utf-16")
+    res = qwinsta.parse(p)
+    rows = _rows(res)
+    assert [(i, d["state"], d["state_original"]) for _, i, d in rows] == [
+        (0, "Disc", "연결 끊김"), (1, "Active", "활성"), (4, "Disc", "연결 끊김"),
+        (65536, "Listen", "In ascolto")]
+    assert rows[3][2]["type"] == "rdpwd"
