@@ -357,7 +357,12 @@ def data_json(d: dict[str, Any]) -> str | None:
         return None
     import orjson
 
-    return orjson.dumps(d, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    try:
+        return orjson.dumps(d, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:            # an integer beyond 64 bits (garbled digits): json keeps it
+        import json
+
+        return json.dumps(d, default=str, ensure_ascii=False, separators=(",", ":"))
 
 
 @contextlib.contextmanager

@@ -243,6 +243,8 @@ def parse_file(path, options: ParseOptions | None, parse_text) -> ParseResult:
             "non-ASCII key, value and group names are wrong if the server used another "
             "code page" + (f" ({bad} undecodable bytes replaced)" if bad else "")))
     elif bad:
-        res.warnings.insert(0, ParseWarning(str(path), "line 1",
-                                            f"{bad} undecodable characters in {enc} replaced"))
+        line = text.count("\n", 0, text.find("\ufffd")) + 1
+        res.warnings.insert(0, ParseWarning(str(path), f"line {line}",
+                                            f"{bad} undecodable characters in {enc} replaced "
+                                            "(the first on this line)"))
     return res

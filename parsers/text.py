@@ -325,8 +325,11 @@ def parse_int(value: str | None) -> int | None:
     parts = _DIGITS.findall(value)
     if not parts:
         return None
+    digits = "".join(parts)
+    if len(digits) > 18:         # no count or size a Windows command prints: rows run together
+        return None
     try:
-        return int("".join(parts))
+        return int(digits)
     except ValueError:
         return None
 
@@ -356,10 +359,25 @@ def read_file(path: Path, options: ParseOptions | None = None) -> tuple[Decoded,
         warnings.append(ParseWarning(str(path), f"offset {limit}",
                                      f"text file larger than {limit} bytes; rest not read"))
     dec = decode(data)
+    text = dec.text
     if dec.replaced:
-        warnings.append(ParseWarning(str(path), "line 1", f"{dec.replaced} undecodable characters "
-                                     f"replaced (decoded as {dec.encoding})"))
+        at = text.find("\ufffd")
+        warnings.append(ParseWarning(str(path), f"line {text.count(chr(10), 0, max(at, 0)) + 1}",
+                                     f"{dec.replaced} undecodable characters replaced (decoded "
+                                     f"as {dec.encoding}; the first on this line)"))
+    if "\n" in text:
+        glued = _GLUED.search(text)
+        if glued:                # a lone CR inside a line: rows written over one another
+            n = len(_GLUED.findall(text))
+            warnings.append(ParseWarning(
+                str(path), f"line {text.count(chr(10), 0, glued.start()) + 1}",
+                f"{n} carriage return(s) inside lines (rows run together); what follows one on "
+                "its line may not be read"))
     return dec, warnings, len(data)
+
+
+#: A CR that ends no line: not before LF, nor one of the CRs of a CRLF converted again.
+_GLUED = re.compile(r"\r(?![\r\n])")
 
 
 def parse_file(path: Path, options: ParseOptions | None,

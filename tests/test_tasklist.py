@@ -191,3 +191,38 @@ def test_v_table_pasted_with_other_spacing_keeps_status_and_user():
     assert list(res.frame["session_id"]) == [0, 2, 3, 1]
     assert [x["mem_kb"] for x in d] == [21336, 84112, 9004, 1200]
     assert [(w.locator, w.message.split(" row(s)")[0]) for w in res.warnings] == [("line 6", "1")]
+
+
+def test_rows_run_together_by_lone_carriage_returns_are_a_warning_not_a_crash(tmp_path):
+    # rows joined by a bare CR put every Mem Usage digit on one line: one 50-digit "integer"
+    # made orjson raise and the whole tasklist was lost ("parser crashed")
+    head = ("\r\nImage Name                     PID Session Name        Session#    Mem Usage\r\n"
+            "========================= ======== ================ =========== ============\r\n"
+            "System Idle Process              0 Services                   0          8 K\r\n")
+    glued = "\r".join(f"svchost.exe                   {pid} Services                   0"
+                      f"     21,404 K" for pid in (1132, 1300, 1400, 1500))
+    p = tmp_path / "tasklist.txt"
+    p.write_text(head + glued + "\r\nexplorer.exe                  5120 RDP-Tcp#3"
+                 "                  3     95,112 K\r\n", encoding="utf-8", newline="")
+    import analyzer
+    b = analyzer.load(tmp_path)
+    assert b.inventory.iloc[0]["status"] == "parsed"
+    pids = [int(x) for x in b.timeline["pid"].dropna()]
+    assert 0 in pids and 1132 in pids and 5120 in pids
+    w = [(x.locator, x.message) for x in b.warnings if "carriage return" in x.message]
+    assert w == [("line 5", "3 carriage return(s) inside lines (rows run together); what "
+                            "follows one on its line may not be read")]
+
+
+def test_undecodable_characters_are_located(tmp_path):
+    p = tmp_path / "tasklist.txt"
+    body = ("\r\nImage Name                     PID Services\r\n"
+            "========================= ======== ============================================\r\n"
+            "System                           4 N/A\r\n"
+            "svchost.exe                   1096 TermService\r\n").encode("utf-16-le")
+    # a lone UTF-16 surrogate (a cut or corrupted character) on line 6
+    p.write_bytes(b"\xff\xfe" + body + "caf".encode("utf-16-le") + b"\x00\xd8"
+                  + ".exe                      2000 N/A\r\n".encode("utf-16-le"))
+    res = tasklist.parse(p)
+    assert [(w.locator, w.message.split()[0]) for w in res.warnings
+            if "undecodable" in w.message] == [("line 6", "1")]
