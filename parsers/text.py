@@ -34,7 +34,8 @@ from typing import Callable, Iterator
 from .base import ParseOptions, ParseResult, ParseWarning
 
 #: Code pages tried (in this order of preference on a tie) when neither a BOM nor UTF-8 fits.
-CANDIDATES = ("cp437", "cp850", "cp866", "cp1252", "cp1251", "gbk", "cp932", "cp949")
+CANDIDATES = ("cp437", "cp850", "cp866", "cp1252", "cp1251", "gbk", "cp932", "cp949",
+              "cp852", "cp857")          # (Central European and Turkish OEM: last, on a tie)
 
 _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
 
@@ -48,6 +49,11 @@ _KNOWN_WORDS = (
     "映像名称", "会话名", "内存使用", "活动连接", "本地地址", "外部地址", "状态", "服务",
     "イメージ名", "セッション名", "メモリ使用量", "アクティブな接続", "ローカル アドレス", "状態",
     "이미지 이름", "세션 이름", "메모리 사용", "활성 연결", "로컬 주소", "외부 주소", "상태",
+    # Polish, Czech, Hungarian (cp852) and Turkish (cp857) console words
+    "połączenia", "NASŁUCHIWANIE", "Użycie pamięci", "UŻYTKOWNIKA", "Rozłączony",
+    "připojení", "NASLOUCHÁNÍ", "Místní adresa", "Cizí adresa", "Využití paměti",
+    "Aktív kapcsolatok", "Helyi cím", "Külső cím", "Állapot", "FIGYELÉS",
+    "Bağlantılar", "Yabancı Adres", "DİNLENİYOR", "Görüntü Adı", "Oturum Adı", "Kullanımı",
 )
 
 
@@ -142,9 +148,10 @@ def decode(data: bytes, candidates: tuple[str, ...] = CANDIDATES) -> Decoded:
     for bom, enc in _BOMS:
         if data.startswith(bom):
             body = data[len(bom):] if enc != "utf-8-sig" else data
-            if enc.startswith("utf-16") and len(body) % 2:
+            cut = enc.startswith("utf-16") and len(body) % 2
+            if cut:                  # half a character at the end: the file was cut there
                 body = body[:-1]
-            text = body.decode(enc, errors="replace")
+            text = body.decode(enc, errors="replace") + ("\ufffd" if cut else "")
             return Decoded(text, enc.replace("-sig", ""), True, text.count("\ufffd"))
     enc16 = _utf16_no_bom(data)
     if enc16:

@@ -207,3 +207,16 @@ def test_port_names_without_a_known_number_are_said():
     assert [w.message for w in res.warnings] == [
         "port name(s) without a known number (vnc-server): those sockets have no port; "
         "`netstat -ano` prints numbers"]
+
+
+def test_turkish_cp857_listening_state(tmp_path):
+    p = tmp_path / "netstat.txt"
+    p.write_bytes(("\r\nEtkin Bağlantılar\r\n\r\n  Proto  Yerel Adres            Yabancı Adres          "
+                   "Durum           PID\r\n"
+                   "  TCP    0.0.0.0:3389           0.0.0.0:0              DİNLENİYOR      1132\r\n"
+                   "  TCP    10.0.0.5:3389          10.0.0.77:51234        KURULDU         1132\r\n"
+                   ).encode("cp857"))
+    res = netstat.parse(p)
+    assert res.stats["encoding"] == "cp857"
+    states = [orjson.loads(d)["state"] for d in res.frame["data"]]
+    assert states[0] == "LISTENING"

@@ -16,6 +16,11 @@ FR = "Nom de l’hôte:   SRV\r\n  Proto  Adresse locale         Adresse distant
 ZH = "映像名称                       PID 会话名              会话#       内存使用\r\n"
 JA = "イメージ名                     PID セッション名     セッション# メモリ使用量\r\n"
 KO = "이미지 이름                    PID 세션 이름              세션#  메모리 사용\r\n"
+PL = ("Aktywne połączenia\r\n  Protokół  Adres lokalny    Obcy adres    Stan\r\n"
+      "  TCP    0.0.0.0:3389   0.0.0.0:0   NASŁUCHIWANIE   1132\r\n")
+TR = ("Etkin Bağlantılar\r\n  Proto  Yerel Adres      Yabancı Adres    Durum\r\n"
+      "  TCP    0.0.0.0:3389   0.0.0.0:0   DİNLENİYOR   1132\r\n")
+CS = "Aktivní připojení\r\n  TCP    0.0.0.0:3389   0.0.0.0:0   NASLOUCHÁNÍ   1132\r\n"
 
 
 @pytest.mark.parametrize("text,enc,accept", [
@@ -23,6 +28,9 @@ KO = "이미지 이름                    PID 세션 이름              세션#
     (DE, "cp850", {"cp850", "cp437"}), (DE, "cp1252", {"cp1252"}),
     (FR, "cp1252", {"cp1252"}), (ZH, "gbk", {"gbk"}), (JA, "cp932", {"cp932"}),
     (KO, "cp949", {"cp949"}),
+    # OEM code pages of Polish/Czech (852) and Turkish (857) consoles: read as cp437 before,
+    # a Turkish "DİNLENİYOR" came out "DŸNLENŸYOR" and no socket was listening
+    (PL, "cp852", {"cp852"}), (CS, "cp852", {"cp852"}), (TR, "cp857", {"cp857"}),
 ])
 def test_legacy_code_pages_are_told_apart(text, enc, accept):
     d = T.decode(text.encode(enc))
@@ -47,6 +55,8 @@ def test_bom_and_utf(data, enc):
 def test_odd_utf16_length_and_cut_utf8_do_not_raise():
     d = T.decode(b"\xff\xfe" + "abc".encode("utf-16-le") + b"\x00\x41\x00")
     assert d.text.startswith("abc")
+    # the half character is counted (the file was cut there), at the end of the text
+    assert d.replaced == 1 and d.text.endswith("\ufffd")
     d = T.decode("Состояние".encode("utf-8")[:-1])  # head cut inside a character
     assert d.encoding == "utf-8" and d.text == "Состояни"
 
