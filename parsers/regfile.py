@@ -76,7 +76,7 @@ def sniff(head: bytes, name: str = "") -> bool:
 
 
 def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
-    return rc.parse_file(path, options, parse_text)
+    return rc.parse_file(path, options, parse_text, line_ends=False)   # hand-written .reg files may end anywhere; _cut_value checks
 
 
 def parse_text(text: str, source: str, options: ParseOptions | None = None,
@@ -136,6 +136,11 @@ def _ends_in_string(s: str) -> bool:
 
 
 _NUMBER_SIZES = {"REG_DWORD": 4, "REG_DWORD_BIG_ENDIAN": 4, "REG_QWORD": 8}
+
+
+#: the last byte of a hex list with one digit ("...,0f,f"): a value cut at the file's end
+_ONE_DIGIT_END = re.compile(r"=\s*hex(?:\([0-9a-f]+\))?:(?:[0-9a-f]{2},(?:\\\s*)?)*[0-9a-f]\s*$",
+                            re.IGNORECASE)
 
 
 def _cut_value(line: str) -> str | None:
@@ -199,6 +204,8 @@ def _records(text: str, version: str, source: str, warnings: list[ParseWarning],
                 warn(warnings, source, lineno, "value line outside of any key (ignored)")
                 continue
             why = _cut_value(line)
+            if why is None and cut and lineno == last and _ONE_DIGIT_END.search(line):
+                why = "hex list ending in a one-digit byte"    # regedit writes two digits
             if why and (sure_cut and lineno == last or why.startswith("hex")):
                 # a wrong value must not decide the configuration: not read
                 warn(warnings, source, lineno, f"{why}: the file looks cut inside this value; "

@@ -387,6 +387,24 @@ def read_file(path: Path, options: ParseOptions | None = None) -> tuple[Decoded,
 _GLUED = re.compile(r"\r(?![\r\n])")
 
 
+_PROMPT = re.compile(r"^\s*(?:PS\s+)?[A-Za-z]:\\[^>]*>\s*$")
+
+
+def cut_warning(text: str, source: str) -> ParseWarning | None:
+    """Windows writes command output (and ``reg``/``gpresult`` text) with a line end after
+    the last line: a file that stops inside a line was cut (an upload, a full disk, a copy
+    from a screen), and the values read from that line may be short (PID 1132 read as 11).
+    None when the file ends with a line end, blanks or a console prompt."""
+    if not text or text[-1] in "\r\n":
+        return None
+    last = text[text.rfind("\n") + 1:]
+    if not last.strip() or _PROMPT.match(last):
+        return None
+    return ParseWarning(source, f"line {text.count(chr(10)) + 1}",
+                        "the file ends inside this line (no line end): it was probably cut; "
+                        "values read from this line may be incomplete")
+
+
 def parse_file(path: Path, options: ParseOptions | None,
                parse_text: Callable[..., ParseResult], *, kind: str) -> ParseResult:
     """Shared ``parse`` for text parsers: decode, then ``parse_text``. When the file holds
@@ -402,6 +420,9 @@ def parse_file(path: Path, options: ParseOptions | None,
     else:
         res = parse_text(dec.text, source, options)
     res.warnings[:0] = warns
+    cut = cut_warning(dec.text, source)
+    if cut is not None:
+        res.warnings.append(cut)
     res.stats.setdefault("encoding", dec.encoding)
     res.stats["bytes_read"] = nbytes
     return res

@@ -220,3 +220,18 @@ def test_turkish_cp857_listening_state(tmp_path):
     assert res.stats["encoding"] == "cp857"
     states = [orjson.loads(d)["state"] for d in res.frame["data"]]
     assert states[0] == "LISTENING"
+
+
+@pytest.mark.parametrize("tail,warned", [("1132\r\n", False), ("11", True), ("1132\r\nC:\\Users\\adm>", False)])
+def test_a_file_cut_inside_its_last_line_is_a_warning(tmp_path, tail, warned):
+    # the PID of a cut 3389 listener read as 11 (of 1132) named "PID 11" without a word
+    text = ("\r\nActive Connections\r\n\r\n  Proto  Local Address          Foreign Address"
+            "        State           PID\r\n"
+            "  TCP    0.0.0.0:135            0.0.0.0:0              LISTENING       912\r\n"
+            "  TCP    0.0.0.0:3389           0.0.0.0:0              LISTENING       " + tail)
+    (tmp_path / "netstat.txt").write_text(text, encoding="utf-8", newline="")
+    import analyzer
+    b = analyzer.load(tmp_path)
+    cut = [(w.locator, w.message) for w in b.warnings if "ends inside" in w.message]
+    assert cut == ([("line 6", "the file ends inside this line (no line end): it was probably "
+                               "cut; values read from this line may be incomplete")] if warned else [])

@@ -427,3 +427,17 @@ def test_a_hand_written_script_without_a_final_newline_is_whole():
     res = regfile.parse_text(f'Windows Registry Editor Version 5.00\n\n[{key}]\n'
                              '"A"=dword:00000001\n"fDenyTSConnections"=dword:0000000', "x.reg")
     assert list(values(res)) == [(TS, "A")]
+
+
+def test_a_hex_list_cut_to_one_digit_at_the_end_is_not_read(tmp_path):
+    p = tmp_path / "ts.reg"
+    head = ("Windows Registry Editor Version 5.00\r\n\r\n"
+            "[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\\WinStations\\RDP-Tcp]\r\n"
+            "\"PortNumber\"=dword:00000d3d\r\n"
+            "\"SSLCertificateSHA1Hash\"=hex:2a,4f,1c,88,00,11,22,33,44,55,66,77,88,99,aa,bb,cc,\\\r\n"
+            "  dd,ee,f")
+    p.write_bytes(b"\xff\xfe" + head.encode("utf-16-le"))
+    res = regfile.parse(p)
+    names = [orjson.loads(d)["name"] for d in res.frame["data"]]
+    assert names == ["PortNumber"]
+    assert [w.message.split(":")[0] for w in res.warnings] == ["hex list ending in a one-digit byte"]
