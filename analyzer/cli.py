@@ -439,8 +439,9 @@ def explain(finding_id: Annotated[str, typer.Argument(help="A finding id, e.g. p
     if d is None:
         raise err(f"unknown finding id {finding_id!r}; see `rdpdoctor detectors`", EXIT_USAGE)
     typer.echo(f"{d.id} ({d.severity}): {d.title}\n")
-    typer.echo(d.doc + "\n")
-    typer.echo("Inputs (any of): " + "; ".join(INPUTS.get(i, "any event log") for i in d.inputs))
+    typer.echo(d.doc.replace("``", "`") + "\n")      # (reST literals read as Markdown ones)
+    # not "any of": port-conflict needs netstat *and* tasklist; `analyze` says what is missing
+    typer.echo("Reads: " + "; ".join(INPUTS.get(i, "any event log") for i in d.inputs))
     typer.echo("References: " + ", ".join(d.references))
     typer.echo("Fix: " + FIXES.get(d.id, "see the finding's remedy."))
     typer.echo("(Each finding carries numbered steps adapted to the Windows version: "

@@ -106,6 +106,9 @@ def test_detectors_and_explain(capsys):
     assert code == 0 and "port-conflict" in out and "critical" in out
     code, out, _ = rd(capsys, "explain", "certificate-corruption")
     assert code == 0 and "X509 Certificate" in out and "TermDD 50" in out and "KB329896" in out
+    code, out, _ = rd(capsys, "explain", "port-conflict")
+    # needs netstat and tasklist together: no "any of"; reST ``literals`` shown as `literals`
+    assert "any of" not in out and "``" not in out and "`netstat -ano` shows" in out
     assert rd(capsys, "explain", "nope")[0] == 2
 
 
