@@ -90,6 +90,10 @@ class BatchError(Exception):
     """The batch cannot start (no such INBOX, unusable OUTDIR, Dask missing...)."""
 
 
+class BatchUsageError(BatchError):
+    """The command line asks for something impossible (OUTDIR is INBOX, OUTDIR in use)."""
+
+
 # ----------------------------------------------------------------------------- discovery
 
 
@@ -136,6 +140,8 @@ def discover(inbox: str | os.PathLike, pattern: str | None = None,
     excl = {Path(p).resolve() for p in exclude}
     refs: list[BundleRef] = []
     if root.is_file():
+        if not _is_list_file(root):      # `batch ticket.zip`: one bundle, not a list of them
+            return [BundleRef(root.name, str(root.resolve()))]
         base = root.resolve().parent
         for raw in root.read_text(encoding="utf-8", errors="replace").splitlines():
             line = raw.strip()
@@ -145,11 +151,14 @@ def discover(inbox: str | os.PathLike, pattern: str | None = None,
             p = p if p.is_absolute() else base / p
             if pattern and not fnmatch.fnmatch(p.name, pattern):
                 continue
-            refs.append(BundleRef(line, str(p.resolve())))
+            try:
+                refs.append(BundleRef(line, str(p.resolve())))
+            except (OSError, ValueError) as e:
+                raise BatchUsageError(f"{inbox}: line {line[:80]!r} is no path ({e})") from e
         return refs
     root = root.resolve()
     if root in excl:
-        raise BatchError(f"OUTDIR is INBOX ({root}): write the results to another folder")
+        raise BatchUsageError(f"OUTDIR is INBOX ({root}): write the results to another folder")
 
     def take(e: Path, target: Path) -> None:
         if not pattern or fnmatch.fnmatch(e.name, pattern):
@@ -186,6 +195,17 @@ def discover(inbox: str | os.PathLike, pattern: str | None = None,
 
     walk(root)
     return sorted(refs, key=lambda r: r.bundle_id)
+
+
+def _is_list_file(p: Path) -> bool:
+    """A text file of paths (the list form of INBOX), not an archive or a log of its own."""
+    if _is_archive_name(p.name):
+        return False
+    with open(p, "rb") as fh:
+        head = fh.read(65536)
+    if b"\0" in head or head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return False                      # binary (an .evtx, a zip by another name), UTF-16
+    return not _is_artifact(p)
 
 
 def _is_batch_outdir(d: Path) -> bool:
@@ -660,7 +680,12 @@ def _child(task: dict[str, Any]) -> dict[str, Any]:
     if rec["status"] == "failed":
         return rec
     t1 = time.monotonic()
-    reports, warns = write_reports(result, Path(task["outdir"]), task["stem"], task.get("formats") or ["json"])
+    try:
+        reports, warns = write_reports(result, Path(task["outdir"]), task["stem"],
+                                       task.get("formats") or ["json"])
+    except OSError as e:                          # OUTDIR's fault, not the bundle's
+        return {**rec, "status": "failed", "outdir_error": True,
+                "reason": f"cannot write the reports to OUTDIR: {e.strerror or e}"}
     rec["reports"] = reports
     rec["report_warnings"] = warns
     rec["t_render"] = round(time.monotonic() - t1, 3)
@@ -896,16 +921,36 @@ def _die_with_parent() -> None:
         pass
 
 
-def run(inbox: str | os.PathLike, outdir: str | os.PathLike, *, jobs: int = 1,
-        scheduler: str | None = None, executor: Executor | None = None,
-        formats: Iterable[str] = ("json",), pattern: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT, memory_mb: int = DEFAULT_MEMORY_MB,
-        retry_failed: bool = False, analyze: str = DEFAULT_ANALYZE,
-        progress: bool = False) -> BatchResult:
-    """Analyse every bundle of ``inbox`` into ``outdir``; see the module docstring."""
+def run(inbox: str | os.PathLike, outdir: str | os.PathLike, **kw: Any) -> BatchResult:
+    """Analyse every bundle of ``inbox`` into ``outdir``; see the module docstring and
+    :func:`_run` for the options. One run at a time per OUTDIR: two runs merging their rows
+    into the same summary at once lost each other's (the second run is refused)."""
+    from filelock import FileLock, Timeout
+
+    out = Path(outdir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(out / ".rdpdoctor-batch.lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise BatchUsageError(f"OUTDIR {out} is in use by another rdpdoctor batch run; wait "
+                              "for it to finish or choose another --out") from None
+    except OSError as e:
+        raise BatchError(f"cannot write to OUTDIR {out}: {e.strerror or e}") from e
+    try:
+        return _run(inbox, out, **kw)
+    finally:
+        lock.release()
+
+
+def _run(inbox: str | os.PathLike, outdir: str | os.PathLike, *, jobs: int = 1,
+         scheduler: str | None = None, executor: Executor | None = None,
+         formats: Iterable[str] = ("json",), pattern: str | None = None,
+         timeout: float = DEFAULT_TIMEOUT, memory_mb: int = DEFAULT_MEMORY_MB,
+         retry_failed: bool = False, analyze: str = DEFAULT_ANALYZE,
+         progress: bool = False) -> BatchResult:
     t_start = time.monotonic()
     outdir = Path(outdir).resolve()
-    outdir.mkdir(parents=True, exist_ok=True)
     formats = list(dict.fromkeys(formats))
     version = _version()
     ignored: list[tuple[str, str]] = []
@@ -956,16 +1001,21 @@ def run(inbox: str | os.PathLike, outdir: str | os.PathLike, *, jobs: int = 1,
     try:
         if bar:
             bar.start()
-        if todo:
+        pending, second = todo, False
+        while pending:
             if executor is None:
                 executor, close = make_executor(jobs, scheduler)
-            futs = {executor.submit(run_bundle, t): t for t in todo}
+            futs = {executor.submit(run_bundle, t): t for t in pending}
+            broken: list[dict[str, Any]] = []
             try:
                 for fut in as_completed(futs):
                     t = futs[fut]
                     try:
                         rec = fut.result()
                     except Exception as e:        # the executor lost the task (worker died):
+                        if close is not None and not second and _broken_pool(e):
+                            broken.append(t)      # a dead worker broke our pool: once more
+                            continue
                         rec = {"status": "failed",   # not the bundle's fault, so not remembered
                                "reason": f"executor task failed: {type(e).__name__}: {e}"}
                         lost = True
@@ -975,8 +1025,12 @@ def run(inbox: str | os.PathLike, outdir: str | os.PathLike, *, jobs: int = 1,
                                bundle_id=t["bundle_id"], limits=limits,
                                limit_hit=rec.get("status") == "failed"
                                and str(rec.get("reason", "")).startswith(LIMIT_REASONS))
-                    if not lost:
-                        _save_state(outdir, t["sha256"], rec)
+                    if not lost and not _outdir_fault(rec):
+                        try:
+                            _save_state(outdir, t["sha256"], rec)
+                        except OSError as e:
+                            raise BatchError(f"cannot write to OUTDIR {outdir}: "
+                                             f"{e.strerror or e}") from e
                     rows[t["bundle_id"]].update(rec, action="analysed")
                     counts["analysed"] += 1
                     counts["ok" if rec["status"] == "ok" else "failed"] += 1
@@ -987,6 +1041,10 @@ def run(inbox: str | os.PathLike, outdir: str | os.PathLike, *, jobs: int = 1,
                 for f in futs:
                     f.cancel()
                 raise
+            pending, second = broken, True
+            if broken:                            # a new pool for the bundles the dead one took
+                close(False)
+                executor = close = None
     finally:
         if close:
             close(interrupted)
@@ -995,8 +1053,26 @@ def run(inbox: str | os.PathLike, outdir: str | os.PathLike, *, jobs: int = 1,
         if bar:
             bar.stop()
         done = {k: v for k, v in rows.items() if "status" in v}
-        summary = write_outputs(outdir, done)
+        try:
+            summary = write_outputs(outdir, done)
+        except OSError as e:
+            raise BatchError(f"cannot write the summary to OUTDIR {outdir}: "
+                             f"{e.strerror or e}") from e
     return BatchResult(outdir, summary, counts, time.monotonic() - t_start, ignored)
+
+
+def _broken_pool(e: BaseException) -> bool:
+    from concurrent.futures.process import BrokenProcessPool
+
+    return isinstance(e, BrokenProcessPool)
+
+
+def _outdir_fault(rec: dict) -> bool:
+    """A failure of the machine, not of the bundle (a full disk, an OUTDIR that cannot take
+    the reports): not remembered, so the next run analyses the bundle again."""
+    reason = str(rec.get("reason", ""))
+    return bool(rec.get("outdir_error")) or "No space left on device" in reason \
+        or "[Errno 28]" in reason
 
 
 #: Failure reasons that depend on --timeout-per-bundle / --memory-per-bundle.

@@ -212,7 +212,8 @@ def batch(
                     timeout=timeout_per_bundle, memory_mb=memory_per_bundle,
                     retry_failed=retry_failed, progress=sys.stderr.isatty())
     except B.BatchError as e:
-        raise err(str(e), EXIT_USAGE if scheduler else EXIT_BUNDLE)
+        raise err(str(e), EXIT_USAGE if scheduler or isinstance(e, B.BatchUsageError)
+                  else EXIT_BUNDLE)
     c = res.counts
     for path, why in res.ignored:
         typer.echo(f"ignored: {path}: {why}", err=True)

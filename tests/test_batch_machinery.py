@@ -364,3 +364,94 @@ def test_a_renamed_bundle_is_counted_once(tmp_path):
     summary, _ = rollup.load(out)
     assert sorted(summary["bundle_id"].unique()) == ["a.zip", "b-renamed.zip", "c.zip"]
     assert dict(rollup.status_counts(summary)) == {"ok": 3}
+
+
+# ---------------------------------------------------------------- OUTDIR, pool and INBOX faults
+
+
+def test_a_second_run_into_the_same_outdir_is_refused(tmp_path):
+    # two runs merging their rows into one summary at once lost each other's rows
+    from filelock import FileLock
+
+    inbox = tmp_path / "inbox"
+    tiny_zip(inbox / "a.zip", "TS01")
+    out = tmp_path / "out"
+    out.mkdir()
+    with FileLock(str(out / ".rdpdoctor-batch.lock")):
+        with pytest.raises(batch.BatchUsageError, match="in use by another rdpdoctor batch"):
+            batch.run(inbox, out, analyze="analyzer.bundle:load", timeout=120)
+    assert batch.run(inbox, out, analyze="analyzer.bundle:load", timeout=120).counts["ok"] == 1
+
+
+def test_an_outdir_that_cannot_take_the_reports_is_not_the_bundles_fault(tmp_path):
+    inbox = tmp_path / "inbox"
+    tiny_zip(inbox / "a.zip", "TS01")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "reports").write_text("a file where the reports folder goes")
+    first = batch.run(inbox, out, timeout=120)        # the full analysis writes a report
+    assert first.counts["failed"] == 1
+    assert "cannot write the reports to OUTDIR" in first.summary["reason"].iloc[0]
+    assert not list((out / "state").glob("*.json"))      # not remembered as the bundle's
+    (out / "reports").unlink()
+    again = batch.run(inbox, out, timeout=120)
+    assert (again.counts["analysed"], again.counts["ok"]) == (1, 1)
+    # the state folder is a file: one clear error, not an internal one
+    out2 = tmp_path / "out2"
+    out2.mkdir()
+    (out2 / "state").write_text("x")
+    with pytest.raises(batch.BatchError, match="cannot write to OUTDIR"):
+        batch.run(inbox, out2, analyze="analyzer.bundle:load", timeout=120)
+
+
+def test_a_dead_pool_worker_does_not_fail_the_other_bundles(tmp_path, monkeypatch):
+    # one killed worker broke the process pool and every bundle not yet done "failed"
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    inbox = tmp_path / "inbox"
+    for i in range(3):
+        tiny_zip(inbox / f"{i}.zip", f"TS0{i}")
+    pools = []
+
+    class Pool:
+        def __init__(self):
+            self.broken = not pools          # the first pool dies
+            pools.append(self)
+
+        def submit(self, fn, task):
+            f = Future()
+            if self.broken and task["bundle_id"] != "0.zip":
+                f.set_exception(BrokenProcessPool("a child process terminated abruptly"))
+            else:
+                f.set_result(fn(task))
+            return f
+
+    monkeypatch.setattr(batch, "make_executor", lambda jobs, scheduler: (Pool(), lambda i: None))
+    res = batch.run(inbox, tmp_path / "out", analyze="analyzer.bundle:load", timeout=120)
+    assert len(pools) == 2 and res.counts["ok"] == 3 and res.counts["failed"] == 0
+
+
+def test_one_bundle_given_as_inbox_is_analysed(tmp_path):
+    # `batch ticket.zip` read the zip as a list file: "embedded null byte", internal error
+    z = tiny_zip(tmp_path / "ticket.zip", "TS01")
+    assert [r.bundle_id for r in batch.discover(z)] == ["ticket.zip"]
+    ev = tmp_path / "System.evtx"
+    ev.write_bytes(b"ElfFile\0" + bytes(4088))
+    assert [r.bundle_id for r in batch.discover(ev)] == ["System.evtx"]
+    lst = tmp_path / "list.txt"
+    lst.write_text("ticket.zip\n# a comment\n\nSystem.evtx\n")
+    assert [r.bundle_id for r in batch.discover(lst)] == ["ticket.zip", "System.evtx"]
+    res = batch.run(z, tmp_path / "out", analyze="analyzer.bundle:load", timeout=120)
+    assert res.counts["ok"] == 1
+
+
+def test_outdir_equal_to_inbox_is_a_usage_error(tmp_path):
+    from typer.testing import CliRunner
+
+    from analyzer.cli import app
+
+    inbox = tmp_path / "inbox"
+    tiny_zip(inbox / "a.zip", "TS01")
+    r = CliRunner().invoke(app, ["batch", str(inbox), "--out", str(inbox)])
+    assert r.exit_code == 2 and "OUTDIR is INBOX" in r.output
