@@ -1004,7 +1004,9 @@ def _run(inbox: str | os.PathLike, outdir: str | os.PathLike, *, jobs: int = 1,
         pending, second = todo, False
         while pending:
             if executor is None:
-                executor, close = make_executor(jobs, scheduler)
+                # (no more local workers than bundles: each is a warmed-up process)
+                executor, close = make_executor(jobs if scheduler else
+                                                max(1, min(jobs, len(pending))), scheduler)
             futs = {executor.submit(run_bundle, t): t for t in pending}
             broken: list[dict[str, Any]] = []
             try:
