@@ -1078,7 +1078,8 @@ def _outdir_fault(rec: dict) -> bool:
 
 
 #: Failure reasons that depend on --timeout-per-bundle / --memory-per-bundle.
-LIMIT_REASONS = ("timed out after", "memory budget of")
+LIMIT_REASONS = ("timed out after", "memory budget of",
+                 "worker process killed by SIGKILL")    # the kernel's OOM killer, most often
 
 
 def _save_state(outdir: Path, sha: str, rec: dict) -> None:

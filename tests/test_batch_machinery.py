@@ -455,3 +455,13 @@ def test_outdir_equal_to_inbox_is_a_usage_error(tmp_path):
     tiny_zip(inbox / "a.zip", "TS01")
     r = CliRunner().invoke(app, ["batch", str(inbox), "--out", str(inbox)])
     assert r.exit_code == 2 and "OUTDIR is INBOX" in r.output
+
+
+def test_a_bundle_the_oom_killer_took_is_retried_with_other_limits(tmp_path):
+    rec = {"status": "failed", "reason": "worker process killed by SIGKILL (out of memory?)"}
+    assert str(rec["reason"]).startswith(batch.LIMIT_REASONS)
+    state = {**rec, "version": "v", "limit_hit": True, "limits": {"timeout": 60, "memory_mb": 2000}}
+    assert batch._reusable(state, "v", ["json"], tmp_path, False,
+                           {"timeout": 60, "memory_mb": 2000})
+    assert not batch._reusable(state, "v", ["json"], tmp_path, False,
+                               {"timeout": 60, "memory_mb": 8000})
