@@ -52,7 +52,7 @@ def sniff(head: bytes, name: str = "") -> bool:
 
 
 def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
-    return rc.parse_file(path, options, parse_text, line_ends=False)   # HTML may end anywhere
+    return rc.parse_file(path, options, parse_text)
 
 
 def parse_text(text: str, source: str, options: ParseOptions | None = None,

@@ -83,7 +83,7 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
                line_offset: int = 0) -> ParseResult:
     if not sniff_text(text):
         raise NotMyFormat("no gpresult /z text markers")
-    lines = T.split_lines(text)      # (\r\r\n is one line end: the dash underlines stay)
+    lines = T.split_any_lines(text)  # (\r\r\n is one line end: the dash underlines stay)
     warnings: list[ParseWarning] = []
     meta: dict[str, Any] = {}
     titles = dict(_sections(lines))

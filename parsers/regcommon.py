@@ -226,8 +226,7 @@ def _with_command_output(text: str, source: str, options: ParseOptions | None,
     return res
 
 
-def parse_file(path, options: ParseOptions | None, parse_text, *,
-               line_ends: bool = True) -> ParseResult:
+def parse_file(path, options: ParseOptions | None, parse_text) -> ParseResult:
     """Read a registry/policy text file within budget, decode it (BOM-aware) and hand it to
     the module's ``parse_text``; the encoding and bytes read go into the stats."""
     options = options or ParseOptions()
@@ -235,12 +234,6 @@ def parse_file(path, options: ParseOptions | None, parse_text, *,
     text, enc = decode_text(raw)
     res = _with_command_output(text, str(path), options, parse_text)
     res.stats.update(encoding=enc, bytes_read=len(raw))
-    if line_ends:                # (reg.exe and gpresult end their text with a line end)
-        from . import text as T
-
-        cut = T.cut_warning(text, str(path))
-        if cut is not None:
-            res.warnings.append(cut)
     bad = text.count("\ufffd")
     if enc == "cp1252" and not raw.isascii():
         # REGEDIT4 files are written in the server's ANSI code page, which the file does

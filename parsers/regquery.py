@@ -66,7 +66,7 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
     warnings: list[ParseWarning] = []
     rows = []
     key: str | None = None
-    for i, line in enumerate(T.split_lines(text)):
+    for i, line in enumerate(T.split_any_lines(text)):
         lineno = i + 1 + line_offset
         line = line.rstrip("\r\n")
         if not line.strip():

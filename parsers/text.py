@@ -49,12 +49,19 @@ _KNOWN_WORDS = (
     "映像名称", "会话名", "内存使用", "活动连接", "本地地址", "外部地址", "状态", "服务",
     "イメージ名", "セッション名", "メモリ使用量", "アクティブな接続", "ローカル アドレス", "状態",
     "이미지 이름", "세션 이름", "메모리 사용", "활성 연결", "로컬 주소", "외부 주소", "상태",
-    # Polish, Czech, Hungarian (cp852) and Turkish (cp857) console words
-    "połączenia", "NASŁUCHIWANIE", "Użycie pamięci", "UŻYTKOWNIKA", "Rozłączony",
-    "připojení", "NASLOUCHÁNÍ", "Místní adresa", "Cizí adresa", "Využití paměti",
-    "Aktív kapcsolatok", "Helyi cím", "Külső cím", "Állapot", "FIGYELÉS",
-    "Bağlantılar", "Yabancı Adres", "DİNLENİYOR", "Görüntü Adı", "Oturum Adı", "Kullanımı",
 )
+
+#: Code pages tried only when the text they decode holds one of their own console words:
+#: they make a letter of nearly every byte, so cp850's "Nº" would read "Nž"/"Nğ" and
+#: cp1252's "l’utilisateur" "lĺutilisateur" on score alone.
+_WORD_GATED: dict[str, tuple[str, ...]] = {
+    "cp852": ("połącz", "NASŁUCH", "Nasłuch", "Użycie", "pamięci", "UŻYTKOWNIKA", "URZĄDZENIE",
+              "Rozł", "připojení", "NASLOUCHÁNÍ", "Místní", "Cizí adresa", "Využití", "paměti",
+              "Külső cím", "Helyi cím", "FIGYELÉS", "Leválasztva"),
+    "cp857": ("Bağlantı", "Yabancı", "DİNLENİYOR", "Görüntü", "Oturum Adı", "Kullanımı",
+              "Bağlantısı Kesildi"),
+}
+_KNOWN_WORDS += tuple(w for ws in _WORD_GATED.values() for w in ws)
 
 
 @dataclass
@@ -148,6 +155,8 @@ def decode(data: bytes, candidates: tuple[str, ...] = CANDIDATES) -> Decoded:
     for bom, enc in _BOMS:
         if data.startswith(bom):
             body = data[len(bom):] if enc != "utf-8-sig" else data
+            if enc.startswith("utf-16") and len(body) % 2 and body.endswith(b"\x1a"):
+                body = body[:-1]     # the end-of-file mark `copy /a` appends: not text
             cut = enc.startswith("utf-16") and len(body) % 2
             if cut:                  # half a character at the end: the file was cut there
                 body = body[:-1]
@@ -175,7 +184,11 @@ def decode(data: bytes, candidates: tuple[str, ...] = CANDIDATES) -> Decoded:
             strict_ok = False
         except LookupError:
             continue
-        s = _score(sample.decode(enc, errors="replace")) - (0 if strict_ok else 25)
+        decoded = sample.decode(enc, errors="replace")
+        gate = _WORD_GATED.get(enc)
+        if gate and not any(w in decoded for w in gate):
+            continue
+        s = _score(decoded) - (0 if strict_ok else 25)
         key = (s, -i, enc)
         if best is None or key[:2] > best[:2]:
             best = key
@@ -244,6 +257,17 @@ def split_lines(text: str) -> list[str]:
         return text.split("\r")
     lines = text.split("\n")
     return [ln.rstrip("\r") for ln in lines]
+
+
+#: A line end of registry and policy text: LF, CRLF, CRLF converted again (``\r\r\n``), or a
+#: lone CR (regedit reads one as a line end, and the registry parsers always did).
+_ANY_LINE_END = re.compile(r"\r*\n|\r(?!\n)")
+
+
+def split_any_lines(text: str) -> list[str]:
+    """Lines of a ``.reg`` export, ``reg query`` or ``gpresult /z`` text: like
+    :func:`split_lines`, and a lone CR inside the text ends a line too."""
+    return _ANY_LINE_END.split(text)
 
 
 # --------------------------------------------------------------------------- columns
@@ -383,26 +407,9 @@ def read_file(path: Path, options: ParseOptions | None = None) -> tuple[Decoded,
     return dec, warnings, len(data)
 
 
-#: A CR that ends no line: not before LF, nor one of the CRs of a CRLF converted again.
-_GLUED = re.compile(r"\r(?![\r\n])")
-
-
-_PROMPT = re.compile(r"^\s*(?:PS\s+)?[A-Za-z]:\\[^>]*>\s*$")
-
-
-def cut_warning(text: str, source: str) -> ParseWarning | None:
-    """Windows writes command output (and ``reg``/``gpresult`` text) with a line end after
-    the last line: a file that stops inside a line was cut (an upload, a full disk, a copy
-    from a screen), and the values read from that line may be short (PID 1132 read as 11).
-    None when the file ends with a line end, blanks or a console prompt."""
-    if not text or text[-1] in "\r\n":
-        return None
-    last = text[text.rfind("\n") + 1:]
-    if not last.strip() or _PROMPT.match(last):
-        return None
-    return ParseWarning(source, f"line {text.count(chr(10)) + 1}",
-                        "the file ends inside this line (no line end): it was probably cut; "
-                        "values read from this line may be incomplete")
+#: A CR that ends no line: not before LF, nor one of the CRs of a CRLF converted again, nor
+#: the last character (a CRLF file cut between its CR and LF).
+_GLUED = re.compile(r"\r(?=[^\r\n])")
 
 
 def parse_file(path: Path, options: ParseOptions | None,
@@ -420,9 +427,6 @@ def parse_file(path: Path, options: ParseOptions | None,
     else:
         res = parse_text(dec.text, source, options)
     res.warnings[:0] = warns
-    cut = cut_warning(dec.text, source)
-    if cut is not None:
-        res.warnings.append(cut)
     res.stats.setdefault("encoding", dec.encoding)
     res.stats["bytes_read"] = nbytes
     return res

@@ -143,9 +143,6 @@ def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
     dec, warns, nbytes = T.read_file(path, options)
     res = parse_text(dec.text, str(path), options)
     res.warnings[:0] = warns
-    cut = T.cut_warning(dec.text, str(path))
-    if cut is not None:
-        res.warnings.append(cut)
     res.stats["encoding"] = dec.encoding
     res.stats["bytes_read"] = nbytes
     return res

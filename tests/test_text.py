@@ -31,6 +31,9 @@ CS = "Aktivní připojení\r\n  TCP    0.0.0.0:3389   0.0.0.0:0   NASLOUCHÁNÍ 
     # OEM code pages of Polish/Czech (852) and Turkish (857) consoles: read as cp437 before,
     # a Turkish "DİNLENİYOR" came out "DŸNLENŸYOR" and no socket was listening
     (PL, "cp852", {"cp852"}), (CS, "cp852", {"cp852"}), (TR, "cp857", {"cp857"}),
+    # ... which must not take over western text: they make a letter of nearly every byte
+    ("Nome da sessão  Nº da sessão\r\n", "cp850", {"cp850"}),
+    ("Nom de l’utilisateur: d’Artagnan, coût 5 €\r\n", "cp1252", {"cp1252"}),
 ])
 def test_legacy_code_pages_are_told_apart(text, enc, accept):
     d = T.decode(text.encode(enc))
