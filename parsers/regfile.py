@@ -76,7 +76,7 @@ def sniff(head: bytes, name: str = "") -> bool:
 
 
 def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
-    return rc.parse_file(path, options, parse_text, line_ends=False)   # hand-written .reg files may end anywhere; _cut_value checks
+    return rc.parse_file(path, options, parse_text)
 
 
 def parse_text(text: str, source: str, options: ParseOptions | None = None,
@@ -104,7 +104,7 @@ def _logical_lines(text: str, line_offset: int):
     Windows' ``reg import`` does, a comment after the ``\\`` and blank or comment lines
     inside a wrapped list are skipped (Wine's import tests: Multi-Line7/10, Wine16)."""
     # not splitlines(): \x0b, \x1c, \u2028 may sit in data; \r\r\n is one line end
-    lines = T.split_lines(text)
+    lines = T.split_any_lines(text)
     i = 0
     n = len(lines)
     while i < n:
@@ -113,7 +113,7 @@ def _logical_lines(text: str, line_offset: int):
         i += 1
         # a hex list wraps with ",\" at the end; a string value never ends with a bare "\"
         while i < n and not cur.startswith(("[", ";", "#")) and "=" in cur \
-                and not _ends_in_string(cur) and (m := _WRAP.search(cur)):
+                and not _ends_in_string(cur) and (m := _WRAP.search(cur, _data_start(cur))):
             j = i
             while j < n and (not lines[j].strip() or lines[j].lstrip().startswith(";")):
                 j += 1
@@ -124,6 +124,17 @@ def _logical_lines(text: str, line_offset: int):
                 cur = cur[:m.start()].rstrip()
                 break
         yield start + 1 + line_offset, cur
+
+
+def _data_start(s: str) -> int:
+    """Where the data of a value line starts (after its quoted name): a name may hold
+    a backslash before a semicolon (a value named ``\\;``), which is no wrap mark with a
+    comment."""
+    try:
+        _, rest = _parse_name(s)
+    except ValueError:
+        return 0
+    return len(s) - len(rest)
 
 
 def _ends_in_string(s: str) -> bool:

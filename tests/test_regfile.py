@@ -441,3 +441,32 @@ def test_a_hex_list_cut_to_one_digit_at_the_end_is_not_read(tmp_path):
     names = [orjson.loads(d)["name"] for d in res.frame["data"]]
     assert names == ["PortNumber"]
     assert [w.message.split(":")[0] for w in res.warnings] == ["hex list ending in a one-digit byte"]
+
+
+def test_a_lone_cr_ends_a_line_in_registry_text(tmp_path):
+    # regedit reads a lone CR as a line end; treating only LF as one hid the value after it
+    p = tmp_path / "t.reg"
+    p.write_bytes(b"Windows Registry Editor Version 5.00\r\n\r\n"
+                  b"[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server]\r"
+                  b"\"fDenyTSConnections\"=dword:00000001\r\n"
+                  b"\"fSingleSessionPerUser\"=dword:00000000\r\r\n")
+    res = regfile.parse(p)
+    got = {orjson.loads(d)["name"]: orjson.loads(d)["value"] for d in res.frame["data"]}
+    assert got == {"fDenyTSConnections": 1, "fSingleSessionPerUser": 0} and not res.warnings
+    q = tmp_path / "q.txt"
+    q.write_text("\r\nHKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\r\n"
+                 "    fDenyTSConnections    REG_DWORD    0x1\r"
+                 "    fSingleSessionPerUser    REG_DWORD    0x0\r\n", encoding="utf-8", newline="")
+    res = regquery.parse(q)
+    got = {orjson.loads(d)["name"]: orjson.loads(d)["value"] for d in res.frame["data"]}
+    assert got == {"fDenyTSConnections": 1, "fSingleSessionPerUser": 0}
+
+
+def test_a_value_named_backslash_semicolon_is_no_wrapped_line():
+    # found by the round-trip property: "\\;" in the name looked like a wrap mark with a
+    # comment, and the line was cut to an unterminated string
+    text = ("REGEDIT4\r\n\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\0]\r\n"
+            "\"\\\\;\"=dword:00000000\r\n\"b\"=dword:00000001\r\n")
+    res = regfile.parse_text(text, "t.reg")
+    assert res.warnings == []
+    assert sorted(orjson.loads(d)["name"] for d in res.frame["data"]) == ["\\;", "b"]
