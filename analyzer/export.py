@@ -83,7 +83,9 @@ def to_table(df: pd.DataFrame, max_width: int = 60) -> str:
 
     show = show.apply(cut)
     for c in show.columns:            # no raw control characters on a terminal (see printable)
-        show[c] = show[c].str.replace(UNSAFE, escape_unsafe, regex=True)
+        hit = show[c].str.contains(UNSAFE, regex=True)        # (vectorised; rare)
+        if hit.any():
+            show.loc[hit, c] = show.loc[hit, c].str.replace(UNSAFE, escape_unsafe, regex=True)
     return show.to_string(index=False) + "\n"
 
 

@@ -138,7 +138,7 @@ def conform(df: pd.DataFrame) -> pd.DataFrame:
                 try:
                     s = s.astype(dtype)
                 except (OverflowError, TypeError, ValueError):
-                    if dtype not in _INT_BOUNDS:
+                    if dtype not in INT_RANGE:
                         raise
                     s = _fit_ints(s, dtype, col, df, unfit)
             out[col] = s.reset_index(drop=True)
@@ -150,8 +150,9 @@ def conform(df: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-_INT_BOUNDS = {"Int64": (-(1 << 63), (1 << 63) - 1), "Int32": (-(1 << 31), (1 << 31) - 1),
-               "Int8": (-128, 127)}
+#: The value range of each nullable integer dtype of the timeline.
+INT_RANGE = {"Int64": (-(1 << 63), (1 << 63) - 1), "Int32": (-(1 << 31), (1 << 31) - 1),
+             "Int8": (-128, 127)}
 
 
 def _fit_ints(s: pd.Series, dtype: str, col: str, df: pd.DataFrame,
@@ -159,7 +160,7 @@ def _fit_ints(s: pd.Series, dtype: str, col: str, df: pd.DataFrame,
     """An integer column one of whose values does not fit its type (a 30-digit PID in a
     hand-edited export): those values become NA and are listed in ``unfit`` as (locator,
     why), instead of the whole file failing."""
-    lo, hi = _INT_BOUNDS[dtype]
+    lo, hi = INT_RANGE[dtype]
     locs = df["locator"].tolist() if "locator" in df.columns else [None] * len(s)
     vals = []
     for i, v in enumerate(s.tolist()):

@@ -79,8 +79,8 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from .base import (TIME_DTYPE, TIMELINE_DTYPES, BudgetExceeded, NotMyFormat, ParseOptions,
-                   as_done, process_pool,
+from .base import (INT_RANGE, TIME_DTYPE, TIMELINE_DTYPES, BudgetExceeded, NotMyFormat,
+                   ParseOptions, as_done, process_pool,
                    ParseResult, ParserError, ParserInfo, ParseWarning, Relevance, allowed_value,
                    empty_frame)
 from .eventcommon import data_message, event_columns, ntstatus_from_binary
@@ -181,8 +181,6 @@ _STR_COLS = ("host", "provider", "channel", "user", "sid", "ip", "message", "dat
 _INT_COLS = {"record_id": "Int64", "event_id": "Int32", "level": "Int8", "session_id": "Int64",
              "pid": "Int64", "port": "Int32"}
 _INT_NP = {"Int64": "int64", "Int32": "int32", "Int8": "int8"}
-_INT_RANGE = {"Int64": (-(1 << 63), (1 << 63) - 1), "Int32": (-(1 << 31), (1 << 31) - 1),
-              "Int8": (-128, 127)}
 
 
 class _Columns:
@@ -370,7 +368,7 @@ def _pa_strings(values: list):
 def _ints(values: list, dtype: str) -> tuple[np.ndarray, np.ndarray]:
     """Python ints / None → (numpy values, null mask); out-of-range or odd values → null."""
     import pyarrow as pa
-    lo, hi = _INT_RANGE[dtype]
+    lo, hi = INT_RANGE[dtype]
     try:
         arr = pa.array(values, pa.int64())
         v = arr.fill_null(0).to_numpy()
