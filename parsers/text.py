@@ -150,8 +150,64 @@ def _score(text: str) -> float:
     return score
 
 
+#: A UTF-16LE line end, and a single-byte one between two non-NUL bytes (never in UTF-16LE).
+_U16_CRLF = b"\r\x00\n\x00"
+_BYTE_CRLF = re.compile(rb"[^\x00]\r\n(?!\x00)")
+
+
+def _mixed_parts(data: bytes) -> list[tuple[bytes, bool]] | None:
+    """The runs of a file that holds UTF-16LE and single-byte text one after another, as
+    (bytes, is UTF-16) — PowerShell's ``>``/``>>`` write UTF-16, cmd.exe's the OEM code
+    page, and support scripts mix both into one file — or None for a file in one encoding.
+    Runs are cut at line starts."""
+    if _U16_CRLF not in data or not _BYTE_CRLF.search(data):
+        return None
+    pos = 2 if data.startswith(b"\xff\xfe") else 0
+    i16 = data.find(_U16_CRLF, pos)
+    m = _BYTE_CRLF.search(data, pos)
+    utf16 = m is None or (i16 != -1 and i16 < m.start())
+    parts: list[tuple[bytes, bool]] = []
+    stuck = 0
+    while pos < len(data) and stuck < 2:
+        if utf16:
+            m = _BYTE_CRLF.search(data, pos)
+            end = len(data)
+            if m:               # the single-byte run starts after the last UTF-16 line end
+                k = data.rfind(b"\n\x00", pos, m.start())
+                while k != -1 and (k - pos) % 2:
+                    k = data.rfind(b"\n\x00", pos, k)
+                end = k + 2 if k != -1 else pos
+        else:
+            i = data.find(_U16_CRLF, pos)
+            end = len(data)
+            if i != -1:         # the UTF-16 run starts after the last single-byte line end
+                k = data.rfind(b"\n", pos, i)
+                end = k + 1 if k != -1 else pos
+        stuck = stuck + 1 if end == pos else 0
+        if end > pos:
+            parts.append((data[pos:end], utf16))
+        pos = end
+        utf16 = not utf16
+        if utf16 and data.startswith(b"\xff\xfe", pos):
+            pos += 2            # (a BOM where the UTF-16 run begins)
+    if pos < len(data):
+        parts.append((data[pos:], utf16))
+    return parts if len({u for _, u in parts}) == 2 else None
+
+
 def decode(data: bytes, candidates: tuple[str, ...] = CANDIDATES) -> Decoded:
     """Decode command output of unknown encoding; never raises."""
+    parts = _mixed_parts(data)
+    if parts:
+        texts, encs, replaced = [], [], 0
+        for chunk, utf16 in parts:
+            d = Decoded(chunk[: len(chunk) & ~1].decode("utf-16-le", errors="replace"),
+                        "utf-16-le") if utf16 else decode(chunk, candidates)
+            texts.append(d.text)
+            encs.append(d.encoding)
+            replaced += d.text.count("\ufffd")
+        return Decoded("".join(texts), "+".join(dict.fromkeys(encs)),
+                       data.startswith(b"\xff\xfe"), replaced)
     for bom, enc in _BOMS:
         if data.startswith(bom):
             body = data[len(bom):] if enc != "utf-8-sig" else data
@@ -239,7 +295,7 @@ def is_text(head: bytes) -> bool:
     """True when ``head`` looks like text in some encoding (not a binary file)."""
     if not head:
         return False
-    if any(head.startswith(b) for b, _ in _BOMS) or _utf16_no_bom(head):
+    if any(head.startswith(b) for b, _ in _BOMS) or _utf16_no_bom(head) or _mixed_parts(head):
         return True
     if b"\x00" in head:
         return False

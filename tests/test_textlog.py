@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import orjson
+import pytest
 
 import analyzer
 import parsers
@@ -224,3 +225,27 @@ def test_doubled_and_cr_only_line_ends(tmp_path):
             (d / name).write_text(text.replace("\n", end), encoding="utf-8", newline="")
             assert _kinds_and_lines(d)[1] == want[name], (name, repr(end))
     assert len(want["gp.txt"]) > 5 and len(want["net.txt"]) > 5
+
+
+@pytest.mark.parametrize("order", ["utf16-first", "oem-first"])
+def test_a_file_mixing_utf16_and_oem_runs_is_read_whole(tmp_path, order):
+    # PowerShell's > / >> write UTF-16, cmd.exe's the OEM code page: a script using both
+    # wrote one file in two encodings, and the second part was lost (or the file skipped)
+    net = (FIX / "netstat_ano_2003_conflict.txt").read_bytes().decode("latin-1")
+    net = net.replace("\r\n", "\n").replace("\n", "\r\n")
+    task = ("\r\nAbbildname                     PID Dienste\r\n"
+            "========================= ======== ============================================\r\n"
+            "System                           4 Nicht zutreffend\r\n"
+            "svchost.exe                   1096 TermService, Gerätedienst\r\n")
+    u16, oem = b"\xff\xfe" + net.encode("utf-16-le"), task.encode("cp850")
+    (tmp_path / "diag.txt").write_bytes(u16 + oem if order == "utf16-first"
+                                        else oem + net.encode("utf-16-le"))
+    b = analyzer.load(tmp_path)
+    inv = b.inventory.iloc[0]
+    assert inv["status"] == "parsed", inv
+    kinds = b.timeline["kind"].tolist()
+    assert kinds.count("netstat") == len(parsers.by_name("netstat").parse_text(net, "x").frame) > 0
+    assert kinds.count("tasklist") == 2
+    procs = P.processes(b.timeline)
+    assert "Gerätedienst" in procs.set_index("pid").loc[1096, "services"]
+    assert not b.warnings, b.warnings
