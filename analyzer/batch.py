@@ -90,6 +90,10 @@ class BatchError(Exception):
     """The batch cannot start (no such INBOX, unusable OUTDIR, Dask missing...)."""
 
 
+#: The file in OUTDIR that one batch run at a time holds locked.
+LOCK_NAME = ".rdpdoctor-batch.lock"
+
+
 class BatchUsageError(BatchError):
     """The command line asks for something impossible (OUTDIR is INBOX, OUTDIR in use)."""
 
@@ -209,8 +213,10 @@ def _is_list_file(p: Path) -> bool:
 
 
 def _is_batch_outdir(d: Path) -> bool:
-    return (d / "state").is_dir() and any((d / n).exists() for n in ("summary.parquet",
-                                                                     "summary.csv"))
+    """An OUTDIR of a batch run: its summary, or (a run stopped before its first summary)
+    the lock file every run leaves."""
+    return (d / "state").is_dir() and any((d / n).exists() for n in (
+        "summary.parquet", "summary.csv", LOCK_NAME))
 
 
 def _is_artifact(p: Path) -> bool:
@@ -929,7 +935,7 @@ def run(inbox: str | os.PathLike, outdir: str | os.PathLike, **kw: Any) -> Batch
 
     out = Path(outdir).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(out / ".rdpdoctor-batch.lock"))
+    lock = FileLock(str(out / LOCK_NAME))
     try:
         lock.acquire(timeout=0)
     except Timeout:

@@ -465,3 +465,18 @@ def test_a_bundle_the_oom_killer_took_is_retried_with_other_limits(tmp_path):
                            {"timeout": 60, "memory_mb": 2000})
     assert not batch._reusable(state, "v", ["json"], tmp_path, False,
                                {"timeout": 60, "memory_mb": 8000})
+
+
+def test_an_outdir_stopped_before_its_first_summary_is_no_bundle(tmp_path):
+    # a run killed before writing summary.parquet left state/ and reports/: a later run over
+    # the folder holding it took them for two failed bundles
+    inbox = tmp_path / "inbox"
+    tiny_zip(inbox / "a.zip", "TS01")
+    out = inbox / "results"
+    (out / "state").mkdir(parents=True)
+    (out / "reports").mkdir()
+    (out / "state" / "x.json").write_text("{}")
+    (out / batch.LOCK_NAME).write_text("")
+    ignored: list = []
+    assert [r.bundle_id for r in batch.discover(inbox, ignored=ignored)] == ["a.zip"]
+    assert ignored == [("results", "an OUTDIR of an earlier batch run")]
