@@ -1102,7 +1102,7 @@ def _max_sev(findings: list[dict]) -> str:
 
 def summary_rows(rec: dict) -> list[dict[str, Any]]:
     """The summary rows (one per finding, at least one) of one bundle record."""
-    from .bundle import printable
+    from .safetext import printable
 
     ref: BundleRef = rec["ref"]
     findings = rec.get("findings") or []
@@ -1111,7 +1111,8 @@ def summary_rows(rec: dict) -> list[dict[str, Any]]:
     base = {
         # (a name the file system holds as undecodable bytes: shown as \xNN escapes)
         "bundle_id": printable(ref.bundle_id), "path": printable(ref.path),
-        "sha256": rec.get("sha256", ""), "version": rec.get("version", _version()), "status": rec.get("status", "failed"),
+        "sha256": rec.get("sha256", ""), "version": rec.get("version", _version()),
+        "status": rec.get("status", "failed"),
         "action": rec.get("action", "analysed"), "reason": rec.get("reason", ""),
         "hosts": ",".join(hosts), "bundle_time": rec.get("bundle_time"),
         "n_findings": len(findings), "max_severity": _max_sev(findings),
@@ -1169,7 +1170,7 @@ def write_outputs(outdir: Path, records: dict[str, dict]) -> Any:
     import pandas as pd
 
     from . import export
-    from .bundle import printable
+    from .safetext import printable
 
     rows = [r for bid in sorted(records) for r in summary_rows(records[bid])]
     new = _typed(pd.DataFrame(rows, columns=SUMMARY_COLUMNS),

@@ -46,6 +46,7 @@ import parsers
 from parsers.base import ParseOptions, ParseResult, ParseWarning, as_done, process_pool
 
 from . import knowledge, timeline as tl
+from .safetext import printable
 
 HEAD_BYTES = 65536
 
@@ -722,40 +723,6 @@ class _Intake:
                 m.status, m.reason = "failed", reason
                 return
         self._add(Member(source=container or "(bundle)", status="failed", reason=reason, kind="archive"))
-
-
-#: Characters a name must not carry into a terminal or a report: C0/C1 controls (ESC
-#: sequences clear the screen or set the window title; a newline forges report lines) and
-#: the bidirectional overrides that reorder what is shown.
-_C1_AND_BIDI = "\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069"
-UNSAFE = re.compile(f"[\x00-\x1f{_C1_AND_BIDI}]")
-#: :data:`UNSAFE` without tab, newline and CR, for multi-line text (an HTML excerpt).
-UNSAFE_TEXT = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f{_C1_AND_BIDI}]")
-
-
-def escape_unsafe(m: re.Match) -> str:
-    """An :data:`UNSAFE` character as the escape that shows it (``\\x1b``, ``\\u202e``)."""
-    c = ord(m.group())
-    return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
-
-
-def printable(s: str) -> str:
-    """Valid UTF-8 text for any name (undecodable bytes shown as \\xNN escapes), with
-    control characters shown as escapes too."""
-    try:
-        s.encode("utf-8")
-    except UnicodeEncodeError:
-        s = s.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace") \
-            if _only_surrogate_escapes(s) else s.encode("utf-8", "backslashreplace").decode("utf-8")
-    return UNSAFE.sub(escape_unsafe, s)
-
-
-def _only_surrogate_escapes(s: str) -> bool:
-    try:
-        s.encode("utf-8", "surrogateescape")
-        return True
-    except UnicodeEncodeError:
-        return False
 
 
 def file_sha256(path: Path) -> str:

@@ -25,7 +25,8 @@ import pandas as pd
 
 from . import __version__
 from . import timeline as tl_mod
-from .bundle import Bundle, Limits, load, printable
+from .bundle import Bundle, Limits, load
+from .safetext import printable
 from .detectors import (DEFAULT_PARAMS, REGISTRY, ROOT_CAUSES, Context, NotEvaluated, finding_order,
                         empty_config, load_all)
 from .findings import SEVERITIES, SEVERITY_RANK, Check, Finding, Report

@@ -65,7 +65,7 @@ def _plain(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def to_table(df: pd.DataFrame, max_width: int = 60) -> str:
-    from .bundle import UNSAFE, escape_unsafe
+    from .safetext import UNSAFE, escape_unsafe
 
     if len(df) == 0:
         return "(no rows)\n"

@@ -17,6 +17,7 @@ import codecs
 import re
 from typing import Any
 
+from . import text as T
 from .base import ParseOptions, ParseResult, ParseWarning, data_json, read_bounded
 
 ROOTS: dict[str, str] = {
@@ -198,7 +199,6 @@ def _with_command_output(text: str, source: str, options: ParseOptions | None,
     first, read the file and the other outputs were lost without a word."""
     import pandas as pd
 
-    from . import text as T
     from . import textlog
     from .base import conform
 
@@ -243,7 +243,7 @@ def parse_file(path, options: ParseOptions | None, parse_text) -> ParseResult:
             "non-ASCII key, value and group names are wrong if the server used another "
             "code page" + (f" ({bad} undecodable bytes replaced)" if bad else "")))
     elif bad:
-        line = text.count("\n", 0, text.find("\ufffd")) + 1
+        line = T.line_at(text, text.find("\ufffd"))
         res.warnings.insert(0, ParseWarning(str(path), f"line {line}",
                                             f"{bad} undecodable characters in {enc} replaced "
                                             "(the first on this line)"))

@@ -448,19 +448,21 @@ def read_file(path: Path, options: ParseOptions | None = None) -> tuple[Decoded,
     dec = decode(data)
     text = dec.text
     if dec.replaced:
-        at = text.find("\ufffd")
-        warnings.append(ParseWarning(str(path), f"line {text.count(chr(10), 0, max(at, 0)) + 1}",
+        warnings.append(ParseWarning(str(path), f"line {line_at(text, text.find(chr(0xFFFD)))}",
                                      f"{dec.replaced} undecodable characters replaced (decoded "
                                      f"as {dec.encoding}; the first on this line)"))
-    if "\n" in text:
-        glued = _GLUED.search(text)
-        if glued:                # a lone CR inside a line: rows written over one another
-            n = len(_GLUED.findall(text))
-            warnings.append(ParseWarning(
-                str(path), f"line {text.count(chr(10), 0, glued.start()) + 1}",
-                f"{n} carriage return(s) inside lines (rows run together); what follows one on "
-                "its line may not be read"))
+    glued = [m.start() for m in _GLUED.finditer(text)] if "\n" in text else []
+    if glued:                    # a lone CR inside a line: rows written over one another
+        warnings.append(ParseWarning(
+            str(path), f"line {line_at(text, glued[0])}",
+            f"{len(glued)} carriage return(s) inside lines (rows run together); what follows "
+            "one on its line may not be read"))
     return dec, warnings, len(data)
+
+
+def line_at(text: str, pos: int) -> int:
+    """The 1-based line (LF-counted, as :func:`split_lines`) of offset ``pos`` in ``text``."""
+    return text.count("\n", 0, max(pos, 0)) + 1
 
 
 #: A CR that ends no line: not before LF, nor one of the CRs of a CRLF converted again, nor

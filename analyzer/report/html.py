@@ -21,7 +21,7 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from ..bundle import UNSAFE_TEXT, escape_unsafe
+from ..safetext import UNSAFE_TEXT, escape_unsafe
 from ..findings import Finding, Report
 from . import chart as chart_mod
 from . import common

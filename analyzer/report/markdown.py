@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..bundle import UNSAFE, escape_unsafe
+from ..safetext import UNSAFE, escape_unsafe
 from ..findings import Finding, Report
 from . import common
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..bundle import printable
+from ..safetext import printable
 from ..findings import Finding, Report
 from . import common
 
