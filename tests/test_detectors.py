@@ -509,6 +509,21 @@ def test_rdp_brute_force_type3_needs_rdp_evidence():
     assert "with RDP evidence" in out[0].summary
 
 
+def test_rdp_brute_force_type3_address_evidence_must_be_beside_the_burst():
+    # a user's PC with a stale mapped-drive password: SMB type-3 failures 12 hours after her
+    # last RDP session from the same address are not RDP guessing (found by review: any
+    # RDP row from the address, however old, used to attribute the burst)
+    rdp_then = [ev(-720, "sec", 4624, ip="203.0.113.9", user="alice",
+                   data={"LogonType": "10"}),
+                ev(-720, "rcm", 261), ev(-600, "rcma", 1056),
+                ev(-720, "core", 131, ip="203.0.113.9")]
+    assert run("rdp-brute-force", _fails(12, "3") + rdp_then) == []
+    # the same address connecting over RDP during the burst still attributes it
+    rdp_now = rdp_then + [ev(1, "core", 131, ip="203.0.113.9")]
+    out = run("rdp-brute-force", _fails(12, "3") + rdp_now)
+    assert len(out) == 1 and "type-3 (NLA) failures with RDP evidence" in out[0].summary
+
+
 def test_rdp_brute_force_131_burst_and_140():
     conns = [ev(i * 0.01, "core", 131, ip="198.51.100.4") for i in range(40)]
     assert "RdpCoreTS 131" in run("rdp-brute-force", conns)[0].summary

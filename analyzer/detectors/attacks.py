@@ -126,12 +126,17 @@ def rdp_brute_force(ctx: Context):
     ok_pos = ctx.positions("sec:logon:success")
     ok10_pos = ok_pos[ctx.column_map("data", ok_pos, _logon_type_is("10"))]
 
-    # RDP evidence: rows with an address (matched by address) and RCM 261 (time only);
-    # only these two columns of the type-10 logons are read
+    # RDP evidence: rows with an address (matched by address and time) and RCM 261 (time
+    # only); only these two columns of the type-10 logons are read
     ev_ip = pd.concat([core_fail["ip"], accepted["ip"], type10["ip"], ctx.column("ip", ok10_pos)])
-    rdp_ev_ips = set(_ip(ev_ip)) - {"(no address)"} if len(ev_ip) else set()
-    rdp_times = pd.concat([core_fail["time"], accepted["time"], type10["time"],
-                           ctx.column("time", ok10_pos), received["time"]]).dropna().sort_values()
+    ev_time = pd.concat([core_fail["time"], accepted["time"], type10["time"],
+                         ctx.column("time", ok10_pos)])
+    rdp_ev_times: dict = {}
+    if len(ev_ip):
+        ev = pd.DataFrame({"ip": _ip(ev_ip).to_numpy(), "time": ev_time.to_numpy()}).dropna()
+        rdp_ev_times = {ip: g["time"] for ip, g in ev.groupby("ip", sort=False)
+                        if ip != "(no address)"}
+    rdp_times = pd.concat([ev_time, received["time"]]).dropna().sort_values()
 
     bursts = []   # (label, ip, count, start, rows) — rows cut to what the finding shows
     def keep(label: str, ip, n: int, start, grp: pd.DataFrame):
@@ -147,10 +152,13 @@ def rdp_brute_force(ctx: Context):
     unattributed = []      # type-3 bursts nothing in the bundle ties to RDP
     if len(type3):
         for ip, n, start, grp in groups_over(type3, _ip(type3["ip"]), need_fail, window):
-            if ip in rdp_ev_ips:
-                attributed = True
-            else:
-                t0, t1 = grp["time"].min() - margin, grp["time"].max() + margin
+            # "beside it": RDP from the same address around the burst (a user's stale
+            # mapped-drive password fails over SMB hours after her RDP session), else any
+            # RDP connection around it when RCM logs connections
+            t0, t1 = grp["time"].min() - margin, grp["time"].max() + margin
+            same = rdp_ev_times.get(ip)
+            attributed = same is not None and bool(((same >= t0) & (same <= t1)).any())
+            if not attributed:
                 attributed = bool(((rdp_times >= t0) & (rdp_times <= t1)).any()) and len(received) > 0
             if attributed:
                 keep("4625 type-3 (NLA) failures with RDP evidence", ip, n, start, grp)
