@@ -148,9 +148,11 @@ def test_an_unreadable_pid_is_nobody_s_process():
     # netstat and tasklist PIDs that did not fit their column are left empty (a warning):
     # the empty socket PID must not join the empty tasklist PID of an unrelated process
     rows = [sock(3389, None), proc(None, "notepad.exe", None, line=4),
-            proc(1096, "svchost.exe", ["TermService"])]
+            proc(1096, "svchost.exe", ["TermService"]), sock(445, 4, line=6)]
     out = run("port-conflict", rows)
-    assert isinstance(out, NotEvaluated) and out.missing == ["`tasklist /svc` output"]
+    # (a fresh netstat is what can tell: the tasklist is there already)
+    assert isinstance(out, NotEvaluated) and out.missing == ["`netstat -ano` output"]
+    assert "PID of the socket on TCP 3389 could not be read" in out.note
     from _detector_kit import timeline
     from analyzer import processes
     assert processes.owners(timeline(rows))["image"].isna().all()
@@ -172,6 +174,37 @@ def test_port_conflict_checks_the_moved_port():
     rows = [sock(3390, 2412), proc(2412, "vncsrv.exe", ["VNC"])]
     out = run("port-conflict", rows, cfg(("PortNumber", 3390)))
     assert "port 3390" in out[0].summary
+
+
+def test_port_conflict_without_portnumber_follows_termservice_s_socket():
+    # PortNumber not in the bundle, TermService listening on 3390 and a VNC server on 3389:
+    # the RDP port was moved, 3389 is no conflict — the finding used to add "the RDP
+    # listener is down" while listener-down passed (review finding)
+    rows = [sock(3389, 2412), sock(3390, 1096, line=6), proc(2412, "vncsrv.exe", ["VNC"]),
+            proc(1096, "svchost.exe", ["TermService"])]
+    assert run("port-conflict", rows) == []
+    assert run("listener-down", rows) == []
+    # with PortNumber 3389 in the bundle the squatter is a conflict
+    out = run("port-conflict", rows, cfg(("PortNumber", 3389)))
+    assert "PID 2412" in out[0].summary and "port 3389" in out[0].summary
+    # TermService on 3390 and something else on it too: reported on 3390, saying why
+    rows2 = rows + [sock(3390, 777, local_ip="10.0.0.5", line=7),
+                    proc(777, "agent.exe", None, line=8)]
+    out = run("port-conflict", rows2)
+    assert "port 3390 (TermService's own" in out[0].summary and "PID 777" in out[0].summary
+
+
+def test_netstat_without_pid_column_asks_for_netstat_ano():
+    # `netstat -an` (no PID column): the tasklist in the bundle cannot help; the check used to
+    # ask for the `tasklist /svc` output already there (review finding)
+    rows = [sock(3389, None), sock(445, None, line=6),
+            proc(1096, "svchost.exe", ["TermService"])]
+    out = run("port-conflict", rows)
+    assert isinstance(out, NotEvaluated) and out.missing == ["`netstat -ano` output"]
+    assert "no PID column" in out.note
+    out = run("listener-down", rows)
+    assert isinstance(out, NotEvaluated) and "`netstat -ano` output" in out.missing
+    assert "no PID column" in out.note
 
 
 def test_port_conflict_not_evaluated_without_netstat_or_owner():

@@ -542,7 +542,7 @@ class Context:
         if not ask:
             ask = list(names_or_text)
             lack = "the bundle's " + ", ".join(INPUTS[n] for n in held) + \
-                " do not hold what this check reads"
+                (" does" if len(held) == 1 else " do") + " not hold what this check reads"
             note = f"{note}; {lack}" if note else lack
         return NotEvaluated([self._ask(n) for n in ask], note=note)
 

@@ -15,7 +15,7 @@ import pandas as pd
 from .. import knowledge
 from .. import timeline as tl
 from ..findings import Evidence
-from . import Context, detector, when
+from . import INPUTS, Context, detector, when
 from .configuration import RDPTCP_KEY
 
 TERMSERVICE = "termservice"
@@ -192,8 +192,19 @@ def port_conflict(ctx: Context):
     if not ctx.has("netstat"):
         return ctx.not_evaluated("netstat")
     port, port_row = rdp_port(ctx)
-    socks = listening_sockets(ctx)
-    socks = socks[socks["port"] == port]
+    every = listening_sockets(ctx)
+    socks = every[every["port"] == port]
+    moved = None               # PortNumber unknown: the port TermService itself listens on
+    if port_row is None and len(every):
+        ts_any, _, _ = classify(ctx, every)
+        ts_ports = sorted({int(o["socket"]["port"]) for o in ts_any
+                           if pd.notna(o["socket"].get("port"))})
+        if ts_ports and port not in ts_ports:
+            # TermService binds the RDP-Tcp PortNumber: its socket tells the port the
+            # registry would (another program on 3389 is then no conflict for RDP)
+            moved = port
+            port = ts_ports[0]
+            socks = every[every["port"] == port]
     if not len(socks):
         if _filtered_without(ctx, port):
             # `netstat -ano | findstr :135` cannot show who holds the RDP port
@@ -203,6 +214,10 @@ def port_conflict(ctx: Context):
     ts, other, unknown = classify(ctx, socks)
     if not other:
         if unknown and not ts:
+            if all(o["pid"] is None for o in unknown):
+                # no process list can name the owner of a socket without a PID
+                # (a new capture is asked for: the one in the bundle is held, but lacks them)
+                return ctx.not_evaluated(INPUTS["netstat"], note=_no_pid(ctx, port, "who holds"))
             return ctx.not_evaluated("tasklist")
         return []
     seen, descs, ev = set(), [], []
@@ -217,7 +232,10 @@ def port_conflict(ctx: Context):
     ev += ctx.cfg_evidence(port_row)
     listener = "; the RDP listener is down" if not ts else \
         "; TermService listens too, on another address"
-    port_txt = f"port {port}" + ("" if port_row else " (default; PortNumber not in the bundle)")
+    port_txt = f"port {port}" + ("" if port_row else
+                                 f" (TermService's own; PortNumber not in the bundle, {moved} "
+                                 "is held by another program)" if moved else
+                                 " (default; PortNumber not in the bundle)")
     first = other[0]
     steps = [f"Stop or reconfigure the program holding {port}: "
              + (f"`sc config {first['services'][0]} start= disabled` then `sc stop "
@@ -367,6 +385,9 @@ def listener_down(ctx: Context):
                         f"one netstat capture shows TCP {port} held by "
                         + ", ".join(dict.fromkeys(_describe(o) for o in known))
                         + ", the latest none on it: which is current cannot be told"))
+                if all(o["pid"] is None for o in owner_unknown):
+                    return ctx.not_evaluated(INPUTS["netstat"], "qwinsta", note=_no_pid(
+                        ctx, port, "whether TermService holds"))
                 pids = ", ".join(dict.fromkeys(str(o["pid"]) for o in owner_unknown))
                 return ctx.not_evaluated("tasklist", "qwinsta", note=(
                     f"TCP {port} is listened on by PID {pids}; `tasklist /svc` tells whether "
@@ -399,6 +420,15 @@ def listener_down(ctx: Context):
         steps.append("Restart the Remote Desktop Services service; in Remote Desktop Session Host "
                      "Configuration / registry make sure RDP-Tcp is enabled (fEnableWinStation=1).")
     return [ctx.finding("RDP listener down: " + "; ".join(reasons), ev, steps, details=details)]
+
+
+def _no_pid(ctx: Context, port: int, what: str) -> str:
+    """Why the owner of the socket on ``port`` is unknown: a capture without the PID
+    column (``netstat -an``) or a PID that could not be read (a warning says which)."""
+    pids = ctx.etype("net:socket")["pid"]
+    why = "the netstat capture has no PID column (`netstat -an`?)" if pids.isna().all() \
+        else f"the PID of the socket on TCP {port} could not be read (see the warnings)"
+    return f"{why}: {what} TCP {port} cannot be told"
 
 
 def _listening_elsewhere(ctx: Context, port: int) -> pd.DataFrame:
