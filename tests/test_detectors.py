@@ -35,6 +35,20 @@ def test_rdp_disabled_not_evaluated_without_config_or_with_defaults_only():
     assert any("reg export" in m for m in out.missing)
 
 
+def test_rdp_disabled_unknown_when_the_key_export_lacks_fdenytsconnections():
+    # KNOWLEDGE G01: the value is on every install, absent ⇒ unknown. A partial export of the
+    # Terminal Server key (a `reg query` of two values) used to pass (review finding)
+    ts = row("reg", "reg:value", data={
+        "key": "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server",
+        "name": "TSAppCompat", "value": 0})
+    out = run("rdp-disabled", [ts], cfg(("fEnableWinStation", 1)))
+    assert isinstance(out, NotEvaluated)
+    assert "the export of the Terminal Server key lacks it" in out.note
+    # the listener disabled is a finding whatever fDenyTSConnections is
+    out = run("rdp-disabled", [ts], cfg(("fEnableWinStation", 0)))
+    assert [f.id for f in out] == ["rdp-disabled"]
+
+
 def test_connection_limit_policy_fires_and_quiet():
     out = run("connection-limit-policy", [], cfg(("MaxInstanceCount", 2, "gpresult", "TS Limits")))
     assert len(out) == 1 and "limited to 2" in out[0].summary and "TS Limits" in out[0].summary

@@ -63,11 +63,15 @@ def rdp_disabled(ctx: Context):
     winsta = ctx.setting("fEnableWinStation")
     if deny is None and winsta is None:
         return ctx.not_evaluated("reg", "gpresult")
-    if deny is None and not ctx.ts_key_exported(itself=True) and not (
-            winsta is not None and _int(winsta["value"]) == 0):
+    if deny is None and not (winsta is not None and _int(winsta["value"]) == 0):
         # only RDP-Tcp's fEnableWinStation is known: whether connections are denied is not
+        # (the value is on every install, so an export of the key without it is partial —
+        # a `reg query` of some values, a cut file: KNOWLEDGE G01, absent ⇒ unknown)
         return ctx.not_evaluated("reg", "gpresult", note="fDenyTSConnections is not in the "
-                                 "bundle (no export of the Terminal Server key itself)")
+                                 "bundle (" + ("the export of the Terminal Server key lacks it"
+                                               if ctx.ts_key_exported(itself=True) else
+                                               "no export of the Terminal Server key itself")
+                                 + ")")
     out = []
     if deny is not None and _int(deny["value"]) == 1:
         ev = ctx.cfg_evidence(deny) + _listener_symptoms(ctx)
