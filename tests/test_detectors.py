@@ -118,6 +118,13 @@ def test_policy_overrides_local_fires_and_quiet():
     assert len(out) == 1 and out[0].summary.startswith("SecurityLayer: policy 2 over local RDP (0)")
     same = [{"value": 2, "origin": "local", "source": "TS.reg", "locator": "line 9"}]
     assert run("policy-overrides-local", [], cfg(("SecurityLayer", 2, "gpresult", "Sec", same))) == []
+    # the policy's "unlimited" (999999) over the local one (0xFFFFFFFF) changes nothing: it
+    # was reported as "policy unlimited (999999) over local unlimited" (review finding)
+    unl = [{"value": 0xFFFFFFFF, "origin": "local", "source": "TS.reg", "locator": "line 9"}]
+    assert run("policy-overrides-local", [],
+               cfg(("MaxInstanceCount", 999999, "gpresult", "Lim", unl))) == []
+    out = run("policy-overrides-local", [], cfg(("MaxInstanceCount", 5, "gpresult", "Lim", unl)))
+    assert out[0].summary.startswith("MaxInstanceCount: policy 5 over local")
     # the policy alone, no local Terminal Server key in the bundle: nothing to compare it
     # with — this passed (found by review)
     ne = run("policy-overrides-local", [], cfg(("SecurityLayer", 2, "gpresult", "Sec")))

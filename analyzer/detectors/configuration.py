@@ -299,6 +299,15 @@ OVERRIDE_SETTINGS = ("SecurityLayer", "MinEncryptionLevel", "UserAuthentication"
                      "MaxInstanceCount", "fDenyTSConnections")
 
 
+def _same_setting(name: str, a, b) -> bool:
+    """Whether two values of a setting mean the same (the policy's 999999 and the local
+    0xFFFFFFFF both say "unlimited connections")."""
+    a, b = _int(a), _int(b)
+    if name == "MaxInstanceCount" and a in UNLIMITED and b in UNLIMITED:
+        return True
+    return a == b
+
+
 @detector(id="policy-overrides-local", severity="info",
           title="Group Policy overrides the local RDP settings",
           inputs=("reg", "gpresult"), references=("KB2477023",))
@@ -320,7 +329,8 @@ def policy_overrides_local(ctx: Context):
         if row is None or row.get("origin") not in ("gpresult", "policy"):
             continue
         for o in row.get("overridden") or []:
-            if isinstance(o, dict) and o.get("origin") == "local" and _int(o.get("value")) != _int(row.get("value")):
+            if isinstance(o, dict) and o.get("origin") == "local" \
+                    and not _same_setting(name, o.get("value"), row.get("value")):
                 diffs.append(f"{name}: policy {row.get('display') or row.get('value')} over local "
                              f"{o.get('display') or o.get('value')}"
                              + (f' (GPO "{row["gpo"]}")' if row.get("gpo") else ""))
