@@ -518,13 +518,16 @@ def test_tls_certificate_problem_fires_and_quiet():
 def test_licensing_grace_expired_fires_on_1008_1088_1128():
     for rows in ([ev(0, "termservice", 1008)], [ev(0, "termservice", 1088)], [ev(0, "rcm", 1128)]):
         assert [f.id for f in run("licensing-grace-expired", rows)] == ["licensing-grace-expired"]
-    assert run("licensing-grace-expired", [ev(0, "termservice", 1010)]) == []
+    # (quiet where System holds the licensing events: 2008 R2)
+    r2 = sysinfo("Microsoft Windows Server 2008 R2 Enterprise", "6.1.7601 Service Pack 1 Build 7601")
+    assert run("licensing-grace-expired", [ev(0, "termservice", 1010), r2]) == []
 
 
 def test_license_server_unreachable_fires_and_quiet():
     assert len(run("license-server-unreachable", [ev(0, "rcm", 1131)])) == 1
     assert len(run("license-server-unreachable", [ev(0, "termservice", 1010)])) == 1
-    assert run("license-server-unreachable", [ev(0, "termservice", 1008)]) == []
+    r2 = sysinfo("Microsoft Windows Server 2008 R2 Enterprise", "6.1.7601 Service Pack 1 Build 7601")
+    assert run("license-server-unreachable", [ev(0, "termservice", 1008), r2]) == []
 
 
 def test_license_issue_failed_fires_and_quiet():
@@ -989,8 +992,18 @@ def test_licensing_checks_need_system_or_the_rcm_log():
         ne = run(det, lsm_only)
         assert isinstance(ne, NotEvaluated), det
         assert ne.missing == [INPUTS["rcm-log"]], det
-        # the version unknown, System may hold them (2008/2008 R2 write them there)
-        assert run(det, lsm_only + [ev(2, "eventlog", BOOT)]) == [], det
+        # the version unknown, System may hold them (2008/2008 R2 write them there) but
+        # cannot show them absent: from 2012 on they are in the RCM logs only — a System
+        # log alone used to pass the licensing and drain-mode checks (review finding)
+        ne = run(det, lsm_only + [ev(2, "eventlog", BOOT)])
+        assert isinstance(ne, NotEvaluated) and ne.missing == [INPUTS["rcm-log"]], det
+        r2 = sysinfo("Microsoft Windows Server 2008 R2 Enterprise",
+                     "6.1.7601 Service Pack 1 Build 7601")
+        assert run(det, lsm_only + [ev(2, "eventlog", BOOT), r2]) == [], det
+        # ... and a fault found in System is reported whatever the version
+        fault = {"licensing-grace-expired": 1008, "license-server-unreachable": 1010,
+                 "license-issue-failed": 1004}[det]
+        assert [f.id for f in run(det, [ev(0, "termservice", fault)])] == [det]
         assert run(det, lsm_only + [ev(2, "rcm", 258), ev(2, "rcma", 1056)]) == [], det
         # an RdpCoreTS log exists from 2012 on, when RCM no longer writes to System
         core = lsm_only + [ev(1, "core", 131, ip="192.0.2.1"), ev(2, "eventlog", BOOT)]

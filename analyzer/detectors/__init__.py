@@ -681,7 +681,8 @@ class Context:
     def rcm_in_system(self) -> bool:
         """Whether RemoteConnectionManager's events may be in the System log: on 2008 and
         2008 R2 many of them are (KNOWLEDGE.md 1.2); later versions keep them in the RCM
-        logs. Unknown versions: may be."""
+        logs. Unknown versions: may be (read there; see :meth:`rcm_events_held` for what
+        System alone can show)."""
         v = self.nt_version()
         return v is None or v < 6.2
 
@@ -691,7 +692,10 @@ class Context:
         the RCM logs on 2008+, or System on 2008 and 2008 R2."""
         if self.os() == "2003":
             return self.has("system"), "system"
-        held = self.has("rcm-log") or (self.rcm_in_system() and self.has("system"))
+        # an unknown version may keep them in System (they are read there), but System
+        # alone cannot show their absence: from 2012 on they are only in the RCM logs
+        v = self.nt_version()
+        held = self.has("rcm-log") or (v is not None and v < 6.2 and self.has("system"))
         return held, "rcm-log"
 
     def os_name(self) -> str | None:
