@@ -359,7 +359,15 @@ def event_type_for(provider: str | None, event_id: int | None) -> str:
     fam = family(provider)
     if fam is None or event_id is None:
         return "event:other"
-    return EVENT_TYPES.get((fam, int(event_id)), f"event:{fam}")
+    eid = int(event_id)
+    t = EVENT_TYPES.get((fam, eid))
+    if t is None and fam == "termservice":
+        # 2008/2008 R2 write RemoteConnectionManager's events to System under the legacy
+        # source name TermService (KNOWLEDGE E12): what classic exports (Get-EventLog, the
+        # event-viewer CSV, .evt) show as the source. Ids 2003's TermService does not use
+        # are read as RCM's (1128 grace expired, 1130/1131 no license server, 1070 ...).
+        t = EVENT_TYPES.get(("rcm", eid))
+    return t or f"event:{fam}"
 
 
 def relevance() -> Relevance:

@@ -523,6 +523,20 @@ def test_licensing_grace_expired_fires_on_1008_1088_1128():
     assert run("licensing-grace-expired", [ev(0, "termservice", 1010), r2]) == []
 
 
+def test_rcm_events_under_the_legacy_termservice_source_count():
+    # 2008/2008 R2 write RCM's events to System under the source name TermService, which is
+    # what Get-EventLog / CSV exports show (KNOWLEDGE E12): a grace-expired 1128 and 1069
+    # exported that way passed (review finding)
+    from analyzer.knowledge import event_type_for
+    rcm = "Microsoft-Windows-TerminalServices-RemoteConnectionManager"
+    for eid in (1128, 1069, 1130, 1131, 1070, 1071, 1028):
+        assert event_type_for("TermService", eid) == event_type_for(rcm, eid) != "event:termservice"
+    assert event_type_for("TermService", 1008) == "sys:termservice:grace-expired"
+    out = run("licensing-grace-expired", [ev(0, "termservice", 1128)])
+    assert [f.id for f in out] == ["licensing-grace-expired"]
+    assert [f.id for f in run("logons-disabled", [ev(0, "termservice", 1070)])] == ["logons-disabled"]
+
+
 def test_license_server_unreachable_fires_and_quiet():
     assert len(run("license-server-unreachable", [ev(0, "rcm", 1131)])) == 1
     assert len(run("license-server-unreachable", [ev(0, "termservice", 1010)])) == 1
