@@ -38,8 +38,9 @@ import contextlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
+import numpy as np
 import pandas as pd
 
 import parsers
@@ -227,6 +228,35 @@ def normalize_host(h: Any) -> str | None:
     if re.fullmatch(r"[0-9.]+", h) or (":" in h and re.fullmatch(r"[0-9a-fA-F:.%]+", h)):
         return h
     return h.split(".")[0].upper()
+
+
+def netbios_aliases(names: Iterable[str]) -> dict[str, str]:
+    """``{NetBIOS name: full name}`` for hosts known under both: Windows cuts a computer
+    name longer than 15 characters to its first 15 for NetBIOS (``%COMPUTERNAME%``, what
+    MSRD-Collect names its folders by, systeminfo and gpresult print), while event logs
+    keep the full DNS host name (``RDSH-PRODUCTION-01.contoso.com``). Only a 15-character
+    name that exactly one longer name starts with is an alias (``-01`` and ``-02`` would
+    both cut to the same name: then nothing tells which server it is)."""
+    names = {n for n in names if n and n != "UNKNOWN"}
+    longer: dict[str, list[str]] = {}
+    for n in names:
+        if len(n) > 15 and not re.fullmatch(r"[0-9.:a-fA-F%]+", n):
+            longer.setdefault(n[:15], []).append(n)
+    return {short: full[0] for short, full in longer.items()
+            if short in names and len(full) == 1}
+
+
+def _rename_categories(col: pd.Series, alias: dict[str, str]) -> pd.Series:
+    """A categorical column with some categories renamed onto others (merged)."""
+    if not isinstance(col.dtype, pd.CategoricalDtype):
+        return col.replace(alias)
+    cats = [alias.get(c, c) for c in col.cat.categories]
+    uniq = sorted(set(cats))
+    where = {c: i for i, c in enumerate(uniq)}
+    remap = np.array([where[c] for c in cats] + [-1], dtype=np.int64)
+    codes = remap[col.cat.codes.to_numpy()]          # (-1, a missing host, stays -1)
+    return pd.Series(pd.Categorical.from_codes(codes, categories=uniq), index=col.index,
+                     name=col.name)
 
 
 # ----------------------------------------------------------------------------- intake
@@ -1056,8 +1086,21 @@ def _assemble(bundle_path: str, members: list[Member], results: dict[int, tuple]
                 if k != "host" and v is not None:
                     hm.setdefault(k, v)
     timeline = tl.concat(frames)
-    hosts = sorted({str(h) for h in tl.distinct(timeline["host"])} | known) if len(timeline) \
-        else sorted(known)
+    names = ({str(h) for h in tl.distinct(timeline["host"])} if len(timeline) else set()) | known
+    alias = netbios_aliases(names)
+    if alias:
+        # one server under its 15-character NetBIOS name (MSRD-Collect folders, systeminfo,
+        # gpresult) and its full name (the event logs' Computer): one host, the full name
+        for m in members:
+            m.host = alias.get(m.host, m.host)
+        for short, full in alias.items():
+            for k, v in meta.pop(short, {}).items():
+                meta.setdefault(full, {}).setdefault(k, v)
+        known = {alias.get(h, h) for h in known}
+        names = {alias.get(h, h) for h in names}
+        if len(timeline):
+            timeline["host"] = _rename_categories(timeline["host"], alias)
+    hosts = sorted(names)
     inventory = pd.DataFrame([m.as_row() for m in members], columns=INVENTORY_COLUMNS)
     inventory = inventory.astype({"size": "Int64", "records": "Int64", "records_expected": "Int64",
                                   "warnings": "Int64", "bytes_read": "Int64"})

@@ -126,3 +126,31 @@ def test_an_export_takes_its_own_hosts_time_zone_not_another_hosts(tmp_path, exp
     assert list(rows["time"]) == [pd.Timestamp(utc, tz="UTC")]
     taken_as_utc = [w for w in bundle.warnings if w.source == src and "taken as UTC" in w.message]
     assert bool(taken_as_utc) == (export_host == "HOSTB")
+
+
+def test_a_name_longer_than_15_characters_is_one_host_under_both_forms(tmp_path):
+    """Windows cuts a computer name to 15 characters for NetBIOS (%COMPUTERNAME%: the
+    MSRD-Collect folders, systeminfo), while the event logs keep the full DNS name: the
+    two made two hosts, a healthy server 'inconclusive' on both halves and every finding
+    told twice (found by review)."""
+    from tests.test_eventxml import TERMDD
+    full, short = "RDSH-PRODUCTION-01", "RDSH-PRODUCTION"
+    events = "<Events>" + "".join(
+        TERMDD.replace("TS2008.contoso.com", f"{full}.contoso.com")
+        .replace("<EventRecordID>101<", f"<EventRecordID>{101 + i}<") for i in range(3)) \
+        + "</Events>"
+    root = write(tmp_path / "b", {
+        f"{short}_EventLogs/{short}_System.xml": events,
+        f"{short}_Networking/{short}_Netstat.txt": NETSTAT_3389_PID_1184,
+        f"{short}_SystemInfo/{short}_Tasklist.txt": CONFLICT,
+        f"{short}_SystemInfo/{short}_SystemInfo.txt": systeminfo(short)})
+    b = load_bundle(root)
+    assert b.hosts == [full]
+    assert set(b.timeline["host"].astype(str)) == {full}
+    assert set(b.inventory["host"].dropna()) == {full}
+    res = analyze(root)
+    assert [f.host for f in res.report.findings if f.id == "port-conflict"] == [full]
+    # two servers that cut to the same 15 characters stay apart (nothing tells which)
+    two = events.replace(f"{full}.contoso.com", "RDSH-PRODUCTION-02.contoso.com", 1)
+    write(tmp_path / "b", {f"{short}_EventLogs/{short}_System.xml": two})
+    assert sorted(load_bundle(root).hosts) == [short, full, "RDSH-PRODUCTION-02"]
