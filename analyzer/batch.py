@@ -112,8 +112,19 @@ def _is_archive_name(name: str) -> bool:
     return any(n.endswith(s) for s in ARCHIVE_SUFFIXES)
 
 
+#: Sub-folder names collectors and engineers sort one server's artifacts into: a folder
+#: holding one of them (and no loose file) is one bundle in parts, not a folder of bundles.
+_PART_DIRS = frozenset((
+    "eventlogs", "eventlog", "event logs", "events", "evtx", "logs", "registry", "reg",
+    "regkeys", "registrykeys", "networking", "network", "netstat", "commands", "cmd",
+    "command output", "commandoutput", "systeminfo", "system info", "sysinfo", "gpresult",
+    "gpo", "grouppolicy", "group policy", "policies", "rds", "terminalservices"))
+
+
 def _looks_like_bundle_dir(d: Path) -> bool:
-    """A folder is a bundle when it holds a non-archive file itself or an MSRD/TSS folder."""
+    """A folder is a bundle when it holds a non-archive file itself, an MSRD/TSS folder
+    (``<PC>_EventLogs``) or a part folder (``EventLogs/``, ``Registry/``, ``Commands/``:
+    ``ticket-1234/EventLogs/System.evtx`` is one ticket, not three bundles)."""
     from .bundle import _MSRD_DIR
 
     for e in d.iterdir():
@@ -121,7 +132,7 @@ def _looks_like_bundle_dir(d: Path) -> bool:
             continue
         if e.is_file() and not _is_archive_name(e.name):
             return True
-        if e.is_dir() and _MSRD_DIR.match(e.name):
+        if e.is_dir() and (_MSRD_DIR.match(e.name) or e.name.casefold() in _PART_DIRS):
             return True
     return False
 

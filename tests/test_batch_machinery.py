@@ -64,6 +64,24 @@ def test_discover_folders_archives_and_list_file(tmp_path):
     assert [Path(r.path) for r in refs] == [(inbox / "a.zip").resolve(), (inbox / "msrd").resolve()]
 
 
+def test_discover_takes_a_ticket_folder_sorted_into_parts_as_one_bundle(tmp_path):
+    # ticket-1234/{EventLogs,Commands,Registry}/...: no loose file at its top, no MSRD
+    # folder names — it was taken for three bundles, each analysed alone (review finding)
+    inbox = tmp_path / "inbox"
+    t = inbox / "2024-05" / "ticket-1234"
+    (t / "EventLogs").mkdir(parents=True)
+    (t / "EventLogs" / "System.evtx").write_bytes(b"ElfFile\0")
+    (t / "Commands").mkdir()
+    (t / "Commands" / "netstat.txt").write_text(NETSTAT.format(pid=1))
+    (t / "Registry").mkdir()
+    (t / "Registry" / "ts.reg").write_text("Windows Registry Editor Version 5.00\n")
+    other = inbox / "2024-05" / "ticket-1235"                  # a plain folder bundle beside it
+    other.mkdir()
+    (other / "netstat.txt").write_text(NETSTAT.format(pid=2))
+    ids = [r.bundle_id for r in batch.discover(inbox)]
+    assert ids == ["2024-05/ticket-1234", "2024-05/ticket-1235"]
+
+
 def test_content_hash_folder_depends_on_names_and_bytes(tmp_path):
     a = tmp_path / "a"
     a.mkdir()
