@@ -3,7 +3,9 @@
 Exit codes (all commands):
   0  success (for ``analyze``: no finding at or above ``--fail-on``)
   1  ``analyze --fail-on``: a finding at or above that severity; ``--strict``: data was lost
-  2  wrong usage (unknown option, bad value, missing argument)
+     (also: the reader of stdout went away, ``| head``)
+  2  wrong usage (unknown option, bad value, missing argument), or an output that cannot
+     be written (stdout on a full disk, an unwritable -o)
   3  the bundle cannot be opened (missing path, not readable)
   4  internal error (a bug: please report it with the bundle's inventory)
 """
@@ -124,15 +126,16 @@ def _load(bundle: Path, backend: EvtxBackend, jobs: int, relevant_only: bool = F
 def _write_frame(df, fmt: str, out: Optional[Path]) -> None:
     from . import export
 
-    if fmt == "parquet" and out is None:
+    if fmt == "parquet" and (out is None or str(out) == "-"):
         raise err("--format parquet needs -o FILE", EXIT_USAGE)
+    if out is None or str(out) == "-":
+        # (a reader gone away or a full disk behind stdout: see main())
+        sys.stdout.write(export.to_table(df) if fmt == "table" else export.render(df, fmt, None))
+        return
     try:
         text = export.to_table(df) if fmt == "table" else export.render(df, fmt, out)
         if text is not None:
-            if out is None:
-                sys.stdout.write(text)
-            else:
-                export.atomic_write_text(out, text)
+            export.atomic_write_text(out, text)
     except OSError as e:
         raise err(f"cannot write {out}: {e.strerror or e}", EXIT_USAGE)
 
@@ -513,16 +516,25 @@ def sample(
         return
     if output is None:
         raise err("-o DIR or -o FILE.zip is required", EXIT_USAGE)
-    if all_:
-        output.mkdir(parents=True, exist_ok=True)
-        for name in smp.scenario_names():
-            typer.echo(str(smp.write_bundle(name, output / f"{name}.zip", seed=seed)))
-        return
-    if scenario is None:
-        raise err("name a scenario (see 'rdpdoctor sample --list') or use --all", EXIT_USAGE)
-    if scenario not in smp.SCENARIOS:
-        raise err(f"unknown scenario {scenario!r} (see 'rdpdoctor sample --list')", EXIT_USAGE)
-    typer.echo(str(smp.write_bundle(scenario, output, seed=seed)))
+    if not all_:
+        if scenario is None:
+            raise err("name a scenario (see 'rdpdoctor sample --list') or use --all", EXIT_USAGE)
+        if scenario not in smp.SCENARIOS:
+            raise err(f"unknown scenario {scenario!r} (see 'rdpdoctor sample --list')",
+                      EXIT_USAGE)
+    target = output
+    try:
+        if all_:
+            output.mkdir(parents=True, exist_ok=True)
+            for name in smp.scenario_names():
+                target = output / f"{name}.zip"
+                typer.echo(str(smp.write_bundle(name, target, seed=seed)))
+        else:
+            typer.echo(str(smp.write_bundle(scenario, output, seed=seed)))
+    except OSError as e:
+        if _stdout_failing():
+            raise
+        raise err(f"cannot write {target}: {e.strerror or e}", EXIT_USAGE)
 
 
 def _usage_error_types() -> tuple[type, ...]:
@@ -533,11 +545,63 @@ def _usage_error_types() -> tuple[type, ...]:
     return E.UsageError, E.ClickException, getattr(E, "NoArgsIsHelpError", ())
 
 
+class _Watched:
+    """Standard output that remembers a failed write: an OSError reaching main() is then
+    told apart from one of reading the bundle or of a bug."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+        self.failed: OSError | None = None
+
+    def write(self, text):
+        try:
+            return self._stream.write(text)
+        except OSError as e:
+            self.failed = e
+            raise
+
+    def flush(self):
+        try:
+            return self._stream.flush()
+        except OSError as e:
+            self.failed = e
+            raise
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+def _stdout_failing() -> bool:
+    return isinstance(sys.stdout, _Watched) and sys.stdout.failed is not None
+
+
+def _drop_stdout() -> None:
+    """Point stdout at the null device: the interpreter's last flush of what could not be
+    written would print 'Exception ignored ...' after our one line."""
+    try:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, sys.stdout.fileno())
+        os.close(fd)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: usage errors are one line and exit 2; bugs exit 4, one line."""
     usage_error, click_error, no_args = _usage_error_types()
     from .signals import term_as_interrupt
     term_as_interrupt()
+    if sys.stdout is None:                       # started with stdout closed (`>&-`)
+        sys.stdout = open(os.devnull, "w")
+    watched = sys.stdout = _Watched(sys.stdout)
+    try:
+        _main(argv, usage_error, click_error, no_args)
+    finally:                                     # (a caller's stdout as it was: tests, -m)
+        if sys.stdout is watched:
+            sys.stdout = watched._stream
+
+
+def _main(argv, usage_error, click_error, no_args) -> None:
     try:
         rv = app(args=argv, standalone_mode=False)
     except typer.Exit as e:                      # typer.Exit, --help
@@ -557,6 +621,17 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         typer.echo("rdpdoctor: interrupted", err=True)
         sys.exit(130)
+    except OSError as e:
+        if not _stdout_failing():
+            typer.echo(f"rdpdoctor: internal error: {type(e).__name__}: {e}", err=True)
+            sys.exit(EXIT_INTERNAL)
+        _drop_stdout()
+        if isinstance(e, BrokenPipeError):       # `rdpdoctor timeline ... | head`
+            sys.exit(EXIT_FINDINGS)
+        # `> /dev/full`, a disk full behind stdout
+        typer.echo(f"rdpdoctor: error: cannot write to standard output: {e.strerror or e}",
+                   err=True)
+        sys.exit(EXIT_USAGE)
     except Exception as e:  # pragma: no cover - last resort, no traceback with customer data
         typer.echo(f"rdpdoctor: internal error: {type(e).__name__}: {e}", err=True)
         sys.exit(EXIT_INTERNAL)

@@ -91,7 +91,16 @@ class Tuning:
     def from_toml(cls, path: str | Path) -> "Tuning":
         try:
             with open(path, "rb") as fh:
-                d = tomllib.load(fh)
+                raw = fh.read(1 << 20)
+        except OSError as e:
+            raise TuningError(f"{path}: {e.strerror or e}") from None
+        # what Windows editors and PowerShell write too: UTF-16 (PowerShell 5.1's `>`),
+        # UTF-8 with a BOM (Notepad, Set-Content -Encoding utf8)
+        enc = "utf-16" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
+        try:
+            d = tomllib.loads(raw.decode(enc))
+        except UnicodeDecodeError:
+            raise TuningError(f"{path}: not UTF-8 or UTF-16 text") from None
         except tomllib.TOMLDecodeError as e:
             raise TuningError(f"{path}: {e}") from None
         return cls.from_dict(d)

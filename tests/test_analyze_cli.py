@@ -212,3 +212,55 @@ def test_checks_host_is_listed_when_no_host_is_known(capsys, tmp_path):
     d = json.loads(out)
     assert d["hosts"] == ["UNKNOWN"] and {c["host"] for c in d["checks"]} == {"UNKNOWN"}
     assert all(c["status"] == "not-evaluated" for c in d["checks"])
+
+
+def _cli(args, **kw):
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, "-m", "analyzer.cli", *map(str, args)],
+                          stderr=subprocess.PIPE, text=True, timeout=300, **kw)
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+def test_a_stdout_that_cannot_be_written_is_one_line_not_an_internal_error():
+    # `> /dev/full` was "internal error: OSError" (exit 4) for analyze and the listings,
+    # "cannot write None" (exit 2) for timeline/inventory (review finding)
+    for args in (["analyze", BUNDLE], ["timeline", BUNDLE], ["detectors"]):
+        with open("/dev/full", "w") as full:
+            p = _cli(args, stdout=full)
+        assert p.returncode == 2, args
+        assert p.stderr == "rdpdoctor: error: cannot write to standard output: " \
+                           "No space left on device\n", args
+
+
+def test_a_reader_that_goes_away_is_exit_1_without_noise():
+    import subprocess
+    import sys
+    # `rdpdoctor inventory ... | head -0`: "cannot write None: Broken pipe", exit 2
+    p = subprocess.Popen([sys.executable, "-m", "analyzer.cli", "timeline", str(BUNDLE)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.close()
+    err = p.stderr.read().decode()
+    assert p.wait(timeout=300) == 1 and err == ""
+
+
+def test_sample_to_an_unwritable_place_and_a_utf16_config(capsys, tmp_path):
+    blocker = tmp_path / "f"
+    blocker.write_text("x")
+    code, _, err = rd(capsys, "sample", "port-conflict", "-o", blocker / "x.zip")
+    assert code == 2 and err.startswith(f"rdpdoctor: error: cannot write {blocker / 'x.zip'}: ")
+    code, _, err = rd(capsys, "sample", "--all", "-o", blocker)
+    assert code == 2 and err.count("\n") == 1
+    # a tuning file as PowerShell 5.1's `>` writes it (UTF-16) and with a UTF-8 BOM: it was
+    # an internal error / "Invalid statement"
+    toml = '[severity]\n"nla-required" = "warning"\n'
+    for enc, name in (("utf-16", "u16.toml"), ("utf-8-sig", "bom.toml")):
+        (tmp_path / name).write_text(toml, encoding=enc)
+        code, out, _ = rd(capsys, "analyze", BUNDLE, "--config", tmp_path / name, "--format", "json")
+        assert code == 0 and json.loads(out)["tool"]["name"] == "rdpdoctor", enc
+
+
+def test_timeline_dash_output_is_stdout(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = rd(capsys, "timeline", BUNDLE, "-f", "csv", "-o", "-")
+    assert code == 0 and out.startswith("time,host,source") and not (tmp_path / "-").exists()
