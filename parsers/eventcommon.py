@@ -33,7 +33,7 @@ _ENDPOINTS: dict[str, tuple[str | None, int | None]] = {}
 
 def split_endpoint(value: str) -> tuple[str | None, int | None]:
     """``[10.0.0.5]:51234`` / ``10.0.0.5:51234`` / ``10.0.0.5`` / ``[::1]:3389`` → (ip, port)."""
-    if ":" not in value and value[:1].isdigit() and not value.strip("0123456789."):
+    if ":" not in value and value[:1].isdecimal() and not value.strip("0123456789."):
         return value, None                   # a plain IPv4 address (what the regex gives)
     r = _ENDPOINTS.get(value)
     if r is None:
@@ -145,7 +145,7 @@ def event_columns(provider: str | None, event_id: int | None,
     if ipport and "port" not in out:
         p = fields["IpPort"]
         p = _clean(p) if p is not None else None
-        if p and p.isdigit() and 0 < int(p) < 65536:
+        if p and p.isdecimal() and 0 < int(p) < 65536:
             out["port"] = int(p)
     for k in sessions:
         v = fields[k]

@@ -741,7 +741,7 @@ def _parse_powershell(text: str, source: str, options: ParseOptions, line_offset
             continue
         level_text = (v.get("level_text") or "").strip()
         lvl, audit = LEVEL_WORDS.get(_norm(level_text), (None, None))
-        if v.get("level", "").strip().isdigit():
+        if v.get("level", "").strip().isdecimal():
             lvl = int(v["level"])
         kw = (v.get("keywords") or "")
         if audit is None:
@@ -754,7 +754,7 @@ def _parse_powershell(text: str, source: str, options: ParseOptions, line_offset
         if fields:
             data["_from_message"] = True
         q = (v.get("qualifiers") or "").strip()
-        if q.isdigit():
+        if q.isdecimal():
             data["Qualifiers"] = int(q)
         elif full > 0xFFFF:
             data["Qualifiers"] = full >> 16
@@ -774,10 +774,10 @@ def _parse_powershell(text: str, source: str, options: ParseOptions, line_offset
             "host": (v.get("host") or "").strip() or None, "locator": f"line {line}",
             "kind": INFO.kind, "provider": provider, "channel": channel, "event_id": eid,
             "level": lvl if lvl is None or -128 <= lvl < 128 else None,
-            "record_id": int(rec) if rec.isdigit() else None,
+            "record_id": int(rec) if rec.isdecimal() else None,
             "user": cols.get("user") or (user if user and user.upper() != "N/A" else None),
             "sid": sid if sid.startswith("S-1-") else cols.get("sid"),
-            "pid": int(pid) if pid.isdigit() else None,
+            "pid": int(pid) if pid.isdecimal() else None,
             "ip": cols.get("ip"), "port": cols.get("port"), "session_id": cols.get("session_id"),
             "message": _WS.sub(" ", msg).strip() or None, "data": data_json(data),
         })

@@ -473,7 +473,7 @@ def _json_probe(s: str) -> tuple[str | None, str | None, int | None] | None:
     if c == '"':
         k += 1
     e = k
-    while s[e].isdigit():
+    while s[e].isdecimal():
         e += 1
     if e == k:
         return None
@@ -539,7 +539,7 @@ class _Gate:
             if len(self.heads) < self.MAX:
                 self.heads[head] = d
         digits = s[k + 10:e]
-        if digits.isdigit() and len(self.ids) < self.MAX:
+        if digits.isdecimal() and len(self.ids) < self.MAX:
             prefix = s[:k + 10]
             if prefix != self.prefix:
                 self.ids = self.by_prefix.setdefault(prefix, {}) \

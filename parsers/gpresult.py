@@ -191,7 +191,7 @@ def _gpo_row(g, scope: str):
     applied_order = _text(link, NS_RSOP, "AppliedOrder")
     d = {"scope": scope, "name": name, "guid": guid,
          "som": _text(link, NS_RSOP, "SOMPath"),
-         "applied_order": int(applied_order) if applied_order and applied_order.isdigit() else None,
+         "applied_order": int(applied_order) if applied_order and applied_order.isdecimal() else None,
          "link_order": _text(link, NS_RSOP, "LinkOrder"),
          "enabled": _bool(_text(g, NS_RSOP, "Enabled")),
          "valid": _bool(_text(g, NS_RSOP, "IsValid")),
@@ -211,7 +211,7 @@ def _winner(el, gpos: dict[str, str]) -> dict[str, Any]:
     guid = _text(g, NS_TYPES, "Identifier")
     prec = _text(el, NS_BASE, "Precedence")
     return {"gpo": gpos.get((guid or "").upper(), guid), "gpo_guid": guid,
-            "precedence": int(prec) if prec and prec.isdigit() else None}
+            "precedence": int(prec) if prec and prec.isdecimal() else None}
 
 
 def _setting(el, scope: str, gpos: dict[str, str]) -> dict[str, Any] | None:
@@ -296,7 +296,7 @@ def _registry_setting(el, scope: str, gpos) -> dict[str, Any]:
         for kind in ("Number", "String", "Binary", "Data"):
             v = _text(val, NS_REG, kind)
             if v is not None:
-                value = int(v) if kind == "Number" and v.lstrip("-").isdigit() else v
+                value = int(v) if kind == "Number" and v.lstrip("-").isdecimal() else v
                 break
     d = {"scope": scope, "key_path": key_path, "name": name, "value": value,
          "adm_setting": _bool(_text(el, NS_REG, "AdmSetting")), **_winner(el, gpos)}

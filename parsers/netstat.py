@@ -113,7 +113,7 @@ def split_addr(addr: str) -> tuple[str | None, int | None, str | None]:
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
     name = None
-    if port.isdigit():
+    if port.isdecimal():
         p: int | None = int(port)
         if p > 65535:
             p = None
@@ -233,7 +233,7 @@ def _row(m: re.Match, lineno: int, source: str) -> dict[str, Any]:
     if rest and rest[-1].casefold() in _OFFLOAD:
         offload = rest.pop()
     pid = None
-    if rest and rest[-1].isdigit():
+    if rest and rest[-1].isdecimal():
         pid = int(rest.pop())
     state_original = " ".join(rest) or None
     state = None

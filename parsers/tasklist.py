@@ -71,7 +71,7 @@ def _services(value: str | None) -> list[str]:
 
 
 def _is_pid(s: str | None) -> bool:
-    return bool(s) and s.strip().isdigit()
+    return bool(s) and s.strip().isdecimal()
 
 
 def _record(fields: dict[str, str | None], variant: str, fmt: str, lineno: int) -> dict[str, Any]:
@@ -88,7 +88,7 @@ def _record(fields: dict[str, str | None], variant: str, fmt: str, lineno: int) 
     if "session_name" in fields:
         data["session_name"] = g("session_name")
         s = (fields.get("session_id") or "").strip()
-        sid = int(s) if s.isdigit() else None
+        sid = int(s) if s.isdecimal() else None
         data["mem_kb"] = T.parse_int(fields.get("mem"))
     user = None
     if "status" in fields:

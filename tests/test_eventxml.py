@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 
 import parsers
@@ -146,3 +147,21 @@ def test_zero_time_left_to_right_marks_and_unreadable_times():
     assert [json.loads(d).get("_time_zero") for d in res.frame["data"]] == [None, None, True, None]
     assert [w.message for w in res.warnings] == [
         "SystemTime 'yesterday' unreadable: the event is kept without a time"]
+
+
+def test_a_unicode_digit_that_int_rejects_costs_only_its_field():
+    # '²' (one flipped bit of '2' in UTF-16) passes str.isdigit() but not int(): the whole
+    # file was "parser crashed" (found by review). The same guard in every parser.
+    port = SEC4625.replace("<Data Name='IpPort'>50000<", "<Data Name='IpPort'>5000\u00b2<")
+    assert port != SEC4625
+    res = eventxml.parse_text("<Events>" + SEC4625 + port + "</Events>", "Security.xml")
+    assert len(res.frame) == 2
+    assert res.frame["port"].tolist()[0] == 50000 and pd.isna(res.frame["port"].tolist()[1])
+    assert data(res.frame.iloc[1])["IpPort"] == "5000\u00b2"
+    from parsers import eventcsv, tasklist
+    ps = ('"Id","ProviderName","LogName","TimeCreated","MachineName","Message","RecordId",'
+          '"ProcessId","Level"\r\n"50","TermDD","System","3/1/2024 10:00:00 AM","TS01",'
+          '"X.224 error","2","4\u00b2","2\u00b2"\r\n')
+    res = eventcsv.parse_text(ps, "ps_System.csv")
+    assert len(res.frame) == 1 and pd.isna(res.frame["pid"].iloc[0])
+    assert tasklist._is_pid("12\u00b2") is False
