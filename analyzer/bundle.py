@@ -98,8 +98,8 @@ class Member:
             "status": self.status, "reason": self.reason, "records": self.records,
             "records_expected": self.records_expected, "warnings": self.warnings,
             "host": self.host, "host_from": self.host_from, "bytes_read": st.get("bytes_read"),
-            "skipped_ranges": len(st.get("skipped", []) or []) + (1 if st.get("chunks_missing")
-                                                                   else 0),
+            "skipped_ranges": len(st.get("skipped", []) or []) + int(st.get("skipped_more") or 0)
+                              + (1 if st.get("chunks_missing") else 0),
             "dropped": sum((st.get("dropped") or {}).values()),
             "blocks": len(st.get("blocks", []) or []),
         }
@@ -1135,7 +1135,7 @@ def accounting(bundle: Bundle) -> dict[str, Any]:
             dropped = sum((st.get("dropped") or {}).values())
             lost = max(0, int(m.records_expected) - m.records - dropped)
         lost = int(lost or 0)
-        r = len(st.get("skipped", []) or [])
+        r = len(st.get("skipped", []) or []) + int(st.get("skipped_more") or 0)
         if st.get("chunks_missing"):              # a log cut short: its end is one lost range
             r += 1
         if lost or r:

@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections import Counter
 import unicodedata
 from datetime import datetime, timedelta, timezone
 from pathlib import Path, PurePath
@@ -646,7 +647,7 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
     if dropped:
         stats["dropped"] = dropped
     hosts = [r["host"] for r in rows if r["host"]]
-    meta = {"host": max(set(hosts), key=hosts.count) if hosts else None}
+    meta = {"host": Counter(hosts).most_common(1)[0][0] if hosts else None}
     return ParseResult(frame=frame, warnings=warnings, stats=stats, meta=meta, parser=INFO.name)
 
 
@@ -796,7 +797,7 @@ def _parse_powershell(text: str, source: str, options: ParseOptions, line_offset
     if dropped:
         stats["dropped"] = dropped
     hosts = [r["host"] for r in rows if r["host"]]
-    meta = {"host": max(set(hosts), key=hosts.count) if hosts else None}
+    meta = {"host": Counter(hosts).most_common(1)[0][0] if hosts else None}
     return ParseResult(frame=frame, warnings=warnings, stats=stats, meta=meta, parser=INFO.name)
 
 

@@ -44,6 +44,7 @@ no value types: every field value is the string the export shows.
 from __future__ import annotations
 
 import re
+from collections import Counter
 import time as _time
 from pathlib import Path
 from typing import Any
@@ -265,6 +266,10 @@ def event_row(ev, locator: str) -> tuple[dict[str, Any] | None, str]:
     return row, ""
 
 
+#: Unreadable events listed one by one (stats and warnings); the rest are counted.
+MAX_LISTED = 100
+
+
 def parse_text(text: str, source: str, options: ParseOptions | None = None,
                line_offset: int = 0) -> ParseResult:
     """Parse decoded export text (one file, or a block of one)."""
@@ -282,30 +287,41 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
     line = 1 + line_offset
     pos = 0
     rendered = 0
+    more = 0                 # unreadable events beyond the ones listed one by one
+
+    def skip(length: int, reason: str, why: str) -> None:
+        nonlocal more
+        if len(skipped) >= MAX_LISTED:
+            more += 1        # (a file of a million broken events: one line says how many)
+            return
+        skipped.append({"line": line, "length": length, "reason": reason})
+        warnings.append(ParseWarning(source, loc, why))
+
     for i, s in enumerate(starts):
         line += text.count("\n", pos, s)
         pos = s
         loc = f"line {line}"
+        if options.time_budget_s is not None and i % 1000 == 999 \
+                and _time.monotonic() - t0 > options.time_budget_s:
+            warnings.append(ParseWarning(source, loc, f"time budget {options.time_budget_s}s "
+                                         "exceeded; the rest of the file was not read"))
+            break
         nxt = starts[i + 1] if i + 1 < len(starts) else len(text)
         close = _END_RE.search(text, s, nxt)
         if close is None:
             # no end tag before the next <Event: cut off (truncated file) or mangled
-            skipped.append({"line": line, "length": nxt - s,
-                            "reason": "<Event> without its end tag (truncated?)"})
-            warnings.append(ParseWarning(source, loc, "<Event> without its end tag "
-                                         "(file truncated?)"))
+            skip(nxt - s, "<Event> without its end tag (truncated?)",
+                 "<Event> without its end tag (file truncated?)")
             continue
         chunk = _DECL_RE.sub("", text[s:close.end()])
         try:
             ev = etree.fromstring(chunk.encode("utf-8"), parser)
         except etree.XMLSyntaxError as e:
-            skipped.append({"line": line, "length": len(chunk), "reason": f"XML error: {e}"})
-            warnings.append(ParseWarning(source, loc, f"event not readable: {e}"))
+            skip(len(chunk), f"XML error: {e}", f"event not readable: {e}")
             continue
         row, why = event_row(ev, loc)
         if row is None:
-            skipped.append({"line": line, "length": len(chunk), "reason": why})
-            warnings.append(ParseWarning(source, loc, why))
+            skip(len(chunk), why, why)
             continue
         if rel is not None and not (rel.keep(row["provider"], row["channel"], row["event_id"])
                                     and rel.keep_data(row["provider"], row["event_id"], row["data"])):
@@ -315,18 +331,18 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
         if row.pop("_rendered", False):
             rendered += 1
         rows.append(row)
-        if options.time_budget_s is not None and len(rows) % 1000 == 0 \
-                and _time.monotonic() - t0 > options.time_budget_s:
-            warnings.append(ParseWarning(source, loc, f"time budget {options.time_budget_s}s "
-                                         "exceeded; the rest of the file was not read"))
-            break
+    if more:
+        warnings.append(ParseWarning(source, "file", f"{more} more unreadable events (the "
+                                     f"first {MAX_LISTED} are listed)"))
     frame = _frame(rows, source, warnings)
     hosts = [r["host"] for r in rows if r["host"]]
     stats: dict[str, Any] = {"records": len(frame), "records_expected": len(starts),
                              "skipped": skipped, "rendered": rendered}
+    if more:
+        stats["skipped_more"] = more
     if dropped:
         stats["dropped"] = dropped
-    meta = {"host": max(set(hosts), key=hosts.count) if hosts else None}
+    meta = {"host": Counter(hosts).most_common(1)[0][0] if hosts else None}
     return ParseResult(frame=frame, warnings=warnings, stats=stats, meta=meta, parser=INFO.name)
 
 

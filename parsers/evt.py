@@ -66,6 +66,7 @@ from __future__ import annotations
 
 import mmap
 import re
+from collections import Counter
 import struct
 import time
 from dataclasses import dataclass, field
@@ -745,7 +746,7 @@ def _parse_buf(buf, size: int, name: str, src: str, options: ParseOptions,
         stats["header_stale"] = True
     frame = _frame(rows)
     hosts = [r.computer for r in raws if r.computer]
-    meta = {"host": max(set(hosts), key=hosts.count) if hosts else None, "os": "Windows (.evt: NT 4 – 2003)"}
+    meta = {"host": Counter(hosts).most_common(1)[0][0] if hosts else None, "os": "Windows (.evt: NT 4 – 2003)"}
     if options.progress:
         options.progress(size, size)
     return ParseResult(frame=frame, warnings=warnings, stats=stats, meta=meta, parser=INFO.name)

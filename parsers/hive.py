@@ -192,7 +192,21 @@ def _walk(hive, path: str, shown: str, recurse: bool, rows, warnings, source, de
     return _walk_nk(nk, shown, recurse, rows, warnings, source, depth)
 
 
-def _walk_nk(nk, shown: str, recurse: bool, rows, warnings, source, depth: int) -> int:
+#: Keys one walk may visit: a damaged or crafted hive can make a sub-key list point back at
+#: its own key (a cycle), which the depth bound alone lets grow as fan-out ** depth.
+MAX_KEYS = 20000
+
+
+def _walk_nk(nk, shown: str, recurse: bool, rows, warnings, source, depth: int,
+             budget: list[int] | None = None) -> int:
+    budget = [MAX_KEYS] if budget is None else budget
+    budget[0] -= 1
+    if budget[0] < 0:
+        if budget[0] == -1:
+            warn(warnings, source, f"key {rc.normalize_key(shown)[1]}",
+                 f"more than {MAX_KEYS} keys under one walk (a sub-key cycle in a damaged "
+                 "hive?); stopped")
+        return 0
     added = 0
     stamp = _filetime(nk)
     loc = f"key {rc.normalize_key(shown)[1]}"
@@ -212,7 +226,8 @@ def _walk_nk(nk, shown: str, recurse: bool, rows, warnings, source, depth: int) 
             warn(warnings, source, loc, f"cannot list sub-keys: {type(e).__name__}: {e}")
             subs = []
         for sub in subs:
-            added += _walk_nk(sub, f"{shown}\\{sub.name}", True, rows, warnings, source, depth + 1)
+            added += _walk_nk(sub, f"{shown}\\{sub.name}", True, rows, warnings, source, depth + 1,
+                              budget)
     return added
 
 

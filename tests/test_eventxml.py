@@ -165,3 +165,15 @@ def test_a_unicode_digit_that_int_rejects_costs_only_its_field():
     res = eventcsv.parse_text(ps, "ps_System.csv")
     assert len(res.frame) == 1 and pd.isna(res.frame["pid"].iloc[0])
     assert tasklist._is_pid("12\u00b2") is False
+
+
+def test_a_flood_of_broken_events_is_listed_up_to_a_bound(monkeypatch):
+    # every <Event> without its end tag was a warning and a skipped entry of its own: a
+    # 10 MB file made 1.5 million warnings and 1.8 GB (found by review)
+    monkeypatch.setattr(eventxml, "MAX_LISTED", 5)
+    text = "<Events>" + "<Event>" * 12 + TERMDD + "</Events>"
+    res = eventxml.parse_text(text, "System.xml")
+    assert len(res.frame) == 1 and res.stats["records_expected"] == 13
+    assert len(res.stats["skipped"]) == 5 and res.stats["skipped_more"] == 7
+    assert len(res.warnings) == 6
+    assert res.warnings[-1].message == "7 more unreadable events (the first 5 are listed)"

@@ -191,3 +191,18 @@ def test_dirty_hive_missing_control_set_and_a_saved_terminal_server_key(tmp_path
     assert res.warnings == [] and res.stats["hive"] == "TS-KEY"
     cfg = C.effective_config(tl.concat([tl.finalize_part(res.frame, source="ts.hiv", host="H")]))
     assert C.value(cfg, "H", "PortNumber") == 3389 and C.value(cfg, "H", "TSAppCompat") == 0
+
+
+def test_a_walk_stops_at_its_key_budget_and_keeps_what_it_read(tmp_path, monkeypatch):
+    """A sub-key list pointing back at its own key (a damaged or crafted hive) made the walk
+    grow as fan-out ** depth: an 8 KB hive ran out of time and lost fDenyTSConnections
+    (found by review). The walk now has a key budget."""
+    ts = system_tree()["subkeys"][1]["subkeys"][0]["subkeys"][0]     # Control\Terminal Server
+    q = tmp_path / "ts.hiv"
+    q.write_bytes(HiveWriter().build(dict(ts, name="ROOT"), r"\??\C:\ts.hiv"))
+    monkeypatch.setattr(hive, "MAX_KEYS", 2)
+    res = hive.parse(q)
+    assert [w.message for w in res.warnings] == [
+        "more than 2 keys under one walk (a sub-key cycle in a damaged hive?); stopped"]
+    names = {orjson.loads(d)["name"] for d in res.frame["data"]}
+    assert "fDenyTSConnections" in names and "PortNumber" not in names
