@@ -141,6 +141,9 @@ _USER_NAME = re.compile(r'^[^"/\\\[\]:;|=,+*?<>\s]+(?: [^"/\\\[\]:;|=,+*?<>\s]+)
 
 
 def _row_by_shape(line: str) -> dict[str, Any] | None:
+    if len(line) > 400:
+        # no session row is this long; _SHAPE's blanks are quadratic on a long run of them
+        return None
     m = _SHAPE.match(line)
     if not m:
         return None

@@ -106,3 +106,21 @@ def test_an_empty_hotfix_list_is_known_empty():
             "Network Card(s):           1 NIC(s) Installed.\n")
     d = orjson.loads(systeminfo.parse_text(text, "x").frame["data"].iloc[0])
     assert d["hotfixes"] == [] and d["hotfix_count"] == 0 and d["service_pack"] == 2
+
+
+@pytest.mark.timeout(60)
+def test_a_long_run_of_blanks_is_rejected_in_linear_time():
+    # 'Host Name: a' + 65,000 blanks + 'b' took 45 s per zip member to sniff (the value's
+    # lazy match before \s*$, and qwinsta's row shape): a 751-byte zip of three such members
+    # held intake for minutes, outside any watchdog (found by review). With 200,000 blanks
+    # the old patterns take many minutes; the guard is the test's timeout, not a benchmark.
+    import parsers
+    for text in ("Host Name: a" + " " * 200_000 + "b\r\n",
+                 "rdp-tcp" + " " * 200_000 + "1 Listen\r\n"):
+        for enc in ("utf-8", "utf-16"):
+            assert parsers.identify(text.encode(enc), "x.txt") is None
+    m = systeminfo._LINE.match("OS Name:                   Microsoft Windows Server 2022   ")
+    assert m.group("label") == "OS Name" and m.group("value") == "Microsoft Windows Server 2022"
+    m = systeminfo._LINE.match("Hotfix(s):   ")
+    assert m.group("label") == "Hotfix(s)" and m.group("value") is None
+    assert systeminfo._LINE.match("Host Name:TS01") is None
