@@ -387,7 +387,10 @@ def _to_naive(m: re.Match, order: str, tm: re.Match | None = None) -> datetime |
 
 # ----------------------------------------------------------------------------- message fields
 
-_F = r"[ \t]*([^\r\n]*?)[ \t]*(?:\r?\n|$)"
+#: The rest of a ``Label:`` line (stripped by the caller). Possessive: a lazy value before
+#: ``[ \t]*`` made a message with a long run of blanks quadratic (found by review).
+_F = r"[ \t]*+([^\r\n]*+)"
+_BLANKS = re.compile(r"[ \t]{2,}")
 
 
 def _after(label: str, text: str, nth: int = 0) -> str | None:
@@ -400,7 +403,9 @@ def _after(label: str, text: str, nth: int = 0) -> str | None:
 
 def _inline(label: str, text: str) -> str | None:
     """``Label: value`` where the value ends at the next ``Other Label:`` or line end (2003
-    messages, often flattened to one line by the export)."""
+    messages, often flattened to one line by the export). Runs of blanks count as one: the
+    value's end is looked for at every character, and a long run made that cubic."""
+    text = _BLANKS.sub(" ", text)
     m = re.search(rf"(?<!\w)(?<!Caller ){label}:[ \t]*(.*?)[ \t]*(?=[ \t\r\n]+[A-Z][A-Za-z]*(?: [A-Za-z]+){{0,3}}:|\r|\n|$)",
                   text)
     if not m:

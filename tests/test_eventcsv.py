@@ -435,3 +435,20 @@ def test_a_number_too_big_for_its_column_is_a_warning_not_a_lost_log(tmp_path):
     assert tl["pid"].tolist()[1] == 8 and pd.isna(tl["pid"].tolist()[2])
     msgs = [(w.locator, w.message) for w in res.warnings if "integer" in w.message]
     assert [(loc, m.split()[0]) for loc, m in msgs] == [("line 3", "record_id"), ("line 4", "pid")]
+
+
+@pytest.mark.timeout(60)
+def test_message_fields_after_a_long_run_of_blanks_in_linear_time():
+    # 'User Name: a' + 4,000 blanks + 'b' took over a minute (cubic in _inline, quadratic in
+    # _after): one such row made the export exceed its time budget and every event of it was
+    # lost (found by review). 100,000 blanks would take hours with the old patterns.
+    sp = " " * 100_000
+    f = eventcsv.fields_from_message("Security", 528, f"Successful Logon: User Name: a{sp}b "
+                                     "Domain: DOM Logon Type: 10")
+    assert f == {"TargetUserName": "a b", "TargetDomainName": "DOM", "LogonType": "10"}
+    f = eventcsv.fields_from_message(
+        "Microsoft-Windows-TerminalServices-RemoteConnectionManager", 1149,
+        f"Remote Desktop Services: User authentication succeeded:\r\n\r\nUser: a{sp}b\r\n"
+        "Domain: DOM\r\nSource Network Address: 192.0.2.5")
+    assert f == {"Param1": f"a{sp}b", "Param2": "DOM", "Param3": "192.0.2.5"}
+    assert eventcsv._after("User", "User:   alice  \r\nDomain: x") == "alice"
