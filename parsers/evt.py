@@ -380,6 +380,12 @@ class Reader:
             return None, "no record signature"
         if not _plausible_len(length):
             return None, f"impossible record length {length:#x}"
+        end = pos + length
+        if end <= (min(self.ring_end, self.size) if wrap else self.size) and \
+                struct.unpack_from("<I", self.buf, end - 4)[0] != length:
+            # (checked in place before the record is copied: a run of fake heads announcing
+            # 256 KiB each made every candidate a 256 KiB copy; found by review)
+            return None, "trailing length copy does not match (record overwritten or zeroed)"
         if wrap:
             rec, split = self._read(pos, length)
         else:
@@ -399,9 +405,11 @@ class Reader:
         """First offset after ``pos`` (linear, below ``limit``) holding a valid record or the
         EOF record."""
         i = pos + 1
+        k = -2                       # the next EOF magic, searched again only once passed
         while i < limit:
             j = self.buf.find(SIG, i + 4, limit)
-            k = self.buf.find(EOF_MAGIC[:8], i + 4, limit)
+            if k == -2 or 0 <= k < i + 4:
+                k = self.buf.find(EOF_MAGIC[:8], i + 4, limit)
             cands = [x - 4 for x in (j, k) if x >= 0]
             if not cands:
                 return None

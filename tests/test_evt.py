@@ -392,3 +392,18 @@ def test_a_zero_time_is_kept_and_flagged(tmp_path):
     assert str(df["time"].min()) == "1970-01-01 00:00:00+00:00"
     flags = [data(r).get("_time_zero") for _, r in df.iterrows()]
     assert sorted(flags, key=str) == [None, True]
+
+
+@pytest.mark.timeout(60)
+def test_a_run_of_fake_record_heads_costs_linear_time():
+    # 'LfLe' heads announcing 256 KiB every 8 bytes before 20 intact records: each candidate
+    # copied 256 KiB before its trailing length was checked, and the EOF magic was searched
+    # again to the end for each: a 2 MB file timed out and lost every record (found by
+    # review). The guard is the test's timeout (the old code takes minutes here).
+    recs = [EvtRecord(source="TermDD", computer="TS2003", event_id=50, qualifiers=0xC00A,
+                      event_type=1, time_generated=datetime(2011, 3, 1, 8, i, tzinfo=timezone.utc),
+                      strings=["\\Device\\Termdd", "X.224"]) for i in range(20)]
+    d = build_evt_layout(recs).data
+    flood = struct.pack("<I4s", 0x40000, b"LfLe") * ((4 << 20) // 8)
+    res = evt.parse_bytes(d[:0x30] + flood + d[0x30:], "SysEvent.Evt")
+    assert len(res.frame) == 20 and res.frame["event_id"].eq(50).all()
