@@ -62,7 +62,8 @@ def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
     with open(path, "rb") as fh:
         if fh.read(4) != b"regf":
             raise NotMyFormat("no 'regf' signature")
-    logging.getLogger("regipy").setLevel(logging.ERROR)   # regipy logs every odd cell
+    # regipy logs every odd cell (a bad value cell at ERROR): our warnings say what is lost
+    logging.getLogger("regipy").setLevel(logging.CRITICAL)
     from regipy.registry import RegistryHive
 
     warnings: list[ParseWarning] = []
@@ -74,7 +75,7 @@ def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
         return result_from_rows([], parser=INFO.name, warnings=warnings, stats={"bytes_read": size})
     _check_dirty(path, warnings, source)
     kind = _hive_kind(hive)
-    rows: list[dict[str, Any]] = []
+    rows = _Rows()
     meta: dict[str, Any] = {}
     if kind == "SYSTEM":
         current = _select_current(hive, rows, warnings, source)
@@ -195,30 +196,56 @@ def _walk(hive, path: str, shown: str, recurse: bool, rows, warnings, source, de
 #: Keys one walk may visit: a damaged or crafted hive can make a sub-key list point back at
 #: its own key (a cycle), which the depth bound alone lets grow as fan-out ** depth.
 MAX_KEYS = 20000
+#: Bytes of value data one hive may add to the timeline: a value list can name one big
+#: value cell thousands of times (an 800 KB hive asked for 13 GB; found by review).
+MAX_DATA_BYTES = 16 << 20
 
 
-def _walk_nk(nk, shown: str, recurse: bool, rows, warnings, source, depth: int,
-             budget: list[int] | None = None) -> int:
-    budget = [MAX_KEYS] if budget is None else budget
+class _Rows(list):
+    """A hive's rows, with what its walks may still add: [keys, bytes of value data]."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.budget = [MAX_KEYS, MAX_DATA_BYTES]
+
+
+def _walk_nk(nk, shown: str, recurse: bool, rows, warnings, source, depth: int) -> int:
+    budget = rows.budget if isinstance(rows, _Rows) else [MAX_KEYS, MAX_DATA_BYTES]
     budget[0] -= 1
     if budget[0] < 0:
         if budget[0] == -1:
             warn(warnings, source, f"key {rc.normalize_key(shown)[1]}",
-                 f"more than {MAX_KEYS} keys under one walk (a sub-key cycle in a damaged "
+                 f"more than {MAX_KEYS} keys in the hive's walks (a sub-key cycle in a damaged "
                  "hive?); stopped")
         return 0
     added = 0
     stamp = _filetime(nk)
     loc = f"key {rc.normalize_key(shown)[1]}"
+    read = 0
     try:
         for v in nk.iter_values(trim_values=False) or []:
+            read += 1
             if len(rows) >= MAX_VALUES:
                 warn(warnings, source, loc, f"more than {MAX_VALUES} values; stopped")
                 return added
+            size = _size(v.value)
+            if budget[1] - size < 0:
+                warn(warnings, source, loc, f"more than {MAX_DATA_BYTES:,} bytes of value "
+                     "data (one value listed many times in a damaged hive?); stopped")
+                budget[0] = -2          # (no more keys either)
+                return added
+            budget[1] -= size
             rows.append(_row(shown, v, loc, stamp))
             added += 1
     except Exception as e:
         warn(warnings, source, loc, f"cannot read values: {type(e).__name__}: {e}")
+    else:
+        # regipy stops at a value cell it cannot parse (it logs, and ends the iteration
+        # plainly): the key's own count tells what was lost
+        want = getattr(nk, "values_count", None)
+        if isinstance(want, int) and read < want:
+            warn(warnings, source, loc, f"{want - read} of the key's {want} values could not "
+                 "be read (a damaged value cell)")
     if recurse and depth < MAX_DEPTH:
         try:
             subs = list(nk.iter_subkeys() or [])
@@ -226,9 +253,16 @@ def _walk_nk(nk, shown: str, recurse: bool, rows, warnings, source, depth: int,
             warn(warnings, source, loc, f"cannot list sub-keys: {type(e).__name__}: {e}")
             subs = []
         for sub in subs:
-            added += _walk_nk(sub, f"{shown}\\{sub.name}", True, rows, warnings, source, depth + 1,
-                              budget)
+            added += _walk_nk(sub, f"{shown}\\{sub.name}", True, rows, warnings, source, depth + 1)
     return added
+
+
+def _size(value: Any) -> int:
+    if isinstance(value, (bytes, bytearray, str)):
+        return len(value)
+    if isinstance(value, list):
+        return sum(len(str(x)) for x in value)
+    return 8
 
 
 def _row(key: str, v, loc: str, stamp: str | None) -> dict[str, Any]:

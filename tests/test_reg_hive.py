@@ -203,6 +203,38 @@ def test_a_walk_stops_at_its_key_budget_and_keeps_what_it_read(tmp_path, monkeyp
     monkeypatch.setattr(hive, "MAX_KEYS", 2)
     res = hive.parse(q)
     assert [w.message for w in res.warnings] == [
-        "more than 2 keys under one walk (a sub-key cycle in a damaged hive?); stopped"]
+        "more than 2 keys in the hive's walks (a sub-key cycle in a damaged hive?); stopped"]
     names = {orjson.loads(d)["name"] for d in res.frame["data"]}
     assert "fDenyTSConnections" in names and "PortNumber" not in names
+
+
+def test_a_damaged_value_cell_is_a_warning_not_a_silent_loss(tmp_path):
+    """regipy stops a key's values at a cell it cannot parse and ends the iteration plainly:
+    fDenyTSConnections and the values after it vanished without a warning (found by
+    review). The key's own value count tells."""
+    data = bytearray(HiveWriter().build(system_tree(1), r"\SystemRoot\System32\Config\SYSTEM"))
+    i = data.find(b"vk\x12\x00")                       # fDenyTSConnections (18-letter name)
+    assert data[i + 20:i + 38] == b"fDenyTSConnections"
+    data[i:i + 2] = b"xx"
+    p = tmp_path / "SYSTEM"
+    p.write_bytes(bytes(data))
+    res = hive.parse(p)
+    assert [(w.locator, w.message) for w in res.warnings] == [(
+        "key HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server",
+        "2 of the key's 2 values could not be read (a damaged value cell)")]
+    names = {orjson.loads(d)["name"] for d in res.frame["data"]}
+    assert "PortNumber" in names and "fDenyTSConnections" not in names
+
+
+def test_value_data_is_bounded_per_hive(tmp_path, monkeypatch):
+    """A value list can name one big value cell thousands of times: an 800 KB hive asked for
+    13 GB (found by review). The data a hive adds is bounded; what was read is kept."""
+    monkeypatch.setattr(hive, "MAX_DATA_BYTES", 40)
+    p = tmp_path / "SYSTEM"
+    p.write_bytes(HiveWriter().build(system_tree(1), r"\SystemRoot\System32\Config\SYSTEM"))
+    res = hive.parse(p)
+    assert len(res.warnings) == 1 and "more than 40 bytes of value data" in res.warnings[0].message
+    names = [orjson.loads(d)["name"] for d in res.frame["data"]]
+    monkeypatch.setattr(hive, "MAX_DATA_BYTES", 16 << 20)
+    full = [orjson.loads(d)["name"] for d in hive.parse(p).frame["data"]]
+    assert 0 < len(names) < len(full) and names == full[:len(names)]
