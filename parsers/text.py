@@ -27,7 +27,7 @@ import os
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace as _replace
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -289,6 +289,7 @@ def _decode_head(head: bytes) -> Decoded:
 
 
 _CTRL = re.compile(r"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
+_NUL_RUN = re.compile(rb"\x00{64,}")
 
 
 def is_text(head: bytes) -> bool:
@@ -298,7 +299,11 @@ def is_text(head: bytes) -> bool:
     if any(head.startswith(b) for b, _ in _BOMS) or _utf16_no_bom(head) or _mixed_parts(head):
         return True
     if b"\x00" in head:
-        return False
+        # a zero-filled block (a copy taken while the file was written, a crash) inside
+        # text is damage, not a binary file: NULs only in long runs, the rest text
+        if _NUL_RUN.sub(b"", head).count(b"\x00") or len(head) - head.count(b"\x00") < 64:
+            return False
+        head = _NUL_RUN.sub(b"", head)
     text = _decode_head(head).text
     bad = len(_CTRL.findall(text)) + text.count("\ufffd")
     return bad <= max(2, len(text) // 200)
@@ -451,6 +456,16 @@ def read_file(path: Path, options: ParseOptions | None = None) -> tuple[Decoded,
         warnings.append(ParseWarning(str(path), f"line {line_at(text, text.find(chr(0xFFFD)))}",
                                      f"{dec.replaced} undecodable characters replaced (decoded "
                                      f"as {dec.encoding}; the first on this line)"))
+    if "\x00" in text:
+        # zero-filled blocks (a copy taken while the file was written, a crash): the text
+        # around them is read, the zeros said and dropped
+        nul = text.count("\x00")
+        warnings.append(ParseWarning(str(path), f"line {line_at(text, text.find(chr(0)))}",
+                                     f"{nul} zero characters (a zero-filled block: the file was "
+                                     "copied while written, or damaged); dropped, the lines "
+                                     "around them may be incomplete"))
+        text = text.replace("\x00", "")
+        dec = _replace(dec, text=text)
     glued = [m.start() for m in _GLUED.finditer(text)] if "\n" in text else []
     if glued:                    # a lone CR inside a line: rows written over one another
         warnings.append(ParseWarning(

@@ -107,3 +107,24 @@ def test_fixture_encodings_are_detected():
               "tasklist_svc_2019_utf16.txt": {"utf-16-le"}}
     for name, encs in expect.items():
         assert T.decode((FIX / name).read_bytes()).encoding in encs, name
+
+
+def test_a_zero_filled_block_is_damage_in_a_text_file_not_a_binary_file(tmp_path):
+    # a copy taken while the file was written: one block of zeros in the first 64 KiB made
+    # the whole export "content not recognised", every row gone without a warning (found by
+    # review)
+    import parsers
+    rows = "".join(f"  TCP    0.0.0.0:{p}    0.0.0.0:0    LISTENING    {p}\r\n"
+                   for p in range(1000, 1040))
+    head = "\r\nActive Connections\r\n\r\n  Proto  Local Address  Foreign Address  State  PID\r\n"
+    data = (head + rows).encode() + b"\0" * 4096 + rows.replace("0.0.0.0:1", "0.0.0.0:2").encode()
+    p = tmp_path / "netstat.txt"
+    p.write_bytes(data)
+    mod = parsers.identify(data[:65536], p.name)
+    assert mod is not None and mod.INFO.name == "netstat"
+    res = mod.parse(p)
+    assert len(res.frame) == 80
+    w = [x for x in res.warnings if "zero characters" in x.message]
+    assert len(w) == 1 and w[0].locator == "line 45" and w[0].message.startswith("4096 zero")
+    # scattered NULs (a binary file) are still no text
+    assert not T.is_text(bytes(range(256)) * 64)
