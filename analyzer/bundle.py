@@ -363,6 +363,37 @@ class _Patched(io.RawIOBase):
         super().close()
 
 
+class _ReadCap:
+    """A tar stream whose single reads are bounded: tarfile reads a GNU long name or a pax
+    header whole, as one read of the size its header announces — a 600 KB .tgz announcing
+    a 750 MB name took 750 MB before any bomb check could run (found by review). Members
+    are read in chunks of at most 1 MiB, so only such headers meet the cap."""
+
+    CAP = 16 << 20
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+
+    def read(self, n: int = -1) -> bytes:
+        if n is None or n < 0 or n > self.CAP:
+            raise tarfile.ReadError(f"a tar header announces {n} bytes of name or extended "
+                                    f"header data (more than {self.CAP}): not read")
+        return self.stream.read(n)
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
+class _CappedTar(tarfile.TarFile):
+    """``tarfile.TarFile`` reading through :class:`_ReadCap` (from the first header on:
+    opening an archive reads its first member's header already)."""
+
+    def next(self):
+        if not isinstance(self.fileobj, _ReadCap):
+            self.fileobj = _ReadCap(self.fileobj)
+        return super().next()
+
+
 def _stream_errors() -> tuple[type[BaseException], ...]:
     """What reading a damaged archive stream raises (zip, tar, gz, bz2, xz)."""
     import lzma
@@ -628,7 +659,7 @@ class _Intake:
 
     def add_tar(self, path: Path, container: str, depth: int) -> None:
         try:
-            tf = tarfile.open(path, "r:*")
+            tf = _CappedTar.open(path, "r:*")
         except tarfile.ReadError as e:
             if self._gzip_single(path, container, depth):
                 return
@@ -708,7 +739,8 @@ class _Intake:
         where it stopped (not the zero blocks of the end marker) means members were lost."""
         try:
             fo = tf.fileobj
-            if fo.tell() > tf.offset and not isinstance(fo, io.BufferedReader):
+            if fo.tell() > tf.offset and not isinstance(getattr(fo, "stream", fo),
+                                                        io.BufferedReader):
                 # a compressed stream seeks back by decompressing from its start again: read
                 # on instead (after a damaged header come its member's data, not zeros)
                 rest = fo.read(8192)

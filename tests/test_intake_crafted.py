@@ -354,3 +354,27 @@ def test_japanese_and_unflagged_utf8_member_names_read_as_written(tmp_path):
     _zip_with_raw_names(p, {placeholder: oem},
                         {placeholder: struct.pack("<HH", 0x7075, len(body)) + body})
     assert "Berichte/Übersicht.reg" in rows(analyzer.load(p))
+
+
+def test_a_long_name_header_is_not_read_past_a_bound(tmp_path, monkeypatch):
+    """tarfile reads a GNU long name whole, in one read of the size its header announces,
+    before any bomb check runs: a 600 KB .tgz announcing a 750 MB name took 750 MB (found by
+    review). Reads through the tar stream are capped; the member after a good one is kept."""
+    from analyzer import bundle as B
+    monkeypatch.setattr(B._ReadCap, "CAP", 1 << 20)
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tf:
+        ti = tarfile.TarInfo(GOOD_NAME)
+        ti.size = len(GOOD)
+        tf.addfile(ti, io.BytesIO(GOOD))
+    ln = tarfile.TarInfo("././@LongLink")
+    ln.type, ln.size = tarfile.GNUTYPE_LONGNAME, 4 << 20
+    body = buf.getvalue().rstrip(b"\0")
+    body += b"\0" * (-len(body) % 512)
+    data = body + ln.tobuf(format=tarfile.GNU_FORMAT)[-512:] + b"a" * (4 << 20) + b"\0" * 1024
+    p = tmp_path / "b.tgz"
+    p.write_bytes(gzip.compress(data))
+    b = analyzer.load(p)
+    assert good_read(b)
+    bad = [r for r in rows(b).values() if "announces 4194304 bytes" in str(r["reason"])]
+    assert len(bad) == 1 and bad[0]["status"] == "failed"
