@@ -68,7 +68,8 @@ BundleArg = Annotated[Path, typer.Argument(help="Bundle: folder, .zip, .tar(.gz)
 BackendOpt = Annotated[EvtxBackend, typer.Option("--evtx-backend", help="Event log reader.")]
 JobsOpt = Annotated[int, typer.Option("--jobs", "-j", min=0, max=64,
                                       help="Processes for parsing (files in parallel, and a big "
-                                           "event log split by chunks); 0 = one per CPU core.")]
+                                           "event log split by chunks); 0 = one per CPU core "
+                                           "(at most 8).")]
 
 
 def _version_cb(value: bool) -> None:
