@@ -978,7 +978,7 @@ def _run(inbox: str | os.PathLike, outdir: str | os.PathLike, *, jobs: int = 1,
     todo: list[dict[str, Any]] = []
     first_by_sha: dict[str, str] = {}
     counts = {"bundles": len(refs), "analysed": 0, "ok": 0, "failed": 0, "skipped": 0,
-              "resumed": 0, "resumed_failed": 0, "duplicates": 0}
+              "resumed": 0, "resumed_failed": 0, "duplicates": 0, "outdir_faults": 0}
     for ref in refs:
         t0 = time.monotonic()
         try:
@@ -1044,7 +1044,9 @@ def _run(inbox: str | os.PathLike, outdir: str | os.PathLike, *, jobs: int = 1,
                                bundle_id=t["bundle_id"], limits=limits,
                                limit_hit=rec.get("status") == "failed"
                                and str(rec.get("reason", "")).startswith(LIMIT_REASONS))
-                    if not lost and not _outdir_fault(rec):
+                    if _outdir_fault(rec):
+                        counts["outdir_faults"] += 1
+                    elif not lost:
                         try:
                             _save_state(outdir, t["sha256"], rec)
                         except OSError as e:

@@ -193,7 +193,8 @@ def batch(
     """Analyse many bundles, each in its own process; resumable; summary tables in OUTDIR.
 
     Failed bundles (corrupt, hung, out of memory) are recorded with the reason and the batch
-    goes on; exit code 0 once the batch is complete, 3 when INBOX does not exist.
+    goes on; exit code 0 once the batch is complete, 2 when OUTDIR could not take some
+    bundle's reports (they are analysed again next run), 3 when INBOX does not exist.
     """
     from rich.console import Console
 
@@ -234,6 +235,12 @@ def batch(
     failed = res.summary[res.summary["status"] == "failed"].drop_duplicates("path")
     for r in failed.itertuples(index=False):
         typer.echo(f"failed: {r.bundle_id}: {r.reason}", err=True)
+    if c.get("outdir_faults"):
+        # the machine's fault, not the bundles' (they are analysed again next run): a
+        # wrapper (cron, CI) must not read the run as complete
+        raise err(f"{c['outdir_faults']} bundle(s) could not be recorded: OUTDIR {res.outdir} "
+                  "cannot take their reports (full disk, or no folder where one must be)",
+                  EXIT_USAGE)
 
 
 class SummaryView(str, Enum):

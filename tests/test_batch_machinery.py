@@ -170,7 +170,7 @@ def test_resume_keys_on_content_and_version(tmp_path):
     again = batch.run(inbox, out, analyze="analyzer.bundle:load", timeout=120)
     s = again.summary.set_index("bundle_id")
     assert again.counts == {"bundles": 3, "analysed": 3, "ok": 3, "failed": 0, "skipped": 0,
-                            "resumed": 0, "resumed_failed": 0, "duplicates": 0}
+                            "resumed": 0, "resumed_failed": 0, "duplicates": 0, "outdir_faults": 0}
     assert set(s["action"]) == {"analysed"}
     third = batch.run(inbox, out, analyze="analyzer.bundle:load", timeout=120)
     assert third.counts["resumed"] == 3 and third.counts["analysed"] == 0
@@ -411,9 +411,17 @@ def test_an_outdir_that_cannot_take_the_reports_is_not_the_bundles_fault(tmp_pat
     assert first.counts["failed"] == 1
     assert "cannot write the reports to OUTDIR" in first.summary["reason"].iloc[0]
     assert not list((out / "state").glob("*.json"))      # not remembered as the bundle's
+    assert first.counts["outdir_faults"] == 1
+    # the command says so and exits 2: a cron or CI wrapper read exit 0 as a complete run
+    # (review finding)
+    from analyzer.cli import main
+    with pytest.raises(SystemExit) as e:
+        main(["batch", str(inbox), "--out", str(out), "-j", "1"])
+    assert e.value.code == 2
     (out / "reports").unlink()
     again = batch.run(inbox, out, timeout=120)
     assert (again.counts["analysed"], again.counts["ok"]) == (1, 1)
+    assert again.counts["outdir_faults"] == 0
     # the state folder is a file: one clear error, not an internal one
     out2 = tmp_path / "out2"
     out2.mkdir()
