@@ -1040,7 +1040,27 @@ class _PyChunk:
     def hdr(self):
         if self._hdr is None:
             from Evtx.Evtx import ChunkHeader
-            self._hdr = ChunkHeader(self.buf, self.offset)
+            h = ChunkHeader(self.buf, self.offset)
+            # python-evtx follows a chunk's string and template chains with `while ofs > 0`:
+            # a damaged chain that points back into itself loops forever (found by our fuzz
+            # test). The chains are walked here, each offset once, before it can.
+            h._strings, h._templates = {}, {}
+            for i in range(64 + 32):
+                try:
+                    if i < 64:
+                        ofs = h.unpack_dword(0x80 + i * 4)
+                        while 0 < ofs < CHUNK_SIZE and ofs not in h._strings:
+                            ofs = h.add_string(ofs).next_offset()
+                        continue
+                    ofs = h.unpack_dword(0x180 + (i - 64) * 4)
+                    while 10 <= ofs < CHUNK_SIZE and ofs not in h._templates:
+                        # (python-evtx's own check: a template follows its 0x0C token)
+                        if h.unpack_byte(ofs - 10) != 0x0C or h.unpack_dword(ofs - 4) != ofs:
+                            break
+                        ofs = h.add_template(ofs).next_offset()
+                except Exception:  # python-evtx raises its own and struct errors
+                    continue
+            self._hdr = h
         return self._hdr
 
     def name(self, off: int) -> tuple[str, int]:

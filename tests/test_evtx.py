@@ -745,3 +745,25 @@ def test_relevance_filter_does_not_invent_record_id_gaps(corpus, backend):
         assert sum(rel.stats["dropped"].values()) > 300 and len(rel.frame) < len(full.frame) / 4
         assert rel.stats["record_id_gap_count"] == full.stats["record_id_gap_count"], name
         assert rel.stats["record_id_gaps"] == full.stats["record_id_gaps"], name
+
+
+@pytest.mark.timeout(60)
+def test_a_string_chain_that_points_back_at_itself_does_not_hang_the_fallback():
+    """python-evtx follows a chunk's string table with `while ofs > 0`: a damaged entry whose
+    next-offset is its own offset looped forever inside the python-evtx fallback (found by
+    the fuzz test). The chains are walked once, each offset once, before python-evtx can."""
+    import struct as S
+
+    buf = bytearray(0x10000)
+    buf[0:8] = b"ElfChnk\x00"
+    S.pack_into("<I", buf, 0x80, 0x300)                 # string bucket 0 → 0x300
+    S.pack_into("<IHH", buf, 0x300, 0x300, 0, 1)        # next = itself, hash, 1 character
+    buf[0x308:0x30C] = "A\0".encode("utf-16-le")
+    S.pack_into("<I", buf, 0x84, 0x400)                 # bucket 1: 0x400 → 0x480 → 0x400
+    S.pack_into("<IHH", buf, 0x400, 0x480, 0, 1)
+    buf[0x408:0x40C] = "B\0".encode("utf-16-le")
+    S.pack_into("<IHH", buf, 0x480, 0x400, 0, 1)
+    buf[0x488:0x48C] = "C\0".encode("utf-16-le")
+    h = evtx._PyChunk(bytes(buf), 0).hdr()
+    assert sorted(h.strings()) == [0x300, 0x400, 0x480]
+    assert h.strings()[0x480].string() == "C"
