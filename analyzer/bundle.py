@@ -20,6 +20,7 @@ host — that host.
 """
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import hashlib
 import io
@@ -336,6 +337,10 @@ class _Patched(io.RawIOBase):
     def __init__(self, path: Path, patches: dict[int, bytes]):
         self._f = open(path, "rb")
         self._patches = patches
+        # (sorted, to apply only the patches a read covers: walking every one per read made
+        # intake of a zip with thousands of such names quadratic; found by review)
+        self._offsets = sorted(patches)
+        self._longest = max((len(v) for v in patches.values()), default=0)
 
     def readable(self) -> bool:
         return True
@@ -352,11 +357,52 @@ class _Patched(io.RawIOBase):
     def readinto(self, b) -> int:
         pos = self._f.tell()
         n = self._f.readinto(b)
-        for off, data in self._patches.items():
-            for i, byte in enumerate(data):
+        lo = bisect.bisect_left(self._offsets, pos - self._longest)
+        hi = bisect.bisect_left(self._offsets, pos + n)
+        for off in self._offsets[lo:hi]:
+            for i, byte in enumerate(self._patches[off]):
                 if pos <= off + i < pos + n:
                     b[off + i - pos] = byte
         return n
+
+    def close(self) -> None:
+        self._f.close()
+        super().close()
+
+
+class _LocalMember(io.RawIOBase):
+    """A zip member read from its local header's data (stored or deflated), for a zip whose
+    central directory is lost; inflated as it is read."""
+
+    def __init__(self, path: Path, start: int, size: int, method: int) -> None:
+        self._f = open(path, "rb")
+        self._f.seek(start)
+        self._left = size
+        self._z = zlib.decompressobj(-15) if method == 8 else None
+        self._buf = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        n = (1 << 20) if n is None or n < 0 else n
+        while len(self._buf) < n and (self._left or (self._z is not None
+                                                     and self._z.unconsumed_tail)):
+            if self._z is not None and self._z.unconsumed_tail:
+                data = self._z.unconsumed_tail
+            else:
+                data = self._f.read(min(self._left, 1 << 16))
+                if not data:
+                    raise EOFError("the member's data ends early")
+                self._left -= len(data)
+            self._buf += self._z.decompress(data, n) if self._z is not None else data
+        out, self._buf = self._buf[:n], self._buf[n:]
+        return out
+
+    def readinto(self, b) -> int:
+        data = self.read(len(b))
+        b[:len(data)] = data
+        return len(data)
 
     def close(self) -> None:
         self._f.close()
@@ -602,6 +648,8 @@ class _Intake:
                                             f"is not UTF-8 ({_one_line(e)})")
                 return
         except _stream_errors() as e:
+            if self._zip_without_directory(path, container, depth, e):
+                return
             self._mark_container_failed(container, f"corrupt zip: {_one_line(e)}")
             return
         seen: set[str] = set()
@@ -656,6 +704,85 @@ class _Intake:
                 except _stream_errors() as e:
                     self._refuse(source, container, f"cannot extract: {_one_line(e)}",
                                  size=info.file_size)
+
+    def _zip_without_directory(self, path: Path, container: str, depth: int,
+                               error: BaseException) -> bool:
+        """A zip whose central directory is gone (an upload cut short, a copy stopped): the
+        members before the cut are read from their local headers, as ``unzip -FF`` does, the
+        rest is said lost. False when the file holds no local header to start from."""
+        with open(path, "rb") as fh:
+            if fh.read(4) != b"PK\x03\x04":
+                return False
+        size = path.stat().st_size
+        seen: set[str] = set()
+        read = 0
+        stop = ""
+        with open(path, "rb") as fh:
+            pos = 0
+            while True:
+                fh.seek(pos)
+                head = fh.read(30)
+                if head[:4] != b"PK\x03\x04":
+                    if head[:4] not in (b"PK\x01\x02", b"PK\x05\x06", b"PK\x07\x08"):
+                        stop = f"no local header at offset {pos}"
+                    break
+                if len(head) < 30:
+                    stop = f"cut inside the local header at offset {pos}"
+                    break
+                (flags, method, _t, _d, _crc, csize, usize, nlen,
+                 xlen) = struct.unpack_from("<HHHHIIIHH", head, 6)
+                raw_name = fh.read(nlen)
+                if len(raw_name) < nlen:
+                    stop = f"cut inside the local header at offset {pos}"
+                    break
+                start = pos + 30 + nlen + xlen
+                name = raw_name.decode("utf-8" if flags & 0x800 else "cp437", errors="replace")
+                if flags & 0x8 or csize == 0xFFFFFFFF or method not in (0, 8):
+                    # sizes after the data (a data descriptor), zip64 or another method: the
+                    # next header cannot be found from here
+                    stop = (f"{name}: its size is not in its local header (data descriptor, "
+                            f"zip64) or its compression method {method} is not read")
+                    break
+                if start + csize > size:
+                    stop = f"{name}: cut by the end of the file"
+                    break
+                pos = start + csize
+                if name.endswith("/"):
+                    continue
+                rel, why = safe_member_name(name)
+                source = f"{container}/{rel}" if (container and rel) else (rel or name)
+                if not self._budget_ok(source, container):
+                    continue
+                if rel is None:
+                    self._refuse(printable(f"{container}/{name}" if container else name),
+                                 container, why)
+                    continue
+                if source in seen:
+                    source = f"{source}#dup{len(seen)}"
+                seen.add(source)
+                if flags & 0x1:
+                    self._refuse(source, container, "encrypted zip member", size=usize)
+                    continue
+                why = self._declared_refusal(usize, csize)
+                if why:
+                    self._refuse(source, container, why, size=usize)
+                    continue
+                try:
+                    with _LocalMember(path, start, csize, method) as src:
+                        self._take(src, rel, source, container, depth, csize, usize)
+                    read += 1
+                except _stream_errors() as e:
+                    self._refuse(source, container, f"cannot extract: {_one_line(e)}",
+                                 size=usize)
+        if not read and not seen:
+            return False
+        self._add(Member(source=container or "(bundle)", container=container,
+                         status="failed", kind="archive",
+                         reason=f"zip without its central directory ({_one_line(error)}; "
+                                f"truncated?): {read} member(s) read from their local headers"
+                                + (f"; stopped: {stop} — the members after it were not read"
+                                   if stop else "")))
+        return True
 
     def add_tar(self, path: Path, container: str, depth: int) -> None:
         try:
