@@ -979,6 +979,7 @@ def _run(inbox: str | os.PathLike, outdir: str | os.PathLike, *, jobs: int = 1,
     first_by_sha: dict[str, str] = {}
     counts = {"bundles": len(refs), "analysed": 0, "ok": 0, "failed": 0, "skipped": 0,
               "resumed": 0, "resumed_failed": 0, "duplicates": 0, "outdir_faults": 0}
+    hashed: list[tuple[BundleRef, str, float]] = []
     for ref in refs:
         t0 = time.monotonic()
         try:
@@ -988,8 +989,17 @@ def _run(inbox: str | os.PathLike, outdir: str | os.PathLike, *, jobs: int = 1,
                                    "reason": f"unreadable: {e.strerror or e}", "t_hash": 0.0}
             counts["failed"] += 1
             continue
-        t_hash = round(time.monotonic() - t0, 3)
-        if sha in first_by_sha:
+        hashed.append((ref, sha, round(time.monotonic() - t0, 3)))
+    # the bundle an earlier run analysed stays the original of its content: a copy added to
+    # the inbox later is its duplicate, not the other way round (found by review)
+    ids = {ref.bundle_id for ref, _, _ in hashed}
+    for _ref, sha, _t in hashed:
+        if sha not in first_by_sha:
+            earlier = (_load_state(outdir, sha) or {}).get("bundle_id")
+            if earlier in ids:
+                first_by_sha[sha] = earlier
+    for ref, sha, t_hash in hashed:
+        if first_by_sha.get(sha, ref.bundle_id) != ref.bundle_id:
             rows[ref.bundle_id] = {"ref": ref, "sha256": sha, "status": "skipped", "action": "duplicate",
                                    "reason": f"duplicate of {first_by_sha[sha]}", "t_hash": t_hash}
             counts["skipped"] += 1

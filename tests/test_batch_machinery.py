@@ -82,6 +82,27 @@ def test_discover_takes_a_ticket_folder_sorted_into_parts_as_one_bundle(tmp_path
     assert ids == ["2024-05/ticket-1234", "2024-05/ticket-1235"]
 
 
+def test_a_copy_added_later_is_the_duplicate_not_the_bundle_analysed_before(tmp_path):
+    # a copy of port.zip added as a-copy.zip (sorting first) took the original's place:
+    # port.zip, analysed ok earlier, became "duplicate of a-copy.zip" in the summary and its
+    # findings moved to the new name (found by review)
+    inbox = tmp_path / "inbox"
+    tiny_zip(inbox / "port.zip", "TS01")
+    out = tmp_path / "out"
+    first = batch.run(inbox, out, analyze="analyzer.bundle:load", timeout=120)
+    assert first.counts["analysed"] == 1
+    (inbox / "a-copy.zip").write_bytes((inbox / "port.zip").read_bytes())
+    again = batch.run(inbox, out, analyze="analyzer.bundle:load", timeout=120)
+    s = again.summary.drop_duplicates("bundle_id").set_index("bundle_id")
+    assert s.loc["port.zip", "action"] == "resumed"
+    assert s.loc["a-copy.zip", "action"] == "duplicate"
+    assert s.loc["a-copy.zip", "reason"] == "duplicate of port.zip"
+    # with no earlier run, the first in order is the original (as before)
+    fresh = batch.run(inbox, tmp_path / "out2", analyze="analyzer.bundle:load", timeout=120)
+    s = fresh.summary.drop_duplicates("bundle_id").set_index("bundle_id")
+    assert s.loc["port.zip", "reason"] == "duplicate of a-copy.zip"
+
+
 def test_content_hash_folder_depends_on_names_and_bytes(tmp_path):
     a = tmp_path / "a"
     a.mkdir()
