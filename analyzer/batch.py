@@ -802,6 +802,11 @@ def describe(result) -> dict[str, Any]:
         reasons = list(dict.fromkeys(str(r) for r in bad["reason"] if isinstance(r, str) and r))
         rec["reason"] = "nothing readable in the bundle: " + ("; ".join(reasons[:3]) or "no file recognised")
         return rec
+    damaged = inv[(inv["kind"] == "archive") & (inv["status"] == "failed")] if files else ()
+    if len(damaged):
+        # read in part (a zip cut short, a damaged tar): the summary says so beside "ok"
+        rec["reason"] = "partly read: " + "; ".join(dict.fromkeys(
+            str(r) for r in damaged["reason"] if isinstance(r, str) and r))[:500]
     if report is not None and hasattr(report, "verdict"):
         # ok / incomplete / inconclusive ...: which clean bundles need more data
         rec["verdict"] = report.verdict().status

@@ -527,3 +527,18 @@ def test_an_outdir_stopped_before_its_first_summary_is_no_bundle(tmp_path):
     ignored: list = []
     assert [r.bundle_id for r in batch.discover(inbox, ignored=ignored)] == ["a.zip"]
     assert ignored == [("results", "an OUTDIR of an earlier batch run")]
+
+
+def test_a_bundle_read_in_part_says_so_in_the_summary(tmp_path):
+    # a zip cut short is analysed from the members before the cut: "ok", and the summary's
+    # reason says it was read in part (nothing told it from a whole bundle)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    whole = Path(__file__).resolve().parents[1] / "sample_data" / "port-conflict.zip"
+    data = whole.read_bytes()
+    (inbox / "cut.zip").write_bytes(data[: len(data) * 2 // 3])
+    res = batch.run(inbox, tmp_path / "out", timeout=120)
+    row = res.summary.drop_duplicates("bundle_id").set_index("bundle_id").loc["cut.zip"]
+    assert row["status"] == "ok"
+    assert row["reason"].startswith("partly read: zip without its central directory")
+    assert "member(s) read from their local headers" in row["reason"]
