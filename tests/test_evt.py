@@ -407,3 +407,35 @@ def test_a_run_of_fake_record_heads_costs_linear_time():
     flood = struct.pack("<I4s", 0x40000, b"LfLe") * ((4 << 20) // 8)
     res = evt.parse_bytes(d[:0x30] + flood + d[0x30:], "SysEvent.Evt")
     assert len(res.frame) == 20 and res.frame["event_id"].eq(50).all()
+
+
+def test_a_header_announcing_millions_of_records_is_still_accounted():
+    # CurrentRecordNumber 6,000,001 with 20 records: above five million announced the gap
+    # accounting was skipped — records_lost 0, no warning (found by review)
+    recs = [EvtRecord(source="TermDD", computer="TS2003", event_id=50, qualifiers=0xC00A,
+                      event_type=1, time_generated=datetime(2011, 3, 1, 8, i, tzinfo=timezone.utc),
+                      strings=["\\Device\\Termdd", "X.224"]) for i in range(20)]
+    d = bytearray(build_evt_layout(recs).data)
+    struct.pack_into("<I", d, 0x18, 6_000_001)               # header CurrentRecordNumber
+    struct.pack_into("<I", d, len(d) - 0x28 + 0x1C, 6_000_001)  # the EOF record's copy
+    res = evt.parse_bytes(bytes(d), "SysEvent.Evt")
+    assert len(res.frame) == 20
+    assert res.stats["records_expected"] == 6_000_000
+    assert res.stats["records_lost"] == 6_000_000 - 20
+    assert res.stats["missing"] == [{"first": 21, "last": 6_000_000, "count": 5_999_980}]
+    assert [w.locator for w in res.warnings if "announced" in w.message] == ["records 21-6000000"]
+
+
+def test_many_gaps_are_told_up_to_a_bound(monkeypatch):
+    monkeypatch.setattr(evt, "MAX_GAP_WARNINGS", 2)
+    lay = build_evt_layout(series(20))
+    blob = bytearray(lay.data)
+    for k in (3, 7, 11, 15):                       # four zeroed records: four gaps
+        blob[lay.offsets[k]:lay.offsets[k] + lay.lengths[k]] = bytes(lay.lengths[k])
+    res = evt.parse_bytes(bytes(blob), "SysEvent.Evt")
+    assert [m["first"] for m in res.stats["missing"]] == [3, 7, 11, 15]
+    told = [(w.locator, w.message) for w in res.warnings if "announced" in w.message]
+    assert told == [("record 3", "1 record(s) announced by the header but not recovered"),
+                    ("record 7", "1 record(s) announced by the header but not recovered"),
+                    ("records 11-15", "2 more record(s) in 2 more gaps announced but not "
+                                      "recovered")]
