@@ -409,8 +409,20 @@ def stop_pool(ex, join_s: float = 5) -> None:
     """Stop a process pool now: queued tasks cancelled, its workers terminated (a task
     running in one is lost with it)."""
     procs = list((getattr(ex, "_processes", None) or {}).values())
+    # (taken before shutdown, which drops the executor's reference to the queue)
+    writer = getattr(getattr(ex, "_result_queue", None), "_writer", None)
     ex.shutdown(wait=False, cancel_futures=True)
     for proc in procs:
         proc.terminate()
     for proc in procs:
         proc.join(join_s)
+    # a worker terminated while it wrote its result leaves half a message in the result
+    # pipe: the pool's manager thread waits for the rest, and the interpreter's exit waits
+    # for that thread — forever (seen with Ctrl-C near the end of a parse). The parent's
+    # copy of the pipe's write end is what keeps it open: closed, the read ends (EOFError)
+    # and the thread winds the pool up.
+    if writer is not None and procs and not any(p.is_alive() for p in procs):
+        try:
+            writer.close()
+        except OSError:
+            pass

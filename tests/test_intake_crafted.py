@@ -428,3 +428,31 @@ def test_a_zip_cut_short_gives_the_members_before_the_cut(tmp_path):
     assert lost["status"] == "failed" and f"{len(complete)} member(s) read from their local " \
         "headers" in lost["reason"] and "the members after it were not read" in lost["reason"]
     assert len(part.timeline) > 0
+
+
+def test_stopping_a_pool_whose_worker_died_mid_result_lets_the_process_exit():
+    """Ctrl-C near the end of a parallel parse hung rdpdoctor after 'interrupted' (found by
+    review, gdb): a worker terminated while writing its result leaves half a message in the
+    result pipe, the pool's manager thread waits for the rest, and the exit waits for that
+    thread. Simulated exactly: half a message, then stop_pool; in a child process, so a
+    regression cannot hang the test run."""
+    import subprocess
+    import sys
+    code = (
+        "import os, struct, time\n"
+        "from concurrent.futures import ProcessPoolExecutor\n"
+        "from parsers.base import stop_pool\n"
+        "ex = ProcessPoolExecutor(max_workers=1)\n"
+        "assert ex.submit(int, '1').result() == 1\n"
+        "t = ex._executor_manager_thread\n"
+        "os.write(ex._result_queue._writer.fileno(), struct.pack('!i', 1000) + b'x' * 10)\n"
+        "time.sleep(0.5)\n"
+        "stop_pool(ex)\n"
+        "t.join(20)\n"
+        "print('manager thread alive:', t.is_alive(), flush=True)\n")
+    try:
+        p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           timeout=60, cwd=Path(__file__).resolve().parents[1])
+    except subprocess.TimeoutExpired as e:
+        raise AssertionError(f"the process did not exit: {e.stdout!r}") from None
+    assert p.returncode == 0 and p.stdout == "manager thread alive: False\n", p.stderr[-500:]
