@@ -153,6 +153,11 @@ class _DT:
 _TIME = re.compile(rf"^\s*(?:(?P<ap0>{_AMPM})\s*)?(?P<H>\d{{1,2}}):(?P<M>\d{{2}})"
                    rf"(?::(?P<S>\d{{2}}))?\s*(?P<ap>{_AMPM})?\s*$")
 _ID = re.compile(r"^\s*\d{1,10}\s*$")
+# Event Viewer writes a message of any length in one field: csv's default limit (128 KiB)
+# dropped such an event and glued the rest of its lines onto the event before it (found by
+# review). The texts read are bounded by ParseOptions.max_text_bytes; process-wide setting,
+# raised only.
+csv.field_size_limit(max(csv.field_size_limit(), 256 << 20))
 _DATEISH = re.compile(r"\d\s*[./\-年]\s*\d")
 _WS = re.compile(r"\s+")
 
@@ -179,6 +184,16 @@ def _header_score(fields: list[str]) -> int:
 def _is_vista_row(f: list[str]) -> bool:
     return (len(f) >= 5 and _DT.match(f[1] or "") is not None and bool(_ID.match(f[3] or ""))
             and bool(f[2].strip()))
+
+
+def _is_cut_row(f: list[str], layout: str) -> bool:
+    """The start of an event row with fewer fields than one has: the file ends (or was cut)
+    inside it — not a line of the message before it."""
+    if layout == "vista":
+        return 2 <= len(f) < 5 and _DT.match(f[1] or "") is not None and bool(f[0].strip()) \
+            and (len(f) < 4 or bool(_ID.match(f[3] or "")))
+    return 2 <= len(f) < 8 and _DT.match(f[0] or "") is not None \
+        and _TIME.match(f[1] or "") is not None
 
 
 def _is_2003_row(f: list[str]) -> bool:
@@ -553,6 +568,11 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
             skipped.append({"line": start, "length": len(delim.join(rec)),
                             "reason": f"event row with an unreadable date "
                                       f"{(rec[1] if layout == 'vista' else rec[0])[:40]!r}"})
+            continue
+        if _is_cut_row(rec, layout):
+            skipped.append({"line": start, "length": len(delim.join(rec)),
+                            "reason": "event row cut short (the file ends inside it: "
+                                      "truncated?)"})
             continue
         if events:
             events[-1]["msg"] += "\n" + delim.join(rec)
