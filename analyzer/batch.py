@@ -132,9 +132,20 @@ def _looks_like_bundle_dir(d: Path) -> bool:
             continue
         if e.is_file() and not _is_archive_name(e.name):
             return True
-        if e.is_dir() and (_MSRD_DIR.match(e.name) or e.name.casefold() in _PART_DIRS):
+        if e.is_dir() and (_MSRD_DIR.match(e.name) or (e.name.casefold() in _PART_DIRS
+                                                       and _holds_loose_file(e))):
             return True
     return False
+
+
+def _holds_loose_file(d: Path) -> bool:
+    """A part folder holds the artifacts themselves; a ``logs/`` of ticket archives does not
+    make its parent one bundle."""
+    try:
+        return any(e.is_file() and not e.name.startswith(".") and not _is_archive_name(e.name)
+                   for e in d.iterdir())
+    except OSError:
+        return False
 
 
 def discover(inbox: str | os.PathLike, pattern: str | None = None,
@@ -997,11 +1008,13 @@ def _run(inbox: str | os.PathLike, outdir: str | os.PathLike, *, jobs: int = 1,
         hashed.append((ref, sha, round(time.monotonic() - t0, 3)))
     # the bundle an earlier run analysed stays the original of its content: a copy added to
     # the inbox later is its duplicate, not the other way round (found by review)
-    ids = {ref.bundle_id for ref, _, _ in hashed}
+    sha_of = {ref.bundle_id: sha for ref, sha, _ in hashed}
     for _ref, sha, _t in hashed:
         if sha not in first_by_sha:
             earlier = (_load_state(outdir, sha) or {}).get("bundle_id")
-            if earlier in ids:
+            # (only while that name still holds this content: a renamed bundle and a new
+            # one under the old name are not copies of each other)
+            if earlier is not None and sha_of.get(earlier) == sha:
                 first_by_sha[sha] = earlier
     for ref, sha, t_hash in hashed:
         if first_by_sha.get(sha, ref.bundle_id) != ref.bundle_id:

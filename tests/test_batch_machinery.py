@@ -80,6 +80,13 @@ def test_discover_takes_a_ticket_folder_sorted_into_parts_as_one_bundle(tmp_path
     (other / "netstat.txt").write_text(NETSTAT.format(pid=2))
     ids = [r.bundle_id for r in batch.discover(inbox)]
     assert ids == ["2024-05/ticket-1234", "2024-05/ticket-1235"]
+    # a part-folder name that holds ticket archives is a folder of bundles, not a part
+    (inbox / "acme" / "logs").mkdir(parents=True)
+    tiny_zip(inbox / "acme" / "logs" / "t-101.zip", "TS01")
+    tiny_zip(inbox / "acme" / "logs" / "t-102.zip", "TS02")
+    ids = [r.bundle_id for r in batch.discover(inbox)]
+    assert ids[:2] == ["2024-05/ticket-1234", "2024-05/ticket-1235"]
+    assert ids[2:] == ["acme/logs/t-101.zip", "acme/logs/t-102.zip"]
 
 
 def test_a_copy_added_later_is_the_duplicate_not_the_bundle_analysed_before(tmp_path):
@@ -97,6 +104,18 @@ def test_a_copy_added_later_is_the_duplicate_not_the_bundle_analysed_before(tmp_
     assert s.loc["port.zip", "action"] == "resumed"
     assert s.loc["a-copy.zip", "action"] == "duplicate"
     assert s.loc["a-copy.zip", "reason"] == "duplicate of port.zip"
+    # a bundle renamed, and a new one under the old name: no copies of each other — the
+    # renamed one was called a duplicate of the new one and its findings left the summary
+    (inbox / "a-copy.zip").unlink()
+    (inbox / "port.zip").rename(inbox / "port-old.zip")
+    tiny_zip(inbox / "port.zip", "TS09", pid=4321)
+    third = batch.run(inbox, out, analyze="analyzer.bundle:load", timeout=120)
+    s = third.summary.drop_duplicates("bundle_id").set_index("bundle_id")
+    assert s.loc["port-old.zip", "action"] == "resumed"
+    assert s.loc["port.zip", "action"] == "analysed"
+    (inbox / "a-copy.zip").write_bytes((inbox / "port-old.zip").read_bytes())
+    (inbox / "port.zip").unlink()
+    (inbox / "port-old.zip").rename(inbox / "port.zip")
     # with no earlier run, the first in order is the original (as before)
     fresh = batch.run(inbox, tmp_path / "out2", analyze="analyzer.bundle:load", timeout=120)
     s = fresh.summary.drop_duplicates("bundle_id").set_index("bundle_id")
