@@ -589,6 +589,9 @@ def test_rdp_brute_force_type3_address_evidence_must_be_beside_the_burst():
                 ev(-720, "rcm", 261), ev(-600, "rcma", 1056),
                 ev(-720, "core", 131, ip="203.0.113.9")]
     assert run("rdp-brute-force", _fails(12, "3") + rdp_then) == []
+    # ... also when one stale failure fell inside her RDP session: the burst's own window
+    # counts, not the span of all the address's failures (found by review)
+    assert run("rdp-brute-force", _fails(12, "3") + _fails(1, "3", start=-719) + rdp_then) == []
     # the same address connecting over RDP during the burst still attributes it
     rdp_now = rdp_then + [ev(1, "core", 131, ip="203.0.113.9")]
     out = run("rdp-brute-force", _fails(12, "3") + rdp_now)

@@ -131,11 +131,10 @@ def rdp_brute_force(ctx: Context):
     ev_ip = pd.concat([core_fail["ip"], accepted["ip"], type10["ip"], ctx.column("ip", ok10_pos)])
     ev_time = pd.concat([core_fail["time"], accepted["time"], type10["time"],
                          ctx.column("time", ok10_pos)])
-    rdp_ev_times: dict = {}
-    if len(ev_ip):
-        ev = pd.DataFrame({"ip": _ip(ev_ip).to_numpy(), "time": ev_time.to_numpy()}).dropna()
-        rdp_ev_times = {ip: g["time"] for ip, g in ev.groupby("ip", sort=False)
-                        if ip != "(no address)"}
+    # (looked up per type-3 burst only: an internet-facing server's RdpCoreTS log has tens of
+    # thousands of addresses, and a frame per address cost ~50 µs each)
+    ev_ips = _ip(ev_ip).to_numpy() if len(ev_ip) else np.array([], dtype=object)
+    ev_times = ev_time.reset_index(drop=True)
     rdp_times = pd.concat([ev_time, received["time"]]).dropna().sort_values()
 
     bursts = []   # (label, ip, count, start, rows) — rows cut to what the finding shows
@@ -155,9 +154,10 @@ def rdp_brute_force(ctx: Context):
             # "beside it": RDP from the same address around the burst (a user's stale
             # mapped-drive password fails over SMB hours after her RDP session), else any
             # RDP connection around it when RCM logs connections
-            t0, t1 = grp["time"].min() - margin, grp["time"].max() + margin
-            same = rdp_ev_times.get(ip)
-            attributed = same is not None and bool(((same >= t0) & (same <= t1)).any())
+            # around the burst itself (the address's other failures may be hours away)
+            t0, t1 = start - margin, start + window + margin
+            same = ev_times[ev_ips == ip] if ip != "(no address)" else ev_times.iloc[:0]
+            attributed = bool(((same >= t0) & (same <= t1)).any())
             if not attributed:
                 attributed = bool(((rdp_times >= t0) & (rdp_times <= t1)).any()) and len(received) > 0
             if attributed:
