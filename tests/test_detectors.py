@@ -213,6 +213,11 @@ def test_port_conflict_without_portnumber_follows_termservice_s_socket():
                     proc(777, "agent.exe", None, line=8)]
     out = run("port-conflict", rows2)
     assert "port 3390 (TermService's own" in out[0].summary and "PID 777" in out[0].summary
+    # nothing on 3389: the finding does not say something holds it (found by review)
+    rows3 = [sock(3390, 1096, line=6), proc(1096, "svchost.exe", ["TermService"]),
+             sock(3390, 777, local_ip="10.0.0.5", line=7), proc(777, "agent.exe", None, line=8)]
+    s3 = run("port-conflict", rows3)[0].summary
+    assert "3389" not in s3 and "(TermService's own; PortNumber not in the bundle)" in s3
 
 
 def test_netstat_without_pid_column_asks_for_netstat_ano():

@@ -202,7 +202,7 @@ def port_conflict(ctx: Context):
         if ts_ports and port not in ts_ports:
             # TermService binds the RDP-Tcp PortNumber: its socket tells the port the
             # registry would (another program on 3389 is then no conflict for RDP)
-            moved = port
+            moved = port if len(socks) else None
             port = ts_ports[0]
             socks = every[every["port"] == port]
     if not len(socks):
@@ -235,7 +235,8 @@ def port_conflict(ctx: Context):
     port_txt = f"port {port}" + ("" if port_row else
                                  f" (TermService's own; PortNumber not in the bundle, {moved} "
                                  "is held by another program)" if moved else
-                                 " (default; PortNumber not in the bundle)")
+                                 " (TermService's own; PortNumber not in the bundle)"
+                                 if port != 3389 else " (default; PortNumber not in the bundle)")
     first = other[0]
     steps = [f"Stop or reconfigure the program holding {port}: "
              + (f"`sc config {first['services'][0]} start= disabled` then `sc stop "
