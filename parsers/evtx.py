@@ -1060,6 +1060,9 @@ class _PyChunk:
                         ofs = h.add_template(ofs).next_offset()
                 except Exception:  # python-evtx raises its own and struct errors
                     continue
+            # ... and never walked again by python-evtx (it reloads an empty table: a chain
+            # that starts outside the chunk left one, and its own walk looped; found by review)
+            h._load_strings = h._load_templates = lambda: None
             self._hdr = h
         return self._hdr
 

@@ -767,3 +767,9 @@ def test_a_string_chain_that_points_back_at_itself_does_not_hang_the_fallback():
     h = evtx._PyChunk(bytes(buf), 0).hdr()
     assert sorted(h.strings()) == [0x300, 0x400, 0x480]
     assert h.strings()[0x480].string() == "C"
+    # a chain starting outside the chunk leaves the table empty: python-evtx's own walk must
+    # not run again on it (it did, and looped)
+    S.pack_into("<I", buf, 0x80, 0x20000)
+    S.pack_into("<I", buf, 0x84, 0)
+    h = evtx._PyChunk(bytes(buf), 0).hdr()
+    assert h.strings() == {} and h.templates() == {}
