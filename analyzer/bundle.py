@@ -41,7 +41,6 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterable, Iterator
 
-import numpy as np
 import pandas as pd
 
 import parsers
@@ -245,19 +244,6 @@ def netbios_aliases(names: Iterable[str]) -> dict[str, str]:
             longer.setdefault(n[:15], []).append(n)
     return {short: full[0] for short, full in longer.items()
             if short in names and len(full) == 1}
-
-
-def _rename_categories(col: pd.Series, alias: dict[str, str]) -> pd.Series:
-    """A categorical column with some categories renamed onto others (merged)."""
-    if not isinstance(col.dtype, pd.CategoricalDtype):
-        return col.replace(alias)
-    cats = [alias.get(c, c) for c in col.cat.categories]
-    uniq = sorted(set(cats))
-    where = {c: i for i, c in enumerate(uniq)}
-    remap = np.array([where[c] for c in cats] + [-1], dtype=np.int64)
-    codes = remap[col.cat.codes.to_numpy()]          # (-1, a missing host, stays -1)
-    return pd.Series(pd.Categorical.from_codes(codes, categories=uniq), index=col.index,
-                     name=col.name)
 
 
 # ----------------------------------------------------------------------------- intake
@@ -1177,6 +1163,7 @@ def _reparse_local_time_exports(todo: list[Member], results: dict[int, tuple],
     if not zones:
         return
     only = next(iter(zones.values())) if len(set(zones.values())) == 1 else None
+    owners: list[tuple[Member, str | None]] = []
     for m in todo:
         name, kind, res, _ = results.get(id(m), ("", "", None, ""))
         if kind != "evtcsv" or res is None:
@@ -1187,8 +1174,14 @@ def _reparse_local_time_exports(todo: list[Member], results: dict[int, tuple],
         own = normalize_host(res.meta.get("host"))
         if own is None and len(res.frame) and res.frame["host"].notna().any():
             own = normalize_host(res.frame["host"].dropna().mode().iloc[0])
-        own = own or host_from_path(m.source)
-        tz = zones.get(own) if own else only
+        owners.append((m, own or host_from_path(m.source)))
+    # (systeminfo names a long computer name by its 15-character NetBIOS form)
+    short_of = {full: short for short, full in netbios_aliases(
+        {str(h) for h in zones if h} | {o for _, o in owners if o}).items()}
+    for m, own in owners:
+        tz = (zones.get(own) or zones.get(short_of.get(own))) if own else only
+        if own in short_of and own not in zones:
+            own = short_of[own]
         if tz:
             loc = locales.get(own) if own else (next(iter(locales.values()))
                                                 if len(set(locales.values())) == 1 else None)
@@ -1218,6 +1211,7 @@ def _assemble(bundle_path: str, members: list[Member], results: dict[int, tuple]
 
     # host resolution: content > path layout > the bundle's only host
     known: set[str] = set()
+    row_hosts: list[dict] = []               # per part: distinct row host → normalized
     for m, res in parts:
         content_host = normalize_host(res.meta.get("host"))
         if content_host is None and len(res.frame) and res.frame["host"].notna().any():
@@ -1226,17 +1220,27 @@ def _assemble(bundle_path: str, members: list[Member], results: dict[int, tuple]
         if m.host:
             m.host_from = "content" if content_host else "path"
             known.add(m.host)
+        # (per distinct name, not per row: a big log repeats one host a million times)
+        row_hosts.append({u: normalize_host(u) for u in pd.unique(res.frame["host"].dropna())}
+                         if len(res.frame) else {})
+    # one server under its 15-character NetBIOS name (MSRD-Collect folders, systeminfo,
+    # gpresult) and its full name (the event logs' Computer): one host, the full name —
+    # decided before "the bundle's only host" is (a file of no host takes it)
+    alias = netbios_aliases(known | {h for d in row_hosts for h in d.values() if h})
+    if alias:
+        for m, _ in parts:
+            m.host = alias.get(m.host, m.host)
+        known = {alias.get(h, h) for h in known}
     fallback = next(iter(known)) if len(known) == 1 else None
     frames = []
     meta: dict[str, dict[str, Any]] = {}
-    for m, res in parts:
+    for (m, res), seen in zip(parts, row_hosts):
         if m.host is None and fallback is not None:
             m.host, m.host_from = fallback, "bundle"
         df = res.frame
-        if len(df) and df["host"].notna().any():
-            # per distinct name, not per row (a big log repeats one host a million times)
+        if seen:
             codes, names = pd.factorize(df["host"])
-            hosts = pd.array([normalize_host(u) for u in names], dtype="string")
+            hosts = pd.array([alias.get(h, h) for h in (seen[u] for u in names)], dtype="string")
             df = df.assign(host=hosts.take(codes, allow_fill=True))
         frames.append(tl.finalize_part(df, source=m.source, host=m.host or "UNKNOWN"))
         if m.host:
@@ -1245,21 +1249,8 @@ def _assemble(bundle_path: str, members: list[Member], results: dict[int, tuple]
                 if k != "host" and v is not None:
                     hm.setdefault(k, v)
     timeline = tl.concat(frames)
-    names = ({str(h) for h in tl.distinct(timeline["host"])} if len(timeline) else set()) | known
-    alias = netbios_aliases(names)
-    if alias:
-        # one server under its 15-character NetBIOS name (MSRD-Collect folders, systeminfo,
-        # gpresult) and its full name (the event logs' Computer): one host, the full name
-        for m in members:
-            m.host = alias.get(m.host, m.host)
-        for short, full in alias.items():
-            for k, v in meta.pop(short, {}).items():
-                meta.setdefault(full, {}).setdefault(k, v)
-        known = {alias.get(h, h) for h in known}
-        names = {alias.get(h, h) for h in names}
-        if len(timeline):
-            timeline["host"] = _rename_categories(timeline["host"], alias)
-    hosts = sorted(names)
+    hosts = sorted({str(h) for h in tl.distinct(timeline["host"])} | known) if len(timeline) \
+        else sorted(known)
     inventory = pd.DataFrame([m.as_row() for m in members], columns=INVENTORY_COLUMNS)
     inventory = inventory.astype({"size": "Int64", "records": "Int64", "records_expected": "Int64",
                                   "warnings": "Int64", "bytes_read": "Int64"})

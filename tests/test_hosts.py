@@ -154,3 +154,36 @@ def test_a_name_longer_than_15_characters_is_one_host_under_both_forms(tmp_path)
     two = events.replace(f"{full}.contoso.com", "RDSH-PRODUCTION-02.contoso.com", 1)
     write(tmp_path / "b", {f"{short}_EventLogs/{short}_System.xml": two})
     assert sorted(load_bundle(root).hosts) == [short, full, "RDSH-PRODUCTION-02"]
+
+
+def test_a_long_name_is_one_host_in_loose_files_and_takes_its_systeminfo_zone(tmp_path):
+    """The 15-character merge came after "the bundle's only host" was decided, and the
+    local-time exports looked their zone up by the full name: loose files (no MSRD folders)
+    left a netstat on UNKNOWN, and a Get-WinEvent CSV beside a Brisbane systeminfo was read
+    as UTC, 10 h off (found by review)."""
+    import csv
+    import io
+    from tests.test_eventxml import TERMDD
+    full, short = "RDSH-PRODUCTION-01", "RDSH-PRODUCTION"
+    events = "<Events>" + TERMDD.replace("TS2008.contoso.com", f"{full}.contoso.com") \
+        + "</Events>"
+    lines = (Path(__file__).parent / "fixtures" / "events" / "GetWinEvent_Export-Csv.csv") \
+        .read_text(encoding="utf-8-sig").splitlines()
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, next(csv.reader([lines[1]])), quoting=csv.QUOTE_ALL,
+                       lineterminator="\n")
+    w.writeheader()
+    w.writerow({"Message": "x", "Id": "1013", "Level": "4", "ProviderName": "TermService",
+                "LogName": "System", "MachineName": f"{full}.contoso.com",
+                "TimeCreated": "5/1/2024 10:05:00 AM"})
+    root = write(tmp_path / "b", {
+        "System.xml": events, "Netstat.txt": NETSTAT_3389_PID_1184, "Tasklist.txt": CONFLICT,
+        "SystemInfo.txt": systeminfo(short, "(UTC+10:00) Brisbane"),
+        "Export.csv": lines[0] + "\n" + buf.getvalue()})
+    b = load_bundle(root)
+    assert b.hosts == [full]
+    assert set(b.inventory["host"].dropna()) == {full}
+    t = b.timeline[b.timeline["source"] == "Export.csv"]["time"].tolist()
+    assert t == [pd.Timestamp("2024-05-01 00:05", tz="UTC")]
+    res = analyze(root)
+    assert [f.host for f in res.report.findings if f.id == "port-conflict"] == [full]
