@@ -62,8 +62,7 @@ def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
     with open(path, "rb") as fh:
         if fh.read(4) != b"regf":
             raise NotMyFormat("no 'regf' signature")
-    # regipy logs every odd cell (a bad value cell at ERROR): our warnings say what is lost
-    logging.getLogger("regipy").setLevel(logging.CRITICAL)
+    _quiet_regipy()
     from regipy.registry import RegistryHive
 
     warnings: list[ParseWarning] = []
@@ -201,6 +200,27 @@ MAX_KEYS = 20000
 MAX_DATA_BYTES = 16 << 20
 
 
+class _BadValueCells(logging.Handler):
+    """Counts regipy's "Could not parse VK" (it then ends a key's values quietly; a value of
+    type 0x200000 it skips on purpose, without a word)."""
+
+    count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith("Could not parse VK"):
+            type(self).count += 1
+
+
+def _quiet_regipy() -> None:
+    """regipy logs every odd cell: not to stderr (our warnings say what is lost), only to
+    the counter above."""
+    lg = logging.getLogger("regipy")
+    lg.setLevel(logging.ERROR)
+    lg.propagate = False
+    if not any(isinstance(h, _BadValueCells) for h in lg.handlers):
+        lg.addHandler(_BadValueCells())
+
+
 class _Rows(list):
     """A hive's rows, with what its walks may still add: [keys, bytes of value data]."""
 
@@ -222,6 +242,7 @@ def _walk_nk(nk, shown: str, recurse: bool, rows, warnings, source, depth: int) 
     stamp = _filetime(nk)
     loc = f"key {rc.normalize_key(shown)[1]}"
     read = 0
+    bad_before = _BadValueCells.count
     try:
         for v in nk.iter_values(trim_values=False) or []:
             read += 1
@@ -243,7 +264,7 @@ def _walk_nk(nk, shown: str, recurse: bool, rows, warnings, source, depth: int) 
         # regipy stops at a value cell it cannot parse (it logs, and ends the iteration
         # plainly): the key's own count tells what was lost
         want = getattr(nk, "values_count", None)
-        if isinstance(want, int) and read < want:
+        if isinstance(want, int) and read < want and _BadValueCells.count > bad_before:
             warn(warnings, source, loc, f"{want - read} of the key's {want} values could not "
                  "be read (a damaged value cell)")
     if recurse and depth < MAX_DEPTH:

@@ -238,3 +238,17 @@ def test_value_data_is_bounded_per_hive(tmp_path, monkeypatch):
     monkeypatch.setattr(hive, "MAX_DATA_BYTES", 16 << 20)
     full = [orjson.loads(d)["name"] for d in hive.parse(p).frame["data"]]
     assert 0 < len(names) < len(full) and names == full[:len(names)]
+
+
+def test_a_value_regipy_skips_on_purpose_is_no_damage(tmp_path):
+    # regipy skips values of type 0x200000 without a word: the key's count then exceeds what
+    # was read, and the damaged-cell warning fired on a healthy hive (found by review)
+    tree = system_tree(1)
+    ts = tree["subkeys"][1]["subkeys"][0]["subkeys"][0]       # Control\Terminal Server
+    ts["values"].append(("Odd", 0x200000, b"\x01\x02\x03\x04\x05"))
+    p = tmp_path / "SYSTEM"
+    p.write_bytes(HiveWriter().build(tree, r"\SystemRoot\System32\Config\SYSTEM"))
+    res = hive.parse(p)
+    assert res.warnings == []
+    names = {orjson.loads(d)["name"] for d in res.frame["data"]}
+    assert {"fDenyTSConnections", "TSAppCompat"} <= names and "Odd" not in names
