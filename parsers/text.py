@@ -301,9 +301,12 @@ def is_text(head: bytes) -> bool:
     if b"\x00" in head:
         # a zero-filled block (a copy taken while the file was written, a crash) inside
         # text is damage, not a binary file: NULs only in long runs, the rest text
-        if _NUL_RUN.sub(b"", head).count(b"\x00") or len(head) - head.count(b"\x00") < 64:
+        # (a block that starts near the head's end is a short run at its very end)
+        stripped = _NUL_RUN.sub(b"", head).rstrip(b"\x00") if len(head) >= 65536 \
+            else _NUL_RUN.sub(b"", head)
+        if b"\x00" in stripped or len(stripped) < 64:
             return False
-        head = _NUL_RUN.sub(b"", head)
+        head = stripped
     text = _decode_head(head).text
     bad = len(_CTRL.findall(text)) + text.count("\ufffd")
     return bad <= max(2, len(text) // 200)
