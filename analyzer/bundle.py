@@ -653,13 +653,10 @@ class _Intake:
                                      container, f"folder entry carrying {info.file_size} bytes "
                                      "of data (not read)", size=info.file_size)
                     continue
-                rel, why = safe_member_name(raw)
-                source = f"{container}/{rel}" if (container and rel) else (rel or raw)
-                if not self._budget_ok(source, container):
+                named = self._member_source(raw, container)
+                if named is None:
                     continue
-                if rel is None:
-                    self._refuse(printable(f"{container}/{raw}" if container else raw), container, why)
-                    continue
+                rel, source = named
                 mode = (info.external_attr >> 16) & 0o170000
                 if mode == stat.S_IFLNK:
                     self._refuse(source, container, "symbolic link in zip (not followed)")
@@ -690,6 +687,18 @@ class _Intake:
                 except _stream_errors() as e:
                     self._refuse(source, container, f"cannot extract: {_one_line(e)}",
                                  size=info.file_size)
+
+    def _member_source(self, raw: str, container: str) -> tuple[str, str] | None:
+        """(safe relative name, source) of an archive member, or None when it is refused (an
+        unsafe name: said in the inventory) or over the member budget."""
+        rel, why = safe_member_name(raw)
+        source = f"{container}/{rel}" if (container and rel) else (rel or raw)
+        if not self._budget_ok(source, container):
+            return None
+        if rel is None:
+            self._refuse(printable(f"{container}/{raw}" if container else raw), container, why)
+            return None
+        return rel, source
 
     def _zip_without_directory(self, path: Path, container: str, depth: int,
                                error: BaseException) -> bool:
@@ -735,14 +744,10 @@ class _Intake:
                 pos = start + csize
                 if name.endswith("/"):
                     continue
-                rel, why = safe_member_name(name)
-                source = f"{container}/{rel}" if (container and rel) else (rel or name)
-                if not self._budget_ok(source, container):
+                named = self._member_source(name, container)
+                if named is None:
                     continue
-                if rel is None:
-                    self._refuse(printable(f"{container}/{name}" if container else name),
-                                 container, why)
-                    continue
+                rel, source = named
                 if source in seen:
                     source = f"{source}#dup{len(seen)}"
                 seen.add(source)
