@@ -91,9 +91,11 @@ class Tuning:
     def from_toml(cls, path: str | Path) -> "Tuning":
         try:
             with open(path, "rb") as fh:
-                raw = fh.read(1 << 20)
+                raw = fh.read((1 << 20) + 1)
         except OSError as e:
             raise TuningError(f"{path}: {e.strerror or e}") from None
+        if len(raw) > 1 << 20:
+            raise TuningError(f"{path}: larger than 1 MiB (a tuning file is a few lines)")
         # what Windows editors and PowerShell write too: UTF-16 (PowerShell 5.1's `>`),
         # UTF-8 with a BOM (Notepad, Set-Content -Encoding utf8)
         enc = "utf-16" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"

@@ -258,6 +258,10 @@ def test_sample_to_an_unwritable_place_and_a_utf16_config(capsys, tmp_path):
         (tmp_path / name).write_text(toml, encoding=enc)
         code, out, _ = rd(capsys, "analyze", BUNDLE, "--config", tmp_path / name, "--format", "json")
         assert code == 0 and json.loads(out)["tool"]["name"] == "rdpdoctor", enc
+    # a file far beyond a tuning file's size is refused, not read in part
+    (tmp_path / "big.toml").write_text(toml + "#" * (1 << 20), encoding="utf-8")
+    code, _, err = rd(capsys, "analyze", BUNDLE, "--config", tmp_path / "big.toml")
+    assert code == 2 and "larger than 1 MiB" in err
 
 
 def test_timeline_dash_output_is_stdout(capsys, tmp_path, monkeypatch):
