@@ -1216,7 +1216,7 @@ def _assemble(bundle_path: str, members: list[Member], results: dict[int, tuple]
 
     # host resolution: content > path layout > the bundle's only host
     known: set[str] = set()
-    row_hosts: list[dict] = []               # per part: distinct row host → normalized
+    row_hosts: list[tuple | None] = []       # per part: (row codes, normalized names)
     for m, res in parts:
         content_host = normalize_host(res.meta.get("host"))
         if content_host is None and len(res.frame) and res.frame["host"].notna().any():
@@ -1225,13 +1225,17 @@ def _assemble(bundle_path: str, members: list[Member], results: dict[int, tuple]
         if m.host:
             m.host_from = "content" if content_host else "path"
             known.add(m.host)
-        # (per distinct name, not per row: a big log repeats one host a million times)
-        row_hosts.append({u: normalize_host(u) for u in pd.unique(res.frame["host"].dropna())}
-                         if len(res.frame) else {})
+        # (per distinct name, not per row: a big log repeats one host a million times; one
+        # hash pass, kept for the rename below)
+        if len(res.frame) and res.frame["host"].notna().any():
+            codes, names = pd.factorize(res.frame["host"])
+            row_hosts.append((codes, [normalize_host(u) for u in names]))
+        else:
+            row_hosts.append(None)
     # one server under its 15-character NetBIOS name (MSRD-Collect folders, systeminfo,
     # gpresult) and its full name (the event logs' Computer): one host, the full name —
     # decided before "the bundle's only host" is (a file of no host takes it)
-    alias = netbios_aliases(known | {h for d in row_hosts for h in d.values() if h})
+    alias = netbios_aliases(known | {h for r in row_hosts if r for h in r[1] if h})
     if alias:
         for m, _ in parts:
             m.host = alias.get(m.host, m.host)
@@ -1243,9 +1247,9 @@ def _assemble(bundle_path: str, members: list[Member], results: dict[int, tuple]
         if m.host is None and fallback is not None:
             m.host, m.host_from = fallback, "bundle"
         df = res.frame
-        if seen:
-            codes, names = pd.factorize(df["host"])
-            hosts = pd.array([alias.get(h, h) for h in (seen[u] for u in names)], dtype="string")
+        if seen is not None:
+            codes, names = seen
+            hosts = pd.array([alias.get(h, h) for h in names], dtype="string")
             df = df.assign(host=hosts.take(codes, allow_fill=True))
         frames.append(tl.finalize_part(df, source=m.source, host=m.host or "UNKNOWN"))
         if m.host:
