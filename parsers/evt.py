@@ -713,18 +713,19 @@ def _parse_buf(buf, size: int, name: str, src: str, options: ParseOptions,
     expected = None
     missing: list[dict[str, int]] = []
     numbers = sorted({r.number for r in raws})
+    announced = h.current - h.oldest if h is not None and not reader.header_problem \
+        and 0 < h.oldest <= h.current else None
     most = max(size - HEADER_SIZE, 0) // MIN_RECORD      # what a file this size can hold
-    if h is not None and not reader.header_problem and h.current >= h.oldest > 0 \
-            and h.current - h.oldest > most:
+    if announced is not None and announced > most:
         # (one flipped high bit of CurrentRecordNumber announced a thousand million records
         # lost from a 2 KB file; found by review)
-        warnings.append(ParseWarning(src, "offset 0x18", f"the header announces "
-                                     f"{h.current - h.oldest} records, more than a file of "
-                                     f"{size} bytes can hold ({most}): header damaged; "
-                                     "records counted from the ones read"))
-    if h is not None and not reader.header_problem and 0 < h.oldest <= h.current \
-            and h.current - h.oldest <= most:
-        expected = h.current - h.oldest
+        warnings.append(ParseWarning(src, "offset 0x18", f"the header announces {announced} "
+                                     f"records, more than a file of {size} bytes can hold "
+                                     f"({most}): header damaged; records counted from the "
+                                     "ones read"))
+        announced = None
+    if announced is not None:
+        expected = announced
         want_lo, want_hi = h.oldest, h.current - 1
     elif numbers:
         want_lo, want_hi = numbers[0], numbers[-1]
