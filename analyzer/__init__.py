@@ -5,18 +5,37 @@ The same objects back the CLI, batch mode and notebooks::
     import analyzer
     b = analyzer.load("ticket.zip")        # .timeline, .inventory, .warnings, .config
     r = analyzer.analyze("ticket.zip")     # .findings, .checks, .timeline, .config, .inventory
+
+The names are imported on first use (PEP 562): ``import analyzer`` alone does not load
+pandas, so the console entry point (``analyzer.entry``) owns the process — Ctrl-C
+included — before the heavy imports start.
 """
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version as _version
+import importlib
 
-from . import timeline
-from .bundle import Bundle, BundleError, Limits, load
+_LAZY = {"load": ".bundle", "Bundle": ".bundle", "BundleError": ".bundle", "Limits": ".bundle"}
 
-try:
-    __version__ = _version("rdpdoctor")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0+src"
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+    elif name == "timeline":
+        value = importlib.import_module(".timeline", __name__)
+    elif name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+        try:
+            value = version("rdpdoctor")
+        except PackageNotFoundError:  # running from a source tree without installation
+            value = "0.0.0+src"
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted({*globals(), *_LAZY, "timeline", "__version__"})
 
 
 def analyze(path, **kwargs):

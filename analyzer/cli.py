@@ -33,6 +33,7 @@ EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 EXIT_BUNDLE = 3
 EXIT_INTERNAL = 4
+EXIT_BROKEN_PIPE = 141   # 128 + SIGPIPE: what a shell reports for `yes | head`
 
 
 def err(msg: str, code: int) -> typer.Exit:
@@ -604,6 +605,13 @@ def main(argv: list[str] | None = None) -> None:
     watched = sys.stdout = _Watched(sys.stdout)
     try:
         _main(argv, usage_error, click_error, no_args)
+    except SystemExit:
+        # click ends a broken pipe itself with exit 1 (standalone or not), the code
+        # --fail-on uses for "a finding matched"; what was cut off was the output
+        if isinstance(watched.failed, BrokenPipeError):
+            _drop_stdout()
+            sys.exit(EXIT_BROKEN_PIPE)
+        raise
     finally:                                     # (a caller's stdout as it was: tests, -m)
         if sys.stdout is watched:
             sys.stdout = watched._stream
@@ -635,7 +643,7 @@ def _main(argv, usage_error, click_error, no_args) -> None:
             sys.exit(EXIT_INTERNAL)
         _drop_stdout()
         if isinstance(e, BrokenPipeError):       # `rdpdoctor timeline ... | head`
-            sys.exit(EXIT_FINDINGS)
+            sys.exit(EXIT_BROKEN_PIPE)           # not 1: that is --fail-on's "matched"
         # `> /dev/full`, a disk full behind stdout
         typer.echo(f"rdpdoctor: error: cannot write to standard output: {e.strerror or e}",
                    err=True)

@@ -233,15 +233,36 @@ def test_a_stdout_that_cannot_be_written_is_one_line_not_an_internal_error():
                            "No space left on device\n", args
 
 
-def test_a_reader_that_goes_away_is_exit_1_without_noise():
+def test_a_reader_that_goes_away_is_exit_141_without_noise():
     import subprocess
     import sys
-    # `rdpdoctor inventory ... | head -0`: "cannot write None: Broken pipe", exit 2
+    # `rdpdoctor inventory ... | head -0`: "cannot write None: Broken pipe", exit 2; then
+    # exit 1, which a script could not tell from --fail-on's "a finding matched"
     p = subprocess.Popen([sys.executable, "-m", "analyzer.cli", "timeline", str(BUNDLE)],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     p.stdout.close()
     err = p.stderr.read().decode()
-    assert p.wait(timeout=300) == 1 and err == ""
+    assert p.wait(timeout=300) == 141 and err == ""
+
+
+@pytest.mark.timeout(120)
+def test_ctrl_c_while_the_console_script_is_still_importing_is_one_line():
+    import signal
+    import subprocess
+    import sys
+    import time
+    # the console script imported pandas (through `import analyzer`) before main() set its
+    # handlers: a Ctrl-C in the first ~0.4 s printed a traceback of the import machinery
+    script = ("import sys; sys.stderr.write('up\\n'); sys.stderr.flush()\n"
+              "from analyzer.entry import main; main()")
+    for delay in (0.02, 0.1, 0.3):
+        p = subprocess.Popen([sys.executable, "-c", script, "analyze", str(BUNDLE)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert p.stderr.readline() == b"up\n"
+        time.sleep(delay)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=100)
+        assert (p.returncode, err.decode()) == (130, "rdpdoctor: interrupted\n"), delay
 
 
 def test_sample_to_an_unwritable_place_and_a_utf16_config(capsys, tmp_path):
