@@ -356,6 +356,62 @@ class _Patched(io.RawIOBase):
         super().close()
 
 
+def _zip64_sizes(extra: bytes, usize: int, csize: int) -> tuple[int, int] | None:
+    """(uncompressed, compressed) from a local header's zip64 extra field (id 1, holding
+    only the sizes the header marks 0xFFFFFFFF, in that order), or None without one."""
+    pos = 0
+    while pos + 4 <= len(extra):
+        tag, n = struct.unpack_from("<HH", extra, pos)
+        if tag == 1:
+            field = extra[pos + 4:pos + 4 + n]
+            got = []
+            for declared in (usize, csize):
+                if declared == 0xFFFFFFFF and len(field) >= 8 * (len(got) + 1):
+                    got.append(struct.unpack_from("<Q", field, 8 * len(got))[0])
+                else:
+                    got.append(declared)
+            return got[0], got[1]
+        pos += 4 + n
+    return None
+
+
+def _deflate_end(path: Path, start: int, limits: "Limits") -> int | str:
+    """Length of the raw deflate stream at ``start`` (inflated to nothing, in bounded
+    steps), or why it cannot be told: cut, not deflate, or inflating past the limits."""
+    d = zlib.decompressobj(-15)
+    used = out = 0
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        while not d.eof:
+            data = fh.read(1 << 16)
+            if not data:
+                return "cut by the end of the file"
+            used += len(data)
+            try:
+                while data and not d.eof:
+                    out += len(d.decompress(data, 1 << 20))
+                    data = d.unconsumed_tail
+            except zlib.error as e:
+                return f"not a deflate stream: {e}"
+            if out > limits.max_member_bytes or (out > 1 << 20
+                                                 and out > limits.max_ratio * used):
+                return "it inflates past the size or ratio limit"
+    return used - len(d.unused_data)
+
+
+def _data_descriptor(after: bytes, zip64: bool, usize: int) -> tuple[int, int]:
+    """(length, uncompressed size) of the data descriptor that starts ``after``: an optional
+    PK\\x07\\x08 signature, the CRC, then both sizes in 4 bytes (8 with zip64). The width is
+    the one after which the next record begins (or the file ends)."""
+    sig = 4 if after[:4] == b"PK\x07\x08" else 0
+    for width in ((8,) if zip64 else (4, 8)):
+        n = sig + 4 + 2 * width
+        if len(after) == n or after[n:n + 2] == b"PK":
+            fmt = "<Q" if width == 8 else "<I"
+            return n, struct.unpack_from(fmt, after, sig + 4 + width)[0]
+    return sig + 12, usize
+
+
 class _LocalMember(io.RawIOBase):
     """A zip member read from its local header's data (stored or deflated), for a zip whose
     central directory is lost; inflated as it is read."""
@@ -712,6 +768,7 @@ class _Intake:
         seen: set[str] = set()
         read = 0
         stop = ""
+        unreadable = False          # stopped at a member whose end cannot be found
         with open(path, "rb") as fh:
             pos = 0
             while True:
@@ -727,21 +784,36 @@ class _Intake:
                 (flags, method, _t, _d, _crc, csize, usize, nlen,
                  xlen) = struct.unpack_from("<HHHHIIIHH", head, 6)
                 raw_name = fh.read(nlen)
-                if len(raw_name) < nlen:
+                extra = fh.read(xlen)
+                if len(raw_name) < nlen or len(extra) < xlen:
                     stop = f"cut inside the local header at offset {pos}"
                     break
                 start = pos + 30 + nlen + xlen
                 name = raw_name.decode("utf-8" if flags & 0x800 else "cp437", errors="replace")
-                if flags & 0x8 or csize == 0xFFFFFFFF or method not in (0, 8):
-                    # sizes after the data (a data descriptor), zip64 or another method: the
-                    # next header cannot be found from here
-                    stop = (f"{name}: its size is not in its local header (data descriptor, "
-                            f"zip64) or its compression method {method} is not read")
+                zip64 = _zip64_sizes(extra, usize, csize)
+                if zip64:
+                    usize, csize = zip64
+                if method not in (0, 8):
+                    stop = f"{name}: its compression method {method} is not read"
+                    unreadable = True
                     break
-                if start + csize > size:
+                tail = 0
+                if flags & 0x8:
+                    # sizes after the data (a data descriptor: streaming zippers, macOS
+                    # Archive Utility): a deflated member's end is where its stream ends
+                    ends = (_deflate_end(path, start, self.limits) if method == 8
+                            else "stored, with its size after the data")
+                    if isinstance(ends, str):
+                        stop = f"{name}: its end cannot be found ({ends})"
+                        unreadable = True
+                        break
+                    csize = ends
+                    fh.seek(start + csize)
+                    tail, usize = _data_descriptor(fh.read(32), zip64 is not None, usize)
+                if start + csize + tail > size:
                     stop = f"{name}: cut by the end of the file"
                     break
-                pos = start + csize
+                pos = start + csize + tail
                 if name.endswith("/"):
                     continue
                 named = self._member_source(name, container)
@@ -765,7 +837,7 @@ class _Intake:
                 except _stream_errors() as e:
                     self._refuse(source, container, f"cannot extract: {_one_line(e)}",
                                  size=usize)
-        if not read and not seen:
+        if not read and not seen and not unreadable:
             return False
         self._add(Member(source=container or "(bundle)", container=container,
                          status="failed", kind="archive",
