@@ -595,6 +595,25 @@ def _drop_stdout() -> None:
         pass
 
 
+def _utf8_stdout() -> None:
+    """Output that is not UTF-8 (`> report.md` on Windows is cp1252, `LANG=C`) failed on the
+    first '·' or '✖' — the tool's own — with exit 4 and nothing written. Redirected, it
+    becomes UTF-8 (what JSON, HTML, Markdown and CSV readers expect; Python's UTF-8 mode,
+    PEP 686, does the same); a terminal keeps its encoding and shows what it cannot print
+    as escapes."""
+    import codecs
+    enc = getattr(sys.stdout, "encoding", None)
+    try:
+        if not enc or codecs.lookup(enc).name == "utf-8":
+            return
+        if sys.stdout.isatty():
+            sys.stdout.reconfigure(errors="backslashreplace")
+        else:
+            sys.stdout.reconfigure(encoding="utf-8")
+    except (AttributeError, LookupError, ValueError, OSError):   # not a TextIOWrapper
+        pass
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: usage errors are one line and exit 2; bugs exit 4, one line."""
     usage_error, click_error, no_args = _usage_error_types()
@@ -602,6 +621,7 @@ def main(argv: list[str] | None = None) -> None:
     term_as_interrupt()
     if sys.stdout is None:                       # started with stdout closed (`>&-`)
         sys.stdout = open(os.devnull, "w")
+    _utf8_stdout()
     watched = sys.stdout = _Watched(sys.stdout)
     try:
         _main(argv, usage_error, click_error, no_args)

@@ -265,6 +265,47 @@ def test_ctrl_c_while_the_console_script_is_still_importing_is_one_line():
         assert (p.returncode, err.decode()) == (130, "rdpdoctor: interrupted\n"), delay
 
 
+def test_output_that_is_not_utf8_is_written_not_an_internal_error():
+    """`rdpdoctor analyze -f markdown > report.md` on Windows writes cp1252: the tool's own
+    '·' and '✖' made every format exit 4 with nothing written (found by review)."""
+    import os
+    import subprocess
+    env = {**os.environ, "PYTHONIOENCODING": "cp1252"}
+    for fmt in ("terminal", "markdown", "json", "html"):
+        p = _cli(["analyze", BUNDLE, "-f", fmt], stdout=subprocess.PIPE, env=env)
+        assert (p.returncode, p.stderr) == (0, ""), fmt
+    md = _cli(["analyze", BUNDLE, "-f", "markdown"], stdout=subprocess.PIPE, env=env,
+              encoding="utf-8").stdout
+    assert "Another program holds the RDP port" in md and "✖ CRITICAL" in md   # UTF-8
+    d = json.loads(_cli(["analyze", BUNDLE, "-f", "json"], stdout=subprocess.PIPE,
+                        env=env, encoding="utf-8").stdout)
+    assert d["findings"][0]["id"] == "port-conflict"
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "openpty"), reason="needs a pseudo-terminal")
+def test_a_terminal_that_is_not_utf8_shows_escapes():
+    import os
+    import subprocess
+    import sys
+    main_fd, term = os.openpty()
+    p = subprocess.Popen([sys.executable, "-m", "analyzer.cli", "analyze", str(BUNDLE)],
+                         stdout=term, stderr=subprocess.PIPE,
+                         env={**os.environ, "PYTHONIOENCODING": "ascii"})
+    os.close(term)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(main_fd, 1 << 16)
+        except OSError:                          # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(main_fd)
+    assert p.wait(timeout=300) == 0 and p.stderr.read() == b""
+    assert b"Another program holds the RDP port" in out and b"\\xb7" in out
+
+
 def test_sample_to_an_unwritable_place_and_a_utf16_config(capsys, tmp_path):
     blocker = tmp_path / "f"
     blocker.write_text("x")
