@@ -315,8 +315,9 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
         for r in rows:
             r["_data"]["headerless"] = True
         warn(warnings, source, f"line {line_offset + 1}",
-             "netstat rows without their header: possibly filtered output (findstr), so a "
-             "port missing from it is not taken as closed")
+             "netstat rows without their header: possibly filtered output (findstr); a port "
+             "missing from it is taken as closed only if the rows are not all of one port "
+             "or one PID (`findstr LISTENING` keeps every listener)")
     for r in rows:
         r["data"] = data_json(r.pop("_data"))
     if rows and all(r["pid"] is None for r in rows):

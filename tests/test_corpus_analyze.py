@@ -16,7 +16,8 @@ The pinned findings (tests/golden/corpus_findings.json) were checked by hand onc
   only and "Deny" lists oriontech\\Contractors: ``user-not-authorized``; NLA required by
   GPO: ``nla-required`` (info). The "Fail" report has the allow right without RD Users.
 * netstat captures of Windows 10 desktops — nothing listens on 3389: ``listener-down``
-  (host unknown: netstat has no computer name). The layton ``-naob`` capture shows 3389 in a
+  (host unknown: netstat has no computer name); but the plain ``netstat`` capture (no -a,
+  connections only) cannot show a listener: no finding. The layton ``-naob`` capture shows 3389 in a
   shared svchost that ``-b`` labels CryptSvc: *not* a port conflict (``-b`` names one service
   of the process; only ``tasklist /svc`` can tell) — so no finding.
 * winapps RDPApps.reg sets UserAuthentication=1: ``nla-required``.

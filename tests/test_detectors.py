@@ -821,6 +821,31 @@ def test_port_conflict_not_read_from_a_capture_filtered_on_another_port():
     assert run("port-conflict", [sock(135, 1172), sock(445, 4)]) == []     # whole capture
 
 
+def test_a_capture_without_listening_sockets_is_no_proof_the_port_is_closed():
+    """Plain `netstat` / `netstat -n` (no -a) prints connections only: on a real Windows 10
+    capture of 32 ESTABLISHED rows, listener-down was a critical root cause ("nothing
+    listens on TCP 3389") and port-conflict passed (found by review on the corpus)."""
+    conns = [sock(50000 + i, 4000 + i, state="ESTABLISHED", listening=False,
+                  remote="52.1.2.3:443") for i in range(3)]
+    for det in ("listener-down", "port-conflict"):
+        ne = run(det, conns)
+        assert isinstance(ne, NotEvaluated), det
+        assert ne.missing == ["`netstat -ano` output"] and "taken without -a" in ne.note, det
+    # one listening socket elsewhere and the port is readable again
+    assert "nothing listens on TCP 3389" in run("listener-down", conns + [sock(445, 4)])[0].summary
+    assert run("port-conflict", conns + [sock(445, 4)]) == []
+
+
+def test_a_b_labelled_svchost_on_the_port_asks_for_the_process_list_not_another_capture():
+    """`netstat -naob` shows 3389 in a shared svchost that -b labels with one service: the
+    note said "one netstat capture shows ..., the latest none on it" for the only capture
+    there was, and did not ask for `tasklist /svc` (found by review on the corpus)."""
+    ne = run("listener-down", [sock(3389, 1668, image="[svchost.exe]", services=["CryptSvc"])])
+    assert isinstance(ne, NotEvaluated) and "`tasklist /svc` output" in ne.missing
+    assert ne.note.startswith("TCP 3389 is listened on by PID 1668 (svchost.exe, service "
+                              "CryptSvc); `tasklist /svc` tells") and "latest" not in ne.note
+
+
 def test_termservice_start_type_alone_does_not_show_it_running():
     """Start = 3 (Manual) with no System log or process list passed the check (found by
     review): only Disabled can be read from the start type alone."""

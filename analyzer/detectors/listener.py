@@ -206,10 +206,10 @@ def port_conflict(ctx: Context):
             port = ts_ports[0]
             socks = every[every["port"] == port]
     if not len(socks):
-        if _filtered_without(ctx, port):
-            # `netstat -ano | findstr :135` cannot show who holds the RDP port
-            return ctx.not_evaluated("netstat", note=f"the netstat capture is filtered "
-                                     f"(findstr) and has no row on port {port}")
+        unreadable = _absence_unreadable(ctx, port)
+        if unreadable:
+            # `netstat -ano | findstr :135` or `netstat -n` cannot show who holds the port
+            return ctx.not_evaluated(INPUTS["netstat"], note=unreadable)
         return []
     ts, other, unknown = classify(ctx, socks)
     if not other:
@@ -325,6 +325,7 @@ def listener_down(ctx: Context):
     port, port_row = rdp_port(ctx)
     net_up = False          # netstat shows TermService's PID listening for RDP
     owner_unknown = []      # ... or only a PID nothing in the bundle names
+    from_elsewhere = False  # ... seen in a capture other than the latest
     if have_n:
         socks = listening_sockets(ctx)
         if len(ctx.etype("net:socket")):
@@ -341,7 +342,8 @@ def listener_down(ctx: Context):
             if elsewhere is not None and len(elsewhere) and not ts:
                 ts_e, other_e, unknown_e = classify(ctx, elsewhere)
                 ts, unknown = ts_e, ([] if ts_e else unknown_e + other_e)
-            if not len(on_port) and not ts and not (_filtered_without(ctx, port)
+                from_elsewhere = True
+            if not len(on_port) and not ts and not (_absence_unreadable(ctx, port)
                                                     or (elsewhere is not None and len(elsewhere))):
                 reasons.append(f"nothing listens on TCP {port}")
                 ev.append(Evidence(source=str(ctx.etype('net:socket').iloc[0]["source"]),
@@ -371,15 +373,16 @@ def listener_down(ctx: Context):
             reasons.append(f"{len(fails)} listener failure event(s)")
             ev += ctx.evidence(fails.tail(ctx.param("evidence_rows")))
     if not reasons:
-        if have_n and not (have_q or len(fails)) and _filtered_without(ctx, port):
-            return ctx.not_evaluated("netstat", note=f"the netstat capture is filtered "
-                                     f"(findstr) and has no row on port {port}")
+        unreadable = _absence_unreadable(ctx, port) if have_n and not (have_q or len(fails)) \
+            else None
+        if unreadable:
+            return ctx.not_evaluated(INPUTS["netstat"], note=unreadable)
         if not (live_up or have_ev):
             # nothing showed the listener up: the only qwinsta was cut (no header), or the
             # port is held by a PID no process list names (TermService, or a squatter?)
             if owner_unknown and not q_cut:
                 known = [o for o in owner_unknown if o["image"] or o["services"]]
-                if known:
+                if known and from_elsewhere:
                     # only another capture (no time tells which is current) shows the port,
                     # held by a program that is not TermService
                     return ctx.not_evaluated("netstat", note=(
@@ -389,9 +392,10 @@ def listener_down(ctx: Context):
                 if all(o["pid"] is None for o in owner_unknown):
                     return ctx.not_evaluated(INPUTS["netstat"], "qwinsta", note=_no_pid(
                         ctx, port, "whether TermService holds"))
-                pids = ", ".join(dict.fromkeys(str(o["pid"]) for o in owner_unknown))
-                return ctx.not_evaluated("tasklist", "qwinsta", note=(
-                    f"TCP {port} is listened on by PID {pids}; `tasklist /svc` tells whether "
+                # (a shared svchost that `netstat -b` labels with one of its services)
+                pids = ", ".join(dict.fromkeys(_describe(o) for o in owner_unknown))
+                return ctx.not_evaluated(INPUTS["tasklist"], "qwinsta", note=(
+                    f"TCP {port} is listened on by {pids}; `tasklist /svc` tells whether "
                     "that is TermService"))
             if q_cut:
                 return ctx.not_evaluated("qwinsta", *(["tasklist"] if owner_unknown else []),
@@ -445,25 +449,35 @@ def _listening_elsewhere(ctx: Context, port: int) -> pd.DataFrame:
     return rows.assign(services=d["services"], image=d["image"])[keep]
 
 
-def _filtered_without(ctx: Context, port: int) -> bool:
-    """Whether something listens on ``port`` cannot be told from the latest netstat
-    capture: it has no header, no row on ``port``, and one port or PID common to all its
-    rows — what ``| findstr :443`` or ``| findstr 2412`` leaves. (``| findstr LISTENING``
-    keeps every listener: its rows share neither, and a missing port is then closed.)"""
+def _absence_unreadable(ctx: Context, port: int) -> str | None:
+    """Why the latest netstat capture cannot show that nothing listens on ``port`` (None
+    when it can):
+
+    * it lists no listening socket at all — ``netstat`` or ``netstat -n`` without ``-a``
+      prints connections only, and every Windows listens on 135 and 445 (found on a real
+      capture: a false critical "listener down");
+    * it has no header, no row on ``port``, and one port or PID common to all its rows —
+      what ``| findstr :443`` or ``| findstr 2412`` leaves. (``| findstr LISTENING`` keeps
+      every listener: its rows share neither, and a missing port is then closed.)"""
     cap = _latest_source(ctx.etype("net:socket"), ctx)
-    if not len(cap) or (cap["port"] == port).any():
-        return False
+    if not len(cap):
+        return None
+    if not len(listening_sockets(ctx)):
+        return ("the netstat capture lists no listening socket (taken without -a?): it "
+                f"cannot show whether anything listens on TCP {port}")
+    if (cap["port"] == port).any():
+        return None
     d = tl.fields(cap, "headerless", "remote_port")
     if not all(v is True for v in d["headerless"]):
-        return False
+        return None
     common = None
     for lport, rport, pid in zip(cap["port"], d["remote_port"], cap["pid"]):
         keys = {("port", v) for v in (lport, rport) if not pd.isna(v) and v} \
             | ({("pid", pid)} if not pd.isna(pid) else set())
         common = keys if common is None else common & keys
         if not common:
-            return False
-    return True
+            return None
+    return f"the netstat capture is filtered (findstr) and has no row on port {port}"
 
 
 def _listener_seen_up(ctx: Context) -> bool:
