@@ -1964,7 +1964,47 @@ def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
     meta: dict[str, Any] = {}
     if len(frame) and frame["host"].notna().any():
         meta["host"] = frame["host"].dropna().mode().iloc[0]
+    elif dropped:
+        # every record was filtered out: the file still names its host (else it was taken
+        # for "the bundle's only host" — another server's — or UNKNOWN; found by review)
+        host = _file_host(src)
+        if host:
+            meta["host"] = host
     return ParseResult(frame=frame, warnings=warnings, stats=stats, meta=meta, parser="evtx")
+
+
+def _file_host(path: str, limit: int = 16) -> str | None:
+    """The host a log's newest records name: the most common ``Computer`` among the last
+    ``limit`` records of the chunk holding the highest record ids (a tie: the one named
+    last), decoded by our own reader (either backend; no record is rendered). The newest,
+    not the first: a server renamed after setup logs its setup name first. None when none
+    can be read."""
+    try:
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size <= HEADER_SIZE:
+                return None
+            with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+                chunks = sorted(walk_chunks(buf, size).chunks, key=lambda c: c.last,
+                                reverse=True)
+                pcs: dict[int, _PyChunk] = {}
+                for ch in chunks[:4]:
+                    recs = list(chunk_records(buf, ch, size, []))[-limit:]
+                    hosts: dict[str, tuple[int, int]] = {}     # name: (count, last seen)
+                    for n, (off, rsize, rid) in enumerate(recs):
+                        try:
+                            host = _decode_py(buf, pcs, ch, off, rsize, rid).computer
+                        except Exception:     # (as the fill-in: garbage raises many kinds)
+                            continue
+                        if isinstance(host, str) and host.strip():
+                            host = host.strip()
+                            hosts[host] = (hosts.get(host, (0, 0))[0] + 1, n)
+                    pcs.clear()
+                    if hosts:
+                        return max(hosts, key=hosts.__getitem__)
+    except (OSError, ValueError):
+        return None
+    return None
 
 
 def _header_chunk_count(head: bytes) -> int | None:

@@ -187,3 +187,23 @@ def test_a_long_name_is_one_host_in_loose_files_and_takes_its_systeminfo_zone(tm
     assert t == [pd.Timestamp("2024-05-01 00:05", tz="UTC")]
     res = analyze(root)
     assert [f.host for f in res.report.findings if f.id == "port-conflict"] == [full]
+
+
+def test_a_log_filtered_to_nothing_keeps_its_own_host(corpus):
+    """A Security log of which the relevance filter kept no record took its host from its
+    first kept row — none — so it became UNKNOWN alone, and "the bundle's only host" (another
+    server) beside one other log: that host then passed the Security checks on a log it never
+    wrote (found by review on the corpus). The file's newest records name its host."""
+    sec = corpus / "evtx" / "omer__security.evtx"
+    res = analyze(sec)
+    inv = res.inventory.iloc[0]
+    assert inv["records"] == 0 and inv["dropped"] == 2261
+    assert (inv["host"], inv["host_from"]) == ("WIN-03DLIIOFRRA", "content")
+    assert res.report.hosts == ["WIN-03DLIIOFRRA"]
+    checks = {c.id: c for c in res.report.checks}
+    assert checks["user-not-authorized"].status == "pass"       # a Security log is held
+    # renamed after setup: the newest records' name, not the first ones'
+    from parsers.evtx import _file_host
+    lsm = corpus / "evtx" / ("aaron__Microsoft-Windows-TerminalServices-LocalSessionManager"
+                             "%4Operational.evtx")
+    assert _file_host(str(lsm)) == "WIN-2TO3V41EH3L"
