@@ -573,6 +573,15 @@ class _Intake:
             head += chunk
         wanted = bool(head) and (_sniff_archive(head) is not None or head[:2] == b"MZ"
                                  or parsers.identify(head, PurePosixPath(rel).name) is not None)
+        if not wanted and len(head) == HEAD_BYTES:
+            # the deeper look a loose file gets (a diag log whose netstat follows hundreds
+            # of KB of `ipconfig /displaydns`): a zipped copy was "not recognised" (review)
+            while len(head) < DEEP_TEXT_BYTES:
+                chunk = src.read(DEEP_TEXT_BYTES - len(head))
+                if not chunk:
+                    break
+                head += chunk
+            wanted = _deep_text_in(head) is not None
         dst = self._slot(rel) if wanted else None
         n, digest, refusal = self._copy_bounded(src, dst, compressed, prefix=head)
         if refusal:
@@ -1032,12 +1041,17 @@ DEEP_TEXT_BYTES = 2 << 20
 def _deep_text_look(path: Path):
     """The textlog parser when a text file longer than the sniffed head holds command
     outputs further down; else None."""
-    from parsers import text as T, textlog
     try:
         with open(path, "rb") as fh:
             data = fh.read(DEEP_TEXT_BYTES)
     except OSError:
         return None
+    return _deep_text_in(data)
+
+
+def _deep_text_in(data: bytes):
+    """:func:`_deep_text_look` on the first :data:`DEEP_TEXT_BYTES` of a file."""
+    from parsers import text as T, textlog
     if not T.is_text(data[:HEAD_BYTES]):
         return None
     return textlog if textlog.find_blocks(T.split_lines(T.decode(data).text)) else None

@@ -191,7 +191,19 @@ def test_command_output_beyond_the_sniffed_head_of_a_text_file_is_found(tmp_path
     assert (row.kind, row.status) == ("textlog", "parsed")
     socks = b.timeline[b.timeline["event_type"] == "net:socket"]
     assert sorted(socks["port"]) == [135, 3389]
-    # a long text with no command output in it stays unrecognised
+    # the same file in a zip gets the same deeper look (it was "not recognised": review)
+    with zipfile.ZipFile(tmp_path / "b.zip", "w", zipfile.ZIP_DEFLATED) as z:
+        z.write(tmp_path / "b" / "diag.log", "diag.log")
+    zb = analyzer.load(tmp_path / "b.zip")
+    row = inv(zb)["diag.log"]
+    assert (row.kind, row.status) == ("textlog", "parsed")
+    assert sorted(zb.timeline.loc[zb.timeline["event_type"] == "net:socket", "port"]) == [135, 3389]
+    # a long text with no command output in it stays unrecognised, loose or zipped
     (tmp_path / "b" / "diag.log").write_text(dns, encoding="utf-8")
     row = inv(analyzer.load(tmp_path / "b"))["diag.log"]
     assert (row.status, row.reason) == ("skipped", "content not recognised by any parser")
+    with zipfile.ZipFile(tmp_path / "b.zip", "w", zipfile.ZIP_DEFLATED) as z:
+        z.write(tmp_path / "b" / "diag.log", "diag.log")
+    row = inv(analyzer.load(tmp_path / "b.zip"))["diag.log"]
+    assert (row.status, row.reason, row.size) == ("skipped", "content not recognised by any "
+                                                  "parser", len(dns))
