@@ -27,7 +27,7 @@ from . import __version__
 from . import timeline as tl_mod
 from .bundle import Bundle, Limits, load
 from .safetext import printable
-from .detectors import (DEFAULT_PARAMS, REGISTRY, ROOT_CAUSES, Context, NotEvaluated, finding_order,
+from .detectors import (DEFAULT_PARAMS, REGISTRY, ROOT_CAUSES, Context, NotEvaluated, Passed, finding_order,
                         empty_config, load_all)
 from .findings import SEVERITIES, SEVERITY_RANK, Check, Finding, Report
 
@@ -112,7 +112,7 @@ class Tuning:
 
 FINDING_COLUMNS = ["id", "severity", "host", "title", "summary", "remedy", "references",
                    "evidence_count", "explained_by"]
-CHECK_COLUMNS = ["id", "host", "status", "missing"]
+CHECK_COLUMNS = ["id", "host", "status", "missing", "note"]
 
 
 @dataclass
@@ -135,8 +135,8 @@ class AnalysisResult:
 
     @property
     def checks(self) -> pd.DataFrame:
-        rows = [{"id": c.id, "host": c.host, "status": c.status, "missing": list(c.missing)}
-                for c in self.report.checks]
+        rows = [{"id": c.id, "host": c.host, "status": c.status, "missing": list(c.missing),
+                 "note": c.note} for c in self.report.checks]
         return pd.DataFrame(rows, columns=CHECK_COLUMNS)
 
     @property
@@ -261,6 +261,9 @@ def run_detectors(host: str, ctx: Context, tuning: Tuning) -> tuple[list[Finding
         if isinstance(out, NotEvaluated):
             checks.append(Check(id=det.id, host=host, status="not-evaluated",
                                 missing=out.missing, note=out.note))
+            continue
+        if isinstance(out, Passed):
+            checks.append(Check(id=det.id, host=host, status="pass", note=out.note))
             continue
         out = list(out or [])
         sev = tuning.severity.get(det.id)

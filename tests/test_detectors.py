@@ -8,7 +8,7 @@ from __future__ import annotations
 import orjson
 
 from _detector_kit import (cfg, ev, ids, inventory, proc, row, run, sock, sysinfo, winsta)
-from analyzer.detectors import INPUTS, NotEvaluated
+from analyzer.detectors import INPUTS, NotEvaluated, Passed
 
 # ----------------------------------------------------------------------------- configuration
 
@@ -145,8 +145,12 @@ def test_snp_features_enabled_only_on_2003():
     out = run("snp-features-enabled", [sysinfo("Microsoft Windows Server 2003 Standard Edition",
                                                "5.2.3790 Service Pack 2 Build 3790")], c)
     assert len(out) == 1 and "EnableTCPChimney = 1" in out[0].summary
-    assert run("snp-features-enabled", [sysinfo("Microsoft Windows Server 2022 Standard",
-                                                "10.0.20348 N/A Build 20348")], c) == []
+    # on 2008+ it passes as not applicable, saying so: a bare pass read as "TCP Chimney,
+    # RSS and NetDMA are off" (found by review)
+    na = run("snp-features-enabled", [sysinfo("Microsoft Windows Server 2022 Standard",
+                                              "10.0.20348 N/A Build 20348")], c)
+    assert isinstance(na, Passed) and na.note.startswith("not applicable: a Windows Server "
+                                                         "2003 SP2 problem")
     unknown = run("snp-features-enabled", [], c)
     assert isinstance(unknown, NotEvaluated) and unknown.missing == ["`systeminfo` output"]
 
@@ -684,6 +688,12 @@ def test_snp_not_asked_on_2008_and_later():
         r = analyzer.analyze(write_bundle("port-conflict", Path(d) / "b.zip", seed=0, fmt="zip"))
     chk = r.checks[r.checks["id"] == "snp-features-enabled"]
     assert len(chk) and set(chk["status"]) == {"pass"}
+    assert set(chk["note"]) == {"not applicable: a Windows Server 2003 SP2 problem; this "
+                                "host runs 2008 or later"}
+    from analyzer.report import render
+    md, term = render(r, "markdown"), render(r, "terminal")
+    assert "not applicable: a Windows Server 2003 SP2 problem" in term
+    assert "| ✔ PASS | not applicable" in md          # (the cell is cut to the page width)
 
 
 # ----------------------------------------------------------------------------- the log's past vs the present

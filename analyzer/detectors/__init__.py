@@ -69,6 +69,17 @@ _EMPTY_LOG_WORDS = {"system": ("system", "sysevent"), "security": ("security", "
                     "events": ("",), **{k: (v,) for k, v in _RDS_LOG_WORDS.items()}}
 
 
+class Passed:
+    """The check passed for a reason worth saying (``note``): e.g. it does not apply to
+    this host's Windows version. Reported as ``pass`` with the note."""
+
+    def __init__(self, note: str):
+        self.note = note
+
+    def __repr__(self) -> str:  # pragma: no cover - debugging aid
+        return f"Passed({self.note!r})"
+
+
 class NotEvaluated:
     """The detector lacked an input; ``missing`` names what to ask the customer for."""
 

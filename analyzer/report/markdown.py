@@ -252,7 +252,7 @@ def _checklist(report: Report) -> list[str]:
                 fs = common.findings_for_check(report, c.check)
                 what = "; ".join(f.summary or f.title for f in fs[:2])
             else:
-                what = ""
+                what = c.note
             rows.append([esc(common.check_title(c.id, report.findings), cell=True),
                          esc(c.host_label(report.hosts), cell=True),
                          _status(common.check_outcome(report, c)),

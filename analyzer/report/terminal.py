@@ -107,6 +107,8 @@ def lines(result: Any) -> list[Line]:
                 tail = " — needs: " + "; ".join(c.missing) if c.missing else ""
                 if c.note:
                     tail += f" ({c.note})"
+            elif c.status == "pass" and c.note:
+                tail = f" ({c.note})"
             out.append([(f"    {label:<13}", STYLE[shown]), (f" {c.id}: {title}{host}{tail}", None)])
     asks = common.ask_for(rep.checks)
     if asks:
