@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterable, Iterator
 
+import numpy as np
 import pandas as pd
 
 import parsers
@@ -244,6 +245,67 @@ def netbios_aliases(names: Iterable[str]) -> dict[str, str]:
             longer.setdefault(n[:15], []).append(n)
     return {short: full[0] for short, full in longer.items()
             if short in names and len(full) == 1}
+
+
+_EVENT_LOG_KINDS = frozenset({"evtx", "evt", "evtxml", "evtcsv"})
+
+#: names a machine carries before anyone names it: Windows setup's (MINWINPC, MININT-…),
+#: the random defaults of Server (WIN-XXXXXXXXXXX) and client (DESKTOP-XXXXXXX), and the
+#: build machines of Microsoft's images (37L4247F27-25) that an install's first records name
+_SETUP_NAME = re.compile(r"MINWINPC|MININT-[A-Z0-9]{7,}|WIN-[A-Z0-9]{11}|DESKTOP-[A-Z0-9]{7}"
+                         r"|\d{2}[A-Z]\d{4}[A-Z0-9]{1,3}-\d{2}")
+
+
+def renamed_hosts(codes, names: list[str | None], order, renames: dict[str, str]) -> dict[str, str]:
+    """``{old name: name it became}`` within one event log whose records name several hosts
+    one after the other: a machine's own log keeps the name it had when each record was
+    written, so a server renamed after setup shows its setup name first (the corpus holds
+    MINWINPC → WIN-2TO3V41EH3L, and DESKTOP-M7P1NB6 → … → W10-1507-LTSB over four EventLog
+    6011 renames). Each name must hold one run of records (``order``: record numbers, not
+    times — setup sets the clock and the time zone while it runs, so its records' times
+    overlap the next name's) that ends before the next begins (a forwarded or merged log
+    interleaves its hosts), and an earlier name is taken for the next only when it is a
+    setup/default name or an EventLog 6011 (``renames``) says so — a merged sample whose
+    real servers follow each other stays apart."""
+    frame = pd.DataFrame({"c": codes, "t": order})
+    frame = frame[(frame["c"] >= 0) & frame["t"].notna()]
+    if frame["c"].nunique() < 2:
+        return {}
+    span = frame.groupby("c")["t"].agg(["min", "max"]).sort_values("min")
+    order = [names[c] for c in span.index]
+    if any(a is None for a in order) or (span["min"].iloc[1:].to_numpy()
+                                         < span["max"].iloc[:-1].to_numpy()).any():
+        return {}
+    out: dict[str, str] = {}
+    for old, new in zip(order, order[1:]):
+        if old != new and (_SETUP_NAME.fullmatch(old) or renames.get(old) == new):
+            out[old] = new
+    for old in list(out):                         # a chain ends at its last name
+        seen = {old}
+        while out[old] in out and out[out[old]] not in seen:
+            seen.add(out[old])
+            out[old] = out[out[old]]
+    return out
+
+
+def rename_events(frames) -> dict[str, str]:
+    """``{old: new}`` from EventLog 6011 "The NetBIOS name and DNS host name of this machine
+    have been changed from %1 to %2" in the given frames."""
+    out: dict[str, str] = {}
+    for df in frames:
+        if not len(df) or "event_id" not in df:
+            continue
+        hit = df[(df["event_id"] == 6011)
+                 & df["provider"].astype("string").str.lower().str.endswith("eventlog")
+                 .fillna(False).to_numpy(dtype=bool)]
+        if not len(hit):
+            continue
+        d = tl.fields(hit, "param1", "param2")
+        for a, b in zip(d["param1"], d["param2"]):
+            a, b = normalize_host(a), normalize_host(b)
+            if a and b and a != b:
+                out[a] = b
+    return out
 
 
 # ----------------------------------------------------------------------------- intake
@@ -1303,21 +1365,31 @@ def _assemble(bundle_path: str, members: list[Member], results: dict[int, tuple]
     # host resolution: content > path layout > the bundle's only host
     known: set[str] = set()
     row_hosts: list[tuple | None] = []       # per part: (row codes, normalized names)
+    renames = rename_events(res.frame for m, res in parts if m.kind in _EVENT_LOG_KINDS)
     for m, res in parts:
         content_host = normalize_host(res.meta.get("host"))
         if content_host is None and len(res.frame) and res.frame["host"].notna().any():
             content_host = normalize_host(res.frame["host"].dropna().iloc[0])
-        m.host = content_host or host_from_path(m.source)
-        if m.host:
-            m.host_from = "content" if content_host else "path"
-            known.add(m.host)
         # (per distinct name, not per row: a big log repeats one host a million times; one
         # hash pass, kept for the rename below)
         if len(res.frame) and res.frame["host"].notna().any():
             codes, names = pd.factorize(res.frame["host"])
-            row_hosts.append((codes, [normalize_host(u) for u in names]))
+            names = [normalize_host(u) for u in names]
+            if len(names) > 1 and m.kind in _EVENT_LOG_KINDS:
+                # one machine renamed along its own log: its latest name, for every row
+                ids = res.frame["record_id"] if "record_id" in res.frame else None
+                became = renamed_hosts(codes, names, ids if ids is not None and ids.notna().all()
+                                       else np.arange(len(codes)), renames)
+                if became:
+                    names = [became.get(n, n) for n in names]
+                    content_host = became.get(content_host, content_host)
+            row_hosts.append((codes, names))
         else:
             row_hosts.append(None)
+        m.host = content_host or host_from_path(m.source)
+        if m.host:
+            m.host_from = "content" if content_host else "path"
+            known.add(m.host)
     # one server under its 15-character NetBIOS name (MSRD-Collect folders, systeminfo,
     # gpresult) and its full name (the event logs' Computer): one host, the full name —
     # decided before "the bundle's only host" is (a file of no host takes it)

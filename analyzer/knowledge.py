@@ -153,6 +153,7 @@ EVENT_TYPES: dict[tuple[str, int], str] = {
     ("eventlog", 6008): "sys:eventlog:unexpected-shutdown",
     ("eventlog", 6009): "sys:eventlog:os-version",
     ("eventlog", 6013): "sys:eventlog:uptime",
+    ("eventlog", 6011): "sys:eventlog:renamed",     # NetBIOS/DNS name changed from %1 to %2
     # Service Control Manager (E17-E18)
     ("scm", 7036): "svc:state",
     ("scm", 7031): "svc:crash",
