@@ -308,7 +308,10 @@ def run_bundle(task: dict[str, Any]) -> dict[str, Any]:
     else:  # pragma: no cover - Windows
         rec = _run_subprocess(task, watch)
     rec["t_bundle"] = round(time.monotonic() - t0, 3)
-    rec["peak_rss_mb"] = watch.peak >> 20
+    # the watch samples every 0.2 s: a quick bundle ends before the first sample (it said
+    # 0 MiB), so the process's own high-water mark counts too
+    own = rec.pop("child_peak_rss", 0)
+    rec["peak_rss_mb"] = max(watch.peak, own if isinstance(own, int) else 0) >> 20
     rec["worker"] = f"{socket.gethostname()}:{os.getpid()}"
     return rec
 
@@ -653,15 +656,32 @@ def _failure_reason(rc: int | None, errb: bytes, task: dict) -> str:
 
 
 def _child_record(task: dict[str, Any]) -> dict[str, Any]:
-    """Run :func:`_child`, turning any exception into a failed record."""
+    """Run :func:`_child`, turning any exception into a failed record; with the process's
+    peak resident memory (bytes, ``child_peak_rss``) where the platform tells it."""
     try:
-        return _child(task)
+        rec = _child(task)
     except MemoryError:
-        return {"status": "failed",
-                "reason": f"memory budget of {task.get('memory_mb')} MiB exhausted (MemoryError)"}
+        rec = {"status": "failed",
+               "reason": f"memory budget of {task.get('memory_mb')} MiB exhausted (MemoryError)"}
     except BaseException as e:                    # noqa: BLE001 - the bundle must not stop the batch
         msg = str(e).splitlines()[0][:300] if str(e) else ""
-        return {"status": "failed", "reason": f"analysis crashed: {type(e).__name__}: {msg}".rstrip(": ")}
+        rec = {"status": "failed",
+               "reason": f"analysis crashed: {type(e).__name__}: {msg}".rstrip(": ")}
+    peak = _own_peak_rss()
+    if peak:
+        rec["child_peak_rss"] = peak
+    return rec
+
+
+def _own_peak_rss() -> int:
+    """This process's resident high-water mark in bytes (a forked child's starts at what it
+    had resident at the fork), 0 where ``resource`` is missing (Windows)."""
+    try:
+        import resource
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    except (ImportError, OSError, ValueError):
+        return 0
+    return int(peak) if sys.platform == "darwin" else int(peak) << 10     # macOS: bytes
 
 
 def _child_main() -> None:

@@ -92,6 +92,9 @@ def test_batch_analyses_all_others_and_records_failures(inbox, local_run):
     ok = per[per["status"] == "ok"]
     assert sorted(ok.index) == sorted(f"tickets/{n}.zip" for n in sorted(sample.SCENARIOS)[:N_SCENARIOS])
     assert set(ok["action"]) == {"analysed"}
+    # a bundle analysed within the watch's first 0.2 s sample said 0 MiB; its process's own
+    # high-water mark counts too (a process with pandas imported holds tens of MiB)
+    assert (ok["peak_rss_mb"] > 20).all(), ok["peak_rss_mb"].tolist()
 
     # the summary carries what the per-bundle reports say, finding by finding
     for bid, row in ok.iterrows():
