@@ -297,6 +297,20 @@ LOCAL_ACCOUNT_SIDS: dict[str, frozenset[str]] = {
 }
 
 
+#: What shows a gpresult's computer is a domain controller, whose "Allow log on through
+#: Remote Desktop Services" grants Administrators only by default (KNOWLEDGE §3.3, S9/S27):
+#: its OU — the built-in Domain Controllers OU, ``corp.example/Domain Controllers`` (the
+#: OU's name is the same on every UI language: P) — or its membership of Domain
+#: Controllers (RID 516 of the domain) or ENTERPRISE DOMAIN CONTROLLERS (S-1-5-9). Read-only
+#: DCs (RID 521, S-1-5-21-…-498) are left out: their groups are not in this table (M).
+DC_OU = "domain controllers"
+DC_GROUP_RID = "516"
+DC_GROUP_SIDS: dict[str, frozenset[str]] = {
+    "S-1-5-9": _names("Enterprise Domain Controllers"),
+}
+DC_GROUP_NAMES: frozenset[str] = _names("Domain Controllers")
+
+
 #: The authorities well-known groups are shown under, in the languages we know: a name
 #: qualified by any other domain or computer (``CONTOSO\\Benutzer``) is an account of its
 #: own, not the well-known group of that name.

@@ -9,6 +9,10 @@ Input
 
 Output rows (``kind="gpresult"``, ``time`` = the report's ``ReadTime``, ``host`` = the
 computer name of ``ComputerResults``)
+    ``gpo:subject``        one per scope: who the report is about — scope, name (the
+                           computer or user account), domain, site, som (the OU path,
+                           ``corp.example/Domain Controllers``), groups [{name, sid}] (its
+                           security groups)
     ``gpo:gpo``            one per GPO in a scope's list: scope, name, guid, som, applied,
                            applied_order, link_order, enabled, filter_allowed, access_denied
     ``gpo:policy``         Administrative Templates: scope, name, state, category,
@@ -136,6 +140,7 @@ def _read(root, source: str, warnings: list[ParseWarning]):
             meta.update(domain=_text(scope_el, NS_RSOP, "Domain"), site=_text(scope_el, NS_RSOP, "Site"))
         else:
             meta["user"] = subject
+        rows.append(_subject_row(scope_el, scope, subject))
         for g in _children(scope_el, NS_RSOP, "GPO"):
             rows.append(_gpo_row(g, scope))
         for ext_data in _children(scope_el, NS_RSOP, "ExtensionData"):
@@ -181,6 +186,19 @@ def _gpo_names(root) -> dict[str, str]:
         if guid and name and (guid.upper() not in out or out[guid.upper()].startswith("{")):
             out[guid.upper()] = name
     return out
+
+
+def _subject_row(scope_el, scope: str, subject: str | None) -> dict[str, Any]:
+    """The computer (or user) the scope describes: its OU and security groups (a domain
+    controller sits in the Domain Controllers OU and group)."""
+    d = {"scope": scope, "name": subject, "domain": _text(scope_el, NS_RSOP, "Domain"),
+         "site": _text(scope_el, NS_RSOP, "Site"), "som": _text(scope_el, NS_RSOP, "SOM"),
+         "groups": [_member(g) for g in _children(scope_el, NS_RSOP, "SecurityGroup")]}
+    name_el = scope_el.find(_q(NS_RSOP, "Name"))
+    line = name_el.sourceline if name_el is not None else scope_el.sourceline
+    return {"event_type": "gpo:subject", "locator": f"line {line}",
+            "message": f"{scope} {subject or '?'}" + (f" in {d['som']}" if d["som"] else "")
+                       + f", {len(d['groups'])} security group(s)", "data": d}
 
 
 def _gpo_row(g, scope: str):

@@ -12,6 +12,10 @@ Input
 
 Output rows (``kind="gpresult"``; ``time`` NaT unless ``ParseOptions.tz_hint`` lets us read
 the local "data collected" stamp — it is kept in ``meta["capture_time_local"]``)
+    ``gpo:subject`` one per scope's General table: scope, name, som (the row whose value is
+                    an OU path, ``corp.example/Domain Controllers`` — the label is localized),
+                    groups [{name, sid}] (the hidden "show" list; SIDs only where the
+                    report prints one instead of a name)
     ``gpo:policy``  Administrative Templates, with the same ``registry_value`` / ``value``
                     mapping as the XML reader (``parsers.gpcommon``), ``precedence`` 1
                     (the HTML shows the winning GPO only)
@@ -95,6 +99,7 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
                 host = gc.host_from_account(subject)
             else:
                 meta["user"] = subject
+            rows.append(_subject(info[0], scope, subject, line_offset))
         for table in container.xpath('.//table[contains(@class, "info3")]'):
             try:
                 rows.extend(_table(table, scope, source, warnings, line_offset, unmapped))
@@ -242,6 +247,35 @@ def _table(table, scope: str, source: str, warnings, line_offset: int,
             d["value"] = gc.state_value(setting)
         yield {"event_type": "gpo:security-option", "locator": loc,
                "message": f"{name} = {setting!r} [{gpo}]", "data": d}
+
+
+#: An OU path as the General table prints it: ``corp.example/Domain Controllers``.
+_SOM_PATH = re.compile(r"[^\s/\\]+(?:/[^/\\]+)+")
+_SID = re.compile(r"\*?(S-1-[0-9-]+)", re.IGNORECASE)
+
+
+def _subject(table, scope: str, subject: str | None, line_offset: int) -> dict[str, Any]:
+    """The scope's General table (computer or user name, domain, site, OU, security
+    groups), read by shape: the labels are in the report's language."""
+    d: dict[str, Any] = {"scope": scope, "name": subject, "som": None, "groups": []}
+    for tr in table.xpath("./tr | ./tbody/tr"):
+        cells = _cells(tr)
+        if len(cells) != 2:
+            continue
+        shown = cells[1].xpath('.//div[@id="showItem"]')
+        if shown:
+            names = [shown[0].text] + [br.tail for br in shown[0].iter("br")]
+            for n in (_clean(n) for n in names if n):
+                if n:
+                    m = _SID.fullmatch(n)
+                    d["groups"].append({"name": n, "sid": m.group(1).upper() if m else None})
+            continue
+        value = _clean(cells[1].text_content())
+        if d["som"] is None and _SOM_PATH.fullmatch(value):
+            d["som"] = value
+    return {"event_type": "gpo:subject", "locator": f"line {(table.sourceline or 0) + line_offset}",
+            "message": f"{scope} {subject or '?'}" + (f" in {d['som']}" if d["som"] else "")
+                       + f", {len(d['groups'])} security group(s)", "data": d}
 
 
 def _parts(sub) -> dict[str, Any]:

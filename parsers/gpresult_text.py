@@ -25,7 +25,9 @@ Input (English output; best effort — KNOWLEDGE.md §3.4 rates the layout ``M``
 
 Output rows (``kind="gpresult"``, ``time`` NaT: "Created On" is local time without a zone,
 kept as ``meta["capture_time_local"]``)
-    ``gpo:gpo`` (applied / filtered-out lists), ``gpo:registry`` (Administrative Templates:
+    ``gpo:subject`` (per scope: scope, name, som — the ``CN=…,OU=…,DC=…`` line as an OU
+    path, ``corp.example/Domain Controllers`` — and groups [{name, sid}] from "… is a part
+    of the following security groups"), ``gpo:gpo`` (applied / filtered-out lists), ``gpo:registry`` (Administrative Templates:
     key_path, name, value decoded from the byte list — 4 bytes ⇒ DWORD, UTF-16 text ⇒ str —
     state, gpo), ``gpo:user-right`` (right, members by name), ``gpo:security-option``
     (display_name, key_name from ``ValueName:``, value; FIPS marked). What cannot be mapped
@@ -53,6 +55,17 @@ _CREATED = re.compile(r"^\s*Created On\s+(?P<d>.+?)\s+at\s+(?P<t>.+?)\s*$", re.I
 _DASHES = re.compile(r"^\s*-{3,}\s*$")
 _FIELD = re.compile(r"^(?P<indent>\s*)(?P<key>[A-Za-z][A-Za-z ]*?):\s*(?P<value>.*)$")
 _CN = re.compile(r"^\s*CN=(?P<host>[^,]+),", re.IGNORECASE)
+
+
+def _dn_to_som(dn: str) -> str | None:
+    """``CN=TS01,OU=Servers,OU=HQ,DC=corp,DC=example`` → ``corp.example/HQ/Servers`` (the
+    form the XML report's ``SOM`` has); None without a DC= part."""
+    parts = [p.strip() for p in re.split(r"(?<!\\),", dn.strip())]
+    ous = [p[3:] for p in parts if p[:3].upper() == "OU="]
+    dcs = [p[3:] for p in parts if p[:3].upper() == "DC="]
+    if not dcs:
+        return None
+    return "/".join([".".join(dcs)] + list(reversed(ous)))
 
 
 def sniff_text(text: str) -> bool:
@@ -93,6 +106,13 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
     block: dict[str, Any] | None = None
     last_key: str | None = None
     list_section: str | None = None
+    subjects: dict[str, dict[str, Any]] = {}     # scope → gpo:subject row
+
+    def subject() -> dict[str, Any]:
+        if scope not in subjects:
+            subjects[scope] = {"event_type": "gpo:subject", "locator": f"line {lineno}",
+                               "data": {"scope": scope, "name": None, "som": None, "groups": []}}
+        return subjects[scope]["data"]
 
     def close():
         nonlocal block
@@ -125,13 +145,20 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
             section = t
             low = t.lower()
             list_section = ("applied" if low.startswith("applied group policy objects") else
-                            "filtered" if "were not applied" in low else None)
+                            "filtered" if "were not applied" in low else
+                            "groups" if "security groups" in low else None)
             continue
         if not line.strip():
             continue
         m = _CN.match(line)
         if m and scope == "computer" and "host" not in meta:
             meta["host"] = m.group("host").strip().upper()
+        if m and block is None and not list_section:
+            subject().update(name=m.group("host").strip(), som=_dn_to_som(line))
+            continue
+        if list_section == "groups":
+            subject()["groups"].append(gc.right_member(line))
+            continue
         if list_section:
             s = line.strip()
             f = _FIELD.match(line)
@@ -157,6 +184,11 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
             block["fields"][last_key].append(line.strip())   # continuation (more members)
     close()
     _warn_conflicts(rows, source, warnings)
+    for sub in subjects.values():
+        d = sub["data"]
+        sub["message"] = (f"{d['scope']} {d['name'] or '?'}" + (f" in {d['som']}" if d["som"] else "")
+                          + f", {len(d['groups'])} security group(s)")
+        rows.append(sub)
     host = meta.get("host")
     for r in rows:
         r.update(kind="gpresult", host=host)

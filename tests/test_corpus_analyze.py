@@ -13,8 +13,10 @@ The pinned findings (tests/golden/corpus_findings.json) were checked by hand onc
   evidence at all: must NOT be called an RDP attack.
 * e2m 4625 "account restriction" — status 0xC000006E, not 0xC000015B: no finding.
 * CIS-hardened DC gpresult (XML and HTML twin) — "Allow log on through RDS" = Administrators
-  only and "Deny" lists oriontech\\Contractors: ``user-not-authorized``; NLA required by
-  GPO: ``nla-required`` (info). The "Fail" report has the allow right without RD Users.
+  only (a domain controller's default: its OU is Domain Controllers) and "Deny" lists
+  oriontech\\Contractors (no refused logon in the bundle): ``user-not-authorized`` as a
+  *warning*, not an error; NLA required by GPO: ``nla-required`` (info). The "Fail" report
+  has the allow right without RD Users on the same DC: ``user-not-authorized`` (info).
 * netstat captures of Windows 10 desktops — nothing listens on 3389: ``listener-down``
   (host unknown: netstat has no computer name); but the plain ``netstat`` capture (no -a,
   connections only) cannot show a listener: no finding. The layton ``-naob`` capture shows 3389 in a
@@ -83,3 +85,20 @@ def test_whole_corpus_as_one_bundle(corpus):
     assert "rdp-brute-force@DESKTOP-M5SN04R" not in found        # the SMB-guessing host
     doc = json.loads(r.to_json())
     assert set(doc) >= {"tool", "bundle", "hosts", "findings", "checks", "inventory", "warnings"}
+
+
+def test_cis_dc_gpresult_is_not_an_error_root_cause(corpus):
+    """The CIS-hardened DC's reports (review: "Root cause on WIN-1CPI0V6RVEL … [error]"):
+    Administrators-only is a DC's default (its OU is Domain Controllers), and the deny of
+    oriontech\\Contractors refuses no one the bundle shows — a warning, not an error."""
+    for name in ("hershey__GPResult-DC.xml", "hershey__GPResult-DC.html"):
+        r = analyzer.analyze(corpus / "gpresult" / name)
+        f = [x for x in r.report.findings if x.id == "user-not-authorized"]
+        assert len(f) == 1 and f[0].severity == "warning", name
+        assert "only administrators may connect to it, by design" in f[0].summary
+        assert "corp.oriontech.info/Domain Controllers" in f[0].summary
+        assert "oriontech\\Contractors, and every member of a group listed, cannot connect" \
+            in f[0].summary
+    r = analyzer.analyze(corpus / "gpresult" / "hershey__GPResult-Fail.xml")
+    f = [x for x in r.report.findings if x.id == "user-not-authorized"]
+    assert len(f) == 1 and f[0].severity == "info"

@@ -1247,3 +1247,65 @@ def test_brute_force_attribution_needs_rcm_operational_not_admin():
     without the RCM Admin log was not-evaluated (found by review)."""
     quiet = [ev(-600, "rcm", 258), ev(-600, "core", 131, ip="192.0.2.50")]
     assert run("rdp-brute-force", _fails(40, "3") + quiet) == []
+
+
+def _dc_subject(**data) -> dict:
+    """The computer details of a Group Policy report (parsers' ``gpo:subject`` row)."""
+    return row("gpresult", "gpo:subject", line=376,
+               data={"scope": "computer", "name": "CORP\\DC01$", "som": None, "groups": [], **data})
+
+
+def test_a_domain_controller_is_told_by_its_ou_or_group_not_only_by_the_gpo_name():
+    """A CIS-hardened DC grants the RDS logon right to Administrators in its own GPO ("02
+    Local Policies - DC"), not the Default Domain Controllers Policy: rdpdoctor called the
+    DC's default an error root cause (review, on the corpus' hershey DC report). The report's
+    computer details tell a DC: the Domain Controllers OU, or the Domain Controllers group."""
+    allow = row("gpresult", "gpo:user-right", line=1720, data={
+        "scope": "computer", "right": "SeRemoteInteractiveLogonRight",
+        "gpo": "02 Local Policies - DC",
+        "members": [{"name": "BUILTIN\\Administrators", "sid": "S-1-5-32-544"}]})
+    by_ou = _dc_subject(som="corp.example/Domain Controllers")
+    by_sid = _dc_subject(groups=[{"name": "CORP\\Domain Controllers",
+                                  "sid": "S-1-5-21-11-22-33-516"}])
+    by_name = _dc_subject(groups=[{"name": "NT AUTHORITY\\ENTERPRISE DOMAIN CONTROLLERS",
+                                   "sid": None}])
+    for subject in (by_ou, by_sid, by_name):
+        out = run("user-not-authorized", [allow, subject])
+        assert out[0].severity == "info", subject
+        assert "only administrators may connect to it, by design" in out[0].summary
+        assert any(e.locator == "line 376" for e in out[0].evidence)      # what shows the DC
+        assert "Remote Desktop Users" not in out[0].remedy.splitlines()[0]
+    # a member server (another OU, no DC group) granting Administrators only: the error stands
+    member = _dc_subject(som="corp.example/Servers/RDS",
+                         groups=[{"name": "CORP\\Domain Computers", "sid": "S-1-5-21-11-22-33-515"}])
+    out = run("user-not-authorized", [allow, member])
+    assert out[0].severity == "error" and "by design" not in out[0].summary
+    assert run("user-not-authorized", [allow])[0].severity == "error"
+    # a refused logon on the DC: the error stands
+    out = run("user-not-authorized", [allow, by_ou, ev(5, "sec", 4825, user="CORP\\bob")])
+    assert out[0].severity == "error"
+
+
+def test_a_denied_group_without_a_refused_logon_is_a_warning_not_an_error():
+    """ "Deny log on through RDS" naming a group (CIS DC: oriontech\\Contractors) with no
+    refused logon and no affected user in the bundle was an error root cause (review): it
+    says who *would* be refused — a warning, "members of X cannot connect"."""
+    deny = row("gpresult", "gpo:user-right", line=1378, data={
+        "scope": "computer", "right": "SeDenyRemoteInteractiveLogonRight",
+        "gpo": "02 Local Policies - DC",
+        "members": [{"name": "Guests", "sid": "S-1-5-32-546"},
+                    {"name": "CORP\\Contractors", "sid": "S-1-5-21-11-22-33-1105"}]})
+    out = run("user-not-authorized", [deny])
+    assert out[0].severity == "warning"
+    assert "CORP\\Contractors, and every member of a group listed, cannot connect" in out[0].summary
+    assert out[0].details["users"] == []
+    assert "If the user who cannot connect belongs to a group" in out[0].remedy.splitlines()[0]
+    # with a refused logon beside it, the deny may be why: error
+    out = run("user-not-authorized", [deny, ev(5, "sec", 4825, user="CORP\\carol")])
+    assert out[0].severity == "error" and "CORP\\carol" in out[0].summary
+    # a DC's default allow (info) and a denied group (warning): the finding is a warning
+    allow = row("gpresult", "gpo:user-right", line=1720, data={
+        "scope": "computer", "right": "SeRemoteInteractiveLogonRight",
+        "members": [{"name": "BUILTIN\\Administrators", "sid": "S-1-5-32-544"}]})
+    out = run("user-not-authorized", [allow, deny, _dc_subject(som="corp.example/Domain Controllers")])
+    assert out[0].severity == "warning"

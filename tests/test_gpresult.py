@@ -226,7 +226,8 @@ def test_html_capture_time_with_tz_hint():
 
 
 def test_workgroup_report_without_settings_and_fai_user_rights():
-    assert len(gpresult_html.parse(_corpus("arshu__gpresult_workgroup.html")).frame) == 0
+    arshu = gpresult_html.parse(_corpus("arshu__gpresult_workgroup.html"))
+    assert [r["event_type"] for r in rows(arshu)] == ["gpo:subject", "gpo:subject"]   # no settings
     res = gpresult_html.parse(_corpus("fai1424__gpresult.html"))
     assert res.meta["host"] == "WIN-ARN1DBGV2D1"
     assert len(rows(res, "gpo:user-right")) == 25
@@ -378,3 +379,22 @@ def test_html_rights_under_an_unknown_heading_and_a_cut_report_are_warnings(tmp_
     res = gpresult_html.parse_text(cut, "gp.html")
     assert any("ends without </html> (truncated)" in w.message for w in res.warnings)
     assert not [w for w in gpresult_html.parse_text(text, "gp.html").warnings]
+
+def test_computer_details_show_a_domain_controller_in_xml_and_html():
+    """The DC twin: its OU and security groups (what tells user-not-authorized it is a DC)
+    are read from the XML's ComputerResults and from the HTML's General table."""
+    x = [r for r in rows(gpresult.parse(_corpus("hershey__GPResult-DC.xml")), "gpo:subject")
+         if r["scope"] == "computer"]
+    h = [r for r in rows(gpresult_html.parse(_corpus("hershey__GPResult-DC.html")), "gpo:subject")
+         if r["scope"] == "computer"]
+    assert len(x) == len(h) == 1
+    x, h = x[0], h[0]
+    assert x["som"] == h["som"] == "corp.oriontech.info/Domain Controllers"
+    assert x["locator"] == "line 376" and x["name"] == "oriontech\\WIN-1CPI0V6RVEL$"
+    assert {"name": "oriontech\\Domain Controllers",
+            "sid": "S-1-5-21-2005484979-1344084764-2511824299-516"} in x["groups"]
+    assert [g["name"] for g in h["groups"]] == [g["name"] for g in x["groups"]]
+    # a workgroup server: no OU, its groups still listed
+    w = rows(gpresult_html.parse(_corpus("arshu__gpresult_workgroup.html")), "gpo:subject")
+    assert w[0]["scope"] == "computer" and w[0]["som"] is None
+    assert "Everyone" in [g["name"] for g in w[0]["groups"]]

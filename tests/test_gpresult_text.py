@@ -158,3 +158,24 @@ def test_gpos_that_disagree_in_z_are_a_warning():
     w = [x for x in res.warnings if "fDenyTSConnections is set differently by 2 GPOs" in x.message]
     assert len(w) == 1 and "TS Lockdown: 0" in w[0].message and "Default Domain Policy: 1" in w[0].message
     assert not [x for x in gpresult_text.parse_text(text, "z.txt").warnings if "differently" in x.message]
+
+
+def test_computer_details_ou_path_and_groups(res):
+    """The ``CN=…,OU=…,DC=…`` line becomes the OU path the XML report's SOM has (a DC's is
+    ``…/Domain Controllers``), and the security-group list is kept."""
+    subj = {r["scope"]: r for r in _rows(res, "gpo:subject")}
+    assert subj["computer"]["som"] == "corp.example/Terminal Servers"
+    assert subj["computer"]["name"] == "TS2003"
+    assert [g["name"] for g in subj["computer"]["groups"]] == [
+        "BUILTIN\\Administrators", "Everyone", "NT AUTHORITY\\Authenticated Users"]
+    assert subj["user"]["som"] == "corp.example/Staff"
+    dc = gpresult_text.parse_text(
+        "RSOP data for CORP\\admin on DC01 : Logging Mode\n\nCOMPUTER SETTINGS\n"
+        "------------------\n    CN=DC01,OU=Domain Controllers,DC=corp,DC=example\n\n"
+        "    The computer is a part of the following security groups:\n"
+        "    --------------------------------------------------------\n"
+        "        CORP\\Domain Controllers\n        *S-1-5-9\n", "dc.txt")
+    d = _rows(dc, "gpo:subject")[0]
+    assert d["som"] == "corp.example/Domain Controllers"
+    assert d["groups"] == [{"name": "CORP\\Domain Controllers", "sid": None},
+                           {"name": "*S-1-5-9", "sid": "S-1-5-9"}]

@@ -201,6 +201,39 @@ def _mentions_not_granted(data: pd.Series):
 _DC_POLICY = "default domain controllers policy"
 
 
+def _dc_group(member: dict) -> bool:
+    """Domain Controllers (RID 516 of a domain) or ENTERPRISE DOMAIN CONTROLLERS (S-1-5-9),
+    by SID or — gpresult /h and /z print names only — by name."""
+    sid = str(member.get("sid") or "").upper()
+    if sid:
+        return sid in knowledge.DC_GROUP_SIDS or (
+            sid.startswith("S-1-5-21-") and sid.rsplit("-", 1)[-1] == knowledge.DC_GROUP_RID)
+    name = knowledge.account_name(member.get("name"))
+    return name in knowledge.DC_GROUP_NAMES or (
+        knowledge.well_known_qualifier(member.get("name"))
+        and any(name in names for names in knowledge.DC_GROUP_SIDS.values()))
+
+
+def _domain_controller(ctx: Context) -> tuple[str, pd.DataFrame] | None:
+    """Why the Group Policy report's computer is a domain controller — it sits in the
+    Domain Controllers OU, or belongs to the Domain Controllers group — and the row that
+    shows it; None when the report shows neither (or has no computer details)."""
+    rows = ctx.etype("gpo:subject")
+    for _, r in rows.iterrows():
+        d = tl.data_of(r)
+        if d.get("scope") == "user":
+            continue
+        som = str(d.get("som") or "")
+        parts = som.split("/")
+        if len(parts) > 1 and parts[1].strip().casefold() == knowledge.DC_OU:
+            return f"it is in the OU {som}", pd.DataFrame([r])
+        group = next((m for m in d.get("groups") or [] if isinstance(m, dict) and _dc_group(m)),
+                     None)
+        if group is not None:
+            return f"it is a member of {group.get('name') or group.get('sid')}", pd.DataFrame([r])
+    return None
+
+
 def _is_admins(member: dict) -> bool:
     sid = str(member.get("sid") or "").upper()
     name = str(member.get("name") or "").lower()
@@ -238,8 +271,12 @@ def user_not_authorized(ctx: Context):
     Desktop Services". The user must be in Remote Desktop Users (or Administrators) and hold
     the logon right; granting a group that holds every member of Remote Desktop Users
     (Everyone, Authenticated Users, Users) grants it too. A deny of "Local account" alone
-    (the security baseline) is reported as info: domain accounts are not affected.
-    References: KB2477023 part 1, KB278433.
+    (the security baseline) is reported as info: domain accounts are not affected. On a
+    domain controller (the Default Domain Controllers Policy grants the right, or the report
+    shows the computer in the Domain Controllers OU or group) Administrators only is the
+    default: info. Without a refused logon, a deny naming other accounts or groups says who
+    would be refused, not that the ticket's user was: a warning. References: KB2477023
+    part 1, KB278433.
     """
     if not (ctx.has("security") or _computer_policy(ctx)):
         # (a report of user settings only holds no user rights: it cannot tell)
@@ -277,7 +314,11 @@ def user_not_authorized(ctx: Context):
         ev += ctx.evidence(old)
     rdu_left_out = dc_default = False
     events_found = bool(reasons)
+    # each reason's severity: a refused logon is an error; the rights alone say who *would*
+    # be refused, which is an error only when it is every non-administrator of a server
+    levels = ["error"] * len(reasons)
     allow_rows = _user_right_rows(ctx, "SeRemoteInteractiveLogonRight")
+    dc = _domain_controller(ctx) if allow_rows else None
     for r, d in allow_rows:
         members = d.get("members") or []
         if not any(_is_rdu(m) for m in members if isinstance(m, dict)):
@@ -285,28 +326,43 @@ def user_not_authorized(ctx: Context):
             names = ", ".join(str(m.get("name") or m.get("sid")) for m in members
                               if isinstance(m, dict)) or "nobody"
             gpo = f' (GPO "{d.get("gpo")}")' if d.get("gpo") else ""
-            # a domain controller grants administrators only by default (Default Domain
-            # Controllers Policy): by design, not a fault — unless logons are refused
-            dc_default = (str(d.get("gpo") or "").strip().lower() == _DC_POLICY and bool(members)
-                          and all(_is_admins(m) for m in members if isinstance(m, dict)))
+            # a domain controller grants administrators only by default (KNOWLEDGE §3.3):
+            # by design, not a fault — unless logons are refused. A DC is told by the Default
+            # Domain Controllers Policy granting it, or by the report's computer details (a
+            # CIS-hardened DC's own GPO grants it: called an error on real data, review)
+            by_policy = str(d.get("gpo") or "").strip().lower() == _DC_POLICY
+            admins_only = bool(members) and all(_is_admins(m) for m in members
+                                                if isinstance(m, dict))
+            dc_default = admins_only and (by_policy or dc is not None)
+            why_dc = "" if by_policy or dc is None else f" ({ctx.host} is one: {dc[0]})"
             reasons.append(f"\"Allow log on through Remote Desktop Services\" grants only: "
                            f"{names}{gpo} — Remote Desktop Users are left out"
-                           + (" (the default of a domain controller: only administrators "
-                              "connect to it)" if dc_default else ""))
+                           + (f", the default of a domain controller{why_dc}: only "
+                              "administrators may connect to it, by design" if dc_default else ""))
+            levels.append("info" if dc_default and not events_found else "error")
             ev += ctx.evidence(pd.DataFrame([r]))
-    baseline_only = not reasons or (dc_default and not events_found)
+            if dc_default and dc is not None and not by_policy:
+                ev += ctx.evidence(dc[1])
     for r, d in _user_right_rows(ctx, "SeDenyRemoteInteractiveLogonRight"):
         members = [m for m in (d.get("members") or []) if isinstance(m, dict)
                    and not _harmless_deny(m)]
         if members:
             gpo = f' (GPO "{d.get("gpo")}")' if d.get("gpo") else ""
             local = all(_well_known(m, knowledge.LOCAL_ACCOUNT_SIDS) for m in members)
+            listed = ", ".join(str(m.get("name") or m.get("sid")) for m in members)
+            # a denied group is a deliberate choice that refuses its members: the cause of
+            # a ticket when the refused user is one of them (a warning, "likely
+            # contributor"); an error only beside a refused logon
             reasons.append("\"Deny log on through Remote Desktop Services\" lists "
-                           + ", ".join(str(m.get("name") or m.get("sid")) for m in members) + gpo
+                           + listed + gpo
                            + (" — local accounts only (the security baseline): domain "
-                              "accounts are not affected" if local else ""))
+                              "accounts are not affected" if local else
+                              "" if events_found else
+                              f" — {listed}, and every member of a group listed, cannot "
+                              "connect through Remote Desktop; nothing in the bundle shows "
+                              "whether the user who cannot connect is among them"))
+            levels.append("info" if local else "error" if events_found else "warning")
             ev += ctx.evidence(pd.DataFrame([r]))
-            baseline_only = baseline_only and local
     if not reasons:
         if not ctx.has("security") and not allow_rows and not _user_right_rows(
                 ctx, "SeDenyRemoteInteractiveLogonRight"):
@@ -330,14 +386,28 @@ def user_not_authorized(ctx: Context):
                  "Services\" must include Remote Desktop Users and \"Deny log on through Remote "
                  "Desktop Services\" must not list the user or their groups.",
                  "`gpupdate /force`, then retry."]
-    # nothing but the baseline's deny of local accounts: worth knowing (a local account
-    # cannot use RDP), not an error to "fix" by weakening the baseline
-    if rdu_left_out:
+    # nothing but the baseline's deny of local accounts or a domain controller's default:
+    # worth knowing (a local account, a non-administrator cannot use RDP there), not an
+    # error to "fix" by weakening the baseline
+    severity = "error" if "error" in levels else "warning" if "warning" in levels else "info"
+    if rdu_left_out and not dc_default:
         # Remote Desktop Users lack the right itself: adding the user to the group cannot
         # help before the policy is fixed — that step goes first
         steps = [steps[1]] + [steps[0]] + steps[2:]
+    if severity != "error":
+        first = []
+        if dc_default:
+            first.append("Connect with an administrator's account: a domain controller admits "
+                         "only Administrators through Remote Desktop by default — do not open it "
+                         "to other users to fix a ticket; give them a member server instead.")
+        if "warning" in levels:
+            first.append("If the user who cannot connect belongs to a group listed in \"Deny log "
+                         "on through Remote Desktop Services\", that is the cause: take them out "
+                         "of the group (the deny wins over every allow), or change the GPO named.")
+        # (on a domain controller, adding users to Remote Desktop Users grants nothing)
+        steps = first if dc_default else first + steps
     return [ctx.finding("; ".join(reasons) + who, ev, steps, details={"users": sorted(users)},
-                        severity="info" if baseline_only else None)]
+                        severity=None if severity == "error" else severity)]
 
 
 #: what shows sleep settings on 2003 (no event tells)
