@@ -102,3 +102,17 @@ def test_cis_dc_gpresult_is_not_an_error_root_cause(corpus):
     r = analyzer.analyze(corpus / "gpresult" / "hershey__GPResult-Fail.xml")
     f = [x for x in r.report.findings if x.id == "user-not-authorized"]
     assert len(f) == 1 and f[0].severity == "info"
+
+
+def test_rdpcorets_burst_evidence_is_the_window_the_summary_names(corpus):
+    """omer: the true positive (140/131 pairs from 212.92.115.217) keeps firing, and its
+    evidence is the burst the summary names — it showed rows from 14:28 for "from 19:20"."""
+    r = analyzer.analyze(corpus / "evtx" / "omer__2-vss_0-Microsoft-Windows-RemoteDesktopServices-"
+                                           "RdpCoreTS%4Operational.evtx")
+    bf = [x for x in r.report.findings if x.id == "rdp-brute-force"]
+    assert len(bf) == 1
+    assert "12 RdpCoreTS 140 credential failures from 212.92.115.217 within 10 min " \
+           "(from 2018-08-07 19:20 UTC)" in bf[0].summary
+    assert "RdpCoreTS 131" in bf[0].summary and "from 212.92.115.217" in bf[0].summary
+    times = sorted(e.time for e in bf[0].evidence)
+    assert times and "2018-08-07T19:20" <= times[0] and times[-1] <= "2018-08-07T19:31"

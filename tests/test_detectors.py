@@ -1309,3 +1309,29 @@ def test_a_denied_group_without_a_refused_logon_is_a_warning_not_an_error():
         "members": [{"name": "BUILTIN\\Administrators", "sid": "S-1-5-32-544"}]})
     out = run("user-not-authorized", [allow, deny, _dc_subject(som="corp.example/Domain Controllers")])
     assert out[0].severity == "warning"
+
+
+def test_rdp_brute_force_evidence_is_the_burst_the_summary_names():
+    """Evidence led with the address's first rows, hours before the burst the summary
+    names (the omer RdpCoreTS log: "from 19:20", evidence at 14:28; review)."""
+    early = [ev(-290 + i * 0.5, "core", 140, ip="198.51.100.5") for i in range(2)]
+    burst = [ev(i * 0.5, "core", 140, ip="198.51.100.5") for i in range(12)]
+    out = run("rdp-brute-force", early + burst)
+    assert len(out) == 1 and "12 RdpCoreTS 140" in out[0].summary
+    assert "(from 2024-03-05 08:00 UTC)" in out[0].summary
+    assert out[0].evidence and all(e.time >= "2024-03-05T08:00" for e in out[0].evidence)
+
+
+def test_protocol_error_burst_evidence_and_statuses_are_the_burst_window():
+    """Same defect as the brute-force evidence: a client's errors hours before its burst
+    led the evidence and their NTSTATUS was counted with the burst's."""
+    old = [ev(-300 + i, "termdd", 56, ip="192.0.2.7",
+              data={"param2": "192.0.2.7", "Binary": "0000000002003000000000005B0300C0"})
+           for i in range(3)]
+    burst = [ev(i * 0.5, "termdd", 56, ip="192.0.2.7",
+                data={"param2": "192.0.2.7", "Binary": "00000000020030000000000038000AC0"})
+             for i in range(12)]
+    out = run("protocol-error-burst", old + burst)
+    assert len(out) == 1 and "12 TermDD 56 errors from 192.0.2.7" in out[0].summary
+    assert out[0].details["statuses"] == {"0xC00A0038": 12}
+    assert all(e.time >= "2024-03-05T08:00" for e in out[0].evidence)

@@ -34,7 +34,9 @@ def max_in_window(times, window: pd.Timedelta) -> tuple[int, pd.Timestamp | None
 
 
 def groups_over(rows: pd.DataFrame, key: pd.Series, need: int, window: pd.Timedelta):
-    """(key, count, start, rows) for every key with at least ``need`` rows inside one window.
+    """(key, count, start, rows) for every key with at least ``need`` rows inside one window:
+    ``rows`` are the ``count`` rows of that window, from ``start`` — what a finding names and
+    shows as evidence (the key's other rows, hours before, used to lead its evidence).
 
     Keys with fewer rows overall are skipped before any per-group work (a Security log has
     thousands of addresses with a handful of events each)."""
@@ -43,11 +45,16 @@ def groups_over(rows: pd.DataFrame, key: pd.Series, need: int, window: pd.Timede
     codes, uniq = pd.factorize(key.to_numpy(), sort=True)
     sizes = np.bincount(codes[codes >= 0], minlength=len(uniq))
     times = rows["time"].to_numpy(dtype="datetime64[us]", na_value=np.datetime64("NaT"))
+    w = np.timedelta64(int(window.total_seconds() * 1_000_000), "us")
     for c in np.nonzero(sizes >= need)[0]:
         pos = np.nonzero(codes == c)[0]
         n, start = max_in_window(times[pos], window)
         if n >= need:
-            yield uniq[c], n, start, tl.take(rows, pos)
+            t0 = np.datetime64(start.tz_convert("UTC").tz_localize(None), "us")
+            t = times[pos]
+            inside = pos[(t >= t0) & (t <= t0 + w)]        # (NaT compares False)
+            inside = inside[np.argsort(times[inside], kind="stable")]
+            yield uniq[c], n, start, tl.take(rows, inside)
 
 
 def logon_type(df: pd.DataFrame) -> pd.Series:
