@@ -7,8 +7,10 @@ The pinned findings (tests/golden/corpus_findings.json) were checked by hand onc
 * e2m 131 "brutforce" sample — one address (10.23.123.11) opening 14 RdpCoreTS 131
   connections within seconds on each of 11 servers: ``rdp-brute-force`` on each host.
 * omer VSS RdpCoreTS log — 12 RdpCoreTS 140 credential failures from a public address:
-  ``rdp-brute-force``. esa rdpsharp — 15 scripted 131 connections from 10.0.2.16 in 10 min:
-  ``rdp-brute-force`` (a burst of connections, by the catalogue's rule).
+  ``rdp-brute-force``. esa rdpsharp — 15 RdpCoreTS 131 from 10.0.2.16 in 10 min, but six are
+  ConnType=UDP (the side channel of the TCP connection just before) and six connections
+  went on to a session (RdpCoreTS 68), no 140: 9 TCP connections, below the burst — no
+  finding (it was one until a review found the UDP rows counted).
 * deepblue SMB password guessing — 3,561 failed *network* (type 3) logons and no RDP
   evidence at all: must NOT be called an RDP attack.
 * e2m 4625 "account restriction" — status 0xC000006E, not 0xC000015B: no finding.
@@ -102,6 +104,14 @@ def test_cis_dc_gpresult_is_not_an_error_root_cause(corpus):
     r = analyzer.analyze(corpus / "gpresult" / "hershey__GPResult-Fail.xml")
     f = [x for x in r.report.findings if x.id == "user-not-authorized"]
     assert len(f) == 1 and f[0].severity == "info"
+
+
+def test_rdpsharp_reconnections_are_not_password_guessing(corpus):
+    """esa rdpsharp: 9 TCP + 6 UDP 131 in 10 min, six sessions, no 140 — an RDP tool
+    reconnecting, not guessing (review: "15 RdpCoreTS 131 connections")."""
+    r = analyzer.analyze(corpus / "evtx" / "esa__dfir_rdpsharp_target_RdpCoreTs_168_68_131.evtx")
+    assert "rdp-brute-force" not in r.ids
+    assert [c.status for c in r.report.checks if c.id == "rdp-brute-force"] == ["pass"]
 
 
 def test_rdpcorets_burst_evidence_is_the_window_the_summary_names(corpus):

@@ -1311,6 +1311,49 @@ def test_a_denied_group_without_a_refused_logon_is_a_warning_not_an_error():
     assert out[0].severity == "warning"
 
 
+def _conn(minutes, ip="10.0.2.16", conn_type="TCP", port=52000):
+    """An RdpCoreTS 131 as the parsers give it (ClientIP as the real samples print it)."""
+    client = f"{ip}:{port}" if conn_type == "TCP" else f"[{ip}]:{port}"
+    return ev(minutes, "core", 131, ip=ip, data={"ConnType": conn_type, "ClientIP": client})
+
+
+def test_rdp_brute_force_counts_tcp_connections_not_their_udp_side_channel():
+    """RDP 8+ logs a 131 ConnType=UDP for the UDP side channel of a TCP connection: the
+    esa rdpsharp sample (6 sessions, 9 TCP + 6 UDP 131 in 10 min) was called password
+    guessing on 15 "connections" (review)."""
+    pairs = [c for i in range(6) for c in (_conn(i, port=52700 + i),
+                                           _conn(i + 0.005, conn_type="UDP", port=64000 + i))]
+    assert run("rdp-brute-force", pairs) == []
+    tcp = [_conn(i * 0.5, port=52700 + i) for i in range(10)]
+    out = run("rdp-brute-force", tcp + pairs[1::2])
+    assert len(out) == 1 and "10 RdpCoreTS 131 TCP connections from 10.0.2.16" in out[0].summary
+
+
+def test_rdp_brute_force_does_not_count_connections_a_logon_followed():
+    """A connection a logon from its address followed (RCM 1149 — NLA accepted the password
+    —, 4624 type 10, LSM 21/25) is no failed guess (KNOWLEDGE: the rule is *failed* RDP
+    logons; 131 → … → 1149 → LSM 21 → 4624 type 10 is the funnel of a successful one)."""
+    conns = [_conn(i * 0.5, port=52700 + i) for i in range(12)]
+    ok1149 = [ev(i * 0.5 + 0.02, "rcm", 1149, ip="10.0.2.16",
+                 data={"Param1": "alice", "Param3": "10.0.2.16"}) for i in range(12)]
+    assert run("rdp-brute-force", conns + ok1149) == []
+    ok4624 = [ev(i * 0.5 + 0.1, "sec", 4624, ip="10.0.2.16", user="CORP\\alice",
+                 data={"LogonType": "10"}) for i in range(12)]
+    assert run("rdp-brute-force", conns + ok4624) == []
+    lsm = [ev(i * 0.5 + 0.1, "lsm", 21, ip="10.0.2.16", session_id=2 + i,
+              data={"User": "CORP\\alice", "SessionID": 2 + i, "Address": "10.0.2.16"})
+           for i in range(12)]
+    assert run("rdp-brute-force", conns + lsm) == []
+    # a few logons excuse a few connections: 12 - 2 = 10 guesses still make a burst
+    out = run("rdp-brute-force", conns + ok1149[:2])
+    assert len(out) == 1 and "10 RdpCoreTS 131 TCP connections" in out[0].summary
+    # logons from another address, or long after, excuse nothing
+    other = [ev(i * 0.5 + 0.02, "rcm", 1149, ip="10.0.2.99") for i in range(12)]
+    assert len(run("rdp-brute-force", conns + other)) == 1
+    late = [ev(60 + i, "rcm", 1149, ip="10.0.2.16") for i in range(12)]
+    assert len(run("rdp-brute-force", conns + late)) == 1
+
+
 def test_rdp_brute_force_evidence_is_the_burst_the_summary_names():
     """Evidence led with the address's first rows, hours before the burst the summary
     names (the omer RdpCoreTS log: "from 19:20", evidence at 14:28; review)."""

@@ -93,6 +93,52 @@ def _logon_type_is(value: str):
     return lambda data: (_logon_type_of(data) == value).to_numpy(dtype=bool)
 
 
+def tcp_connections(accepted: pd.DataFrame) -> pd.DataFrame:
+    """The RdpCoreTS 131 rows of *TCP* connections. RDP 8+ opens a UDP side channel for a
+    connection already made over TCP and logs a 131 ``ConnType=UDP`` for it (KNOWLEDGE C01;
+    the esa rdpsharp sample: each UDP 131 follows its TCP one within a second): not a new
+    connection. A row without ``ConnType`` (an export that lost it) is counted."""
+    if not len(accepted):
+        return accepted
+    conn = accepted["data"].astype("string").str.extract(r'"ConnType":"([^"]*)"', expand=False)
+    udp = conn.str.strip().str.upper().eq("UDP").fillna(False).to_numpy(dtype=bool)
+    return accepted[~udp]
+
+
+#: How long after an accepted connection a logon from its address is taken as that
+#: connection's (NLA: seconds; a logon screen without NLA waits for the user to type).
+SESSION_LINK = pd.Timedelta(minutes=5)
+
+
+def without_logons(conns: pd.DataFrame, logon_ips: pd.Series, logon_times: pd.Series,
+                   need: int) -> pd.DataFrame:
+    """``conns`` (RdpCoreTS 131) less the connections a logon followed. Each logon (RCM 1149, 4624 type 10, LSM 21/25: address and time) takes the latest
+    connection from its address at or before it, within :data:`SESSION_LINK`. Only
+    addresses with at least ``need`` connections are looked at (no burst otherwise)."""
+    if not len(conns) or not len(logon_ips):
+        return conns
+    ips = _ip(conns["ip"]).to_numpy()
+    times = conns["time"].to_numpy(dtype="datetime64[us]", na_value=np.datetime64("NaT"))
+    l_ips = _ip(logon_ips.reset_index(drop=True)).to_numpy()
+    l_times = logon_times.reset_index(drop=True).to_numpy(dtype="datetime64[us]",
+                                                          na_value=np.datetime64("NaT"))
+    link = np.timedelta64(int(SESSION_LINK.total_seconds() * 1_000_000), "us")
+    done = np.zeros(len(conns), dtype=bool)
+    uniq, counts = np.unique(ips, return_counts=True)
+    for ip in uniq[(counts >= need) & (uniq != "(no address)")]:
+        at = l_times[(l_ips == ip) & ~np.isnat(l_times)]
+        if not len(at):
+            continue
+        pos = np.nonzero((ips == ip) & ~np.isnat(times))[0]
+        pos = pos[np.argsort(times[pos], kind="stable")]
+        t = times[pos]
+        last = np.searchsorted(t, at, side="right") - 1          # latest connection ≤ logon
+        ok = (last >= 0)
+        ok[ok] = (at[ok] - t[last[ok]]) <= link
+        done[pos[last[ok]]] = True
+    return conns[~done]
+
+
 def _ip(s: pd.Series) -> pd.Series:
     return s.astype("string").fillna("(no address)").replace({"-": "(no address)", "": "(no address)"})
 
@@ -104,7 +150,9 @@ def rdp_brute_force(ctx: Context):
     """Many failed RDP logons from one address in a short window: someone is guessing passwords.
 
     Counted per source address and time window: RdpCoreTS 140 (NLA credential failure),
-    bursts of RdpCoreTS 131 (accepted TCP connections), Security 4625 with logon type 10 —
+    bursts of RdpCoreTS 131 (accepted TCP connections — not the UDP side channel of one, and
+    not one a logon from the same address followed: RCM 1149, 4624 type 10, LSM 21/25 say
+    its password was right), Security 4625 with logon type 10 —
     and 4625 type 3 only with RDP evidence beside it (RCM 261, RdpCoreTS 131/140, type-10
     logons), because SMB password guessing produces type-3 failures too. Besides the risk,
     guessing locks accounts out and fills the listener's pending-connection queue so real
@@ -154,7 +202,12 @@ def rdp_brute_force(ctx: Context):
 
     scan(core_fail, "RdpCoreTS 140 credential failures", need_fail)
     scan(type10, "4625 type-10 failures", need_fail)
-    scan(accepted, "RdpCoreTS 131 connections", need_conn)
+    # a 131 is a guess only if it is a connection of its own (TCP) that no logon followed
+    logons = ctx.etype("rdp:rcm:auth-success", "rdp:lsm:logon", "rdp:lsm:reconnect")
+    guesses = without_logons(
+        tcp_connections(accepted), pd.concat([logons["ip"], ctx.column("ip", ok10_pos)]),
+        pd.concat([logons["time"], ctx.column("time", ok10_pos)]), need_conn)
+    scan(guesses, "RdpCoreTS 131 TCP connections", need_conn)
     unattributed = []      # type-3 bursts nothing in the bundle ties to RDP
     if len(type3):
         for ip, n, start, grp in groups_over(type3, _ip(type3["ip"]), need_fail, window):
