@@ -59,7 +59,8 @@ data       string                   every other named field, as one compact JSON
 * ``reg:value`` (data: hive, key, key_original, name, type, value, raw?),
   ``reg:key-deleted``, ``reg:value-deleted``
 * ``gpo:policy``, ``gpo:registry``, ``gpo:user-right``, ``gpo:security-option``,
-  ``gpo:restricted-group``, ``gpo:gpo`` (data carries scope, gpo, precedence, parts...)
+  ``gpo:restricted-group``, ``gpo:gpo`` (data carries scope, gpo, precedence, parts...),
+  ``gpo:subject`` (who a scope of the report is about: data scope, name, som, groups)
 * ``net:socket`` (data: proto, local, remote, remote_ip, remote_port, state, state_original,
   listening, services, image, offload)
 * ``proc:process`` (data: image, services [list], session_name, mem_kb, status, user, ...)
