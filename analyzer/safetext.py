@@ -4,6 +4,7 @@ file system holds as undecodable bytes become ``\\xNN``. Used by the intake (mem
 the reports (terminal, Markdown, HTML), the table export and batch summaries."""
 from __future__ import annotations
 
+import html
 import re
 
 #: Characters a name must not carry into a terminal or a report: C0/C1 controls (ESC
@@ -19,6 +20,13 @@ def escape_unsafe(m: re.Match) -> str:
     """An :data:`UNSAFE` character as the escape that shows it (``\\x1b``, ``\\u202e``)."""
     c = ord(m.group())
     return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+
+
+def html_text(s: str) -> str:
+    """``s`` for HTML text or a quoted attribute: :data:`UNSAFE_TEXT` characters as visible
+    escapes, then ``& < > " '`` as entities. Every string an HTML report shows goes through
+    it (the report's ``e()``, the SVG chart's labels and tooltips)."""
+    return html.escape(UNSAFE_TEXT.sub(escape_unsafe, s), quote=True)
 
 
 def printable(s: str) -> str:

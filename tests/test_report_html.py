@@ -195,6 +195,23 @@ def test_chart_hostile_host_name_escaped():
     assert "<script>" not in ch.svg and "&lt;script&gt;x&lt;/script&gt;" in ch.svg
 
 
+def test_chart_shows_control_characters_in_host_names_as_escapes():
+    """The chart escaped host names with plain html.escape, so ESC, BEL and a bidi override
+    from the customer's data reached the HTML raw (in the lane label and every bar's
+    tooltip), while the rest of the report shows them as visible escapes."""
+    hostile = "CTL\x1b[31mRED\x07\u202eHOST"
+    res = F.result()
+    res.timeline["host"] = res.timeline["host"].astype("string").replace("TS02", hostile)
+    res.report.hosts = ["TS01", hostile]
+    doc = html.render(res)
+    svg = re.search(r"<svg id=\"timeline-chart\".*?</svg>", doc, re.S)[0]
+    for c in "\x1b\x07\u202e":
+        assert c not in doc, repr(c)
+    shown = "CTL\\x1b[31mRED\\x07\\u202eHOST"
+    assert f'class="ch-host" x="4" y="' in svg and f">{shown}</text>" in svg
+    assert re.search(rf"<title>{re.escape(shown)} · Sessions · [^<]*: 1 event</title>", svg)
+
+
 def test_100k_event_bundle_stays_small():
     res = F.result(n_noise=100_000)
     doc = html.render(res)

@@ -13,13 +13,13 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from html import escape
 from typing import Iterable
 
 import numpy as np
 import pandas as pd
 
 from .. import knowledge, timeline
+from ..safetext import html_text
 
 BINS = 96
 MAX_HOSTS = 6
@@ -54,6 +54,12 @@ _TS_SERVICE = re.compile(r"termservice|terminal services|remote desktop|umrdpser
                          + knowledge.utf16_hex_pattern(knowledge.RDP_SERVICES) + "2f00",
                          re.IGNORECASE)
 _RDP_LOGON = re.compile(r'"LogonType":"?10"?[,}]')
+
+
+def esc(value: object) -> str:
+    """Text for the SVG: host names are the customer's, so control characters and bidi
+    overrides show as escapes, as everywhere else in the HTML report."""
+    return html_text(str(value))
 
 
 @dataclass
@@ -313,7 +319,7 @@ def build(timeline: pd.DataFrame | None, *, marks: Iterable[tuple[str, pd.Timest
     for kind, h, key in rows:
         if kind == "host":
             y += gap
-            body.append(f'<text class="ch-host" x="4" y="{y + 14}">{escape(h)}</text>'
+            body.append(f'<text class="ch-host" x="4" y="{y + 14}">{esc(h)}</text>'
                         f'<line x1="{left}" x2="{W - right}" y1="{y + host_h - 2}" '
                         f'y2="{y + host_h - 2}" class="ch-rule"/>')
             y += host_h
@@ -325,7 +331,7 @@ def build(timeline: pd.DataFrame | None, *, marks: Iterable[tuple[str, pd.Timest
             continue
         n_lanes += 1
         label, colour = lane_meta[key]
-        body.append(f'<text class="ch-lane" x="16" y="{y + 13}">{escape(label)}</text>'
+        body.append(f'<text class="ch-lane" x="16" y="{y + 13}">{esc(label)}</text>'
                     f'<rect x="{left}" y="{y + 1}" width="{plot_w}" height="{lane_h - 2}" '
                     f'class="ch-bg"/>')
         if key == "sleep":
@@ -334,8 +340,8 @@ def build(timeline: pd.DataFrame | None, *, marks: Iterable[tuple[str, pd.Timest
                 end_txt = e.isoformat() if e is not None else "no wake event in the bundle"
                 body.append(f'<rect x="{x0:.1f}" y="{y + 2}" width="{max(x1 - x0, 2):.1f}" '
                             f'height="{lane_h - 4}" fill="{colour}" class="ch-sleep">'
-                            f'<title>{escape(h)} asleep {escape(s.isoformat())} → '
-                            f'{escape(end_txt)}</title></rect>')
+                            f'<title>{esc(h)} asleep {esc(s.isoformat())} → '
+                            f'{esc(end_txt)}</title></rect>')
                 n_sleeps += 1
         else:
             lane_counts = counts.loc[(h, key)] if (h, key) in counts.index.droplevel(2) else None
@@ -348,7 +354,7 @@ def build(timeline: pd.DataFrame | None, *, marks: Iterable[tuple[str, pd.Timest
                     body.append(
                         f'<rect x="{left + b * bw:.1f}" y="{y + lane_h - 2 - bh:.1f}" '
                         f'width="{max(bw - 1, 1.5):.1f}" height="{bh:.1f}" fill="{colour}">'
-                        f'<title>{escape(h)} · {escape(label)} · {escape(t0.isoformat())}: '
+                        f'<title>{esc(h)} · {esc(label)} · {esc(t0.isoformat())}: '
                         f'{int(n)} event{"s" if n != 1 else ""}</title></rect>')
         y += lane_h
 
@@ -364,7 +370,7 @@ def build(timeline: pd.DataFrame | None, *, marks: Iterable[tuple[str, pd.Timest
         if t >= lo and left + 25 <= x <= W - right - 25:     # labels never cut at the edges
             parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{axis_y}" y2="{y}" class="ch-grid"/>'
                          f'<text class="ch-tick" x="{x:.1f}" y="{axis_y - 6}">'
-                         f'{escape(_fmt_tick(t, span))}</text>')
+                         f'{esc(_fmt_tick(t, span))}</text>')
         t = t + step
     mark_bins = sorted({int(((mt - lo).total_seconds()) // width_s)
                         for _, mt in marks if lo <= mt <= hi})
@@ -378,7 +384,7 @@ def build(timeline: pd.DataFrame | None, *, marks: Iterable[tuple[str, pd.Timest
              f"{hi.strftime('%Y-%m-%d %H:%M')} UTC")
     svg = (f'<svg id="timeline-chart" class="chart" viewBox="0 0 {W} {height}" '
            f'xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="chart-title">'
-           f'<title id="chart-title">{escape(title)}</title>'
+           f'<title id="chart-title">{esc(title)}</title>'
            + "".join(parts) + "".join(body) + "</svg>")
     return Chart(svg=svg, start=lo, end=hi, drawn=len(inside), outside=outside,
                  hosts_omitted=omitted, hosts_quiet=quiet, sleeps=n_sleeps, lanes=n_lanes)

@@ -4,6 +4,7 @@ Everything is inline — CSS, the SVG icons, the SVG timeline chart (:mod:`.char
 Content-Security-Policy of ``default-src 'none'`` tells the browser the file may load
 nothing and run no script, so the report opens offline and stays inert even if a string
 slipped through escaping (none should: every customer-supplied string goes through
+:func:`e`, which shows control characters and bidi overrides as escapes, then applies
 :func:`html.escape`). No JavaScript is needed: tooltips are SVG ``<title>`` elements.
 
 Order, so the first screen answers the ticket: verdict (root cause in one sentence,
@@ -16,12 +17,11 @@ narrow (phone) screens are handled by media queries.
 from __future__ import annotations
 
 import re
-from html import escape
 from typing import Any, Iterable
 
 import pandas as pd
 
-from ..safetext import UNSAFE_TEXT, escape_unsafe
+from ..safetext import html_text
 from ..findings import Finding, Report
 from . import chart as chart_mod
 from . import common
@@ -38,7 +38,7 @@ def e(value: Any) -> str:
     if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
         return ""
     # (control characters and bidi overrides, which reorder what is shown, as escapes)
-    return escape(UNSAFE_TEXT.sub(escape_unsafe, str(value)), quote=True)
+    return html_text(str(value))
 
 
 _CODE = re.compile(r"`([^`\n]+)`")
