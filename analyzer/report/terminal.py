@@ -66,13 +66,17 @@ def _finding_lines(f: Finding, indent: str = "") -> list[Line]:
                 (f" {f.id} on {f.host}: {f.title}{expl}", "head")])
     out.append([(f"{indent}    {f.summary}", None)])
     if f.evidence:
-        total = f.evidence_total or len(f.evidence)
+        total = max(f.evidence_total or 0, len(f.evidence))
         out.append([(f"{indent}    Evidence ({total} row{'s' if total != 1 else ''}):", "dim")])
-        for e in f.evidence[:MAX_EVIDENCE]:
+        shown = f.evidence[:MAX_EVIDENCE]
+        for e in shown:
             t = f" {e.time}" if e.time else ""
             out.append([(f"{indent}      {e.source} {e.locator}{t}: ", "dim"), (e.excerpt, None)])
-        if total > MAX_EVIDENCE:
-            out.append([(f"{indent}      … {total - MAX_EVIDENCE} more (see --format json)", "dim")])
+        # the JSON carries only the finding's evidence rows too, not the ``total`` (as the
+        # HTML and Markdown reports say)
+        if total > len(shown):
+            out.append([(f"{indent}      … {total - len(shown)} more matching rows not shown; the "
+                         f"JSON report (--format json) carries {len(f.evidence)} of them", "dim")])
     if f.remedy and not f.explained_by:
         out.append([(f"{indent}    Fix:", "dim")])
         for step in f.remedy.splitlines():
