@@ -123,3 +123,65 @@ def test_checks_disabled_in_the_configuration_do_not_count(tmp_path):
     v = analyze(b, tuning=Tuning(disabled=off)).report.verdict()
     assert not set(v.unchecked) & off
     assert f"of the {9 - len(off)} checks" in v.detail
+
+
+def test_a_check_that_names_nothing_to_ask_for_points_at_its_note(capsys):
+    """On Windows Server 2003 host-sleeps is not evaluated and names nothing to ask for
+    (2003 logs no sleep event; its note says to check the power scheme by hand), yet the
+    verdict said "… because the bundle lacks their inputs — ask the customer for the items
+    listed below" and no list followed."""
+    from analyzer.report import terminal
+
+    bundle = SAMPLE.parent / "healthy-2003.zip"
+    d = _json(capsys, bundle)                     # the JSON contract is unchanged
+    ne = [c for c in d["checks"] if c["status"] == "not-evaluated"]
+    assert [(c["id"], c["missing"]) for c in ne] == [("host-sleeps", [])] and ne[0]["note"]
+    res = analyzer.analyze(bundle)
+    v = common.verdict(res.report)
+    assert v.status == "ok" and v.ask_for == []
+    assert v.detail == "23 checks passed; 1 could not be evaluated — see its note in the checklist."
+    assert d["verdict"]["detail"] == v.detail
+    note = "Windows Server 2003 logs no sleep or wake event"
+    assert note in ne[0]["note"]
+    for text in (terminal.render(res), markdown.render(res), html.render(res)):
+        text = " ".join(text.split())            # (Markdown wraps its lines)
+        assert "see its note in the checklist" in text
+        assert "items listed below" not in text and "ASK THE CUSTOMER FOR" not in text
+        assert note in text                      # the note the verdict points at is shown
+    md = markdown.render(res)
+    assert "ask the customer for" not in md.lower()
+
+
+def test_the_verdict_asks_for_items_and_points_at_notes_when_both_are_needed():
+    from analyzer.findings import Check, Report
+
+    def rep(*checks):
+        return Report(tool={}, bundle="b", hosts=["H"], findings=[], checks=list(checks),
+                      inventory=[], warnings=[])
+
+    sleeps = Check(id="host-sleeps", host="H", status="not-evaluated",
+                   note="2003 logs no sleep event: check its power scheme by hand")
+    port = Check(id="port-conflict", host="H", status="not-evaluated",
+                 missing=["`netstat -ano` output"])
+    listener = Check(id="listener-down", host="H", status="not-evaluated",
+                     note="the netstat capture is filtered")
+    passed = [Check(id=i, host="H", status="pass") for i in common.blocking_checks()
+              if i not in ("port-conflict", "listener-down")]
+    v = common.verdict(rep(*passed, port, sleeps))
+    assert v.status == "incomplete"
+    assert v.detail.endswith("(port-conflict), and 1 other check(s) — ask the customer for "
+                             "the items listed below, and see the checklist's notes on the "
+                             "others.")
+    v = common.verdict(rep(*passed, listener, sleeps,
+                           Check(id="port-conflict", host="H", status="pass")))
+    assert v.status == "incomplete" and v.ask_for == []
+    assert v.detail.endswith("(listener-down), and 1 other check(s) — see their notes in the "
+                             "checklist.")
+    v = common.verdict(rep(*passed, sleeps, Check(id="port-conflict", host="H", status="pass"),
+                           Check(id="listener-down", host="H", status="pass"),
+                           Check(id="nla-required", host="H", status="not-evaluated",
+                                 missing=["`reg export` output"])))
+    assert v.status == "ok"
+    assert v.detail == (f"{len(passed) + 2} checks passed; 2 could not be evaluated — ask the "
+                        "customer for the items listed below, and see the checklist's notes "
+                        "on the others.")

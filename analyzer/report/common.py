@@ -190,6 +190,22 @@ def ask_for(checks: Iterable[Check]) -> list[str]:
     return list(seen)
 
 
+def _what_next(checks: Iterable[Check], asks: list[str]) -> str:
+    """What the verdict tells the reader to do about the checks not evaluated: ask for the
+    items listed below when they name some; read the checklist's notes of those that name
+    nothing to ask for (a 2003 server logs no sleep event: its power scheme is checked by
+    hand), where no list would follow."""
+    ne = [c for c in checks if c.status == "not-evaluated"]
+    noted = [c for c in ne if not c.missing and c.note]
+    if asks:
+        return "ask the customer for the items listed below" + (
+            ", and see the checklist's notes on the others" if noted else "")
+    if noted:
+        return "see its note in the checklist" if len(ne) == 1 else \
+            "see their notes in the checklist"
+    return "see the checklist"
+
+
 def verdict(report: Report) -> Verdict:
     fs = ordered_findings(report)
     counts = {s: sum(f.severity == s for f in fs) for s in ("critical", "error", "warning", "info")}
@@ -222,8 +238,8 @@ def verdict(report: Report) -> Verdict:
     if not report.hosts or (acc and not acc.get("parsed_files")):
         headline = "Nothing to analyse: no Windows artifact in this bundle was recognised"
         detail = ("Every check is not evaluated. " + (str(acc.get("summary")) + ". " if acc.get("summary") else "")
-                  + "Ask the customer for the event logs, registry exports and command output "
-                  "listed below.")
+                  + ("Ask the customer for the event logs, registry exports and command output "
+                     "listed below." if asks else "See the checklist."))
         return Verdict(None, headline, detail, None, [], counts, checks, asks, status="no-data")
     # a check that could not run is not a pass: the verdict says how much of what stops
     # every connection the bundle let us look at, host by host
@@ -244,17 +260,16 @@ def verdict(report: Report) -> Verdict:
             headline = "No fault found in what the bundle holds"
         if several and clean:
             headline += f"; every check ran on {', '.join(clean)}"
+        then = _what_next(report.checks, asks)
         if several:
             per = "; ".join(f"{h}: {len(v)} of {len(blocking)} ({', '.join(v)})"
                             for h, v in by_host.items())
             detail = (f"{checks['pass']} check(s) passed, but checks for faults that stop every "
-                      f"connection could not be evaluated — {per}{more} — ask the customer for "
-                      "the items listed below.")
+                      f"connection could not be evaluated — {per}{more} — {then}.")
         else:
             detail = (f"{checks['pass']} check(s) passed, but {len(unchecked)} of the "
                       f"{len(blocking)} checks for faults that stop every connection could not "
-                      f"be evaluated ({names}){more} — ask the customer for the items listed "
-                      "below.")
+                      f"be evaluated ({names}){more} — {then}.")
         if counts["info"]:
             detail += f" {counts['info']} informational finding(s) are listed below."
         return Verdict(None, headline, detail, None, [], counts, checks, asks,
@@ -262,8 +277,12 @@ def verdict(report: Report) -> Verdict:
                        unchecked_by_host=by_host)
     headline = "No fault found that would stop Remote Desktop connections"
     if n_ne:
-        detail = (f"{checks['pass']} checks passed; {n_ne} could not be evaluated because the "
-                  f"bundle lacks their inputs — ask the customer for the items listed below.")
+        # "lacks their inputs" only when each of them names one: a check can be out of
+        # reach of any bundle (no sleep events on 2003) and say so in its note
+        lacks = all(c.missing for c in report.checks if c.status == "not-evaluated")
+        detail = (f"{checks['pass']} checks passed; {n_ne} could not be evaluated"
+                  + (" because the bundle lacks their inputs" if lacks else "")
+                  + f" — {_what_next(report.checks, asks)}.")
     elif checks["info"]:
         detail = f"{checks['pass']} checks passed."
     else:

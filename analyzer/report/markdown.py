@@ -240,6 +240,7 @@ def _checklist(report: Report) -> list[str]:
     out = ["", "## Checklist (KB2477023)"]
     if not report.checks:
         return out + ["", "No checks were run."]
+    notes: list[tuple[common.CheckRow, str]] = []
     for _key, heading, checks in common.checks_by_section(report):
         if not checks:
             continue
@@ -252,7 +253,10 @@ def _checklist(report: Report) -> list[str]:
                 fs = common.findings_for_check(report, c.check)
                 what = "; ".join(f.summary or f.title for f in fs[:2])
             else:
-                what = c.note
+                what = ""
+            if c.note:          # (a note is too long for a cell: listed under the tables)
+                notes.append((c, common.check_title(c.id, report.findings)))
+                what = f"{what}; see the note below" if what else "see the note below"
             rows.append([esc(common.check_title(c.id, report.findings), cell=True),
                          esc(c.host_label(report.hosts), cell=True),
                          _status(common.check_outcome(report, c)),
@@ -263,6 +267,12 @@ def _checklist(report: Report) -> list[str]:
         out += ["", "To complete the checklist, ask the customer for:", ""]
         for a in asks:
             out += wrap(esc(a), first="- ", rest="  ")
+    if notes:
+        # what the verdict points at for a check that names nothing to ask for
+        out += ["", "Notes on the checklist:", ""]
+        for c, title in notes:
+            out += wrap(f"{esc(title)} ({esc(c.host_label(report.hosts))}): {esc(c.note)}",
+                        first="- ", rest="  ")
     return out
 
 
