@@ -1,5 +1,9 @@
 """Timeline exports: table, CSV, JSON Lines, Parquet and Timesketch CSV/JSONL.
 
+Times are written in one format, UTC with six fractional digits
+(``2024-02-13T13:07:07.000000+00:00``), so ``pd.read_csv(..., parse_dates=["time"])`` and
+``pd.to_datetime`` read them back exactly.
+
 Timesketch imports CSV/JSONL that carry ``message``, ``datetime`` (ISO 8601) and
 ``timestamp_desc``; ``timestamp`` (microseconds since the epoch) is optional. We add those
 and keep every timeline column, so an export imports into Timesketch as is. Rows without a
@@ -54,13 +58,26 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+#: The one format of every exported time: UTC, always six fractional digits. ``isoformat()``
+#: drops the fraction of whole seconds, and a column mixing "…:07+00:00" with
+#: "…:07.015000+00:00" defeats ``pd.to_datetime`` (it infers the format from the first row)
+#: and makes Timesketch's CSV importer drop the rows of the other format.
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f+00:00"
+
+
+def iso_times(t: pd.Series) -> pd.Series:
+    """Tz-aware times as :data:`TIME_FORMAT` strings (None where there is no time)."""
+    text = t.dt.tz_convert("UTC").dt.strftime(TIME_FORMAT)
+    return text.astype(object).where(t.notna(), None)
+
+
 def _plain(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
     for c in out.columns:
         if isinstance(out[c].dtype, pd.CategoricalDtype):
             out[c] = out[c].astype("string")
     if "time" in out.columns and isinstance(out["time"].dtype, pd.DatetimeTZDtype):
-        out["time"] = out["time"].map(lambda t: t.isoformat() if not pd.isna(t) else None)
+        out["time"] = iso_times(out["time"])
     return out
 
 
@@ -89,7 +106,7 @@ def to_table(df: pd.DataFrame, max_width: int = 60) -> str:
     return show.to_string(index=False) + "\n"
 
 
-EPOCH_ISO = "1970-01-01T00:00:00+00:00"
+EPOCH_ISO = "1970-01-01T00:00:00.000000+00:00"
 _EVENT_KINDS = ("evtx", "evt", "evtxml", "evtcsv")
 
 
@@ -102,7 +119,8 @@ def _text(df: pd.DataFrame, col: str) -> pd.Series:
 def timesketch(df: pd.DataFrame) -> pd.DataFrame:
     """The timeline with Timesketch's columns added in front (one row per event).
 
-    ``datetime`` is ISO 8601 with offset, ``timestamp`` microseconds since the epoch (both
+    ``datetime`` is ISO 8601 in :data:`TIME_FORMAT` (Timesketch's importer parses the column
+    with one inferred format), ``timestamp`` microseconds since the epoch (both
     the epoch for rows of unknown time), ``timestamp_desc`` says what the time means, and
     ``message`` is never empty: rows without one get ``[event_type] provider id`` plus user,
     address and where the row comes from.
