@@ -153,3 +153,69 @@ def test_csv_for_spreadsheets_neutralises_formulas_other_exports_stay_exact(tmp_
     assert set(summary["bundle_id"]) == {"'=1+2"}
     assert {h.startswith("'=CMD") for h in summary["hosts"].dropna() if "CMD" in h} == {True}
     assert set(pd.read_parquet(tmp_path / "out" / "summary.parquet")["bundle_id"]) == {"=1+2"}
+
+
+def test_a_service_name_with_backticks_stays_inside_its_quoted_command(tmp_path):
+    """The port-conflict remedy put the squatter's service name unquoted into a code span
+    (`sc config NAME start= disabled`): a backtick in the name paired with the tool's own,
+    so HTML showed `<code>sc config Rem&lt;script&gt;|a</code>b…` and Markdown the same,
+    and a name with spaces, & or | made a wrong or dangerous cmd line."""
+    from html.parser import HTMLParser
+
+    from markdown_it import MarkdownIt
+
+    class Codes(HTMLParser):
+        def __init__(self):
+            super().__init__(convert_charrefs=True)
+            self.codes, self.tags, self._in = [], [], 0
+
+        def handle_starttag(self, tag, attrs):
+            self.tags.append(tag)
+            if tag == "code":
+                self._in += 1
+                self.codes.append("")
+
+        def handle_endtag(self, tag):
+            if tag == "code":
+                self._in -= 1
+
+        def handle_data(self, data):
+            if self._in:
+                self.codes[-1] += data
+
+    def codes(html_text):
+        p = Codes()
+        p.feed(html_text)
+        p.close()
+        return p
+
+    for service in ("Rem<script>|a`b&Pro", "Remote ``Assist`` Pro", "A & B | C"):
+        bundle = _hostile_port_conflict(tmp_path / str(abs(hash(service))), service)
+        config = f'sc config "{service}" start= disabled'
+        stop = f'sc stop "{service}"'
+        r = CliRunner().invoke(app, ["analyze", str(bundle), "--format", "json"])
+        assert r.exit_code == 0, r.output
+        pc = next(f for f in json.loads(r.stdout)["findings"] if f["id"] == "port-conflict")
+        assert config in pc["remedy"] and stop in pc["remedy"]
+        r = CliRunner().invoke(app, ["analyze", str(bundle), "--format", "html"])
+        p = codes(r.stdout)
+        assert config in p.codes and stop in p.codes, (service, p.codes)
+        assert "script" not in p.tags
+        r = CliRunner().invoke(app, ["analyze", str(bundle), "--format", "markdown"])
+        md_html = MarkdownIt("commonmark", {"html": True}).enable("table").render(r.stdout)
+        p = codes(md_html)
+        assert [c for c in p.codes if c.startswith("sc ")] == [config, stop], (service, p.codes)
+        assert "script" not in p.tags
+
+    # a quote (or %) cannot be made literal on a cmd line: no command is offered for it
+    service = 'Rem<script>|a`b"&Pro'
+    bundle = _hostile_port_conflict(tmp_path / "quote", service)
+    r = CliRunner().invoke(app, ["analyze", str(bundle), "--format", "json"])
+    pc = next(f for f in json.loads(r.stdout)["findings"] if f["id"] == "port-conflict")
+    assert "sc config" not in pc["remedy"] and "services.msc" in pc["remedy"]
+    assert "`taskkill /PID 2412`" in pc["remedy"]
+    r = CliRunner().invoke(app, ["analyze", str(bundle), "--format", "html"])
+    p = codes(r.stdout)
+    assert "script" not in p.tags and "taskkill /PID 2412" in p.codes
+    # named as code, so its backtick cannot pair with the taskkill command's
+    assert [c for c in p.codes if "Rem<script>" in c] == [service]

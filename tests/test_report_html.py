@@ -212,6 +212,20 @@ def test_chart_shows_control_characters_in_host_names_as_escapes():
     assert re.search(rf"<title>{re.escape(shown)} · Sessions · [^<]*: 1 event</title>", svg)
 
 
+def test_code_spans_are_read_by_their_fences_so_data_backticks_stay_inside():
+    """ec() paired any two backticks, so a customer's backtick inside a remedy's command
+    closed the tool's code span and opened one around the following text."""
+    text = ('Run ``sc config "Rem<script>|a`b&Pro" start= disabled`` then '
+            '```sc stop "x``y`z"``` now.')
+    assert html.ec(text) == (
+        'Run <code>sc config &quot;Rem&lt;script&gt;|a`b&amp;Pro&quot; start= disabled</code>'
+        ' then <code>sc stop &quot;x``y`z&quot;</code> now.')
+    assert html.ec("`` a` `` and `qwinsta` output") == "<code>a`</code> and <code>qwinsta</code> output"
+    # a run without its closing run is text; spans never cross a line
+    assert html.ec("un`paired ``x y\n`a\nb`") == "un`paired ``x y\n`a\nb`"
+    assert html.ec(None) == ""
+
+
 def test_100k_event_bundle_stays_small():
     res = F.result(n_noise=100_000)
     doc = html.render(res)

@@ -137,6 +137,26 @@ def test_wrap_and_escape_units():
     assert all(not x.endswith("\\") for x in long)
 
 
+def test_code_spans_keep_the_customers_backticks_inside():
+    """esc() gave up on code spans at any doubled backtick, and paired single ones across
+    the tool's spans and the customer's data."""
+    text = ('Run ``sc config "Rem<script>|a`b&Pro" start= disabled`` then '
+            '``sc stop "Rem<script>|a`b&Pro"``; `qwinsta` too.')
+    out = to_html(md.esc(text))
+    assert re.findall(r"<code>(.*?)</code>", out) == [
+        'sc config &quot;Rem&lt;script&gt;|a`b&amp;Pro&quot; start= disabled',
+        'sc stop &quot;Rem&lt;script&gt;|a`b&amp;Pro&quot;', "qwinsta"]
+    assert "<script" not in out
+    cell = md.esc('``sc stop "a|b`c"``', cell=True)
+    table = to_html("| h |\n|---|\n| " + cell + " |\n")
+    assert '<td><code>sc stop &quot;a|b`c&quot;</code></td>' in table
+    # content that could open a fenced block once wrapped to a line start stays text
+    for text in ("````a ``` b````", "`x ~~~ y`"):
+        out = md.esc(text)
+        assert "```" not in out and "~~~" not in out, out
+        assert "<code>" not in to_html(out) and "<pre>" not in to_html(out)
+
+
 def test_no_findings_verdict():
     out = to_html(md.render(F.result(findings=False)))
     assert "<h2>Verdict: ℹ INCOMPLETE</h2>" in out

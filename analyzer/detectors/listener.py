@@ -15,6 +15,7 @@ import pandas as pd
 from .. import knowledge
 from .. import timeline as tl
 from ..findings import Evidence
+from ..safetext import cmd_arg, code
 from . import INPUTS, Context, detector, when
 from .configuration import RDPTCP_KEY
 
@@ -176,6 +177,29 @@ def _describe(o: dict) -> str:
     return f"PID {pid} ({o['image'] or 'unknown image'}{svc})"
 
 
+def _stop_step(o: dict) -> str:
+    """The commands that stop the program holding the port. Its service and image names
+    are the customer's data: quoted for cmd.exe (a name with ``&`` or ``|`` would run a
+    second command) and fenced as code so a backtick in them cannot end the span; a name
+    that no quoting makes safe gets no command line (it is named as code, never loose in
+    the text, where its backticks would pair with those of the commands)."""
+    svc = (o["services"] or [None])[0]
+    pid = o["pid"]
+    if svc:
+        q = cmd_arg(svc)
+        if q:
+            return f"{code(f'sc config {q} start= disabled')} then {code(f'sc stop {q}')}"
+        return (f"set the service {code(svc)} to Disabled and stop it in services.msc (its name "
+                "holds characters a command line cannot quote)"
+                + (f", or {code(f'taskkill /PID {pid}')}" if pid is not None else ""))
+    if pid is not None:
+        return f"{code(f'taskkill /PID {pid}')} and remove it from startup"
+    q = cmd_arg(o["image"]) if o["image"] else "<image>"
+    if q:
+        return f"{code(f'taskkill /IM {q}')} and remove it from startup"
+    return f"end {code(o['image'])} in Task Manager and remove it from startup"
+
+
 @detector(id="port-conflict", severity="critical",
           title="Another program holds the RDP port",
           inputs=("netstat", "tasklist", "reg"), references=("KB2477023",))
@@ -237,14 +261,8 @@ def port_conflict(ctx: Context):
                                  "is held by another program)" if moved else
                                  " (TermService's own; PortNumber not in the bundle)"
                                  if port != 3389 else " (default; PortNumber not in the bundle)")
-    first = other[0]
-    steps = [f"Stop or reconfigure the program holding {port}: "
-             + (f"`sc config {first['services'][0]} start= disabled` then `sc stop "
-                f"{first['services'][0]}`" if first["services"] else
-                f"`taskkill /PID {first['pid']}` and remove it from startup"
-                if first["pid"] is not None else
-                f"`taskkill /IM {first['image'] or '<image>'}` and remove it from startup")
-             + " — or move it to another port.",
+    steps = [f"Stop or reconfigure the program holding {port}: {_stop_step(other[0])}"
+             " — or move it to another port.",
              ("Restart Terminal Services by rebooting the server (2003 cannot restart it alone)."
               if ctx.os() == "2003" else
               "Restart the Remote Desktop Services service (`net stop termservice && net start "

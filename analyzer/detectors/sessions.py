@@ -13,6 +13,7 @@ import pandas as pd
 
 from .. import knowledge
 from .. import timeline as tl
+from ..safetext import code
 from . import Context, NotEvaluated, detector
 from .configuration import UNLIMITED, _gp_step, _int
 from .listener import _cut, _latest_source
@@ -146,9 +147,10 @@ def admin_sessions_exhausted(ctx: Context):
         return ctx.not_evaluated("qwinsta", note=_CUT_NOTE) if _cut(q) else []
     ev = ctx.evidence(held) + ctx.cfg_evidence(compat)
     disc = held[held["state"] == "disc"]
-    steps = [f"Log off a session to free a slot: `qwinsta /server:{ctx.host}` then "
-             f"`logoff <ID> /server:{ctx.host}`" + (f" ({len(disc)} of them are disconnected)"
-                                                    if len(disc) else "") + ".",
+    # (the host name is the customer's data: fenced so its backticks cannot end the span)
+    steps = [f"Log off a session to free a slot: {code(f'qwinsta /server:{ctx.host}')} then "
+             f"{code(f'logoff <ID> /server:{ctx.host}')}"
+             + (f" ({len(disc)} of them are disconnected)" if len(disc) else "") + ".",
              ("Connect to the console session to administer: `mstsc /console` (2003 / RDC 5.x–6.0)."
               if ctx.os() == "2003" else
               "Connect to the console session to administer: `mstsc /admin`."),

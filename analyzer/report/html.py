@@ -16,12 +16,11 @@ narrow (phone) screens are handled by media queries.
 """
 from __future__ import annotations
 
-import re
 from typing import Any, Iterable
 
 import pandas as pd
 
-from ..safetext import html_text
+from ..safetext import code_spans, html_text
 from ..findings import Finding, Report
 from . import chart as chart_mod
 from . import common
@@ -41,12 +40,16 @@ def e(value: Any) -> str:
     return html_text(str(value))
 
 
-_CODE = re.compile(r"`([^`\n]+)`")
-
-
 def ec(value: Any) -> str:
-    """Escape like :func:`e`, then show `backtick` spans (commands in remedies) as code."""
-    return _CODE.sub(r"<code>\1</code>", e(value))
+    """Escape like :func:`e`, showing `backtick` spans (commands in remedies) as code.
+
+    Spans are read by CommonMark's rule (:func:`analyzer.safetext.code_spans`): the tool
+    fences a command that holds the customer's backticks with a longer run
+    (:func:`analyzer.safetext.code`), so those backticks stay inside their span."""
+    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    return "".join(f"<code>{html_text(piece)}</code>" if is_code else html_text(piece)
+                   for is_code, piece in code_spans(str(value)))
 
 
 def ep(value: Any) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..safetext import UNSAFE, escape_unsafe
+from ..safetext import UNSAFE, code, code_spans, escape_unsafe
 from ..findings import Finding, Report
 from . import common
 
@@ -23,6 +23,8 @@ MAX_OTHERS = 8             # further root causes listed under the verdict
 
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")
 _SPECIAL_IN_CODE = re.compile(r"(\|)")
+#: in a code span's content: what opens a fenced code block at the start of a line
+_FENCE_LIKE = re.compile(r"```|~~~")
 #: a line starting like this would become a list item, heading, quote or rule
 _BLOCK_START = re.compile(r"^(\s*)([-+*>](?=\s|$)|#{1,6}(?=\s|$)|=+\s*$|-{2,}\s*$|"
                           r"\d{1,9}[.)](?=\s|$))")
@@ -31,26 +33,27 @@ _BLOCK_START = re.compile(r"^(\s*)([-+*>](?=\s|$)|#{1,6}(?=\s|$)|=+\s*$|-{2,}\s*
 def esc(text: Any, *, cell: bool = False) -> str:
     """Escape Markdown and HTML syntax in text so it renders literally.
 
-    Balanced single-backtick spans (```reg export ...```) are kept as code spans — code is shown
-    literally by every renderer, so nothing inside needs escaping except ``|`` in a table
-    ``cell``. Everything else is backslash-escaped; newlines and tabs become spaces.
+    Backtick code spans (```reg export ...```, read by CommonMark's rule with
+    :func:`analyzer.safetext.code_spans`) are kept as code spans, fenced anew so the
+    backticks inside cannot end them — code is shown literally by every renderer, so nothing
+    inside needs escaping except ``|`` in a table ``cell``. A span whose content could open
+    a fenced block once wrapped to a line start (a run of three backticks or tildes), or
+    needs a fence of three, is written as escaped text instead. Everything else is
+    backslash-escaped; newlines and tabs become spaces.
     """
     if text is None:
         return ""
-    s = UNSAFE.sub(escape_unsafe, str(text).replace("\r", " ").replace("\n", " ")
-                   .replace("\t", " "))
-    parts = s.split("`")
-    # unbalanced backticks, or a run of two or more (CommonMark pairs runs of equal length,
-    # and three at a line start open a fence that swallows the rest of the report: a
-    # customer's service name can hold them): escape them all, no code spans
-    if len(parts) % 2 == 0 or "``" in s:
-        return _SPECIAL.sub(r"\\\1", s)
     out = []
-    for i, p in enumerate(parts):
-        if i % 2:
-            out.append("`" + (_SPECIAL_IN_CODE.sub(r"\\\1", p) if cell else p) + "`")
-        else:
-            out.append(_SPECIAL.sub(r"\\\1", p))
+    for is_code, piece in code_spans(str(text)):
+        piece = UNSAFE.sub(escape_unsafe, piece.replace("\r", " ").replace("\n", " ")
+                           .replace("\t", " "))
+        if is_code and not _FENCE_LIKE.search(piece):
+            span = code(_SPECIAL_IN_CODE.sub(r"\\\1", piece) if cell else piece)
+            if not span.startswith("```"):
+                out.append(span)
+                continue
+        # (customer backticks outside a span are escaped: they cannot open one)
+        out.append(_SPECIAL.sub(r"\\\1", piece))
     return "".join(out)
 
 
