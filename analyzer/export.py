@@ -15,6 +15,7 @@ from __future__ import annotations
 import errno
 import io
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -24,12 +25,15 @@ import pandas as pd
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write to a temporary name next to ``path`` then rename: never a half-written file.
     An existing target that is not a plain file (``/dev/null``, a FIFO, a symlink) is
-    written through, not replaced by a file of ours."""
+    written through, not replaced by a file of ours; an existing plain file keeps its
+    permission bits (a report made read-only or group-readable stays so)."""
     path = Path(path)
     if path.is_symlink() or (path.exists() and not path.is_file()):
         with open(path, "wb") as fh:
             fh.write(data)
         return
+    # mkstemp makes the file 0600; a new report is shared like any file the user writes
+    mode = stat.S_IMODE(path.stat().st_mode) if path.is_file() else 0o666 & ~_umask()
     for up in (path.parent, *path.parent.parents):   # a file where a folder must be
         if up.exists():
             if not up.is_dir():
@@ -40,8 +44,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-        # mkstemp makes the file 0600; a report is shared like any file the user writes
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import pandas as pd
 
@@ -60,3 +61,35 @@ def test_timesketch_csv_keeps_every_row_through_its_importer():
     timed = df["time"].notna().to_numpy()
     assert got[timed].equals(df["time"][timed].astype(got.dtype))
     assert ts["datetime"][~timed].tolist() == ["1970-01-01T00:00:00.000000+00:00"]
+
+
+def test_writing_over_a_file_keeps_its_permission_bits(tmp_path):
+    """``-o FILE`` renamed a fresh temporary file over the target, so a report the user
+    had made read-only (0444) or group-readable (0640) came back with the umask's mode."""
+    import os
+    import stat
+
+    from typer.testing import CliRunner
+
+    from analyzer.cli import app
+
+    for mode in (0o444, 0o640, 0o600):
+        target = tmp_path / f"r{mode:o}.txt"
+        target.write_text("old")
+        target.chmod(mode)
+        export.atomic_write_text(target, "new")
+        assert target.read_text() == "new"
+        assert stat.S_IMODE(target.stat().st_mode) == mode
+    fresh = tmp_path / "fresh.txt"                  # a new file: 0666 less the umask, as before
+    mask = os.umask(0o022)
+    os.umask(mask)
+    export.atomic_write_bytes(fresh, b"x")
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o666 & ~mask
+    report = tmp_path / "timeline.csv"
+    report.write_text("old")
+    report.chmod(0o640)
+    sample = Path(__file__).resolve().parents[1] / "sample_data" / "healthy-2003.zip"
+    r = CliRunner().invoke(app, ["timeline", str(sample), "-j", "1", "-f", "csv",
+                                 "-o", str(report)])
+    assert r.exit_code == 0, r.output
+    assert report.read_text() != "old" and stat.S_IMODE(report.stat().st_mode) == 0o640
