@@ -43,3 +43,32 @@ def test_evidence_count_of_the_protocol_error_burst_sample():
     text = terminal.render(res)
     assert (f"… {f.evidence_total - shown} more matching rows not shown; the JSON report "
             f"(--format json) carries {len(f.evidence)} of them") in text
+
+
+def test_a_terminal_gets_lines_wrapped_between_words_with_a_hanging_indent():
+    """On an 80-column terminal a third of the lines were longer than the screen, left to
+    the terminal to break mid-word, the continuation without the indent that shows what it
+    belongs to (found by review). Same words, same order, each piece on the screen."""
+    import io
+    import re
+    from rich.console import Console
+    r = analyzer.analyze(SAMPLES / "protocol-error-burst.zip")
+    buf = io.StringIO()
+    terminal.print_rich(r, Console(file=buf, width=80, force_terminal=True, color_system=None))
+    out = buf.getvalue().splitlines()
+    plain = terminal.render(r).splitlines()
+    assert max(map(len, out)) <= 80 < max(map(len, plain))
+    assert re.sub(r"\s+", "", "".join(out)) == re.sub(r"\s+", "", "".join(plain))
+    words = set(" ".join(plain).split())
+    j = wrapped = 0
+    for ln in plain:                     # each line: its pieces, continuations indented
+        indent = len(ln) - len(ln.lstrip(" "))
+        assert ln.startswith(out[j].rstrip())
+        got, j = re.sub(r"\s+", "", out[j]), j + 1
+        while got != re.sub(r"\s+", "", ln):
+            # a word is cut only when it is longer than a line (a registry path): any
+            # other piece ends at a word the plain text also ends at
+            assert out[j - 1].split()[-1] in words or len(out[j - 1]) == 80, out[j - 1]
+            assert out[j].startswith(" " * (indent + 2)) and out[j][indent + 2] != " ", out[j]
+            got, j, wrapped = got + re.sub(r"\s+", "", out[j]), j + 1, wrapped + 1
+    assert j == len(out) and wrapped > 10

@@ -144,14 +144,44 @@ def render(result: Any) -> str:
 
 
 def print_rich(result: Any, console) -> None:
-    """The same lines with colour, on a rich Console."""
+    """The same lines with colour, on a rich Console, wrapped at its width between words
+    with a hanging indent (left to the terminal, a long line broke mid-word and its
+    continuation lost the indent that shows what it belongs to)."""
     from rich.text import Text
 
+    width = max(int(getattr(console, "width", 0) or 0), 20)
     for ln in lines(result):
         t = Text()
         for s, style in ln:
             t.append(s, style=STYLE.get(style, style) if style else None)
-        console.print(t, soft_wrap=True)
+        plain = t.plain
+        indent = len(plain) - len(plain.lstrip(" "))
+        hang = min(indent + 2, width // 2)
+        for n, (a, b) in enumerate(_wrap_spans(plain, width, indent, hang)):
+            piece = t[a:b]
+            if n:
+                piece = Text(" " * hang) + piece
+            console.print(piece, soft_wrap=True)
+
+
+def _wrap_spans(plain: str, width: int, indent: int, hang: int) -> list[tuple[int, int]]:
+    """``[(start, end)]`` of the pieces ``plain`` is printed in: the first up to ``width``
+    characters, the others up to ``width - hang`` (they get ``hang`` spaces), each broken
+    at the last space that fits (mid-word only when a word is longer than a line)."""
+    spans = []
+    pos, room = 0, width
+    while len(plain) - pos > room:
+        lo = pos + (indent if not spans else 0) + 1
+        cut = plain.rfind(" ", lo, pos + room + 1)
+        if cut < lo:
+            cut = pos + room                      # one word longer than the line
+        spans.append((pos, cut))
+        pos = cut
+        while pos < len(plain) and plain[pos] == " ":
+            pos += 1
+        room = width - hang
+    spans.append((pos, len(plain)))
+    return spans
 
 
 __all__ = ["render", "print_rich", "lines"]
