@@ -228,10 +228,15 @@ def verdict(report: Report) -> Verdict:
                        unchecked=unchecked, unchecked_by_host=by_host)
     if checks["fail"]:
         # nothing shown, yet checks failed: their findings are below --min-severity
-        hidden = sum(len(c.hidden) for c, o in zip(report.checks, outcomes) if o == "fail")
+        # (an informational check whose finding is hidden failed too: the JSON says "fail")
+        failed = [c for c, o in zip(report.checks, outcomes)
+                  if o == "fail" or (o == "info" and c.hidden)]
+        hidden = [h for c in failed for h in c.hidden]
+        infos = hidden.count("info")
         return Verdict(None, "No finding shown at the chosen minimum severity",
-                       f"{checks['fail']} check(s) failed with {hidden} finding(s) below "
-                       "--min-severity; run without it to see them.",
+                       f"{len(failed)} check(s) failed with {len(hidden)} finding(s) below "
+                       "--min-severity" + (f" ({infos} of them informational)" if infos else "")
+                       + "; run without it to see them.",
                        None, [], counts, checks, asks, filtered=True, status="filtered")
     n_ne = checks["not-evaluated"]
     acc = report.accounting or {}
