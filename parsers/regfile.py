@@ -102,48 +102,74 @@ _HEX_MORE = re.compile(r"^[0-9a-fA-F]{1,2}\s*(?:,|\\|$)")
 def _logical_lines(text: str, line_offset: int):
     """Yield (first line number, joined text) with ``\\`` continuations folded in. As
     Windows' ``reg import`` does, a comment after the ``\\`` and blank or comment lines
-    inside a wrapped list are skipped (Wine's import tests: Multi-Line7/10, Wine16)."""
+    inside a wrapped list are skipped (Wine's import tests: Multi-Line7/10, Wine16).
+
+    Linear in the size of a wrapped value (``reg export`` of ``...\\Control`` holds the
+    AppCompatCache, 1.5 MB in 20,000 lines; re-reading the value at every line cost minutes
+    and the file's time budget): the pieces go into a list, and each continuation is looked
+    at alone. The wrap mark of the text joined so far is always in its last piece (the one
+    before was the leftmost; a continuation starts with a hex digit), and the name's end,
+    the first ``=`` and whether the data is a string are kept from the pieces read."""
     # not splitlines(): \x0b, \x1c, \u2028 may sit in data; \r\r\n is one line end
     lines = T.split_any_lines(text)
     i = 0
     n = len(lines)
     while i < n:
         start = i
-        cur = lines[i].strip()
+        first = lines[i].strip()
         i += 1
+        pieces = [first]
+        if first.startswith(("[", ";", "#")) or "=" not in first:
+            yield start + 1 + line_offset, first
+            continue
+        data = _data_start(first)           # None: a quoted name not closed on this line
         # a hex list wraps with ",\" at the end; a string value never ends with a bare "\"
-        while i < n and not cur.startswith(("[", ";", "#")) and "=" in cur \
-                and not _ends_in_string(cur) and (m := _WRAP.search(cur, _data_start(cur))):
+        in_string = bool(data) and _is_string(first[data:])
+        eq = first.find("=")
+        base = 0                            # length of the pieces before the last one
+        while i < n and eq >= 0 and not in_string:
+            m = _WRAP.search(pieces[-1], max(0, (data or 0) - base))
+            if not m:
+                break
             j = i
             while j < n and (not lines[j].strip() or lines[j].lstrip().startswith(";")):
                 j += 1
-            if j < n and _HEX_MORE.match(lines[j].strip()):
-                cur = cur[:m.start()].rstrip() + lines[j].strip()
-                i = j + 1
-            else:                       # nothing continues it: the list ends with ","
-                cur = cur[:m.start()].rstrip()
-                break
-        yield start + 1 + line_offset, cur
+            pieces[-1] = pieces[-1][:m.start()].rstrip()
+            if not (j < n and _HEX_MORE.match(lines[j].strip())):
+                break                       # nothing continues it: the list ends with ","
+            piece = lines[j].strip()
+            i = j + 1
+            base += len(pieces[-1])
+            if eq >= base:                  # the only "=" was in the comment after the "\"
+                eq = -1
+            if eq < 0 and (k := piece.find("=")) >= 0:
+                eq = base + k
+            pieces.append(piece)
+            if data is None and (q := _QUOTE_END.match(piece)):
+                data = base + q.end()       # (a name's closing quote on a continuation)
+                in_string = _is_string(piece[q.end():])
+        yield start + 1 + line_offset, "".join(pieces)
 
 
-def _data_start(s: str) -> int:
+#: The rest of a quoted name up to its closing quote, read as :func:`_parse_quoted` does.
+_QUOTE_END = re.compile(r'(?:[^\\"]|\\.)*+"', re.DOTALL)
+
+
+def _data_start(s: str) -> int | None:
     """Where the data of a value line starts (after its quoted name): a name may hold
     a backslash before a semicolon (a value named ``\\;``), which is no wrap mark with a
-    comment."""
+    comment. 0 for a line without a name, None for a quoted name not closed on ``s``."""
     try:
         _, rest = _parse_name(s)
     except ValueError:
-        return 0
+        return None if s.startswith('"') else 0
     return len(s) - len(rest)
 
 
-def _ends_in_string(s: str) -> bool:
-    """True when the value part of ``s`` is a quoted string (its last \\ is an escape)."""
-    try:
-        _, rest = _parse_name(s)
-    except ValueError:
-        return False
-    return rest.lstrip().lstrip("=").lstrip().startswith('"')
+def _is_string(data: str) -> bool:
+    """True when ``data`` (what follows a value's name) is a quoted string, whose last \\
+    is an escape, never a wrap mark."""
+    return data.lstrip().lstrip("=").lstrip().startswith('"')
 
 
 _NUMBER_SIZES = {"REG_DWORD": 4, "REG_DWORD_BIG_ENDIAN": 4, "REG_QWORD": 8}

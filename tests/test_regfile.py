@@ -470,3 +470,39 @@ def test_a_value_named_backslash_semicolon_is_no_wrapped_line():
     res = regfile.parse_text(text, "t.reg")
     assert res.warnings == []
     assert sorted(orjson.loads(d)["name"] for d in res.frame["data"]) == ["\\;", "b"]
+
+
+def _reg_hex(name: str, data: bytes, typ: str = "hex") -> str:
+    """A value as regedit wraps it: 25 bytes a line, ``,\\`` and two spaces of indent."""
+    lines, cur = [], f'"{name}"={typ}:'
+    for i, b in enumerate(data):
+        piece = f"{b:02x}" + ("," if i < len(data) - 1 else "")
+        if len(cur) + len(piece) > 77:
+            lines.append(cur + "\\")
+            cur = "  "
+        cur += piece
+    return "\r\n".join(lines + [cur])
+
+
+@pytest.mark.timeout(60)
+def test_a_megabyte_wrapped_value_keeps_the_file_within_its_time_budget(tmp_path):
+    """``reg export HKLM\\SYSTEM\\CurrentControlSet\\Control`` holds Session Manager's
+    AppCompatCache, 1.5 MB of hex in 20,000 wrapped lines: joining them re-read the value at
+    every line (quadratic), the file ran over its time budget and no row at all was kept —
+    fDenyTSConnections in another key was lost with it."""
+    import random
+
+    import analyzer
+
+    blob = random.Random(7).randbytes(1_500_000)
+    text = ("Windows Registry Editor Version 5.00\r\n\r\n"
+            "[HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\Control\\Session Manager\\AppCompatCache]\r\n"
+            + _reg_hex("AppCompatCache", blob) + "\r\n\r\n"
+            "[HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\Control\\Terminal Server]\r\n"
+            "\"fDenyTSConnections\"=dword:00000001\r\n\r\n")
+    (tmp_path / "SYSTEM-Control.reg").write_bytes(b"\xff\xfe" + text.encode("utf-16-le"))
+    b = analyzer.load(tmp_path)
+    assert list(b.inventory["status"]) == ["parsed"], b.inventory.iloc[0].to_dict()
+    v = {orjson.loads(d)["name"]: orjson.loads(d) for d in b.timeline["data"]}
+    assert v["fDenyTSConnections"]["value"] == 1
+    assert v["AppCompatCache"]["raw"] == blob.hex()
