@@ -13,6 +13,9 @@ Format rules handled
     decoded to text (UTF-16LE in 5.00, ANSI in REGEDIT4) and REG_QWORD / DWORD LE/BE to ints;
     ``,\\`` continuation lines; ``;`` and ``#`` comments; blank lines, indentation (spaces or
     tabs), CRLF or LF, missing final newline. Anything unreadable is a warning with its line.
+    regedit ends every file with CRLF: in a file without one (a copy cut short) the last value
+    is read only when it is provably whole (8 DWORD digits, a string list's terminator, a
+    number's size); otherwise it is a warning, not a shortened value.
 
 Output rows (``kind="reg"``, ``time`` NaT: an export carries no capture time)
     ``reg:value``: data ``hive``, ``key`` (normalised: ``HKLM\\SYSTEM\\CurrentControlSet\\...``),
@@ -196,6 +199,49 @@ def _cut_value(line: str) -> str | None:
     return None
 
 
+def _unproven_end(line: str, ansi: bool) -> tuple[bool, str] | None:
+    """For the hex list on the last line of a file cut short (no final newline; regedit ends
+    every file with CRLF): None when its end proves it whole — a string type's terminator
+    (``00,00``; ``00,00,00,00`` for REG_MULTI_SZ; single bytes in REGEDIT4), a number type's
+    size, a comment after the list — else (it looks cut, why). ``looks cut`` is False for
+    types without an end mark (REG_BINARY...), which a file cut there cannot tell apart."""
+    try:
+        _, rest = _parse_name(line)
+    except ValueError:
+        return None
+    rest = rest.lstrip()
+    if not rest.startswith("="):
+        return None
+    data = rest[1:].strip()
+    if data.lower().startswith("hex:"):
+        type_name, body = "REG_BINARY", data[4:]
+    elif m := _HEX_TYPED.match(data):
+        num = int(m.group(1), 16)
+        type_name, body = rc.TYPE_NAMES.get(num, f"REG_UNKNOWN_0x{num:x}"), data[m.end():]
+    else:
+        return None
+    if ";" in body:
+        return None                     # a comment after the list: the list ended
+    try:
+        raw = _hex_bytes(body)
+    except ValueError:
+        return None                     # not read anyway: _value says why
+    unit = 1 if ansi else 2
+    if type_name in ("REG_SZ", "REG_EXPAND_SZ"):
+        if len(raw) % unit == 0 and raw[-unit:] == bytes(unit):
+            return None
+        return True, f"{type_name} hex list of {len(raw)} bytes without its terminator"
+    if type_name == "REG_MULTI_SZ":
+        if len(raw) % unit == 0 and (raw[-2 * unit:] == bytes(2 * unit) or raw == bytes(unit)):
+            return None
+        return True, f"REG_MULTI_SZ hex list of {len(raw)} bytes without its closing empty string"
+    if type_name in _NUMBER_SIZES:
+        if len(raw) >= _NUMBER_SIZES[type_name]:
+            return None
+        return True, f"{type_name} hex list of {len(raw)} of {_NUMBER_SIZES[type_name]} bytes"
+    return False, f"{type_name} hex list of {len(raw)} bytes (nothing in its data marks its end)"
+
+
 def _records(text: str, version: str, source: str, warnings: list[ParseWarning],
              line_offset: int):
     ansi = version == "4"
@@ -247,6 +293,14 @@ def _records(text: str, version: str, source: str, warnings: list[ParseWarning],
                 # a wrong value must not decide the configuration: not read
                 warn(warnings, source, lineno, f"{why}: the file looks cut inside this value; "
                      "not read")
+                continue
+            if why is None and cut and lineno == last and (doubt := _unproven_end(line, ansi)) \
+                    and (doubt[0] or sure_cut or maybe_cut):
+                # a list cut between two bytes reads as a whole one: a thumbprint of 18
+                # bytes, ['lic1.'] for ['lic1.corp.local', 'lic2']. Not read unless its end
+                # proves it whole, or the file is plainly hand-written (short DWORDs)
+                warn(warnings, source, lineno, f"{doubt[1]}, the last value of a file without "
+                     "a final newline: the file may be cut inside this value; not read")
                 continue
             if why and maybe_cut and lineno == last:
                 warn(warnings, source, lineno, f"{why} at the end of a file without a final "

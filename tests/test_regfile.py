@@ -506,3 +506,64 @@ def test_a_megabyte_wrapped_value_keeps_the_file_within_its_time_budget(tmp_path
     v = {orjson.loads(d)["name"]: orjson.loads(d) for d in b.timeline["data"]}
     assert v["fDenyTSConnections"]["value"] == 1
     assert v["AppCompatCache"]["raw"] == blob.hex()
+
+
+_LIC = r"HKLM\SYSTEM\CurrentControlSet\Services\TermService\Parameters\LicenseServers"
+_CUT_EXPORT = (
+    "Windows Registry Editor Version 5.00\r\n\r\n"
+    "[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\\WinStations\\RDP-Tcp]\r\n"
+    '"PortNumber"=dword:00000d3d\r\n"SecurityLayer"=dword:00000002\r\n'
+    '"SSLCertificateSHA1Hash"=hex:1a,2b,3c,4d,5e,6f,70,81,92,a3,b4,c5,d6,e7,f8,09,10,\\\r\n'
+    "  11,12,13\r\n\r\n"
+    "[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\TermService\\Parameters\\LicenseServers]\r\n"
+    '"SpecifiedLicenseServers"=hex(7):6c,00,69,00,63,00,31,00,2e,00,63,00,6f,00,72,00,\\\r\n'
+    "  70,00,2e,00,6c,00,6f,00,63,00,61,00,6c,00,00,00,6c,00,69,00,63,00,32,00,00,00,\\\r\n"
+    "  00,00\r\n\r\n")
+
+
+@pytest.mark.parametrize("cut_after,name,line", [
+    ("  11", "SSLCertificateSHA1Hash", 6),                       # 18 of 20 bytes
+    ("6c,00,69,00,63,00,31,00,2e,00", "SpecifiedLicenseServers", 10),        # ['lic1.']
+    ("6c,00,00,00,6c,00,69,00,63,00", "SpecifiedLicenseServers", 10),        # [..., 'lic']
+    ("6c,00,00,00", "SpecifiedLicenseServers", 10),       # ['lic1.corp.local'], lic2 lost
+])
+def test_a_file_cut_between_two_bytes_of_its_last_value_does_not_read_it_whole(
+        tmp_path, cut_after, name, line):
+    """A copy cut inside a hex list at a byte boundary gave a shortened value as if whole:
+    a thumbprint of 18 bytes, SpecifiedLicenseServers ['lic1.']."""
+    p = tmp_path / "cut.reg"
+    p.write_bytes(b"\xff\xfe" + _CUT_EXPORT[:_CUT_EXPORT.index(cut_after) + len(cut_after)]
+                  .encode("utf-16-le"))
+    res = regfile.parse(p)
+    v = values(res)
+    assert name not in {k[1] for k in v}
+    assert v[(RDPTCP, "PortNumber")]["value"] == 3389 and v[(RDPTCP, "SecurityLayer")]["value"] == 2
+    assert [w.locator for w in res.warnings] == [f"line {line}"]
+    assert "may be cut inside this value; not read" in res.warnings[0].message
+
+
+def test_a_last_value_whose_end_proves_it_whole_is_read_without_a_final_newline(tmp_path):
+    p = tmp_path / "whole.reg"
+    p.write_bytes(b"\xff\xfe" + _CUT_EXPORT.rstrip("\r\n").encode("utf-16-le"))
+    res = regfile.parse(p)
+    assert res.warnings == []
+    assert values(res)[(_LIC, "SpecifiedLicenseServers")]["value"] == ["lic1.corp.local", "lic2"]
+    # REGEDIT4 (ANSI): one NUL ends a string, two a list; a QWORD is whole at 8 bytes
+    key = "[HKEY_LOCAL_MACHINE\\SOFTWARE\\X]\r\n"
+    for last, want in (('"S"=hex(2):25,41,25,00', "%A%"), ('"M"=hex(7):61,00,62,00,00', ["a", "b"]),
+                       ('"Q"=hex(b):01,00,00,00,00,00,00,00', 1)):
+        res = regfile.parse_text(f"REGEDIT4\r\n\r\n{key}{last}", "x.reg")
+        assert res.warnings == [] and [x["value"] for x in values(res).values()] == [want]
+    # the same list without its terminator: cut (a string type always ends with one)
+    res = regfile.parse_text(f'REGEDIT4\r\n\r\n{key}"M"=hex(7):61,00,62', "x.reg")
+    assert values(res) == {} and "may be cut" in res.warnings[0].message
+
+
+def test_a_binary_last_value_of_a_hand_written_script_is_read():
+    """Short DWORDs say a person wrote the script (regedit writes 8 digits): no final newline
+    is then no sign of a cut, and a binary value (no end mark to prove it) is read."""
+    key = "[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\\WinStations\\RDP-Tcp]"
+    res = regfile.parse_text(f"Windows Registry Editor Version 5.00\n\n{key}\n"
+                             '"SecurityLayer"=dword:2\n"SSLCertificateSHA1Hash"=hex:1a,2b,3c', "h.reg")
+    assert res.warnings == []
+    assert values(res)[(RDPTCP, "SSLCertificateSHA1Hash")]["raw"] == "1a2b3c"
