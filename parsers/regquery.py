@@ -34,8 +34,14 @@ INFO = ParserInfo(
 
 _KEY = re.compile(r"^(HKEY_(LOCAL_MACHINE|CURRENT_USER|CLASSES_ROOT|USERS|CURRENT_CONFIG)"
                   r"|HKLM|HKCU|HKCR|HKU|HKCC)(\\.*)?$", re.IGNORECASE)
-_VALUE = re.compile(r"^(?:\s{2,}|\t)(?P<name>.*?)(?:\t|\s{2,})(?P<type>REG_[A-Z_]+|REG_UNKNOWN)"
-                    r"(?:(?:\t|\s{2,}|\s)(?P<data>.*))?$")
+#: ``    Name    REG_TYPE    data``: indented by two blanks or a tab; name and type apart by
+#: a tab or two blanks (a name may hold single blanks). The name ends only after a non-blank
+#: (atomic steps) and the indent is taken whole: the lazy ``.*?`` name of old tried a
+#: separator at every blank of a long run, quadratic (4 s for a 40,000-blank line). A type
+#: right after the indent (no name) is the second branch, tried last as before.
+_VALUE = re.compile(r"^(?:(?=\s\s|\t)\s*+(?P<name>(?>\s*\S)*?)(?:\t|\s{2,})"
+                    r"|(?=\s{4}|\s\s\t|\t\s\s|\t\t)\s*+)"
+                    r"(?P<type>REG_[A-Z_]+|REG_UNKNOWN)(?:(?:\t|\s{2,}|\s)(?P<data>.*))?$")
 _DEFAULT = re.compile(r"^[(<].*[)>]$")
 
 
@@ -82,7 +88,7 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
         if key is None:
             warn(warnings, source, lineno, "value line outside of any key (ignored)")
             continue
-        name = m.group("name").strip()
+        name = (m.group("name") or "").strip()
         if _DEFAULT.match(name):      # (Default), (Standard), (по умолчанию), <NO NAME> (XP)
             name = ""
         type_name = m.group("type")

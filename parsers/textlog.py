@@ -119,7 +119,10 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
 
 #: Lines between command outputs that hold no data: prompts (``C:\\>qwinsta``, ``PS C:\\>``),
 #: banners (``===== netstat -ano =====``), script comments (``#``, ``REM``, ``::``).
-_NOISE = re.compile(r"^\s*(?:PS\s+)?[A-Za-z]:\\[^>]*>|^\s*[=*~_-]{3,}|.*[=*#~_-]{3,}\s*$"
+#: (A banner run at the end is sought from run starts only: ``.*[=*#~_-]{3,}`` tried every
+#: split of a long run, quadratic: 2 s for a line of 20,000 dashes.)
+_NOISE = re.compile(r"^\s*(?:PS\s+)?[A-Za-z]:\\[^>]*>|^\s*[=*~_-]{3,}"
+                    r"|.*?(?<![=*#~_-])[=*#~_-]{3,}+\s*+$"
                     r"|^\s*(?:#|::|REM\b)", re.IGNORECASE)
 
 

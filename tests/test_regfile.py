@@ -567,3 +567,36 @@ def test_a_binary_last_value_of_a_hand_written_script_is_read():
                              '"SecurityLayer"=dword:2\n"SSLCertificateSHA1Hash"=hex:1a,2b,3c', "h.reg")
     assert res.warnings == []
     assert values(res)[(RDPTCP, "SSLCertificateSHA1Hash")]["raw"] == "1a2b3c"
+
+
+@pytest.mark.timeout(60)
+def test_a_reg_query_line_with_a_long_run_of_blanks_is_read_in_linear_time():
+    """An indented line that is no value line, with 200,000 blanks in it: the lazy name of
+    the value pattern tried a separator at every blank (1 s at 20,000, minutes here)."""
+    text = ("HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\n"
+            "    fDenyTSConnections    REG_DWORD    0x1\n"
+            "  x" + " " * 200_000 + "y REG_SZ\n"
+            "    TSUserEnabled    REG_DWORD    0x0\n")
+    res = regquery.parse_text(text, "q.txt")
+    assert {k[1]: x["value"] for k, x in values(res).items()} == {"fDenyTSConnections": 1,
+                                                                  "TSUserEnabled": 0}
+    assert [(w.locator, w.message[:19]) for w in res.warnings] == [("line 3", "value line not read")]
+
+
+#: The value-line pattern before it was made linear: the oracle for the one that replaced it.
+_OLD_VALUE = r"^(?:\s{2,}|\t)(?P<name>.*?)(?:\t|\s{2,})(?P<type>REG_[A-Z_]+|REG_UNKNOWN)" \
+             r"(?:(?:\t|\s{2,}|\s)(?P<data>.*))?$"
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from([" ", "  ", "\t", "\x0b", "a", "b c", "(", ")", "Z", "_", "0x1",
+                                 "REG_", "REG_SZ", "REG_DWORD", "REG_UNKNOWN"]), max_size=12))
+def test_the_linear_value_pattern_splits_lines_as_the_old_one_did(parts):
+    import re
+
+    line = "".join(parts)
+    old, new = re.match(_OLD_VALUE, line), regquery._VALUE.match(line)
+    assert (old is None) == (new is None)
+    if old:
+        assert (old["name"], old["type"], old["data"]) == (new["name"] or "", new["type"],
+                                                           new["data"])

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import analyzer
 import parsers
@@ -249,3 +250,30 @@ def test_a_file_mixing_utf16_and_oem_runs_is_read_whole(tmp_path, order):
     procs = P.processes(b.timeline)
     assert "Gerätedienst" in procs.set_index("pid").loc[1096, "services"]
     assert not b.warnings, b.warnings
+
+
+@pytest.mark.timeout(60)
+def test_a_line_with_a_long_dash_run_between_outputs_is_looked_at_in_linear_time():
+    """The banner pattern for unread lines tried every split of a dash run: 2 s for 20,000
+    dashes, minutes here. Not a banner (it does not end in one): said, not read."""
+    net = (FIX / "netstat_ano_2003_conflict.txt").read_bytes().decode("latin-1")
+    task = (FIX / "tasklist_svc_2003.txt").read_bytes().decode("latin-1")
+    text = net.replace("\r\n", "\n") + "\na" + "-" * 150_000 + "x\n" + task.replace("\r\n", "\n")
+    res = textlog.parse_text(text, "diag.log")
+    assert [b["kind"] for b in res.stats["blocks"]] == ["netstat", "tasklist"]
+    unread = [w for w in res.warnings if "outside every recognised" in w.message]
+    line = net.replace("\r\n", "\n").count("\n") + 2
+    assert [w.locator for w in unread] == [f"line {line}"]
+    assert unread[0].message.endswith(f"(line {line})")
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(["-", "=", "*", "#", "~", "_", " ", "\t", "a", "C:\\", ">", "PS ",
+                                 "REM", "rem ", "::", "x"]), max_size=12))
+def test_the_linear_noise_pattern_matches_what_the_old_one_did(parts):
+    import re
+
+    old = re.compile(r"^\s*(?:PS\s+)?[A-Za-z]:\\[^>]*>|^\s*[=*~_-]{3,}|.*[=*#~_-]{3,}\s*$"
+                     r"|^\s*(?:#|::|REM\b)", re.IGNORECASE)
+    line = "".join(parts)
+    assert bool(old.match(line)) == bool(textlog._NOISE.match(line))
