@@ -192,18 +192,20 @@ def locator(line: int, key: str) -> str:
 
 def _with_command_output(text: str, source: str, options: ParseOptions | None,
                          parse_text) -> ParseResult:
-    """``parse_text`` of the file, and of the netstat / tasklist / qwinsta / systeminfo
-    outputs a support script wrote into the same file (``reg query ... & netstat -ano``):
-    those blocks go to their own parsers (:mod:`parsers.textlog`), the rest to ours, each
-    with the file's line numbers. Without this the registry or gpresult parser, sniffed
-    first, read the file and the other outputs were lost without a word."""
+    """``parse_text`` of the file, and of the netstat / tasklist / qwinsta / systeminfo /
+    registry outputs of another format a support script wrote into the same file
+    (``reg query ... & netstat -ano``): those blocks go to their own parsers
+    (:mod:`parsers.textlog`), the rest to ours, each with the file's line numbers. Without
+    this the registry or gpresult parser, sniffed first, read the file and the other outputs
+    were lost without a word."""
     import pandas as pd
 
     from . import textlog
     from .base import conform
 
     lines = T.split_lines(text)
-    blocks = textlog.find_blocks(lines)
+    blocks = textlog.find_blocks(lines, tuple(m for m in textlog.FORMATS
+                                              if m.parse_text is not parse_text))
     if not blocks:
         return parse_text(text, source, options)
     inside = [False] * len(lines)

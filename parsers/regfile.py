@@ -31,6 +31,9 @@ Example::
     "PortNumber"=dword:00000d3d
 
 gives one ``reg:value`` row with value 3389, type REG_DWORD.
+
+:func:`block_spans` finds such a script among command outputs in one file (a support script's
+``type export.reg`` after its ``netstat -ano``) for :mod:`parsers.textlog`.
 """
 from __future__ import annotations
 
@@ -76,6 +79,31 @@ def sniff_text(text: str) -> bool:
 
 def sniff(head: bytes, name: str = "") -> bool:
     return sniff_text(rc.head_text(head))
+
+
+def block_spans(lines: list[str]) -> list[tuple[int, int]]:
+    """(start, end) 0-based half-open line ranges of registry scripts in ``lines``: from a
+    header line over the lines a script is made of (keys, values, their wrapped hex lines,
+    comments, blank lines) to the last of them before a line of another kind."""
+    spans: list[tuple[int, int]] = []
+    i, n = 0, len(lines)
+    while i < n:
+        if not lines[i].strip() or _header(lines[i]) is None:
+            i += 1
+            continue
+        j = last = i
+        wraps = False                   # the last value line ends with its wrap mark
+        while j + 1 < n:
+            s = lines[j + 1].strip()
+            if s and not (s[0] in '[;#"@' or wraps and _HEX_MORE.match(s)):
+                break
+            j += 1
+            if s and s[0] != ";":
+                last = j
+                wraps = s[0] not in "[#" and bool(_WRAP.search(s))
+        spans.append((i, last + 1))
+        i = last + 1
+    return spans
 
 
 def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:

@@ -15,6 +15,9 @@ own key) is the default value, name "". "End of search" / "Fin de la búsqueda" 
 other chatter are ignored.
 
 Output: the same ``reg:value`` rows as :mod:`parsers.regfile` (``kind="reg"``).
+
+:func:`block_spans` finds ``reg query`` outputs among other command outputs in one file
+(``netstat -ano & reg query ...``) for :mod:`parsers.textlog`.
 """
 from __future__ import annotations
 
@@ -48,12 +51,9 @@ _DEFAULT = re.compile(r"^[(<].*[)>]$")
 def sniff_text(text: str) -> bool:
     lines = text[:8192].splitlines()
     for i, line in enumerate(lines[:-1]):
-        if _KEY.match(line.strip()) and not line.startswith((" ", "\t")):
-            for nxt in lines[i + 1:i + 4]:
-                if _VALUE.match(nxt.rstrip("\r")):
-                    return True
-                if nxt.strip():
-                    break
+        if _KEY.match(line.strip()) and not line.startswith((" ", "\t")) \
+                and _value_follows(lines, i):
+            return True
     return False
 
 
@@ -103,6 +103,63 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
         rows.append(rc.value_row(key_original=key, name=name, type_name=type_name, value=value,
                                  raw=raw, locator=rc.locator(lineno, key)))
     return result_from_rows(rows, parser=INFO.name, warnings=warnings)
+
+
+#: ``! REG.EXE VERSION 3.0``: the first line of Windows XP/2003's ``reg query`` output.
+_XP_BANNER = re.compile(r"^!\s*REG(?:\.EXE)?\s+VERSION\b", re.IGNORECASE)
+#: ``End of search: 2 match(es) found.`` (``reg query /f``, any language: words, a colon,
+#: a count): the last line of a search's output.
+_END_OF_SEARCH = re.compile(r"^[^\W\d_][^:\\]{2,60}:\s*\d+\b")
+
+
+def _is_key(line: str) -> bool:
+    return bool(line) and not line[0].isspace() and bool(_KEY.match(line.strip()))
+
+
+def block_spans(lines: list[str]) -> list[tuple[int, int]]:
+    """(start, end) 0-based half-open line ranges of ``reg query`` outputs in ``lines`` (for
+    :mod:`parsers.textlog`: a ``reg query`` after a netstat in one file). A block starts at
+    a key line followed by a value line (as :func:`sniff_text` asks) and holds key lines,
+    value lines, indented lines naming a ``REG_`` type, the blank lines between them and a
+    closing "End of search" line; XP's ``! REG.EXE VERSION 3.0`` just above belongs to it."""
+    spans: list[tuple[int, int]] = []
+    i, n = 0, len(lines)
+    while i < n:
+        if not (_is_key(lines[i]) and _value_follows(lines, i)):
+            i += 1
+            continue
+        start = i
+        for k in range(i - 1, max(i - 4, -1), -1):
+            if _XP_BANNER.match(lines[k].strip()):
+                start = k
+                break
+            if lines[k].strip():
+                break
+        j = last = i
+        while j + 1 < n:
+            nxt = lines[j + 1]
+            j += 1
+            if not nxt.strip():
+                continue                # a blank line belongs if a block line follows
+            if _is_key(nxt) or (nxt[0].isspace() and "REG_" in nxt):   # (every value line)
+                last = j
+                continue
+            if _END_OF_SEARCH.match(nxt):
+                last = j
+            break
+        spans.append((start, last + 1))
+        i = last + 1
+    return spans
+
+
+def _value_follows(lines: list[str], i: int) -> bool:
+    """A value line within the three lines after line ``i``, blank lines only between."""
+    for nxt in lines[i + 1:i + 4]:
+        if _VALUE.match(nxt.rstrip("\r")):
+            return True
+        if nxt.strip():
+            return False
+    return False
 
 
 def _decode(type_name: str, data: str):

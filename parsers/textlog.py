@@ -1,12 +1,14 @@
 """A text file holding several command outputs one after another (``diag.log``).
 
-Support scripts often run ``netstat -ano``, ``tasklist /svc``, ``qwinsta`` and ``systeminfo``
-into one file, with banners or prompts between them (``===== netstat -ano =====``,
-``C:\\>qwinsta``). Each format parser reports where its blocks are (``block_spans``); this
-module decodes the file once, collects the blocks, resolves overlaps (the longer block wins),
-and parses each block with its parser, keeping original line numbers in ``locator``.
+Support scripts often run ``netstat -ano``, ``tasklist /svc``, ``qwinsta``, ``systeminfo`` and
+``reg query`` (or ``type`` a ``reg export`` file) into one file, with banners or prompts
+between them (``===== netstat -ano =====``, ``C:\\>qwinsta``). Each format parser reports
+where its blocks are (``block_spans``); this module decodes the file once, collects the
+blocks, resolves overlaps (the longer block wins), and parses each block with its parser,
+keeping original line numbers in ``locator``.
 
-Rows are the format parsers' rows (their ``kind``: netstat, tasklist, qwinsta, systeminfo).
+Rows are the format parsers' rows (their ``kind``: netstat, tasklist, qwinsta, systeminfo,
+reg).
 ``stats["blocks"]`` lists ``{"kind", "parser", "first_line", "last_line", "records",
 "warnings"}`` per block (1-based, inclusive); ``meta`` merges the blocks' hints (the first
 ``host`` found wins). Lines outside every block are counted in ``stats["unclaimed_lines"]``.
@@ -24,18 +26,18 @@ from typing import Any
 
 import pandas as pd
 
-from . import netstat, qwinsta, systeminfo, tasklist
+from . import netstat, qwinsta, regfile, regquery, systeminfo, tasklist
 from . import text as T
 from .base import (ParseOptions, ParseResult, ParserInfo, ParseWarning, conform, empty_frame,
                    warn)
 
 INFO = ParserInfo(name="textlog", kind="textlog", text=True,
                   description="several command outputs (netstat, tasklist, qwinsta, "
-                              "systeminfo) in one text file",
+                              "systeminfo, reg query, .reg text) in one text file",
                   sniffs="blocks of at least two different command outputs")
 
 #: The format parsers, in the order their blocks are preferred on a tie.
-FORMATS = (netstat, tasklist, qwinsta, systeminfo)
+FORMATS = (netstat, tasklist, qwinsta, systeminfo, regquery, regfile)
 
 
 @dataclass
@@ -46,10 +48,10 @@ class Block:
     module: Any = None
 
 
-def find_blocks(lines: list[str]) -> list[Block]:
-    """Non-overlapping blocks of known command outputs, in file order."""
+def find_blocks(lines: list[str], formats=FORMATS) -> list[Block]:
+    """Non-overlapping blocks of known command outputs (of ``formats``), in file order."""
     cands: list[Block] = []
-    for mod in FORMATS:
+    for mod in formats:
         spans = getattr(mod, "block_spans", None)
         if spans is None:
             continue
@@ -61,8 +63,8 @@ def find_blocks(lines: list[str]) -> list[Block]:
             if e > s:
                 cands.append(Block(mod.INFO.kind, s, e, mod))
     # longest first; a block overlapping an already chosen one is dropped
-    order = {m.INFO.kind: i for i, m in enumerate(FORMATS)}
-    cands.sort(key=lambda b: (-(b.end - b.start), order[b.kind], b.start))
+    order = {m.INFO.name: i for i, m in enumerate(formats)}
+    cands.sort(key=lambda b: (-(b.end - b.start), order[b.module.INFO.name], b.start))
     chosen: list[Block] = []
     for b in cands:
         if all(b.end <= c.start or b.start >= c.end for c in chosen):
@@ -85,7 +87,9 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
     infos: list[dict[str, Any]] = []
     claimed = 0
     for b in blocks:
-        chunk = "\n".join(lines[b.start:b.end])
+        # with the line end the file has after the block (a registry script without one
+        # looks cut short)
+        chunk = "\n".join(lines[b.start:b.end]) + ("\n" if b.end < len(lines) else "")
         try:
             res = b.module.parse_text(chunk, source, options, line_offset=line_offset + b.start)
         except Exception as e:  # one bad block must not lose the others

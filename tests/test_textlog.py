@@ -277,3 +277,66 @@ def test_the_linear_noise_pattern_matches_what_the_old_one_did(parts):
                      r"|^\s*(?:#|::|REM\b)", re.IGNORECASE)
     line = "".join(parts)
     assert bool(old.match(line)) == bool(textlog._NOISE.match(line))
+
+
+_RQ_TS = ("\r\nHKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\r\n"
+          "    fDenyTSConnections    REG_DWORD    0x1\r\n"
+          "    TSUserEnabled    REG_DWORD    0x0\r\n\r\n"
+          "HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\\WinStations\\RDP-Tcp\r\n"
+          "    PortNumber    REG_DWORD    0xd3e\r\n"
+          "    SecurityLayer    REG_DWORD    0x0\r\n\r\n"
+          "HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\\AddIns\r\n"
+          "HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\\Wds\r\n")
+_TL_SVC = ("\r\nImage Name                     PID Services\r\n"
+           "========================= ======== ============================================\r\n"
+           "svchost.exe                   1668 TermService\r\n")
+
+
+@pytest.mark.parametrize("between", ["", _TL_SVC], ids=["netstat-reg", "netstat-tasklist-reg"])
+def test_reg_query_after_a_netstat_in_one_file_is_read(corpus, tmp_path, between):
+    """A real 134-row ``netstat -ano`` followed by ``reg query "...\\Terminal Server"``: the
+    registry lines were "not a netstat row, skipped", or with a tasklist between them "outside
+    every recognised command output, not read" — RDP disabled (fDenyTSConnections 1) and the
+    moved port 3390 went unseen."""
+    net = (corpus / "netstat" / "shafqat__netstat_crlf.txt").read_bytes().decode()
+    (tmp_path / "diag.txt").write_text(net + between + _RQ_TS, encoding="utf-8", newline="")
+    b = analyzer.load(tmp_path)
+    assert b.inventory.iloc[0]["status"] == "parsed"
+    tl = b.timeline
+    assert (tl["kind"] == "netstat").sum() == 134
+    lines = (net + between + _RQ_TS).split("\r\n")
+    reg = {}
+    for kind, loc, d in zip(tl["kind"], tl["locator"], tl["data"]):
+        if kind == "reg":
+            d = orjson.loads(d)
+            reg[d["name"]] = d["value"]
+            assert d["name"] in lines[int(loc.split()[1]) - 1]      # the file's own line
+    assert reg == {"fDenyTSConnections": 1, "TSUserEnabled": 0, "PortNumber": 0xd3e,
+                   "SecurityLayer": 0}
+    assert not [w for w in b.warnings if "netstat row" in w.message or "not read" in w.message]
+
+
+def test_a_reg_export_typed_after_command_outputs_is_read_whole(tmp_path):
+    """``type export.reg`` after netstat: the script is a block of its own, and a block
+    followed by other lines is no file cut short (its last value is read whole)."""
+    net = (FIX / "netstat_ano_2003_conflict.txt").read_bytes().decode("latin-1").replace("\r\n", "\n")
+    reg = ("Windows Registry Editor Version 5.00\n\n"
+           "[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\\WinStations\\RDP-Tcp]\n"
+           '"PortNumber"=dword:00000d3d\n'
+           '"SSLCertificateSHA1Hash"=hex:1a,2b,3c,4d,5e,6f,70,81,92,a3,b4,c5,d6,e7,f8,09,10,\\\n'
+           "  11,12,13\n")
+    text = net + "\nC:\\>type rdp.reg\n" + reg + "C:\\>reg query HKLM\\X\n" + _RQ_TS.replace("\r\n", "\n") \
+        + "\nEnd of search: 4 match(es) found.\n"
+    res = textlog.parse_text(text, "diag.log")
+    assert [(b["parser"], b["records"]) for b in res.stats["blocks"]] == \
+        [("netstat", len(netstat.parse_text(net, "x").frame)), ("regfile", 2), ("regquery", 4)]
+    assert res.warnings == []
+    got = [(orjson.loads(d)["name"], orjson.loads(d)["value"])
+           for k, d in zip(res.frame["kind"], res.frame["data"]) if k == "reg"]
+    assert got[:2] == [("PortNumber", 3389),
+                       ("SSLCertificateSHA1Hash", "1a2b3c4d5e6f708192a3b4c5d6e7f80910111213")]
+    assert got[2:] == [("fDenyTSConnections", 1), ("TSUserEnabled", 0), ("PortNumber", 3390),
+                       ("SecurityLayer", 0)]
+    # a registry file alone is still the registry parser's, not a textlog
+    assert parsers.identify(reg.encode(), "x.txt").INFO.name == "regfile"
+    assert parsers.identify(_RQ_TS.encode(), "x.txt").INFO.name == "regquery"
