@@ -1,4 +1,5 @@
-"""``qwinsta`` / ``query session`` output (Windows 2003 … 11/2025), any language.
+"""``qwinsta`` / ``query session`` and ``quser`` / ``query user`` output (Windows 2003 …
+11/2025), any language.
 
 Input layout (columns are sliced from the header line, never hard-coded — Windows 10/11 widen
 SESSIONNAME)::
@@ -20,12 +21,28 @@ Disc, Idle, Listen, Reset, Down, Init (the original kept). Without a header line
 by shape (``name [user] id state``). ``/counter`` trailer lines (``label: number``) go to
 ``stats["counters"]``.
 
+``quser`` prints USERNAME first, the ``>`` marker before it, a blank SESSIONNAME for
+disconnected sessions, and IDLE TIME / LOGON TIME after STATE::
+
+     USERNAME              SESSIONNAME        ID  STATE   IDLE TIME  LOGON TIME
+    >administrator         rdp-tcp#0           2  Active          .  10/19/2023 1:09 AM
+     jdoe                                      3  Disc         1:05  10/18/2023 9:00 AM
+
+Which of the two a header is follows from its first word (USERNAME or SESSIONNAME, in the
+languages listed in :data:`_USER_WORDS` / :data:`_SESSION_WORDS`), else from the rows below it
+(session names such as ``console``, ``rdp-tcp#2`` in the second column: quser). ``query
+process`` output (USERNAME SESSIONNAME ID PID IMAGE) is no session table: one warning, not read.
+
 Rows (``kind="qwinsta"``, ``event_type="session:winstation"``, ``time`` NaT): ``user``,
 ``session_id`` (Int64), ``locator`` ``line N``; ``data``: ``session_name``, ``state``,
 ``state_original``, ``type``, ``device``, ``current`` (bool), ``listener`` (bool: ID 65536 and
 up, or state Listen), ``headerless`` (true on rows read before any header line: ``qwinsta`` always
 prints one, so such a capture was cut or filtered — ``| findstr console`` — and a row missing
-from it says nothing).
+from it says nothing). quser rows have the same columns (``type``/``device`` None) plus
+``command`` ("quser"), ``idle_time`` and ``logon_time`` (as printed). When one text holds both
+(``query user || qwinsta``), each quser row is folded into the qwinsta row of its session id
+(its ``idle_time``/``logon_time`` added, ``stats["quser_merged"]`` counts them): a session is
+one row, not two against a session limit.
 """
 from __future__ import annotations
 
@@ -37,9 +54,10 @@ from . import text as T
 from .base import ParseOptions, ParseResult, ParserInfo, data_json, result_from_rows, warn
 
 INFO = ParserInfo(name="qwinsta", kind="qwinsta", text=True,
-                  description="qwinsta / query session (2003 … 2025, any language, /counter)",
-                  sniffs="a SESSIONNAME … ID STATE header (any language) or rows such as "
-                         "'rdp-tcp  65536  Listen'")
+                  description="qwinsta / query session (2003 … 2025, any language, /counter) "
+                              "and quser / query user",
+                  sniffs="a SESSIONNAME … ID STATE or USERNAME SESSIONNAME ID STATE header "
+                         "(any language) or rows such as 'rdp-tcp  65536  Listen'")
 
 #: WTS_CONNECTSTATE_CLASS abbreviations and their localized forms (lower-case prefixes).
 #: Whole words are looked up before prefixes: Dutch "Verbroken" (disconnected) must not be
@@ -100,10 +118,31 @@ def normalize_state(word: str | None) -> str | None:
 _ID_WORDS = {"id", "ид", "kennung", "identificador", "n°", "№"}
 _SESSION_WORDS = ("sessionname", "имя_сеанса", "сеанс", "sitzungsname", "session", "sesión", "nombre",
                   "セッション名", "会话名", "세션 이름", "nome sessione", "nom de session")
+#: First header word of ``quser`` / ``query user`` (USERNAME before SESSIONNAME), as real
+#: servers print it: `` USERNAME  SESSIONNAME  ID  STATE  IDLE TIME  LOGON TIME``, German
+#: ``BENUTZERNAME  SITZUNGSNAME  ID  STATUS  LEERLAUF  ANMELDEZEIT``, French ``UTILISATEUR
+#: SESSION  ID  ÉTAT  TEMPS INACT TEMPS SESSION``, Russian ``ПОЛЬЗОВАТЕЛЬ  СЕАНС  ID  СТАТУС
+#: БЕЗДЕЙСТВ. ВРЕМЯ ВХОДА``, Chinese ``用户名  会话名  ID  状态  空闲时间  登录时间`` (public
+#: pastes). The other languages' words are the Windows terms as best known. Looked up before
+#: the session words: Spanish "NOMBRE DE USUARIO" starts like "NOMBRE DE SESIÓN".
+_USER_WORDS = ("username", "user name", "benutzername", "utilisateur", "nom d'utilisateur",
+               "nombre de usuario", "usuario", "nome utente", "nome de usuário",
+               "nome do usuário", "gebruikersnaam", "nazwa użytkownika", "uživatelské jméno",
+               "användarnamn", "пользователь", "имя_пользователя", "имя пользователя",
+               "用户名", "使用者名稱", "ユーザー名", "사용자 이름")
+#: Fragments of quser's IDLE TIME / LOGON TIME headers (qwinsta has TYPE / DEVICE there).
+_QUSER_TAIL = ("idle", "logon", "leerlauf", "anmelde", "inact", "бездейств", "вход", "空闲",
+               "登录", "アイドル", "ログオン", "유휴", "로그온", "tiempo", "inattiv", "ocioso")
+#: ``query process`` prints USERNAME SESSIONNAME ID PID IMAGE: no session table.
+_PID_WORDS = {"pid"}
 
 
 def _header(line: str) -> dict[str, int] | None:
-    """Column starts from a header line, or None when ``line`` is no qwinsta header."""
+    """Column starts from a qwinsta or quser header line, or None when ``line`` is neither.
+
+    ``layout`` is "qwinsta" (SESSIONNAME first), "quser" (USERNAME first) or None when the
+    words do not tell (a language not known here): :func:`_resolve` then decides by rows.
+    ``query process`` headers (USERNAME SESSIONNAME ID PID IMAGE) are no header here."""
     g = T.groups(line)
     if not 4 <= len(g) <= 7:
         return None
@@ -112,18 +151,59 @@ def _header(line: str) -> dict[str, int] | None:
         idx = next(k for k, w in enumerate(words) if w in _ID_WORDS)
     except StopIteration:
         return None
-    if idx != 2:
+    if idx != 2 or _is_qprocess(words):
         return None
     first = words[0].lstrip(">")
-    if not (any(first.startswith(s) for s in _SESSION_WORDS) or len(g) >= 5):
+    layout: str | None = None
+    if any(first.startswith(u) for u in _USER_WORDS):
+        layout = "quser"
+    elif any(first.startswith(s) for s in _SESSION_WORDS):
+        layout = "qwinsta"
+    elif any(f in w for w in words[4:] for f in _QUSER_TAIL):
+        layout = "quser"
+    elif len(g) < 5:
         return None
-    cols = {"session": g[0][0], "user": g[1][0], "id_start": g[2][0], "id_end": g[2][1],
-            "state": g[3][0]}
+    cols = {"layout": layout, "session": g[0][0], "user": g[1][0], "id_start": g[2][0],
+            "id_end": g[2][1], "state": g[3][0]}
+    if layout == "quser":
+        cols["user"], cols["session"] = g[0][0], g[1][0]
+        return cols
     if len(g) >= 5:
         cols["type"] = g[4][0]
     if len(g) >= 6:
         cols["device"] = g[5][0]
     return cols
+
+
+def _is_qprocess(words: list[str]) -> bool:
+    return len(words) >= 4 and words[3] in _PID_WORDS
+
+
+def _qprocess_header(line: str) -> bool:
+    """The header of ``query process`` / ``qprocess`` (USERNAME SESSIONNAME ID PID IMAGE)."""
+    g = T.groups(line)
+    words = [x[2].casefold() for x in g]
+    return 4 <= len(g) <= 7 and words[2] in _ID_WORDS and _is_qprocess(words)
+
+
+def _resolve(c: dict[str, Any], following: list[str]) -> dict[str, Any]:
+    """``c`` with its layout decided. A header in a language not known here is read as quser
+    when the rows below it carry session names (``console``, ``rdp-tcp#2``) in the second
+    column rather than the first, as qwinsta does."""
+    if c["layout"] is not None:
+        return c
+    votes = 0
+    for ln in following[:20]:
+        if not ln.strip():
+            break
+        body = ln.replace(">", " ", 1) if ln.lstrip()[:1] == ">" else ln
+        a = T.slice_cols(body, 0, c["user"]).strip()
+        b = T.slice_cols(body, c["user"], c["id_start"]).strip()
+        votes += bool(_SESSION_NAME.match(b)) - bool(_SESSION_NAME.match(a))
+    if votes > 0:
+        return {"layout": "quser", "user": c["session"], "session": c["user"],
+                "id_start": c["id_start"], "id_end": c["id_end"], "state": c["state"]}
+    return {**c, "layout": "qwinsta"}
 
 
 #: Where qwinsta's USERNAME column starts (`` SESSIONNAME       USERNAME``).
@@ -173,9 +253,11 @@ def _row_by_shape(line: str) -> dict[str, Any] | None:
             "id": m.group("id"), "state": state, "type": typ, "device": dev}
 
 
-def _row_by_cols(line: str, c: dict[str, int]) -> dict[str, Any] | None:
+def _row_by_cols(line: str, c: dict[str, Any]) -> dict[str, Any] | None:
     if not line.strip():
         return None
+    if c.get("layout") == "quser":
+        return _quser_row(line, c)
     cur = line[:1] == ">" if c["session"] >= 1 else line.lstrip()[:1] == ">"
     body = (" " + line[1:]) if cur else line
     # the ID number ends at (or within two cells of) the end of the ID header
@@ -197,7 +279,7 @@ def _row_by_cols(line: str, c: dict[str, int]) -> dict[str, Any] | None:
         sess_part, user_part = (toks[0], " ".join(toks[1:])) if toks else ("", "")
     right = T.slice_cols(body, id_end)
     toks = right.split()
-    if not toks:
+    if not toks or toks[0].isdecimal():     # (a state is never a number: `query process`)
         return None
     state = toks[0]
     two = re.match(r"\s*(\S+ \S+)", right)
@@ -220,6 +302,44 @@ def _row_by_cols(line: str, c: dict[str, int]) -> dict[str, Any] | None:
             "type": typ, "device": dev}
 
 
+def _quser_row(line: str, c: dict[str, Any]) -> dict[str, Any] | None:
+    """A ``quser`` row: ``>``, USERNAME, SESSIONNAME (blank when disconnected), ID
+    (right-aligned under ``ID``), STATE, IDLE TIME (one word: ``.``, ``none``, ``1:05``,
+    ``2+03:04``), LOGON TIME (the rest of the line)."""
+    cur = line.lstrip()[:1] == ">"
+    body = line.replace(">", " ", 1) if cur else line
+    head = T.slice_cols(body, 0, c["id_end"] + 2)
+    m = re.search(r"(\d{1,5})\s*$", head)
+    if not m:
+        return None
+    id_start = T.display_width(head[: m.start(1)])
+    id_end = T.display_width(head[: m.end(1)])
+    if id_end < c["id_start"] - 1:
+        return None
+    left = T.slice_cols(body, 0, id_start)
+    user_part = T.slice_cols(left, 0, c["session"])
+    sess_part = T.slice_cols(left, c["session"])
+    if user_part[-1:].strip() and sess_part[:1].strip():
+        # a long user name runs into the SESSIONNAME column
+        toks = left.split()
+        if len(toks) > 1 and _SESSION_NAME.match(toks[-1]):
+            user_part, sess_part = " ".join(toks[:-1]), toks[-1]
+        else:
+            user_part, sess_part = " ".join(toks), ""
+    right = T.slice_cols(body, id_end)
+    toks = right.split()
+    if not toks or toks[0].isdecimal():     # (a PID: `query process`, not a state)
+        return None
+    state, rest = toks[0], toks[1:]
+    two = re.match(r"\s*(\S+ \S+)", right)
+    if two and two.group(1).casefold() in STATES:     # "연결 끊김": a two-word state
+        state, rest = two.group(1), toks[2:]
+    return {"current": cur, "session_name": sess_part.strip() or None,
+            "user": user_part.strip() or None, "id": m.group(1), "state": state,
+            "type": None, "device": None, "idle_time": rest[0] if rest else None,
+            "logon_time": " ".join(rest[1:]) or None}
+
+
 _COUNTER = re.compile(r"^\s*(?P<label>[^:\d]{3,80}?)\s*:\s*(?P<n>\d+)\s*$")
 
 
@@ -231,6 +351,8 @@ def _row_dict(f: dict[str, Any], lineno: int, headerless: bool) -> dict[str, Any
             "listener": sid >= 65536 or state == "Listen"}
     if headerless:
         data["headerless"] = True
+    if "logon_time" in f:       # a quser row
+        data.update(command="quser", idle_time=f["idle_time"], logon_time=f["logon_time"])
     return {"kind": "qwinsta", "event_type": "session:winstation", "locator": f"line {lineno}",
             "user": f["user"], "session_id": sid, "_data": data,
             "message": " ".join(str(x) for x in (f["session_name"] or "", f["user"] or "", sid,
@@ -240,7 +362,15 @@ def _row_dict(f: dict[str, Any], lineno: int, headerless: bool) -> dict[str, Any
 def sniff_text(text: str) -> bool:
     lines = T.split_lines(text)[:200]
     for k, ln in enumerate(lines):
-        if _header(ln) and any(_row_by_shape(x) for x in lines[k + 1:k + 6]):
+        c = _header(ln)
+        if c is None:
+            continue
+        c = _resolve(c, lines[k + 1:])
+        if c["layout"] == "quser":
+            if any((r := _row_by_cols(x, c)) and normalize_state(r["state"])
+                   for x in lines[k + 1:k + 6]):
+                return True
+        elif any(_row_by_shape(x) for x in lines[k + 1:k + 6]):
             return True
     shaped = [r for r in (_row_by_shape(ln) for ln in lines) if r]
     anchors = [r for r in shaped if int(r["id"]) >= 65536 or (r["session_name"] or "").lower()
@@ -253,14 +383,24 @@ def sniff_text(text: str) -> bool:
         and r["type"] in (None, "rdpwd", "wdcon") and not r["device"] for r in shaped)
 
 
+#: A prompt or banner line between two command outputs (``C:\\>quser``, ``==== qwinsta ====``).
+_BETWEEN = re.compile(r"^\s*(?:PS\s+)?[A-Za-z]:\\[^>]*>|^\s*[=*#~_-]{3,}")
+
+
 def block_spans(lines: list[str]) -> list[tuple[int, int]]:
-    spans = []
+    """qwinsta / quser tables. A quser table next to a qwinsta table (only blank, prompt or
+    banner lines between: ``query user || qwinsta``) is one block with it, so that
+    :func:`parse_text` folds the sessions both list into one row each."""
+    spans: list[tuple[int, int, bool]] = []
     i, n = 0, len(lines)
     while i < n:
         c = _header(lines[i])
         if c:
+            c = _resolve(c, lines[i + 1:])
+            quser = c["layout"] == "quser"
             j = i + 1
-            while j < n and lines[j].strip() and (_row_by_cols(lines[j], c) or _row_by_shape(lines[j])):
+            while j < n and lines[j].strip() and (
+                    _row_by_cols(lines[j], c) or (not quser and _row_by_shape(lines[j]))):
                 j += 1
             # /counter trailer
             k = j
@@ -271,11 +411,16 @@ def block_spans(lines: list[str]) -> list[tuple[int, int]]:
                     k -= 1
                 j = k
             if j > i + 1:
-                spans.append((i, j))
+                prev = spans[-1] if spans else None
+                if prev and prev[2] != quser and i - prev[1] <= 4 and all(
+                        not x.strip() or _BETWEEN.match(x) for x in lines[prev[1]:i]):
+                    spans[-1] = (prev[0], j, quser)
+                else:
+                    spans.append((i, j, quser))
             i = max(j, i + 1)
             continue
         i += 1
-    return spans
+    return [(a, b) for a, b, _ in spans]
 
 
 def parse_text(text: str, source: str, options: ParseOptions | None = None,
@@ -284,17 +429,28 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
     rows: list[dict[str, Any]] = []
     warnings: list = []
     counters: dict[str, int] = {}
-    cols: dict[str, int] | None = None
+    cols: dict[str, Any] | None = None
     header_line = None
-    for no, ln in T.iter_numbered(lines, line_offset):
+    skipping = False            # inside `query process` output
+    for i, (no, ln) in enumerate(T.iter_numbered(lines, line_offset)):
         if not ln.strip():
+            skipping = False
             continue
         c = _header(ln)
         if c:
-            cols, header_line = c, no
+            cols, header_line, skipping = _resolve(c, lines[i + 1:]), no, False
             continue
+        if _qprocess_header(ln):
+            skipping = True
+            warn(warnings, source, no, "`query process` output (processes, not sessions): "
+                                       "not read up to the next blank line")
+            continue
+        if skipping or (cols is not None and _BETWEEN.match(ln)):
+            continue            # (a prompt between two tables is no data)
+        quser = cols is not None and cols["layout"] == "quser"
         f = _row_by_cols(ln, cols) if cols else None
-        if f is None or normalize_state(f["state"]) is None:
+        if not quser and (f is None or normalize_state(f["state"]) is None):
+            # (never for quser: qwinsta's shape reads its user name as a session name)
             f2 = _row_by_shape(ln)
             f = f2 or (f if f and cols else None)
         if f:
@@ -307,7 +463,9 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
             counters[m.group("label").strip()] = int(m.group("n"))
             continue
         if rows or cols:
-            warn(warnings, source, no, f"not a qwinsta row, skipped: {ln.strip()[:80]!r}")
+            warn(warnings, source, no,
+                 f"not a {'quser' if quser else 'qwinsta'} row, skipped: {ln.strip()[:80]!r}")
+    merged = _merge_quser(rows)
     for r in rows:
         r["data"] = data_json(r.pop("_data"))
     if not rows and any(ln.strip() for ln in lines):
@@ -315,7 +473,33 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
     stats: dict[str, Any] = {"header_line": header_line}
     if counters:
         stats["counters"] = counters
+    if merged:
+        stats["quser_merged"] = merged
     return result_from_rows(rows, parser="qwinsta", warnings=warnings, stats=stats)
+
+
+def _merge_quser(rows: list[dict[str, Any]]) -> int:
+    """Fold quser rows into the qwinsta rows of the same session (``query user || qwinsta``
+    prints both): one session must stay one row, or two commands would count it twice
+    against a session limit. The quser row's idle and logon time go to the qwinsta row."""
+    by_id: dict[int, dict[str, Any]] = {}
+    for r in rows:
+        if r["_data"].get("command") != "quser":
+            by_id[r["session_id"]] = r          # (the last qwinsta capture of a session)
+    if not by_id:
+        return 0
+    keep, merged = [], 0
+    for r in rows:
+        d = r["_data"]
+        twin = by_id.get(r["session_id"]) if d.get("command") == "quser" else None
+        if twin is None:
+            keep.append(r)
+            continue
+        twin["_data"].update(idle_time=d["idle_time"], logon_time=d["logon_time"],
+                             quser_locator=r["locator"])
+        merged += 1
+    rows[:] = keep
+    return merged
 
 
 def sniff(head: bytes, name: str = "") -> bool:

@@ -12,6 +12,7 @@ import pytest
 
 import parsers
 from parsers import qwinsta
+from parsers import text as T
 
 FIX = Path(__file__).parent / "fixtures" / "text"
 
@@ -226,3 +227,122 @@ def test_two_word_states(tmp_path, header):
         (0, "Disc", "연결 끊김"), (1, "Active", "활성"), (4, "Disc", "연결 끊김"),
         (65536, "Listen", "In ascolto")]
     assert rows[3][2]["type"] == "rdpwd"
+
+
+# ``quser`` / ``query user`` prints USERNAME before SESSIONNAME, blank SESSIONNAME for
+# disconnected sessions, and IDLE TIME / LOGON TIME where qwinsta has TYPE / DEVICE. Headers as
+# real servers print them (public pastes: English, German, French, Russian, Chinese).
+QUSER_EN = (" USERNAME              SESSIONNAME        ID  STATE   IDLE TIME  LOGON TIME\r\n"
+            ">administrator         rdp-tcp#0           2  Active          .  10/19/2023 1:09 AM\r\n"
+            " jdoe                                      3  Disc         1:05  10/18/2023 9:00 AM\r\n"
+            " asmith                console             1  Active      none  10/17/2023 8:00 AM\r\n")
+QUSER_DE = (" BENUTZERNAME          SITZUNGSNAME       ID  STATUS  LEERLAUF   ANMELDEZEIT\r\n"
+            ">administrator         rdp-tcp#0           2  Aktiv           .  19.10.2023 01:09\r\n"
+            " jdoe                                      3  Getr.        1:05  18.10.2023 09:00\r\n"
+            " asmith                console             1  Aktiv       Kein   17.10.2023 08:00\r\n")
+QUSER_FR = (" UTILISATEUR           SESSION            ID  ÉTAT    TEMPS INACT TEMPS SESSION\r\n"
+            ">administrator         rdp-tcp#0           2  Actif           .  19/10/2023 01:09\r\n"
+            " jdoe                                      3  Déco         1:05  18/10/2023 09:00\r\n"
+            " asmith                console             1  Actif       aucun  17/10/2023 08:00\r\n")
+QUSER_RU = (" ПОЛЬЗОВАТЕЛЬ          СЕАНС              ID  СТАТУС  БЕЗДЕЙСТВ. ВРЕМЯ ВХОДА\r\n"
+            ">administrator         rdp-tcp#0           2  Активно         .  19.10.2023 01:09\r\n"
+            " jdoe                                      3  Диск         1:05  18.10.2023 09:00\r\n"
+            " asmith                console             1  Активно   отсутствует 17.10.2023 08:00\r\n")
+QUSER_ZH = (" 用户名                会话名             ID  状态    空闲时间   登录时间\r\n"
+            ">administrator         rdp-tcp#0           2  运行中          .  2023/10/19 1:09\r\n"
+            " jdoe                                      3  断开         1:05  2023/10/18 9:00\r\n"
+            " asmith                console             1  运行中      无     2023/10/17 8:00\r\n")
+QUSER_EXPECTED = [("rdp-tcp#0", "administrator", 2, "Active"), (None, "jdoe", 3, "Disc"),
+                  ("console", "asmith", 1, "Active")]
+
+
+@pytest.mark.parametrize("text,encoding", [(QUSER_EN, "ascii"), (QUSER_DE, "cp850"),
+                                           (QUSER_FR, "cp850"), (QUSER_RU, "cp866"),
+                                           (QUSER_ZH, "gbk")],
+                         ids=["en", "de", "fr", "ru", "zh"])
+def test_quser_columns_are_read_in_their_own_order(tmp_path, text, encoding):
+    """quser was read with qwinsta's columns: user 'rdp-tcp#0', session 'administrator', the
+    logon time as DEVICE, the Disc row's user as its session name — or not recognised at
+    all — without a warning."""
+    p = tmp_path / "users.txt"
+    p.write_bytes(text.encode(encoding))
+    assert parsers.identify(p.read_bytes(), p.name) is qwinsta
+    res = qwinsta.parse(p)
+    assert not res.warnings, res.warnings
+    assert _summary(res) == QUSER_EXPECTED
+    rows = _rows(res)
+    assert [d["current"] for _, _, d in rows] == [True, False, False]
+    assert all(d["command"] == "quser" and d["type"] is None and d["device"] is None
+               for _, _, d in rows)
+    assert [d["idle_time"] for _, _, d in rows][:2] == [".", "1:05"]
+    assert rows[0][2]["logon_time"].replace("/", ".").startswith(("10.19.2023", "19.10.2023",
+                                                                  "2023.10.19"))
+
+
+def test_quser_header_in_an_unknown_language_is_told_by_its_rows():
+    # header words not known here: the session names in the second column decide
+    hdr = " XUSR                  XSESS              ID  XSTATE  XIDLE      XLOGON\n"
+    body = (">administrator         rdp-tcp#0           2  Active          .  10/19/2023 1:09 AM\n"
+            " asmith                console             1  Active      none  10/17/2023 8:00 AM\n")
+    res = qwinsta.parse_text(hdr + body, "x")
+    assert _summary(res) == [("rdp-tcp#0", "administrator", 2, "Active"),
+                             ("console", "asmith", 1, "Active")]
+    # such a header over qwinsta rows stays qwinsta
+    hdr = " XSESS             XUSR                     ID  XSTATE  XTYPE       XDEVICE\n"
+    q = (" services                                    0  Disc\n"
+         ">console           Administrator             1  Active\n")
+    assert _summary(qwinsta.parse_text(hdr + q, "x")) == [("services", None, 0, "Disc"),
+                                                          ("console", "Administrator", 1, "Active")]
+
+
+QWINSTA_EN = (" SESSIONNAME       USERNAME                 ID  STATE   TYPE        DEVICE\r\n"
+              " services                                    0  Disc\r\n"
+              ">rdp-tcp#0         administrator             2  Active\r\n"
+              "                   jdoe                      3  Disc\r\n"
+              " console                                     1  Conn\r\n"
+              " rdp-tcp                                 65536  Listen\r\n")
+
+
+@pytest.mark.parametrize("order", ["qwinsta-first", "quser-first"])
+def test_quser_and_qwinsta_in_one_file_count_each_session_once(tmp_path, order):
+    """`query user || qwinsta` lists the sessions twice: one row per session, or the
+    session-limit checks count administrator's and jdoe's sessions twice."""
+    parts = [QWINSTA_EN, "\r\nC:\\>quser\r\n" + QUSER_EN] if order == "qwinsta-first" else \
+        [QUSER_EN, "\r\nC:\\>qwinsta\r\n" + QWINSTA_EN]
+    for extra in ("", "\r\nC:\\>netstat -ano\r\n\r\nActive Connections\r\n\r\n"
+                      "  Proto  Local Address          Foreign Address        State           PID\r\n"
+                      "  TCP    0.0.0.0:3389           0.0.0.0:0              LISTENING       1668\r\n"):
+        p = tmp_path / "sessions.txt"
+        p.write_bytes(("C:\\>x\r\n" + "".join(parts) + extra).encode())
+        res = parsers.identify(p.read_bytes(), p.name).parse(p)
+        q = res.frame[res.frame["kind"] == "qwinsta"]
+        sids = [int(i) for i in q["session_id"]]
+        assert sorted(sids) == [0, 1, 2, 3, 65536], (extra != "", sids)
+        data = {int(i): orjson.loads(d) for i, d in zip(q["session_id"], q["data"])}
+        assert data[2]["session_name"] == "rdp-tcp#0" and data[2]["logon_time"] == "10/19/2023 1:09 AM"
+        assert dict(zip(q["session_id"], q["user"]))[2] == "administrator"
+        assert data[3]["session_name"] is None and dict(zip(q["session_id"], q["user"]))[3] == "jdoe"
+        assert not [w for w in res.warnings if "session state" in w.message or "row, skipped" in w.message]
+
+
+QPROCESS = (" USERNAME              SESSIONNAME         ID    PID  IMAGE\r\n"
+            ">administrator         rdp-tcp#0            2   4312  explorer.exe\r\n"
+            ">administrator         rdp-tcp#0            2   5120  cmd.exe\r\n"
+            " jdoe                                       3   6020  explorer.exe\r\n")
+QPROCESS_DE = ("    BENUTZERNAME          SITZUNGSNAME        ID    PID  ABBILD\r\n"
+               ">tobia                 console              1   9332  dptf_helper.exe\r\n"
+               ">tobia                 console              1   9352  mbamtray.exe\r\n")
+
+
+@pytest.mark.parametrize("qp", [QPROCESS, QPROCESS_DE], ids=["en", "de"])
+def test_query_process_is_not_a_session_table(tmp_path, qp):
+    """`query process` (USERNAME SESSIONNAME ID PID IMAGE) was taken for a qwinsta header:
+    its PIDs became session states with 'unknown session state' warnings."""
+    assert not qwinsta.sniff_text(qp)
+    assert qwinsta.block_spans(T.split_lines(qp)) == []
+    p = tmp_path / "sessions.txt"
+    p.write_bytes((QWINSTA_EN + "\r\n" + qp).encode())
+    res = qwinsta.parse(p)
+    assert [int(i) for i in res.frame["session_id"]] == [0, 2, 3, 1, 65536]
+    assert not [w for w in res.warnings if "session state" in w.message]
+    assert [w.locator for w in res.warnings if "query process" in w.message] == ["line 8"]
