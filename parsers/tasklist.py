@@ -132,12 +132,22 @@ def _slice(line: str, cols: list[tuple[int, int]]) -> list[str]:
     return out
 
 
+#: A row out of line with the ruler: image, PID, the rest. The image ends in a non-blank and
+#: the blanks after it are taken whole (possessive), so a long run of blanks is passed over
+#: once: ``.+?\s+`` retried it from each of its blanks (30,000 blanks in one line: 14 s,
+#: run on every such line while sniffing too).
+_MISALIGNED = re.compile(r"^(?P<image>.*?\S)\s++(?P<pid>\d+)(?:\s+(?P<rest>.*))?$")
+#: The rest of a default / ``/v`` row: [session name] session# memory [/v columns].
+_MISALIGNED_REST = re.compile(r"^(?:(?P<sn>.*?\S)\s++)?(?P<sid>\d+)\s+"
+                              r"(?P<mem>[\d.,'\u00a0\u202f ]+\s*\S*)(?:\s+(?P<more>.*))?$")
+
+
 def _split_row(line: str, cols: list[tuple[int, int]], names: tuple[str, ...]) -> dict | None:
     vals = _slice(line, cols)
     if _is_pid(vals[1]):
         return dict(zip(names, vals))
     # misaligned (pasted with other spacing): image is everything before the PID
-    m = re.match(r"^(?P<image>.+?)\s+(?P<pid>\d+)(?:\s+(?P<rest>.*))?$", line.strip())
+    m = _MISALIGNED.match(line.strip())
     if not m:
         return None
     rest = (m.group("rest") or "").strip()
@@ -146,8 +156,7 @@ def _split_row(line: str, cols: list[tuple[int, int]], names: tuple[str, ...]) -
         f["services"] = rest
         return f
     # (a session name is apart from the session number: "RDP-Tcp#0  2", not "RDP-Tcp#" "0")
-    m2 = re.match(r"^(?:(?P<sn>.*?)\s+)?(?P<sid>\d+)\s+(?P<mem>[\d.,'\u00a0\u202f ]+\s*\S*)"
-                  r"(?:\s+(?P<more>.*))?$", rest)
+    m2 = _MISALIGNED_REST.match(rest)
     if not m2:
         return None
     f.update(session_name=m2.group("sn") or "", session_id=m2.group("sid"), mem=m2.group("mem"))

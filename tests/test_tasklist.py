@@ -6,6 +6,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import parsers
 from parsers import tasklist
@@ -226,3 +227,55 @@ def test_undecodable_characters_are_located(tmp_path):
     res = tasklist.parse(p)
     assert [(w.locator, w.message.split()[0]) for w in res.warnings
             if "undecodable" in w.message] == [("line 6", "1")]
+
+
+SVC_HEAD = ("\r\nImage Name                     PID Services\r\n"
+            "========================= ======== ============================================\r\n")
+
+
+@pytest.mark.timeout(60)
+def test_a_long_run_of_blanks_in_a_row_is_passed_over_in_linear_time(tmp_path):
+    """'x' + blanks + 'y' under the ruler: the pattern for rows out of line with the ruler
+    retried the blanks from each of them (30,000 blanks: 14 s per call, and it runs while
+    sniffing, finding blocks and parsing), so a 60 KB file exceeded its time budget and the
+    whole tasklist was lost (review finding)."""
+    p = tmp_path / "tasklist.txt"
+    p.write_bytes((SVC_HEAD + "svchost.exe                    780 TermService\r\n"
+                   + "x" + " " * 60_000 + "y\r\n"
+                   + "svchost.exe                   1668 TermService\r\n").encode())
+    assert parsers.identify(p.read_bytes()[:65536], p.name) is tasklist
+    res = tasklist.parse(p)
+    assert list(res.frame["pid"]) == [780, 1668]
+    assert [w.locator for w in res.warnings if "not a tasklist row" in w.message] == ["line 5"]
+    # the rest of a default / /v row out of line: its session-name part had the same flaw
+    cols = [(0, 25), (26, 34), (35, 51), (52, 63), (64, 76)]
+    f = tasklist._split_row("img.exe 5 x" + " " * 60_000 + "y 12 3,4 K", cols,
+                            tasklist.COLUMNS[5])
+    assert f["pid"] == "5" and f["session_id"] == "12" and f["mem"] == "3,4 K"
+
+
+#: The patterns before the linear rewrite: real rows must read the same.
+_OLD_MISALIGNED = re.compile(r"^(?P<image>.+?)\s+(?P<pid>\d+)(?:\s+(?P<rest>.*))?$")
+_OLD_REST = re.compile(r"^(?:(?P<sn>.*?)\s+)?(?P<sid>\d+)\s+(?P<mem>[\d.,'\u00a0\u202f ]+\s*\S*)"
+                       r"(?:\s+(?P<more>.*))?$")
+
+
+@pytest.mark.parametrize("line", [
+    "svchost.exe 1668 Services 0 21,336 K Unknown NT AUTHORITY\\NETWORK SERVICE 0:00:12 N/A",
+    "explorer.exe  4012 RDP-Tcp#0  2  84,112 K Running  CONTOSO\\jdoe  0:00:31 Program Manager",
+    "System Idle Process 0 Services 0 8 K", "Überwachung.exe 2412 N/A",
+    "svchost.exe 780 BrokerInfrastructure, DcomLaunch, LSM,", "a 1 2 1 234 Ko", "x\t5\t6 7 K"])
+def test_rows_out_of_line_read_as_before(line):
+    new, old = tasklist._MISALIGNED.match(line.strip()), _OLD_MISALIGNED.match(line.strip())
+    assert new.groupdict() == old.groupdict()
+    rest = (old.group("rest") or "").strip()
+    a, b = tasklist._MISALIGNED_REST.match(rest), _OLD_REST.match(rest)
+    assert (a and a.groupdict()) == (b and b.groupdict())
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=" \t0123456789,.'Kx-#\u00a0", max_size=24))
+def test_row_patterns_match_as_before_on_any_short_text(s):
+    for new, old in ((tasklist._MISALIGNED, _OLD_MISALIGNED), (tasklist._MISALIGNED_REST, _OLD_REST)):
+        a, b = new.match(s.strip()), old.match(s.strip())
+        assert (a and a.groupdict()) == (b and b.groupdict()), (s, new.pattern)
