@@ -99,10 +99,14 @@ def _record(fields: dict[str, str | None], variant: str, fmt: str, lineno: int) 
         data["user"] = user
         data["cpu_time"] = g("cpu_time")
         data["window_title"] = g("window_title")
-    svc = ", ".join(data["services"])
     return {"kind": "tasklist", "event_type": "proc:process", "locator": f"line {lineno}",
             "pid": pid, "session_id": sid, "user": user, "_data": data,
-            "message": f"{image} pid {pid}" + (f" services {svc}" if svc else "")}
+            "message": _message(image, pid, data["services"])}
+
+
+def _message(image: str | None, pid: int | None, services: list[str]) -> str:
+    svc = ", ".join(services)
+    return f"{image} pid {pid}" + (f" services {svc}" if svc else "")
 
 
 # --------------------------------------------------------------------------- table
@@ -363,6 +367,7 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
                     d = rows[-1]["_data"]
                     key = "modules" if variant == "m" else "services"
                     d[key] = d.get(key, []) + _services(T.slice_cols(ln, cols[2][0]))
+                    rows[-1]["message"] = _message(d["image"], rows[-1]["pid"], d["services"])
                     i += 1
                     continue
                 f = _split_row(ln, cols, names)

@@ -273,6 +273,16 @@ def test_rows_out_of_line_read_as_before(line):
     assert (a and a.groupdict()) == (b and b.groupdict())
 
 
+def test_continued_service_lists_are_in_the_message():
+    res = tasklist.parse_text(SVC_HEAD.replace("\r", "") +
+                              "svchost.exe                   1234 CryptSvc, Dnscache, LanmanWorkstation, NlaSvc,\n"
+                              "                                   TapiSrv,\n"
+                              "                                   TermService\n", "x")
+    assert res.frame["message"].tolist() == [
+        "svchost.exe pid 1234 services CryptSvc, Dnscache, LanmanWorkstation, NlaSvc, TapiSrv, "
+        "TermService"]
+
+
 @settings(max_examples=400, deadline=None)
 @given(st.text(alphabet=" \t0123456789,.'Kx-#\u00a0", max_size=24))
 def test_row_patterns_match_as_before_on_any_short_text(s):
