@@ -27,8 +27,12 @@ Output rows (``kind="gpresult"``, ``time`` NaT: "Created On" is local time witho
 kept as ``meta["capture_time_local"]``)
     ``gpo:subject`` (per scope: scope, name, som — the ``CN=…,OU=…,DC=…`` line as an OU
     path, ``corp.example/Domain Controllers`` — and groups [{name, sid}] from "… is a part
-    of the following security groups"), ``gpo:gpo`` (applied / filtered-out lists), ``gpo:registry`` (Administrative Templates:
-    key_path, name, value decoded from the byte list — 4 bytes ⇒ DWORD, UTF-16 text ⇒ str —
+    of the following security groups"), ``gpo:gpo`` (applied / filtered-out lists),
+    ``gpo:registry`` (Administrative Templates:
+    key_path, name, value decoded from the byte list — UTF-16 text ⇒ str, 4 bytes ⇒ DWORD;
+    4 bytes that are also a one-character string with its terminator (``49, 0, 0, 0``: 49 or
+    "1"; /z prints no type) follow the value's known type (:data:`_DWORD_VALUES`,
+    :data:`_STRING_VALUES`), else stay the DWORD with ``raw``, ``as_string`` and a warning —
     state, gpo), ``gpo:user-right`` (right, members by name), ``gpo:security-option``
     (display_name, key_name from ``ValueName:``, value; FIPS marked). What cannot be mapped
     is a warning with its line.
@@ -221,18 +225,40 @@ def _warn_conflicts(rows: list[dict[str, Any]], source: str, warnings: list) -> 
                  "ask for `gpresult /x` (it gives each GPO's precedence)")
 
 
-def _bytes_value(text: str) -> tuple[Any, bytes | None]:
+#: Types of the registry values the RDP checks read (KNOWLEDGE.md Part B §2.1, §3.2), by
+#: value name (case-folded). ``/z`` prints a value's bytes without its type, and four bytes
+#: are a DWORD or a one-character REG_SZ with its terminator (``49, 0, 0, 0``: 49 or "1").
+_DWORD_VALUES = frozenset(n.casefold() for n in (
+    "fDenyTSConnections", "PortNumber", "MaxInstanceCount", "fSingleSessionPerUser",
+    "SecurityLayer", "MinEncryptionLevel", "UserAuthentication", "fEnableWinStation",
+    "KeepAliveEnable", "KeepAliveInterval", "KeepAliveTime", "LicensingMode",
+    "Enabled", "DisabledByDefault", "FIPSAlgorithmPolicy", "EnableTCPChimney", "EnableRSS",
+    "EnableTCPA", "AllowEncryptionOracle", "MaxOutstandingConnections", "MaxIdleTime",
+    "MaxDisconnectionTime", "MaxConnectionTime", "fResetBroken", "fPromptForPassword",
+    "SelectTransport", "fDisableAutoReconnect", "fAllowToGetHelp", "TSAppCompat", "Start",
+    "WebSocketListenerPort", "WebSocketTlsListenerPort"))
+_STRING_VALUES = frozenset(n.casefold() for n in (
+    "LicenseServers", "CertTemplateName", "WebSocketURI", "SelfSignedCertStore",
+    "LoadableProtocol_Object", "CitrixBackupRdpTcpLoadableProtocolObject",
+    "AutoBackupLogFiles"))      # (the event log policy: "1", seen as 49, 0, 0, 0 in a real /z)
+
+
+def _bytes_value(text: str, name: str = "") -> tuple[Any, bytes | None, str | None]:
+    """(value, bytes, the one-character string four bytes may also be — or None)."""
     nums = [p.strip() for p in text.split(",") if p.strip()]
     if not nums or not all(re.fullmatch(r"\d{1,3}", n) and int(n) < 256 for n in nums):
-        return None, None
+        return None, None, None
     b = bytes(int(n) for n in nums)
-    if len(b) == 4:
-        return int.from_bytes(b, "little"), b
-    if len(b) >= 2 and len(b) % 2 == 0 and b.endswith(b"\0\0"):
+    known = name.casefold()
+    if len(b) >= 2 and len(b) % 2 == 0 and b.endswith(b"\0\0") and (
+            len(b) != 4 or known in _STRING_VALUES):
         s = b.decode("utf-16-le", "replace").rstrip("\x00")
         if s.isprintable():
-            return s, b
-    return b.hex(), b
+            return s, b, None
+    if len(b) == 4:
+        char = chr(b[0]) if 0x20 <= b[0] < 0x7F and b[1:] == b"\0\0\0" else None
+        return int.from_bytes(b, "little"), b, None if known in _DWORD_VALUES else char
+    return b.hex(), b, None
 
 
 def _block_row(block: dict, section: str, scope: str, source: str, warnings) -> dict | None:
@@ -246,15 +272,22 @@ def _block_row(block: dict, section: str, scope: str, source: str, warnings) -> 
             return None
         key_path, _, name = path.rpartition("\\")
         raw_value = " ".join(f.get("value", [])).strip()
-        value, raw = _bytes_value(raw_value)
+        value, raw, char = _bytes_value(raw_value, name)
         if value is None and raw_value:
             warn(warnings, source, loc, f"cannot decode value {raw_value[:40]!r} of {path}")
             value = raw_value
+        if char is not None:
+            # a value of unknown type: kept as the DWORD, the other reading said
+            warn(warnings, source, loc,
+                 f"{path} = {raw_value!r} read as the DWORD {value}; it may be the "
+                 f"one-character string {char!r} (gpresult /z does not print the type)")
         state = (f.get("state") or [None])[0]
         d = {"scope": scope, "key_path": key_path, "name": name, "value": value, "state": state,
              "gpo": gpo, "precedence": 1}
-        if raw is not None and not isinstance(value, int):
+        if raw is not None and (not isinstance(value, int) or char is not None):
             d["raw"] = raw.hex()
+        if char is not None:
+            d["as_string"] = char
         if state and state.lower() not in ("enabled",):
             d["value"] = None if state.lower() == "deleted" else value
         return {"event_type": "gpo:registry", "locator": loc,

@@ -179,3 +179,42 @@ def test_computer_details_ou_path_and_groups(res):
     assert d["som"] == "corp.example/Domain Controllers"
     assert d["groups"] == [{"name": "CORP\\Domain Controllers", "sid": None},
                            {"name": "*S-1-5-9", "sid": "S-1-5-9"}]
+
+
+def _z_block(path: str, value: str) -> str:
+    return ("            GPO: TS Policy\n"
+            f"                Folder Id: {path}\n"
+            f"                Value:       {value}\n"
+            "                State:       Enabled\n\n")
+
+
+def test_four_bytes_that_are_a_one_character_string_follow_the_value_type():
+    """/z prints a value's bytes, not its type: '49, 0, 0, 0' is the DWORD 49 or the REG_SZ "1"
+    with its terminator, and every four bytes were read as a DWORD (a real /z has it for
+    AutoBackupLogFiles, a REG_SZ "1", read as 49). Known DWORDs stay numbers (50 = '2' is a
+    connection limit), known strings are strings, and anything else keeps the number with a
+    warning that names the other reading."""
+    text = FIX.read_text(encoding="utf-8-sig")
+    ts = r"Software\Policies\Microsoft\Windows NT\Terminal Services"
+    i = text.index("            GPO: TS Lockdown")
+    blocks = (_z_block(r"Software\Policies\Microsoft\Windows\EventLog\Security\AutoBackupLogFiles",
+                       "49, 0, 0, 0")
+              + _z_block(ts + r"\KeepAliveInterval", "60, 0, 0, 0")
+              + _z_block(r"Software\Policies\Contoso\Agent\Mode", "65, 0, 0, 0"))
+    lic = "108, 0, 105, 0, 99, 0, 48, 0, 49, 0, 46, 0, 99, 0, 111, 0, 114, 0, 112, 0, 46, 0, " \
+          "101, 0, 120, 0, 97, 0, 109, 0, 112, 0, 108, 0, 101, 0, 0, 0"
+    assert lic in text and "MaxInstanceCount\n                Value:       2, 0, 0, 0" in text
+    text = (text[:i] + blocks + text[i:]).replace(lic, "76, 0, 0, 0").replace(
+        "MaxInstanceCount\n                Value:       2, 0, 0, 0",
+        "MaxInstanceCount\n                Value:       50, 0, 0, 0")
+    res = gpresult_text.parse_text(text, "z.txt")
+    reg = {r["name"]: r for r in _rows(res, "gpo:registry")}
+    assert reg["AutoBackupLogFiles"]["value"] == "1" and reg["LicenseServers"]["value"] == "L"
+    assert reg["MaxInstanceCount"]["value"] == 50 and reg["KeepAliveInterval"]["value"] == 60
+    assert (reg["Mode"]["value"], reg["Mode"]["as_string"], reg["Mode"]["raw"]) == (65, "A", "41000000")
+    w = [x for x in res.warnings if "one-character string" in x.message]
+    assert [(x.locator, "Mode" in x.message, "'A'" in x.message) for x in w] == [
+        (reg["Mode"]["locator"], True, True)]
+    cfg = C.effective_config(tl.concat([tl.finalize_part(res.frame, source="gp.txt", host=None)]))
+    assert C.value(cfg, "TS2003", "MaxInstanceCount") == 50
+    assert C.value(cfg, "TS2003", "LicenseServers") == ["L"]
