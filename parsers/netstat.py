@@ -18,6 +18,12 @@ None for UDP), ``state_original``, ``listening`` (TCP row whose foreign port is 
 ``0.0.0.0:0`` / ``[::]:0`` / ``MYPC:0``, or state LISTENING), ``services`` (list, from -b),
 ``image`` (from -b), ``owner_unknown`` (bool), ``offload`` (from -t), ``ipv6``.
 
+Windows ends every line with CRLF: a file whose last line has no line break was cut there
+(a copy taken while written, a truncated upload). That line's last field may be a fragment
+(``LISTENING  16`` of PID 1668, ``10.0.0.9:5`` of port 52311), so it is not read — the PID or
+foreign port is left empty, ``data["cut"]`` keeps the fragment — and a warning gives the line
+(``parse``; ``parse_text(..., file_end=True)`` for a file's whole text).
+
 ``meta["host"]`` is set when name-resolved output shows the computer's own name as the
 foreign address of listening sockets (``MYPC:0``).
 
@@ -27,6 +33,7 @@ foreign address of listening sockets (``MYPC:0``).
 """
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from pathlib import Path
@@ -225,10 +232,39 @@ def block_spans(lines: list[str]) -> list[tuple[int, int]]:
     return spans
 
 
-def _row(m: re.Match, lineno: int, source: str) -> dict[str, Any]:
+def cut_line(text: str, lines: list[str], file_end: bool) -> int | None:
+    """Index into ``lines`` of the last line when ``text`` is a file's whole text that ends
+    inside a line: Windows ends every line of netstat, tasklist and qwinsta output with CRLF,
+    so a last line without one was cut short (a copy taken while written, a truncated
+    upload, a size limit) and its last field may be a fragment (PID 16 of 1668).
+
+    Those outputs also begin with a blank line or a blank (``\r\nActive Connections``,
+    `` SESSIONNAME``). A text that does not was trimmed (``(netstat -ano | Out-String).Trim()``
+    written as it is): its missing last line break says nothing, unless half a UTF-16
+    character shows the cut. (Shared by the text parsers; its home is :mod:`parsers.text`.)"""
+    if not file_end or not lines or not lines[-1].strip():
+        return None
+    if text.rstrip("\x1a").endswith(("\n", "\r")):   # (a CRLF file cut between CR and LF)
+        return None
+    if not text[:1].isspace() and not text.endswith("\ufffd"):
+        return None
+    return len(lines) - 1
+
+
+def _row(m: re.Match, lineno: int, source: str, cut: bool = False) -> dict[str, Any]:
+    """One socket row. ``cut``: the line is the cut end of the file — its last field, unless
+    blanks follow it or it is a whole state or offload word, is a fragment and not read."""
     proto = m.group("proto").upper().replace("V6", "")
     local, remote = m.group("local"), m.group("remote")
     rest = m.group("rest").split()
+    lost = None
+    port_lost = False
+    if cut and not m.string[-1:].isspace():
+        if rest and rest[-1].upper() not in STATES and rest[-1].casefold() not in _OFFLOAD:
+            lost = rest.pop()
+        elif not rest and not remote.endswith((":0", ":*")):
+            lost = remote.rpartition(":")[2]       # the foreign port: "5" of 52311
+            port_lost = True
     offload = None
     if rest and rest[-1].casefold() in _OFFLOAD:
         offload = rest.pop()
@@ -241,6 +277,8 @@ def _row(m: re.Match, lineno: int, source: str) -> dict[str, Any]:
         state = STATES.get(state_original.upper(), state_original.upper())
     lip, lport, lname = split_addr(local)
     rip, rport, _ = split_addr(remote)
+    if port_lost:
+        rport = None
     # by shape when the state word is unknown (a language we have no table for); a known
     # other state (BOUND from -q, CLOSED...) on a 0.0.0.0:0 foreign address is not a listener
     by_shape = rport == 0 and remote.endswith(":0") and state not in _STATE_SYNONYMS
@@ -253,26 +291,47 @@ def _row(m: re.Match, lineno: int, source: str) -> dict[str, Any]:
             "offload": offload, "ipv6": ":" in (lip or "")}
     if lname:
         data["local_port_name"] = lname
+    if lost is not None:
+        data["cut"] = lost          # the fragment the file ends with, not read
     return {"kind": "netstat", "event_type": "net:socket", "locator": f"line {lineno}",
             "pid": pid, "ip": lip, "port": lport, "_data": data,
             "message": f"{proto} {local} {remote} {state_original or ''} {pid if pid is not None else ''}".strip()}
 
 
 def parse_text(text: str, source: str, options: ParseOptions | None = None,
-               line_offset: int = 0) -> ParseResult:
+               line_offset: int = 0, *, file_end: bool = False) -> ParseResult:
+    """``file_end``: the end of ``text`` is the end of the file (not of a block cut out of a
+    longer text): a last line without its line break is then taken as cut (see
+    :func:`cut_line`)."""
     lines = T.split_lines(text)
+    cut = cut_line(text, lines, file_end)
     warnings: list = []
     rows: list[dict[str, Any]] = []
     junk = 0
     header_seen = title_seen = False
     host_votes: dict[str, int] = {}
     last: dict[str, Any] | None = None
-    for no, ln in T.iter_numbered(lines, line_offset):
+    for i, (no, ln) in enumerate(T.iter_numbered(lines, line_offset)):
         if not ln.strip():
             continue
         m = _ROW.match(ln)
+        if i == cut:
+            row = _row(m, no, source, cut=True) if m else None
+            whole = row is not None or _owner_kind(ln) == "image"   # ("[svchost.exe]" is closed)
+            lost = row["_data"].get("cut") if row else None
+            short = row is not None and row["pid"] is None and any(
+                r["pid"] is not None for r in rows)     # (cut before its PID)
+            if lost is not None or short or not whole:
+                warn(warnings, source, no,
+                     "the file ends inside this line (no line break after it, where netstat "
+                     "ends every line with one): it was cut here"
+                     + (f"; its last field {lost!r} may be a fragment and was not read"
+                        if lost is not None else "; its PID is missing" if short
+                        else "; not read"))
+            if not whole:
+                continue
         if m:
-            last = _row(m, no, source)
+            last = row if i == cut else _row(m, no, source)
             rows.append(last)
             d = last["_data"]
             if d["listening"] and d["remote_ip"] and not _is_ip(d["remote_ip"]):
@@ -336,4 +395,5 @@ def sniff(head: bytes, name: str = "") -> bool:
 
 
 def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
-    return T.parse_file(path, options, parse_text, kind="netstat")
+    return T.parse_file(path, options, functools.partial(parse_text, file_end=True),
+                        kind="netstat")

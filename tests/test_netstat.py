@@ -224,9 +224,10 @@ def test_turkish_cp857_listening_state(tmp_path):
 
 @pytest.mark.parametrize("tail", ["1132\r\n", "1132", "1132\r"])
 def test_complete_output_without_a_final_line_end_is_no_warning(tmp_path, tail):
-    # (netstat -ano | Out-String).Trim() and test captures end without a line end: a
-    # "probably cut" warning there was noise (an earlier version of this session's change)
-    text = ("\r\nActive Connections\r\n\r\n  Proto  Local Address          Foreign Address"
+    # (netstat -ano | Out-String).Trim() ends without a line end: a "probably cut" warning
+    # there was noise (an earlier version of this session's change). Trim() also takes the
+    # blank line netstat begins with, which a cut file keeps (see the test below).
+    text = ("Active Connections\r\n\r\n  Proto  Local Address          Foreign Address"
             "        State           PID\r\n"
             "  TCP    0.0.0.0:135            0.0.0.0:0              LISTENING       912\r\n"
             "  TCP    0.0.0.0:3389           0.0.0.0:0              LISTENING       " + tail)
@@ -238,3 +239,71 @@ def test_complete_output_without_a_final_line_end_is_no_warning(tmp_path, tail):
     # a UTF-16 capture with the ^Z that `copy /a` appends: no half character, no warning
     (tmp_path / "netstat.txt").write_bytes(b"\xff\xfe" + text.encode("utf-16-le") + b"\x1a")
     assert [w.message for w in analyzer.load(tmp_path).warnings] == []
+
+NS_HEAD = ("\r\nActive Connections\r\n\r\n"
+           "  Proto  Local Address          Foreign Address        State           PID\r\n"
+           "  TCP    0.0.0.0:135            0.0.0.0:0              LISTENING       1004\r\n")
+
+
+@pytest.mark.parametrize("last,encoding,pid,remote_port,lost", [
+    ("  TCP    0.0.0.0:3389           0.0.0.0:0              LISTENING       16", "ascii",
+     None, 0, "16"),
+    # UTF-16 cut inside a character: half of '8' is left
+    ("  TCP    0.0.0.0:3389           0.0.0.0:0              LISTENING       1668", "utf-16-cut",
+     None, 0, "166\ufffd"),
+    ("  TCP    10.0.0.5:3389          10.0.0.9:5", "ascii", None, None, "5"),
+    ("  UDP    0.0.0.0:3389           *:*                                    12", "ascii",
+     None, None, "12"),
+    # cut in the blanks after the state: every field read is whole
+    ("  TCP    0.0.0.0:3389           0.0.0.0:0              LISTENING    ", "ascii", None, 0, None),
+    # the line break alone is missing: the PID cannot be told from a fragment of one
+    ("  TCP    0.0.0.0:3389           0.0.0.0:0              LISTENING       1668", "ascii",
+     None, 0, "1668"),
+])
+def test_a_file_cut_inside_its_last_row_gives_no_wrong_value(tmp_path, last, encoding, pid,
+                                                              remote_port, lost):
+    """An ASCII netstat ending '…LISTENING       16' (PID 1668) gave pid 16 on 0.0.0.0:3389,
+    and a cut foreign port a wrong port, without a warning (review finding)."""
+    p = tmp_path / "netstat.txt"
+    if encoding == "utf-16-cut":
+        p.write_bytes(b"\xff\xfe" + (NS_HEAD + last).encode("utf-16-le")[:-1])
+    else:
+        p.write_bytes((NS_HEAD + last).encode(encoding))
+    res = netstat.parse(p)
+    assert list(res.frame["pid"])[0] == 1004 and list(res.frame["port"]) == [135, 3389]
+    row = _data(res.frame)[1]
+    assert (None if pd.isna(res.frame["pid"].iloc[1]) else int(res.frame["pid"].iloc[1])) == pid
+    assert row["remote_port"] == remote_port and row.get("cut") == lost
+    if remote_port == 0:
+        assert row["listening"] is True and row["state"] == "LISTENING"
+    w = [x for x in res.warnings if "cut" in x.message]
+    assert [x.locator for x in w] == ["line 6"]
+    assert (repr(lost) in w[0].message) if lost else "not read" not in w[0].message
+    # a whole file (CRLF after the last row), or a trimmed one, is read as it is
+    for text in (NS_HEAD + last + "\r\n", (NS_HEAD + last).strip()):
+        p.write_bytes(text.encode("ascii"))
+        res = netstat.parse(p)
+        assert not [x for x in res.warnings if "cut" in x.message]
+        assert "cut" not in _data(res.frame)[1]
+        assert res.frame["message"].iloc[1].split() == last.split()
+
+
+def test_a_cut_owner_line_is_not_read_as_a_service(tmp_path):
+    p = tmp_path / "netstat.txt"
+    row = "  TCP    0.0.0.0:3389           0.0.0.0:0              LISTENING       1668\r\n"
+    p.write_bytes((NS_HEAD + row + "  TermServ").encode())
+    res = netstat.parse(p)
+    assert _data(res.frame)[1]["services"] == [] and int(res.frame["pid"].iloc[1]) == 1668
+    assert [x.locator for x in res.warnings if "cut" in x.message] == ["line 7"]
+    p.write_bytes((NS_HEAD + row + "  TermService\r\n [svchost.exe]").encode())
+    d = _data(netstat.parse(p).frame)[1]
+    assert d["services"] == ["TermService"] and d["image"] == "svchost.exe"
+
+
+def test_a_block_of_a_longer_text_is_not_taken_for_a_cut_file():
+    # textlog hands each command output without its last line break: only a file's whole
+    # text (parse, or file_end=True) can show a cut; a trimmed text has no line break to lose
+    text = NS_HEAD + "  TCP    0.0.0.0:3389           0.0.0.0:0              LISTENING       1668"
+    assert int(netstat.parse_text(text, "x").frame["pid"].iloc[1]) == 1668
+    assert pd.isna(netstat.parse_text(text, "x", file_end=True).frame["pid"].iloc[1])
+    assert int(netstat.parse_text(text.strip(), "x", file_end=True).frame["pid"].iloc[1]) == 1668
