@@ -9,12 +9,20 @@ two), never from the header text, so localized headers (the GBK Chinese one, Ger
 5: default, 9: ``/v``). Memory is read with any thousands separator (``55,928 K``,
 ``27.296 K``, ``1 234 Ko``); "not applicable" in any known language becomes None.
 
+A file cut inside its last line (no line break after it, where tasklist ends every line with
+one; a table output that does not begin with its blank line was trimmed and is not judged):
+the field the line ends in is a fragment (PID ``99`` of 9952, ``TermServ``) unless blanks
+follow it or its form shows it whole (``21,336 K``, ``N/A``): it is left empty, kept in
+``data["cut"]``, and a warning gives the line. A CSV line shows by its quotes whether it is
+whole: its closed fields are read, the open one is not. Lines inside a CSV block that are no
+quoted record are warnings, as table lines are.
+
 Rows (``kind="tasklist"``, ``event_type="proc:process"``, ``time`` NaT — a state snapshot):
 ``pid`` (Int64), ``session_id`` (Int64, ``Session#``), ``user`` (``/v``), ``locator``
 ``line N``; ``data``: ``image``, ``services`` (list; empty for ``N/A`` or without ``/svc``),
 ``session_name``, ``mem_kb`` (int), ``status`` (English: Running, Unknown, Not Responding,
 when known) with ``status_original``, ``cpu_time``, ``window_title``, ``modules`` (``/m``),
-``format`` (table, csv, list) and ``variant`` (default, v, svc, m).
+``format`` (table, csv, list), ``variant`` (default, v, svc, m) and ``cut`` (see above).
 
 >>> t = "Image Name  PID Services\\n=========== === ========\\nsvchost.exe 780 TermService\\n"
 >>> parse_text(t, "x").frame.loc[0, "pid"]
@@ -23,6 +31,7 @@ np.int64(780)
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 from pathlib import Path
@@ -30,6 +39,7 @@ from typing import Any
 
 from . import text as T
 from .base import ParseOptions, ParseResult, ParserInfo, data_json, result_from_rows, warn
+from .netstat import cut_line
 
 INFO = ParserInfo(name="tasklist", kind="tasklist", text=True,
                   description="Windows tasklist: table, /v, /svc, /m, /fo csv, /fo list",
@@ -79,6 +89,8 @@ def _record(fields: dict[str, str | None], variant: str, fmt: str, lineno: int) 
     image = (fields.get("image") or "").strip() or None
     pid = int(fields["pid"].strip()) if _is_pid(fields.get("pid")) else None
     data: dict[str, Any] = {"image": image, "format": fmt, "variant": variant}
+    if fields.get("_cut"):
+        data["cut"] = fields["_cut"]        # the fragment a cut file ends with, not read
     if variant == "m":
         data["modules"] = _services(fields.get("services"))
         data["services"] = []
@@ -337,9 +349,79 @@ def _list_records(lines: list[str], line_offset: int, probe: bool = False,
     return found
 
 
+def _cut_warning(warnings: list, source: str, no: int, lost: str | None) -> None:
+    warn(warnings, source, no,
+         "the file ends inside this line (no line break after it, where tasklist ends every "
+         "line with one): it was cut here; "
+         + (f"its last field {lost} may be a fragment and was not read" if lost
+            else "not read"))
+
+
+def _cut_row(f: dict[str, Any], names: tuple[str, ...], line: str, warnings: list,
+             source: str, no: int) -> None:
+    """The row on the cut last line of a table: the field the line ends in is a fragment
+    (``99`` of PID 9952, ``TermServ``, ``21,33``) unless blanks follow it, or it is whole by
+    its form (a memory figure with its unit, "N/A"): blanked, and the cut said."""
+    present = [k for k in names if (f.get(k) or "").strip()]
+    if not present:
+        return
+    last = present[-1]
+    value = f[last].strip()
+    whole = line[-1:].isspace() or T.na(value) is None or (
+        last == "mem" and not value[-1].isdigit())
+    if last in ("services",) and not whole:
+        items = value.split(",")
+        whole = not items[-1].strip() or T.na(items[-1]) is None   # ("LSM," ends whole)
+        if not whole:
+            f[last], f["_cut"] = ",".join(items[:-1]), items[-1].strip()
+            _cut_warning(warnings, source, no, repr(items[-1].strip()))
+            return
+    if not whole:
+        f[last], f["_cut"] = "", value
+        _cut_warning(warnings, source, no, f"{value!r} ({last})")
+    elif last != names[-1]:
+        warn(warnings, source, no, "the file ends inside this line (no line break after it, "
+             f"where tasklist ends every line with one): it was cut here, after {last}")
+
+
+def _cut_csv(line: str, names: tuple[str, ...] | None, warnings: list, source: str,
+             no: int) -> tuple[list[str], str | None] | None:
+    """The last line of a ``/fo csv`` block when the file ends inside it (a field left open,
+    or fewer fields than the block's): its closed fields are kept, the open one (no closing
+    quote: a fragment) and those the line never reached are empty, and the cut is said.
+    Returns the record and the fragment; None when nothing can be read (said too)."""
+    s = line.strip()
+    cut = None
+    if _CSV_LINE.match(s) and names is not None:
+        rec = [x.replace('""', '"') for x in s[1:-1].split('","')]
+        what = f"fields after {names[len(rec) - 1]} missing"
+    elif s.startswith('"') and names is not None:
+        rec = [x.replace('""', '"') for x in s[1:].split('","')]
+        if len(rec) > len(names):
+            rec = []
+        else:
+            what = (f"its last field {rec[-1]!r} ({names[len(rec) - 1]}) may be a fragment "
+                    "and was not read")
+            cut, rec[-1] = rec[-1], ""
+    else:
+        rec = []
+    if not rec:
+        _cut_warning(warnings, source, no, None)
+        return None
+    warn(warnings, source, no, "the file ends inside this line (no line break after it, where "
+         f"tasklist ends every line with one): it was cut here; {what}")
+    return rec + [""] * (len(names) - len(rec)), cut
+
+
 def parse_text(text: str, source: str, options: ParseOptions | None = None,
-               line_offset: int = 0) -> ParseResult:
+               line_offset: int = 0, *, file_end: bool = False) -> ParseResult:
+    """``file_end``: the end of ``text`` is the end of the file (not of a block cut out of a
+    longer text), so a last line without its line break was cut (:func:`netstat.cut_line`)."""
     lines = T.split_lines(text)
+    cut = cut_line(text, lines, file_end)
+    # a CSV line shows by its quotes whether it is whole: any last line without a line break
+    open_end = len(lines) - 1 if file_end and lines and lines[-1].strip() and not \
+        text.rstrip("\x1a").endswith(("\n", "\r")) else None
     rows: list[dict[str, Any]] = []
     warnings: list = []
     fmt = None
@@ -366,16 +448,25 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
                 if _is_continuation(ln, cols) and rows and rows[-1]["_data"]["format"] == "table":
                     d = rows[-1]["_data"]
                     key = "modules" if variant == "m" else "services"
-                    d[key] = d.get(key, []) + _services(T.slice_cols(ln, cols[2][0]))
+                    more = _services(T.slice_cols(ln, cols[2][0]))
+                    if i == cut and more and not ln[-1].isspace() and T.na(more[-1]) is not None:
+                        _cut_warning(warnings, source, no, repr(more.pop()))
+                    d[key] = d.get(key, []) + more
                     rows[-1]["message"] = _message(d["image"], rows[-1]["pid"], d["services"])
                     i += 1
                     continue
                 f = _split_row(ln, cols, names)
                 if f is None:
-                    warn(warnings, source, no, f"not a tasklist row, skipped: {ln.strip()[:80]!r}")
+                    if i == cut:
+                        _cut_warning(warnings, source, no, None)
+                    else:
+                        warn(warnings, source, no,
+                             f"not a tasklist row, skipped: {ln.strip()[:80]!r}")
                 else:
                     if "_lost" in f:
                         lost.append(no)
+                    if i == cut:
+                        _cut_row(f, names, ln, warnings, source, no)
                     rows.append(_record(f, variant, "table", no))
                 i += 1
             if lost:
@@ -385,15 +476,31 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
                      "title could not be told apart and were not read")
             continue
         if _CSV_LINE.match(ln):
+            # the block runs to the next table or the end: a line in it that is no quoted
+            # record is said, as a table's rows are
             j = i
-            while j < n and (_CSV_LINE.match(lines[j]) or not lines[j].strip()):
+            while j < n and not (_table_header(lines, j)
+                                 or (j + 1 < n and _table_header(lines, j + 1))):
                 j += 1
-            recs = _csv_rows(lines[i:j], 0)
+            block = [x if _CSV_LINE.match(x) else "" for x in lines[i:j]]
+            recs = _csv_rows(block, 0)
+            for k in range(i, j):
+                if lines[k].strip() and not block[k - i] and k != open_end:
+                    warn(warnings, source, k + 1 + line_offset,
+                         f"not a tasklist CSV row, skipped: {lines[k].strip()[:80]!r}")
+            if open_end is not None and i <= open_end < j and not block[open_end - i]:
+                recs.append((open_end - i, None))       # (the last line, ending unbroken)
             names = None
             variant = "default"
             for k, rec in recs:
                 no = i + k + 1 + line_offset
-                if _csv_is_header(rec):
+                fragment = None
+                if i + k == open_end and (rec is None or (names and len(rec) < len(names))):
+                    got = _cut_csv(lines[i + k], names, warnings, source, no)
+                    if got is None:
+                        continue
+                    rec, fragment = got
+                elif _csv_is_header(rec):
                     if len(rec) in COLUMNS:
                         names = COLUMNS[len(rec)]
                         variant = {3: "svc", 5: "default", 9: "v"}[len(rec)]
@@ -406,7 +513,8 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
                 if names is None or len(names) != len(rec):
                     names = COLUMNS[len(rec)]
                     variant = {3: "svc", 5: "default", 9: "v"}[len(rec)]
-                rows.append(_record(dict(zip(names, rec)), variant, "csv", no))
+                rows.append(_record({**dict(zip(names, rec)), "_cut": fragment}, variant,
+                                    "csv", no))
             fmt = fmt or "csv"
             i = j
             continue
@@ -432,4 +540,5 @@ def sniff(head: bytes, name: str = "") -> bool:
 
 
 def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
-    return T.parse_file(path, options, parse_text, kind="tasklist")
+    return T.parse_file(path, options, functools.partial(parse_text, file_end=True),
+                        kind="tasklist")

@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 import orjson
+import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
@@ -289,3 +290,85 @@ def test_row_patterns_match_as_before_on_any_short_text(s):
     for new, old in ((tasklist._MISALIGNED, _OLD_MISALIGNED), (tasklist._MISALIGNED_REST, _OLD_REST)):
         a, b = new.match(s.strip()), old.match(s.strip())
         assert (a and a.groupdict()) == (b and b.groupdict()), (s, new.pattern)
+
+
+SVC_ROWS = ("System Idle Process              0 N/A\r\n"
+            "svchost.exe                   1234 CryptSvc, Dnscache, LanmanWorkstation, NlaSvc,\r\n"
+            "                                   TapiSrv,\r\n")
+
+
+@pytest.mark.parametrize("last,pid,services,fragment", [
+    ("svchost.exe                   99", None, [], "99"),                    # PID 9952
+    ("svchost.exe                   1668 TermServ", 1668, [], "TermServ"),
+    ("svchost.exe                   1668 RpcEptMapper, TermServ", 1668, ["RpcEptMapper"], "TermServ"),
+    ("svchost.exe                   1668 N/A", 1668, [], None),              # whole by its form
+])
+def test_a_table_cut_inside_its_last_row_gives_no_wrong_value(tmp_path, last, pid, services,
+                                                              fragment):
+    """'svchost.exe   99' at the end of a cut file gave PID 99 without a warning (review
+    finding); a cut service name would have named a service that does not exist."""
+    p = tmp_path / "tasklist.txt"
+    p.write_bytes((SVC_HEAD + SVC_ROWS + "                                   TermService\r\n"
+                   + last).encode())
+    res = tasklist.parse(p)
+    d = _data(res.frame)
+    assert [x["services"][-1] for x in d[1:2]] == ["TermService"]
+    got = res.frame["pid"].iloc[-1]
+    assert (None if pd.isna(got) else int(got)) == pid
+    assert d[-1]["services"] == services and d[-1].get("cut") == fragment
+    w = [(x.locator, x.message) for x in res.warnings]
+    assert w == ([] if fragment is None else [("line 8", w[0][1])])
+    assert fragment is None or repr(fragment) in w[0][1]
+    # whole files — CRLF after the last row, or trimmed (Out-String).Trim() — read as they are
+    for text in (SVC_HEAD + SVC_ROWS + last + "\r\n", (SVC_HEAD + SVC_ROWS + last).strip()):
+        p.write_bytes(text.encode())
+        res = tasklist.parse(p)
+        assert not res.warnings and res.frame["message"].iloc[-1].split()[2] == last.split()[1]
+
+
+def test_a_cut_continuation_line_and_a_cut_memory_figure(tmp_path):
+    p = tmp_path / "tasklist.txt"
+    p.write_bytes((SVC_HEAD + SVC_ROWS + "                                   TermServ").encode())
+    res = tasklist.parse(p)
+    assert _data(res.frame)[1]["services"][-1] == "TapiSrv"
+    assert [x.locator for x in res.warnings] == ["line 7"] and "'TermServ'" in res.warnings[0].message
+    head = ("\r\nImage Name                     PID Session Name        Session#    Mem Usage\r\n"
+            "========================= ======== ================ =========== ============\r\n"
+            "System Idle Process              0 Services                   0          8 K\r\n")
+    for tail, mem, warned in (("     21,33", None, True), ("     21,336 K", 21336, False)):
+        p.write_bytes((head + "svchost.exe                   1668 Services                   0"
+                       + tail).encode())
+        res = tasklist.parse(p)
+        assert int(res.frame["pid"].iloc[-1]) == 1668 and _data(res.frame)[-1]["mem_kb"] == mem
+        assert [x.locator for x in res.warnings] == (["line 5"] if warned else [])
+
+
+@pytest.mark.parametrize("keep,pid,mem,fragment", [(8, 34712, None, "7"), (3, None, None, "347")])
+def test_a_csv_cut_inside_its_last_line_keeps_its_whole_fields(corpus, tmp_path, keep, pid, mem,
+                                                               fragment):
+    """tasklist /fo csv cut inside its last line ('"tasklist.exe","347'): the line failed the
+    all-fields-quoted pattern and was dropped without a word (381 of 382 rows)."""
+    whole = (corpus / "tasklist" / "willsmythe__tasklist_fo_csv.csv").read_bytes()
+    assert whole.endswith(b'"tasklist.exe","34712","Console","2","7,528 K"\n')
+    end = whole.rfind(b"34712") + keep if keep == 3 else len(whole) - keep
+    p = tmp_path / "tasklist.csv"
+    p.write_bytes(whole[:end])
+    res = tasklist.parse(p)
+    assert len(res.frame) == 382
+    last = _data(res.frame)[-1]
+    got = res.frame["pid"].iloc[-1]
+    assert last["image"] == "tasklist.exe" and (None if pd.isna(got) else int(got)) == pid
+    assert last["mem_kb"] == mem and last["cut"] == fragment
+    assert [(x.locator, repr(fragment) in x.message) for x in res.warnings] == [("line 383", True)]
+
+
+def test_lines_inside_a_csv_block_that_are_no_records_are_warnings():
+    text = ('"Image Name","PID","Session Name","Session#","Mem Usage"\n'
+            '"System","4","Services","0","144 K"\n'
+            'svchost.exe,1668,Services,0,"21,336 K"\n'
+            '"vncsrv.exe","2412","Services","0","9,120 K"\n'
+            'C:\\Users\\admin>\n')
+    res = tasklist.parse_text(text, "t.csv", line_offset=10)
+    assert list(res.frame["pid"]) == [4, 2412]
+    assert [w.locator for w in res.warnings] == ["line 13", "line 15"]
+    assert all("not a tasklist CSV row" in w.message for w in res.warnings)
