@@ -43,15 +43,22 @@ from it says nothing). quser rows have the same columns (``type``/``device`` Non
 (``query user || qwinsta``), each quser row is folded into the qwinsta row of its session id
 (its ``idle_time``/``logon_time`` added, ``stats["quser_merged"]`` counts them): a session is
 one row, not two against a session limit.
+
+A file cut inside its last line (no line break after it; an output that does not begin with
+its blank was trimmed and is not judged): a TYPE, DEVICE, IDLE TIME or LOGON TIME the line ends
+in may be a fragment and is emptied (``data["cut"]`` keeps it), a line that no longer reads
+as a row is not read, each with a warning giving the line.
 """
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import Any
 
 from . import text as T
 from .base import ParseOptions, ParseResult, ParserInfo, data_json, result_from_rows, warn
+from .netstat import cut_line
 
 INFO = ParserInfo(name="qwinsta", kind="qwinsta", text=True,
                   description="qwinsta / query session (2003 … 2025, any language, /counter) "
@@ -353,6 +360,8 @@ def _row_dict(f: dict[str, Any], lineno: int, headerless: bool) -> dict[str, Any
         data["headerless"] = True
     if "logon_time" in f:       # a quser row
         data.update(command="quser", idle_time=f["idle_time"], logon_time=f["logon_time"])
+    if f.get("_cut"):
+        data["cut"] = f["_cut"]     # the fragment a cut file ends with, not read
     return {"kind": "qwinsta", "event_type": "session:winstation", "locator": f"line {lineno}",
             "user": f["user"], "session_id": sid, "_data": data,
             "message": " ".join(str(x) for x in (f["session_name"] or "", f["user"] or "", sid,
@@ -423,9 +432,25 @@ def block_spans(lines: list[str]) -> list[tuple[int, int]]:
     return [(a, b) for a, b, _ in spans]
 
 
+def _cut_fields(f: dict[str, Any], line: str) -> str | None:
+    """The row on the cut last line of a file: a TYPE, DEVICE, IDLE TIME or LOGON TIME the
+    line ends in may be a fragment: emptied (kept in ``_cut``) and named; None when the line
+    ends in blanks or in the state (a cut state word still reads by its prefix: "Acti")."""
+    if line[-1:].isspace():
+        return None
+    for key in ("logon_time", "idle_time", "device", "type"):
+        if f.get(key):
+            f["_cut"], f[key] = f[key], None
+            return f"{f['_cut']!r} ({key.replace('_', ' ')})"
+    return None
+
+
 def parse_text(text: str, source: str, options: ParseOptions | None = None,
-               line_offset: int = 0) -> ParseResult:
+               line_offset: int = 0, *, file_end: bool = False) -> ParseResult:
+    """``file_end``: the end of ``text`` is the end of the file (not of a block cut out of a
+    longer text), so a last line without its line break was cut (:func:`netstat.cut_line`)."""
     lines = T.split_lines(text)
+    cut = cut_line(text, lines, file_end)
     rows: list[dict[str, Any]] = []
     warnings: list = []
     counters: dict[str, int] = {}
@@ -453,6 +478,16 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
             # (never for quser: qwinsta's shape reads its user name as a session name)
             f2 = _row_by_shape(ln)
             f = f2 or (f if f and cols else None)
+        if i == cut:
+            lost = _cut_fields(f, ln) if f else None
+            if lost or not f:
+                warn(warnings, source, no,
+                     "the file ends inside this line (no line break after it, where qwinsta "
+                     "ends every line with one): it was cut here; "
+                     + (f"its last field {lost} may be a fragment and was not read" if f
+                        else "not read"))
+            if not f:
+                continue
         if f:
             rows.append(_row_dict(f, no, cols is None))
             if normalize_state(f["state"]) is None:
@@ -507,4 +542,5 @@ def sniff(head: bytes, name: str = "") -> bool:
 
 
 def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
-    return T.parse_file(path, options, parse_text, kind="qwinsta")
+    return T.parse_file(path, options, functools.partial(parse_text, file_end=True),
+                        kind="qwinsta")

@@ -346,3 +346,38 @@ def test_query_process_is_not_a_session_table(tmp_path, qp):
     assert [int(i) for i in res.frame["session_id"]] == [0, 2, 3, 1, 65536]
     assert not [w for w in res.warnings if "session state" in w.message]
     assert [w.locator for w in res.warnings if "query process" in w.message] == ["line 8"]
+
+
+@pytest.mark.parametrize("text,last,sid,field,fragment", [
+    (QWINSTA_EN, " rdp-tcp                                 65536  Listen  rdpw", 65536, "type", "rdpw"),
+    (QWINSTA_EN, " rdp-tcp                                 655", None, None, None),
+    (QUSER_EN, " bob                   rdp-tcp#5           5  Active          .  10/19/2023 1:",
+     5, "logon_time", "10/19/2023 1:"),
+])
+def test_a_file_cut_inside_its_last_row_gives_no_wrong_value(tmp_path, text, last, sid, field,
+                                                             fragment):
+    """As netstat and tasklist: a field the cut last line ends in is not read, with a warning
+    (a cut TYPE or LOGON TIME was kept as it was, a cut listener row dropped silently)."""
+    p = tmp_path / "q.txt"
+    p.write_bytes((text + last).encode())
+    res = qwinsta.parse(p)
+    rows = _rows(res)
+    n = text.count("\n")
+    assert [w.locator for w in res.warnings] == [f"line {n + 1}"]
+    assert "cut here" in res.warnings[0].message
+    if sid is None:
+        assert len(rows) == n - 1           # the cut line is not read
+        return
+    assert rows[-1][1] == sid and rows[-1][2][field] is None and rows[-1][2]["cut"] == fragment
+    assert repr(fragment) in res.warnings[0].message
+    for whole in (text + last + "\r\n", (text + last).strip()):     # a line break, or trimmed
+        p.write_bytes(whole.encode())
+        res = qwinsta.parse(p)
+        assert not res.warnings and "cut" not in _rows(res)[-1][2]
+
+
+def test_a_cut_state_word_still_reads_by_its_prefix(tmp_path):
+    p = tmp_path / "q.txt"
+    p.write_bytes((QWINSTA_EN + " rdp-tcp#7         asmith                    7  Acti").encode())
+    res = qwinsta.parse(p)
+    assert _summary(res)[-1] == ("rdp-tcp#7", "asmith", 7, "Active") and not res.warnings
