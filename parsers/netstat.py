@@ -232,25 +232,6 @@ def block_spans(lines: list[str]) -> list[tuple[int, int]]:
     return spans
 
 
-def cut_line(text: str, lines: list[str], file_end: bool) -> int | None:
-    """Index into ``lines`` of the last line when ``text`` is a file's whole text that ends
-    inside a line: Windows ends every line of netstat, tasklist and qwinsta output with CRLF,
-    so a last line without one was cut short (a copy taken while written, a truncated
-    upload, a size limit) and its last field may be a fragment (PID 16 of 1668).
-
-    Those outputs also begin with a blank line or a blank (``\r\nActive Connections``,
-    `` SESSIONNAME``). A text that does not was trimmed (``(netstat -ano | Out-String).Trim()``
-    written as it is): its missing last line break says nothing, unless half a UTF-16
-    character shows the cut. (Shared by the text parsers; its home is :mod:`parsers.text`.)"""
-    if not file_end or not lines or not lines[-1].strip():
-        return None
-    if text.rstrip("\x1a").endswith(("\n", "\r")):   # (a CRLF file cut between CR and LF)
-        return None
-    if not text[:1].isspace() and not text.endswith("\ufffd"):
-        return None
-    return len(lines) - 1
-
-
 def _row(m: re.Match, lineno: int, source: str, cut: bool = False) -> dict[str, Any]:
     """One socket row. ``cut``: the line is the cut end of the file — its last field, unless
     blanks follow it or it is a whole state or offload word, is a fragment and not read."""
@@ -299,12 +280,12 @@ def _row(m: re.Match, lineno: int, source: str, cut: bool = False) -> dict[str, 
 
 
 def parse_text(text: str, source: str, options: ParseOptions | None = None,
-               line_offset: int = 0, *, file_end: bool = False) -> ParseResult:
+               line_offset: int = 0, *, file_end: bool | str = False) -> ParseResult:
     """``file_end``: the end of ``text`` is the end of the file (not of a block cut out of a
     longer text): a last line without its line break is then taken as cut (see
-    :func:`cut_line`)."""
+    :func:`parsers.text.cut_line`)."""
     lines = T.split_lines(text)
-    cut = cut_line(text, lines, file_end)
+    cut = T.cut_line(text, lines, file_end)
     warnings: list = []
     rows: list[dict[str, Any]] = []
     junk = 0

@@ -58,7 +58,6 @@ from typing import Any
 
 from . import text as T
 from .base import ParseOptions, ParseResult, ParserInfo, data_json, result_from_rows, warn
-from .netstat import cut_line
 
 INFO = ParserInfo(name="qwinsta", kind="qwinsta", text=True,
                   description="qwinsta / query session (2003 … 2025, any language, /counter) "
@@ -446,11 +445,11 @@ def _cut_fields(f: dict[str, Any], line: str) -> str | None:
 
 
 def parse_text(text: str, source: str, options: ParseOptions | None = None,
-               line_offset: int = 0, *, file_end: bool = False) -> ParseResult:
+               line_offset: int = 0, *, file_end: bool | str = False) -> ParseResult:
     """``file_end``: the end of ``text`` is the end of the file (not of a block cut out of a
-    longer text), so a last line without its line break was cut (:func:`netstat.cut_line`)."""
+    longer text), so a last line without its line break was cut (:func:`parsers.text.cut_line`)."""
     lines = T.split_lines(text)
-    cut = cut_line(text, lines, file_end)
+    cut = T.cut_line(text, lines, file_end)
     rows: list[dict[str, Any]] = []
     warnings: list = []
     counters: dict[str, int] = {}

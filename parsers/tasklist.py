@@ -39,7 +39,6 @@ from typing import Any
 
 from . import text as T
 from .base import ParseOptions, ParseResult, ParserInfo, data_json, result_from_rows, warn
-from .netstat import cut_line
 
 INFO = ParserInfo(name="tasklist", kind="tasklist", text=True,
                   description="Windows tasklist: table, /v, /svc, /m, /fo csv, /fo list",
@@ -414,11 +413,11 @@ def _cut_csv(line: str, names: tuple[str, ...] | None, warnings: list, source: s
 
 
 def parse_text(text: str, source: str, options: ParseOptions | None = None,
-               line_offset: int = 0, *, file_end: bool = False) -> ParseResult:
+               line_offset: int = 0, *, file_end: bool | str = False) -> ParseResult:
     """``file_end``: the end of ``text`` is the end of the file (not of a block cut out of a
-    longer text), so a last line without its line break was cut (:func:`netstat.cut_line`)."""
+    longer text), so a last line without its line break was cut (:func:`parsers.text.cut_line`)."""
     lines = T.split_lines(text)
-    cut = cut_line(text, lines, file_end)
+    cut = T.cut_line(text, lines, file_end)
     # a CSV line shows by its quotes whether it is whole: any last line without a line break
     open_end = len(lines) - 1 if file_end and lines and lines[-1].strip() and not \
         text.rstrip("\x1a").endswith(("\n", "\r")) else None

@@ -312,6 +312,28 @@ def is_text(head: bytes) -> bool:
     return bad <= max(2, len(text) // 200)
 
 
+def cut_line(text: str, lines: list[str], file_end: bool | str) -> int | None:
+    """Index into ``lines`` of the last line when ``text`` is a file's whole text that ends
+    inside a line: Windows ends every line of netstat, tasklist and qwinsta output with CRLF,
+    so a last line without one was cut short (a copy taken while written, a truncated
+    upload, a size limit) and its last field may be a fragment (PID 16 of 1668).
+
+    Those outputs also begin with a blank line or a blank (``\r\nActive Connections``,
+    `` SESSIONNAME``). A text that does not was trimmed (``(netstat -ano | Out-String).Trim()``
+    written as it is): its missing last line break says nothing, unless half a UTF-16
+    character shows the cut. ``file_end`` is True for a file's whole text, or — for the last
+    block of a multi-output file (textlog) — the file's first character, which tells
+    whether the file was trimmed."""
+    if not file_end or not lines or not lines[-1].strip():
+        return None
+    if text.rstrip("\x1a").endswith(("\n", "\r")):   # (a CRLF file cut between CR and LF)
+        return None
+    start = text if file_end is True else str(file_end)
+    if not start[:1].isspace() and not text.endswith("\ufffd"):
+        return None
+    return len(lines) - 1
+
+
 def split_lines(text: str) -> list[str]:
     """Lines without terminators. Splits on LF only (``\\r`` at the end is dropped), so line
     N is what ``grep -n`` and editors call line N also for ``\\r\\r\\n`` files (a CRLF file

@@ -78,7 +78,10 @@ def sniff_text(text: str) -> bool:
 
 
 def parse_text(text: str, source: str, options: ParseOptions | None = None,
-               line_offset: int = 0) -> ParseResult:
+               line_offset: int = 0, *, file_end: bool = False) -> ParseResult:
+    """``file_end``: ``text`` is a file's whole text, so its last block may be cut short
+    (:func:`parsers.text.cut_line`): that block's parser is told, and whether the output
+    was trimmed (a trimmed output's missing line break says nothing)."""
     lines = T.split_lines(text)
     blocks = find_blocks(lines)
     frames: list[pd.DataFrame] = []
@@ -90,8 +93,15 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
         # with the line end the file has after the block (a registry script without one
         # looks cut short)
         chunk = "\n".join(lines[b.start:b.end]) + ("\n" if b.end < len(lines) else "")
+        at_end = {}
+        if file_end and b.end == len(lines) and _knows_cuts(b.module):
+            # (the output's own leading blank line — `\r\nActive Connections` — shows it
+            # was not trimmed, whether the block starts on it or after it)
+            untrimmed = chunk[:1].isspace() or (b.start and not lines[b.start - 1].strip())
+            at_end = {"file_end": " " if untrimmed else text[:1] or " "}
         try:
-            res = b.module.parse_text(chunk, source, options, line_offset=line_offset + b.start)
+            res = b.module.parse_text(chunk, source, options, line_offset=line_offset + b.start,
+                                      **at_end)
         except Exception as e:  # one bad block must not lose the others
             warn(warnings, source, line_offset + b.start + 1,
                  f"{b.kind} block could not be parsed: {type(e).__name__}: {e}")
@@ -142,13 +152,22 @@ def _ranges(nums: list[int], most: int = 8) -> str:
     return text + (", ..." if len(runs) > most else "")
 
 
+def _knows_cuts(module) -> bool:
+    """Whether a block parser's ``parse_text`` judges a cut last line (``file_end``)."""
+    import inspect
+    try:
+        return "file_end" in inspect.signature(module.parse_text).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def sniff(head: bytes, name: str = "") -> bool:
     return T.sniff_head(head, sniff_text)
 
 
 def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
     dec, warns, nbytes = T.read_file(path, options)
-    res = parse_text(dec.text, str(path), options)
+    res = parse_text(dec.text, str(path), options, file_end=True)
     res.warnings[:0] = warns
     res.stats["encoding"] = dec.encoding
     res.stats["bytes_read"] = nbytes

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import orjson
+import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
@@ -340,3 +341,23 @@ def test_a_reg_export_typed_after_command_outputs_is_read_whole(tmp_path):
     # a registry file alone is still the registry parser's, not a textlog
     assert parsers.identify(reg.encode(), "x.txt").INFO.name == "regfile"
     assert parsers.identify(_RQ_TS.encode(), "x.txt").INFO.name == "regquery"
+
+
+def test_a_multi_output_log_cut_inside_its_last_block_is_flagged():
+    """A diag log (tasklist, then netstat) cut short inside its last row gave PID 16 for
+    1668 without a word: the netstat parser knows a cut last line (no CRLF after it), but
+    textlog handed it the block as if the file went on (found by review)."""
+    net = ("C:\\>netstat -ano\r\n\r\nActive Connections\r\n\r\n"
+           "  Proto  Local Address          Foreign Address        State           PID\r\n"
+           "  TCP    0.0.0.0:135            0.0.0.0:0              LISTENING       900\r\n"
+           "  TCP    0.0.0.0:3389           0.0.0.0:0              LISTENING       16")
+    tasks = ("C:\\>tasklist /svc\r\n\r\nImage Name                     PID Services\r\n"
+             "========================= ======== ============================================\r\n"
+             "System Idle Process              0 N/A\r\nsvchost.exe                    900 RpcSs\r\n\r\n")
+    cut = textlog.parse_text(tasks + net, "diag.log", file_end=True)
+    socks = cut.frame[cut.frame["event_type"] == "net:socket"].set_index("port")
+    assert pd.isna(socks.loc[3389, "pid"]) and socks.loc[135, "pid"] == 900
+    assert [w.locator for w in cut.warnings if "cut here" in w.message] == ["line 14"]
+    whole = textlog.parse_text(tasks + net + "68\r\n", "diag.log", file_end=True)
+    socks = whole.frame[whole.frame["event_type"] == "net:socket"].set_index("port")
+    assert socks.loc[3389, "pid"] == 1668 and not whole.warnings
