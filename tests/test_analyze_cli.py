@@ -256,8 +256,11 @@ def test_ctrl_c_while_the_console_script_is_still_importing_is_one_line():
     script = ("import sys; sys.stderr.write('up\\n'); sys.stderr.flush()\n"
               "from analyzer.entry import main; main()")
     for delay in (0.02, 0.1, 0.3):
+        # (a shell without job control starts background jobs with SIGINT ignored, and
+        # Python then never turns it into KeyboardInterrupt: the child gets the default)
         p = subprocess.Popen([sys.executable, "-c", script, "analyze", str(BUNDLE)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         assert p.stderr.readline() == b"up\n"
         time.sleep(delay)
         p.send_signal(signal.SIGINT)
