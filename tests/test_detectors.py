@@ -832,6 +832,17 @@ def test_port_conflict_not_read_from_a_capture_filtered_on_another_port():
     assert run("port-conflict", [sock(135, 1172), sock(445, 4)]) == []     # whole capture
 
 
+def test_quser_output_is_no_proof_the_listener_is_gone():
+    """`quser` lists user sessions only, never the rdp-tcp listener: a bundle whose session
+    capture was quser got a critical "qwinsta shows no rdp-tcp listener" (found by review)."""
+    rows = [row("qwinsta", "session:winstation", line=2, user="administrator", session_id=2,
+                data={"session_name": "rdp-tcp#0", "state": "Active", "command": "quser"})]
+    ne = run("listener-down", rows)
+    assert isinstance(ne, NotEvaluated) and ne.missing[0] == "`qwinsta` output"
+    assert run("listener-down", rows + [winsta("console", "Active", 1, "admin")])[0].summary \
+        .startswith("RDP listener down: qwinsta shows no rdp-tcp listener")
+
+
 def test_a_capture_without_listening_sockets_is_no_proof_the_port_is_closed():
     """Plain `netstat` / `netstat -n` (no -a) prints connections only: on a real Windows 10
     capture of 32 ESTABLISHED rows, listener-down was a critical root cause ("nothing

@@ -277,9 +277,20 @@ def port_conflict(ctx: Context):
                                  "services": sorted({s for o in other for s in (o["services"] or [])})})]
 
 
+def _winstation_rows(ctx: Context) -> pd.DataFrame:
+    """Session rows of ``qwinsta`` captures: ``quser`` lists user sessions only, never the
+    rdp-tcp listener, so its rows cannot show the listener up or gone (a bundle holding only
+    quser output got a critical "listener down"; found by review)."""
+    rows = ctx.etype("session:winstation")
+    if not len(rows):
+        return rows
+    cmd = tl.fields(rows, "command")["command"]
+    return rows[[c != "quser" for c in cmd]]
+
+
 def _listener_rows(ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(latest qwinsta snapshot with decoded columns, its rdp-tcp listener rows)."""
-    q = _latest_source(ctx.etype("session:winstation"), ctx)
+    q = _latest_source(_winstation_rows(ctx), ctx)
     if not len(q):
         return q, q
     d = tl.fields(q, "session_name", "state", "headerless")
@@ -308,7 +319,7 @@ def listener_down(ctx: Context):
     cc775339 (event 1036).
     """
     # listener failures are logged in System and the RDS logs, not in Security
-    have_q, have_n = ctx.has("qwinsta"), ctx.has("netstat")
+    have_q, have_n = bool(len(_winstation_rows(ctx))), ctx.has("netstat")
     # (2003 logs them in System; 2008 and 2008 R2 in System or the RemoteConnectionManager
     # log, later versions in that log only: there a System log alone — or the session
     # manager's log — holds none of them, so it cannot make the check pass)
@@ -318,6 +329,10 @@ def listener_down(ctx: Context):
                       "rdp:rcm:listener-down", "rdp:rcm:session-create-failed")
     have_ev = have_ev or bool(len(fails))       # failures found are read whatever the log
     if not (have_q or have_n or have_ev):
+        if ctx.has("qwinsta"):                  # quser output only: asked for again
+            return ctx.not_evaluated(INPUTS["qwinsta"], "netstat", ev_input,
+                                     note="the bundle's session list is `quser` output, "
+                                          "which lists no listener")
         return ctx.not_evaluated("qwinsta", "netstat", ev_input)
     reasons, ev, details = [], [], {}
     live_up = False         # the captures show the listener up now
