@@ -249,11 +249,11 @@ def netbios_aliases(names: Iterable[str]) -> dict[str, str]:
 
 _EVENT_LOG_KINDS = frozenset({"evtx", "evt", "evtxml", "evtcsv"})
 
-#: names a machine carries before anyone names it: Windows setup's (MINWINPC, MININT-…),
-#: the random defaults of Server (WIN-XXXXXXXXXXX) and client (DESKTOP-XXXXXXX), and the
-#: build machines of Microsoft's images (37L4247F27-25) that an install's first records name
-_SETUP_NAME = re.compile(r"MINWINPC|MININT-[A-Z0-9]{7,}|WIN-[A-Z0-9]{11}|DESKTOP-[A-Z0-9]{7}"
-                         r"|\d{2}[A-Z]\d{4}[A-Z0-9]{1,3}-\d{2}")
+#: names an install's first records carry before the machine has its own: Windows setup's
+#: (MINWINPC, MININT-…) and the build machines of Microsoft's images (37L4247F27-25). Not
+#: the random defaults WIN-XXXXXXXXXXX / DESKTOP-XXXXXXX: many real servers keep them, and
+#: two such servers in one merged log would become one (found by review)
+_SETUP_NAME = re.compile(r"MINWINPC|MININT-[A-Z0-9]{7,}|\d{2}[A-Z]\d{4}[A-Z0-9]{1,3}-\d{2}")
 
 
 def renamed_hosts(codes, names: list[str | None], order, renames: dict[str, str]) -> dict[str, str]:
@@ -264,9 +264,10 @@ def renamed_hosts(codes, names: list[str | None], order, renames: dict[str, str]
     6011 renames). Each name must hold one run of records (``order``: record numbers, not
     times — setup sets the clock and the time zone while it runs, so its records' times
     overlap the next name's) that ends before the next begins (a forwarded or merged log
-    interleaves its hosts), and an earlier name is taken for the next only when it is a
-    setup/default name or an EventLog 6011 (``renames``) says so — a merged sample whose
-    real servers follow each other stays apart."""
+    interleaves its hosts), and an earlier name is taken for the next only when an EventLog
+    6011 (``renames``) says so, or when it and every name before it are setup names
+    (:data:`_SETUP_NAME`). Two servers one after the other in a merged log — each counts
+    its own record numbers, so their runs need not interleave — stay apart."""
     frame = pd.DataFrame({"c": codes, "t": order})
     frame = frame[(frame["c"] >= 0) & frame["t"].notna()]
     if frame["c"].nunique() < 2:
@@ -277,8 +278,10 @@ def renamed_hosts(codes, names: list[str | None], order, renames: dict[str, str]
                                          < span["max"].iloc[:-1].to_numpy()).any():
         return {}
     out: dict[str, str] = {}
+    setup = True                                  # every name so far is a setup name
     for old, new in zip(order, order[1:]):
-        if old != new and (_SETUP_NAME.fullmatch(old) or renames.get(old) == new):
+        setup = setup and bool(_SETUP_NAME.fullmatch(old))
+        if old != new and (setup or _renamed_to(old, new, renames)):
             out[old] = new
     for old in list(out):                         # a chain ends at its last name
         seen = {old}
@@ -288,6 +291,18 @@ def renamed_hosts(codes, names: list[str | None], order, renames: dict[str, str]
     return out
 
 
+def _renamed_to(old: str, new: str, renames: dict[str, str]) -> bool:
+    """Whether a chain of renames leads from ``old`` to ``new`` (a name in between may have
+    no record of its own: DESKTOP-M7P1NB6 → WIN-UUNEEV45F79 → DESKTOP-8BGEHIF)."""
+    seen = {old}
+    while old in renames and renames[old] not in seen:
+        old = renames[old]
+        if old == new:
+            return True
+        seen.add(old)
+    return False
+
+
 def rename_events(frames) -> dict[str, str]:
     """``{old: new}`` from EventLog 6011 "The NetBIOS name and DNS host name of this machine
     have been changed from %1 to %2" in the given frames."""
@@ -295,11 +310,11 @@ def rename_events(frames) -> dict[str, str]:
     for df in frames:
         if not len(df) or "event_id" not in df:
             continue
-        hit = df[(df["event_id"] == 6011)
-                 & df["provider"].astype("string").str.lower().str.endswith("eventlog")
-                 .fillna(False).to_numpy(dtype=bool)]
-        if not len(hit):
+        hit = df[(df["event_id"] == 6011).fillna(False).to_numpy(dtype=bool)]
+        if not len(hit):                          # (the id first: a million rows, no strings)
             continue
+        hit = hit[hit["provider"].astype("string").str.lower().str.endswith("eventlog")
+                  .fillna(False).to_numpy(dtype=bool)]
         d = tl.fields(hit, "param1", "param2")
         for a, b in zip(d["param1"], d["param2"]):
             a, b = normalize_host(a), normalize_host(b)

@@ -211,24 +211,26 @@ def test_a_log_filtered_to_nothing_keeps_its_own_host(corpus):
 
 def test_a_server_renamed_along_its_own_log_is_one_host(corpus):
     """A server's own log keeps the name each record was written under: setup's (MINWINPC,
-    an image build machine's 37L4247F27-25), the random default (WIN-…, DESKTOP-…), then
-    the name it was given. Each became a host of its own: the engineer saw phantom servers,
-    each with its own passes, and the captures beside the log no "only host" to join
-    (found by review on the corpus)."""
+    an image build machine's 26L2233B1-02), then the name it was given. Each became a host of
+    its own: the engineer saw phantom servers, each with its own passes, and the captures
+    beside the log no "only host" to join (found by review on the corpus)."""
     ev = corpus / "evtx"
-    tugix = analyze(ev / "tugix__Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx")
-    assert tugix.report.hosts == ["CAFTE"]                  # WIN-8TCU0Q1I3O7 → DESKTOP-P2NAHG6 → Cafte
-    assert set(tugix.timeline["host"].astype(str)) == {"CAFTE"}
-    # four renames that EventLog 6011 records ("changed from %1 to %2"), the last to a
-    # name no default pattern knows
+    lsm = analyze(ev / ("aaron__Microsoft-Windows-TerminalServices-LocalSessionManager"
+                        "%4Operational.evtx"))               # MINWINPC → WIN-2TO3V41EH3L
+    assert lsm.report.hosts == ["WIN-2TO3V41EH3L"]
+    assert set(lsm.timeline["host"].astype(str)) == {"WIN-2TO3V41EH3L"}
+    assert load_bundle(ev / "omer__Security_with_size_t.evtx").hosts == ["WIN-L0ZZQ76PMUF"]
+    # four renames that EventLog 6011 records ("changed from %1 to %2"), one of them to a
+    # name that never logged a record, the last to a name no pattern knows
     zero = load_bundle(ev / "omer__sample-with-zero-data-size-event.evtx")
     assert zero.hosts == ["W10-1507-LTSB"]
-    # a merged sample of eleven real servers, one after the other: stays eleven
-    merged = load_bundle(ev / "e2m__ID1149-RDP_success_logins_to_multiple_hosts.evtx")
-    assert len(merged.hosts) == 11
-    # a named server renamed to another name, without a 6011 in the bundle: not guessed
-    plaso = load_bundle(ev / "plaso__System2.evtx")
-    assert plaso.hosts == ["GREENDALEGOLD", "STUDENT-PC1"]
+    # default names without a 6011 are not guessed (real servers keep WIN-… names), nor is
+    # a named server renamed to another name; a merged sample of eleven servers stays eleven
+    tugix = load_bundle(ev / ("tugix__Microsoft-Windows-TerminalServices-LocalSessionManager"
+                              "%4Operational.evtx"))
+    assert tugix.hosts == ["CAFTE", "DESKTOP-P2NAHG6", "WIN-8TCU0Q1I3O7"]
+    assert load_bundle(ev / "plaso__System2.evtx").hosts == ["GREENDALEGOLD", "STUDENT-PC1"]
+    assert len(load_bundle(ev / "e2m__ID1149-RDP_success_logins_to_multiple_hosts.evtx").hosts) == 11
 
 
 def test_renamed_hosts_needs_one_run_per_name_and_a_setup_name_or_a_rename_event():
@@ -239,5 +241,12 @@ def test_renamed_hosts_needs_one_run_per_name_and_a_setup_name_or_a_rename_event
     assert renamed_hosts([0, 0, 1, 1], ["FS01", "FS02"], [1, 2, 3, 4], {}) == {}
     assert renamed_hosts([0, 0, 1, 1], ["FS01", "FS02"], [1, 2, 3, 4], {"FS01": "FS02"}) \
         == {"FS01": "FS02"}
-    chain = renamed_hosts([0, 1, 2], ["WIN-8TCU0Q1I3O7", "DESKTOP-P2NAHG6", "CAFTE"], [5, 6, 7], {})
-    assert chain == {"WIN-8TCU0Q1I3O7": "CAFTE", "DESKTOP-P2NAHG6": "CAFTE"}
+    # two servers of a merged log, each counting its own record numbers: a default name is
+    # a real server's name (this merged them, moving a finding to the healthy one: review)
+    assert renamed_hosts([0, 0, 1, 1], ["WIN-K3J9D2LQ8PA", "TS02"], [1201, 1202, 88001, 88002],
+                         {}) == {}
+    # setup names only as the first names: a server named after that pattern later is not
+    assert renamed_hosts([0, 1, 2], ["FS01", "37L4247F27-25", "FS02"], [1, 2, 3], {}) == {}
+    chain = renamed_hosts([0, 1, 2], ["MINWINPC", "DESKTOP-P2NAHG6", "CAFTE"], [5, 6, 7],
+                          {"MINWINPC": "X", "X": "DESKTOP-P2NAHG6", "DESKTOP-P2NAHG6": "CAFTE"})
+    assert chain == {"MINWINPC": "CAFTE", "DESKTOP-P2NAHG6": "CAFTE"}
