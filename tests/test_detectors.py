@@ -1321,6 +1321,17 @@ def test_a_denied_group_without_a_refused_logon_is_a_warning_not_an_error():
         "members": [{"name": "BUILTIN\\Administrators", "sid": "S-1-5-32-544"}]})
     out = run("user-not-authorized", [allow, deny, _dc_subject(som="corp.example/Domain Controllers")])
     assert out[0].severity == "warning"
+    # a deny of a group that holds every user allowed to connect refuses them all: an error
+    # (it was a warning that "the user may be among them"; regression review)
+    for name, sid in (("Everyone", "S-1-1-0"), ("NT AUTHORITY\\Authenticated Users", "S-1-5-11"),
+                      ("BUILTIN\\Remote Desktop Users", "S-1-5-32-555"),
+                      ("BUILTIN\\Administrators", "S-1-5-32-544")):
+        every = row("gpresult", "gpo:user-right", line=1378, data={
+            "scope": "computer", "right": "SeDenyRemoteInteractiveLogonRight",
+            "members": [{"name": name, "sid": sid}]})
+        out = run("user-not-authorized", [every])
+        assert out[0].severity == "error", name
+        assert f"{name} holds every user allowed to connect: nobody can log on" in out[0].summary
 
 
 def _conn(minutes, ip="10.0.2.16", conn_type="TCP", port=52000):

@@ -354,16 +354,23 @@ def user_not_authorized(ctx: Context):
             listed = ", ".join(str(m.get("name") or m.get("sid")) for m in members)
             # a denied group is a deliberate choice that refuses its members: the cause of
             # a ticket when the refused user is one of them (a warning, "likely
-            # contributor"); an error only beside a refused logon
+            # contributor"); an error beside a refused logon, or when the group holds every
+            # user who may connect (Everyone, Users, Remote Desktop Users, Administrators:
+            # a warning that "the user may be among them" was wrong; review)
+            blanket = [str(m.get("name") or m.get("sid")) for m in members
+                       if _is_rdu(m) or _is_admins(m)]
             reasons.append("\"Deny log on through Remote Desktop Services\" lists "
                            + listed + gpo
                            + (" — local accounts only (the security baseline): domain "
                               "accounts are not affected" if local else
                               "" if events_found else
+                              f" — {', '.join(blanket)} holds every user allowed to connect: "
+                              "nobody can log on through Remote Desktop" if blanket else
                               f" — {listed}, and every member of a group listed, cannot "
                               "connect through Remote Desktop; nothing in the bundle shows "
                               "whether the user who cannot connect is among them"))
-            levels.append("info" if local else "error" if events_found else "warning")
+            levels.append("info" if local else "error" if events_found or blanket
+                          else "warning")
             ev += ctx.evidence(pd.DataFrame([r]))
     if not reasons:
         if not ctx.has("security") and not allow_rows and not _user_right_rows(
