@@ -15,13 +15,18 @@ from __future__ import annotations
 import importlib
 
 _LAZY = {"load": ".bundle", "Bundle": ".bundle", "BundleError": ".bundle", "Limits": ".bundle"}
+#: submodules reachable as attributes after a bare ``import analyzer`` (as when the package
+#: imported them eagerly: ``analyzer.bundle.Limits`` in a notebook)
+_SUBMODULES = frozenset({"batch", "bundle", "cli", "config", "detectors", "engine", "export",
+                         "findings", "knowledge", "processes", "report", "rollup", "safetext",
+                         "sample", "signals", "timeline"})
 
 
 def __getattr__(name: str):
     if name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name], __name__), name)
-    elif name == "timeline":
-        value = importlib.import_module(".timeline", __name__)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f".{name}", __name__)
     elif name == "__version__":
         from importlib.metadata import PackageNotFoundError, version
         try:
@@ -35,7 +40,7 @@ def __getattr__(name: str):
 
 
 def __dir__():
-    return sorted({*globals(), *_LAZY, "timeline", "__version__"})
+    return sorted({*globals(), *_LAZY, *_SUBMODULES, "__version__"})
 
 
 def analyze(path, **kwargs):

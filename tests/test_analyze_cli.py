@@ -333,3 +333,18 @@ def test_timeline_dash_output_is_stdout(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code, out, _ = rd(capsys, "timeline", BUNDLE, "-f", "csv", "-o", "-")
     assert code == 0 and out.startswith("time,host,source") and not (tmp_path / "-").exists()
+
+
+def test_import_analyzer_is_light_and_keeps_its_submodules_reachable():
+    """`import analyzer` no longer loads pandas (the console script owns Ctrl-C before the
+    heavy imports); the names and submodules it used to load eagerly are still attributes
+    (`analyzer.bundle.Limits` raised AttributeError; regression review)."""
+    import subprocess
+    import sys
+    code = ("import sys, analyzer\n"
+            "light = 'pandas' not in sys.modules\n"
+            "print(light, analyzer.bundle.Limits.__name__, analyzer.load.__module__,\n"
+            "      analyzer.timeline.__name__, bool(analyzer.__version__))\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert p.stdout.split() == ["True", "Limits", "analyzer.bundle", "analyzer.timeline", "True"], \
+        p.stderr[-500:]
