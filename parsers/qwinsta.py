@@ -259,14 +259,9 @@ def _row_by_shape(line: str) -> dict[str, Any] | None:
             "id": m.group("id"), "state": state, "type": typ, "device": dev}
 
 
-def _row_by_cols(line: str, c: dict[str, Any]) -> dict[str, Any] | None:
-    if not line.strip():
-        return None
-    if c.get("layout") == "quser":
-        return _quser_row(line, c)
-    cur = line[:1] == ">" if c["session"] >= 1 else line.lstrip()[:1] == ">"
-    body = (" " + line[1:]) if cur else line
-    # the ID number ends at (or within two cells of) the end of the ID header
+def _session_id(body: str, c: dict[str, Any]) -> tuple[re.Match, int, int] | None:
+    """The ID number of a row (it ends at, or within two cells of, the end of the ID
+    header) and its start and end column; None when the row has none there."""
     head = T.slice_cols(body, 0, c["id_end"] + 2)
     m = re.search(r"(\d{1,5})\s*$", head)
     if not m:
@@ -275,6 +270,20 @@ def _row_by_cols(line: str, c: dict[str, Any]) -> dict[str, Any] | None:
     id_end = T.display_width(head[: m.end(1)])
     if id_end < c["id_start"] - 1:
         return None
+    return m, id_start, id_end
+
+
+def _row_by_cols(line: str, c: dict[str, Any]) -> dict[str, Any] | None:
+    if not line.strip():
+        return None
+    if c.get("layout") == "quser":
+        return _quser_row(line, c)
+    cur = line[:1] == ">" if c["session"] >= 1 else line.lstrip()[:1] == ">"
+    body = (" " + line[1:]) if cur else line
+    at = _session_id(body, c)
+    if at is None:
+        return None
+    m, id_start, id_end = at
     left = T.slice_cols(body, 0, id_start)
     u = c["user"]
     sess_part = T.slice_cols(left, 0, u)
@@ -314,14 +323,10 @@ def _quser_row(line: str, c: dict[str, Any]) -> dict[str, Any] | None:
     ``2+03:04``), LOGON TIME (the rest of the line)."""
     cur = line.lstrip()[:1] == ">"
     body = line.replace(">", " ", 1) if cur else line
-    head = T.slice_cols(body, 0, c["id_end"] + 2)
-    m = re.search(r"(\d{1,5})\s*$", head)
-    if not m:
+    at = _session_id(body, c)
+    if at is None:
         return None
-    id_start = T.display_width(head[: m.start(1)])
-    id_end = T.display_width(head[: m.end(1)])
-    if id_end < c["id_start"] - 1:
-        return None
+    m, id_start, id_end = at
     left = T.slice_cols(body, 0, id_start)
     user_part = T.slice_cols(left, 0, c["session"])
     sess_part = T.slice_cols(left, c["session"])
