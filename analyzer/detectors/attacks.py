@@ -112,9 +112,10 @@ SESSION_LINK = pd.Timedelta(minutes=5)
 
 def without_logons(conns: pd.DataFrame, logon_ips: pd.Series, logon_times: pd.Series,
                    need: int) -> pd.DataFrame:
-    """``conns`` (RdpCoreTS 131) less the connections a logon followed. Each logon (RCM 1149, 4624 type 10, LSM 21/25: address and time) takes the latest
-    connection from its address at or before it, within :data:`SESSION_LINK`. Only
-    addresses with at least ``need`` connections are looked at (no burst otherwise)."""
+    """``conns`` (RdpCoreTS 131) less the connections a logon followed. Each logon (RCM
+    1149, 4624 type 10, LSM 21/25: address and time) takes the latest connection from its
+    address at or before it, within :data:`SESSION_LINK`. Only addresses with at least
+    ``need`` connections are looked at (no burst otherwise)."""
     if not len(conns) or not len(logon_ips):
         return conns
     ips = _ip(conns["ip"]).to_numpy()
