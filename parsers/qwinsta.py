@@ -354,6 +354,13 @@ def _quser_row(line: str, c: dict[str, Any]) -> dict[str, Any] | None:
 _COUNTER = re.compile(r"^\s*(?P<label>[^:\d]{3,80}?)\s*:\s*(?P<n>\d+)\s*$")
 
 
+def _counter(line: str) -> re.Match | None:
+    """:data:`_COUNTER` on a line of a trailer's length: on a long run of blanks the pattern
+    is quadratic (20,000 blanks: 25 s, in the deep text look of archive members too, where
+    no time budget runs yet; found by fuzzing). A counter line is short."""
+    return _COUNTER.match(line) if len(line) <= 200 else None
+
+
 def _row_dict(f: dict[str, Any], lineno: int, headerless: bool) -> dict[str, Any]:
     sid = int(f["id"])
     state = normalize_state(f["state"])
@@ -417,9 +424,9 @@ def block_spans(lines: list[str]) -> list[tuple[int, int]]:
                 j += 1
             # /counter trailer
             k = j
-            while k < n and (not lines[k].strip() or _COUNTER.match(lines[k])):
+            while k < n and (not lines[k].strip() or _counter(lines[k])):
                 k += 1
-            if k > j and any(_COUNTER.match(x) for x in lines[j:k]):
+            if k > j and any(_counter(x) for x in lines[j:k]):
                 while k > j and not lines[k - 1].strip():
                     k -= 1
                 j = k
@@ -497,7 +504,7 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
             if normalize_state(f["state"]) is None:
                 warn(warnings, source, no, f"unknown session state {f['state']!r}")
             continue
-        m = _COUNTER.match(ln)
+        m = _counter(ln)
         if m and rows:
             counters[m.group("label").strip()] = int(m.group("n"))
             continue

@@ -381,3 +381,16 @@ def test_a_cut_state_word_still_reads_by_its_prefix(tmp_path):
     p.write_bytes((QWINSTA_EN + " rdp-tcp#7         asmith                    7  Acti").encode())
     res = qwinsta.parse(p)
     assert _summary(res)[-1] == ("rdp-tcp#7", "asmith", 7, "Active") and not res.warnings
+
+
+@pytest.mark.timeout(60)
+def test_a_long_blank_run_after_a_table_is_read_in_linear_time():
+    """The trailer-counter pattern (`Total sessions: 5`) is quadratic on a long run of blanks:
+    20,000 took 25 s, also in the deep text look of zipped members (no time budget runs
+    there yet); found by fuzzing. Such a line is no counter; the table is still read."""
+    text = (" SESSIONNAME       USERNAME                 ID  STATE   TYPE        DEVICE\r\n"
+            ">console           Administrator             1  Active\r\n"
+            " rdp-tcp                                 65536  Listen\r\n"
+            + " " * 40_000 + "x\r\n")
+    res = qwinsta.parse_text(text, "q.txt")
+    assert sorted(res.frame["session_id"].dropna().astype(int)) == [1, 65536]
