@@ -121,8 +121,8 @@ def split_addr(addr: str) -> tuple[str | None, int | None, str | None]:
         host = host[1:-1]
     name = None
     if port.isdecimal():
-        p: int | None = int(port)
-        if p > 65535:
+        p: int | None = int(port) if len(port) <= 5 else None
+        if p is not None and p > 65535:
             p = None
     elif port == "*":
         p = None
@@ -250,8 +250,8 @@ def _row(m: re.Match, lineno: int, source: str, cut: bool = False) -> dict[str, 
     if rest and rest[-1].casefold() in _OFFLOAD:
         offload = rest.pop()
     pid = None
-    if rest and rest[-1].isdecimal():
-        pid = int(rest.pop())
+    if rest and rest[-1].isdecimal() and len(rest[-1]) <= 10:    # (a PID is 32 bits; int()
+        pid = int(rest.pop())                                       # refuses 4,300+ digits)
     state_original = " ".join(rest) or None
     state = None
     if state_original:

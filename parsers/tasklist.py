@@ -80,7 +80,8 @@ def _services(value: str | None) -> list[str]:
 
 
 def _is_pid(s: str | None) -> bool:
-    return bool(s) and s.strip().isdecimal()
+    """Digits of a 32-bit number (int() raises on 4,300 digits and more: found by fuzzing)."""
+    return bool(s) and s.strip().isdecimal() and len(s.strip()) <= 10
 
 
 def _record(fields: dict[str, str | None], variant: str, fmt: str, lineno: int) -> dict[str, Any]:
@@ -99,7 +100,7 @@ def _record(fields: dict[str, str | None], variant: str, fmt: str, lineno: int) 
     if "session_name" in fields:
         data["session_name"] = g("session_name")
         s = (fields.get("session_id") or "").strip()
-        sid = int(s) if s.isdecimal() else None
+        sid = int(s) if _is_pid(s) else None
         data["mem_kb"] = T.parse_int(fields.get("mem"))
     user = None
     if "status" in fields:

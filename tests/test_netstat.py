@@ -307,3 +307,16 @@ def test_a_block_of_a_longer_text_is_not_taken_for_a_cut_file():
     assert int(netstat.parse_text(text, "x").frame["pid"].iloc[1]) == 1668
     assert pd.isna(netstat.parse_text(text, "x", file_end=True).frame["pid"].iloc[1])
     assert int(netstat.parse_text(text.strip(), "x", file_end=True).frame["pid"].iloc[1]) == 1668
+
+
+def test_thousands_of_digits_are_no_pid_or_port_and_no_crash():
+    """int() refuses 4,300 digits and more: a PID or port of 5,000 digits raised ValueError
+    out of parse_text (found by fuzzing). No PID or port is that long."""
+    head = ("\r\nActive Connections\r\n\r\n  Proto  Local Address          Foreign Address"
+            "        State           PID\r\n")
+    res = netstat.parse_text(head + "  TCP    0.0.0.0:3389   0.0.0.0:0   LISTENING   "
+                             + "1" * 5000 + "\r\n", "n.txt")
+    assert list(res.frame["port"]) == [3389] and res.frame["pid"].isna().all()
+    res = netstat.parse_text(head + "  TCP    0.0.0.0:" + "1" * 5000
+                             + "   0.0.0.0:0   LISTENING   4\r\n", "n.txt")
+    assert res.frame["port"].isna().all() and list(res.frame["pid"]) == [4]

@@ -372,3 +372,17 @@ def test_lines_inside_a_csv_block_that_are_no_records_are_warnings():
     assert list(res.frame["pid"]) == [4, 2412]
     assert [w.locator for w in res.warnings] == ["line 13", "line 15"]
     assert all("not a tasklist CSV row" in w.message for w in res.warnings)
+
+
+def test_thousands_of_digits_are_no_pid_and_no_crash():
+    """A CSV or list-format PID (or Session#) of 5,000 digits raised ValueError out of
+    parse_text (int() refuses 4,300 digits and more; found by fuzzing)."""
+    big = "1" * 5000
+    csv = ('"Image Name","PID","Session Name","Session#","Mem Usage"\r\n'
+           f'"svchost.exe","{big}","Services","0","32,144 K"\r\n'
+           f'"vncsrv.exe","2412","Services","{big}","3 K"\r\n')
+    res = tasklist.parse_text(csv, "t.csv")
+    assert list(res.frame["pid"]) == [2412] and res.frame["session_id"].isna().all()
+    res = tasklist.parse_text(f"\r\nImage Name:   svchost.exe\r\nPID:          {big}\r\n"
+                              "Services:     TermService\r\n", "t.txt")
+    assert not len(res.frame) and res.warnings
