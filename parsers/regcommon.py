@@ -204,8 +204,9 @@ def _with_command_output(text: str, source: str, options: ParseOptions | None,
     from .base import conform
 
     lines = T.split_lines(text)
+    own_fn = getattr(parse_text, "func", parse_text)     # (a functools.partial of it)
     blocks = textlog.find_blocks(lines, tuple(m for m in textlog.FORMATS
-                                              if m.parse_text is not parse_text))
+                                              if m.parse_text is not own_fn))
     if not blocks:
         return parse_text(text, source, options)
     inside = [False] * len(lines)

@@ -21,6 +21,7 @@ Output: the same ``reg:value`` rows as :mod:`parsers.regfile` (``kind="reg"``).
 """
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -62,20 +63,30 @@ def sniff(head: bytes, name: str = "") -> bool:
 
 
 def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
-    return rc.parse_file(path, options, parse_text)
+    return rc.parse_file(path, options, functools.partial(parse_text, file_end=True))
 
 
 def parse_text(text: str, source: str, options: ParseOptions | None = None,
-               line_offset: int = 0) -> ParseResult:
+               line_offset: int = 0, *, file_end: bool | str = False) -> ParseResult:
+    """``file_end``: the end of ``text`` is the end of the file, so a last line without its
+    line break was cut (:func:`parsers.text.cut_line`): its value is not read (a PortNumber
+    cut from 0xd3d to 0xd3 read as port 211; found by fuzzing)."""
     if not sniff_text(text):
         raise NotMyFormat("no 'reg query' key/value lines")
     warnings: list[ParseWarning] = []
     rows = []
     key: str | None = None
-    for i, line in enumerate(T.split_any_lines(text)):
+    lines = T.split_any_lines(text)
+    cut = T.cut_line(text, lines, file_end)
+    for i, line in enumerate(lines):
         lineno = i + 1 + line_offset
         line = line.rstrip("\r\n")
         if not line.strip():
+            continue
+        if i == cut and line[0].isspace():
+            warn(warnings, source, lineno, "the file ends inside this line (no line break "
+                 "after it, where reg query ends every line with one): it was cut here; its "
+                 "value may be cut short and was not read")
             continue
         if not line[0].isspace():
             key = line.strip() if _KEY.match(line.strip()) else None

@@ -600,3 +600,26 @@ def test_the_linear_value_pattern_splits_lines_as_the_old_one_did(parts):
     if old:
         assert (old["name"], old["type"], old["data"]) == (new["name"] or "", new["type"],
                                                            new["data"])
+
+
+def test_reg_query_output_cut_inside_its_last_value_is_not_read(tmp_path):
+    """`reg query` output ends every line with CRLF: a file cut inside its last value line
+    read PortNumber 0xd3 (port 211) for 0xd3d (3389), alone or as a diag log's last block,
+    without a word (found by fuzzing). The value is left out, with a warning at its line."""
+    from parsers import regquery, textlog
+    rq = ("\r\nHKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server"
+          "\\WinStations\\RDP-Tcp\r\n    SecurityLayer    REG_DWORD    0x2\r\n"
+          "    PortNumber    REG_DWORD    0xd3")
+    p = tmp_path / "rq.txt"
+    p.write_text(rq, encoding="utf-16")
+    for res in (regquery.parse(p),
+                textlog.parse_text("\r\nActive Connections\r\n\r\n  Proto  Local Address"
+                                   "          Foreign Address        State           PID\r\n"
+                                   "  TCP    0.0.0.0:3389    0.0.0.0:0    LISTENING    1668\r\n"
+                                   "\r\nC:\\>reg query x\r\n" + rq, "diag.log", file_end=True)):
+        names = [orjson.loads(d).get("name") for d in res.frame["data"]]
+        assert "SecurityLayer" in names and "PortNumber" not in names
+        assert [w.locator for w in res.warnings if "cut here" in w.message] in (["line 4"], ["line 11"])
+    whole = regquery.parse_text(rq + "d\r\n", "rq.txt", file_end=True)
+    values = {orjson.loads(d)["name"]: orjson.loads(d)["value"] for d in whole.frame["data"]}
+    assert values["PortNumber"] == 3389 and not whole.warnings
