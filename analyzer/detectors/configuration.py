@@ -207,10 +207,14 @@ def tls_requires_high_encryption(ctx: Context):
 
     The effective ``SecurityLayer`` is Negotiate (1) or SSL (2) but ``MinEncryptionLevel``
     is Low (1) or Client Compatible (2) and the FIPS security option is off. The article
-    states that TLS needs the High (3) or FIPS (4) encryption level; with a lower one the
-    TLS handshake is refused and clients fall back or fail. The article is Windows Server
-    2003's: on 2008 and later Negotiate with Client Compatible is the default and TLS works,
-    so it is not reported there. References: KB2477023 part 3.
+    states that TLS needs the High (3) or FIPS (4) encryption level. With SSL (2) TLS is
+    required and the connection fails when it cannot be used: an error. With Negotiate (1)
+    the server falls back to native RDP security and the connection still works, but TLS
+    is never used, the server is not authenticated, and clients set to require server
+    authentication fail: a warning. The article is Windows Server 2003's: on 2008 and
+    later Negotiate with Client Compatible is the default and TLS works, so it is not
+    reported there; with the Windows version unknown the finding is a warning that asks
+    for ``systeminfo``. References: KB2477023 part 3.
     """
     sl, enc = ctx.setting("SecurityLayer"), ctx.setting("MinEncryptionLevel")
     if sl is None or enc is None:
@@ -242,15 +246,36 @@ def tls_requires_high_encryption(ctx: Context):
         caveat += ("; the FIPS security option is not in the bundle (no Lsa export or Group "
                    "Policy report) — if it is Enabled, FIPS forces level 4 and this does not "
                    "apply")
+    # The policy's explain text ("Require use of specific security layer", TechNet
+    # cc770833; Win32_TSGeneralSetting.SetSecurityLayer on learn.microsoft.com: Negotiate
+    # "If supported, SSL (TLS 1.0) will be used"): Negotiate — "If TLS is not supported, native RDP encryption is used";
+    # SSL — "If TLS is not supported, the connection fails". So only SSL (2) breaks the
+    # connection; Negotiate (1) silently loses TLS and server authentication (found by
+    # review: Negotiate + Client Compatible was reported as an error, a false root cause).
+    if layer == 2:
+        effect = ": with SSL (2) required, connections fail when TLS cannot be used"
+        severity = "error"
+    else:
+        effect = (": Negotiate (1) falls back to native RDP security — TLS is never used, the "
+                  "server is not authenticated, and clients set to require server "
+                  "authentication fail")
+        severity = "warning"
     if gen is None:
+        # 2008's own default is Negotiate + Client Compatible, and TLS works there: with the
+        # version unknown this may be a healthy default, not an error
         caveat += ("; this holds on Windows Server 2003 (on 2008 and later TLS works at this "
-                   "level) and the Windows version is unknown")
+                   "level) and the Windows version is unknown — send `systeminfo` output to "
+                   "tell")
+        severity = "warning"
+        steps.insert(0, "Send `systeminfo` output: this applies only if the server runs "
+                        "Windows Server 2003.")
     return [ctx.finding(
         f"SecurityLayer = {SECURITY_LAYER.get(layer, layer)} (by {ctx.source_phrase(sl)}) but "
         f"MinEncryptionLevel = {ENCRYPTION.get(level, level)} (by {ctx.source_phrase(enc)}); "
-        "TLS needs High (3) or FIPS (4)" + caveat,
+        "TLS needs High (3) or FIPS (4)" + effect + caveat,
         ctx.cfg_evidence(sl) + ctx.cfg_evidence(enc), steps,
-        details={"SecurityLayer": layer, "MinEncryptionLevel": level})]
+        details={"SecurityLayer": layer, "MinEncryptionLevel": level},
+        severity=None if severity == "error" else severity)]
 
 
 @detector(id="fips-overrides-encryption", severity="warning",

@@ -1,0 +1,43 @@
+"""Detector fixes found by the domain review (configuration, listener, sessions): each test
+builds a tiny bundle the way tests/test_detectors.py does and checks ids, severities and
+the OS-specific remedy text."""
+from __future__ import annotations
+
+from _detector_kit import cfg, ev, run, sysinfo
+
+from analyzer.detectors import NotEvaluated
+
+W2003 = sysinfo("Microsoft(R) Windows(R) Server 2003, Standard Edition", "5.2.3790 Service Pack 2 Build 3790")
+W2008 = sysinfo("Microsoft Windows Server 2008 Enterprise", "6.0.6002 Service Pack 2 Build 6002")
+W2008R2 = sysinfo("Microsoft Windows Server 2008 R2 Enterprise", "6.1.7601 Service Pack 1 Build 7601")
+W2016 = sysinfo("Microsoft Windows Server 2016 Standard", "10.0.14393 N/A Build 14393")
+
+
+# ----------------------------------------------------------------- tls-requires-high-encryption
+
+def test_tls_high_encryption_ssl_is_an_error_negotiate_a_warning_on_2003():
+    """Negotiate falls back to native RDP security (the connection works, without TLS);
+    only SSL (2) fails the connection (found by review: Negotiate was an error)."""
+    ssl = run("tls-requires-high-encryption", [W2003], cfg(("SecurityLayer", 2), ("MinEncryptionLevel", 2)))
+    assert [f.severity for f in ssl] == ["error"]
+    assert "connections fail" in ssl[0].summary
+    neg = run("tls-requires-high-encryption", [W2003], cfg(("SecurityLayer", 1), ("MinEncryptionLevel", 2)))
+    assert [f.id for f in neg] == ["tls-requires-high-encryption"]
+    assert neg[0].severity == "warning"
+    assert "falls back to native RDP security" in neg[0].summary
+    assert "not authenticated" in neg[0].summary and "connections fail" not in neg[0].summary
+    assert "tscc.msc" in neg[0].remedy
+
+
+def test_tls_high_encryption_unknown_os_is_a_warning_asking_for_systeminfo():
+    """Negotiate + Client Compatible is 2008's own default: with the OS unknown the rule
+    must not raise an error (found by review: three `reg query` lines gave an error)."""
+    for layer in (1, 2):
+        out = run("tls-requires-high-encryption", [],
+                  cfg(("SecurityLayer", layer), ("MinEncryptionLevel", 2)))
+        assert [f.severity for f in out] == ["warning"], layer
+        assert "Windows version is unknown" in out[0].summary
+        assert "systeminfo" in out[0].summary and "systeminfo" in out[0].remedy
+    # 2008 and later: not reported (the default works there)
+    assert run("tls-requires-high-encryption", [W2008],
+               cfg(("SecurityLayer", 1), ("MinEncryptionLevel", 2))) == []
