@@ -41,3 +41,30 @@ def test_tls_high_encryption_unknown_os_is_a_warning_asking_for_systeminfo():
     # 2008 and later: not reported (the default works there)
     assert run("tls-requires-high-encryption", [W2008],
                cfg(("SecurityLayer", 1), ("MinEncryptionLevel", 2))) == []
+
+
+# ----------------------------------------------------------------- Group Policy paths and names
+
+def test_policy_step_names_the_2008_folder_and_policy_and_the_real_leaf():
+    """Server 2008 (NT 6.0) has "Terminal Services > Terminal Server > Connections" and
+    "Allow users to connect remotely using Terminal Services"; the step names the folder
+    instead of "…" (found by review)."""
+    deny = cfg(("fDenyTSConnections", 1, "gpresult", "RDP Lockdown"))
+    r2008 = run("rdp-disabled", [W2008], deny)[0].remedy
+    assert ("Windows Components > Terminal Services > Terminal Server > Connections"
+            in r2008), r2008
+    assert "\"Allow users to connect remotely using Terminal Services\"" in r2008
+    assert "…" not in r2008.splitlines()[0]
+    r2008r2 = run("rdp-disabled", [W2008R2], deny)[0].remedy
+    assert "Remote Desktop Services > Remote Desktop Session Host > Connections" in r2008r2
+    assert "\"Allow users to connect remotely by using Remote Desktop Services\"" in r2008r2
+    r2003 = run("rdp-disabled", [W2003], deny)[0].remedy
+    assert "Windows Components > Terminal Services)" in r2003
+    assert "\"Allow users to connect remotely using Terminal Services\"" in r2003
+    # the encryption level policy: 2003's "Encryption and Security" folder
+    tls = run("tls-requires-high-encryption", [W2003],
+              cfg(("SecurityLayer", 2), ("MinEncryptionLevel", 2, "gpresult", "Enc")))[0].remedy
+    assert "Windows Components > Terminal Services > Encryption and Security" in tls
+    lim = run("connection-limit-policy", [W2016],
+              cfg(("MaxInstanceCount", 2, "gpresult", "Lim")))[0].remedy
+    assert "Remote Desktop Session Host > Connections" in lim

@@ -30,20 +30,68 @@ def _int(v):
         return None
 
 
-def _policy_path(ctx: Context, leaf: str) -> str:
-    """Where a Terminal Services policy lives in the Group Policy editor for this OS."""
+#: The Administrative Templates folder of each policy the remedies name (2008 R2+ and 2008
+#: names; 2003's differ, see :func:`_policy_path`) — KNOWLEDGE.md §3.2.
+_POLICY_FOLDER = {
+    "allow users to connect remotely by using remote desktop services": "Connections",
+    "allow users to connect remotely using terminal services": "Connections",
+    "limit number of connections": "Connections",
+    "set client connection encryption level": "Security",
+    "require use of specific security layer for remote (rdp) connections": "Security",
+    "require user authentication for remote connections by using network level "
+    "authentication": "Security",
+}
+#: 2003's folders under Terminal Services: the connection policies sit in the folder itself
+#: (TechNet cc781085: "...Terminal Services, Encryption and Security, ... Set client
+#: connection encryption level"; cc776289)
+_FOLDER_2003 = {"Connections": None, "Security": "Encryption and Security",
+                "Licensing": "Licensing", "Session Time Limits": "Sessions"}
+
+
+def _ts_policy_generation(ctx: Context) -> str:
+    """'2003', '2008' (NT 6.0: "Terminal Services > Terminal Server") or 'rds' (2008 R2 and
+    later: "Remote Desktop Services > Remote Desktop Session Host"; also when the version
+    is unknown)."""
     if ctx.os() == "2003":
-        return f"Computer Configuration > Administrative Templates > Windows Components > Terminal Services > {leaf}"
-    return ("Computer Configuration > Administrative Templates > Windows Components > "
-            f"Remote Desktop Services > Remote Desktop Session Host > {leaf}")
+        return "2003"
+    v = ctx.nt_version()
+    return "2008" if v is not None and 6.0 <= v < 6.1 else "rds"
 
 
-def _gp_step(row: dict, ctx: Context, policy: str) -> str | None:
-    """A remedy step telling the admin to change the GPO when policy decided."""
+def _policy_path(ctx: Context, folder: str | None) -> str:
+    """Where a Terminal Services policy of ``folder`` (Connections, Security, Licensing,
+    Session Time Limits) lives in the Group Policy editor for this OS (KNOWLEDGE.md §3.2;
+    TechNet cc731606, cc771869 for 2008)."""
+    gen = _ts_policy_generation(ctx)
+    base = "Computer Configuration > Administrative Templates > Windows Components > "
+    if gen == "2003":
+        base += "Terminal Services"
+        folder = _FOLDER_2003.get(folder) if folder else None
+    elif gen == "2008":
+        base += "Terminal Services > Terminal Server"
+    else:
+        base += "Remote Desktop Services > Remote Desktop Session Host"
+    return base + (f" > {folder}" if folder else "")
+
+
+def _policy_name(ctx: Context, policy: str) -> str:
+    """The policy's display name on this OS: "Allow users to connect remotely" names
+    Terminal Services up to 2008 (KNOWLEDGE.md §3.2, cc731606)."""
+    if policy.lower().startswith("allow users to connect remotely"):
+        return ("Allow users to connect remotely using Terminal Services"
+                if _ts_policy_generation(ctx) in ("2003", "2008") else
+                "Allow users to connect remotely by using Remote Desktop Services")
+    return policy
+
+
+def _gp_step(row: dict, ctx: Context, policy: str, folder: str | None = None) -> str | None:
+    """A remedy step telling the admin to change the GPO when policy decided: the policy's
+    name and folder as this OS's Group Policy editor shows them."""
     if row.get("origin") in ("gpresult", "policy"):
         gpo = f' "{row["gpo"]}"' if row.get("gpo") else ""
-        return (f"The value comes from Group Policy{gpo}: change \"{policy}\" there "
-                f"({_policy_path(ctx, '…')}), then run `gpupdate /force` on the server; "
+        folder = folder or _POLICY_FOLDER.get(policy.lower())
+        return (f"The value comes from Group Policy{gpo}: change \"{_policy_name(ctx, policy)}\" "
+                f"there ({_policy_path(ctx, folder)}), then run `gpupdate /force` on the server; "
                 "a local change would be overwritten.")
     return None
 
@@ -76,8 +124,7 @@ def rdp_disabled(ctx: Context):
     if deny is not None and _int(deny["value"]) == 1:
         ev = ctx.cfg_evidence(deny) + _listener_symptoms(ctx)
         steps = []
-        gp = _gp_step(deny, ctx, "Allow users to connect remotely by using Remote Desktop Services"
-                      if ctx.os() != "2003" else "Allow users to connect remotely using Terminal Services")
+        gp = _gp_step(deny, ctx, "Allow users to connect remotely by using Remote Desktop Services")
         if gp:
             steps.append(gp)
         if ctx.os() == "2003":
