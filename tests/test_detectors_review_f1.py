@@ -68,3 +68,16 @@ def test_policy_step_names_the_2008_folder_and_policy_and_the_real_leaf():
     lim = run("connection-limit-policy", [W2016],
               cfg(("MaxInstanceCount", 2, "gpresult", "Lim")))[0].remedy
     assert "Remote Desktop Session Host > Connections" in lim
+
+
+def test_nla_required_by_policy_points_at_the_gpo_not_the_greyed_out_box():
+    out = run("nla-required", [W2016], cfg(("UserAuthentication", 1, "gpresult", "RDS Session Hosts")))
+    steps = out[0].remedy.splitlines()
+    assert steps[0].startswith("1. If NLA has to be relaxed: the value comes from Group Policy "
+                               "\"RDS Session Hosts\""), steps
+    assert "Require user authentication for remote connections by using Network Level " \
+           "Authentication" in steps[0]
+    assert "Remote Desktop Session Host > Security" in steps[0]
+    assert "untick" not in out[0].remedy
+    local = run("nla-required", [W2016], cfg(("UserAuthentication", 1)))[0].remedy
+    assert "untick" in local and "Group Policy" not in local

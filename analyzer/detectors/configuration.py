@@ -447,13 +447,20 @@ def nla_required(ctx: Context):
         return ctx.not_evaluated("reg", "gpresult")
     if _int(row["value"]) != 1:
         return []
+    steps = ["Make sure clients support NLA (RDC 6.1+ / CredSSP) and that users' "
+             "passwords are not expired (NLA cannot change them).",
+             "Check CredSSP patch levels on both ends (AllowEncryptionOracle)."]
+    gp = _gp_step(row, ctx, "Require user authentication for remote connections by using "
+                  "Network Level Authentication")
+    if gp:
+        # policy decides: the local box is greyed out and a local change is overwritten, so
+        # the GPO is where NLA is relaxed — said first (found by review)
+        steps.insert(0, "If NLA has to be relaxed: " + gp[0].lower() + gp[1:])
+    else:
+        steps.append("Only if needed: untick \"Allow connections only from computers running "
+                     "Remote Desktop with Network Level Authentication\".")
     return [ctx.finding(f"UserAuthentication = 1 (NLA required), set by {ctx.source_phrase(row)}",
-                        ctx.cfg_evidence(row),
-                        ["Make sure clients support NLA (RDC 6.1+ / CredSSP) and that users' "
-                         "passwords are not expired (NLA cannot change them).",
-                         "Check CredSSP patch levels on both ends (AllowEncryptionOracle).",
-                         "Only if needed: untick \"Allow connections only from computers running "
-                         "Remote Desktop with Network Level Authentication\"."])]
+                        ctx.cfg_evidence(row), steps)]
 
 
 SNP_VALUES = ("EnableTCPChimney", "EnableRSS", "EnableTCPA")
