@@ -3,7 +3,7 @@ builds a tiny bundle the way tests/test_detectors.py does and checks ids, severi
 the OS-specific remedy text."""
 from __future__ import annotations
 
-from _detector_kit import cfg, ev, run, sysinfo
+from _detector_kit import cfg, ev, proc, run, sock, sysinfo
 
 from analyzer.detectors import NotEvaluated
 
@@ -81,3 +81,41 @@ def test_nla_required_by_policy_points_at_the_gpo_not_the_greyed_out_box():
     assert "untick" not in out[0].remedy
     local = run("nla-required", [W2016], cfg(("UserAuthentication", 1)))[0].remedy
     assert "untick" in local and "Group Policy" not in local
+
+
+# ----------------------------------------------------------------- ports and service restarts
+
+def test_rdp_disabled_firewall_step_uses_the_effective_port_and_the_os_wording():
+    """Found by review: "allows TCP 3389 ("Remote Desktop" rule group)" whatever the port,
+    and in 2008+ words on 2003."""
+    c = cfg(("fDenyTSConnections", 1), ("PortNumber", 3390))
+    r2003 = run("rdp-disabled", [W2003], c)[0].remedy
+    assert "TCP 3390" in r2003 and "TCP 3389 (" not in r2003
+    assert "Windows Firewall > Exceptions > Add Port" in r2003 and "rule group" not in r2003
+    r2016 = run("rdp-disabled", [W2016], c)[0].remedy
+    assert "localport=3390" in r2016 and "rule group" not in r2016
+    d2003 = run("rdp-disabled", [W2003], cfg(("fDenyTSConnections", 1)))[0].remedy
+    assert "tick \"Remote Desktop\"" in d2003 and "TCP 3389" in d2003
+    d2016 = run("rdp-disabled", [W2016], cfg(("fDenyTSConnections", 1), ("PortNumber", 3389)))[0].remedy
+    assert "\"Remote Desktop\" rule group" in d2016 and "TCP 3389" in d2016
+
+
+def _squat():
+    return [sock(3389, 2412), proc(2412, "vncsrv.exe", ["RemoteAssistPro"]),
+            proc(1096, "svchost.exe", ["TermService"])]
+
+
+def test_port_conflict_restart_step_answers_the_prompt_restarts_umrdpservice_and_warns():
+    """`net stop termservice` prompts Y/N for UmRdpService and leaves it stopped; the step
+    must say that every RDP session ends (found by review)."""
+    r2016 = run("port-conflict", _squat() + [W2016])[0].remedy
+    assert "`net stop TermService /y`" in r2016 and "`net start TermService`" in r2016
+    assert "`net start UmRdpService`" in r2016
+    assert "ends every RDP session" in r2016 and "&&" not in r2016
+    assert "Restart the Remote Desktop Services service" in r2016
+    r2008 = run("port-conflict", _squat() + [W2008])[0].remedy
+    assert "Restart the Terminal Services service" in r2008
+    r2003 = run("port-conflict", _squat() + [W2003])[0].remedy
+    assert "Reboot the server" in r2003 and "net stop" not in r2003
+    off = run("rdp-disabled", [W2016], cfg(("fDenyTSConnections", 0), ("fEnableWinStation", 0)))
+    assert "`net stop TermService /y`" in off[0].remedy

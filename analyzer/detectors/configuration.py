@@ -96,6 +96,48 @@ def _gp_step(row: dict, ctx: Context, policy: str, folder: str | None = None) ->
     return None
 
 
+def restart_termservice_step(ctx: Context) -> str:
+    """How to restart Terminal Services on this OS. 2003 cannot restart it alone: reboot.
+    From 2008 on, `net stop TermService` asks Y/N for the dependent UserMode Port
+    Redirector (UmRdpService), which it then leaves stopped; every RDP session ends (found
+    by review)."""
+    if ctx.os() == "2003":
+        return "Reboot the server (Terminal Services cannot be restarted on its own on 2003)."
+    v = ctx.nt_version()
+    name = "Terminal Services" if v is not None and 6.0 <= v < 6.1 else "Remote Desktop Services"
+    return (f"Restart the {name} service (TermService) — this ends every RDP session, so run it "
+            "from the console or another remote tool: `net stop TermService /y` (it stops the "
+            "dependent UmRdpService too), then `net start TermService` and `net start "
+            "UmRdpService`; or reboot the server.")
+
+
+def _firewall_step(ctx: Context) -> str:
+    """The firewall step for the effective RDP port: 2003 SP1's Windows Firewall has a
+    "Remote Desktop" exception (TCP 3389 only); from 2008 on, Windows Firewall with Advanced
+    Security has a "Remote Desktop" rule group, also for 3389. Another port needs its own
+    rule ("configure your firewall to permit connections to the new port number":
+    learn.microsoft.com, "Change the listening port in Remote Desktop")."""
+    row = ctx.setting("PortNumber")
+    port = _int(row["value"]) if row is not None else None
+    port = 3389 if port is None else port
+    net = " and any network firewall on the way"
+    if ctx.os() == "2003":
+        if port == 3389:
+            return ("Make sure Windows Firewall (2003 SP1 and later) allows TCP 3389: Windows "
+                    "Firewall > Exceptions > tick \"Remote Desktop\"" + net + ".")
+        return (f"Make sure the firewall allows TCP {port} (RDP-Tcp's PortNumber): Windows "
+                "Firewall's \"Remote Desktop\" exception (2003 SP1 and later) opens TCP 3389 "
+                f"only — add a port exception for TCP {port} (Windows Firewall > Exceptions > "
+                "Add Port…)" + net + ".")
+    if port == 3389:
+        return ("Make sure the firewall allows TCP 3389: enable the \"Remote Desktop\" rule "
+                "group in Windows Firewall with Advanced Security" + net + ".")
+    return (f"Make sure the firewall allows TCP {port} (RDP-Tcp's PortNumber): the built-in "
+            "\"Remote Desktop\" rules are for TCP 3389 — add an inbound rule: `netsh "
+            f"advfirewall firewall add rule name=\"Remote Desktop TCP {port}\" dir=in "
+            f"action=allow protocol=TCP localport={port}`" + net + ".")
+
+
 @detector(id="rdp-disabled", severity="critical", title="Remote Desktop is disabled",
           inputs=("reg", "gpresult"), references=("KB2477023",))
 def rdp_disabled(ctx: Context):
@@ -134,7 +176,7 @@ def rdp_disabled(ctx: Context):
             steps.append("Locally: SystemPropertiesRemote.exe > \"Allow remote connections to this "
                          "computer\" (or Server Manager > Local Server > Remote Desktop).")
         steps.append(f"Or: reg add \"{TS_KEY}\" /v fDenyTSConnections /t REG_DWORD /d 0 /f")
-        steps.append("Make sure the firewall allows TCP 3389 (\"Remote Desktop\" rule group).")
+        steps.append(_firewall_step(ctx))
         out.append(ctx.finding(
             f"fDenyTSConnections = 1 (Remote Desktop connections denied), set by "
             f"{ctx.source_phrase(deny)}", ev, steps,
@@ -145,9 +187,7 @@ def rdp_disabled(ctx: Context):
             f"the RDP-Tcp listener is disabled (fEnableWinStation = 0), set by "
             f"{ctx.source_phrase(winsta)}", ctx.cfg_evidence(winsta) + _listener_symptoms(ctx),
             [f"reg add \"{RDPTCP_KEY}\" /v fEnableWinStation /t REG_DWORD /d 1 /f",
-             ("Restart the Terminal Services service or reboot (2003: `net stop termservice` is "
-              "not allowed — reboot)." if ctx.os() == "2003" else
-              "Restart the Remote Desktop Services service (TermService) or reboot."),
+             restart_termservice_step(ctx),
              "Check with `qwinsta` that `rdp-tcp … Listen` is back."],
             title="The RDP-Tcp listener is disabled",
             details={"setting": "fEnableWinStation", "value": 0}))

@@ -17,7 +17,7 @@ from .. import timeline as tl
 from ..findings import Evidence
 from ..safetext import cmd_arg, code
 from . import INPUTS, Context, detector, when
-from .configuration import RDPTCP_KEY
+from .configuration import RDPTCP_KEY, restart_termservice_step
 
 TERMSERVICE = "termservice"
 #: Service display names of TermService in SCM 7036/7031 (2003/2008 vs 2008 R2+).
@@ -263,10 +263,7 @@ def port_conflict(ctx: Context):
                                  if port != 3389 else " (default; PortNumber not in the bundle)")
     steps = [f"Stop or reconfigure the program holding {port}: {_stop_step(other[0])}"
              " — or move it to another port.",
-             ("Restart Terminal Services by rebooting the server (2003 cannot restart it alone)."
-              if ctx.os() == "2003" else
-              "Restart the Remote Desktop Services service (`net stop termservice && net start "
-              "termservice`) or reboot."),
+             restart_termservice_step(ctx),
              f"Check with `netstat -ano | findstr :{port}` and `tasklist /svc /fi \"PID eq <pid>\"` "
              "that the PID now hosts TermService, and `qwinsta` shows `rdp-tcp … Listen`."]
     return [ctx.finding(f"RDP {port_txt} is held by " + ", ".join(descs) + listener,
