@@ -90,6 +90,9 @@ EVENT_TYPES: dict[tuple[str, int], str] = {
     ("rcm", 1028): "rdp:rcm:licensing:renew-failed",
     ("rcm", 1043): "rdp:rcm:licensing:server-comm-failed",
     ("rcm", 1061): "rdp:rcm:licensing:issue-failed",
+    # 2008's termsrv.dll still has 1015 ("connection disabled, adapter settings reset",
+    # TermService's in System); a 2008 .evtx may name it by the RCM provider (E12)
+    ("rcm", 1015): "rdp:rcm:connection-disabled",
     ("rcm", 1070): "rdp:rcm:logons-disabled",
     ("rcm", 1071): "rdp:rcm:logons-disabled",
     # LSM (L01-L09)

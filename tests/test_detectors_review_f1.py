@@ -119,3 +119,29 @@ def test_port_conflict_restart_step_answers_the_prompt_restarts_umrdpservice_and
     assert "Reboot the server" in r2003 and "net stop" not in r2003
     off = run("rdp-disabled", [W2016], cfg(("fDenyTSConnections", 0), ("fEnableWinStation", 0)))
     assert "`net stop TermService /y`" in off[0].remedy
+
+
+# ----------------------------------------------------------------- listener-down: TermService 1015
+
+def test_listener_down_reads_termservice_1015_adapter_gone():
+    """TermService 1015: the connection was disabled because its network adapter could not
+    be found — a System log holding it passed (found by review)."""
+    from analyzer.knowledge import event_type_for
+    boot = ev(0, "eventlog", 6005, kind="evt")
+    gone = ev(2, "termservice", 1015, kind="evt", data={"param1": "RDP-Tcp"})
+    out = run("listener-down", [W2003, boot, gone])
+    assert [f.id for f in out] == ["listener-down"] and out[0].severity == "critical"
+    assert "1015" in out[0].summary and "RDP-Tcp" in out[0].summary
+    assert "could not find the adapter" in out[0].summary
+    r = out[0].remedy
+    assert "tscc.msc" in r and "/v LanAdapter /t REG_DWORD /d 0" in r
+    assert "/v fEnableWinStation /t REG_DWORD /d 1" in r and "Reboot the server" in r
+    # a configuration change: a later system start does not undo it
+    assert len(run("listener-down", [W2003, boot, gone, ev(60, "eventlog", 6005, kind="evt")])) == 1
+    # RDP-Tcp enabled again in the export, or a later "listener started": history
+    assert run("listener-down", [W2003, boot, gone], cfg(("fEnableWinStation", 1))) == []
+    # 2008 R2: the remedy names tsconfig.msc and the service restart
+    r2 = run("listener-down", [W2008R2, ev(2, "termservice", 1015, data={"param1": "RDP-Tcp"})])
+    assert "tsconfig.msc" in r2[0].remedy and "`net stop TermService /y`" in r2[0].remedy
+    assert event_type_for("Microsoft-Windows-TerminalServices-RemoteConnectionManager", 1015) \
+        == "rdp:rcm:connection-disabled"

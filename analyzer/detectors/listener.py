@@ -324,7 +324,8 @@ def listener_down(ctx: Context):
     fails = ctx.etype("sys:termservice:listener-down", "sys:termservice:session-create-failed",
                       "sys:termservice:stack-load-failed", "rdp:rcm:listener-failed",
                       "rdp:rcm:listener-down", "rdp:rcm:session-create-failed")
-    have_ev = have_ev or bool(len(fails))       # failures found are read whatever the log
+    have_ev = have_ev or bool(len(fails)) or bool(len(ctx.etype(    # failures found are
+        "sys:termservice:connection-disabled", "rdp:rcm:connection-disabled")))  # read anywhere
     if not (have_q or have_n or have_ev):
         if ctx.has("qwinsta"):                  # quser output only: asked for again
             return ctx.not_evaluated(INPUTS["qwinsta"], "netstat", ev_input,
@@ -402,6 +403,10 @@ def listener_down(ctx: Context):
                 not len(started) or pd.isna(last_fail) or not (started["time"] > last_fail).any()):
             reasons.append(f"{len(fails)} listener failure event(s)")
             ev += ctx.evidence(fails.tail(ctx.param("evidence_rows")))
+    disabled = _adapter_disabled(ctx) if not live_up else None
+    if disabled is not None:
+        reasons.append(disabled[0])
+        ev += disabled[1]
     if not reasons:
         unreadable = _absence_unreadable(ctx, port) if have_n and not (have_q or len(fails)) \
             else None
@@ -433,8 +438,10 @@ def listener_down(ctx: Context):
                                               "(filtered with findstr?) and no rdp-tcp row")
         return []
     steps = []
+    if disabled is not None:
+        steps.append(_adapter_step(ctx))
     lan = ctx.setting("LanAdapter")
-    if lan is not None and str(lan.get("value")) not in ("0", "None"):
+    if lan is not None and str(lan.get("value")) not in ("0", "None") and disabled is None:
         # the listener is bound to one adapter: replaced or disabled, it cannot start
         reasons.append(f"RDP-Tcp is bound to network adapter {lan['value']} (LanAdapter, by "
                        f"{ctx.source_phrase(lan)}), not to all adapters")
@@ -443,6 +450,10 @@ def listener_down(ctx: Context):
                      "/t REG_DWORD /d 0 /f` (or tsconfig/RD Session Host Configuration > "
                      "Network Adapter: All), then restart the service — an adapter that was "
                      "replaced or disabled leaves the listener down.")
+    if disabled is not None and lan is not None and str(lan.get("value")) not in ("0", "None"):
+        reasons.append(f"RDP-Tcp is bound to network adapter {lan['value']} (LanAdapter, by "
+                       f"{ctx.source_phrase(lan)}), not to all adapters")
+        ev += ctx.cfg_evidence(lan)
     steps += ["Find out why: the findings shown above it (RDP disabled, port taken, service "
              "stopped) are the usual causes.",
              f"Check `netstat -ano | findstr :{port}` and `tasklist /svc` for the PID holding the "
@@ -455,6 +466,45 @@ def listener_down(ctx: Context):
         steps.append("Restart the Remote Desktop Services service; in Remote Desktop Session Host "
                      "Configuration / registry make sure RDP-Tcp is enabled (fEnableWinStation=1).")
     return [ctx.finding("RDP listener down: " + "; ".join(reasons), ev, steps, details=details)]
+
+
+def _adapter_disabled(ctx: Context) -> tuple[str, list[Evidence]] | None:
+    """TermService 1015: "The connection %1 was disabled and its custom network adapter
+    settings reset because the terminal server could not determine the desired adapter"
+    (termsrv.dll message 0x800003F7 of 2000 to 2008; libyal winevt-kb) — the listener was
+    bound to an adapter that was replaced or removed, and is now disabled. That is a
+    configuration change, not a passing failure: a later system start does not undo it (a
+    disabled connection does not try the adapter again). A later "listener started" (RCM
+    258), or an export showing RDP-Tcp enabled again (fEnableWinStation = 1), does (found
+    by review: a System log with 1015 passed)."""
+    rows = ctx.etype("sys:termservice:connection-disabled", "rdp:rcm:connection-disabled")
+    if not len(rows):
+        return None
+    last = rows["time"].max()
+    started = ctx.etype("rdp:rcm:listener-started")
+    if len(started) and not pd.isna(last) and (started["time"] > last).any():
+        return None
+    winsta = ctx.setting("fEnableWinStation")
+    if winsta is not None and str(winsta.get("value")) == "1":
+        return None
+    names = [str(n) for n in tl.fields(rows, "param1")["param1"].dropna().unique()]
+    on = f" for {', '.join(names)}" if names else ""
+    return (f"TermService disabled the connection{on} and reset its network adapter setting "
+            f"because it could not find the adapter it was bound to ({len(rows)} event(s) "
+            f"1015, last at {when(last)})",
+            ctx.evidence(rows.tail(ctx.param("evidence_rows"))))
+
+
+def _adapter_step(ctx: Context) -> str:
+    """Re-enable RDP-Tcp on all adapters after TermService 1015, per OS."""
+    tool = ("tscc.msc > Connections > RDP-Tcp" if ctx.os() == "2003" else
+            "tsconfig.msc (2008 / 2008 R2) > RDP-Tcp" if (ctx.nt_version() or 6.0) < 6.2 else
+            "the registry (no configuration console from 2012 on)")
+    return (f"Bind RDP-Tcp to all adapters and enable it again: {tool} > Properties > Network "
+            "Adapter: \"All network adapters configured with this protocol\", then enable the "
+            f"connection — in the registry `reg add \"{RDPTCP_KEY}\" /v LanAdapter /t REG_DWORD "
+            f"/d 0 /f` and `reg add \"{RDPTCP_KEY}\" /v fEnableWinStation /t REG_DWORD /d 1 /f`. "
+            + restart_termservice_step(ctx))
 
 
 def _no_pid(ctx: Context, port: int, what: str) -> str:
