@@ -145,3 +145,38 @@ def test_listener_down_reads_termservice_1015_adapter_gone():
     assert "tsconfig.msc" in r2[0].remedy and "`net stop TermService /y`" in r2[0].remedy
     assert event_type_for("Microsoft-Windows-TerminalServices-RemoteConnectionManager", 1015) \
         == "rdp:rcm:connection-disabled"
+
+
+# ----------------------------------------------------------------- logons-disabled on 2003
+
+WINLOGON = "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon"
+TSKEY = "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server"
+
+
+def _wsd(value, key=WINLOGON):
+    from _detector_kit import row
+    return row("reg", "reg:value", source="TS01_RegistryKeys/winlogon.reg", line=7,
+               data={"key": key, "name": "WinStationsDisabled", "type": "REG_SZ", "value": value})
+
+
+def test_logons_disabled_on_2003_is_not_passed_for_lack_of_rcm_events():
+    """RCM 1070/1071 came with 2008: a 2003 System log cannot show logons disabled, and the
+    check passed on every one (found by review)."""
+    from analyzer.detectors import CHGLOGON_QUERY_2003, WINLOGON_REG
+    boot = ev(0, "eventlog", 6005, kind="evt")
+    ne = run("logons-disabled", [W2003, boot])
+    assert isinstance(ne, NotEvaluated)
+    assert ne.missing == [CHGLOGON_QUERY_2003, WINLOGON_REG]
+    assert "`change logon /query` output" in ne.missing and "2003 logs no event" in ne.note
+    # WinStationsDisabled decides, on any OS: "1" (REG_SZ in Winlogon) fails, "0" passes
+    out = run("logons-disabled", [W2003, boot, _wsd("1")])
+    assert [f.severity for f in out] == ["critical"]
+    assert "WinStationsDisabled = 1" in out[0].summary and "Winlogon" in out[0].summary
+    assert out[0].evidence[0].source == "TS01_RegistryKeys/winlogon.reg"
+    assert "`change logon /enable`" in out[0].remedy and "chglogon" not in out[0].remedy
+    assert run("logons-disabled", [W2003, boot, _wsd("0")]) == []
+    # the Terminal Server key's DWORD (where the sample generator writes it) is read too
+    assert len(run("logons-disabled", [W2016, _wsd(1, TSKEY)])) == 1
+    out = run("logons-disabled", [W2016, _wsd("1")])
+    assert "`chglogon /enable`" in out[0].remedy
+    assert run("logons-disabled", [W2016, _wsd("0")]) == []

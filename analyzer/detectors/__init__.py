@@ -58,6 +58,13 @@ INPUTS: dict[str, str] = {
 #: ... on Windows Server 2003, whose gpresult writes neither XML nor HTML
 GPRESULT_2003 = "`gpresult /z` output"
 
+#: Literal requests of checks that read a value no input above holds (asked for as text:
+#: they are no input names, :meth:`Context.has` does not know them)
+#: ... whether logons from client sessions are disabled (`change logon /disable`)
+CHGLOGON_QUERY_2003 = "`change logon /query` output"
+WINLOGON_REG = ("registry export of HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\"
+                "Winlogon (`reg export`)")
+
 _EVENT_KINDS = frozenset({"evtx", "evt", "evtxml", "evtcsv"})
 _RDP_CHANNEL_WORDS = ("terminalservices", "remotedesktopservices")
 #: one RDS log each: the word its channel and its exported file name hold

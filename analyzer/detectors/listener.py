@@ -675,30 +675,87 @@ def termservice_not_running(ctx: Context):
     return [ctx.finding("; ".join(reasons), ev, steps)]
 
 
+#: where `change logon /disable` keeps its state: ``WinStationsDisabled`` (REG_SZ "1") in the
+#: Winlogon key (real `reg query` output of that key lists it; B. Tritsch, "Terminal Server
+#: registry", wtstek.com). The Terminal Server key is read too: rdpdoctor's sample
+#: generator (and the review) put the value there.
+_LOGON_KEYS = ("hklm\\software\\microsoft\\windows nt\\currentversion\\winlogon",
+               "hklm\\system\\currentcontrolset\\control\\terminal server")
+
+
+def _winstations_disabled(ctx: Context) -> tuple[int, pd.DataFrame] | None:
+    """(``WinStationsDisabled`` as a number, its row) from a registry export of this host —
+    the Winlogon key's first — or None when no export holds it."""
+    reg = ctx.etype("reg:value")
+    if not len(reg):
+        return None
+    d = tl.fields(reg, "key", "name", "value")
+    names = d["name"].astype("string").str.lower().fillna("")
+    keys = d["key"].astype("string").str.lower().fillna("")
+    for key in _LOGON_KEYS:
+        hit = ((names == "winstationsdisabled") & (keys == key)).to_numpy(dtype=bool)
+        if not hit.any():
+            continue
+        pos = hit.nonzero()[0][-1]
+        try:
+            return int(str(d["value"].iloc[pos]).strip(), 0), reg.iloc[[pos]]
+        except ValueError:
+            continue
+    return None
+
+
 @detector(id="logons-disabled", severity="critical",
           title="New logons are disabled on the server (drain mode)",
-          inputs=("rcm-log", "system"), references=("KB2477023", "chglogon"))
+          inputs=("rcm-log", "system", "reg"), references=("KB2477023", "chglogon"))
 def logons_disabled(ctx: Context):
     """The session host refuses new logons (``chglogon /disable`` or drain mode).
 
-    RemoteConnectionManager logged 1070/1071: connections are accepted at the network level
+    RemoteConnectionManager logged 1070/1071, or the registry says ``WinStationsDisabled``
+    = 1 (what ``change logon /disable`` sets): connections are accepted at the network level
     but logons are disabled, so RDP "looks" enabled and listening and users are still
-    refused ("remote logins are currently disabled"). Read from the RemoteConnectionManager
-    logs, or the System log on 2003, 2008 and 2008 R2 (a later System log, or the session
-    manager's log, holds no RCM event and cannot show it absent). References: KB2477023,
-    chglogon.
+    refused ("remote logins are currently disabled"). The events are read from the
+    RemoteConnectionManager logs, or the System log on 2008 and 2008 R2 (a later System
+    log, or the session manager's log, holds no RCM event and cannot show it absent).
+    Windows Server 2003 logs no event for it: there only ``WinStationsDisabled`` (or
+    ``change logon /query``) tells. References: KB2477023, chglogon.
     """
+    from . import CHGLOGON_QUERY_2003, WINLOGON_REG
+
     rows = ctx.etype("rdp:rcm:logons-disabled")
-    if not len(rows):
+    flag = _winstations_disabled(ctx)
+    old = ctx.os() == "2003"
+    if not len(rows) and (flag is None or flag[0] != 1):
+        if flag is not None:
+            return []                   # WinStationsDisabled = 0: logons are enabled
+        if old:
+            # (RCM 1070/1071 came with 2008: a 2003 System log cannot show it; found by
+            # review — the check passed on every 2003 System log)
+            return ctx.not_evaluated(CHGLOGON_QUERY_2003, WINLOGON_REG, note=(
+                "Windows Server 2003 logs no event when logons are disabled (`change logon "
+                "/disable`): its state is in WinStationsDisabled, which the bundle lacks"))
         held, ask = ctx.rcm_events_held()
         if not held:
             return ctx.not_evaluated(ask)
         return []
-    return [ctx.finding(f"RemoteConnectionManager logged {len(rows)} \"logons disabled\" "
-                        f"event(s), last at {when(rows['time'].max())}",
-                        ctx.evidence(rows.tail(ctx.param("evidence_rows"))),
-                        ["On the server run `chglogon /query`; `chglogon /enable` re-enables logons.",
-                         "In a farm, check the RD Connection Broker drain setting "
-                         "(\"Allow new connections\").",
-                         "Confirm by connecting again; RCM 1070/1071 must not reappear."],
-                        total=len(rows))]
+    reasons, ev = [], []
+    if flag is not None and flag[0] == 1:
+        key = tl.fields(flag[1], "key")["key"].iloc[0]
+        reasons.append(f"WinStationsDisabled = 1 in {key} (logons from client sessions are "
+                       "disabled: `change logon /disable`)")
+        ev += ctx.evidence(flag[1])
+    if len(rows):
+        reasons.append(f"RemoteConnectionManager logged {len(rows)} \"logons disabled\" "
+                       f"event(s), last at {when(rows['time'].max())}")
+        ev += ctx.evidence(rows.tail(ctx.param("evidence_rows")))
+    if old:
+        steps = ["At the server's console run `change logon /enable` (logons from the console "
+                 "are never disabled), then `change logon /query`; a restart also re-enables "
+                 "logons.",
+                 "Find out who disabled them (maintenance scripts run `change logon /disable`)."]
+    else:
+        steps = ["On the server run `chglogon /query`; `chglogon /enable` re-enables logons.",
+                 "In a farm, check the RD Connection Broker drain setting "
+                 "(\"Allow new connections\").",
+                 "Confirm by connecting again; RCM 1070/1071 must not reappear."]
+    return [ctx.finding("; ".join(reasons), ev, steps,
+                        total=len(rows) + (1 if flag is not None and flag[0] == 1 else 0))]
