@@ -180,3 +180,30 @@ def test_logons_disabled_on_2003_is_not_passed_for_lack_of_rcm_events():
     out = run("logons-disabled", [W2016, _wsd("1")])
     assert "`chglogon /enable`" in out[0].remedy
     assert run("logons-disabled", [W2016, _wsd("0")]) == []
+
+
+# ----------------------------------------------------------------- admin-sessions-exhausted
+
+def _two():
+    from _detector_kit import winsta
+    return [winsta("services", "Disc", 0), winsta("console", "Conn", 1),
+            winsta("rdp-tcp#3", "Active", 2, "CORP\\alice", line=4),
+            winsta("", "Disc", 3, "CORP\\bob", line=5), winsta("rdp-tcp", "Listen", 65536, line=6)]
+
+
+def test_admin_sessions_exhausted_remedy_and_text_per_os():
+    """2003: `/admin` (RDC 6.1+) or `/console`; 2008+: no console claim, the client offers to
+    disconnect a session — an error there, not critical (found by review)."""
+    c = cfg(("TSAppCompat", 0))
+    old = run("admin-sessions-exhausted", _two() + [W2003], c)[0]
+    assert old.severity == "critical"
+    assert "`mstsc /admin` with Remote Desktop Connection 6.1 or later" in old.remedy
+    assert "`mstsc /console` with older clients" in old.remedy
+    assert "a third administrator is refused" in old.summary
+    new = run("admin-sessions-exhausted", _two() + [W2016], c)[0]
+    assert new.severity == "error"
+    assert "console session to administer" not in new.remedy
+    assert "offered the list of sessions and can disconnect one" in new.remedy
+    assert "gives no extra session" in new.remedy
+    assert "third administrator is refused" not in new.summary
+    assert "offered to disconnect one" in new.summary

@@ -121,9 +121,13 @@ def admin_sessions_exhausted(ctx: Context):
 
     Without the Terminal Server / Remote Desktop Session Host role (``TSAppCompat`` = 0 on
     2003, no licensing configuration on 2008+) a server allows two concurrent remote
-    sessions (plus the console). ``qwinsta`` shows two remote sessions — active or
-    disconnected — so a third administrator is refused ("the terminal server has exceeded the
-    maximum number of allowed connections"). References: KB2477023 part 1, KB830581.
+    sessions. ``qwinsta`` shows two remote sessions — active or disconnected. On 2003 a
+    third administrator is refused ("the terminal server has exceeded the maximum number of
+    allowed connections") unless they connect to the console session (``mstsc /admin``
+    with RDC 6.1+, ``/console`` before). From 2008 on, the console session is not
+    interactive and ``/admin`` gives no extra session; an administrator who connects is
+    offered to disconnect one of the sessions, so the finding is an error there, not
+    critical. References: KB2477023 part 1, KB830581.
     """
     q = qwinsta_snapshot(ctx)
     if not len(q):
@@ -147,18 +151,47 @@ def admin_sessions_exhausted(ctx: Context):
         return ctx.not_evaluated("qwinsta", note=_CUT_NOTE) if _cut(q) else []
     ev = ctx.evidence(held) + ctx.cfg_evidence(compat)
     disc = held[held["state"] == "disc"]
+    gen = ctx.os()
     # (the host name is the customer's data: fenced so its backticks cannot end the span)
     steps = [f"Log off a session to free a slot: {code(f'qwinsta /server:{ctx.host}')} then "
              f"{code(f'logoff <ID> /server:{ctx.host}')}"
-             + (f" ({len(disc)} of them are disconnected)" if len(disc) else "") + ".",
-             ("Connect to the console session to administer: `mstsc /console` (2003 / RDC 5.x–6.0)."
-              if ctx.os() == "2003" else
-              "Connect to the console session to administer: `mstsc /admin`."),
-             "Set a time limit for disconnected sessions so abandoned sessions end; for more "
-             "than two users install the RD Session Host role with licensing."]
+             + (f" ({len(disc)} of them are disconnected)" if len(disc) else "") + "."]
+    # KB830581: "If you use the Remote Desktop Connection 6.1 client or a later version of
+    # the client, use the mstsc.exe /admin command" — later clients ignore /console. From
+    # 2008 on, session 0 is not interactive and "/console switch is ignored in remote
+    # administration mode" (RDS team blog, "Console Behavior Differences in Longhorn Server
+    # Terminal Services"); /admin gives "two active administrative sessions, including the
+    # one on the physical console" (Ask Perf, "WS2008: RDC Enhancements and Administrative
+    # Sessions"); the client offers to disconnect a session instead (found by review).
+    console_2003 = ("Or connect to the console session, which is not one of the two: `mstsc "
+                    "/admin` with Remote Desktop Connection 6.1 or later (it ignores /console), "
+                    "`mstsc /console` with older clients (KB830581).")
+    offer_2008 = ("An administrator who connects anyway is offered the list of sessions and "
+                  "can disconnect one of them (from 2008 on; `mstsc /admin` gives no extra "
+                  "session there — the console session is not interactive); other users are "
+                  "refused.")
+    if gen == "2003":
+        steps.append(console_2003)
+        role = "install Terminal Server (application server mode) with TS licensing"
+        tail = ("a third administrator is refused (\"the terminal server has exceeded the "
+                "maximum number of allowed connections\")")
+    elif gen == "2008+":
+        steps.append(offer_2008)
+        role = "install the RD Session Host role with licensing"
+        tail = ("a third user is refused, or — an administrator — offered to disconnect one "
+                "of them")
+    else:
+        steps.append("Windows Server 2003: " + console_2003[0].lower() + console_2003[1:])
+        steps.append("2008 and later: " + offer_2008[0].lower() + offer_2008[1:])
+        role = "install the Terminal Server / RD Session Host role with licensing"
+        tail = "a third user is refused (the Windows version, which decides the rest, is unknown)"
+    steps.append("Set a time limit for disconnected sessions so abandoned sessions end; for "
+                 f"more than two users {role}.")
     return [ctx.finding(f"Remote Desktop for Administration mode ({why}) and {len(held)} remote "
-                        f"sessions already in use: {_session_list(held)}", ev, steps,
-                        details={"sessions": len(held)})]
+                        f"sessions already in use: {_session_list(held)} — {tail}", ev, steps,
+                        details={"sessions": len(held)},
+                        # (2008+: an administrator still gets in, so RDP works: an error)
+                        severity="error" if gen == "2008+" else None)]
 
 
 _NOT_GRANTED = "0xc000015b"
