@@ -207,3 +207,28 @@ def test_admin_sessions_exhausted_remedy_and_text_per_os():
     assert "gives no extra session" in new.remedy
     assert "third administrator is refused" not in new.summary
     assert "offered to disconnect one" in new.summary
+
+
+# ----------------------------------------------------------------- user-not-authorized requests
+
+def test_user_not_authorized_asks_for_the_group_the_local_right_and_an_elevated_gpresult():
+    """KB2477023 part 1 checks Remote Desktop Users and the local logon right first; a
+    gpresult without computer settings was not run elevated (found by review)."""
+    from _detector_kit import row
+
+    from analyzer.detectors import INPUTS, RDU_MEMBERS, USER_RIGHTS_EXPORT
+    assert RDU_MEMBERS == "`net localgroup \"Remote Desktop Users\"` output"
+    assert USER_RIGHTS_EXPORT.startswith("`secedit /export /areas USER_RIGHTS /cfg ur.inf`")
+    assert "elevated" in INPUTS["gpresult"]
+    computer = row("gpresult", "gpo:gpo", data={"scope": "computer", "name": "C", "applied": True})
+    ne = run("user-not-authorized", [W2016, computer])
+    assert isinstance(ne, NotEvaluated)
+    assert ne.missing == [RDU_MEMBERS, USER_RIGHTS_EXPORT, INPUTS["security"]]
+    assert "sets neither RDP logon right" in ne.note
+    user_only = row("gpresult", "gpo:policy", data={"scope": "user", "name": "Remove Run menu",
+                                                    "state": "Enabled", "gpo": "U"})
+    ne = run("user-not-authorized", [W2016, user_only])
+    assert ne.missing == [RDU_MEMBERS, USER_RIGHTS_EXPORT, INPUTS["security"], INPUTS["gpresult"]]
+    assert "elevated prompt" in ne.note
+    ne = run("user-not-authorized", [])
+    assert ne.missing == [RDU_MEMBERS, USER_RIGHTS_EXPORT, INPUTS["security"], INPUTS["gpresult"]]

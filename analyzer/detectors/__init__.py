@@ -41,7 +41,9 @@ INPUTS: dict[str, str] = {
     "qwinsta": "`qwinsta` output",
     "reg": ("registry export of HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server "
             "(`reg export`)"),
-    "gpresult": "`gpresult /x` (or `/h`) report",
+    # (elevated: without it the report holds user settings only — no user rights, no
+    # computer policy; found by review)
+    "gpresult": "`gpresult /x` (or `/h`) report, run from an elevated prompt",
     "system": "System event log (.evtx/.evt)",
     "security": "Security event log (.evtx/.evt)",
     "rdp-logs": ("TerminalServices-RemoteConnectionManager, -LocalSessionManager and "
@@ -62,6 +64,9 @@ GPRESULT_2003 = "`gpresult /z` output"
 #: they are no input names, :meth:`Context.has` does not know them)
 #: ... whether logons from client sessions are disabled (`change logon /disable`)
 CHGLOGON_QUERY_2003 = "`change logon /query` output"
+#: ... who may log on through Remote Desktop: KB2477023 part 1 checks these first
+RDU_MEMBERS = "`net localgroup \"Remote Desktop Users\"` output"
+USER_RIGHTS_EXPORT = "`secedit /export /areas USER_RIGHTS /cfg ur.inf` output file (ur.inf)"
 WINLOGON_REG = ("registry export of HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\"
                 "Winlogon (`reg export`)")
 

@@ -14,7 +14,8 @@ import pandas as pd
 from .. import knowledge
 from .. import timeline as tl
 from ..safetext import code
-from . import Context, NotEvaluated, detector
+from . import (GPRESULT_2003, INPUTS, RDU_MEMBERS, USER_RIGHTS_EXPORT, Context, NotEvaluated,
+               detector)
 from .configuration import UNLIMITED, _gp_step, _int
 from .listener import _cut, _latest_source
 
@@ -314,8 +315,16 @@ def user_not_authorized(ctx: Context):
     part 1, KB278433.
     """
     if not (ctx.has("security") or _computer_policy(ctx)):
-        # (a report of user settings only holds no user rights: it cannot tell)
-        return ctx.not_evaluated("security", "gpresult")
+        # (a report of user settings only holds no user rights: it cannot tell — one run
+        # from an elevated prompt does; KB2477023 part 1 checks the group and the local
+        # right first: found by review)
+        if ctx.has("gpresult"):
+            return ctx.not_evaluated(
+                RDU_MEMBERS, USER_RIGHTS_EXPORT, "security",
+                GPRESULT_2003 if ctx.os() == "2003" else INPUTS["gpresult"],
+                note="the Group Policy report holds no computer settings (not run from an "
+                     "elevated prompt?)")
+        return ctx.not_evaluated(RDU_MEMBERS, USER_RIGHTS_EXPORT, "security", "gpresult")
     reasons, ev, users = [], [], set()
     denied = ctx.etype("sec:rdp:denied")
     if len(denied):
@@ -410,8 +419,9 @@ def user_not_authorized(ctx: Context):
                 ctx, "SeDenyRemoteInteractiveLogonRight"):
             # the gpresult sets neither right: local policy decides, which the bundle
             # does not show, and no Security log shows a refused logon
-            return ctx.not_evaluated("security", note="the Group Policy report sets neither "
-                                     "RDP logon right (local policy decides them)")
+            return ctx.not_evaluated(RDU_MEMBERS, USER_RIGHTS_EXPORT, "security",
+                                     note="the Group Policy report sets neither RDP logon "
+                                     "right (local policy decides them)")
         return []
     who = f" for {', '.join(sorted(users))}" if users else ""
     if ctx.os() == "2003":
