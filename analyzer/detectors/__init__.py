@@ -203,7 +203,8 @@ FIXES: dict[str, str] = {
                                "connections (MaxInstanceCount = 0xFFFFFFFF).",
     "connection-limit-reached": "Log off disconnected sessions (qwinsta, logoff ID), set a time "
                                 "limit for disconnected sessions, raise the limit.",
-    "admin-sessions-exhausted": "Log off one of the two remote sessions (or use mstsc /admin); "
+    "admin-sessions-exhausted": "Log off one of the two remote sessions (logoff ID; on 2003 "
+                                "`mstsc /admin` with RDC 6.1+, `/console` with older clients); "
                                 "for more users install RD Session Host with licensing.",
     "user-not-authorized": "Add the user to Remote Desktop Users and make sure \"Allow log on "
                            "through Remote Desktop Services\" includes that group and \"Deny…\" "
@@ -241,7 +242,8 @@ FIXES: dict[str, str] = {
                        "account lockout, block the addresses.",
     "protocol-error-burst": "Block the scanning address or fix the failing client's TLS / "
                             "security-layer settings.",
-    "logons-disabled": "chglogon /enable (and check the broker's drain mode).",
+    "logons-disabled": "change logon /enable at the console (chglogon /enable from 2008 on; "
+                       "check the broker's drain mode).",
     "termservice-not-running": "Set TermService to Manual/Automatic and start it; read the SCM "
                                "errors around its stop.",
 }
