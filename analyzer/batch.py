@@ -87,7 +87,10 @@ SEVERITY_ORDER = ("info", "warning", "error", "critical")
 
 
 class BatchError(Exception):
-    """The batch cannot start (no such INBOX, unusable OUTDIR, Dask missing...)."""
+    """The batch cannot start or go on (no such INBOX, unusable OUTDIR, Dask missing...).
+
+    The CLI exits 3 for :class:`BatchInboxError` (INBOX cannot be opened) and 2 for every
+    other one (wrong usage, or an output that cannot be written), as README's table says."""
 
 
 #: The file in OUTDIR that one batch run at a time holds locked.
@@ -96,6 +99,15 @@ LOCK_NAME = ".rdpdoctor-batch.lock"
 
 class BatchUsageError(BatchError):
     """The command line asks for something impossible (OUTDIR is INBOX, OUTDIR in use)."""
+
+
+class BatchOutdirError(BatchError):
+    """OUTDIR cannot take what the run writes (a full disk, a read-only mount): an output
+    that cannot be written, exit 2 — not "the bundle cannot be opened" (found by review)."""
+
+
+class BatchInboxError(BatchError):
+    """INBOX does not exist or cannot be read (exit 3, like a bundle that cannot be opened)."""
 
 
 # ----------------------------------------------------------------------------- discovery
@@ -162,7 +174,7 @@ def discover(inbox: str | os.PathLike, pattern: str | None = None,
     """
     root = Path(inbox)
     if not root.exists():
-        raise BatchError(f"no such file or folder: {inbox}")
+        raise BatchInboxError(f"no such file or folder: {inbox}")
     excl = {Path(p).resolve() for p in exclude}
     refs: list[BundleRef] = []
     if root.is_file():
@@ -191,7 +203,16 @@ def discover(inbox: str | os.PathLike, pattern: str | None = None,
             refs.append(BundleRef(e.relative_to(root).as_posix(), str(target)))
 
     def walk(d: Path) -> None:
-        for e in sorted(d.iterdir()):
+        try:
+            entries = sorted(d.iterdir())
+        except OSError as e:
+            if d == root:
+                raise BatchInboxError(f"cannot read INBOX {inbox}: {e.strerror or e}") from e
+            if ignored is not None:
+                ignored.append((d.relative_to(root).as_posix(),
+                                f"a folder that cannot be read ({e.strerror or e})"))
+            return
+        for e in entries:
             if e.name.startswith(".") or e.resolve() in excl:
                 continue
             rel = e.relative_to(root).as_posix()
@@ -981,7 +1002,10 @@ def run(inbox: str | os.PathLike, outdir: str | os.PathLike, **kw: Any) -> Batch
     from filelock import FileLock, Timeout
 
     out = Path(outdir).resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise BatchOutdirError(f"cannot create OUTDIR {out}: {e.strerror or e}") from e
     lock = FileLock(str(out / LOCK_NAME))
     try:
         lock.acquire(timeout=0)
@@ -989,7 +1013,7 @@ def run(inbox: str | os.PathLike, outdir: str | os.PathLike, **kw: Any) -> Batch
         raise BatchUsageError(f"OUTDIR {out} is in use by another rdpdoctor batch run; wait "
                               "for it to finish or choose another --out") from None
     except OSError as e:
-        raise BatchError(f"cannot write to OUTDIR {out}: {e.strerror or e}") from e
+        raise BatchOutdirError(f"cannot write to OUTDIR {out}: {e.strerror or e}") from e
     try:
         return _run(inbox, out, **kw)
     finally:
@@ -1098,7 +1122,7 @@ def _run(inbox: str | os.PathLike, outdir: str | os.PathLike, *, jobs: int = 1,
                         try:
                             _save_state(outdir, t["sha256"], rec)
                         except OSError as e:
-                            raise BatchError(f"cannot write to OUTDIR {outdir}: "
+                            raise BatchOutdirError(f"cannot write to OUTDIR {outdir}: "
                                              f"{e.strerror or e}") from e
                     rows[t["bundle_id"]].update(rec, action="analysed")
                     counts["analysed"] += 1
@@ -1125,7 +1149,7 @@ def _run(inbox: str | os.PathLike, outdir: str | os.PathLike, *, jobs: int = 1,
         try:
             summary = write_outputs(outdir, done)
         except OSError as e:
-            raise BatchError(f"cannot write the summary to OUTDIR {outdir}: "
+            raise BatchOutdirError(f"cannot write the summary to OUTDIR {outdir}: "
                              f"{e.strerror or e}") from e
     return BatchResult(outdir, summary, counts, time.monotonic() - t_start, ignored)
 

@@ -194,8 +194,9 @@ def batch(
     """Analyse many bundles, each in its own process; resumable; summary tables in OUTDIR.
 
     Failed bundles (corrupt, hung, out of memory) are recorded with the reason and the batch
-    goes on; exit code 0 once the batch is complete, 2 when OUTDIR could not take some
-    bundle's reports (they are analysed again next run), 3 when INBOX does not exist.
+    goes on; exit code 0 once the batch is complete, 2 for wrong usage or when OUTDIR cannot
+    take the reports or the summary (full disk, read-only; those bundles are analysed again
+    next run), 3 when INBOX does not exist or cannot be read.
     """
     from rich.console import Console
 
@@ -218,8 +219,9 @@ def batch(
                     timeout=timeout_per_bundle, memory_mb=memory_per_bundle,
                     retry_failed=retry_failed, progress=sys.stderr.isatty())
     except B.BatchError as e:
-        raise err(str(e), EXIT_USAGE if scheduler or isinstance(e, B.BatchUsageError)
-                  else EXIT_BUNDLE)
+        # README's table: 3 only when INBOX cannot be opened; a full or read-only OUTDIR is
+        # an output that cannot be written (2), with or without --scheduler (found by review)
+        raise err(str(e), EXIT_BUNDLE if isinstance(e, B.BatchInboxError) else EXIT_USAGE)
     c = res.counts
     for path, why in res.ignored:
         typer.echo(f"ignored: {path}: {why}", err=True)
