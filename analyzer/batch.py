@@ -20,7 +20,9 @@ Resume. Every bundle is identified by the SHA-256 of its content (for a folder: 
 files' relative paths and contents). After each bundle the driver writes
 ``OUTDIR/state/<sha256>.json``; a bundle whose state exists for the same rdpdoctor version
 (and whose requested report files exist) is not analysed again. Failed bundles are also
-remembered (``retry_failed=True`` retries them). Every file in OUTDIR is written to a
+remembered (``retry_failed=True`` retries them), unless the failure is the machine's, not
+the bundle's (OUTDIR full, the bundle out of reach, a worker or zygote lost): those are
+analysed again next run. Every file in OUTDIR is written to a
 temporary name and renamed, so an interrupted batch leaves no half-written file and a rerun
 picks up where it stopped.
 
@@ -504,7 +506,12 @@ def _run_forked(task: dict[str, Any], watch: _Watch) -> dict[str, Any]:
         if pid:
             _killpg(pid)
         _drop_zygote()
-        return {"status": "failed", "reason": watch.verdict or f"worker process lost: {e}"}
+        if watch.verdict:
+            return {"status": "failed", "reason": watch.verdict}
+        # the zygote died (the OOM killer, an admin, a cold start past 120 s): the machine's
+        # fault, not the bundle's — not remembered, analysed again next run (found by review)
+        return {"status": "failed", "transient": True,
+                "reason": f"worker process lost: {e}{AGAIN}"}
     except BaseException:                         # Ctrl-C, executor shutdown: leave nothing behind
         if pid:
             _killpg(pid)
@@ -685,9 +692,13 @@ def _child_record(task: dict[str, Any]) -> dict[str, Any]:
         rec = {"status": "failed",
                "reason": f"memory budget of {task.get('memory_mb')} MiB exhausted (MemoryError)"}
     except BaseException as e:                    # noqa: BLE001 - the bundle must not stop the batch
-        msg = str(e).splitlines()[0][:300] if str(e) else ""
-        rec = {"status": "failed",
-               "reason": f"analysis crashed: {type(e).__name__}: {msg}".rstrip(": ")}
+        gone = _unreachable(task["path"])
+        if gone:                                  # moved away while it was being read
+            rec = {"status": "failed", "transient": True, "reason": gone}
+        else:
+            msg = str(e).splitlines()[0][:300] if str(e) else ""
+            rec = {"status": "failed",
+                   "reason": f"analysis crashed: {type(e).__name__}: {msg}".rstrip(": ")}
     peak = _own_peak_rss()
     if peak:
         rec["child_peak_rss"] = peak
@@ -737,8 +748,30 @@ def _import(spec: str) -> Callable:
     return getattr(import_module(mod), func)
 
 
+#: Appended to the reason of a failure that is not the bundle's (not remembered).
+AGAIN = " (not the bundle's fault: analysed again next run)"
+
+
+def _unreachable(path: str) -> str:
+    """Why the bundle at ``path`` cannot be reached from this process ("" when it can): moved
+    away after it was hashed, a share that blipped, a Dask worker without the mount. Not the
+    bundle's fault, so not remembered: it was stored under the bundle's hash as a crash and
+    every later run skipped the bundle as "failed before" (found by review)."""
+    try:
+        if not os.path.exists(path):
+            return f"no such file or folder on {socket.gethostname()}: {path}{AGAIN}"
+        if not os.access(path, os.R_OK):
+            return f"not readable on {socket.gethostname()}: {path}{AGAIN}"
+    except (OSError, ValueError) as e:
+        return f"cannot reach {path}: {e}{AGAIN}"
+    return ""
+
+
 def _child(task: dict[str, Any]) -> dict[str, Any]:
     path = task["path"]
+    gone = _unreachable(path)
+    if gone:
+        return {"status": "failed", "transient": True, "reason": gone}
     _test_hooks(task)
     analyze = _import(task.get("analyze") or DEFAULT_ANALYZE)
     t0 = time.monotonic()
@@ -1038,7 +1071,8 @@ def _run(inbox: str | os.PathLike, outdir: str | os.PathLike, *, jobs: int = 1,
     todo: list[dict[str, Any]] = []
     first_by_sha: dict[str, str] = {}
     counts = {"bundles": len(refs), "analysed": 0, "ok": 0, "failed": 0, "skipped": 0,
-              "resumed": 0, "resumed_failed": 0, "duplicates": 0, "outdir_faults": 0}
+              "resumed": 0, "resumed_failed": 0, "duplicates": 0, "outdir_faults": 0,
+              "transient": 0}
     hashed: list[tuple[BundleRef, str, float]] = []
     for ref in refs:
         t0 = time.monotonic()
@@ -1108,7 +1142,7 @@ def _run(inbox: str | os.PathLike, outdir: str | os.PathLike, *, jobs: int = 1,
                             broken.append(t)      # a dead worker broke our pool: once more
                             continue
                         rec = {"status": "failed",   # not the bundle's fault, so not remembered
-                               "reason": f"executor task failed: {type(e).__name__}: {e}"}
+                               "reason": f"executor task failed: {type(e).__name__}: {e}{AGAIN}"}
                         lost = True
                     else:
                         lost = False
@@ -1118,7 +1152,11 @@ def _run(inbox: str | os.PathLike, outdir: str | os.PathLike, *, jobs: int = 1,
                                and str(rec.get("reason", "")).startswith(LIMIT_REASONS))
                     if _outdir_fault(rec):
                         counts["outdir_faults"] += 1
-                    elif not lost:
+                    elif lost or rec.get("transient"):
+                        # the machine's fault (a worker or zygote lost, the bundle out of
+                        # reach): reported now, not remembered, analysed again next run
+                        counts["transient"] += 1
+                    else:
                         try:
                             _save_state(outdir, t["sha256"], rec)
                         except OSError as e:

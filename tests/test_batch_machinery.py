@@ -210,7 +210,8 @@ def test_resume_keys_on_content_and_version(tmp_path):
     again = batch.run(inbox, out, analyze="analyzer.bundle:load", timeout=120)
     s = again.summary.set_index("bundle_id")
     assert again.counts == {"bundles": 3, "analysed": 3, "ok": 3, "failed": 0, "skipped": 0,
-                            "resumed": 0, "resumed_failed": 0, "duplicates": 0, "outdir_faults": 0}
+                            "resumed": 0, "resumed_failed": 0, "duplicates": 0, "outdir_faults": 0,
+                            "transient": 0}
     assert set(s["action"]) == {"analysed"}
     third = batch.run(inbox, out, analyze="analyzer.bundle:load", timeout=120)
     assert third.counts["resumed"] == 3 and third.counts["analysed"] == 0

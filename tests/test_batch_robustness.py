@@ -65,3 +65,87 @@ def test_an_outdir_that_cannot_be_written_exits_2_not_3(tmp_path):
     assert r.exit_code == 3 and "no such file or folder" in r.output
     with pytest.raises(batch.BatchInboxError):
         batch.run(tmp_path / "no-such-inbox", tmp_path / "out3")
+
+
+# --------------------------------------------- 2, 3. failures that are not the bundle's
+
+
+@pytest.fixture
+def helpers(tmp_path, monkeypatch):
+    """A module the analysing children import (PYTHONPATH reaches the pool's zygotes)."""
+    d = tmp_path / "helpers"
+    d.mkdir()
+    (d / "rvb_helpers.py").write_text(
+        "import os, signal, time\n"
+        "from pathlib import Path\n"
+        "from analyzer.bundle import load\n"
+        "def move_then_load(path):\n"
+        "    Path(path).rename(path + '.away')       # moved while the batch runs\n"
+        "    return load(path)\n"
+        "def kill_zygote(path):\n"
+        "    os.kill(os.getppid(), signal.SIGKILL)   # our parent is the zygote\n"
+        "    time.sleep(60)\n")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(d), os.environ.get("PYTHONPATH")])))
+    return d
+
+
+class _InlinePool:
+    """An executor that runs the task in this process, after ``before(task)``."""
+
+    def __init__(self, before=lambda t: None):
+        self.before = before
+
+    def submit(self, fn, task):
+        from concurrent.futures import Future
+
+        self.before(task)
+        f = Future()
+        f.set_result(fn(task))
+        return f
+
+
+@pytest.mark.timeout(300)
+def test_a_bundle_out_of_reach_at_analysis_time_is_analysed_again_next_run(tmp_path, helpers):
+    """Moved away after hashing (or a Dask worker without the mount): it was stored as
+    'analysis crashed: BundleError: no such file' under its hash and skipped for good."""
+    inbox = tmp_path / "inbox"
+    a = tiny_zip(inbox / "a.zip", "TS01")
+    tiny_zip(inbox / "b.zip", "TS02")
+    out = tmp_path / "out"
+    # moved while it was being read
+    res = batch.run(inbox, out, timeout=120, analyze="rvb_helpers:move_then_load")
+    s = res.summary.drop_duplicates("bundle_id").set_index("bundle_id")
+    assert s.loc["a.zip", "status"] == "failed"
+    assert s.loc["a.zip", "reason"].startswith("no such file or folder on ")
+    assert s.loc["a.zip", "reason"].endswith("(not the bundle's fault: analysed again next run)")
+    assert not list((out / "state").glob("*.json"))
+    assert res.counts.get("transient") == 2
+    for p in inbox.glob("*.away"):
+        p.rename(str(p)[: -len(".away")])
+    # gone before its turn came (the executor's worker does not see it)
+    res = batch.run(inbox, out, timeout=120, analyze=LOAD,
+                    executor=_InlinePool(lambda t: t["bundle_id"] == "a.zip"
+                                         and a.rename(tmp_path / "away.zip")))
+    s = res.summary.drop_duplicates("bundle_id").set_index("bundle_id")
+    assert s.loc["a.zip", "status"] == "failed" and "no such file or folder" in s.loc["a.zip", "reason"]
+    assert s.loc["b.zip", "status"] == "ok"
+    (tmp_path / "away.zip").rename(a)
+    again = batch.run(inbox, out, timeout=120, analyze=LOAD)
+    s = again.summary.drop_duplicates("bundle_id").set_index("bundle_id")
+    assert (again.counts["analysed"], again.counts["resumed"], again.counts["resumed_failed"]) == (1, 1, 0)
+    assert s.loc["a.zip", "status"] == "ok" and s.loc["a.zip", "hosts"] == "TS01"
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the zygote is POSIX only")
+def test_a_lost_zygote_is_not_remembered_as_the_bundles_failure(tmp_path, helpers):
+    inbox = tmp_path / "inbox"
+    tiny_zip(inbox / "a.zip", "TS01")
+    out = tmp_path / "out"
+    res = batch.run(inbox, out, timeout=120, analyze="rvb_helpers:kill_zygote")
+    (row,) = res.summary.itertuples()
+    assert row.status == "failed" and row.reason.startswith("worker process lost: zygote exited")
+    again = batch.run(inbox, out, timeout=120, analyze=LOAD)
+    (row,) = again.summary.itertuples()
+    assert (row.status, row.action, row.hosts) == ("ok", "analysed", "TS01")
+    assert res.counts.get("transient") == 1
