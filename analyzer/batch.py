@@ -35,7 +35,9 @@ Outputs in OUTDIR:
   run); ``action`` says what this run did: ``analysed``, ``resumed`` (taken from an earlier
   run) or ``duplicate``; ``verdict`` is the report's verdict status (``fault``, ``ok``,
   ``incomplete``, ``inconclusive`` ...: the clean bundles that need more data). Rows of bundles analysed by earlier runs into the same OUTDIR are
-  kept, so OUTDIR accumulates a history for ``rdpdoctor summarize``;
+  kept, so OUTDIR accumulates a history for ``rdpdoctor summarize``; they are dropped when
+  this run replaces them: the same path, the same content under a path that is gone, or a
+  path inside (or holding) one of this run's bundles (the inbox regrouped);
 * ``findings.parquet`` — one row per finding of the ``ok`` bundles.
 
 Test hooks (test-only, never set them in production): ``RDPDOCTOR_TEST_HANG_ON=<text>``
@@ -1280,12 +1282,20 @@ def _typed(df, time_cols: Iterable[str]):
 
 
 def _stale_dropped(old, new):
-    """Earlier runs' rows minus those this run replaces: the same path, or the same content
-    under a path that is gone (a renamed or moved bundle was counted twice)."""
+    """Earlier runs' rows minus those this run replaces: the same path, the same content
+    under a path that is gone (a renamed or moved bundle was counted twice), or a path
+    inside, or holding, one of this run's bundles — the inbox was regrouped: a loose file
+    added to ``T1/`` made the bundle ``T1/port-conflict.zip`` part of the folder bundle
+    ``T1``, and both were counted (found by review). Their state files stay: a regrouping
+    back is resumed."""
     paths, shas = set(new["path"]), set(new["sha256"]) - {""}
+    holders = {str(a) for p in paths for a in Path(str(p)).parents}
     gone = ~old["path"].map(lambda p: Path(str(p)).exists()).astype(bool)
     moved = old["sha256"].isin(shas).astype(bool) & gone
-    return old[~old["path"].isin(paths) & ~moved]
+    regrouped = old["path"].map(
+        lambda p: str(p) in holders or any(str(a) in paths for a in Path(str(p)).parents)
+    ).astype(bool)
+    return old[~old["path"].isin(paths) & ~moved & ~regrouped]
 
 
 def write_outputs(outdir: Path, records: dict[str, dict]) -> Any:

@@ -149,3 +149,49 @@ def test_a_lost_zygote_is_not_remembered_as_the_bundles_failure(tmp_path, helper
     (row,) = again.summary.itertuples()
     assert (row.status, row.action, row.hosts) == ("ok", "analysed", "TS01")
     assert res.counts.get("transient") == 1
+
+
+# ----------------------------------------------------------- 4. an inbox regrouped
+
+
+def _scenario(name: str, dest: Path, seed: int = 0) -> Path:
+    from analyzer import sample
+
+    return Path(sample.write_bundle(name, dest, seed=seed, fmt="zip"))
+
+
+@pytest.mark.timeout(600)
+def test_a_ticket_folder_regrouped_between_runs_is_counted_once(tmp_path):
+    """T1/ holding one zip is the bundle T1/port-conflict.zip; a notes.pdf added beside it
+    makes T1 a folder bundle, and both row sets stayed: summarize counted the ticket twice."""
+    from analyzer import rollup
+
+    inbox = tmp_path / "inbox"
+    _scenario("port-conflict", inbox / "T1" / "port-conflict.zip")
+    _scenario("listener-down", inbox / "T2" / "listener-down.zip", 1)
+    out = tmp_path / "out"
+    batch.run(inbox, out, timeout=300)
+    (inbox / "T1" / "notes.pdf").write_bytes(b"%PDF-1.4\n")
+    second = batch.run(inbox, out, timeout=300)
+    assert sorted(second.summary["bundle_id"].unique()) == ["T1", "T2/listener-down.zip"]
+
+    def counted(out):
+        summary, findings = rollup.load(out)
+        rc = rollup.root_causes(findings)
+        return (dict(rollup.status_counts(summary)),
+                rc.groupby("finding_id")["sha256"].nunique().to_dict(),
+                sorted(summary["bundle_id"].unique()), sorted(findings["bundle_id"].unique()))
+
+    st, by_id, sids, fids = counted(out)
+    assert st == {"ok": 2}
+    assert by_id["port-conflict"] == 1
+    assert sids == ["T1", "T2/listener-down.zip"] and fids == sids
+    r = CliRunner().invoke(app, ["summarize", str(out), "--by", "host"])
+    assert r.exit_code == 0 and "bundles: ok 2" in r.output
+    # and back: the loose file removed, T1/port-conflict.zip is resumed, T1's rows go
+    (inbox / "T1" / "notes.pdf").unlink()
+    third = batch.run(inbox, out, timeout=300)
+    assert third.counts["resumed"] == 2 and third.counts["analysed"] == 0
+    st, by_id, sids, _ = counted(out)
+    assert st == {"ok": 2} and by_id["port-conflict"] == 1
+    assert sids == ["T1/port-conflict.zip", "T2/listener-down.zip"]
