@@ -154,6 +154,28 @@ def _looks_like_bundle_dir(d: Path) -> bool:
     return False
 
 
+def _single_ticket_marker(root: Path, excl: set[Path] = frozenset()) -> str:
+    """The sub-folder that makes the folder ``root`` one extracted ticket ("" when it is a
+    folder of tickets): an MSRD-Collect/TSS ``<PC>_EventLogs``-style folder, or part folders
+    (``EventLogs/`` with the logs themselves) with no archive or other folder beside them."""
+    from .bundle import _MSRD_DIR
+
+    try:
+        entries = [e for e in sorted(root.iterdir())
+                   if not e.name.startswith(".") and e.resolve() not in excl]
+    except OSError:
+        return ""
+    dirs = [e for e in entries if e.is_dir() and not e.is_symlink()]
+    for e in dirs:
+        if _MSRD_DIR.match(e.name):
+            return e.name
+    parts = [e for e in dirs if e.name.casefold() in _PART_DIRS and _holds_loose_file(e)]
+    if parts and len(parts) == len(dirs) \
+            and not any(e.is_file() and _is_archive_name(e.name) for e in entries):
+        return parts[0].name
+    return ""
+
+
 def _holds_loose_file(d: Path) -> bool:
     """A part folder holds the artifacts themselves; a ``logs/`` of ticket archives does not
     make its parent one bundle."""
@@ -201,6 +223,14 @@ def discover(inbox: str | os.PathLike, pattern: str | None = None,
     root = root.resolve()
     if root in excl:
         raise BatchUsageError(f"OUTDIR is INBOX ({root}): write the results to another folder")
+    marker = _single_ticket_marker(root, excl)
+    if marker:
+        # its parts, analysed one by one, gave false findings (each <PC>_ folder alone had
+        # a listener down without the port conflict that explains it; found by review)
+        raise BatchUsageError(
+            f"INBOX {inbox} is one extracted ticket (it holds {marker}/), not a folder of "
+            f"tickets: analyse it with 'rdpdoctor analyze {inbox}', or give batch the folder "
+            "that holds it")
 
     def take(e: Path, target: Path) -> None:
         if not pattern or fnmatch.fnmatch(e.name, pattern):

@@ -195,3 +195,44 @@ def test_a_ticket_folder_regrouped_between_runs_is_counted_once(tmp_path):
     st, by_id, sids, _ = counted(out)
     assert st == {"ok": 2} and by_id["port-conflict"] == 1
     assert sids == ["T1/port-conflict.zip", "T2/listener-down.zip"]
+
+
+# ----------------------------------------------------- 5. INBOX is one extracted ticket
+
+
+@pytest.mark.timeout(600)
+def test_an_extracted_ticket_given_as_inbox_is_refused_not_split(tmp_path):
+    """Its <PC>_ folders were analysed one by one: TS22PORT_EventLogs and _SystemInfo each
+    got a listener-down fault without the port conflict that explains it."""
+    tk = tmp_path / "tickets" / "tk"
+    tk.mkdir(parents=True)
+    with zipfile.ZipFile(_scenario("port-conflict", tmp_path / "pc.zip")) as zf:
+        zf.extractall(tk)
+    assert (tk / "TS22PORT_EventLogs").is_dir()
+    with pytest.raises(batch.BatchUsageError, match="one extracted ticket"):
+        batch.discover(tk)
+    r = cli(str(tk), "--out", str(tmp_path / "out"))
+    assert r.exit_code == 2
+    assert r.output.count("\n") == 1 and "rdpdoctor analyze" in r.output
+    assert "TS22PORT_" in r.output
+    # a ticket sorted into part folders, with no archive beside them, is one ticket too
+    parts = tmp_path / "parts"
+    (parts / "EventLogs").mkdir(parents=True)
+    shutil.copy(next((tk / "TS22PORT_EventLogs").glob("*System.evtx")), parts / "EventLogs")
+    (parts / "Commands").mkdir()
+    (parts / "Commands" / "netstat.txt").write_text(NETSTAT.format(pid=1))
+    with pytest.raises(batch.BatchUsageError, match=r"holds (Commands|EventLogs)/"):
+        batch.discover(parts)
+    # the folder that holds the ticket is the way: one bundle, the real root cause
+    res = batch.run(tmp_path / "tickets", tmp_path / "out", timeout=300)
+    s = res.summary
+    assert list(s["bundle_id"].unique()) == ["tk"]
+    rc = s[(s["finding_id"] != "") & (s["explained_by"] == "")]
+    assert "port-conflict" in set(rc["finding_id"])
+    assert "listener-down" not in set(rc["finding_id"])       # explained by the conflict
+    # a folder of tickets with a part-folder name beside archives is still a folder of them
+    inbox = tmp_path / "inbox"
+    tiny_zip(inbox / "a.zip", "TS01")
+    (inbox / "logs").mkdir()
+    (inbox / "logs" / "TS02_Netstat.txt").write_text(NETSTAT.format(pid=2))
+    assert [r.bundle_id for r in batch.discover(inbox)] == ["a.zip", "logs"]
