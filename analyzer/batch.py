@@ -976,10 +976,22 @@ def _state_path(outdir: Path, sha: str) -> Path:
 
 
 def _load_state(outdir: Path, sha: str) -> dict | None:
+    """The record an earlier run saved; None (analyse again) for a missing, unreadable or
+    malformed one: ``[1,2]`` or ``"str"`` stopped the whole batch with an internal error
+    (found by review)."""
     try:
-        return json.loads(_state_path(outdir, sha).read_text(encoding="utf-8"))
+        d = json.loads(_state_path(outdir, sha).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    if not isinstance(d, dict):
+        return None
+    for key, typ in (("reports", dict), ("findings", list), ("report_warnings", list),
+                     ("hosts", list), ("os", dict), ("limits", dict)):
+        if d.get(key) is not None and not isinstance(d[key], typ):
+            return None
+    if any(not isinstance(f, dict) for f in d.get("findings") or []):
+        return None
+    return d
 
 
 def _reusable(state: dict | None, version: str, formats: list[str], outdir: Path,

@@ -236,3 +236,27 @@ def test_an_extracted_ticket_given_as_inbox_is_refused_not_split(tmp_path):
     (inbox / "logs").mkdir()
     (inbox / "logs" / "TS02_Netstat.txt").write_text(NETSTAT.format(pid=2))
     assert [r.bundle_id for r in batch.discover(inbox)] == ["a.zip", "logs"]
+
+
+# ------------------------------------------------------------ 6. malformed state file
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("content", ["[1,2]", '"str"', "findings-not-a-list"])
+def test_a_state_file_of_valid_json_but_no_record_is_analysed_again(tmp_path, content):
+    inbox = tmp_path / "inbox"
+    tiny_zip(inbox / "a.zip", "TS01")
+    tiny_zip(inbox / "b.zip", "TS02")
+    out = tmp_path / "out"
+    first = batch.run(inbox, out, timeout=120, analyze=LOAD)
+    sha = first.summary.set_index("bundle_id").loc["a.zip", "sha256"]
+    state = out / "state" / f"{sha}.json"
+    if content == "findings-not-a-list":      # the right version, a field of the wrong type
+        rec = json.loads(state.read_text())
+        content = json.dumps({**rec, "findings": "x"})
+    state.write_text(content)
+    r = cli(str(inbox), "--out", str(out))
+    assert r.exit_code == 0, r.output
+    s = pd.read_parquet(out / "summary.parquet").set_index("bundle_id")
+    assert s.loc["a.zip", "action"] == "analysed" and s.loc["a.zip", "hosts"] == "TS01"
+    assert s.loc["b.zip", "action"] == "resumed"
