@@ -193,7 +193,8 @@ def discover(inbox: str | os.PathLike, pattern: str | None = None,
 
     ``inbox`` is a folder (searched recursively: archives, and folders that look like a
     bundle — those are not searched further) or a list file (one path per line, relative to
-    the list file's folder; blank lines and ``#`` comments ignored). ``pattern`` (fnmatch, on
+    the list file's folder — to the current folder for a pipe; blank lines and ``#`` comments
+    ignored; a path named twice is taken once). ``pattern`` (fnmatch, on
     the name) restricts archives and bundle folders alike. A loose file the parsers
     recognise is a bundle of its own; ``ignored`` (when given) receives (path, why) for
     everything else that is not taken, so nothing in the inbox goes unaccounted.
@@ -203,23 +204,23 @@ def discover(inbox: str | os.PathLike, pattern: str | None = None,
         raise BatchInboxError(f"no such file or folder: {inbox}")
     excl = {Path(p).resolve() for p in exclude}
     refs: list[BundleRef] = []
-    if root.is_file():
-        if not _is_list_file(root):      # `batch ticket.zip`: one bundle, not a list of them
-            return [BundleRef(root.name, str(root.resolve()))]
-        base = root.resolve().parent
-        for raw in root.read_text(encoding="utf-8", errors="replace").splitlines():
-            line = raw.strip()
-            if not line or line.startswith("#"):
-                continue
-            p = Path(line)
-            p = p if p.is_absolute() else base / p
-            if pattern and not fnmatch.fnmatch(p.name, pattern):
-                continue
+    if not root.is_dir():
+        if root.is_file():
+            if not _is_list_file(root):  # `batch ticket.zip`: one bundle, not a list of them
+                return [BundleRef(root.name, str(root.resolve()))]
+            text, base = root.read_text(encoding="utf-8", errors="replace"), root.resolve().parent
+        elif _is_stream(root):
+            # `batch <(find ...)`, `... | batch /dev/stdin`: a list read once, its relative
+            # paths from the current folder (it was walked as a folder: internal error)
             try:
-                refs.append(BundleRef(line, str(p.resolve())))
-            except (OSError, ValueError) as e:
-                raise BatchUsageError(f"{inbox}: line {line[:80]!r} is no path ({e})") from e
-        return refs
+                with open(root, encoding="utf-8", errors="replace") as fh:
+                    text = fh.read()
+            except OSError as e:
+                raise BatchInboxError(f"cannot read INBOX {inbox}: {e.strerror or e}") from e
+            base = Path.cwd()
+        else:
+            raise BatchUsageError(f"INBOX {inbox} is neither a folder, a bundle nor a list file")
+        return _list_refs(text, base, inbox, pattern, ignored)
     root = root.resolve()
     if root in excl:
         raise BatchUsageError(f"OUTDIR is INBOX ({root}): write the results to another folder")
@@ -276,6 +277,44 @@ def discover(inbox: str | os.PathLike, pattern: str | None = None,
 
     walk(root)
     return sorted(refs, key=lambda r: r.bundle_id)
+
+
+def _is_stream(p: Path) -> bool:
+    import stat
+
+    try:
+        mode = p.stat().st_mode
+    except OSError:
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISSOCK(mode)
+
+
+def _list_refs(text: str, base: Path, inbox, pattern: str | None,
+               ignored: list[tuple[str, str]] | None) -> list[BundleRef]:
+    """The bundles of a list file's text, in its order; a path named again (as written or
+    another way) is taken once: it was analysed twice and the counts disagreed with the
+    summary (found by review)."""
+    refs: list[BundleRef] = []
+    seen: dict[str, str] = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        p = Path(line)
+        p = p if p.is_absolute() else base / p
+        if pattern and not fnmatch.fnmatch(p.name, pattern):
+            continue
+        try:
+            resolved = str(p.resolve())
+        except (OSError, ValueError) as e:
+            raise BatchUsageError(f"{inbox}: line {line[:80]!r} is no path ({e})") from e
+        if resolved in seen:
+            if ignored is not None:
+                ignored.append((line, f"named again in the list file (as {seen[resolved]})"))
+            continue
+        seen[resolved] = line
+        refs.append(BundleRef(line, resolved))
+    return refs
 
 
 def _is_list_file(p: Path) -> bool:

@@ -173,7 +173,8 @@ def inventory(
 
 @app.command()
 def batch(
-    inbox: Annotated[Path, typer.Argument(help="Folder of bundles (searched recursively) or a list file.",
+    inbox: Annotated[Path, typer.Argument(help="Folder of bundles (searched recursively), one bundle, or a list "
+                                          "file of paths (a pipe too: '... | rdpdoctor batch /dev/stdin').",
                                           show_default=False)],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (reports, summary.parquet/csv, "
                                       "findings.parquet, resume state).", show_default=False)],

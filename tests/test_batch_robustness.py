@@ -260,3 +260,51 @@ def test_a_state_file_of_valid_json_but_no_record_is_analysed_again(tmp_path, co
     s = pd.read_parquet(out / "summary.parquet").set_index("bundle_id")
     assert s.loc["a.zip", "action"] == "analysed" and s.loc["a.zip", "hosts"] == "TS01"
     assert s.loc["b.zip", "action"] == "resumed"
+
+
+# ----------------------------------------------------------- 9, 10. list files
+
+
+@pytest.mark.timeout(300)
+def test_a_path_named_twice_in_a_list_file_is_analysed_once(tmp_path):
+    inbox = tmp_path / "inbox"
+    tiny_zip(inbox / "a.zip", "TS01")
+    tiny_zip(inbox / "b.zip", "TS02")
+    lst = tmp_path / "list.txt"
+    lst.write_text("inbox/a.zip\ninbox/a.zip\n./inbox/a.zip\n# c\n\ninbox/b.zip\n")
+    res = batch.run(lst, tmp_path / "out", timeout=120, analyze=LOAD)
+    assert res.counts["bundles"] == 2 and res.counts["analysed"] == 2 and res.counts["ok"] == 2
+    assert sorted(res.summary["bundle_id"]) == ["inbox/a.zip", "inbox/b.zip"]
+    assert res.ignored == [("inbox/a.zip", "named again in the list file (as inbox/a.zip)"),
+                           ("./inbox/a.zip", "named again in the list file (as inbox/a.zip)")]
+    csv = pd.read_csv(tmp_path / "out" / "summary.csv")
+    assert len(csv["bundle_id"].unique()) == res.counts["bundles"]
+
+
+@pytest.mark.timeout(300)
+def test_a_list_given_through_a_pipe_is_read_as_a_list_file(tmp_path):
+    """`batch <(find ...)` and `... | batch /dev/stdin` walked the pipe as a folder:
+    FileNotFoundError, internal error (exit 4)."""
+    inbox = tmp_path / "inbox"
+    tiny_zip(inbox / "a.zip", "TS01")
+    tiny_zip(inbox / "b.zip", "TS02")
+    p = subprocess.run([sys.executable, "-m", "analyzer.cli", "batch", "/dev/stdin", "--out",
+                        str(tmp_path / "out"), "--timeout-per-bundle", "120"],
+                       input="inbox/a.zip\n", capture_output=True, text=True, cwd=tmp_path,
+                       timeout=240)
+    assert p.returncode == 0, p.stderr
+    assert "1 bundles: 1 analysed ok, 0 failed" in p.stdout
+    s = pd.read_parquet(tmp_path / "out" / "summary.parquet")
+    assert list(s["bundle_id"]) == ["inbox/a.zip"] and list(s["hosts"]) == ["TS01"]
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    import threading
+
+    def feed():
+        with open(fifo, "w") as fh:
+            fh.write(f"{inbox / 'b.zip'}\n")
+    t = threading.Thread(target=feed)
+    t.start()
+    refs = batch.discover(fifo)
+    t.join(10)
+    assert [r.path for r in refs] == [str((inbox / "b.zip").resolve())]
