@@ -58,7 +58,7 @@ import socket
 import subprocess
 import sys
 import time
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -71,6 +71,11 @@ FORMAT_SUFFIX = {"json": ".json", "html": ".html", "markdown": ".md"}
 DEFAULT_ANALYZE = "analyzer:analyze"
 DEFAULT_TIMEOUT = 900.0
 DEFAULT_MEMORY_MB = 4096
+#: Seconds a Dask scheduler may have no worker (at the start, or while bundles are queued)
+#: before the run stops with an error; every HEARTBEAT seconds without a finished bundle the
+#: driver looks.
+WORKER_WAIT = 60.0
+HEARTBEAT = 5.0
 
 #: summary.parquet / summary.csv columns, in order. ``t_*`` are seconds.
 SUMMARY_COLUMNS = [
@@ -1060,8 +1065,22 @@ def make_executor(jobs: int = 1, scheduler: str | None = None) -> tuple[Executor
             raise BatchError("--scheduler needs Dask distributed: pip install 'rdpdoctor[dask]'") from e
         try:
             client = Client(scheduler, timeout="30s")
-        except (OSError, TimeoutError, ValueError) as e:   # ValueError: a malformed address
-            raise BatchError(f"cannot reach the Dask scheduler {scheduler}: {e}") from e
+        except Exception as e:                # noqa: BLE001 - OSError, a malformed address
+            # (ValueError), tls:// without TLS configured (TypeError): one line, exit 2
+            msg = (str(e).splitlines() or [""])[0][:300]
+            hint = ("; tls:// needs Dask's TLS settings (distributed.comm.tls.* in the Dask "
+                    "configuration)" if scheduler.startswith("tls://") else "")
+            raise BatchUsageError(f"cannot reach the Dask scheduler {scheduler}: "
+                                  f"{type(e).__name__}: {msg}{hint}") from None
+        try:
+            # a scheduler without workers queued every bundle forever, silently (found by
+            # review): wait a bounded time for one
+            client.wait_for_workers(1, timeout=WORKER_WAIT)
+        except Exception:                     # noqa: BLE001 - TimeoutError (asyncio's or not)
+            client.close()
+            raise BatchUsageError(f"the Dask scheduler {scheduler} has no workers (waited "
+                                  f"{WORKER_WAIT:g} s): start some with 'dask worker "
+                                  f"{scheduler}'") from None
         ex = client.get_executor(pure=False)
 
         def close(interrupted: bool = False) -> None:
@@ -1216,7 +1235,7 @@ def _run(inbox: str | os.PathLike, outdir: str | os.PathLike, *, jobs: int = 1,
             futs = {executor.submit(run_bundle, t): t for t in pending}
             broken: list[dict[str, Any]] = []
             try:
-                for fut in as_completed(futs):
+                for fut in _completed(futs, executor, scheduler):
                     t = futs[fut]
                     try:
                         rec = fut.result()
@@ -1250,7 +1269,7 @@ def _run(inbox: str | os.PathLike, outdir: str | os.PathLike, *, jobs: int = 1,
                     counts["ok" if rec["status"] == "ok" else "failed"] += 1
                     if bar:
                         bar.advance()
-            except KeyboardInterrupt:
+            except (KeyboardInterrupt, BatchError):
                 interrupted = True
                 for f in futs:
                     f.cancel()
@@ -1273,6 +1292,45 @@ def _run(inbox: str | os.PathLike, outdir: str | os.PathLike, *, jobs: int = 1,
             raise BatchOutdirError(f"cannot write the summary to OUTDIR {outdir}: "
                              f"{e.strerror or e}") from e
     return BatchResult(outdir, summary, counts, time.monotonic() - t_start, ignored)
+
+
+def _completed(futs, executor, scheduler: str | None):
+    """The futures as they finish (as ``as_completed``). On Dask, a scheduler left without
+    workers while bundles are queued is said on stderr, and after :data:`WORKER_WAIT`
+    seconds the run stops with a :class:`BatchError` (the per-bundle timeout runs on a
+    worker: without one nothing bounded the wait; found by review)."""
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    left = set(futs)
+    idle_since: float | None = None
+    while left:
+        done, left = wait(left, timeout=HEARTBEAT, return_when=FIRST_COMPLETED)
+        yield from done
+        if done or not scheduler:
+            idle_since = None
+            continue
+        if _dask_workers(executor) != 0:
+            idle_since = None
+            continue
+        now = time.monotonic()
+        if idle_since is None:
+            idle_since = now
+            sys.stderr.write(f"rdpdoctor: waiting: the Dask scheduler {scheduler} has no "
+                             f"workers ({len(left)} bundle(s) queued)\n")
+            sys.stderr.flush()
+        elif now - idle_since >= WORKER_WAIT:
+            raise BatchUsageError(f"the Dask scheduler {scheduler} has had no workers for "
+                                  f"{WORKER_WAIT:g} s; {len(left)} bundle(s) not analysed "
+                                  "(they are analysed next run)")
+
+
+def _dask_workers(executor) -> int | None:
+    """How many workers the executor's Dask scheduler has (None: unknown)."""
+    client = getattr(executor, "_client", None)
+    try:
+        return len(client.scheduler_info().get("workers") or {})
+    except Exception:                             # noqa: BLE001 - not Dask, or unreachable
+        return None
 
 
 def _broken_pool(e: BaseException) -> bool:

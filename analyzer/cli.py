@@ -207,6 +207,9 @@ def batch(
     bad = [f for f in formats if f not in B.FORMAT_SUFFIX]
     if bad or not formats:
         raise err(f"--format takes a comma-separated list of {', '.join(B.FORMAT_SUFFIX)}", EXIT_USAGE)
+    if scheduler is not None and not scheduler.strip():
+        # an empty address ran locally without a word (found by review)
+        raise err("--scheduler needs a Dask scheduler address such as tcp://host:8786", EXIT_USAGE)
     if not inbox.exists():
         raise err(f"no such file or folder: {inbox}", EXIT_BUNDLE)
     if out.exists() and not out.is_dir():

@@ -308,3 +308,61 @@ def test_a_list_given_through_a_pipe_is_read_as_a_list_file(tmp_path):
     refs = batch.discover(fifo)
     t.join(10)
     assert [r.path for r in refs] == [str((inbox / "b.zip").resolve())]
+
+
+# ------------------------------------------------------------------- 8. --scheduler
+
+
+def test_scheduler_address_problems_are_one_line_usage_errors(tmp_path):
+    pytest.importorskip("distributed")
+    inbox = tmp_path / "inbox"
+    tiny_zip(inbox / "a.zip", "TS01")
+    r = cli(str(inbox), "--out", str(tmp_path / "out"), "--scheduler", "")
+    assert r.exit_code == 2 and "--scheduler needs a Dask scheduler address" in r.output
+    assert not (tmp_path / "out" / "summary.parquet").exists()      # did not run locally
+    r = cli(str(inbox), "--out", str(tmp_path / "out"), "--scheduler", "tls://127.0.0.1:9")
+    assert r.exit_code == 2, r.output
+    assert r.output.startswith("rdpdoctor: error: cannot reach the Dask scheduler tls://")
+    assert r.output.count("\n") == 1 and "TLS settings" in r.output
+
+
+@pytest.mark.timeout(90)
+def test_a_scheduler_without_workers_is_an_error_after_a_bounded_wait(tmp_path, monkeypatch):
+    distributed = pytest.importorskip("distributed")
+    import time
+
+    inbox = tmp_path / "inbox"
+    tiny_zip(inbox / "a.zip", "TS01")
+    monkeypatch.setattr(batch, "WORKER_WAIT", 3.0, raising=False)
+    with distributed.LocalCluster(n_workers=0, processes=False, protocol="tcp",
+                                  host="127.0.0.1", dashboard_address=None) as cluster:
+        t0 = time.monotonic()
+        r = cli(str(inbox), "--out", str(tmp_path / "out"), "--scheduler", cluster.scheduler_address)
+        assert time.monotonic() - t0 < 60
+    assert r.exit_code == 2, r.output
+    assert "has no workers (waited 3 s)" in r.output and r.output.count("\n") == 1
+
+
+@pytest.mark.timeout(60)
+def test_workers_lost_while_bundles_are_queued_stop_the_run(monkeypatch, capsys):
+    """The per-bundle timeout runs on a worker: with none left the wait had no bound."""
+    from concurrent.futures import Future
+
+    class Client:
+        def scheduler_info(self):
+            return {"workers": {}}
+
+    class Executor:
+        _client = Client()
+
+    monkeypatch.setattr(batch, "HEARTBEAT", 0.1)
+    monkeypatch.setattr(batch, "WORKER_WAIT", 0.5)
+    done, queued = Future(), Future()
+    done.set_result({})
+    got = []
+    with pytest.raises(batch.BatchUsageError, match="has had no workers for 0.5 s; 1 bundle"):
+        for f in batch._completed([done, queued], Executor(), "tcp://127.0.0.1:1"):
+            got.append(f)
+    assert got == [done]
+    assert "waiting: the Dask scheduler tcp://127.0.0.1:1 has no workers (1 bundle(s) queued)" \
+        in capsys.readouterr().err
