@@ -188,8 +188,9 @@ def batch(
     glob: Annotated[Optional[str], typer.Option("--glob", help="Only bundles whose name matches, e.g. '*.zip'.")] = None,
     timeout_per_bundle: Annotated[float, typer.Option("--timeout-per-bundle", min=1,
                                                       help="Seconds before a bundle's worker is killed.")] = 900.0,
-    memory_per_bundle: Annotated[int, typer.Option("--memory-per-bundle", min=64,
-                                                   help="MiB of resident memory before a bundle's worker is killed.")] = 4096,
+    memory_per_bundle: Annotated[int, typer.Option("--memory-per-bundle",
+                                                   help="MiB of resident memory before a bundle's worker is killed "
+                                                   "(at least 256).")] = 4096,
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Analyse again bundles that failed before.")] = False,
 ) -> None:
     """Analyse many bundles, each in its own process; resumable; summary tables in OUTDIR.
@@ -207,6 +208,8 @@ def batch(
     bad = [f for f in formats if f not in B.FORMAT_SUFFIX]
     if bad or not formats:
         raise err(f"--format takes a comma-separated list of {', '.join(B.FORMAT_SUFFIX)}", EXIT_USAGE)
+    if memory_per_bundle < B.MIN_MEMORY_MB:
+        raise err(B.memory_error(memory_per_bundle), EXIT_USAGE)
     if scheduler is not None and not scheduler.strip():
         # an empty address ran locally without a word (found by review)
         raise err("--scheduler needs a Dask scheduler address such as tcp://host:8786", EXIT_USAGE)

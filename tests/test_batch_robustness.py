@@ -366,3 +366,24 @@ def test_workers_lost_while_bundles_are_queued_stop_the_run(monkeypatch, capsys)
     assert got == [done]
     assert "waiting: the Dask scheduler tcp://127.0.0.1:1 has no workers (1 bundle(s) queued)" \
         in capsys.readouterr().err
+
+
+# ------------------------------------------------------------ 11. --memory-per-bundle
+
+
+@pytest.mark.timeout(300)
+def test_a_memory_budget_no_bundle_fits_in_is_refused_naming_the_minimum(tmp_path):
+    """64 MiB failed every bundle as 'memory budget exceeded (93 MiB resident)'."""
+    inbox = tmp_path / "inbox"
+    tiny_zip(inbox / "a.zip", "TS01")
+    r = cli(str(inbox), "--out", str(tmp_path / "out"), "--memory-per-bundle", "64")
+    assert r.exit_code == 2
+    assert r.output == ("rdpdoctor: error: --memory-per-bundle 64: at least 256 MiB (a process "
+                        "analysing even a small bundle holds about 100 MiB resident)\n")
+    with pytest.raises(batch.BatchUsageError, match="at least 256 MiB"):
+        batch.run(inbox, tmp_path / "out", memory_mb=200)
+    # the minimum is enough for a real analysis
+    res = batch.run(inbox, tmp_path / "out", memory_mb=batch.MIN_MEMORY_MB, timeout=120)
+    (row,) = res.summary.itertuples()
+    assert row.status == "ok", row.reason
+    assert row.peak_rss_mb < batch.MIN_MEMORY_MB
