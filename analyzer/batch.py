@@ -999,6 +999,7 @@ class BatchResult:
     counts: dict[str, int] = field(default_factory=dict)
     elapsed: float = 0.0
     ignored: list[tuple[str, str]] = field(default_factory=list)   # (path in INBOX, why)
+    notes: list[str] = field(default_factory=list)                  # warnings of the run
 
 
 def _version() -> str:
@@ -1180,6 +1181,7 @@ def _run(inbox: str | os.PathLike, outdir: str | os.PathLike, *, jobs: int = 1,
     formats = list(dict.fromkeys(formats))
     version = _version()
     ignored: list[tuple[str, str]] = []
+    notes: list[str] = []
     refs = discover(inbox, pattern, exclude=[outdir], ignored=ignored)
     limits = {"timeout": float(timeout), "memory_mb": int(memory_mb)}
 
@@ -1301,11 +1303,11 @@ def _run(inbox: str | os.PathLike, outdir: str | os.PathLike, *, jobs: int = 1,
             bar.stop()
         done = {k: v for k, v in rows.items() if "status" in v}
         try:
-            summary = write_outputs(outdir, done)
+            summary = write_outputs(outdir, done, notes)
         except OSError as e:
             raise BatchOutdirError(f"cannot write the summary to OUTDIR {outdir}: "
                              f"{e.strerror or e}") from e
-    return BatchResult(outdir, summary, counts, time.monotonic() - t_start, ignored)
+    return BatchResult(outdir, summary, counts, time.monotonic() - t_start, ignored, notes)
 
 
 def _completed(futs, executor, scheduler: str | None):
@@ -1451,26 +1453,83 @@ def _stale_dropped(old, new):
     return old[~old["path"].isin(paths) & ~moved & ~regrouped]
 
 
-def write_outputs(outdir: Path, records: dict[str, dict]) -> Any:
-    """Write summary.parquet/.csv and findings.parquet (merged with earlier runs' rows)."""
+def _history_from_state(outdir: Path) -> dict[str, dict]:
+    """The records of earlier runs, from ``state/*.json`` (the newest per path): what an
+    unreadable summary.parquet held, rebuilt (duplicates, never saved, are not)."""
+    latest: dict[str, tuple[float, dict]] = {}
+    for f in (outdir / "state").glob("*.json"):
+        d = _load_state(outdir, f.stem)
+        if not d or not isinstance(d.get("path"), str) or not isinstance(d.get("bundle_id"), str):
+            continue
+        try:
+            mtime = f.stat().st_mtime
+        except OSError:
+            continue
+        if d["path"] not in latest or latest[d["path"]][0] < mtime:
+            latest[d["path"]] = (mtime, d)
+    return {d["path"]: {**d, "ref": BundleRef(d["bundle_id"], d["path"]), "action": "analysed"}
+            for _, d in latest.values()}
+
+
+def _finding_rows(records: dict[str, dict]) -> list[dict[str, Any]]:
+    from .safetext import printable
+
+    frows = []
+    for bid in sorted(records):
+        rec = records[bid]
+        if rec.get("status") != "ok":
+            continue
+        for f in rec.get("findings") or []:
+            frows.append({"bundle_id": printable(rec["ref"].bundle_id),
+                          "path": printable(rec["ref"].path),
+                          "sha256": rec.get("sha256", ""),
+                          "bundle_time": rec.get("bundle_time"), "host": f["host"],
+                          "os": (rec.get("os") or {}).get(f["host"], ""), "finding_id": f["id"],
+                          "severity": f["severity"], "title": f["title"], "summary": f.get("summary", ""),
+                          "explained_by": f.get("explained_by") or "",
+                          "evidence_count": f.get("evidence_count", 0),
+                          "first_evidence": f.get("first_evidence"),
+                          "last_evidence": f.get("last_evidence")})
+    return frows
+
+
+def write_outputs(outdir: Path, records: dict[str, dict],
+                  notes: list[str] | None = None) -> Any:
+    """Write summary.parquet/.csv and findings.parquet (merged with earlier runs' rows).
+
+    An earlier summary.parquet or findings.parquet that cannot be read is rebuilt from the
+    resume state (``notes`` receives a line saying so): replacing it silently lost the
+    history, and findings.parquet then counted root causes of bundles the summary no longer
+    had (found by review)."""
     import pandas as pd
 
     from . import export
-    from .safetext import printable
 
     rows = [r for bid in sorted(records) for r in summary_rows(records[bid])]
     new = _typed(pd.DataFrame(rows, columns=SUMMARY_COLUMNS),
                  ["bundle_time", "first_evidence", "last_evidence"])
     full = new
     old_path = outdir / "summary.parquet"
+    fpath = outdir / "findings.parquet"
+    history: dict[str, dict] | None = None
+    old = None
     if old_path.is_file():
         try:
-            old = _stale_dropped(pd.read_parquet(old_path), new)
-            if len(old):
-                # an older version's summary may lack a column: keep its rows, blank there
-                full = pd.concat([old.reindex(columns=SUMMARY_COLUMNS), new], ignore_index=True)
-        except Exception:                         # noqa: BLE001 - an unreadable old summary is replaced
-            pass
+            old = pd.read_parquet(old_path)
+        except Exception as e:                    # noqa: BLE001 - damaged: rebuilt from state/
+            history = _history_from_state(outdir)
+            if notes is not None:
+                notes.append(f"{old_path} could not be read ({type(e).__name__}); earlier runs' "
+                             f"rows rebuilt from {outdir / 'state'} ({len(history)} bundle(s); "
+                             "duplicates of earlier runs are not listed again)")
+            old = _typed(pd.DataFrame([r for k in sorted(history) for r in summary_rows(history[k])],
+                                      columns=SUMMARY_COLUMNS),
+                         ["bundle_time", "first_evidence", "last_evidence"])
+    if old is not None:
+        old = _stale_dropped(old, new)
+        if len(old):
+            # an older version's summary may lack a column: keep its rows, blank there
+            full = pd.concat([old.reindex(columns=SUMMARY_COLUMNS), new], ignore_index=True)
     full = full.sort_values(["bundle_id", "path", "host", "finding_id"], kind="stable",
                             na_position="first").reset_index(drop=True)
     buf = io.BytesIO()
@@ -1481,31 +1540,30 @@ def write_outputs(outdir: Path, records: dict[str, dict]) -> Any:
                              export.spreadsheet_safe(full).to_csv(
                                  index=False, lineterminator="\n",
                                  date_format="%Y-%m-%dT%H:%M:%S%z"))
-    frows = []
-    for bid in sorted(records):
-        rec = records[bid]
-        if rec.get("status") != "ok":
-            continue
-        for f in rec.get("findings") or []:
-            frows.append({"bundle_id": printable(bid), "path": printable(rec["ref"].path),
-                          "sha256": rec.get("sha256", ""),
-                          "bundle_time": rec.get("bundle_time"), "host": f["host"],
-                          "os": (rec.get("os") or {}).get(f["host"], ""), "finding_id": f["id"],
-                          "severity": f["severity"], "title": f["title"], "summary": f.get("summary", ""),
-                          "explained_by": f.get("explained_by") or "",
-                          "evidence_count": f.get("evidence_count", 0),
-                          "first_evidence": f.get("first_evidence"),
-                          "last_evidence": f.get("last_evidence")})
-    fnew = _typed(pd.DataFrame(frows, columns=FINDING_COLUMNS),
+    from .safetext import printable
+
+    fnew = _typed(pd.DataFrame(_finding_rows(records), columns=FINDING_COLUMNS),
                   ["bundle_time", "first_evidence", "last_evidence"])
-    fpath = outdir / "findings.parquet"
-    if fpath.is_file():
+    fold = None
+    if history is None and fpath.is_file():
         try:
-            fold = _stale_dropped(pd.read_parquet(fpath), new)
-            if len(fold):
-                fnew = pd.concat([fold[FINDING_COLUMNS], fnew], ignore_index=True)
-        except Exception:                         # noqa: BLE001
-            pass
+            fold = pd.read_parquet(fpath)[FINDING_COLUMNS]
+        except Exception as e:                    # noqa: BLE001 - damaged: rebuilt from state/
+            history = _history_from_state(outdir)
+            if notes is not None:
+                notes.append(f"{fpath} could not be read ({type(e).__name__}); earlier runs' "
+                             f"findings rebuilt from {outdir / 'state'}")
+    if history is not None:
+        # the same bundles as the summary's earlier rows, so the two files agree
+        keep = set(old["path"]) if old is not None else set()
+        fold = _typed(pd.DataFrame(_finding_rows({k: v for k, v in history.items()
+                                                  if printable(v["ref"].path) in keep}),
+                                   columns=FINDING_COLUMNS),
+                      ["bundle_time", "first_evidence", "last_evidence"])
+    if fold is not None:
+        fold = _stale_dropped(fold, new)
+        if len(fold):
+            fnew = pd.concat([fold[FINDING_COLUMNS], fnew], ignore_index=True)
     fnew = fnew.sort_values(["bundle_id", "host", "finding_id"], kind="stable").reset_index(drop=True)
     buf = io.BytesIO()
     fnew.to_parquet(buf, index=False)

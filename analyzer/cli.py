@@ -232,6 +232,8 @@ def batch(
     c = res.counts
     for path, why in res.ignored:
         typer.echo(f"ignored: {path}: {why}", err=True)
+    for note in res.notes:
+        typer.echo(f"rdpdoctor: warning: {note}", err=True)
     if not c["bundles"]:
         typer.echo(f"rdpdoctor: warning: no bundle found in {inbox}"
                    + (f" matching --glob {glob!r}" if glob else ""), err=True)

@@ -387,3 +387,42 @@ def test_a_memory_budget_no_bundle_fits_in_is_refused_naming_the_minimum(tmp_pat
     (row,) = res.summary.itertuples()
     assert row.status == "ok", row.reason
     assert row.peak_rss_mb < batch.MIN_MEMORY_MB
+
+
+# ------------------------------------------------------- 7. a damaged summary.parquet
+
+
+@pytest.mark.timeout(600)
+def test_a_damaged_summary_is_rebuilt_from_the_state_and_agrees_with_the_findings(tmp_path):
+    """A truncated summary.parquet was replaced silently: a.zip (from another inbox) left
+    the summary while its port-conflict finding stayed in findings.parquet."""
+    from analyzer import rollup
+
+    _scenario("port-conflict", tmp_path / "inbA" / "a.zip")
+    _scenario("listener-down", tmp_path / "inbB" / "b.zip", 1)
+    out = tmp_path / "out"
+    batch.run(tmp_path / "inbA", out, timeout=300)
+    batch.run(tmp_path / "inbB", out, timeout=300)
+    before = pd.read_parquet(out / "summary.parquet")
+    with open(out / "summary.parquet", "r+b") as fh:
+        fh.truncate(100)
+    r = cli(str(tmp_path / "inbB"), "--out", str(out))
+    assert r.exit_code == 0, r.output
+    summary, findings = rollup.load(out)
+    assert sorted(summary["bundle_id"].unique()) == ["a.zip", "b.zip"]
+    assert "rdpdoctor: warning: " in r.output and "rows rebuilt from" in r.output
+    assert dict(rollup.status_counts(summary)) == {"ok": 2}
+    assert sorted(findings["bundle_id"].unique()) == ["a.zip", "b.zip"]
+    a = summary[summary["bundle_id"] == "a.zip"]
+    assert "port-conflict" in set(a["finding_id"])
+    cols = ["bundle_id", "finding_id", "host", "severity", "explained_by"]
+    pd.testing.assert_frame_equal(
+        summary[cols].sort_values(cols).reset_index(drop=True),
+        before[cols].sort_values(cols).reset_index(drop=True))
+    # a damaged findings.parquet alone is rebuilt too
+    n = len(findings)
+    (out / "findings.parquet").write_bytes(b"PAR1 cut")
+    res = batch.run(tmp_path / "inbB", out, timeout=300)
+    assert any("findings rebuilt" in n for n in res.notes)
+    _, findings = rollup.load(out)
+    assert len(findings) == n and sorted(findings["bundle_id"].unique()) == ["a.zip", "b.zip"]
