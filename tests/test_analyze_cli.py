@@ -348,3 +348,23 @@ def test_import_analyzer_is_light_and_keeps_its_submodules_reachable():
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert p.stdout.split() == ["True", "Limits", "analyzer.bundle", "analyzer.timeline", "True"], \
         p.stderr[-500:]
+
+
+def test_a_ctrl_c_during_the_heavy_imports_waits_until_they_are_done(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    # delivered inside an extension module's init, the KeyboardInterrupt crashed the
+    # interpreter (orjson: SIGSEGV) or was swallowed by importlib and the run went on
+    (tmp_path / "slowmod.py").write_text(
+        "import os, signal, time\nos.kill(os.getpid(), signal.SIGINT)\n"
+        "time.sleep(0.2)\nDONE = True\n")
+    script = ("import sys\nsys.path.insert(0, sys.argv[1])\nimport analyzer.entry as e\n"
+              "e._HEAVY = ('slowmod',)\n"
+              "try:\n    e._import_heavy(['analyze', 'x.zip'])\n"
+              "except KeyboardInterrupt:\n"
+              "    print('after' if getattr(sys.modules.get('slowmod'), 'DONE', 0) else 'inside')\n"
+              "else:\n    print('lost')\n")
+    p = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True,
+                       timeout=60, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert p.stdout.decode().strip() == "after", p.stderr.decode()
