@@ -195,6 +195,7 @@ class _Columns:
     def __init__(self) -> None:
         self.pending: list[tuple] = []       # one tuple per record, in NAMES order
         self.duplicates = 0
+        self.notes: list[tuple[str, str]] = []   # (locator, message): rows cut to size
         self._done: dict[str, list] = {n: [] for n in self.NAMES}
         self._rows = 0
 
@@ -224,6 +225,8 @@ class _Columns:
         record's System part adds to ``data`` (Qualifiers, ActivityID, ...)."""
         if fields:
             data = _dumps(fields).decode()
+            if len(data) > VALUE_CAP:            # rare: a long value, or a rendering bomb
+                fields, data = self._capped(rid, fields, data)
             msg = data_message(provider, eid, data)
             if extra:
                 if extra.keys().isdisjoint(fields):     # the same text as dumps({**f, **e})
@@ -249,6 +252,39 @@ class _Columns:
         pending.append(rec)
         if len(pending) >= self.BATCH:
             self._flush()
+
+    def _capped(self, rid: int, fields: dict, data: str) -> tuple[dict, str]:
+        """``fields`` with each value cut at :data:`VALUE_CAP` characters and the fields
+        after :data:`DATA_CAP` left out, ``"_truncated": true`` and a note when anything
+        was cut (review rvC: one record rendered to 98 MB)."""
+        out: dict = {}
+        total = 0
+        cut = False
+        for k, v in fields.items():
+            if total > DATA_CAP:
+                cut = True
+                break
+            if type(v) is str and len(v) > VALUE_CAP:
+                v, cut = v[:VALUE_CAP], True
+            elif type(v) is list:
+                keep, room = [], VALUE_CAP
+                for x in v:
+                    n = len(x) if type(x) is str else 8
+                    if n > room:
+                        cut = True
+                        break
+                    keep.append(x)
+                    room -= n
+                v = keep
+            out[k] = v
+            total += len(k) + (len(v) if type(v) in (str, list) else 8)
+        if not cut:
+            return fields, data
+        out["_truncated"] = True
+        self.notes.append((f"record {rid}", f"record {rid}: rendered data of {len(data)} "
+                           f"characters cut (values at {VALUE_CAP}, the record at about "
+                           f"{DATA_CAP} characters)"))
+        return out, _dumps(out).decode()
 
     def add(self, r: _Rec) -> None:
         """Normalise one backend-neutral record (the general path: any record shape)."""
@@ -289,6 +325,9 @@ class _Columns:
         binary = r.binary
         if binary is not None:
             binary = str(binary).lower()
+            if len(binary) > VALUE_CAP:
+                binary = binary[:VALUE_CAP]
+                extra["_truncated"] = True
             extra["Binary"] = binary
             if provider is not None and provider.lower() == "termdd":
                 try:
@@ -311,6 +350,7 @@ class _Columns:
                 p._done[n] = []
             out._rows += p._rows
             out.duplicates += p.duplicates
+            out.notes.extend(p.notes)
         return out
 
     def frame(self) -> pd.DataFrame:
@@ -344,10 +384,18 @@ class _Columns:
 def _dumps(d: dict) -> bytes:
     try:
         return orjson.dumps(d)
-    except TypeError:                       # e.g. a huge int; never lose the row for it
-        return orjson.dumps(d, default=str, option=orjson.OPT_PASSTHROUGH_BIG_INT) \
-            if hasattr(orjson, "OPT_PASSTHROUGH_BIG_INT") else orjson.dumps(
-                {k: (str(v) if isinstance(v, int) else v) for k, v in d.items()}, default=str)
+    except TypeError:       # a huge int, a non-text key (a damaged Data Name): keep the row
+        return orjson.dumps({(k if type(k) is str else str(k)): _jsonable(v)
+                             for k, v in d.items()}, default=str)
+
+
+def _jsonable(v: Any) -> Any:
+    """``v`` with the ints orjson cannot write (beyond 64 bits) as text."""
+    if type(v) is int and not -(1 << 63) <= v < 1 << 64:
+        return str(v)
+    if type(v) is list:
+        return [_jsonable(x) for x in v]
+    return v
 
 
 def _pool():
@@ -656,7 +704,9 @@ def _event_data_json(ed: Any, rec: _Rec) -> None:
 
 
 def _rec_from_json(rid: int, ev: dict) -> _Rec:
-    ev = ev.get("Event", ev)
+    ev = ev.get("Event", ev) if type(ev) is dict else None
+    if type(ev) is not dict:    # e.g. ``{"Event": null}`` for a one-byte record body
+        raise _DecodeError("the Rust reader rendered no event element")
     rec = _Rec(rid)
     sysd = ev.get("System")
     if type(sysd) is dict:
@@ -974,6 +1024,79 @@ class _DecodeError(Exception):
     pass
 
 
+class _OverBudget(_DecodeError):
+    """A record over the reader's budget (python-evtx would expand it all the same)."""
+
+
+class _TimedOut(Exception):
+    """The time budget ran out inside an expensive record (our reader)."""
+
+
+#: Budgets of one record in our reader (review rvC: a 1 KB record whose template references
+#: a nested BinXML fragment k times, d deep, expands to k**d elements; one string referenced
+#: thousands of times renders to 100 MB). Real records are at most 64 KiB of BinXML whose
+#: substitutions are each used once: a few hundred elements, well under 1 MiB of text.
+#: Beyond these the record is skipped with a warning (the rest of the file is read).
+MAX_ELEMENTS = 10_000
+MAX_RENDER_CHARS = 16 << 20
+#: Rendered size caps of a row (both backends): a value is cut at VALUE_CAP characters, the
+#: row's ``data`` at about DATA_CAP, with ``"_truncated": true`` and a warning. The longest
+#: real values (a 32 767-character command line, a PowerShell script block split by Windows
+#: at ~32 K characters) fit VALUE_CAP; a whole record (≤ 64 KiB of BinXML, rendered at most
+#: ~3x as text or hex) fits DATA_CAP.
+VALUE_CAP = 64 << 10
+DATA_CAP = 1 << 20
+#: A Rust JSON record longer than this is not decoded: our reader (budgeted) reads it.
+RUST_JSON_CAP = 2 << 20
+
+
+def _shape(tree: list) -> tuple[int, dict]:
+    """(elements, {substitution index: references}) of a compiled tree."""
+    nodes = 0
+    refs: dict[int, int] = {}
+    stack = list(tree)
+    while stack:
+        el = stack.pop()
+        if len(el) != 3:
+            if el[0] == "s":
+                refs[el[1]] = refs.get(el[1], 0) + 1
+            continue
+        nodes += 1
+        for _, src in el[1]:
+            if src is not None and src[0] == "s":
+                refs[src[1]] = refs.get(src[1], 0) + 1
+        stack.extend(el[2])
+    return nodes, refs
+
+
+def _cost(shape: tuple[int, dict], subs: list) -> tuple[int, int]:
+    """(elements, characters) a tree renders to with ``subs``, nested fragments expanded
+    (each nested value carries its own cost), without rendering it."""
+    nodes, refs = shape
+    chars = 0
+    n = len(subs)
+    for i, k in refs.items():
+        if i < n:
+            v = subs[i]
+            if type(v) is tuple:
+                nodes += k * v[3][0]
+                chars += k * v[3][1]
+            elif v is not None:
+                chars += k * (len(v) if type(v) in (str, list) else 8)
+    return nodes, chars
+
+
+def _check_cost(pc: "_PyChunk", cost: tuple[int, int]) -> None:
+    if cost[0] > MAX_ELEMENTS:
+        raise _OverBudget(f"expands to {cost[0]} elements (more than {MAX_ELEMENTS}: nested "
+                           "BinXML fan-out); skipped")
+    if cost[1] > MAX_RENDER_CHARS:
+        raise _OverBudget(f"renders to {cost[1]} characters (more than {MAX_RENDER_CHARS}: "
+                           "substitution fan-out); skipped")
+    if cost[0] > 1000 and pc.deadline is not None and _time.monotonic() > pc.deadline:
+        raise _TimedOut("time budget exceeded")
+
+
 # A compiled template is a tree of elements: (name, attrs, content) where attrs is a list of
 # (attr name, src) and content a list of src | element; src = ("v", literal) | ("s", index).
 
@@ -1035,6 +1158,12 @@ class _PyChunk:
         self.names: dict[int, str] = {}
         self.templates: dict[int, list] = {}
         self.probes: dict[int, tuple | None] = {}
+        #: per template: (elements, {substitution index: references}); ``multi``: the
+        #: templates that reference a substitution more than once (their records' cost is
+        #: checked before they are rendered)
+        self.shapes: dict[int, tuple[int, dict]] = {}
+        self.multi: set[int] = set()
+        self.deadline: float | None = None
         self._hdr = None
 
     def hdr(self):
@@ -1088,6 +1217,9 @@ class _PyChunk:
                 hdr = self.hdr()
                 t = _compile_template(TemplateNode(self.buf, self.offset + toff, hdr, hdr))
             self.templates[toff] = t
+            shape = self.shapes[toff] = _shape(t)
+            if shape[1] and max(shape[1].values()) > 1:
+                self.multi.add(toff)
         return t
 
     def _compile(self, toff: int) -> list:
@@ -1194,16 +1326,20 @@ class _PyChunk:
         return root
 
 
-def _fragment(pc: _PyChunk, p: int, end: int) -> tuple[list, list]:
-    """Decode a BinXML fragment at absolute offset ``p``: (template tree, substitutions).
+def _fragment(pc: _PyChunk, p: int, end: int, nested: bool = False) -> tuple:
+    """Decode a BinXML fragment at absolute offset ``p``: (template tree, substitutions,
+    cost). ``cost``: (elements, characters) once rendered, computed for a nested fragment,
+    a fragment holding nested ones, or a template that uses a substitution twice (else
+    None); over budget raises :class:`_DecodeError`.
 
     Nested BinXML substitutions (type 0x21) are decoded recursively into
-    ``("x", tree, subs)`` values."""
+    ``("x", tree, subs, cost)`` values."""
     buf = pc.buf
     if buf[p] == 0x0F:
         p += 4
     if buf[p] & 0x0F != 0x0C:                     # no template: elements and values inline
-        return pc.tokens(p, end, False), []
+        tree = pc.tokens(p, end, False)
+        return tree, [], ((_shape(tree)[0], end - p) if nested else None)
     toff = _U32.unpack_from(buf, p + 6)[0]
     p += 10
     if toff == p - pc.offset:                      # definition follows inline
@@ -1211,10 +1347,16 @@ def _fragment(pc: _PyChunk, p: int, end: int) -> tuple[list, list]:
     if not 0 < toff < CHUNK_SIZE:
         raise _DecodeError(f"template offset 0x{toff:x} outside the chunk")
     tree = pc.template(toff)
-    return tree, _substitutions(pc, p, end)
+    subs, has_nested = _substitutions(pc, p, end)
+    if nested or has_nested or toff in pc.multi:
+        cost = _cost(pc.shapes[toff], subs)
+        _check_cost(pc, cost)
+        return tree, subs, cost
+    return tree, subs, None
 
 
-def _substitutions(pc: _PyChunk, p: int, end: int) -> list:
+def _substitutions(pc: _PyChunk, p: int, end: int) -> tuple[list, bool]:
+    """The substitution values, and whether one is a nested fragment."""
     buf = pc.buf
     n = _U32.unpack_from(buf, p)[0]
     p += 4
@@ -1223,19 +1365,21 @@ def _substitutions(pc: _PyChunk, p: int, end: int) -> list:
     desc = struct.unpack_from("<%dH" % (2 * n), buf, p)
     p += 4 * n
     subs = []
+    nested = False
     for i in range(n):
         size, t = desc[2 * i], desc[2 * i + 1] & 0xFF
         if p + size > end:
             raise _DecodeError(f"substitution {i} (type 0x{t:02x}, {size} bytes) overruns "
                                "the record")
         if t == 0x21:
-            subs.append(("x",) + _fragment(pc, p, p + size) if size else None)
+            subs.append(("x",) + _fragment(pc, p, p + size, True) if size else None)
+            nested = True
         elif t == 0:
             subs.append(None)
         else:
             subs.append(_value(bytes(buf[p:p + size]), t))
         p += size
-    return subs
+    return subs, nested
 
 
 def _fragment_nodes(pc: _PyChunk, p: int, end: int) -> tuple[list, list]:
@@ -1248,7 +1392,9 @@ def _fragment_nodes(pc: _PyChunk, p: int, end: int) -> tuple[list, list]:
     tree = pc.templates.get(toff)
     if tree is None:
         tree = _compile_template(TemplateNode(pc.buf, pc.offset + toff, hdr, inst))
-    return tree, _substitutions(pc, p + root.tag_and_children_length(), end)
+    subs, _ = _substitutions(pc, p + root.tag_and_children_length(), end)
+    _check_cost(pc, _cost(_shape(tree), subs))
+    return tree, subs
 
 
 def _probe_spec(tree: list) -> tuple | None:
@@ -1340,15 +1486,24 @@ def _content(content, subs) -> tuple[Any, list]:
             continue
         v = _eval_src(c, subs)
         if type(v) is tuple and v and v[0] == "x":
-            _, tree, nsubs = v
-            kids.extend((e, nsubs) for e in tree)
+            nsubs = v[2]
+            kids.extend((e, nsubs) for e in v[1])
         elif v is not None:
             vals.append(v)
     if not vals:
         return None, kids
     if len(vals) == 1:
         return vals[0], kids
-    return "".join(str(v) for v in vals), kids
+    strs = [v if type(v) is str else str(v) for v in vals]
+    if sum(map(len, strs)) > VALUE_CAP:     # one value used many times: cut (the row says so)
+        room, keep = VALUE_CAP + 1, []
+        for x in strs:
+            keep.append(x[:room])
+            room -= len(keep[-1])
+            if room <= 0:
+                break
+        strs = keep
+    return "".join(strs), kids
 
 
 def _eval_attrs(attrs, subs) -> dict:
@@ -1421,7 +1576,8 @@ def _rec_from_tree(rid: int, tree: list, subs: list) -> _Rec:
                         v = _content(dcontent, ds)[0]
                         if "Name" in a:
                             if v is not None and v != "":
-                                fields[a["Name"]] = v
+                                k = a["Name"]
+                                fields[k if type(k) is str else str(k)] = v
                         elif type(v) is list:
                             for x in v:
                                 params += 1
@@ -1488,12 +1644,16 @@ def _rule_fields(rec: _Rec) -> dict:
     return {**rec.fields, "Binary": str(rec.binary)}
 
 
-def _decode_py(buf, pcs: dict, ch: _Chunk, off: int, rsize: int, rid: int) -> _Rec:
+def _decode_py(buf, pcs: dict, ch: _Chunk, off: int, rsize: int, rid: int,
+               deadline: float | None = None) -> _Rec:
     pc = pcs.get(ch.offset)
     if pc is None:
         pc = pcs[ch.offset] = _PyChunk(buf, ch.offset)
+        pc.deadline = deadline
     try:
-        tree, subs = _fragment(pc, off + 24, off + rsize - 4)
+        tree, subs, _ = _fragment(pc, off + 24, off + rsize - 4)
+    except (_OverBudget, _TimedOut):
+        raise                       # python-evtx would expand it all the same
     except Exception:
         if not python_available():
             raise
@@ -1559,6 +1719,7 @@ def _python_pass(buf, size: int, walk: _Walk, part: _Part, rel: Relevance | None
                 pc = pcs.get(ch.offset)
                 if pc is None:
                     pc = pcs[ch.offset] = _PyChunk(buf, ch.offset)
+                    pc.deadline = deadline
                 try:
                     probe = _probe_py(pc, off, rsize)
                 except Exception:
@@ -1567,7 +1728,10 @@ def _python_pass(buf, size: int, walk: _Walk, part: _Part, rel: Relevance | None
                     done.add(rid)
                     continue
             try:
-                rec = _decode_py(buf, pcs, ch, off, rsize, rid)
+                rec = _decode_py(buf, pcs, ch, off, rsize, rid, deadline)
+            except _TimedOut:
+                part.timed_out = True
+                return
             except Exception as e:  # python-evtx raises many kinds on garbage
                 # (the id stays open: another copy of the record — a carved chunk holding
                 # it, a later chunk — may decode)
@@ -1577,12 +1741,16 @@ def _python_pass(buf, size: int, walk: _Walk, part: _Part, rel: Relevance | None
                                      "reason": f"record {rid} not decodable"})
                 continue
             done.add(rid)
-            if rel is not None:
-                eid = _int(rec.event_id)
-                if not _keep(rel, part, rec.provider, rec.channel,
-                             None if eid is None else eid & 0xFFFF, _rule_fields(rec)):
+            try:
+                if rel is not None:
+                    eid = _int(rec.event_id)
+                    if not _keep(rel, part, rec.provider, rec.channel,
+                                 None if eid is None else eid & 0xFFFF, _rule_fields(rec)):
+                        continue
+                part.cols.add(rec)
+            except Exception as e:     # one odd record must not lose the file (review)
+                if not _add_sane(part, rel, rec, f"offset 0x{off:x}", e):
                     continue
-            part.cols.add(rec)
             if skip_ids is not None:
                 part.filled_in += 1
         for off, length, reason in problems:
@@ -1633,23 +1801,35 @@ def _rust_pass(source, part: _Part, rel: Relevance | None, deadline: float | Non
                     part.timed_out = True
                     return _unique_sorted(np.frombuffer(seen_any, dtype=np.uint64))
                 s = r["data"]
-                if gate is not None:
-                    g = gate(s)
-                    if g == 0:
-                        continue
-                    if g == 1:
-                        ev = loads(s)
+                if len(s) > RUST_JSON_CAP:      # a rendering bomb: our budgeted reader
+                    seen_any.pop()
+                    part.warnings.append((f"record {rid}", f"record {rid}: the Rust reader "
+                                          f"rendered {len(s)} characters; read by our own "
+                                          "reader instead"))
+                    continue
+                # (a try costs nothing until it catches: one odd record — a non-text
+                # provider, an empty event — must not lose the file; found by review)
+                try:
+                    if gate is not None:
+                        g = gate(s)
+                        if g == 0:
+                            continue
+                        if g == 1:
+                            ev = loads(s)
+                        else:
+                            rec = _rec_from_json(rid, loads(s))
+                            eid = _int(rec.event_id)
+                            if _keep(rel, part, rec.provider, rec.channel,
+                                     None if eid is None else eid & 0xFFFF, _rule_fields(rec)):
+                                add(rec)
+                            continue
                     else:
-                        rec = _rec_from_json(rid, loads(s))
-                        eid = _int(rec.event_id)
-                        if _keep(rel, part, rec.provider, rec.channel,
-                                 None if eid is None else eid & 0xFFFF, _rule_fields(rec)):
-                            add(rec)
-                        continue
-                else:
-                    ev = loads(s)
-                if not _fast_row(row, rid, ev):
-                    add(_rec_from_json(rid, ev))
+                        ev = loads(s)
+                    if not _fast_row(row, rid, ev):
+                        add(_rec_from_json(rid, ev))
+                except Exception as e:
+                    if not _rust_record_retry(part, rel, rid, s, e):
+                        seen_any.pop()          # not read: the fill-in tries our reader
             break
         except (RuntimeError, ValueError, OSError) as e:
             errors += 1
@@ -1658,8 +1838,78 @@ def _rust_pass(source, part: _Part, rel: Relevance | None, deadline: float | Non
             if errors > 100000:
                 part.warnings.append(("file", "too many errors from the Rust reader; stopped"))
                 break
+        except BaseException as e:
+            if not _is_panic(e):
+                raise
+            # a Rust panic (pyo3's PanicException is no Exception): the iterator is dead;
+            # the records it did not yield are read by the fill-in (found by review)
+            errors += 1
+            part.warnings.append(("file", f"Rust evtx reader panicked ({str(e)[:200]}); "
+                                  "the rest of the file was read by our own reader"))
+            break
     part.rust_errors = errors
     return _unique_sorted(np.frombuffer(seen_any, dtype=np.uint64))
+
+
+def _is_panic(e: BaseException) -> bool:
+    """pyo3's ``PanicException`` (module ``pyo3_runtime``), raised for a panic in Rust."""
+    t = type(e)
+    return t.__name__ == "PanicException" or t.__module__ == "pyo3_runtime"
+
+
+def _sane(rec: _Rec) -> list[str]:
+    """Make the values a row needs as text text (a damaged record may give a number or a
+    list for its provider, a number for a ``Data Name``); returns what was changed."""
+    changed = []
+    for a in ("provider", "channel", "computer", "source_name"):
+        v = getattr(rec, a)
+        if v is not None and type(v) is not str:
+            setattr(rec, a, str(v))
+            changed.append(f"{a} ({type(v).__name__})")
+    f = rec.fields
+    if any(type(k) is not str for k in f):
+        rec.fields = {(k if type(k) is str else str(k)): v for k, v in f.items()}
+        changed.append("a Data Name (not text)")
+    return changed
+
+
+def _add_sane(part: _Part, rel: Relevance | None, rec: _Rec, locator: str,
+              first: Exception) -> bool:
+    """The error path of both passes: ``rec`` (whose row building raised ``first``) made
+    sane and added after all; on a second failure a warning names the record. True: the
+    record is dealt with (added or filtered out)."""
+    try:
+        changed = _sane(rec)
+        if changed:
+            part.warnings.append((locator, f"record {rec.record_id}: damaged value types, "
+                                  f"stored as text: {', '.join(changed)}"[:300]))
+        if rel is not None:
+            eid = _int(rec.event_id)
+            if not _keep(rel, part, rec.provider, rec.channel,
+                         None if eid is None else eid & 0xFFFF, _rule_fields(rec)):
+                return True
+        part.cols.add(rec)
+        return True
+    except Exception as e:
+        part.warnings.append((locator, f"record {rec.record_id}: cannot build its row "
+                              f"({type(first).__name__}: {first}; then "
+                              f"{type(e).__name__}: {e})"[:300]))
+        return False
+
+
+def _rust_record_retry(part: _Part, rel: Relevance | None, rid: int, s: str,
+                       first: Exception) -> bool:
+    """A Rust record whose row building raised: decoded again through the general path
+    with its values made sane. False: it is not usable (the caller leaves its id to the
+    fill-in, which decodes the record with our own reader)."""
+    try:
+        rec = _rec_from_json(rid, orjson.loads(s))
+    except Exception as e:
+        part.warnings.append((f"record {rid}", f"record {rid}: the Rust reader's rendering is "
+                              f"not usable ({type(e).__name__}: {e}); read by our own "
+                              "reader instead"[:300]))
+        return False
+    return _add_sane(part, rel, rec, f"record {rid}", first)
 
 
 def _fast_row(row, rid: int, ev: dict) -> bool:
@@ -1787,7 +2037,20 @@ def _run(path: str, backend: str, share: tuple[int, int] | None, rel: Relevance 
                 part.warnings.append((f"offset 0x{off:x}", f"chunk skipped: {reason}"))
                 part.skipped.append({"offset": off, "length": CHUNK_SIZE, "reason": reason})
             if backend == "rust":
-                if share is None and _utf8(path):
+                risky = _risky_chunks(buf, size, walk)
+                for off in risky:
+                    part.warnings.append((f"offset 0x{off:x}", f"chunk at 0x{off:x}: a template "
+                                          "uses a substitution more than once (a rendering "
+                                          "bomb can): read by our own budgeted reader"))
+                if risky:
+                    # the Rust reader would expand it whole (GBs, or an abort that kills the
+                    # process; review rvC): it sees the file without these chunks
+                    view = _ShareView(buf, [c.offset for c in walk.chunks
+                                            if (c.offset - HEADER_SIZE) % CHUNK_SIZE == 0
+                                            and c.offset not in risky])
+                    seen = _rust_pass(io.BufferedReader(view, CHUNK_SIZE), part, rel,
+                                      deadline, threads)
+                elif share is None and _utf8(path):
                     seen = _rust_pass(path, part, rel, deadline, threads)
                 elif share is None:
                     # the binding opens a path only as UTF-8 (a name with undecodable bytes,
@@ -1813,6 +2076,66 @@ def _run(path: str, backend: str, share: tuple[int, int] | None, rel: Relevance 
         part.read_ids = np.concatenate([seen.astype(np.uint64), extra])
     part.done = None
     return part
+
+
+#: template body (size, CRC) → does it use a substitution more than once (per process)
+_RISKY: dict[tuple[int, int], bool] = {}
+
+
+def _risky_chunks(buf, size: int, walk: _Walk) -> set[int]:
+    """The on-grid chunks holding a template that references one substitution more than
+    once: no real template does (each manifest item is one substitution), and a nested
+    BinXML or long string value used many times is how a 1 KB record renders to GBs.
+
+    Per chunk: the template table's chains, each template body looked up by its CRC (a
+    log repeats a few templates), compiled by our reader only when new. A chunk with an
+    empty table (exported logs have them) is searched for inline template definitions.
+    (A crafted chunk can still hide a template from both: see docs/performance.md.)"""
+    out: set[int] = set()
+    for ch in walk.chunks:
+        co = ch.offset
+        if (co - HEADER_SIZE) % CHUNK_SIZE or co + CHUNK_SIZE > size \
+                or not _RECORDS_START < ch.free <= CHUNK_SIZE:
+            continue
+        heads = [t for t in struct.unpack_from("<32I", buf, co + 0x180) if t]
+        toffs: set[int] = set()
+        if heads:
+            for t in heads:
+                while _RECORDS_START <= t < CHUNK_SIZE - 24 and t not in toffs:
+                    toffs.add(t)
+                    t = _U32.unpack_from(buf, co + t)[0]
+        else:
+            end = co + ch.free
+            q = buf.find(b"\x0c\x01", co + _RECORDS_START, end)
+            n = 0
+            while q != -1 and n < 4096:
+                t = _U32.unpack_from(buf, q + 6)[0]
+                if _RECORDS_START <= t < CHUNK_SIZE - 28 and t not in toffs \
+                        and buf[co + t + 24:co + t + 28] == b"\x0f\x01\x01\x00":
+                    toffs.add(t)
+                n += 1
+                q = buf.find(b"\x0c\x01", q + 2, end)
+        pc = None
+        for t in toffs:
+            tsize = _U32.unpack_from(buf, co + t + 20)[0]
+            if t + 24 + tsize > CHUNK_SIZE:
+                continue
+            with memoryview(buf) as mv:
+                key = (tsize, zlib.crc32(mv[co + t + 24:co + t + 24 + tsize]))
+            r = _RISKY.get(key)
+            if r is None:
+                pc = pc or _PyChunk(buf, co)
+                try:
+                    refs = _shape(pc._compile(t))[1]
+                    r = bool(refs) and max(refs.values()) > 1
+                except Exception:       # not a template our reader reads: the Rust one may
+                    r = False
+                if len(_RISKY) < 4096:
+                    _RISKY[key] = r
+            if r:
+                out.add(co)
+                break
+    return out
 
 
 class _ShareView(io.RawIOBase):
@@ -1911,6 +2234,10 @@ def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
     duplicates = cols.duplicates
     frame = cols.frame()
     warnings = [ParseWarning(src, loc, msg) for p in parts for loc, msg in p.warnings]
+    warnings += [ParseWarning(src, loc, msg) for loc, msg in cols.notes[:100]]
+    if len(cols.notes) > 100:
+        warnings.append(ParseWarning(src, "file", f"{len(cols.notes) - 100} more records "
+                                     "cut to size"))
     if len(frame):
         order = np.argsort(frame["record_id"].to_numpy(dtype="int64", na_value=0), kind="stable")
         if (np.diff(order) != 1).any():

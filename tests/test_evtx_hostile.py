@@ -1,0 +1,216 @@
+"""parsers.evtx on hostile and damaged logs built at test time (adversarial review rvC):
+one bad record costs that record (a warning names it), never the file; memory and time stay
+bounded; what is recoverable is recovered, and what is dropped is said."""
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import pytest
+
+from parsers import evtx
+from parsers.base import ParseOptions
+from tests import _evtxcraft as X
+from tests.conftest import corpus_dir
+
+BACKENDS = [b for b in ("rust", "python")
+            if (evtx.rust_available() if b == "rust" else evtx.python_available())]
+SHORT = "evtx/omer__Security_short_selected.evtx"
+
+
+def parse(path: Path, backend: str, **kw):
+    return evtx.parse(path, ParseOptions(evtx_backend=backend, **kw))
+
+
+def messages(res) -> list[str]:
+    return [f"{w.locator} {w.message}" for w in res.warnings]
+
+
+def write(tmp_path: Path, data: bytes, name: str = "System.evtx") -> Path:
+    p = tmp_path / name
+    p.write_bytes(data)
+    return p
+
+
+def short_copy(tmp_path: Path) -> bytearray:
+    c = corpus_dir()
+    if c is None or not (c / SHORT).is_file():
+        pytest.skip("corpus file missing")
+    return bytearray((c / SHORT).read_bytes())
+
+
+# --------------------------------------------------------------------------- item 2
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_record_whose_body_is_one_byte_costs_only_that_record(tmp_path, backend):
+    # the Rust reader renders it as {"Event": null} (review rvC c02)
+    b = short_copy(tmp_path)
+    struct.pack_into("<I", b, 0x1000 + 0x200 + 4, 29)
+    res = parse(write(tmp_path, bytes(b)), backend)
+    assert len(res.frame) == 6
+    assert 1 not in set(res.frame["record_id"])
+    assert any("record 1" in m for m in messages(res))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_provider_that_is_a_number_keeps_the_file_and_the_record(tmp_path, backend):
+    good = X.std_subs() + [(0x01, "alice".encode("utf-16-le"))]
+    bad = [(0x08, struct.pack("<I", 1234))] + good[1:]        # one flipped type byte
+    p = write(tmp_path, X.log([good, bad, good], X.named_data("TargetUserName")))
+    res = parse(p, backend)
+    f = res.frame.set_index("record_id")
+    assert list(f.index) == [1, 2, 3]
+    assert f.loc[2, "provider"] == "1234" and f.loc[2, "user"] == "alice"
+    assert f.loc[1, "provider"] == "Prov"
+    assert any("record 2" in m and "provider (int)" in m for m in messages(res))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_data_name_that_is_a_number_keeps_the_record(tmp_path, backend):
+    def inner(t):
+        t.open("EventData").close_start()
+        t.open("Data", attrs=True).attr("Name").sub(4).close_start().sub(5).end()
+        t.end()
+    name = (0x08, struct.pack("<I", 7))
+    ok = (0x01, "IpAddress".encode("utf-16-le"))
+    ip = (0x01, "10.1.2.3".encode("utf-16-le"))
+    p = write(tmp_path, X.log([X.std_subs() + [ok, ip], X.std_subs() + [name, ip]], inner))
+    res = parse(p, backend)
+    f = res.frame.set_index("record_id")
+    assert list(f.index) == [1, 2]
+    assert f.loc[1, "ip"] == "10.1.2.3"
+    assert f.loc[2, "data"] == '{"7":"10.1.2.3"}'
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_row_that_cannot_be_built_is_a_warning_and_the_rest_is_read(tmp_path, backend,
+                                                                      monkeypatch):
+    real = evtx.data_message
+
+    def boom(provider, eid, text, *a):
+        if eid == 4625:
+            raise RuntimeError("row bug")
+        return real(provider, eid, text, *a)
+    monkeypatch.setattr(evtx, "data_message", boom)
+    vals = [X.std_subs(eid=e) + [(0x01, "bob".encode("utf-16-le"))] for e in (4624, 4625, 4624)]
+    res = parse(write(tmp_path, X.log(vals, X.named_data("TargetUserName"))), backend)
+    assert list(res.frame["record_id"]) == [1, 3]
+    assert any("record 2: cannot build its row (RuntimeError: row bug" in m
+               for m in messages(res)), messages(res)
+
+
+# --------------------------------------------------------------------------- item 1
+
+
+def _peak_mb_of_child(path: Path, backend: str) -> tuple[dict, int]:
+    """Parse in a child process (an abort there must not take pytest down): its result
+    summary and peak RSS in MB."""
+    import json
+    import subprocess
+    import sys
+    code = (
+        "import json, resource, sys\n"
+        "from pathlib import Path\n"
+        "from parsers import evtx\n"
+        "from parsers.base import ParseOptions\n"
+        f"r = evtx.parse(Path({str(path)!r}), ParseOptions(evtx_backend={backend!r}))\n"
+        "print(json.dumps({'ids': [int(x) for x in r.frame['record_id']],"
+        " 'warnings': [w.locator + ' ' + w.message for w in r.warnings],"
+        " 'rss': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}))\n")
+    root = Path(__file__).resolve().parents[1]
+    cp = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                        timeout=120, cwd=root, env={"PYTHONPATH": str(root), "PATH": ""})
+    assert cp.returncode == 0, cp.stderr[-2000:]
+    out = json.loads(cp.stdout.strip().splitlines()[-1])
+    return out, out["rss"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("k,d,table", [(8, 8, False), (8, 12, False), (8, 12, True)])
+def test_a_nested_binxml_bomb_costs_its_record_not_the_run(tmp_path, backend, k, d, table):
+    # review rvC c01: ~1 KB record expanding to k**d elements; Rust used GBs or aborted
+    # the process (8, 12), the python backend hung
+    data = bytearray(X.nested_fanout(k, d))
+    if table:            # the template also listed in the chunk's template table
+        toff = struct.unpack_from("<I", data, 0x1000 + 0x200 + 24 + 4 + 6)[0]
+        struct.pack_into("<I", data, 0x1000 + 0x180, toff)
+    out, rss = _peak_mb_of_child(write(tmp_path, bytes(data)), backend)
+    assert out["ids"] == [2]
+    assert any("record 1" in w and "fan-out" in w for w in out["warnings"]), out["warnings"]
+    assert rss < 400, rss
+
+
+def test_the_python_reader_budget_stops_a_bomb_before_rendering_it(tmp_path):
+    p = write(tmp_path, X.nested_fanout(8, 12))
+    import time
+    t = time.monotonic()
+    res = parse(p, "python" if "python" in BACKENDS else "rust")
+    assert time.monotonic() - t < 5
+    assert list(res.frame["record_id"]) == [2]
+
+
+def test_a_small_fan_out_is_read_whole_by_both_backends(tmp_path):
+    p = write(tmp_path, X.nested_fanout(3, 4))       # 3**4 elements: within the budget
+    frames = [parse(p, b).frame for b in BACKENDS]
+    assert all(list(f["record_id"]) == [1, 2] for f in frames)
+
+
+def test_a_rust_panic_is_a_warning_and_our_reader_reads_the_rest(tmp_path, monkeypatch):
+    if "rust" not in BACKENDS:
+        pytest.skip("Rust backend not installed")
+    import evtx as rust
+
+    PanicException = type("PanicException", (BaseException,), {"__module__": "pyo3_runtime"})
+    real = rust.PyEvtxParser
+
+    class Parser:
+        def __init__(self, source, number_of_threads=0):
+            self.real = real(source, number_of_threads=number_of_threads)
+
+        def records_json(self):
+            for n, r in enumerate(self.real.records_json()):
+                if n == 1:
+                    raise PanicException("capacity overflow")
+                yield r
+    monkeypatch.setattr(rust, "PyEvtxParser", Parser)
+    vals = [X.std_subs(eid=4624 + i) + [(0x01, b"b\0o\0b\0")] for i in range(3)]
+    res = parse(write(tmp_path, X.log(vals, X.named_data("TargetUserName"))), "rust")
+    assert list(res.frame["record_id"]) == [1, 2, 3]
+    assert res.stats["filled_in"] == 2
+    assert any("panicked (capacity overflow)" in m for m in messages(res))
+
+
+# --------------------------------------------------------------------------- item 3
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_string_used_thousands_of_times_is_cut_to_size_with_a_warning(tmp_path, backend):
+    # review rvC c05 (smaller): one 14 K-character string referenced 400 times
+    p = write(tmp_path, X.subst_fanout(400, 14000, 4), "Security.evtx")
+    out, rss = _peak_mb_of_child(p, backend)
+    assert out["ids"] == [1, 2, 3, 4]
+    assert rss < 400, rss
+    res = parse(p, backend)
+    row = res.frame.iloc[0]
+    data = __import__("json").loads(row["data"])
+    assert data["_truncated"] is True and len(data["Payload"]) == evtx.VALUE_CAP
+    assert row["event_id"] == 4625 and row["provider"] == "Microsoft-Windows-Security-Auditing"
+    assert any("record 1: rendered data of" in m and "cut" in m for m in messages(res))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_megabyte_file_rendering_to_gigabytes_stays_small(tmp_path, backend):
+    # review rvC c05 itself: 16 records of ~98 M characters each (4.7 GB RSS before)
+    out, rss = _peak_mb_of_child(write(tmp_path, X.subst_fanout(7000, 14000, 16)), backend)
+    assert rss < 400, rss
+    assert sum("substitution fan-out" in w for w in out["warnings"]) == 16
+
+
+def test_a_long_value_under_the_cap_is_kept_whole(tmp_path):
+    s = "x" * 30000                                    # a long command line: not cut
+    vals = [X.std_subs() + [(0x01, s.encode("utf-16-le"))]]
+    for b in BACKENDS:
+        res = parse(write(tmp_path, X.log(vals, X.named_data("CommandLine"))), b)
+        assert __import__("json").loads(res.frame["data"][0]) == {"CommandLine": s}
+        assert not res.warnings
