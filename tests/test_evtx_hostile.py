@@ -214,3 +214,25 @@ def test_a_long_value_under_the_cap_is_kept_whole(tmp_path):
         res = parse(write(tmp_path, X.log(vals, X.named_data("CommandLine"))), b)
         assert __import__("json").loads(res.frame["data"][0]) == {"CommandLine": s}
         assert not res.warnings
+
+
+# --------------------------------------------------------------------------- item 4
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("fix_crc", [False, True])
+def test_records_after_a_stale_free_space_offset_are_read_and_said(tmp_path, backend, fix_crc):
+    import zlib
+    c = corpus_dir()
+    if c is None or not (c / "evtx/omer__security.evtx").is_file():
+        pytest.skip("corpus file missing")
+    b = bytearray((c / "evtx/omer__security.evtx").read_bytes())
+    whole = len(parse(write(tmp_path, bytes(b), "a.evtx"), backend).frame)
+    struct.pack_into("<I", b, 0x1000 + 0x30, 0x300)          # review rvC c06
+    if fix_crc:            # a writer's CRC: no hint from the header checksum either
+        struct.pack_into("<I", b, 0x107C, zlib.crc32(b[0x1080:0x1200], zlib.crc32(b[0x1000:0x1078])))
+    res = parse(write(tmp_path, bytes(b)), backend)
+    assert len(res.frame) == whole == 2261
+    notes = [m for m in messages(res) if "free-space offset 0x300 is stale" in m]
+    assert len(notes) == 1 and "90 intact record(s)" in notes[0]
+    assert res.stats["skipped"] == []
