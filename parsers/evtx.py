@@ -99,7 +99,22 @@ _RECORDS_START = 0x200
 
 
 def sniff(head: bytes, name: str = "") -> bool:
-    return head[:8] == FILE_MAGIC or head[:8] == CHUNK_MAGIC
+    return head[:8] == FILE_MAGIC or head[:8] == CHUNK_MAGIC or _header_damaged(head, name)
+
+
+def _header_damaged(head: bytes, name: str) -> bool:
+    """A ``.evtx`` whose file header is damaged (magic overwritten, header zeroed) but
+    whose chunks are there: a chunk magic, with its header size 0x80, at 0x1000 or
+    elsewhere in ``head`` (as parsers.evt accepts a .evt with a damaged header; review
+    rvC: such a log was listed as "not recognised", every record silently gone)."""
+    if not name.lower().endswith(".evtx"):
+        return False
+    i = head.find(CHUNK_MAGIC)
+    while i != -1:
+        if i + 44 <= len(head) and _U32.unpack_from(head, i + 40)[0] == 0x80:
+            return True
+        i = head.find(CHUNK_MAGIC, i + 8)
+    return False
 
 
 # =========================================================================== backends
@@ -802,7 +817,8 @@ def walk_chunks(buf, size: int, lo: int = 0, hi: int | None = None) -> _Walk:
     found: set[int] = set()
     heads: dict[int, tuple] = {}
     hi = size if hi is None else min(hi, size)
-    start = HEADER_SIZE if buf[:8] == FILE_MAGIC else 0
+    start = HEADER_SIZE if buf[:8] == FILE_MAGIC \
+        or buf[HEADER_SIZE:HEADER_SIZE + 8] == CHUNK_MAGIC else 0
     off = start if lo <= start else start + -(-(lo - start) // CHUNK_SIZE) * CHUNK_SIZE
     for ws in range(lo, hi, _SCAN_WINDOW):
         wend = min(ws + _SCAN_WINDOW, hi)
@@ -2240,13 +2256,16 @@ def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
     path = Path(path)
     src = str(path)
     backend = choose_backend(options.evtx_backend)
+    damaged = False
     try:
         size = path.stat().st_size
         with open(path, "rb") as fh:
             head = fh.read(HEADER_SIZE)
+            if size and not sniff(head[:8]):
+                damaged = _header_damaged(head + fh.read(CHUNK_SIZE + 8), path.name)
     except OSError as e:
         raise ParserError(f"cannot read {path.name}: {e}") from e
-    if size and not sniff(head[:8]):
+    if size and not sniff(head[:8]) and not damaged:
         raise NotMyFormat(f"{path.name}: no ElfFile/ElfChnk signature")
     if size > options.max_bytes:
         raise BudgetExceeded(f"{path.name}: {size} bytes exceeds the per-file limit "
@@ -2265,6 +2284,9 @@ def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
     duplicates = cols.duplicates
     frame = cols.frame()
     warnings = [ParseWarning(src, loc, msg) for p in parts for loc, msg in p.warnings]
+    if damaged:
+        warnings.insert(0, ParseWarning(src, "offset 0x0", "file header damaged (no ElfFile "
+                                        "signature): chunks read by their own signature"))
     warnings += [ParseWarning(src, loc, msg) for loc, msg in cols.notes[:100]]
     if len(cols.notes) > 100:
         warnings.append(ParseWarning(src, "file", f"{len(cols.notes) - 100} more records "

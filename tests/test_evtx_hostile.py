@@ -236,3 +236,36 @@ def test_records_after_a_stale_free_space_offset_are_read_and_said(tmp_path, bac
     notes = [m for m in messages(res) if "free-space offset 0x300 is stale" in m]
     assert len(notes) == 1 and "90 intact record(s)" in notes[0]
     assert res.stats["skipped"] == []
+
+
+# --------------------------------------------------------------------------- item 5
+
+
+@pytest.mark.parametrize("damage", ["magic", "zeroed"])
+def test_an_evtx_with_a_damaged_file_header_is_read_with_a_warning(tmp_path, damage):
+    import parsers
+    from analyzer import bundle
+    b = short_copy(tmp_path)
+    if damage == "magic":
+        b[0:8] = b"\0" * 8
+    else:
+        b[0:0x1000] = b"\0" * 0x1000
+    (tmp_path / "b").mkdir()
+    p = write(tmp_path / "b", bytes(b), "Security.evtx")
+    assert parsers.identify(bytes(b[:65536]), "Security.evtx") is evtx
+    assert parsers.identify(bytes(b[:65536]), "Security.bin") is None   # the name counts
+    for backend in BACKENDS:
+        res = parse(p, backend)
+        assert len(res.frame) == 7 and res.stats["skipped"] == []
+        assert "offset 0x0 file header damaged (no ElfFile signature)" in messages(res)[0]
+    bd = bundle.load(tmp_path / "b")
+    row = bd.inventory.iloc[0]
+    assert (row["kind"], row["status"], row["records"]) == ("evtx", "parsed", 7)
+    assert any("file header damaged" in w.message for w in bd.warnings)
+
+
+def test_a_file_named_evtx_without_any_chunk_is_still_not_an_event_log(tmp_path):
+    import parsers
+    assert parsers.identify(b"hello world\r\n" * 100, "System.evtx") is None
+    with pytest.raises(evtx.NotMyFormat):
+        parse(write(tmp_path, b"\0" * 0x1000 + b"x" * 0x10000), BACKENDS[0])
