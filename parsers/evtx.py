@@ -1739,8 +1739,12 @@ def _python_pass(buf, size: int, walk: _Walk, part: _Part, rel: Relevance | None
     part.done = done            # (read by _run, also when a deadline ends the walk early)
     total = len(walk.chunks)
     for n, ch in enumerate(walk.chunks, 1):
-        if skip_ids is not None and len(skip_ids):
-            covered = _covered(buf, size, ch, skip_ids)
+        # the Rust reader reads the chunks on the grid only: a chunk off it (carved) holds
+        # other records, whatever their ids (a different record with a known id is kept
+        # or compared at frame level, not dropped by id; review rvC)
+        skip = skip_ids if (ch.offset - HEADER_SIZE) % CHUNK_SIZE == 0 else None
+        if skip is not None and len(skip):
+            covered = _covered(buf, size, ch, skip)
             if covered:                       # nothing the Rust reader missed here
                 part.headers += covered
                 _release(buf, ch.offset, CHUNK_SIZE)
@@ -1750,17 +1754,16 @@ def _python_pass(buf, size: int, walk: _Walk, part: _Part, rel: Relevance | None
         problems: list[tuple[int, int, str]] = []
         recs = list(chunk_records(buf, ch, size, problems))
         part.headers += len(recs)
-        if skip_ids is not None and recs:
+        if skip is not None and recs:
             ids = np.fromiter((r[2] for r in recs), dtype=np.uint64, count=len(recs))
-            if len(skip_ids):
+            if len(skip):
                 # O(k log n) lookup (np.isin would build a table over all n ids per chunk)
-                at = np.minimum(np.searchsorted(skip_ids, ids), len(skip_ids) - 1)
-                known = skip_ids[at] == ids
+                at = np.minimum(np.searchsorted(skip, ids), len(skip) - 1)
+                known = skip[at] == ids
                 recs = [r for r, k in zip(recs, known) if not k]
         for off, rsize, rid in recs:
-            if rid in done:
-                part.cols.duplicates += 1
-                continue
+            # (an id read before is decoded all the same: a stale copy of that record is
+            # dropped at frame level, a different record with that id is kept)
             if rel is not None:
                 pc = pcs.get(ch.offset)
                 if pc is None:
@@ -2295,10 +2298,25 @@ def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
         order = np.argsort(frame["record_id"].to_numpy(dtype="int64", na_value=0), kind="stable")
         if (np.diff(order) != 1).any():
             frame = frame.take(order).reset_index(drop=True)
-        dup = frame["record_id"].duplicated()     # stale copies of a record: keep the first
+        dup = frame["record_id"].duplicated()
         if dup.any():
-            duplicates += int(dup.sum())
-            frame = frame[~dup].reset_index(drop=True)
+            # stale copies of a record (same id, time, provider, event): keep the first; a
+            # *different* record with a known id (a carved or shadow-copy chunk of another
+            # log) is kept, and said (review rvC)
+            same = frame[["record_id", "time", "provider", "event_id"]].duplicated()
+            duplicates += int(same.sum())
+            if same.any():
+                frame = frame[~same].reset_index(drop=True)
+            ids = frame["record_id"]
+            differ = ids[ids.duplicated(keep=False)]
+            if len(differ):
+                first = ", ".join(str(x) for x in differ.unique()[:10])
+                warnings.append(ParseWarning(src, f"record {differ.iloc[0]}", f"{len(differ)} "
+                                             "different records share a record id with "
+                                             f"another (all kept): ids {first}"))
+    if duplicates:
+        warnings.append(ParseWarning(src, "file", f"{duplicates} duplicate copies of records "
+                                     "(same id, time and event) dropped"))
     dropped: Counter = Counter()
     for p in parts:
         dropped.update(p.dropped)

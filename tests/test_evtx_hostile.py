@@ -269,3 +269,27 @@ def test_a_file_named_evtx_without_any_chunk_is_still_not_an_event_log(tmp_path)
     assert parsers.identify(b"hello world\r\n" * 100, "System.evtx") is None
     with pytest.raises(evtx.NotMyFormat):
         parse(write(tmp_path, b"\0" * 0x1000 + b"x" * 0x10000), BACKENDS[0])
+
+
+# --------------------------------------------------------------------------- item 7
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_different_record_with_a_known_id_is_kept_and_copies_are_counted(tmp_path, backend):
+    inner = X.named_data("TargetUserName")
+    vals = [X.std_subs(eid=4624) + [(0x01, "alice".encode("utf-16-le"))] for _ in range(3)]
+    live = X.log(vals, inner)                                  # ids 1..3, event 4624
+    # a carved chunk off the 64 KiB grid (another log's, or a shadow copy's): id 2 is a
+    # different event there, id 3 a stale copy of the same record
+    other = X.log([X.std_subs(eid=4625, ft=X.FT + 10**7) + [(0x01, "mallory".encode("utf-16-le"))],
+                   vals[2]], inner, first_id=2)[0x1000:]
+    res = parse(write(tmp_path, live + b"\0" * 0x800 + other), backend)
+    f = res.frame
+    assert list(f["record_id"]) == [1, 2, 2, 3]
+    assert sorted(f[f["record_id"] == 2]["event_id"]) == [4624, 4625]
+    assert res.stats["duplicates"] == 1
+    msgs = messages(res)
+    assert any("2 different records share a record id with another (all kept): ids 2" in m
+               for m in msgs), msgs
+    assert any("1 duplicate copies of records (same id, time and event) dropped" in m
+               for m in msgs)
