@@ -20,7 +20,9 @@ Reading (our own reader; libevt is only a cross-check in the tests):
   recovered by scanning, and the rows are ordered by record number;
 * ``stats``: ``records`` (rows), ``records_read`` (records decoded), ``records_expected``
   (next − oldest record number from the header), ``missing`` (record-number ranges not found),
-  ``skipped`` (``{"offset", "length", "reason"}``), ``header`` (its fields), ``wrapped``.
+  ``skipped`` (``{"offset", "length", "reason"}``), ``header`` (its fields), ``wrapped``,
+  ``duplicates`` (identical copies of a record dropped; different records sharing a number
+  are all kept, and a warning gives their offsets).
 
 Rows (same mapping as every event format, see ``parsers.eventcommon``):
 
@@ -436,9 +438,14 @@ class Reader:
         if h.dirty or self.damage or (expected is not None and len(walked) < expected):
             # a stale header (dirty file) or damage can hide intact records from the walk:
             # scan the whole file and add the ones the walk did not reach
-            have = {r.number for r in walked}
+            have: dict[int, set] = {}
+            for r in walked:
+                have.setdefault(r.number, set()).add(_content_key(r))
             extra, _ = self._scan_records()
-            added = [r for n, r in extra.items() if n not in have]
+            # (a record the walk read is found again by the scan; a different record with
+            # a walked number is added: both are kept, see _dedup)
+            added = [r for n, rs in extra.items() for r in rs
+                     if n not in have or _content_key(r) not in have[n]]
             for r in added:
                 r.recovered = True
             if added:
@@ -493,12 +500,14 @@ class Reader:
     def _scan(self) -> Iterator[RawRecord]:
         found, damage = self._scan_records()
         self.damage.extend(damage)
-        yield from (found[k] for k in sorted(found))
+        for k in sorted(found):
+            yield from found[k]
 
-    def _scan_records(self) -> tuple[dict[int, RawRecord], list[Damage]]:
-        """Every intact record in the file, by signature (record number → first copy found),
-        and the non-empty stretches that held none."""
-        found: dict[int, RawRecord] = {}
+    def _scan_records(self) -> tuple[dict[int, list[RawRecord]], list[Damage]]:
+        """Every intact record in the file, by signature (record number → the records
+        found with it, in file order: a stale copy, or a different record whose number
+        was damaged; review rvC), and the non-empty stretches that held none."""
+        found: dict[int, list[RawRecord]] = {}
         damage: list[Damage] = []
         i = HEADER_SIZE
         limit = self.size
@@ -519,7 +528,7 @@ class Reader:
                     and not self._only_eof(covered_to, start):
                 damage.append(Damage(covered_to, start - covered_to,
                                      "no record structure (scanned past)"))
-            found.setdefault(rec.number, rec)
+            found.setdefault(rec.number, []).append(rec)
             if rec.split:
                 split_tail = rec.length - (self.ring_end - start)
                 i = limit
@@ -544,6 +553,31 @@ class Reader:
     def _only_eof(self, a: int, b: int) -> bool:
         k = self.buf.find(EOF_MAGIC, a, b)
         return k >= 0 and not any(self.buf[a:k - 4]) and not any(self.buf[k + 36:b])
+
+
+def _content_key(r: RawRecord) -> tuple:
+    """What makes two records the same event (their offsets aside)."""
+    return (r.number, r.time_generated, r.time_written, r.event_id_full, r.event_type,
+            r.category, r.source, r.computer, r.sid, tuple(r.strings), r.data)
+
+
+def _dedup(raws: list[RawRecord]) -> tuple[list[RawRecord], int, dict[int, list[int]]]:
+    """Identical copies of a record (a ring buffer's slack keeps stale ones) dropped, the
+    first kept; different records sharing a number all kept. Returns (records, copies
+    dropped, {number: offsets} for the numbers several different records carry)."""
+    seen: dict[int, list[tuple[tuple, int]]] = {}
+    out: list[RawRecord] = []
+    copies = 0
+    for r in raws:
+        k = _content_key(r)
+        same = seen.setdefault(r.number, [])
+        if any(k == k2 for k2, _ in same):
+            copies += 1
+            continue
+        same.append((k, r.offset))
+        out.append(r)
+    clashes = {n: [o for _, o in v] for n, v in seen.items() if len(v) > 1}
+    return out, copies, clashes
 
 
 # ----------------------------------------------------------------------------- rows
@@ -680,6 +714,15 @@ def _parse_buf(buf, size: int, name: str, src: str, options: ParseOptions,
             options.progress(min(r.offset, size), size)
     for note in reader.notes:
         warnings.append(ParseWarning(src, "offset 0x0", note))
+    raws, copies, clashes = _dedup(raws)
+    if copies:
+        # (detectors count failed logons: a stale copy must not count twice; review rvC)
+        warnings.append(ParseWarning(src, "file", f"{copies} duplicate copies of records "
+                                     "(stale copies in the log's slack) dropped"))
+    for n, offs in list(clashes.items())[:MAX_GAP_WARNINGS]:
+        warnings.append(ParseWarning(src, f"record {n}", f"{len(offs)} different records carry "
+                                     f"record number {n} (at offsets "
+                                     f"{', '.join(f'{o:#x}' for o in offs)}): all kept"))
     channel = channel_from_name(name)
     if channel is None and raws:
         channel = channel_from_sources([r.source for r in raws])
@@ -754,7 +797,7 @@ def _parse_buf(buf, size: int, name: str, src: str, options: ParseOptions,
         "records_lost": sum(m["count"] for m in missing), "missing": missing,
         "skipped": [{"offset": d.offset, "length": d.length, "reason": d.reason}
                     for d in reader.damage],
-        "bytes_read": size, "mode": reader.mode,
+        "bytes_read": size, "mode": reader.mode, "duplicates": copies,
         "header": h.as_dict() if h is not None else None,
         "wrapped": bool(h and h.wrapped) or any(r.split for r in raws),
         "eof_offset": reader.eof_offset,

@@ -442,3 +442,46 @@ def test_many_gaps_are_told_up_to_a_bound(monkeypatch):
                     ("record 7", "1 record(s) announced by the header but not recovered"),
                     ("records 11-15", "2 more record(s) in 2 more gaps announced but not "
                                       "recovered")]
+
+
+# --------------------------------------------------------------------------- duplicates
+
+
+def _five(event_ids=(529, 529, 529, 529, 529)):
+    from analyzer.sample.evtwriter import EvtRecord
+    return [EvtRecord(source="Security", computer="SRV", event_id=e,
+                      time_generated=1300000000 + 60 * i, strings=[f"user{i}", "DOM", "10"])
+            for i, e in enumerate(event_ids)]
+
+
+def test_a_stale_copy_of_a_record_in_the_slack_is_dropped_and_counted():
+    # review rvC c03: a dirty log whose EOF record was overwritten by an older copy of
+    # record 3: the walk read it twice and detectors counted the failed logon twice
+    from analyzer.sample.evtwriter import build_evt_layout
+    lay = build_evt_layout(_five(), dirty=True)
+    data = bytearray(lay.data)
+    data[lay.end:] = lay.data[lay.offsets[3]:lay.offsets[3] + lay.lengths[3]] + b"\0" * 0x28
+    res = evt.parse_bytes(bytes(data), "SecEvent.Evt")
+    assert list(res.frame["record_id"]) == [1, 2, 3, 4, 5]
+    assert res.stats["duplicates"] == 1
+    assert any("1 duplicate copies of records" in w.message for w in res.warnings)
+
+
+@pytest.mark.parametrize("mode", ["walk", "scan"])
+def test_different_records_sharing_a_number_are_both_kept_and_named(mode):
+    # review rvC c04: record 4's number flipped to 5; the scan kept the first record 5
+    # and dropped the other (the 683 of user4) without a word
+    from analyzer.sample.evtwriter import build_evt_layout
+    lay = build_evt_layout(_five((528, 529, 529, 682, 683)))
+    data = bytearray(lay.data)
+    struct.pack_into("<I", data, lay.offsets[4] + 8, 5)
+    if mode == "scan":
+        data[0:4] = b"\0\0\0\0"                           # header signature wiped
+    res = evt.parse_bytes(bytes(data), "SecEvent.Evt")
+    assert res.stats["mode"] == mode
+    f = res.frame
+    assert sorted(f[f["record_id"] == 5]["event_id"]) == [682, 683]
+    assert "DOM\\user4" in set(f["user"])
+    msgs = [f"{w.locator} {w.message}" for w in res.warnings]
+    assert any(m.startswith("record 5 2 different records carry record number 5 (at offsets "
+                            f"{lay.offsets[4]:#x}, {lay.offsets[5]:#x})") for m in msgs), msgs
