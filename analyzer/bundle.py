@@ -1260,11 +1260,19 @@ def _run_parsers(todo: list[Member], options: ParseOptions, workers: int,
     split = dataclasses.replace(options, workers=workers)
     for m in big:
         results[id(m)] = _parse_one(str(m.real_path), m.source, split, _budget(m, limits))
+        if "BrokenProcessPool" in results[id(m)][3] and split.evtx_backend != "python":
+            # a chunk worker died (the Rust reader aborts on a failed allocation): once
+            # more with our own reader, whose records are budgeted (review rvC)
+            again = _parse_one(str(m.real_path), m.source,
+                               dataclasses.replace(split, evtx_backend="python"),
+                               _budget(m, limits))
+            results[id(m)] = _after_death(m, results[id(m)][3], again, None)
         done += 1
         if progress:
             progress(done, total, m.source)
     rest = [m for m in todo if id(m) not in results]
     if workers > 1 and len(rest) > 1:
+        died: list[Member] = []
         with process_pool(workers) as ex:
             futs = {ex.submit(_parse_one, str(m.real_path), m.source, options, _budget(m, limits)): i
                     for i, m in enumerate(rest)}
@@ -1274,9 +1282,16 @@ def _run_parsers(todo: list[Member], options: ParseOptions, workers: int,
                     results[id(rest[i])] = fut.result()
                 except Exception as e:  # worker died (e.g. killed by the OOM killer)
                     results[id(rest[i])] = ("", "unknown", None, f"parser process failed: {e}")
+                    died.append(rest[i])
                 done += 1
                 if progress:
                     progress(done, total, rest[i].source)
+        # a dead worker breaks the whole pool: every file it had not finished failed with
+        # it. Each is parsed again alone in a fresh process; the one that kills its process
+        # again is, for an event log, read with the python backend (review rvC: an abort in
+        # the Rust evtx reader lost the run's other files too)
+        for m in died:
+            results[id(m)] = _retry_alone(m, options, limits)
     else:
         for m in rest:
             results[id(m)] = _parse_one(str(m.real_path), m.source, options, _budget(m, limits))
@@ -1284,6 +1299,74 @@ def _run_parsers(todo: list[Member], options: ParseOptions, workers: int,
             if progress:
                 progress(done, total, m.source)
     return results
+
+
+def _retry_alone(m: Member, options: ParseOptions, limits: Limits) -> tuple:
+    budget = _budget(m, limits)
+    res, how = _isolated(str(m.real_path), m.source, options, budget)
+    if res is not None:
+        return res
+    if options.evtx_backend == "python" or not _looks_evtx(m):
+        return ("", "unknown", None, f"parser process died ({how})")
+    again, how2 = _isolated(str(m.real_path), m.source,
+                            dataclasses.replace(options, evtx_backend="python"), budget)
+    return _after_death(m, f"parser process died ({how})", again, how2)
+
+
+def _after_death(m: Member, why: str, again: tuple | None, how2: str | None) -> tuple:
+    """The python-backend result of an event log whose first parse killed its process,
+    with a warning that says so (or the failure, when that died too)."""
+    if again is None or again[2] is None:
+        return ("evtx", "evtx", None, f"{why}; with the python backend: "
+                f"{again[3] if again is not None else f'died again ({how2})'}")
+    again[2].warnings.insert(0, ParseWarning(m.source, "file", f"{why} with the Rust evtx "
+                                             "backend: read again with the python backend"))
+    return again
+
+
+def _looks_evtx(m: Member) -> bool:
+    try:
+        with open(m.real_path, "rb") as fh:
+            head = fh.read(HEAD_BYTES)
+    except OSError:
+        return False
+    return parsers.identify(head, PurePosixPath(m.source).name) is parsers.by_name("evtx")
+
+
+def _isolated_child(conn, real_path: str, source: str, options: ParseOptions,
+                    budget: float | None) -> None:
+    from parsers.base import _pool_worker
+    _pool_worker()
+    conn.send(_parse_one(real_path, source, options, budget))
+    conn.close()
+
+
+def _isolated(real_path: str, source: str, options: ParseOptions,
+              budget: float | None) -> tuple[tuple | None, str | None]:
+    """:func:`_parse_one` in a fresh process: (its result, None), or (None, how the process
+    ended: ``signal SIGABRT``, ``exit code 1``)."""
+    import multiprocessing as mp
+    ctx = mp.get_context()
+    r, w = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_isolated_child, args=(w, real_path, source, options, budget))
+    proc.start()
+    w.close()
+    try:
+        res = r.recv()              # (before join: a big result fills the pipe)
+    except (EOFError, OSError):
+        res = None
+    finally:
+        r.close()
+        proc.join()
+    if res is not None:
+        return res, None
+    code = proc.exitcode
+    if code is not None and code < 0:
+        try:
+            return None, f"signal {signal.Signals(-code).name}"
+        except ValueError:
+            return None, f"signal {-code}"
+    return None, f"exit code {code}"
 
 
 #: Event logs at least this big are parsed chunk-parallel (smaller ones: one task each).

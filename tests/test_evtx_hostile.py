@@ -293,3 +293,34 @@ def test_a_different_record_with_a_known_id_is_kept_and_copies_are_counted(tmp_p
                for m in msgs), msgs
     assert any("1 duplicate copies of records (same id, time and event) dropped" in m
                for m in msgs)
+
+
+# --------------------------------------------------------------------------- item 1 (bundle)
+
+
+def test_a_parser_process_killed_by_an_abort_is_retried_and_the_run_goes_on(tmp_path,
+                                                                          monkeypatch):
+    # the Rust evtx reader abort()s on a failed allocation (review rvC b01b): the pool
+    # broke, and every file it had not finished was lost with the one that killed it
+    import os
+    from analyzer import bundle
+    b = short_copy(tmp_path)
+    (tmp_path / "b").mkdir()
+    for name in ("System.evtx", "Security.evtx", "Application.evtx"):
+        write(tmp_path / "b", bytes(b), name)
+    real = evtx.parse
+
+    def parse_or_abort(path, options=None):
+        if Path(path).name == "System.evtx" and options.evtx_backend != "python":
+            import faulthandler
+            faulthandler.disable()           # (no traceback dump from the dying child)
+            os.abort()
+        return real(path, options)
+    monkeypatch.setattr(evtx, "parse", parse_or_abort)       # (the workers are forked)
+    bd = bundle.load(tmp_path / "b", workers=2, evtx_backend="rust")
+    inv = bd.inventory.set_index("source")
+    assert list(inv["status"]) == ["parsed"] * 3
+    assert set(inv["records"]) == {7}
+    w = [x.message for x in bd.warnings if x.source == "System.evtx"]
+    assert w[0] == ("parser process died (signal SIGABRT) with the Rust evtx backend: read "
+                    "again with the python backend"), w
