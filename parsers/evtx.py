@@ -793,6 +793,7 @@ class _Walk:
     chunks: list[_Chunk] = field(default_factory=list)
     bad: list[tuple[int, str]] = field(default_factory=list)       # (offset, reason)
     announced: int = 0
+    risky: set[int] = field(default_factory=set)     # see walk_chunks(screen=True)
 
 
 _U32 = struct.Struct("<I")
@@ -805,14 +806,18 @@ _CHUNK_HDR = struct.Struct("<8sQQQQIII")
 _SCAN_WINDOW = 32 << 20
 
 
-def walk_chunks(buf, size: int, lo: int = 0, hi: int | None = None) -> _Walk:
+def walk_chunks(buf, size: int, lo: int = 0, hi: int | None = None,
+                screen: bool = False) -> _Walk:
     """Every chunk of the file, found by its magic at 64 KiB steps after the file header
     (and anywhere else it appears), never by the header's chunk count. ``lo``/``hi``: only
     the chunks starting in that byte range (one worker's share of the file).
 
     The file is read window by window and each window's pages are released afterwards:
     touching one byte per 64 KiB slot maps whole neighbourhoods (fault-around), and a
-    multi-GB log would otherwise land in our resident set."""
+    multi-GB log would otherwise land in our resident set.
+
+    ``screen``: also find the chunks the Rust reader must not see (:func:`_risky_chunks`,
+    in ``w.risky``), while each window's pages are mapped."""
     w = _Walk()
     found: set[int] = set()
     heads: dict[int, tuple] = {}
@@ -848,6 +853,8 @@ def walk_chunks(buf, size: int, lo: int = 0, hi: int | None = None) -> _Walk:
         found.update(new)
         for c in new:
             heads[c] = _CHUNK_HDR.unpack_from(buf, c)
+        if screen and new:
+            w.risky |= _risky_chunks(buf, size, [(c, heads[c][7]) for c in new])
         _release(buf, ws, _SCAN_WINDOW + CHUNK_SIZE)
     _add_chunks(w, heads, sorted(found))
     return w
@@ -2079,7 +2086,9 @@ def _run(path: str, backend: str, share: tuple[int, int] | None, rel: Relevance 
         if size == 0:
             return part
         with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-            walk = walk_chunks(buf, size) if share is None else walk_chunks(buf, size, *share)
+            screen = backend == "rust"
+            walk = walk_chunks(buf, size, screen=screen) if share is None \
+                else walk_chunks(buf, size, *share, screen=screen)
             part.chunks = len(walk.chunks)
             part.chunks_bad = len(walk.bad)
             part.announced = walk.announced
@@ -2087,8 +2096,8 @@ def _run(path: str, backend: str, share: tuple[int, int] | None, rel: Relevance 
                 part.warnings.append((f"offset 0x{off:x}", f"chunk skipped: {reason}"))
                 part.skipped.append({"offset": off, "length": CHUNK_SIZE, "reason": reason})
             if backend == "rust":
-                risky = _risky_chunks(buf, size, walk)
-                for off in risky:
+                risky = walk.risky
+                for off in sorted(risky):
                     part.warnings.append((f"offset 0x{off:x}", f"chunk at 0x{off:x}: a template "
                                           "uses a substitution more than once (a rendering "
                                           "bomb can): read by our own budgeted reader"))
@@ -2128,64 +2137,122 @@ def _run(path: str, backend: str, share: tuple[int, int] | None, rel: Relevance 
     return part
 
 
-#: template body (size, CRC) → does it use a substitution more than once (per process)
-_RISKY: dict[tuple[int, int], bool] = {}
+#: template (GUID and size, or size and CRC of its body) → does it use a substitution more
+#: than once (per process)
+_RISKY: dict = {}
 
 
-def _risky_chunks(buf, size: int, walk: _Walk) -> set[int]:
-    """The on-grid chunks holding a template that references one substitution more than
-    once: no real template does (each manifest item is one substitution), and a nested
-    BinXML or long string value used many times is how a 1 KB record renders to GBs.
+def _risky_chunks(buf, size: int, chunks: list[tuple[int, int]]) -> set[int]:
+    """Of ``chunks`` (offset, free-space offset), those on the grid holding a template
+    that references one substitution more than once: no real template does (each
+    manifest item is one substitution), and a nested BinXML or long string value used many
+    times is how a 1 KB record renders to GBs.
 
-    Per chunk: the template table's chains, each template body looked up by its CRC (a
-    log repeats a few templates), compiled by our reader only when new. A chunk with an
-    empty table (exported logs have them) is searched for inline template definitions.
-    (A crafted chunk can still hide a template from both: see docs/performance.md.)"""
+    Called by :func:`walk_chunks` per window, while the chunks' first pages are mapped
+    anyway. The template tables are read at once (numpy gathers: a Python loop over them
+    cost ~30 µs per chunk, 5 % of a filtered load), templates are told apart by GUID and
+    size, and a template is compiled by our reader once per process. A chunk with an empty
+    table (exported logs have them) is searched for inline template definitions. Not a
+    boundary against a crafted file (a template can hide from the table, or share a benign
+    one's GUID and size): the bundle's retry of a dead worker is; see docs/performance.md."""
+    cos_l = [co for co, free in chunks
+             if not (co - HEADER_SIZE) % CHUNK_SIZE and co + CHUNK_SIZE <= size
+             and _RECORDS_START < free <= CHUNK_SIZE]
+    if not cos_l:
+        return set()
     out: set[int] = set()
-    for ch in walk.chunks:
-        co = ch.offset
-        if (co - HEADER_SIZE) % CHUNK_SIZE or co + CHUNK_SIZE > size \
-                or not _RECORDS_START < ch.free <= CHUNK_SIZE:
-            continue
-        heads = [t for t in struct.unpack_from("<32I", buf, co + 0x180) if t]
-        toffs: set[int] = set()
-        if heads:
-            for t in heads:
-                while _RECORDS_START <= t < CHUNK_SIZE - 24 and t not in toffs:
-                    toffs.add(t)
-                    t = _U32.unpack_from(buf, co + t)[0]
-        else:
-            end = co + ch.free
-            q = buf.find(b"\x0c\x01", co + _RECORDS_START, end)
-            n = 0
-            while q != -1 and n < 4096:
-                t = _U32.unpack_from(buf, q + 6)[0]
-                if _RECORDS_START <= t < CHUNK_SIZE - 28 and t not in toffs \
-                        and buf[co + t + 24:co + t + 28] == b"\x0f\x01\x01\x00":
-                    toffs.add(t)
-                n += 1
-                q = buf.find(b"\x0c\x01", q + 2, end)
-        pc = None
-        for t in toffs:
-            tsize = _U32.unpack_from(buf, co + t + 20)[0]
-            if t + 24 + tsize > CHUNK_SIZE:
-                continue
-            with memoryview(buf) as mv:
-                key = (tsize, zlib.crc32(mv[co + t + 24:co + t + 24 + tsize]))
-            r = _RISKY.get(key)
-            if r is None:
-                pc = pc or _PyChunk(buf, co)
-                try:
-                    refs = _shape(pc._compile(t))[1]
-                    r = bool(refs) and max(refs.values()) > 1
-                except Exception:       # not a template our reader reads: the Rust one may
-                    r = False
-                if len(_RISKY) < 4096:
-                    _RISKY[key] = r
-            if r:
+    a = np.frombuffer(buf, dtype=np.uint8)
+    four = np.arange(4)
+    try:
+        def u32(at):                         # little-endian u32s at any offsets
+            return a[at[:, None] + four].view("<u4").ravel().astype(np.int64)
+        cos = np.array(cos_l, dtype=np.int64)
+        tab = a[(cos[:, None] + np.arange(0x180, 0x200)).ravel()].view("<u4") \
+            .reshape(len(cos), 32).astype(np.int64)
+        for k in np.flatnonzero(~tab.any(axis=1)):
+            co = int(cos[k])
+            if _risky_inline(buf, co, dict(chunks)[co]):
                 out.add(co)
+        flat = tab.ravel()
+        nz = flat != 0
+        ci = np.repeat(np.arange(len(cos)), 32)[nz]
+        t = flat[nz]
+        pairs = []
+        for _ in range(64):                  # the chains (a loop in one is cut off)
+            ok = (t >= _RECORDS_START) & (t < CHUNK_SIZE - 24)
+            ci, t = ci[ok], t[ok]
+            if not len(t):
                 break
-    return out
+            pairs.append(ci * CHUNK_SIZE + t)
+            t = u32(cos[ci] + t)
+        if not pairs:
+            return out
+        pt = _unique_sorted(np.concatenate(pairs))
+        ci, t = pt // CHUNK_SIZE, pt % CHUNK_SIZE
+        at = cos[ci] + t
+        tsize = u32(at + 20)
+        ok = t + 24 + tsize <= CHUNK_SIZE
+        ci, t, at, tsize = ci[ok], t[ok], at[ok], tsize[ok]
+        if not len(t):
+            return out
+        g = a[at[:, None] + np.arange(4, 20)].view("<u8").astype(np.uint64)   # the GUID
+        key = (g[:, 0] * np.uint64(0x9E3779B97F4A7C15)) ^ g[:, 1] \
+            ^ (tsize.astype(np.uint64) << np.uint64(40))
+        order = np.argsort(key, kind="stable")
+        ks = key[order]
+        starts = np.flatnonzero(np.concatenate(([True], ks[1:] != ks[:-1])))
+        bounds = np.append(starts, len(ks))
+        for u in range(len(starts)):
+            k0 = int(ks[starts[u]])
+            r = _RISKY.get(k0)
+            if r is None:
+                f = order[starts[u]]
+                r = _template_risky(buf, int(cos[ci[f]]), int(t[f]))
+                if len(_RISKY) < 4096:
+                    _RISKY[k0] = r
+            if r:
+                out.update(int(x) for x in cos[ci[order[bounds[u]:bounds[u + 1]]]])
+        return out
+    finally:
+        del a
+
+
+def _template_risky(buf, co: int, toff: int) -> bool:
+    try:
+        refs = _shape(_PyChunk(buf, co)._compile(toff))[1]
+    except Exception:           # not a template our reader reads: the Rust one may
+        return False
+    return bool(refs) and max(refs.values()) > 1
+
+
+def _risky_inline(buf, co: int, free: int) -> bool:
+    """:func:`_risky_chunks` for a chunk with an empty template table: the templates
+    defined (or referenced) by its ``0x0C 0x01`` tokens, by CRC of their body."""
+    end = co + free
+    toffs: set[int] = set()
+    q = buf.find(b"\x0c\x01", co + _RECORDS_START, end)
+    n = 0
+    while q != -1 and n < 4096:
+        t = _U32.unpack_from(buf, q + 6)[0]
+        if _RECORDS_START <= t < CHUNK_SIZE - 28 and t not in toffs \
+                and buf[co + t + 24:co + t + 28] == b"\x0f\x01\x01\x00":
+            toffs.add(t)
+        n += 1
+        q = buf.find(b"\x0c\x01", q + 2, end)
+    for t in toffs:
+        tsize = _U32.unpack_from(buf, co + t + 20)[0]
+        if t + 24 + tsize > CHUNK_SIZE:
+            continue
+        with memoryview(buf) as mv:
+            key = (tsize, zlib.crc32(mv[co + t + 24:co + t + 24 + tsize]))
+        r = _RISKY.get(key)
+        if r is None:
+            r = _template_risky(buf, co, t)
+            if len(_RISKY) < 4096:
+                _RISKY[key] = r
+        if r:
+            return True
+    return False
 
 
 class _ShareView(io.RawIOBase):
