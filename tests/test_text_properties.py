@@ -11,12 +11,12 @@ from pathlib import Path
 import pandas as pd
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from parsers import netstat, qwinsta, systeminfo, tasklist, textlog
+from parsers import netstat, powercfg, qwinsta, systeminfo, tasklist, textlog
 from parsers.base import TIMELINE_COLUMNS, ParserError, ParseResult
 from parsers.text import decode
 
 FIX = Path(__file__).parent / "fixtures" / "text"
-MODULES = (netstat, tasklist, qwinsta, systeminfo, textlog)
+MODULES = (netstat, tasklist, qwinsta, systeminfo, powercfg, textlog)
 FIXTURES = sorted(p for p in FIX.iterdir() if p.suffix in (".txt", ".csv", ".log"))
 SETTINGS = settings(max_examples=30, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
