@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import orjson
 
-from _detector_kit import (cfg, ev, ids, inventory, proc, row, run, sock, sysinfo, winsta)
+from _detector_kit import (T0, cfg, ev, ids, inventory, proc, row, run, sock, sysinfo, winsta)
 from analyzer.detectors import INPUTS, NotEvaluated, Passed
 
 # ----------------------------------------------------------------------------- configuration
@@ -1242,9 +1242,79 @@ def test_host_sleeps_on_2003_is_not_read_from_an_event_log_without_sleep_events(
     the check whatever the server did (found by review)."""
     w2003 = sysinfo("Microsoft(R) Windows(R) Server 2003, Standard Edition", "5.2.3790")
     ne = run("host-sleeps", [w2003, ev(0, "eventlog", BOOT, kind="evt")])
-    # nothing rdpdoctor reads tells: no request the customer could answer, a manual check
-    assert isinstance(ne, NotEvaluated) and ne.missing == [] and "powercfg" in ne.note
+    # its power scheme tells: `powercfg /query` is asked for like any other input
+    assert isinstance(ne, NotEvaluated) and ne.missing == [INPUTS["powercfg"]]
+    assert "2003 logs no sleep" in ne.note
     assert run("host-sleeps", [ev(0, "eventlog", BOOT)]) == []          # version unknown
+
+
+W2003 = ("Microsoft(R) Windows(R) Server 2003, Standard Edition", "5.2.3790")
+W2019 = ("Microsoft Windows Server 2019 Standard", "10.0.17763")
+
+
+def power(setting, ac, dc=0, *, fmt="query", scheme="Balanced", line=11, active=None, **extra):
+    guid = "381b4222-f694-41f0-9685-ff5bb260df2e" if fmt == "query" else None
+    return row("powercfg", "powercfg:setting", line=line, data={
+        "format": fmt, "scheme": scheme, "scheme_guid": guid, "active": active,
+        "setting": setting, "unit": "seconds", "ac": ac, "dc": dc, **extra})
+
+
+def test_host_sleeps_on_2003_reads_the_power_scheme():
+    w2003 = sysinfo(*W2003)
+    rows = [w2003, ev(0, "eventlog", BOOT, kind="evt"),
+            power("standby", 1800, 300, fmt="query-2003", scheme="Home/Office Desk", line=11,
+                  ac_original="After 30 mins"),
+            power("hibernate", 0, 1200, fmt="query-2003", scheme="Home/Office Desk", line=13)]
+    out = run("host-sleeps", rows)
+    assert len(out) == 1 and out[0].severity == "warning"
+    f = out[0]
+    assert "'Home/Office Desk' puts the server to sleep after 30 min" in f.summary
+    assert "hibernate" not in f.summary
+    assert [e.locator for e in f.evidence] == ["line 11", "line 13"]
+    assert '`powercfg /change "Home/Office Desk" /standby-timeout-ac 0`' in f.remedy
+    assert "/hibernate-timeout-ac" not in f.remedy and "High performance" not in f.remedy
+    # Never on AC (whatever DC says): checked, fine, and said
+    rows[2] = power("standby", 0, 300, fmt="query-2003", scheme="Always On", line=11)
+    rows[3] = power("hibernate", 0, 0, fmt="query-2003", scheme="Always On", line=13)
+    ok = run("host-sleeps", rows)
+    assert isinstance(ok, Passed) and "'Always On' neither sleeps nor hibernates" in ok.note
+    # values not understood (a language not known): still a question for the customer
+    rows[2] = power("standby", None, None, fmt="query-2003", line=11)
+    rows[3] = power("hibernate", None, None, fmt="query-2003", line=13)
+    assert isinstance(run("host-sleeps", rows), NotEvaluated)
+
+
+def test_host_sleeps_on_2019_without_sleep_events_reads_powercfg():
+    rows = [sysinfo(*W2019), ev(0, "eventlog", BOOT),
+            power("standby", 0, 900, line=28), power("hibernate", 3600, 0, line=44)]
+    f = run("host-sleeps", rows)[0]
+    assert "'Balanced' puts the server to hibernate after 60 min" in f.summary
+    assert "`powercfg /change hibernate-timeout-ac 0`" in f.remedy
+    assert "`powercfg /hibernate off`" in f.remedy and '"Balanced"' not in f.remedy
+    # the active scheme (powercfg /list's *) is the one judged, not the first shown
+    rows = [sysinfo(*W2019), power("hibernate", 3600, 0, line=5, active=False),
+            power("standby", 0, 0, scheme="High performance", line=30, active=True),
+            power("hibernate", 0, 0, scheme="High performance", line=38, active=True)]
+    ok = run("host-sleeps", rows)
+    assert isinstance(ok, Passed) and "High performance" in ok.note
+    # no System log, but powercfg: evaluated all the same
+    assert isinstance(run("host-sleeps", [power("standby", 0), power("hibernate", 0)]), Passed)
+
+
+def test_host_sleeps_timeouts_that_cannot_act_pass_with_a_note():
+    states = row("powercfg", "powercfg:sleep-states", line=70, data={
+        "available": ["S1"], "unavailable": ["S3", "hibernate"], "hibernate": False,
+        "standby": True})
+    rows = [sysinfo(*W2019), power("standby", 0), power("hibernate", 3600, line=44), states]
+    ok = run("host-sleeps", rows)
+    assert isinstance(ok, Passed) and "no hibernation available" in ok.note
+
+
+def test_host_sleeps_events_carry_the_scheme_that_lets_it_sleep():
+    rows = [ev(0, "kp", 42), ev(120, "pt", 1, data={"SleepTime": str(T0), "WakeTime": str(T0)}),
+            power("standby", 1800, line=28), power("hibernate", 0, line=44)]
+    f = run("host-sleeps", rows)[0]
+    assert "slept" in f.summary and "line 28" in [e.locator for e in f.evidence]
 
 
 def test_with_one_rcm_log_the_other_is_asked_for():

@@ -55,6 +55,7 @@ INPUTS: dict[str, str] = {
     "tcpip-reg": ("registry export of HKLM\\SYSTEM\\CurrentControlSet\\Services\\Tcpip\\"
                   "Parameters"),
     "lsa-reg": "registry export of HKLM\\SYSTEM\\CurrentControlSet\\Control\\Lsa",
+    "powercfg": "`powercfg /query` output",
 }
 
 #: ... on Windows Server 2003, whose gpresult writes neither XML nor HTML
@@ -209,7 +210,9 @@ FIXES: dict[str, str] = {
     "user-not-authorized": "Add the user to Remote Desktop Users and make sure \"Allow log on "
                            "through Remote Desktop Services\" includes that group and \"Deny…\" "
                            "does not list the user.",
-    "host-sleeps": "Turn sleep and hibernation off (powercfg /hibernate off, High performance plan).",
+    "host-sleeps": "Turn sleep and hibernation off (powercfg /change standby-timeout-ac 0, "
+                   "powercfg /hibernate off; on 2003 powercfg /change \"<scheme>\" "
+                   "/standby-timeout-ac 0).",
     "port-conflict": "Stop or move the program holding the RDP port, restart Remote Desktop "
                      "Services, check netstat -ano / tasklist /svc again.",
     "port-nondefault": "Tell clients to dial host:port and open the port in the firewall, or set "
@@ -484,7 +487,7 @@ class Context:
 
     def _has(self, name: str) -> bool:
         kinds, chans, srcs, _ = self._facts()
-        if name in ("netstat", "tasklist", "qwinsta", "gpresult", "systeminfo"):
+        if name in ("netstat", "tasklist", "qwinsta", "gpresult", "systeminfo", "powercfg"):
             if name == "tasklist" and "netstat" in kinds:
                 # netstat -b owner lines are as good as tasklist /svc for the PID join
                 sock = self.etype("net:socket")

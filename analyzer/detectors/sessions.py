@@ -15,7 +15,7 @@ from .. import knowledge
 from .. import timeline as tl
 from ..safetext import code
 from . import (GPRESULT_2003, INPUTS, RDU_MEMBERS, USER_RIGHTS_EXPORT, Context, NotEvaluated,
-               detector)
+               Passed, detector)
 from .configuration import UNLIMITED, _gp_step, _int
 from .listener import _cut, _latest_source
 
@@ -462,29 +462,142 @@ def user_not_authorized(ctx: Context):
                         severity=None if severity == "error" else severity)]
 
 
-#: what shows sleep settings on 2003 (no event tells)
-POWERCFG_2003 = "`powercfg /query`: standby and hibernate timeouts never"
+def _minutes(seconds: int) -> str:
+    return f"{seconds // 60} min" if seconds % 60 == 0 else f"{seconds} s"
+
+
+def power_scheme(ctx: Context) -> dict | None:
+    """What the bundle's ``powercfg`` output says of the active power scheme: ``scheme``,
+    ``format`` (``query-2003`` | ``query``), ``rows`` (setting → timeline row), ``values``
+    (setting → row data), ``states`` (``/a``'s data or None) and ``states_row``. None when
+    no powercfg setting of sleep or hibernation is in the bundle.
+
+    The scheme: the one ``/list`` or ``/getactivescheme`` marks active; else the first one
+    shown (``powercfg /query`` without an argument shows the active scheme)."""
+    rows = ctx.etype("powercfg:setting")
+    if not len(rows):
+        return None
+    import orjson
+
+    recs = []
+    for (_, r), d in zip(rows.iterrows(), rows["data"]):
+        try:
+            data = orjson.loads(d) if isinstance(d, str) else {}
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(data, dict) and data.get("setting") in ("standby", "hibernate"):
+            recs.append((r, data))
+    if not recs:
+        return None
+    key = lambda d: (d.get("scheme_guid") or "", d.get("scheme") or "")  # noqa: E731
+    active = [k for k in dict.fromkeys(key(d) for _, d in recs if d.get("active") is True)]
+    chosen = active[0] if active else key(recs[0][1])
+    out: dict = {"rows": {}, "values": {}, "states": None, "states_row": None}
+    for r, d in recs:
+        if key(d) == chosen:
+            out["rows"].setdefault(d["setting"], r)
+            out["values"].setdefault(d["setting"], d)
+    first = next(iter(out["values"].values()))
+    out["scheme"] = first.get("scheme") or first.get("scheme_guid") or "?"
+    out["format"] = first.get("format")
+    st = ctx.etype("powercfg:sleep-states")
+    if len(st):
+        try:
+            out["states"] = orjson.loads(st["data"].iloc[-1])
+            out["states_row"] = st.iloc[-1]
+        except (orjson.JSONDecodeError, TypeError):
+            pass
+    return out
+
+
+def _power_verdict(ctx: Context, pw: dict) -> tuple[list[tuple[str, int]], list[str], bool]:
+    """(settings that put the server to sleep on AC power as (what, seconds), notes on
+    timeouts that cannot act, whether any AC value was read)."""
+    states = pw["states"] or {}
+    can = {"standby": states.get("standby"), "hibernate": states.get("hibernate")}
+    sleeping, notes, known = [], [], False
+    for setting, what in (("standby", "sleep"), ("hibernate", "hibernate")):
+        d = pw["values"].get(setting)
+        if d is None or d.get("ac") is None:
+            continue
+        known = True
+        if d["ac"] > 0:
+            if can[setting] is False:
+                notes.append(f"{what} after {_minutes(d['ac'])} is set, but powercfg /a shows "
+                             f"no {'standby state' if setting == 'standby' else 'hibernation'} "
+                             "available")
+            else:
+                sleeping.append((what, d["ac"]))
+    return sleeping, notes, known
+
+
+def _power_steps(ctx: Context, pw: dict, sleeping: list[tuple[str, int]]) -> list[str]:
+    """The fix for the scheme and Windows version: 2003's powercfg changes a named scheme
+    (KB324347: ``/change "<scheme>" /standby-timeout-ac 0``); 2008 and later change the
+    active plan (``/change standby-timeout-ac 0``)."""
+    whats = {w for w, _ in sleeping}
+    if pw["format"] == "query-2003" or ctx.os() == "2003":
+        name = str(pw["scheme"]).replace('"', "")
+        cmds = ([f'`powercfg /change "{name}" /standby-timeout-ac 0`'] if "sleep" in whats else []) \
+            + ([f'`powercfg /change "{name}" /hibernate-timeout-ac 0`', "`powercfg /hibernate off`"]
+               if "hibernate" in whats else [])
+        return [f"Turn standby and hibernation off for the power scheme \"{name}\": "
+                + ", ".join(cmds) + " (or Control Panel > Power Options > \"Always On\").",
+                f"Check with `powercfg /query \"{name}\"`: System standby (AC) and System "
+                "hibernates (AC) must say Never."]
+    cmds = (["`powercfg /change standby-timeout-ac 0`"] if "sleep" in whats else []) \
+        + (["`powercfg /change hibernate-timeout-ac 0`", "`powercfg /hibernate off`"]
+           if "hibernate" in whats else [])
+    return ["Turn sleep and hibernation off in the active power plan: " + ", ".join(cmds)
+            + " (or use the High performance plan with sleep set to Never).",
+            "Check with `powercfg /q SCHEME_CURRENT SUB_SLEEP`: the current AC index of "
+            "Sleep after and Hibernate after must be 0x00000000."]
+
+
+def _power_evidence(ctx: Context, pw: dict, settings=("standby", "hibernate")) -> list:
+    rows = [pw["rows"][k] for k in settings if k in pw["rows"]]
+    if pw["states_row"] is not None:
+        rows.append(pw["states_row"])
+    return ctx.evidence(pd.DataFrame(rows)) if rows else []
 
 
 @detector(id="host-sleeps", severity="warning", title="The server goes to sleep",
-          inputs=("system",), references=("KB2477023",))
+          inputs=("system", "powercfg"), references=("KB2477023", "KB324347"))
 def host_sleeps(ctx: Context):
     """The server enters sleep or hibernation, and nobody can connect while it sleeps.
 
     Kernel-Power 42 (entering sleep) and Power-Troubleshooter 1 (returned from a low-power
     state) give the intervals the server was asleep; RDP failures around those intervals are
-    explained by sleep. A server must have sleep and hibernation turned off. References:
-    KB2477023 part 1.
+    explained by sleep. Without such events — always on Windows Server 2003, which logs none —
+    ``powercfg /query`` output says whether the active power scheme puts the server to sleep
+    or into hibernation on AC power. A server must have sleep and hibernation turned off.
+    References: KB2477023 part 1; KB324347 (Powercfg.exe on Windows Server 2003).
     """
     sleeps = ctx.etype("power:sleep")
     wakes = ctx.etype("power:wake")
+    pw = power_scheme(ctx)
     if not len(sleeps) and not len(wakes):
+        if pw is not None:
+            sleeping, notes, known = _power_verdict(ctx, pw)
+            if sleeping:
+                parts = [f"to {'sleep' if w == 'sleep' else 'hibernate'} after {_minutes(v)}"
+                         for w, v in sleeping]
+                return [ctx.finding(
+                    f"the active power scheme '{pw['scheme']}' puts the server "
+                    + " and ".join(parts) + " of idle time on AC power (powercfg)",
+                    _power_evidence(ctx, pw), _power_steps(ctx, pw, sleeping),
+                    details={"scheme": pw["scheme"],
+                             "ac_seconds": {w: v for w, v in sleeping}})]
+            if known:
+                extra = f"; {'; '.join(notes)}" if notes else ""
+                return Passed(f"the power scheme '{pw['scheme']}' neither sleeps nor "
+                              f"hibernates on AC power (powercfg){extra}")
         if ctx.os() == "2003" or (ctx.nt_version() or 6.0) < 6.0:
             # Kernel-Power and Power-Troubleshooter exist from 2008 on: a 2003 System log
-            # shows no sleep, whatever the server does (found by review)
-            # nothing rdpdoctor reads can tell: no request, a note for a manual check
-            return NotEvaluated([], note="Windows Server 2003 logs no sleep or wake event: "
-                                "check its power scheme by hand (" + POWERCFG_2003 + ")")
+            # shows no sleep, whatever the server does (found by review): its power scheme
+            # (powercfg /query) tells
+            return ctx.not_evaluated("powercfg", note="Windows Server 2003 logs no sleep or "
+                                     "wake event: its power scheme tells whether it sleeps")
         return [] if ctx.has("system") else ctx.not_evaluated("system")
     intervals = []
     wake_times = sorted(t for t in wakes["time"].dropna())
@@ -516,6 +629,8 @@ def host_sleeps(ctx: Context):
     more = f" (+{len(intervals) - 5} more)" if len(intervals) > 5 else ""
     fail_txt = f"; {n_inside} RDP failure event(s) around these intervals" if n_inside else ""
     ev = ctx.evidence(pd.concat([sleeps, wakes]).sort_values("time"))
+    if pw is not None and _power_verdict(ctx, pw)[0]:
+        ev += _power_evidence(ctx, pw)          # the scheme that lets it sleep
     steps = (["Turn sleep and hibernation off: Control Panel > Power Options > \"Always On\", "
               "`powercfg /hibernate off`."] if ctx.os() == "2003" else
              ["Use the High performance power plan and turn sleep off: `powercfg /change "
