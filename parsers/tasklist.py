@@ -482,6 +482,11 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
             while j < n and not (_table_header(lines, j)
                                  or (j + 1 < n and _table_header(lines, j + 1))):
                 j += 1
+            if j == i:
+                # the quoted line heads the table whose ruler follows: no CSV block (the loop
+                # stood on this line for ever — found by the property tests)
+                i += 1
+                continue
             block = [x if _CSV_LINE.match(x) else "" for x in lines[i:j]]
             recs = _csv_rows(block, 0)
             for k in range(i, j):

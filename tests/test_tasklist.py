@@ -386,3 +386,14 @@ def test_thousands_of_digits_are_no_pid_and_no_crash():
     res = tasklist.parse_text(f"\r\nImage Name:   svchost.exe\r\nPID:          {big}\r\n"
                               "Services:     TermService\r\n", "t.txt")
     assert not len(res.frame) and res.warnings
+
+
+def test_a_quoted_line_right_above_a_ruler_does_not_hang(tmp_path):
+    """A CSV-looking line directly above a table's ``=`` ruler made an empty CSV block and the
+    parser stood on that line for ever (found by the property tests with a gbk line soup)."""
+    text = '"svchost.exe","1668","TermService"\r\n========================= ======== ====\r\n' \
+           '\r\nPID:   99999999999999999999'
+    p = tmp_path / "t.txt"
+    p.write_bytes(text.encode("gbk"))
+    res = tasklist.parse(p)                     # (returned at all: it hung before)
+    assert res.parser == "tasklist" and res.records <= 1
