@@ -165,7 +165,9 @@ ROOT_CAUSES: tuple[tuple[str, str], ...] = (
     ("certificate-corruption", "license-issue-failed"),
     ("certificate-corruption", "licensing-grace-expired"),
     ("certificate-corruption", "license-server-unreachable"),
-    ("certificate-corruption", "tls-certificate-problem"),
+    # (not tls-certificate-problem: the proprietary certificate signs the RDP security layer
+    # and licensing, the TLS one is a machine-store certificate; deleting the first's values
+    # does nothing for the second)
     ("licensing-grace-expired", "license-issue-failed"),
     ("license-server-unreachable", "license-issue-failed"),
     ("connection-limit-reached", "connection-limit-policy"),
