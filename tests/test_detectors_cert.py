@@ -41,3 +41,35 @@ def test_certificate_corruption_does_not_explain_the_tls_certificate_problem():
     assert {"certificate-corruption", "tls-certificate-problem"} <= set(fs)
     assert fs["tls-certificate-problem"].explained_by is None
     assert "tls-certificate-problem" not in fs["certificate-corruption"].explains
+
+
+# ----------------------------------------------------------------------------- item 6
+
+X224 = {"param1": "\\Device\\Termdd", "param2": "X.224"}
+
+
+def _corruption(si, kind="evtx"):
+    return [si, ev(0, "termdd", 50, kind=kind, data=X224), ev(1, "termservice", 1004, kind=kind),
+            ev(30, "termdd", 50, kind=kind, data=X224)]
+
+
+def test_certificate_corruption_remedy_on_2008_and_later_deletes_four_values_and_restarts():
+    """2008+: Microsoft deletes Certificate, X509 Certificate, X509 Certificate ID and
+    X509 Certificate2 under Terminal Server\\RCM and restarts the RDSH server; the remedy
+    deleted three and offered a service restart (found by review, item 6)."""
+    for si in (S2008R2, S2016):
+        r = run("certificate-corruption", _corruption(si))[0].remedy
+        assert "`Certificate`, `X509 Certificate`, `X509 Certificate ID` and `X509 Certificate2` " \
+               "under HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\\RCM" in r
+        assert "Restart the server" in r and "Restart the Remote Desktop Services service" not in r
+        assert "Telephone" not in r
+
+
+def test_certificate_corruption_remedy_on_2003_reactivates_by_telephone():
+    """KB2477023: 2003 deletes three values under TermService\\Parameters, restarts the server
+    and reactivates the license server by the Telephone connection method."""
+    r = run("certificate-corruption", _corruption(S2003, "evt"))[0].remedy
+    assert "`Certificate`, `X509 Certificate` and `X509 Certificate ID` under " \
+           "HKLM\\SYSTEM\\CurrentControlSet\\Services\\TermService\\Parameters" in r
+    assert "X509 Certificate2" not in r
+    assert "Restart the server" in r and "Telephone" in r

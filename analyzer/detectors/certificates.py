@@ -36,6 +36,31 @@ def cert_key(ctx: Context) -> str:
     return "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\\RCM"
 
 
+def _corruption_steps(ctx: Context, key: str) -> list[str]:
+    """What Microsoft says to do, per Windows version. 2003 (KB2477023 "You may have a
+    certificate corruption"): delete three values under TermService\\Parameters, restart the
+    server, reactivate the license server by the Telephone connection method. 2008 and later
+    (MicrosoftDocs windowsserverdocs, troubleshoot/rdp-error-no-licenses-available.md,
+    "Refresh the X509 Certificate registry keys"): delete four values under Terminal
+    Server\\RCM — ``X509 Certificate2`` as well — and restart the RDSH server."""
+    legacy = ctx.os() == "2003"
+    names = CERT_VALUES[:3] if legacy else CERT_VALUES
+    vals = ", ".join(f"`{v}`" for v in names[:-1]) + f" and `{names[-1]}`"
+    steps = [f"Back up the key: `reg export \"{key}\" termcert-backup.reg`.",
+             f"Delete the values {vals} under {key} (leave the key itself)."]
+    if legacy:
+        return steps + [
+            "Restart the server (Terminal Services regenerates the certificate at start).",
+            "Reactivate the Terminal Server License Server by the Telephone connection method "
+            "of the Licensing Wizard (licmgr.exe: server Properties > connection method "
+            "Telephone, then Advanced > Reactivate Server)."]
+    return steps + [
+        "Restart the server (restarting the Remote Desktop Services service is not enough; "
+        "the certificate is regenerated when the server starts).",
+        "Reactivate the RD license server if licensing still fails (RD Licensing Manager, "
+        "licmgr.exe > right-click the server > Advanced > Reactivate Server)."]
+
+
 @detector(id="certificate-corruption", severity="critical",
           title="The Terminal Server certificate is corrupted",
           inputs=("system", "reg"), references=("KB2477023", "KB329896", "KB2477176"))
@@ -47,9 +72,11 @@ def certificate_corruption(ctx: Context):
     1004 / 1008 (printed 1088 in the article) / 1010 or TermServLicensing 28, repeatedly
     (at least two TermDD 50: one is a scanner's probe): the security
     layer cannot use the certificate that also signs licenses. Fix: back up and delete the
-    ``Certificate``, ``X509 Certificate`` and ``X509 Certificate ID`` values (under
-    TermService\\Parameters on 2003, Terminal Server\\RCM on 2008+), reboot so they are
-    regenerated, and reactivate licensing. References: KB2477023 part 4, KB329896, KB2477176.
+    ``Certificate``, ``X509 Certificate`` and ``X509 Certificate ID`` values under
+    TermService\\Parameters on 2003 — and ``X509 Certificate2`` too under Terminal
+    Server\\RCM on 2008+ —, restart the server so they are regenerated, and reactivate
+    licensing (on 2003 by the Telephone method). References: KB2477023 part 4, KB329896,
+    KB2477176.
     """
     if not ctx.has("system"):           # TermDD 50 and the licensing events are System's
         return ctx.not_evaluated("system")
@@ -81,16 +108,7 @@ def certificate_corruption(ctx: Context):
     key = cert_key(ctx)
     present = ctx.setting("CertificateValues")
     ev = ctx.evidence(c50.head(6)) + ctx.evidence(cp.head(6)) + ctx.cfg_evidence(present)
-    vals = ", ".join(f"`{v}`" for v in CERT_VALUES[:3])
-    steps = [f"Back up the key: `reg export \"{key}\" termcert-backup.reg`.",
-             f"Delete the values {vals} under {key} (leave the key itself).",
-             ("Reboot the server (Terminal Services regenerates the certificate at start)."
-              if ctx.os() == "2003" else
-              "Restart the Remote Desktop Services service or reboot (the certificate is "
-              "regenerated)."),
-             ("Reactivate the Terminal Server License Server (licmgr.exe) if licensing was "
-              "activated on this server." if ctx.os() == "2003" else
-              "Reactivate / re-register licensing (RD Licensing Manager, licmgr.exe) if needed.")]
+    steps = _corruption_steps(ctx, key)
     return [ctx.finding(
         f"{len(c50)} TermDD 50 protocol error(s){comp_txt} together with licensing event(s) "
         f"{', '.join(map(str, ids))} between {when(c50['time'].min())} and "
