@@ -513,11 +513,15 @@ def test_certificate_corruption_2008_key():
 def test_tls_certificate_problem_fires_and_quiet():
     out = run("tls-certificate-problem", [ev(0, "schannel", 36870), ev(1, "rcm", 1057)])
     assert len(out) == 1 and "Schannel 36870" in out[0].summary
-    # cert created: fine — when the System log (Schannel's) is there to show no key error
-    assert run("tls-certificate-problem", [ev(0, "rcm", 1056), ev(1, "eventlog", 6005)]) == []
+    # cert created: fine — when the System log (Schannel's) and both RCM logs (where 2012+
+    # writes 1051-1059; the version is unknown here) are there to show no key error
+    assert run("tls-certificate-problem", [ev(0, "rcm", 1056), ev(0, "rcma", 1070),
+                                           ev(1, "eventlog", 6005)]) == []
     # the RCM log alone cannot show that Schannel reads the key (found by review)
     ne = run("tls-certificate-problem", [ev(0, "rcm", 1056)])
-    assert isinstance(ne, NotEvaluated) and ne.missing == ["System event log (.evtx/.evt)"]
+    # (and, the version unknown, the RCM Admin log where 2012+ writes 1051-1059)
+    assert isinstance(ne, NotEvaluated) and ne.missing == [
+        "System event log (.evtx/.evt)", "TerminalServices-RemoteConnectionManager Admin log (.evtx)"]
     assert out[0].severity == "error"
     # about to expire (RCM 1052) alone: it still works — a warning, not the root cause
     soon = run("tls-certificate-problem", [ev(0, "rcm", 1052)])

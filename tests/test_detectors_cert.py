@@ -73,3 +73,92 @@ def test_certificate_corruption_remedy_on_2003_reactivates_by_telephone():
            "HKLM\\SYSTEM\\CurrentControlSet\\Services\\TermService\\Parameters" in r
     assert "X509 Certificate2" not in r
     assert "Restart the server" in r and "Telephone" in r
+
+
+# ----------------------------------------------------------------------------- items 2, 3
+
+
+def _iis_key_errors(si):
+    """Schannel 36870 hourly on a session host whose users log on fine in between."""
+    rows = [si, ev(-60, "rcma", 1070)]            # (both RCM logs held)
+    rows += [ev(60 * i, "schannel", 36870) for i in range(5)]
+    rows += [ev(60 * i + 30, "rcm", 1149, ip="10.0.0.5") for i in range(5)]
+    return rows
+
+
+def test_schannel_alone_is_a_warning_that_it_may_not_be_rdps():
+    """Schannel's key errors are system-wide (IIS, LDAPS, SQL Server, WinRM, AD FS): five
+    36870 on a healthy 2022 session host, logons succeeding between them, were an *error*
+    with RDP remedies (found by review, item 2)."""
+    out = run("tls-certificate-problem", _iis_key_errors(S2016), cfg(("SecurityLayer", 2)))
+    assert len(out) == 1
+    f = out[0]
+    assert f.severity == "warning" and "maybe not RDP's" in f.title
+    assert "5 Schannel TLS server-credential error(s): Schannel 36870 ×5" in f.summary
+    assert "may belong to another service (IIS, LDAPS" in f.summary
+    assert "RDP logons succeeded after the first of them (5, last at" in f.summary
+    assert "`netsh http show sslcert`" in f.remedy and "certlm.msc" in f.remedy
+    assert f.details == {"schannel_tied_to_rdp": 0, "schannel_untied": 5}
+
+
+def test_schannel_beside_rdp_failing_is_rdps_error():
+    """An RDP connection no logon followed (RdpCoreTS 131), a TermDD 56 or an RCM
+    certificate event within minutes ties the Schannel error to RDP: error."""
+    conn = ev(0, "core", 131, ip="10.0.0.9",
+              data={"ConnType": "TCP", "ClientIP": "[10.0.0.9]:50200"})
+    for beside in ([conn], [ev(0.5, "termdd", 56, ip="10.0.0.9")], [ev(1, "rcma", 1057)]):
+        rows = [S2016, ev(-60, "rcma", 1070), ev(0.01, "schannel", 36870),
+                ev(300, "schannel", 36870)] + beside
+        f = run("tls-certificate-problem", rows)[0]
+        assert f.severity == "error"
+        assert f.title == "The RDP TLS certificate or its private key is unusable"
+        assert "the Schannel errors come with RDP failing within 5 min" in f.summary
+        assert "1 other Schannel error(s) without RDP failing beside them are left out" in f.summary
+        assert f.details["schannel_tied_to_rdp"] == 1
+    # a connection a logon from its address followed worked: no tie
+    rows = [S2016, ev(-60, "rcma", 1070), conn, ev(0.01, "schannel", 36870),
+            ev(0.5, "rcm", 1149, ip="10.0.0.9")]
+    assert run("tls-certificate-problem", rows)[0].severity == "warning"
+
+
+def test_system_log_alone_on_2012_plus_asks_for_the_rcm_logs():
+    """From 2012 on RCM 1051-1059 are only in the RCM logs: a System log without Schannel
+    errors passed the check (found by review, item 2)."""
+    ne = run("tls-certificate-problem", [S2016, ev(0, "eventlog", 6005)])
+    assert isinstance(ne, NotEvaluated)
+    assert ne.missing == [
+        "TerminalServices-RemoteConnectionManager Operational and Admin logs (.evtx)"]
+    assert "RemoteConnectionManager writes its certificate events" in ne.note
+    # 2008 R2 and 2003 write them to System: the System log is enough
+    assert run("tls-certificate-problem", [S2008R2, ev(0, "eventlog", 6005)]) == []
+    assert run("tls-certificate-problem", [S2003, ev(0, "eventlog", 6005, kind="evt")]) == []
+
+
+def _rdp_key_error(si, kind="evtx"):
+    return [si, ev(-60, "rcma", 1070), ev(0, "schannel", 36870, kind=kind),
+            ev(0.02, "termdd", 56, kind=kind, ip="10.0.0.9")]
+
+
+def test_tls_certificate_remedy_on_2003():
+    """2003: no certlm.msc, no self-signed "Remote Desktop" store (KB895433), TermService is
+    LocalSystem, no C:\\ProgramData; the certificate is chosen in tscc.msc (KB2477023 step 6)
+    (found by review, item 3)."""
+    f = run("tls-certificate-problem", _rdp_key_error(S2003, "evt"))[0]
+    assert f.severity == "error"
+    r = f.remedy
+    assert "tscc.msc > Connections > RDP-Tcp > Properties > General > Certificate" in r
+    assert "no self-signed fallback" in r and "LocalSystem" in r
+    assert "C:\\Documents and Settings\\All Users\\Application Data\\Microsoft\\Crypto\\RSA\\" \
+           "MachineKeys" in r
+    for wrong in ("certlm.msc", "NETWORK SERVICE", "ProgramData", "Remote Desktop (self-signed)"):
+        assert wrong not in r, wrong
+
+
+def test_tls_certificate_remedy_on_2008_r2_and_2016():
+    for si in (S2008, S2008R2):
+        r = run("tls-certificate-problem", _rdp_key_error(si))[0].remedy
+        assert "mmc > Add/Remove Snap-in > Certificates > Computer account" in r
+        assert "tsconfig.msc" in r and "NETWORK SERVICE" in r and "certlm.msc" not in r
+    r = run("tls-certificate-problem", _rdp_key_error(S2016))[0].remedy
+    assert "Open certlm.msc > Remote Desktop (self-signed)" in r and "tsconfig.msc" not in r
+    assert "NETWORK SERVICE" in r

@@ -233,7 +233,8 @@ def test_min_severity_reorders_a_consequence_freed_from_its_hidden_cause():
     (critical) stood after tls-certificate-problem (error) in JSON while the verdict named
     it first (found by review)."""
     from analyzer.report import common
-    rows = CONFLICT + [ev(0, "schannel", 36870)]
+    # (the key error beside a TermDD 56: RDP's — Schannel alone is only a warning now)
+    rows = CONFLICT + [ev(0, "schannel", 36870), ev(0.01, "termdd", 56, ip="192.0.2.7")]
     r = analyze_bundle(_bundle(rows), tuning=Tuning.from_dict(
         {"severity": {"port-conflict": "warning"}}))
     shown = r.filtered("error")

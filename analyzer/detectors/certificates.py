@@ -8,6 +8,7 @@ damaged the RDP security layer fails (TermDD 50, "X.224") at the same time as li
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from . import Context, detector, when
@@ -117,51 +118,256 @@ def certificate_corruption(ctx: Context):
         details={"termdd50": len(c50), "licensing_ids": ids, "key": key})]
 
 
+#: Schannel's TLS server-credential errors. System-wide: IIS, LDAPS, SQL Server, WinRM over
+#: HTTPS, AD FS raise them as well, and the message names no service (KNOWLEDGE E19, E22).
+SCHANNEL_KEY = ("tls:schannel:private-key", "tls:schannel:no-private-key",
+                "tls:schannel:credential-error")
+#: RemoteConnectionManager's own certificate events (R08-R10): RDP's by definition
+#: (2008/2008 R2 write them to System, also under the source TermService).
+RCM_CERT = ("rdp:rcm:cert:unusable", "rdp:rcm:cert:expiring", "rdp:rcm:cert:expired",
+            "rdp:rcm:cert:no-eku", "rdp:rcm:cert:private-key", "rdp:rcm:cert:self-signed-failed",
+            "rdp:rcm:cert:replace-failed", "rdp:rcm:cert:config-reset")
+#: RDP failing in its protocol / security phase: TermDD 56 / 50 (System), RdpCoreTS 139
+#: (security-layer error for a client) and 97 (protocol component error).
+RDP_FAILURES = ("sys:termdd:security-error", "sys:termdd:protocol-error",
+                "rdp:core:security-error", "rdp:core:protocol-error")
+#: RDP connection attempts: RdpCoreTS 131 (TCP), RCM 261 (listener received a connection),
+#: RCM 1158 (accepted a connection from an address).
+RDP_CONNECTS = ("rdp:core:connection-accepted", "rdp:rcm:connection-received",
+                "rdp:rcm:connection-accepted")
+#: How near (either side) RDP must fail for a Schannel error to be counted as RDP's: the
+#: TLS handshake fails within a second of the connection; minutes allow for clock skew
+#: between logs and for TermDD's disconnect.
+RDP_TIE = pd.Timedelta(minutes=5)
+#: How long after a connection a logon still says that connection worked.
+LOGON_AFTER = pd.Timedelta(minutes=5)
+
+
+def _failed_connections(ctx: Context) -> pd.DataFrame:
+    """RDP connection attempts no logon followed (RCM 1149, LSM 21/25, 4624 type 10 within
+    :data:`LOGON_AFTER`; from the same address when both rows carry one)."""
+    from .attacks import tcp_connections
+
+    conns = ctx.etype(*RDP_CONNECTS)
+    if not len(conns):
+        return conns
+    conns = tcp_connections(conns)            # (a UDP side channel is no new connection)
+    logons = ctx.etype("rdp:rcm:auth-success", "rdp:lsm:logon", "rdp:lsm:reconnect")
+    ok = ctx.etype("sec:logon:success")
+    if len(ok):
+        ok = ok[ok["data"].astype("string").str.contains(r'"LogonType":"?10\b', regex=True)
+                .fillna(False).to_numpy(dtype=bool)]
+    lg = pd.concat([logons[["time", "ip"]], ok[["time", "ip"]]])
+    lg = lg[lg["time"].notna()]
+    if not len(lg):
+        return conns
+    lt = lg["time"].to_numpy(dtype="datetime64[us]")
+    lip = lg["ip"].astype("string").fillna("").to_numpy()
+    link = np.timedelta64(int(LOGON_AFTER.total_seconds() * 1_000_000), "us")
+    failed = []
+    for t, ip in zip(conns["time"].to_numpy(dtype="datetime64[us]",
+                                            na_value=np.datetime64("NaT")),
+                     conns["ip"].astype("string").fillna("").to_numpy()):
+        if np.isnat(t):
+            failed.append(False)
+            continue
+        after = (lt >= t) & (lt <= t + link)
+        if ip and ip != "-":
+            after &= (lip == ip) | (lip == "") | (lip == "-")
+        failed.append(not after.any())
+    return conns[np.asarray(failed, dtype=bool)]
+
+
+def _short(provider: str) -> str:
+    """``RdpCoreTS`` / ``RCM`` / ``TermDD`` for a finding's text."""
+    low = provider.lower()
+    if low.endswith("rdpcorets"):
+        return "RdpCoreTS"
+    if low.endswith("remoteconnectionmanager"):
+        return "RCM"
+    return provider
+
+
+def _near(times: pd.Series, marks: pd.Series, window: pd.Timedelta) -> np.ndarray:
+    """For each of ``times``: whether one of ``marks`` lies within ``window`` of it."""
+    m = np.sort(marks.dropna().to_numpy(dtype="datetime64[us]"))
+    t = times.to_numpy(dtype="datetime64[us]", na_value=np.datetime64("NaT"))
+    if not len(m) or not len(t):
+        return np.zeros(len(t), dtype=bool)
+    w = np.timedelta64(int(window.total_seconds() * 1_000_000), "us")
+    lo = np.searchsorted(m, t - w, side="left")
+    hi = np.searchsorted(m, t + w, side="right")
+    return (hi > lo) & ~np.isnat(t)
+
+
+def _tls_steps(ctx: Context) -> list[str]:
+    """How to check and repair the RDP TLS certificate on this host's Windows version."""
+    nt = ctx.nt_version()
+    if ctx.os() == "2003":
+        # 2003 SP1's SSL layer: no self-signed fallback, "you must obtain a certificate"
+        # (KB895433); the certificate is chosen in tscc.msc > RDP-Tcp > General (KB2477023,
+        # step 6); TermService runs as LocalSystem (termsrv.dll 5.2 message table)
+        return ["Open tscc.msc > Connections > RDP-Tcp > Properties > General > Certificate "
+                "(Edit > View Certificate): it must not be expired, must say \"You have a "
+                "private key that corresponds to this certificate\", carry the Server "
+                "Authentication EKU and name this server. Windows Server 2003 has no "
+                "self-signed fallback: the SSL layer needs such a certificate in the "
+                "computer's Personal store (mmc > Certificates > Computer account).",
+                "Terminal Services runs as LocalSystem on 2003: SYSTEM must be able to read "
+                "the private key — check the permissions of C:\\Documents and Settings\\All "
+                "Users\\Application Data\\Microsoft\\Crypto\\RSA\\MachineKeys (SYSTEM and "
+                "Administrators: Full Control).",
+                "Until a valid certificate is installed, set Security layer to RDP Security "
+                "Layer on that tab: clients connect again, without server authentication."]
+    if nt is not None and nt < 6.2:
+        return ["Open mmc > Add/Remove Snap-in > Certificates > Computer account: the Remote "
+                "Desktop store holds the self-signed certificate, Personal a configured one. "
+                "The certificate selected in tsconfig.msc > RDP-Tcp > Properties > General > "
+                "Certificate must not be expired, must have a private key and the Server "
+                "Authentication EKU.",
+                "Give NETWORK SERVICE read access to its private key (right-click > All Tasks > "
+                "Manage Private Keys), or check the permissions of "
+                "C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys.",
+                "If the selected certificate is gone (SSLCertificateSHA1Hash names a missing "
+                "one), select another in tsconfig.msc > RDP-Tcp > General, or Default to fall "
+                "back to the self-signed certificate, then restart Remote Desktop Services."]
+    # certlm.msc came with Windows 8 / Server 2012; tsconfig.msc went with it
+    store = ("certlm.msc" if nt is not None else
+             "certlm.msc (2012 and later; on 2008/2008 R2 mmc > Certificates > Computer account)")
+    return [f"Open {store} > Remote Desktop (self-signed) or Personal (configured) and check the "
+            "RDP certificate: not expired, has a private key, Server Authentication EKU.",
+            "Give NETWORK SERVICE read access to its private key (All Tasks > Manage Private "
+            "Keys), or check C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys permissions.",
+            "If SSLCertificateSHA1Hash points to a missing certificate, delete the value to fall "
+            "back to the self-signed certificate, or set a valid thumbprint (`wmic /namespace:"
+            "\\\\root\\cimv2\\TerminalServices PATH Win32_TSGeneralSetting Set "
+            "SSLCertificateSHA1Hash=\"<thumbprint>\"`; in an RDS deployment Server Manager > "
+            "Remote Desktop Services > Deployment Properties > Certificates), then restart "
+            "Remote Desktop Services."]
+
+
+def _which_service_steps(ctx: Context) -> list[str]:
+    """How to tell whose TLS credential Schannel could not use."""
+    legacy = ctx.os() == "2003"
+    rdp = ("tscc.msc > RDP-Tcp > General > Certificate" if legacy else
+           "`wmic /namespace:\\\\root\\cimv2\\TerminalServices PATH Win32_TSGeneralSetting "
+           "get SSLCertificateSHA1Hash`")
+    iis = "`httpcfg query ssl` (Support Tools)" if legacy else "`netsh http show sslcert`"
+    return ["Schannel names no service: find whose certificate it is. Compare the RDP "
+            f"certificate ({rdp}) with the certificates of the other TLS services of this "
+            f"host — IIS / HTTP.sys ({iis}), LDAPS on a domain controller, SQL Server, WinRM "
+            "over HTTPS, AD FS — and check which of them has no usable private key.",
+            "Check whether RDP fails when these errors are logged: a client connecting then "
+            "gets a security error, and "
+            + ("TermDD 50/56 in the System log show the dropped connection at the same minute."
+               if legacy else
+               "TermDD 50/56 (System) or the RemoteConnectionManager / RdpCoreTS logs show "
+               "the failed connection at the same minute.")]
+
+
 @detector(id="tls-certificate-problem", severity="error",
           title="The RDP TLS certificate or its private key is unusable",
-          inputs=("system", "rcm-log", "reg"), references=("KB2477023", "Schannel 36870"))
+          inputs=("system", "rcm-log", "reg"),
+          references=("KB2477023", "KB895433", "Schannel 36870"))
 def tls_certificate_problem(ctx: Context):
     """The certificate the RDP listener uses for TLS cannot be used.
 
-    Schannel 36870 (fatal error accessing the private key), 36869 (no private key attached)
-    or 36871 (credential creation failed), or RemoteConnectionManager 1051–1059 (configured
-    certificate unusable, expired, no Server Authentication EKU, private key inaccessible,
-    self-signed certificate could not be created or replaced, certificate configuration
-    reset), or an SSL security layer whose configuration RCM had to auto-correct (1050).
-    TLS handshakes fail and clients report a security error. RCM 1052 alone (about to
-    expire) is a warning: the certificate still works. References: KB2477023 part 3,
-    Schannel 36870 (KNOWLEDGE.md E19, E22).
+    RemoteConnectionManager 1051–1059 (configured certificate unusable, expired, no Server
+    Authentication EKU, private key inaccessible, self-signed certificate could not be
+    created or replaced, certificate configuration reset), an SSL security layer whose
+    configuration RCM had to auto-correct (1050), or Schannel 36870 (fatal error accessing
+    the private key), 36869 (no private key attached) or 36871 (credential creation failed)
+    *with RDP failing beside it*: TermDD 50/56, RdpCoreTS 139/97, an RDP connection no logon
+    followed, or RCM's certificate events, within minutes. TLS handshakes fail and clients
+    report a security error. Schannel's errors are system-wide (IIS, LDAPS, SQL Server, WinRM
+    and AD FS raise them too) and name no service: alone they are a warning that some TLS
+    server credential of the host is unusable. RCM 1052 alone (about to expire) is a
+    warning: the certificate still works. References: KB2477023 part 3, KB895433 (2003: no
+    self-signed fallback), Schannel 36870 (KNOWLEDGE.md E19, E22).
     """
-    rows = ctx.etype("tls:schannel:private-key", "tls:schannel:no-private-key",
-                     "tls:schannel:credential-error", "rdp:rcm:cert:unusable",
-                     "rdp:rcm:cert:expiring", "rdp:rcm:cert:expired", "rdp:rcm:cert:no-eku",
-                     "rdp:rcm:cert:private-key", "rdp:rcm:cert:self-signed-failed",
-                     "rdp:rcm:cert:replace-failed", "rdp:rcm:cert:config-reset")
+    rcm = ctx.etype(*RCM_CERT)
     sl = ctx.setting("SecurityLayer")
     auto = ctx.etype("rdp:rcm:security-autocorrected")
     if sl is not None and str(sl.get("value")) == "2" and len(auto):
-        rows = pd.concat([rows, auto]).sort_values("time")
-    if not len(rows):
-        # Schannel writes to the System log only: without it nothing shows the key unreadable
-        return [] if ctx.has("system") else ctx.not_evaluated("system")
-    counts = rows.groupby(rows["provider"].astype(str) + " " + rows["event_id"].astype(str),
-                          observed=True).size().sort_values(ascending=False)
+        rcm = pd.concat([rcm, auto]).sort_values("time")
+    sch = ctx.etype(*SCHANNEL_KEY)
+    if not len(rcm) and not len(sch):
+        # Schannel writes to System; RCM's certificate events are System's on 2003-2008 R2
+        # but only in the RCM logs from 2012 on: a System log alone cannot show them absent
+        held, ask = ctx.rcm_events_held()
+        need = [n for n, ok in (("system", ctx.has("system")), (ask, held)) if not ok]
+        if need:
+            return ctx.not_evaluated(
+                *dict.fromkeys(need),
+                note=("" if "system" in need else
+                      "Schannel shows no key error in System; RemoteConnectionManager writes "
+                      "its certificate events (1051-1059) to its own logs on this version"))
+        return []
+    # RDP failing beside a Schannel error ties it to RDP — and so do RCM's own certificate
+    # events at the same time
+    failing = pd.concat([ctx.etype(*RDP_FAILURES), _failed_connections(ctx), rcm])
+    tied_mask = _near(sch["time"], failing["time"], RDP_TIE) if len(sch) else np.array([], bool)
+    tied = sch[tied_mask]
+    rows = pd.concat([rcm, tied]).sort_values("time") if len(tied) else rcm
+    if len(rows):
+        counts = rows.groupby(rows["provider"].astype(str) + " " + rows["event_id"].astype(str),
+                              observed=True).size().sort_values(ascending=False)
+        what = ", ".join(f"{k} ×{v}" for k, v in counts.items())
+        thumb = ctx.setting("SSLCertificateSHA1Hash")
+        why = []
+        if len(tied):
+            near = failing[_near(failing["time"], tied["time"], RDP_TIE)].sort_values("time")
+            kinds = sorted({f"{_short(p)} {int(e)}" for p, e in zip(near["provider"].astype(str),
+                                                              near["event_id"])
+                            if not pd.isna(e)})
+            why.append(f"the Schannel errors come with RDP failing within "
+                       f"{int(RDP_TIE.total_seconds() // 60)} min ({', '.join(kinds)})")
+            ev_rdp = ctx.evidence(near.head(4))
+        else:
+            ev_rdp = []
+        untied = len(sch) - len(tied)
+        if untied:
+            why.append(f"{untied} other Schannel error(s) without RDP failing beside them "
+                       "are left out")
+        ev = ctx.evidence(rows.tail(ctx.param("evidence_rows"))) + ev_rdp \
+            + ctx.cfg_evidence(thumb)
+        # RCM 1052 alone: the certificate is about to expire — it still works today
+        expiring_only = set(rows["event_type"].astype(str)) == {"rdp:rcm:cert:expiring"}
+        return [ctx.finding(f"{len(rows)} certificate/TLS error event(s): {what}"
+                            + ("; " + "; ".join(why) if why else "")
+                            + (" — the certificate still works until it expires"
+                               if expiring_only else ""),
+                            ev, _tls_steps(ctx), total=len(rows),
+                            severity="warning" if expiring_only else None,
+                            details={"schannel_tied_to_rdp": int(len(tied)),
+                                     "schannel_untied": int(untied)})]
+    # Schannel alone: some TLS server credential of this host is unusable — maybe not RDP's
+    counts = sch.groupby(sch["provider"].astype(str) + " " + sch["event_id"].astype(str),
+                         observed=True).size().sort_values(ascending=False)
     what = ", ".join(f"{k} ×{v}" for k, v in counts.items())
-    thumb = ctx.setting("SSLCertificateSHA1Hash")
-    ev = ctx.evidence(rows.tail(ctx.param("evidence_rows"))) + ctx.cfg_evidence(thumb)
-    steps = ["Open certlm.msc > Remote Desktop (self-signed) or Personal (configured) and check "
-             "the RDP certificate: not expired, has a private key, Server Authentication EKU.",
-             "Give NETWORK SERVICE read access to its private key (Manage Private Keys), or check "
-             "C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys permissions.",
-             "If SSLCertificateSHA1Hash points to a missing certificate, delete the value to fall "
-             "back to the self-signed certificate (or set a valid thumbprint), then restart "
-             "Remote Desktop Services."]
-    # RCM 1052 alone: the certificate is about to expire — it still works today
-    expiring_only = set(rows["event_type"].astype(str)) == {"rdp:rcm:cert:expiring"}
-    return [ctx.finding(f"{len(rows)} certificate/TLS error event(s): {what}"
-                        + (" — the certificate still works until it expires" if expiring_only
-                           else ""), ev, steps, total=len(rows),
-                        severity="warning" if expiring_only else None)]
+    notes = []
+    logons = ctx.etype("rdp:rcm:auth-success", "rdp:lsm:logon", "rdp:lsm:reconnect")
+    t0, t1 = sch["time"].min(), sch["time"].max()
+    if len(logons) and not pd.isna(t0):
+        later = logons[logons["time"] >= t0]
+        if len(later):
+            notes.append(f"RDP logons succeeded after the first of them ({len(later)}, last at "
+                         f"{when(later['time'].max())})")
+    if not (ctx.has("rcm-log") or ctx.has("rdpcorets-log")) and ctx.os() != "2003":
+        notes.append("the bundle holds no RemoteConnectionManager / RdpCoreTS log to show RDP "
+                     "connections at those times")
+    summary = (f"{len(sch)} Schannel TLS server-credential error(s): {what}, between "
+               f"{when(t0)} and {when(t1)}; nothing in the bundle shows RDP failing beside "
+               "them — the credential may belong to another service (IIS, LDAPS, SQL Server, "
+               "WinRM, AD FS)" + ("; " + "; ".join(notes) if notes else ""))
+    ev = ctx.evidence(sch.tail(ctx.param("evidence_rows"))) \
+        + ctx.cfg_evidence(ctx.setting("SSLCertificateSHA1Hash"))
+    steps = _which_service_steps(ctx) + [f"If it is RDP's: {s[0].lower()}{s[1:]}"
+                                         for s in _tls_steps(ctx)[:1]] + _tls_steps(ctx)[1:]
+    return [ctx.finding(summary, ev, steps, total=len(sch), severity="warning",
+                        title="A TLS server certificate on this host is unusable "
+                              "(maybe not RDP's)",
+                        details={"schannel_tied_to_rdp": 0, "schannel_untied": int(len(sch))})]
 
 
 def _licensing(ctx: Context, types: tuple[str, ...], what: str, steps: list[str]):
