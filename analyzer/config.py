@@ -94,6 +94,11 @@ CERT_KEYS = {(TERMSERVICE + r"\Parameters").casefold(): "TermService\\Parameters
              (TS + r"\RCM").casefold(): "Terminal Server\\RCM (2008+)"}
 CERT_VALUES = ("Certificate", "X509 Certificate", "X509 Certificate ID", "X509 Certificate2")
 
+#: On 2003 the license servers are the *subkeys* of this key, one named after each server
+#: (KB279561, referenced by KB301932 "License server discovery"); 2008 and later keep the
+#: list in its ``SpecifiedLicenseServers`` value instead.
+LICENSE_SERVERS_KEY = (TERMSERVICE + r"\Parameters\LicenseServers").casefold()
+
 #: Documented defaults (KNOWLEDGE.md §2.1, confidence V/P), used only when nothing says.
 DEFAULTS: dict[str, Any] = {
     "PortNumber": 3389, "fEnableWinStation": 1, "MaxInstanceCount": 0xFFFFFFFF,
@@ -279,6 +284,7 @@ def _registry_candidates(tl: pd.DataFrame, warnings: list | None = None) -> list
     out: list[tuple[str, Candidate]] = []
     unread: list[tuple[str, str, dict]] = []
     certs: dict[str, list[tuple[str, str, str, str]]] = {}
+    lic_keys: dict[str, dict[str, tuple[str, str]]] = {}     # host → subkey name → (src, loc)
     for i, (host, src, loc, d) in enumerate(zip(reg["host"], reg["source"], reg["locator"], data)):
         key = str(d.get("key") or normalize_key(d.get("key_original", ""))[1]).casefold()
         name = str(d.get("name", "")).casefold()
@@ -300,6 +306,16 @@ def _registry_candidates(tl: pd.DataFrame, warnings: list | None = None) -> list
                 continue        # the script deletes it again further down
         if key in CERT_KEYS and d.get("name") in CERT_VALUES:
             certs.setdefault(host, []).append((d["name"], CERT_KEYS[key], str(src), str(loc)))
+            continue
+        if key.startswith(LICENSE_SERVERS_KEY + "\\") and not inactive:
+            # a value inside LicenseServers\<server>: the subkey names a license server
+            # (in its case as written: key_original has as many components before it)
+            sub = key[len(LICENSE_SERVERS_KEY) + 1:].split("\\")[0]
+            orig = str(d.get("key_original") or "").strip("\\").split("\\")
+            at = LICENSE_SERVERS_KEY.count("\\") + 1
+            server = orig[at] if len(orig) > at and orig[at].casefold() == sub else sub
+            if sub:
+                lic_keys.setdefault(host, {}).setdefault(server, (str(src), str(loc)))
             continue
         hit = REGISTRY_MAP.get((key, name))
         if hit is None:
@@ -331,6 +347,15 @@ def _registry_candidates(tl: pd.DataFrame, warnings: list | None = None) -> list
             if (host.upper(), setting) not in given:
                 w["message"] += ", and nothing else in the bundle sets it: read as not set"
                 warnings.append(w)
+    named = {h.upper() for h, c in out if c.setting == "LicenseServers"}
+    for host, subs in lic_keys.items():
+        if host.upper() in named:
+            continue        # SpecifiedLicenseServers (2008+) is the list there
+        src, loc = next(iter(subs.values()))
+        c = Candidate("LicenseServers", list(subs), "local", src, loc)
+        c.extra["display"] = (f"{', '.join(subs)} (subkeys of "
+                              "TermService\\Parameters\\LicenseServers)")
+        out.append((host, c))
     for host, found in certs.items():
         names = sorted({n for n, _, _, _ in found}, key=CERT_VALUES.index)
         where = sorted({w for _, w, _, _ in found})

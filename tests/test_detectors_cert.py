@@ -162,3 +162,44 @@ def test_tls_certificate_remedy_on_2008_r2_and_2016():
     r = run("tls-certificate-problem", _rdp_key_error(S2016))[0].remedy
     assert "Open certlm.msc > Remote Desktop (self-signed)" in r and "tsconfig.msc" not in r
     assert "NETWORK SERVICE" in r
+
+
+# ----------------------------------------------------------------------------- item 10
+
+
+def test_licensing_grace_expired_on_2003_names_the_license_server_where_2003_reads_it():
+    """On 2003 tscc.msc > Server Settings > Licensing sets only the licensing mode; a license
+    server is named by a subkey of TermService\\Parameters\\LicenseServers (KB279561) or the
+    SP1 discovery-mode node / policy (found by review, item 10)."""
+    r = run("licensing-grace-expired", [S2003, ev(0, "termservice", 1008, kind="evt")])[0].remedy
+    assert "point the server at it (tscc.msc > Server Settings > Licensing)" not in r
+    assert "Licensing: Per Device or Per User" in r
+    assert "License Server Discovery Mode > Use these license servers" in r
+    assert "Services\\TermService\\Parameters\\LicenseServers (KB279561)" in r
+    named = run("licensing-grace-expired", [S2003, ev(0, "termservice", 1008, kind="evt")],
+                cfg(("LicenseServers", ["LS2003"])))[0].remedy
+    assert "The bundle names LS2003 (the local registry" in named
+
+
+def test_2003_license_servers_are_read_from_the_subkeys_of_licenseservers():
+    """2003 keeps one subkey per license server under TermService\\Parameters\\LicenseServers;
+    only 2008's SpecifiedLicenseServers value was read (found by review, item 10)."""
+    from analyzer import config as C
+    from analyzer import timeline as tl
+    from parsers import regfile
+    lic = "HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\TermService\\Parameters\\" \
+          "LicenseServers"
+    text = ("Windows Registry Editor Version 5.00\r\n\r\n"
+            f"[{lic}]\r\n\r\n[{lic}\\LS2003.corp.example]\r\n@=\"\"\r\n\r\n"
+            f"[{lic}\\LS2003B]\r\n\"Note\"=\"backup\"\r\n\r\n")
+    r = regfile.parse_text(text, "TS2003_lic.reg")
+    cfg_ = C.effective_config(tl.finalize_part(r.frame, source="TS2003_lic.reg", host="TS2003"))
+    row = C.get(cfg_, "TS2003", "LicenseServers")
+    assert row["value"] == ["LS2003.corp.example", "LS2003B"]
+    assert "subkeys of TermService\\Parameters\\LicenseServers" in row["display"]
+    # 2008+: the SpecifiedLicenseServers value is the list, subkeys or not
+    text2 = text + (f"[{lic}]\r\n"
+                    "\"SpecifiedLicenseServers\"=hex(7):4c,00,53,00,31,00,00,00,00,00\r\n")
+    r = regfile.parse_text(text2, "TS08_lic.reg")
+    cfg_ = C.effective_config(tl.finalize_part(r.frame, source="TS08_lic.reg", host="TS08"))
+    assert C.value(cfg_, "TS08", "LicenseServers") == ["LS1"]

@@ -382,6 +382,26 @@ def _licensing(ctx: Context, types: tuple[str, ...], what: str, steps: list[str]
                         steps, total=len(rows))]
 
 
+def _license_server_2003(ctx: Context) -> list[str]:
+    """2003: tscc.msc > Server Settings > Licensing sets only the licensing *mode* (TechNet
+    cc784315); a license server is named by a subkey of TermService\\Parameters\\
+    LicenseServers (KB279561, KB301932 "License server discovery"), which SP1's "License
+    Server Discovery Mode" node writes, or by the SP1 policy "Use the specified Terminal
+    Server license servers"."""
+    known = ctx.setting("LicenseServers")
+    named = (f" The bundle names {', '.join(map(str, known['value']))} "
+             f"({ctx.source_phrase(known)}): check that it is reachable and activated."
+             if known and isinstance(known.get("value"), list) and known["value"] else "")
+    return ["Install and activate a Terminal Server License Server (Add/Remove Windows "
+            "Components > Terminal Server Licensing) and install CALs of the licensing mode's "
+            "type (tscc.msc > Server Settings > Licensing: Per Device or Per User).",
+            "Name the license server: tscc.msc > Server Settings > License Server Discovery "
+            "Mode > Use these license servers (SP1 and later), the policy \"Use the specified "
+            "Terminal Server license servers\", or a subkey named after the server under "
+            "HKLM\\SYSTEM\\CurrentControlSet\\Services\\TermService\\Parameters\\"
+            "LicenseServers (KB279561)." + named]
+
+
 @detector(id="licensing-grace-expired", severity="critical",
           title="The Terminal Services licensing grace period has expired",
           inputs=("system", "rcm-log"), references=("KB2477023", "KB329896"))
@@ -393,9 +413,7 @@ def licensing_grace_expired(ctx: Context):
     expired and licensing mode not configured). Only administrators (console/admin sessions)
     can still connect. References: KB2477023 part 4, KB329896.
     """
-    os_steps = (["Install and activate a Terminal Server License Server (Add/Remove Windows "
-                 "Components > Terminal Server Licensing), install CALs, and point the server at "
-                 "it (tscc.msc > Server Settings > Licensing)."] if ctx.os() == "2003" else
+    os_steps = (_license_server_2003(ctx) if ctx.os() == "2003" else
                 ["Configure the licensing mode and license server: policy \"Set the Remote "
                  "Desktop licensing mode\" and \"Use the specified Remote Desktop license "
                  "servers\" (or Server Manager > RDS > Deployment properties).",
