@@ -161,11 +161,48 @@ def event_columns(provider: str | None, event_id: int | None,
     return out
 
 
-def ntstatus_from_binary(binary: bytes | None) -> str | None:
-    """TermDD events: the last DWORD of ``Binary`` is an NTSTATUS, little-endian (§1.8)."""
+def _u32(b: bytes, off: int) -> int:
+    return int.from_bytes(b[off:off + 4], "little")
+
+
+def _is_error(code: int) -> bool:
+    return code >> 30 == 3          # NTSTATUS severity "error" (0xC…)
+
+
+def termdd_codes(binary: bytes | None) -> tuple[int | None, int | None]:
+    """(the event's own status, the underlying error) of a TermDD event's ``Binary``.
+
+    A driver's event carries its IO_ERROR_LOG_PACKET (wdm.h): ``DumpDataSize`` at 0x02,
+    ``ErrorCode`` at 0x0C, ``FinalStatus`` at 0x14, ``DumpData`` from 0x28. TermDD's
+    ErrorCode is the event's NTSTATUS (0xC00A0038 for event 56, 0xC00A0032 for 50); the last
+    DWORD of DumpData is the underlying error, an NTSTATUS converted to an HRESULT
+    (0xD0000184 for STATUS_INVALID_DEVICE_STATE; Ask the Performance Team, "The Curious
+    Case of Event ID 56 with Source TermDD": ``…38000AC0…840100D0``), or None.
+
+    Shorter data: a first row of the packet (16 bytes, ErrorCode last), or the layout this
+    project's generator wrote before (whole DWORDs, the status last and nothing at 0x0C):
+    the status only."""
     if not binary or len(binary) < 4:
-        return None
-    return "0x%08X" % int.from_bytes(binary[-4:], "little")
+        return None, None
+    n = len(binary)
+    if n >= 0x2C:
+        status = _u32(binary, 0x0C) or _u32(binary, 0x14)
+        if _is_error(status):
+            size = int.from_bytes(binary[2:4], "little")
+            end = 0x28 + size if 4 <= size <= n - 0x28 else n
+            cause = _u32(binary, end - 4)
+            return status, (cause if cause not in (0, status) else None)
+    if n >= 0x10 and _is_error(_u32(binary, 0x0C)):
+        return _u32(binary, 0x0C), None
+    last = _u32(binary, n - 4 - (n % 4))
+    return (last if _is_error(last) else None), None
+
+
+def ntstatus_from_binary(binary: bytes | None) -> str | None:
+    """TermDD events: the event's NTSTATUS (ErrorCode of the IO_ERROR_LOG_PACKET, 0x0C; see
+    :func:`termdd_codes` — the last DWORD is the underlying error, not this status)."""
+    status, _ = termdd_codes(binary)
+    return None if status is None else "0x%08X" % status
 
 
 def event_message(provider: str | None, event_id: int | None, fields: dict[str, Any],

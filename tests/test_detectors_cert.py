@@ -203,3 +203,92 @@ def test_2003_license_servers_are_read_from_the_subkeys_of_licenseservers():
     r = regfile.parse_text(text2, "TS08_lic.reg")
     cfg_ = C.effective_config(tl.finalize_part(r.frame, source="TS08_lic.reg", host="TS08"))
     assert C.value(cfg_, "TS08", "LicenseServers") == ["LS1"]
+
+
+# ----------------------------------------------------------------------------- item 4
+
+#: The Binary of Ask the Performance Team's "The Curious Case of Event ID 56 with Source
+#: TermDD": IO_ERROR_LOG_PACKET, ErrorCode / FinalStatus 0xC00A0038 at 0x0C / 0x14, and the
+#: underlying error 0xD0000184 (HRESULT of NTSTATUS 0xC0000184) as the last DWORD.
+ASKPERF_56 = ("00000400010000000000000038000AC00000000038000AC0000000000000000000000000"
+              "00000000840100D0")
+
+
+def _burst(binary: str, n: int = 15):
+    return [ev(i * 0.3, "termdd", 56, ip="10.1.2.3",
+               data={"param1": "\\Device\\Termdd", "param2": "10.1.2.3", "Binary": binary})
+            for i in range(n)]
+
+
+def test_generator_writes_the_real_termdd_binary_layout():
+    from analyzer.sample import story
+    from analyzer.sample.evtwriter import termdd_binary
+    assert termdd_binary(0xC00A0038, 0xC0000184).hex().upper() == ASKPERF_56
+    assert story.termdd_binary is termdd_binary
+    b = termdd_binary(0xC00A0032)                  # no underlying error: DumpData 0
+    assert len(b) == 0x2C and b[0x0C:0x10] == bytes.fromhex("32000ac0") == b[0x14:0x18]
+
+
+def test_protocol_error_burst_names_the_underlying_error_not_the_hresult_as_status():
+    """The last DWORD of a TermDD 56 is the underlying error as an HRESULT (0xD0000184 =
+    NTSTATUS 0xC0000184 STATUS_INVALID_DEVICE_STATE); the event's status is at 0x0C. It was
+    shown as "NTSTATUS 0xD0000184" and the remedy keyed on 0xC00A0038 bursts (found by
+    review, item 4)."""
+    f = run("protocol-error-burst", _burst(ASKPERF_56))[0]
+    assert "NTSTATUS 0xC00A0038 ×15" in f.summary and "0xD0000184" not in f.summary
+    assert "underlying error 0xC0000184 STATUS_INVALID_DEVICE_STATE (the server sent data " \
+           "after the connection had broken) ×15" in f.summary
+    assert "0xC0000184 STATUS_INVALID_DEVICE_STATE: the connection broke" in f.remedy
+    assert "network path" in f.remedy and "0xC00A0038 (security-layer error)" not in f.remedy
+    assert f.details == {"statuses": {"0xC00A0038": 15}, "causes": {"0xC0000184": 15}}
+
+
+def test_protocol_error_burst_remedy_follows_the_underlying_error():
+    from analyzer.sample.evtwriter import termdd_binary
+    tls = run("protocol-error-burst", _burst(termdd_binary(0xC00A0038, 0x80090304).hex()))[0]
+    assert "0x80090304 SEC_E_INTERNAL_ERROR" in tls.summary
+    assert "TLS fails" in tls.remedy and "tls-certificate-problem" in tls.remedy
+    assert "network path" not in tls.remedy
+    slow = run("protocol-error-burst", _burst(termdd_binary(0xC00A0038, 0xC00000B5).hex()))[0]
+    assert "0xC00000B5 STATUS_IO_TIMEOUT" in slow.summary and "keep-alive" in slow.remedy
+    hours = run("protocol-error-burst", _burst(termdd_binary(0xC00A0038, 0xC000006F).hex()))[0]
+    assert "Logon Hours" in hours.remedy
+    odd = run("protocol-error-burst", _burst(termdd_binary(0xC00A0038, 0xC0000022).hex()))[0]
+    assert "underlying error 0xC0000022 ×15" in odd.summary and "Look up 0xC0000022" in odd.remedy
+
+
+def test_protocol_error_burst_reads_older_bundles_binary_layouts():
+    """Bundles generated before the fix carry the status as the last DWORD (40 or 24 bytes,
+    nothing at 0x0C); a real 16-byte first row ends with ErrorCode. All give the status and
+    no underlying error: the security-layer step stays."""
+    import struct
+    old_evt = b"".join(struct.pack("<I", w) for w in [0x00040000] + [0] * 8 + [0xC00A0038])
+    old_evtx = struct.pack("<HHHHIIII", 0, 4, 0, 0, 0xC00A0038, 0, 0, 0xC00A0038)
+    for b in (old_evt.hex(), old_evtx.hex(), "00000000020030000000000038000AC0"):
+        f = run("protocol-error-burst", _burst(b))[0]
+        assert f.details == {"statuses": {"0xC00A0038": 15}, "causes": {}}, b
+        assert "security-layer errors (0xC00A0038)" in f.remedy
+
+
+def test_parsers_read_the_event_status_at_0x0c(tmp_path):
+    """The parsers' ``ntstatus`` is the event's own status (ErrorCode, 0x0C), not the last
+    DWORD (the underlying error), for .evtx and .evt alike."""
+    from datetime import datetime, timezone
+
+    import orjson
+
+    from analyzer.sample import evtxwriter as W
+    from analyzer.sample.evtwriter import EVENTLOG_ERROR_TYPE, EvtRecord, write_evt
+    from parsers import evt, evtx
+    t = datetime(2024, 2, 14, 12, 0, tzinfo=timezone.utc)
+    W.write_evtx(tmp_path / "System.evtx", [W.Event(
+        provider="TermDD", event_id=56, time=t, channel="System", computer="TS16X", level=2,
+        qualifiers=49162, data=[(None, "\\Device\\Termdd"), (None, "10.1.2.3")],
+        binary=bytes.fromhex(ASKPERF_56), process_id=4)])
+    write_evt(tmp_path / "SysEvent.Evt", [EvtRecord(
+        source="TermDD", computer="TS2003", event_id=56, qualifiers=0xC00A,
+        event_type=EVENTLOG_ERROR_TYPE, strings=("\\Device\\Termdd", "10.1.2.3"),
+        data=bytes.fromhex(ASKPERF_56), time_generated=t)])
+    for res in (evtx.parse(tmp_path / "System.evtx"), evt.parse(tmp_path / "SysEvent.Evt")):
+        d = orjson.loads(res.frame.iloc[0]["data"])
+        assert d["ntstatus"] == "0xC00A0038" and d["Binary"].upper() == ASKPERF_56

@@ -23,7 +23,7 @@ T0 = datetime(2011, 3, 1, 8, 0, 0, tzinfo=timezone.utc)
 
 def termdd50(i: int = 0, component: str = "X.224") -> EvtRecord:
     # fields: SourceName, ComputerName, full EventID with qualifiers 0xC00A, EventType error,
-    # two insertion strings, binary whose last DWORD is the NTSTATUS (KNOWLEDGE §1.8)
+    # two insertion strings, binary = the IO_ERROR_LOG_PACKET, NTSTATUS at 0x0C (wdm.h)
     return EvtRecord(source="TermDD", computer="TS2003", event_id=50, qualifiers=0xC00A,
                      event_type=EVENTLOG_ERROR_TYPE, strings=("\\Device\\Termdd", component),
                      data=termdd_binary(0xC00A0032), time_generated=T0 + timedelta(minutes=i),
@@ -79,7 +79,7 @@ def test_system_evt_termdd_50_and_termservice_1008(tmp_path):
     d = data(t)
     assert d["param1"] == "\\Device\\Termdd" and d["param2"] == "X.224"
     assert d["ntstatus"] == "0xC00A0032"
-    assert d["Binary"].endswith("32000ac0")
+    assert d["Binary"][0x0C * 2:0x10 * 2] == "32000ac0"        # ErrorCode (0x0C)
     assert d["Qualifiers"] == 0xC00A and d["event_id_full"] == "0xC00A0032"
     assert d["time_written"] == "2011-03-01T08:00:02Z"
     assert "X.224" in t.message

@@ -263,17 +263,103 @@ def rdp_brute_force(ctx: Context):
                                  "users_tried": len(users)})]
 
 
-def _ntstatus(d: dict) -> str | None:
-    for k in ("ntstatus", "NTSTATUS", "status", "Status"):
-        v = d.get(k)
-        if isinstance(v, str) and v.lower().startswith("0x"):
-            return "0x" + v[2:].upper()
+#: Underlying errors a TermDD 56 carries (the last DWORD of its dump data), by NTSTATUS /
+#: HRESULT: name and meaning. The first four are Ask the Performance Team's ("The Curious
+#: Case of Event ID 56 with Source TermDD"); the connection ones are ntstatus.h's.
+TERMDD_CAUSES: dict[int, tuple[str, str]] = {
+    0xC0000184: ("STATUS_INVALID_DEVICE_STATE", "the server sent data after the connection "
+                 "had broken"),
+    0xC00000B5: ("STATUS_IO_TIMEOUT", "the connection timed out"),
+    0x80090304: ("SEC_E_INTERNAL_ERROR", "the Local Security Authority cannot be contacted: "
+                 "TLS failed"),
+    0xC000006F: ("STATUS_INVALID_LOGON_HOURS", "the account may not log on at this time"),
+    0xC000020C: ("STATUS_CONNECTION_DISCONNECTED", "the connection was disconnected"),
+    0xC000020D: ("STATUS_CONNECTION_RESET", "the connection was reset"),
+    0xC0000241: ("STATUS_CONNECTION_ABORTED", "the connection was aborted"),
+}
+_BROKEN = (0xC0000184, 0xC000020C, 0xC000020D, 0xC0000241)
+
+
+def _hex(code: int) -> str:
+    return "0x%08X" % code
+
+
+def _from_hresult(code: int) -> int:
+    """HRESULT_FROM_NT sets the N bit (0x10000000, [MS-ERREF] 2.1): 0xD0000184 is NTSTATUS
+    0xC0000184. Other HRESULTs (0x80090304) stay as they are."""
+    return code & ~0x10000000 if code & 0x10000000 else code
+
+
+def _termdd_codes(d: dict) -> tuple[str | None, int | None]:
+    """(the event's status as ``0x…``, the underlying error as an NTSTATUS / HRESULT) of one
+    TermDD row's data: decoded from ``Binary`` (the IO_ERROR_LOG_PACKET: see
+    :func:`parsers.eventcommon.termdd_codes`), else the parsers' ``ntstatus`` (the last DWORD
+    in bundles read before the layout was fixed: an underlying error when it is no
+    0xC00A00xx TermDD status)."""
+    from parsers.eventcommon import termdd_codes
+
     b = d.get("Binary") or d.get("binary")
     if isinstance(b, str):
         h = "".join(ch for ch in b if ch in "0123456789abcdefABCDEF")
         if len(h) >= 8 and len(h) % 2 == 0:
-            return "0x%08X" % int.from_bytes(bytes.fromhex(h[-8:]), "little")
-    return None
+            status, cause = termdd_codes(bytes.fromhex(h))
+            if status is not None or cause is not None:
+                return (None if status is None else _hex(status),
+                        None if cause is None else _from_hresult(cause))
+    for k in ("ntstatus", "NTSTATUS", "status", "Status"):
+        v = d.get(k)
+        if isinstance(v, str) and v.lower().startswith("0x"):
+            try:
+                code = int(v, 16)
+            except ValueError:
+                continue
+            if code >> 16 == 0xC00A:                 # TermDD's own facility: the status
+                return _hex(code), None
+            return None, _from_hresult(code)
+    return None, None
+
+
+def _cause_text(code: int) -> str:
+    name = TERMDD_CAUSES.get(code)
+    return f"{_hex(code)} {name[0]}" if name else _hex(code)
+
+
+def _cause_steps(causes: dict[int, int], statuses: dict[str, int]) -> list[str]:
+    """Remedy steps keyed on the underlying errors the burst carries."""
+    steps = []
+    broken = [c for c in _BROKEN if c in causes]
+    if broken:
+        steps.append(f"{', '.join(_cause_text(c) for c in broken)}: the connection broke "
+                     "before the server's send, and the event does not say why. Look at the "
+                     "network path to these clients: packet loss, a firewall / NAT / load "
+                     "balancer closing connections, VPN MTU, NIC offloading (see "
+                     "snp-features-enabled); Microsoft's case was heavy traffic with large "
+                     "client packets.")
+    if 0xC00000B5 in causes:
+        steps.append(f"{_cause_text(0xC00000B5)}: connections time out — check latency and "
+                     "packet loss to these clients and firewalls dropping idle connections, "
+                     "and enable keep-alive (policy \"Configure keep-alive connection "
+                     "interval\"; 2003: \"Keep-Alive Connections\").")
+    if 0x80090304 in causes:
+        steps.append(f"{_cause_text(0x80090304)}: TLS fails — check the RDP certificate and "
+                     "its private key (Schannel 36870 at the same times: see "
+                     "tls-certificate-problem) and that client and server share a TLS version "
+                     "and cipher suite (Schannel 36874/36888).")
+    if 0xC000006F in causes:
+        steps.append(f"{_cause_text(0xC000006F)}: the account's logon hours forbid these "
+                     "logons (Active Directory Users and Computers > the user > Account > "
+                     "Logon Hours).")
+    other = [c for c in causes if c not in TERMDD_CAUSES]
+    if other:
+        top = sorted(other, key=lambda c: -causes[c])[:3]
+        steps.append(f"Look up {', '.join(_hex(c) for c in top)} "
+                     "(the underlying error; an 0xC… value is an NTSTATUS, 0x8… an HRESULT) "
+                     "with err.exe / certutil -error.")
+    if not causes and any(s.upper() == "0XC00A0038" for s in statuses):
+        steps.append("The events carry no underlying error: for security-layer errors "
+                     "(0xC00A0038) from real clients check SecurityLayer / TLS versions / "
+                     "cipher suites on both sides (Schannel 36874/36888).")
+    return steps
 
 
 @detector(id="protocol-error-burst", severity="warning",
@@ -286,8 +372,11 @@ def protocol_error_burst(ctx: Context):
     client address is in the message) and TermDD 50 (an RDP protocol component dropped the
     client) are common single-event noise from scanners and TLS mismatches; a burst from one
     client — or of 50s overall — means connections are failing in the protocol phase. The
-    NTSTATUS in the event's binary data says why. References: KB2477023, Ask the Performance
-    Team: The Curious Case of Event ID 56 with Source TermDD.
+    event's binary data is its IO_ERROR_LOG_PACKET: the event's own status at 0x0C
+    (0xC00A0038 for 56) and, in the last DWORD, the underlying error as an HRESULT
+    (0xD0000184 = NTSTATUS 0xC0000184 STATUS_INVALID_DEVICE_STATE): that one says why, and
+    the remedy follows it. References: KB2477023, Ask the Performance Team: The Curious Case
+    of Event ID 56 with Source TermDD.
     """
     if not ctx.has("system"):
         return ctx.not_evaluated("system")
@@ -318,12 +407,14 @@ def protocol_error_burst(ctx: Context):
     if not bursts:
         return []
     bursts.sort(key=lambda b: (-b[1], b[0]))
-    parts, ev, statuses = [], [], {}
+    parts, ev, statuses, causes = [], [], {}, {}
     for k, n, start, grp in bursts:
         for d in tl.data_dicts(grp):            # (a scanner's flood: no iterrows)
-            s = _ntstatus(d)
+            s, c = _termdd_codes(d)
             if s:
                 statuses[s] = statuses.get(s, 0) + 1
+            if c is not None:
+                causes[c] = causes.get(c, 0) + 1
     for k, n, start, grp in bursts[:5]:
         who = "TermDD 50 errors" if k == "(TermDD 50)" else f"TermDD 56 errors from {k}"
         parts.append(f"{n} {who} within {int(window.total_seconds() // 60)} min "
@@ -333,12 +424,16 @@ def protocol_error_burst(ctx: Context):
     if statuses:
         st = "; NTSTATUS " + ", ".join(f"{s} ×{n}" for s, n in sorted(statuses.items(),
                                                                       key=lambda x: -x[1])[:4])
+    if causes:
+        top = sorted(causes.items(), key=lambda x: -x[1])[:4]
+        st += "; underlying error " + ", ".join(
+            f"{_cause_text(c)}" + (f" ({TERMDD_CAUSES[c][1]})" if c in TERMDD_CAUSES else "")
+            + f" ×{n}" for c, n in top)
     return [ctx.finding("; ".join(parts) + st, ev,
                         ["If one address dominates, it is a scanner or a broken client: block it "
-                         "or fix that client.",
-                         "0xC00A0038 (security-layer error) bursts from real clients: check "
-                         "SecurityLayer / TLS versions / cipher suites on both sides (Schannel "
-                         "36874/36888).",
-                         "TermDD 50 with licensing errors: see certificate-corruption."],
+                         "or fix that client."]
+                        + _cause_steps(causes, statuses)
+                        + ["TermDD 50 with licensing errors: see certificate-corruption."],
                         total=int(sum(b[1] for b in bursts)),
-                        details={"statuses": statuses})]
+                        details={"statuses": statuses,
+                                 "causes": {_hex(c): n for c, n in causes.items()}})]

@@ -110,12 +110,21 @@ def _pad4(n: int) -> int:
     return (4 - n % 4) % 4
 
 
-def termdd_binary(status: int = 0xC00A0032, *, dump_words: int = 10) -> bytes:
-    """The ``Binary`` data of a TermDD event: an IO_ERROR_LOG_PACKET-shaped dump whose last
-    DWORD is the NTSTATUS, little-endian (KNOWLEDGE.md §1.8: ``…3200 0AC0`` = 0xC00A0032).
-    The leading words are zeros except the usual ``0x00040000`` first word."""
-    words = [0x00040000] + [0] * max(dump_words - 2, 0) + [status & 0xFFFFFFFF]
-    return b"".join(struct.pack("<I", w) for w in words)
+def termdd_binary(status: int = 0xC00A0032, cause: int | None = None, *,
+                  strings: int = 1) -> bytes:
+    """The ``Binary`` data of a TermDD event: its IO_ERROR_LOG_PACKET (wdm.h), little-endian.
+
+    ``DumpDataSize`` = 4 at 0x02, ``NumberOfStrings`` at 0x04, the event's NTSTATUS
+    ``status`` as ``ErrorCode`` (0x0C) and ``FinalStatus`` (0x14), and one DWORD of
+    ``DumpData`` at 0x28: the underlying error ``cause`` as an HRESULT — an NTSTATUS
+    (0xC…) converted by HRESULT_FROM_NT (0xC0000184 → 0xD0000184), an HRESULT kept — or 0.
+    ``termdd_binary(0xC00A0038, 0xC0000184)`` is the Binary of Ask the Performance Team's
+    "The Curious Case of Event ID 56 with Source TermDD"."""
+    dump = 0 if cause is None else cause & 0xFFFFFFFF
+    if dump >> 28 == 0xC:
+        dump |= 0x10000000                      # HRESULT_FROM_NT
+    return struct.pack("<BBHHHHHIIIIIQI", 0, 0, 4, strings, 0, 0, 0, status & 0xFFFFFFFF, 0,
+                       status & 0xFFFFFFFF, 0, 0, 0, dump)
 
 
 def encode_record(rec: EvtRecord, record_number: int) -> bytes:

@@ -200,7 +200,8 @@ def noisy_but_fine(rng):
     while t < h.capture - timedelta(minutes=30):
         ip = rng.choice(scanners)
         h.ev("System", ("TermDD", None), 56, t, level=2, qualifiers=49162, keywords=0x80000000000000,
-             data=[(None, "\\Device\\Termdd"), (None, ip)], binary=termdd_binary(0xC00A0038),
+             data=[(None, "\\Device\\Termdd"), (None, ip)],
+             binary=termdd_binary(0xC00A0038, 0xC0000184),   # (a probe hangs up first)
              pid=4, tid=rng.randrange(100, 900, 4))
         t += timedelta(hours=3, minutes=rng.randrange(0, 120))
     failed_logon(h, h.capture - timedelta(hours=7), "bob", "CONTOSO", BOB.ip, status=0xC000006D,
@@ -481,7 +482,7 @@ def protocol_error_burst(rng):
         ts = t + timedelta(seconds=7 * i + rng.randrange(5))
         h.ev("System", ("TermDD", None), 56, ts, level=2, qualifiers=49162,
              keywords=0x80000000000000, data=[(None, "\\Device\\Termdd"), (None, "203.0.113.50")],
-             binary=termdd_binary(0xC00A0038), pid=4, tid=rng.randrange(100, 900, 4))
+             binary=termdd_binary(0xC00A0038, 0xC0000184), pid=4, tid=rng.randrange(100, 900, 4))
     _gp(h)
     return [h]
 

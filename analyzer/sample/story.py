@@ -12,7 +12,6 @@ Event ids, providers and payload field names are those of ../shared/KNOWLEDGE.md
 from __future__ import annotations
 
 import random
-import struct
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -48,9 +47,8 @@ LSA = r"HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Control\Lsa"
 UTC = timezone.utc
 
 
-def termdd_binary(status: int) -> bytes:
-    """TermDD ``Binary``: an event-dump header whose last DWORD is the NTSTATUS (§1.8)."""
-    return struct.pack("<HHHHIIII", 0, 4, 0, 0, status, 0, 0, status)
+#: TermDD ``Binary``: the IO_ERROR_LOG_PACKET, event status at 0x0C, underlying error last
+termdd_binary = EW.termdd_binary
 
 
 @dataclass
