@@ -29,19 +29,13 @@ def _cut(tmp_path: Path, keep) -> Path:
     return out
 
 
-#: The Winlogon key's WinStationsDisabled: what tells on 2003 that logons from client
-#: sessions are enabled (2003 logs no event for `change logon /disable`). The sample's 2003
-#: bundle has no export of that key: it is added here.
-WINLOGON_2003 = ("Windows Registry Editor Version 5.00\r\n\r\n"
-                 "[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon]\r\n"
-                 "\"WinStationsDisabled\"=\"0\"\r\n")
-
-
-def _healthy_2003(into: Path) -> Path:
-    """sample_data/healthy-2003.zip extracted into ``into``, with its Winlogon export."""
+def _healthy_2003(into: Path, drop: str = "") -> Path:
+    """sample_data/healthy-2003.zip extracted into ``into``, without the members whose name
+    ends with ``drop`` (when given)."""
     with zipfile.ZipFile(SAMPLE.parent / "healthy-2003.zip") as z:
-        z.extractall(into)
-    (into / "TS2003_Logs" / "Winlogon.reg").write_text(WINLOGON_2003, encoding="utf-8")
+        for name in z.namelist():
+            if not (drop and name.endswith(drop)):
+                z.extract(name, into)
     return into
 
 
@@ -147,7 +141,7 @@ def test_a_2003_bundle_without_powercfg_asks_for_it(capsys, tmp_path):
     powercfg parser, and pointed at a note for a manual check)."""
     from analyzer.report import terminal
 
-    bundle = _healthy_2003(tmp_path / "healthy-2003")
+    bundle = _healthy_2003(tmp_path / "healthy-2003", drop="powercfg-query.txt")
     d = _json(capsys, bundle)
     ne = [c for c in d["checks"] if c["status"] == "not-evaluated"]
     assert [(c["id"], c["missing"]) for c in ne] == [("host-sleeps", ["`powercfg /query` output"])]
@@ -209,3 +203,15 @@ def test_the_verdict_asks_for_items_and_points_at_notes_when_both_are_needed():
     assert v.detail == (f"{len(passed) + 2} checks passed; 2 could not be evaluated — ask the "
                         "customer for the items listed below, and see the checklist's notes "
                         "on the others.")
+
+
+def test_the_2003_sample_is_fully_checked_from_its_own_outputs(capsys):
+    """healthy-2003 carries what 2003 needs for the checks no 2003 event can tell: the active
+    power scheme (`powercfg /query`) and the Winlogon key's WinStationsDisabled."""
+    d = _json(capsys, SAMPLE.parent / "healthy-2003.zip")
+    assert d["verdict"]["status"] == "ok" and d["verdict"]["unchecked"] == []
+    checks = {c["id"]: c for c in d["checks"]}
+    assert checks["host-sleeps"]["status"] == "pass"
+    assert checks["logons-disabled"]["status"] == "pass"
+    assert all(c["status"] == "pass" for c in d["checks"]), \
+        [(c["id"], c["status"]) for c in d["checks"] if c["status"] != "pass"]

@@ -67,7 +67,8 @@ def _reg_groups(h: Host) -> list[tuple[str, list[str]]]:
             ("HKLM-Software-Policies-Microsoft-WindowsNT-TerminalServices", [r"HKEY_LOCAL_MACHINE\SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services"]),
             ("HKLM-System-CCS-Services-TermService", [r"HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Services\TermService"]),
             ("HKLM-System-CCS-Control-Lsa", [r"HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Control\Lsa"]),
-            ("HKLM-System-CCS-Services-Tcpip-Parameters", [r"HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Services\Tcpip\Parameters"])]
+            ("HKLM-System-CCS-Services-Tcpip-Parameters", [r"HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Services\Tcpip\Parameters"]),
+            ("HKLM-Software-Microsoft-WindowsNT-CurrentVersion-Winlogon", [r"HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Winlogon"])]
 
 
 def _reg_text(h: Host, prefixes: list[str]) -> str | None:
@@ -141,6 +142,8 @@ def _host_files(h: Host, tmp: Path) -> dict[str, bytes]:
             f[f"{d}/qwinsta.txt"] = textfmt.encode(textfmt.qwinsta(_qw_sorted(h)), enc)
         if "systeminfo" in h.artifacts:
             f[f"{d}/systeminfo.txt"] = textfmt.encode(textfmt.systeminfo(_sysinfo(h)), enc)
+        if "powercfg" in h.artifacts:
+            f[f"{d}/powercfg-query.txt"] = textfmt.encode(textfmt.powercfg_query_2003(), enc)
         if "gpresult" in h.artifacts and h.gp is not None:
             mode = ("Application Server" if h.reg.get(_ts(), {}).get("TSAppCompat", (0, 0))[1]
                     else "Remote Administration")

@@ -19,7 +19,8 @@ from . import evtxwriter as W
 from .gpo import Gpo, GpReport, Policy, SecurityOption, UserRight
 from .story import (CH_CORE, CH_RCM, CH_RCM_ADMIN, LSA, P_CORE, P_KP, P_PT, P_RCM, P_SCH, POL,
                     RDPTCP, TCPIP, TERMSVC, TS, Host, User, background, display_name,
-                    failed_logon, legacy_host, modern_host, rdp_logon, scm_state, termdd_binary)
+                    WINLOGON, failed_logon, legacy_host, modern_host, rdp_logon, scm_state,
+                    termdd_binary)
 from .textfmt import REG_BINARY, REG_DWORD, REG_SZ, Socket
 
 UTC = timezone.utc
@@ -491,7 +492,7 @@ def logons_disabled(rng):
     h = _modern("TS19DRAIN", "2019", rng)
     _rdsh(h)
     _day(h, (ALICE, BOB), active=(CAROL,))
-    h.set(TS, "WinStationsDisabled", REG_DWORD, 1)
+    h.set(WINLOGON, "WinStationsDisabled", REG_SZ, "1")   # `chglogon /disable` (REG_SZ)
     t = h.capture - timedelta(hours=1, minutes=40)
     h.ev(CH_RCM_ADMIN, P_RCM, 1070, t, level=3, pid=1184, user_sid="S-1-5-20",
          user_data=("EventXML", "Event_NS", [("Param1", "dave")]))

@@ -43,6 +43,7 @@ POL = r"HKEY_LOCAL_MACHINE\SOFTWARE\Policies\Microsoft\Windows NT\Terminal Servi
 TERMSVC = r"HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Services\TermService"
 TCPIP = r"HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Services\Tcpip\Parameters"
 LSA = r"HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Control\Lsa"
+WINLOGON = r"HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Winlogon"
 
 UTC = timezone.utc
 
@@ -328,7 +329,7 @@ def scm_state(h: Host, t: datetime, display: str, state: str, key: str | None = 
 def legacy_host(name: str, capture: datetime, rng: random.Random, **kw) -> Host:
     """A healthy Windows Server 2003 SP2 in Remote Desktop for Administration mode."""
     h = _base(name, "2003", capture, rng, **kw)
-    h.artifacts = {"netstat", "tasklist", "qwinsta", "systeminfo", "reg", "gpresult"}
+    h.artifacts = {"netstat", "tasklist", "qwinsta", "systeminfo", "reg", "gpresult", "powercfg"}
     h._pids.update({0, 4})
     for img, svcs, pid in [
             ("System Idle Process", [], 0), ("System", [], 4), ("smss.exe", [], 368),
@@ -387,6 +388,12 @@ def legacy_host(name: str, capture: datetime, rng: random.Random, **kw) -> Host:
     h.set(TCPIP, "Domain", REG_SZ, h.dns_domain)
     h.set(LSA, "FIPSAlgorithmPolicy", REG_DWORD, 0)
     h.set(LSA, "LimitBlankPasswordUse", REG_DWORD, 1)
+    # `change logon /disable` keeps its state here (REG_SZ); 2003 logs no event for it
+    for n, v in (("AutoAdminLogon", "0"), ("DefaultDomainName", h.domain),
+                 ("DefaultUserName", "Administrator"), ("Shell", "Explorer.exe"),
+                 ("Userinit", "C:\\WINDOWS\\system32\\userinit.exe,"),
+                 ("WinStationsDisabled", "0")):
+        h.set(WINLOGON, n, REG_SZ, v)
     # boot events (.evt)
     t = h.boot
     h.evt("System", "EventLog", 6009, t, qualifiers=0x8000,

@@ -314,3 +314,21 @@ def reg_export(keys: list[tuple[str, list[tuple[str | None, int, object]]]]) -> 
 def local(t: datetime, offset_hours: int) -> datetime:
     """UTC → the server's wall-clock time (fixed offset; scenarios avoid DST dates)."""
     return (t + timedelta(hours=offset_hours)).replace(tzinfo=None)
+
+
+def powercfg_query_2003(scheme: str = "Always On", scheme_id: int = 3, *, monitor=(20, 20),
+                        disk=(0, 0), standby=(0, 0), hibernate=(0, 0),
+                        throttle=("NONE", "NONE")) -> str:
+    """Windows Server 2003 ``powercfg /query``: the active scheme as a two-column table, AC and
+    DC rows of each timeout in minutes (0 = ``Never``). Layout: KB324347 and John Savill's
+    ITPro Today FAQ (2005); the default server scheme is "Always On" (id 3)."""
+    def mins(m: int) -> str:
+        return "Never" if not m else f"After {m} min" + ("s" if m != 1 else "")
+    rows = [("Name", scheme), ("Numerical ID", str(scheme_id))]
+    for label, (ac, dc) in (("Turn off monitor", monitor), ("Turn off hard disks", disk),
+                            ("System standby", standby), ("System hibernates", hibernate)):
+        rows += [(f"{label} (AC)", mins(ac)), (f"{label} (DC)", mins(dc))]
+    rows += [("Processor Throttle (AC)", throttle[0]), ("Processor Throttle (DC)", throttle[1])]
+    out = ["", "Field Description          Value", "-----------------          -----"]
+    out += [f"{k:<27}{v}" for k, v in rows]
+    return CRLF.join(out) + CRLF
