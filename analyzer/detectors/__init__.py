@@ -223,9 +223,10 @@ FIXES: dict[str, str] = {
                      "qwinsta must show rdp-tcp Listen.",
     "tls-requires-high-encryption": "Set the encryption level to High (3) or use FIPS, or the RDP "
                                     "security layer.",
-    "tls-certificate-problem": "Repair the RDP certificate: valid, with a private key readable by "
-                               "NETWORK SERVICE, Server Authentication EKU; or fall back to the "
-                               "self-signed one.",
+    "tls-certificate-problem": "Repair the RDP certificate: valid, Server Authentication EKU, "
+                               "a private key the service can read (NETWORK SERVICE from 2008 "
+                               "on, LocalSystem on 2003); from 2008 on the self-signed one is "
+                               "the fallback. Schannel errors alone may be another service's.",
     "fips-overrides-encryption": "Disable the FIPS security option unless required, or make sure "
                                  "every client supports FIPS.",
     "policy-overrides-local": "Change the setting in the winning GPO, not locally; gpupdate /force.",
@@ -234,8 +235,8 @@ FIXES: dict[str, str] = {
     "snp-features-enabled": "Install KB948496 or set EnableTCPChimney/EnableRSS/EnableTCPA = 0 "
                             "on Windows Server 2003 SP2, reboot.",
     "certificate-corruption": "Back up and delete Certificate, X509 Certificate, X509 Certificate "
-                              "ID (TermService\\Parameters on 2003, Terminal Server\\RCM on 2008+), "
-                              "reboot, reactivate licensing.",
+                              "ID (TermService\\Parameters on 2003; Terminal Server\\RCM on 2008+, "
+                              "with X509 Certificate2), reboot, reactivate licensing.",
     "licensing-grace-expired": "Configure the licensing mode and an activated license server "
                                "with CALs.",
     "license-server-unreachable": "Specify the license server and open the network path to it.",
