@@ -725,7 +725,7 @@ def logons_disabled(ctx: Context):
     flag = _winstations_disabled(ctx)
     old = ctx.os() == "2003"
     if not len(rows) and (flag is None or flag[0] != 1):
-        if flag is not None:
+        if flag is not None and old:
             return []                   # WinStationsDisabled = 0: logons are enabled
         if old:
             # (RCM 1070/1071 came with 2008: a 2003 System log cannot show it; found by
@@ -733,6 +733,8 @@ def logons_disabled(ctx: Context):
             return ctx.not_evaluated(CHGLOGON_QUERY_2003, WINLOGON_REG, note=(
                 "Windows Server 2003 logs no event when logons are disabled (`change logon "
                 "/disable`): its state is in WinStationsDisabled, which the bundle lacks"))
+        # from 2008 on WinStationsDisabled = 0 tells only of `change logon`: drain mode
+        # (`chglogon /drain`, the broker's "Allow new connections") shows in RCM 1070/1071
         held, ask = ctx.rcm_events_held()
         if not held:
             return ctx.not_evaluated(ask)
