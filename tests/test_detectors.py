@@ -1476,3 +1476,32 @@ def test_protocol_error_burst_evidence_and_statuses_are_the_burst_window():
     assert len(out) == 1 and "12 TermDD 56 errors from 192.0.2.7" in out[0].summary
     assert out[0].details["statuses"] == {"0xC00A0038": 12}
     assert all(e.time >= "2024-03-05T08:00" for e in out[0].evidence)
+
+
+def test_host_sleeps_with_several_schemes_and_none_active_does_not_pick_by_file_order():
+    """Several schemes, none marked active: the first block in the file decided, and the
+    finding called it "the active power scheme" (reversing the blocks turned the warning
+    into a pass; found by the regression review)."""
+    balanced = [power("standby", 1800, line=5), power("hibernate", 0, line=9)]
+    high = [power("standby", 0, scheme="High performance", line=30),
+            power("hibernate", 0, scheme="High performance", line=38)]
+    for rows in (balanced + high, high + balanced):
+        ne = run("host-sleeps", [sysinfo(*W2019), *rows])
+        assert isinstance(ne, NotEvaluated), rows
+        assert ne.missing == ["`powercfg /getactivescheme` output"]
+        assert "'Balanced', 'High performance'" in ne.note or \
+            "'High performance', 'Balanced'" in ne.note
+    # all of them sleep: a finding, which says none was marked active
+    slow = [power("standby", 3600, scheme="Power saver", line=50),
+            power("hibernate", 0, scheme="Power saver", line=55)]
+    f = run("host-sleeps", [sysinfo(*W2019), *balanced, *slow])[0]
+    assert "every power scheme shown" in f.summary and "none marked active" in f.summary
+    # none of them sleeps: passes, naming them all
+    ok = run("host-sleeps", [sysinfo(*W2019), *high,
+                             power("standby", 0, scheme="Ultimate", line=60),
+                             power("hibernate", 0, scheme="Ultimate", line=66)])
+    assert isinstance(ok, Passed) and "'High performance', 'Ultimate' neither sleep" in ok.note
+    # on 2003 the ask is a plain `powercfg /query` (it shows the active scheme)
+    ne = run("host-sleeps", [sysinfo(*W2003), power("standby", 1800, fmt="query-2003"),
+                             power("standby", 0, fmt="query-2003", scheme="Always On")])
+    assert ne.missing == ["`powercfg /query` output (without a scheme name: the active scheme)"]

@@ -14,7 +14,7 @@ import pandas as pd
 from .. import knowledge
 from .. import timeline as tl
 from ..safetext import code
-from . import (GPRESULT_2003, INPUTS, RDU_MEMBERS, USER_RIGHTS_EXPORT, Context, NotEvaluated,
+from . import (GPRESULT_2003, INPUTS, RDU_MEMBERS, USER_RIGHTS_EXPORT, Context,
                Passed, detector)
 from .configuration import UNLIMITED, _gp_step, _int
 from .listener import _cut, _latest_source
@@ -491,22 +491,33 @@ def power_scheme(ctx: Context) -> dict | None:
         return None
     key = lambda d: (d.get("scheme_guid") or "", d.get("scheme") or "")  # noqa: E731
     active = [k for k in dict.fromkeys(key(d) for _, d in recs if d.get("active") is True)]
-    chosen = active[0] if active else key(recs[0][1])
-    out: dict = {"rows": {}, "values": {}, "states": None, "states_row": None}
-    for r, d in recs:
-        if key(d) == chosen:
-            out["rows"].setdefault(d["setting"], r)
-            out["values"].setdefault(d["setting"], d)
-    first = next(iter(out["values"].values()))
-    out["scheme"] = first.get("scheme") or first.get("scheme_guid") or "?"
-    out["format"] = first.get("format")
+    shown = list(dict.fromkeys(key(d) for _, d in recs))
+    states, states_row = None, None
     st = ctx.etype("powercfg:sleep-states")
     if len(st):
         try:
-            out["states"] = orjson.loads(st["data"].iloc[-1])
-            out["states_row"] = st.iloc[-1]
+            states, states_row = orjson.loads(st["data"].iloc[-1]), st.iloc[-1]
         except (orjson.JSONDecodeError, TypeError):
             pass
+
+    def scheme(chosen) -> dict:
+        out: dict = {"rows": {}, "values": {}, "states": states, "states_row": states_row,
+                     "others": []}
+        for r, d in recs:
+            if key(d) == chosen:
+                out["rows"].setdefault(d["setting"], r)
+                out["values"].setdefault(d["setting"], d)
+        first = next(iter(out["values"].values()))
+        out["scheme"] = first.get("scheme") or first.get("scheme_guid") or "?"
+        out["format"] = first.get("format")
+        return out
+
+    if active:
+        return scheme(active[0])
+    # several schemes and none marked active: which one runs is not known (the order of
+    # the blocks in the file says nothing; found by review) — the caller judges them all
+    out = scheme(shown[0])
+    out["others"] = [scheme(k) for k in shown[1:]]
     return out
 
 
@@ -577,21 +588,39 @@ def host_sleeps(ctx: Context):
     wakes = ctx.etype("power:wake")
     pw = power_scheme(ctx)
     if not len(sleeps) and not len(wakes):
+        if pw is not None and pw["others"]:
+            # none marked active: all shown schemes must agree, else ask which one runs
+            verdicts = [_power_verdict(ctx, p) for p in [pw, *pw["others"]]]
+            names = ", ".join(f"'{p['scheme']}'" for p in [pw, *pw["others"]])
+            if any(v[0] for v in verdicts) and not all(v[0] for v in verdicts):
+                legacy = pw["format"] == "query-2003" or ctx.os() == "2003"
+                return ctx.not_evaluated(
+                    "`powercfg /query` output (without a scheme name: the active scheme)"
+                    if legacy else "`powercfg /getactivescheme` output", note=(
+                        f"the powercfg output shows several power schemes ({names}) and does "
+                        "not say which is active: some of them sleep, some do not"))
         if pw is not None:
             sleeping, notes, known = _power_verdict(ctx, pw)
+            which = (f"the active power scheme '{pw['scheme']}'" if not pw["others"] else
+                     "every power scheme shown ("
+                     + ", ".join(f"'{p['scheme']}'" for p in [pw, *pw["others"]])
+                     + f"; none marked active), '{pw['scheme']}'")
             if sleeping:
                 parts = [f"to {'sleep' if w == 'sleep' else 'hibernate'} after {_minutes(v)}"
                          for w, v in sleeping]
                 return [ctx.finding(
-                    f"the active power scheme '{pw['scheme']}' puts the server "
+                    f"{which} puts the server "
                     + " and ".join(parts) + " of idle time on AC power (powercfg)",
                     _power_evidence(ctx, pw), _power_steps(ctx, pw, sleeping),
                     details={"scheme": pw["scheme"],
                              "ac_seconds": {w: v for w, v in sleeping}})]
             if known:
                 extra = f"; {'; '.join(notes)}" if notes else ""
-                return Passed(f"the power scheme '{pw['scheme']}' neither sleeps nor "
-                              f"hibernates on AC power (powercfg){extra}")
+                shown = "', '".join(p["scheme"] for p in [pw, *pw["others"]])
+                return Passed(f"the power scheme{'s' if pw['others'] else ''} '{shown}' "
+                              f"neither sleep{'' if pw['others'] else 's'} nor "
+                              f"hibernate{'' if pw['others'] else 's'} on AC power "
+                              f"(powercfg){extra}")
         if ctx.os() == "2003" or (ctx.nt_version() or 6.0) < 6.0:
             # Kernel-Power and Power-Troubleshooter exist from 2008 on: a 2003 System log
             # shows no sleep, whatever the server does (found by review): its power scheme
