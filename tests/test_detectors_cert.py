@@ -106,8 +106,10 @@ def test_schannel_beside_rdp_failing_is_rdps_error():
     certificate event within minutes ties the Schannel error to RDP: error."""
     conn = ev(0, "core", 131, ip="10.0.0.9",
               data={"ConnType": "TCP", "ClientIP": "[10.0.0.9]:50200"})
+    # (an RCM Operational log that records logons: an hour-old one, from elsewhere)
+    logon_log = ev(-3600, "rcm", 1149, ip="10.0.0.5")
     for beside in ([conn], [ev(0.5, "termdd", 56, ip="10.0.0.9")], [ev(1, "rcma", 1057)]):
-        rows = [S2016, ev(-60, "rcma", 1070), ev(0.01, "schannel", 36870),
+        rows = [S2016, ev(-60, "rcma", 1070), logon_log, ev(0.01, "schannel", 36870),
                 ev(300, "schannel", 36870)] + beside
         f = run("tls-certificate-problem", rows)[0]
         assert f.severity == "error"
@@ -115,6 +117,11 @@ def test_schannel_beside_rdp_failing_is_rdps_error():
         assert "the Schannel errors come with RDP failing within 5 min" in f.summary
         assert "1 other Schannel error(s) without RDP failing beside them are left out" in f.summary
         assert f.details["schannel_tied_to_rdp"] == 1
+    # no log that records logons (RCM Operational, LocalSessionManager, Security): "no
+    # logon followed" says nothing, and the connection ties nothing (found by the
+    # regression review: every connection became a failure)
+    rows = [S2016, ev(-60, "rcma", 1070), conn, ev(0.01, "schannel", 36870)]
+    assert run("tls-certificate-problem", rows)[0].severity == "warning"
     # a connection a logon from its address followed worked: no tie
     rows = [S2016, ev(-60, "rcma", 1070), conn, ev(0.01, "schannel", 36870),
             ev(0.5, "rcm", 1149, ip="10.0.0.9")]

@@ -152,6 +152,11 @@ def _failed_connections(ctx: Context) -> pd.DataFrame:
     if not len(conns):
         return conns
     conns = tcp_connections(conns)            # (a UDP side channel is no new connection)
+    if not (ctx.has("security") or ctx.has_log("remoteconnectionmanager", "operational")
+            or ctx.has_log("localsessionmanager")):
+        # no log that records a logon: "no logon followed" would say nothing, and every
+        # connection would tie any other service's Schannel error to RDP (found by review)
+        return conns.iloc[0:0]
     logons = ctx.etype("rdp:rcm:auth-success", "rdp:lsm:logon", "rdp:lsm:reconnect")
     ok = ctx.etype("sec:logon:success")
     if len(ok):
