@@ -189,6 +189,8 @@ def termdd_codes(binary: bytes | None) -> tuple[int | None, int | None]:
         status = _u32(binary, 0x0C) or _u32(binary, 0x14)
         if _is_error(status):
             size = int.from_bytes(binary[2:4], "little")
+            if size == 0:               # no DumpData: what follows is not the driver's
+                return status, None
             end = 0x28 + size if 4 <= size <= n - 0x28 else n
             cause = _u32(binary, end - 4)
             return status, (cause if cause not in (0, status) else None)

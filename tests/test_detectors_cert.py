@@ -299,3 +299,15 @@ def test_parsers_read_the_event_status_at_0x0c(tmp_path):
     for res in (evtx.parse(tmp_path / "System.evtx"), evt.parse(tmp_path / "SysEvent.Evt")):
         d = orjson.loads(res.frame.iloc[0]["data"])
         assert d["ntstatus"] == "0xC00A0038" and d["Binary"].upper() == ASKPERF_56
+
+
+def test_termdd_binary_without_dump_data_has_no_underlying_error():
+    """DumpDataSize 0: bytes after the packet are not the driver's, and their last DWORD was
+    read as the underlying error (0x00420041 from trailing text; found by the regression
+    review)."""
+    from parsers.eventcommon import termdd_codes
+    packet = bytearray(bytes.fromhex(ASKPERF_56))
+    assert termdd_codes(bytes(packet)) == (0xC00A0038, 0xD0000184)
+    packet[2:4] = b"\0\0"                            # DumpDataSize 0
+    junk = bytes(packet[:0x28]) + "AB".encode("utf-16-le")
+    assert termdd_codes(junk) == (0xC00A0038, None)
