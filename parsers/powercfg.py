@@ -52,8 +52,8 @@ Rows (``kind="powercfg"``, ``time`` NaT — a state snapshot, ``host`` <NA>, ``l
   ``hibernate``, ``hybrid_sleep``, ``wake_timers``, ``monitor``, ``disk``, ``throttle``),
   ``setting_guid``, ``label`` (as printed), ``unit`` (``seconds`` for timeouts, ``index`` for
   hybrid sleep / wake timers: 0 off, 1 on; ``throttle``), ``ac`` / ``dc`` (int: seconds with
-  0 = never, or the index; None when not supported or not understood) and ``ac_original`` /
-  ``dc_original`` (as printed).
+  0 = never, or the index; None when not supported or not understood, ``dc`` also when a
+  ``findstr`` kept the AC line alone) and ``ac_original`` / ``dc_original`` (as printed).
 * ``powercfg:scheme`` — one per ``/list`` or ``/getactivescheme`` line: ``scheme``,
   ``scheme_guid``, ``active`` (bool).
 * ``powercfg:sleep-states`` — one per ``/a`` output: ``available`` / ``unavailable`` (state
@@ -353,8 +353,9 @@ def _read_vista(lines: list[str], line_offset: int, source: str, warnings: list,
             dc = [h for h in hexes if _DC_WORD.search(h[1]) and not _AC_WORD.search(h[1])]
             if cur.pop("_cut", False):
                 pick = None                 # its last value line was cut (said already)
-            elif len(ac) == 1 and len(dc) == 1:
-                pick = (ac[0], dc[0])
+            elif len(ac) == 1 and len(dc) <= 1:
+                # (findstr "AC" keeps the AC line alone: the value that matters on a server)
+                pick = (ac[0], dc[0] if dc else None)
             elif not ac and not dc and len(hexes) >= 2:
                 # a language whose words are not known: range first, AC and DC last
                 pick = (hexes[-2], hexes[-1])
@@ -366,9 +367,11 @@ def _read_vista(lines: list[str], line_offset: int, source: str, warnings: list,
                      f"powercfg setting {cur['label'] or cur['setting_guid']!r} without its "
                      "current AC and DC values (output cut or filtered?): not read")
             if pick:
-                (_, _, ach), (_, _, dch) = pick
-                cur["ac"], cur["dc"] = int(ach, 16), int(dch, 16)
-                cur["ac_original"], cur["dc_original"] = f"0x{ach}", f"0x{dch}"
+                (_, _, ach), dcl = pick
+                dch = dcl[2] if dcl else None
+                cur["ac"], cur["dc"] = int(ach, 16), (int(dch, 16) if dch else None)
+                cur["ac_original"] = f"0x{ach}"
+                cur["dc_original"] = f"0x{dch}" if dch else None
                 settings.append(cur)
         cur = None
 

@@ -214,3 +214,21 @@ def test_blocks_in_a_diag_log_keep_their_lines():
     n = int(st["locator"].split()[1])
     assert SLEEP in lines[n - 1]                # the locator is the line in the whole file
     assert (f["event_type"] == "powercfg:sleep-states").sum() == 1
+
+
+def test_findstr_keeping_only_the_ac_lines_reads_ac():
+    """`powercfg /q | findstr /c:"GUID" /c:"Current AC"` keeps each setting's AC line alone:
+    AC is what a server's sleep depends on, and the setting was not read at all (found by
+    the regression review)."""
+    t = ("Power Scheme GUID: 381b4222-f694-41f0-9685-ff5bb260df2e  (Balanced)\r\n"
+         "  Subgroup GUID: 238c9fa8-0aad-41ed-83f4-97be242c8f20  (Sleep)\r\n"
+         f"    Power Setting GUID: {SLEEP}  (Sleep after)\r\n"
+         "    Current AC Power Setting Index: 0x00000708\r\n"
+         f"    Power Setting GUID: {HIBERNATE}  (Hibernate after)\r\n"
+         "    Current AC Power Setting Index: 0x00000000\r\n")
+    res = powercfg.parse_text(t, "x")
+    s = settings(res)
+    assert (s["standby"]["ac"], s["standby"]["dc"]) == (1800, None)
+    assert s["standby"]["ac_original"] == "0x00000708" and s["standby"]["dc_original"] is None
+    assert (s["hibernate"]["ac"], s["hibernate"]["dc"]) == (0, None)
+    assert not res.warnings
