@@ -1341,6 +1341,11 @@ def _isolated_child(conn, real_path: str, source: str, options: ParseOptions,
     conn.close()
 
 
+#: How long past a file's time budget a retry in its own process may take before it is
+#: killed (the parse stops itself at the budget; this covers a hang outside it).
+ISOLATED_GRACE_S = 30.0
+
+
 def _isolated(real_path: str, source: str, options: ParseOptions,
               budget: float | None) -> tuple[tuple | None, str | None]:
     """:func:`_parse_one` in a fresh process: (its result, None), or (None, how the process
@@ -1351,15 +1356,27 @@ def _isolated(real_path: str, source: str, options: ParseOptions,
     proc = ctx.Process(target=_isolated_child, args=(w, real_path, source, options, budget))
     proc.start()
     w.close()
+    res, late = None, False
     try:
-        res = r.recv()              # (before join: a big result fills the pipe)
+        # (recv before join: a big result fills the pipe). The parse keeps its own time
+        # budget; this wait is the backstop for a child that hangs outside it
+        if r.poll(None if budget is None else budget + ISOLATED_GRACE_S):
+            res = r.recv()
+        else:
+            late = True
     except (EOFError, OSError):
         res = None
     finally:
+        # Ctrl-C / SIGTERM here (the child ignores SIGINT) or a late child: kill it now
+        # instead of waiting for it (found by the regression review)
+        if res is None and proc.is_alive():
+            proc.kill()
         r.close()
         proc.join()
     if res is not None:
         return res, None
+    if late:
+        return None, f"no result within {budget + ISOLATED_GRACE_S:.0f} s"
     code = proc.exitcode
     if code is not None and code < 0:
         try:

@@ -326,6 +326,24 @@ def test_a_parser_process_killed_by_an_abort_is_retried_and_the_run_goes_on(tmp_
                     "again with the python backend"), w
 
 
+@pytest.mark.timeout(60)
+def test_a_retry_in_its_own_process_that_hangs_is_killed_not_waited_for(tmp_path, monkeypatch):
+    # the parent joined the retried child without a limit, and a Ctrl-C waited for it too
+    # (the child ignores SIGINT; found by the regression review)
+    import time
+    from analyzer import bundle
+    from parsers.base import ParseOptions
+
+    def hang(*a, **k):
+        time.sleep(120)
+    monkeypatch.setattr(bundle, "_parse_one", hang)          # (the child is forked)
+    monkeypatch.setattr(bundle, "ISOLATED_GRACE_S", 0.5)
+    t0 = time.monotonic()
+    res, how = bundle._isolated(str(tmp_path / "x.evtx"), "x.evtx", ParseOptions(), 0.5)
+    assert res is None and how == "no result within 1 s"
+    assert time.monotonic() - t0 < 20
+
+
 def test_no_real_log_has_a_chunk_the_rust_reader_is_kept_from():
     # the pre-screen's false positives would cost speed: no corpus chunk is flagged
     import mmap
