@@ -143,14 +143,18 @@ RDP_TIE = pd.Timedelta(minutes=5)
 LOGON_AFTER = pd.Timedelta(minutes=5)
 
 
-def _failed_connections(ctx: Context) -> pd.DataFrame:
-    """RDP connection attempts no logon followed (RCM 1149, LSM 21/25, 4624 type 10 within
-    :data:`LOGON_AFTER`; from the same address when both rows carry one)."""
+def _failed_connections(ctx: Context, near: pd.Series) -> pd.DataFrame:
+    """RDP connection attempts within :data:`RDP_TIE` of one of the times ``near`` (the
+    Schannel errors: no other connection can tie one) that no logon followed (RCM 1149, LSM
+    21/25, 4624 type 10 within :data:`LOGON_AFTER`; from the same address when both rows
+    carry one). The look-up below is per connection: an internet-facing server logs tens of
+    thousands of them, a handful lie beside a Schannel error."""
     from .attacks import tcp_connections
 
     conns = ctx.etype(*RDP_CONNECTS)
     if not len(conns):
         return conns
+    conns = conns[_near(conns["time"], near, RDP_TIE)]
     conns = tcp_connections(conns)            # (a UDP side channel is no new connection)
     if not (ctx.has("security") or ctx.has_log("remoteconnectionmanager", "operational")
             or ctx.has_log("localsessionmanager")):
@@ -310,7 +314,8 @@ def tls_certificate_problem(ctx: Context):
         return []
     # RDP failing beside a Schannel error ties it to RDP — and so do RCM's own certificate
     # events at the same time
-    failing = pd.concat([ctx.etype(*RDP_FAILURES), _failed_connections(ctx), rcm])
+    failing = pd.concat([ctx.etype(*RDP_FAILURES), rcm]
+                        + ([_failed_connections(ctx, sch["time"])] if len(sch) else []))
     tied_mask = _near(sch["time"], failing["time"], RDP_TIE) if len(sch) else np.array([], bool)
     tied = sch[tied_mask]
     rows = pd.concat([rcm, tied]).sort_values("time") if len(tied) else rcm
