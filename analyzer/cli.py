@@ -33,6 +33,9 @@ EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 EXIT_BUNDLE = 3
 EXIT_INTERNAL = 4
+#: ``batch``: finished, but some bundles were not analysed for a reason outside them (moved
+#: away, a worker lost): sysexits' EX_TEMPFAIL, "try again later"
+EXIT_AGAIN = 75
 EXIT_BROKEN_PIPE = 141   # 128 + SIGPIPE: what a shell reports for `yes | head`
 
 
@@ -253,6 +256,12 @@ def batch(
         raise err(f"{c['outdir_faults']} bundle(s) could not be recorded: OUTDIR {res.outdir} "
                   "cannot take their reports (full disk, or no folder where one must be)",
                   EXIT_USAGE)
+    if c.get("transient"):
+        # nor is a run complete whose bundles went out of reach or lost their worker: a
+        # wrapper that retries on a non-zero exit analyses exactly those again
+        raise err(f"{c['transient']} bundle(s) could not be analysed for a reason outside them "
+                  "(moved away, out of reach, a worker lost): run the batch again to analyse "
+                  "them", EXIT_AGAIN)
 
 
 class SummaryView(str, Enum):

@@ -426,3 +426,24 @@ def test_a_damaged_summary_is_rebuilt_from_the_state_and_agrees_with_the_finding
     assert any("findings rebuilt" in n for n in res.notes)
     _, findings = rollup.load(out)
     assert len(findings) == n and sorted(findings["bundle_id"].unique()) == ["a.zip", "b.zip"]
+
+
+@pytest.mark.timeout(300)
+def test_a_batch_left_with_bundles_to_analyse_again_exits_75(tmp_path, helpers, monkeypatch):
+    """A run whose bundle went out of reach exited 0 like a complete one: a cron job or CI
+    step could not tell that the batch must run again (noted in the last review)."""
+    inbox = tmp_path / "inbox"
+    tiny_zip(inbox / "a.zip", "TS01")
+    tiny_zip(inbox / "b.zip", "TS02")
+    out = tmp_path / "out"
+    real = batch.run
+    monkeypatch.setattr(batch, "run", lambda *a, **k: real(*a, analyze="rvb_helpers:move_then_load", **k))
+    r = cli(str(inbox), "--out", str(out), "-j", "1")
+    assert r.exit_code == 75, r.output
+    assert "2 bundle(s) could not be analysed for a reason outside them" in r.output
+    for p in inbox.glob("*.away"):
+        p.rename(str(p)[: -len(".away")])
+    monkeypatch.setattr(batch, "run", real)
+    r = cli(str(inbox), "--out", str(out), "-j", "1")
+    assert r.exit_code == 0, r.output
+    assert "2 analysed ok, 0 failed" in r.output
