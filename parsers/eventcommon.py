@@ -8,6 +8,7 @@ Windows manifests (KNOWLEDGE.md Part B §1): Security ``TargetUserName``/``IpAdd
 """
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Any
 
@@ -52,6 +53,45 @@ def _split_endpoint(value: str) -> tuple[str | None, int | None]:
         return None, None
     port = m.group("port")
     return m.group("ip"), (int(port) if port else None)
+
+
+_CLIENT_KEYS: dict[str, str | None] = {}
+
+
+def client_key(value: Any) -> str | None:
+    """The form in which two logs' addresses of one client compare equal (None: no address).
+
+    The timeline's ``ip`` keeps the address as logged; Security 4624/4625 ``IpAddress``
+    often shows an IPv4 client IPv4-mapped (``::ffff:203.0.113.5``, RFC 4291 §2.5.5.2: a
+    dual-stack socket's view of an IPv4 peer) where RdpCoreTS 131, RCM 1149 and TermDD 56
+    show ``203.0.113.5``. So: an endpoint's port and brackets go (``[::ffff:a.b.c.d]:port``),
+    an IPv6 zone id (``fe80::1%12``) goes, an IPv4-mapped address becomes its IPv4 address,
+    any other IPv6 address its compressed lower-case form (``FE80:0::1`` → ``fe80::1``).
+    Text that is no address is kept, stripped (still comparable with itself)."""
+    if value is None:
+        return None
+    raw = str(value)
+    r = _CLIENT_KEYS.get(raw)
+    if r is None and raw not in _CLIENT_KEYS:
+        r = _client_key(raw)
+        if len(_CLIENT_KEYS) < 65536:        # (a log repeats a few addresses many times)
+            _CLIENT_KEYS[raw] = r
+    return r
+
+
+def _client_key(raw: str) -> str | None:
+    v = _clean(raw)
+    if v is None:
+        return None
+    ip = split_endpoint(v)[0] or v
+    ip = ip.split("%", 1)[0].strip("[] ")
+    try:
+        a = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip or None
+    if a.version == 6 and a.ipv4_mapped is not None:
+        return str(a.ipv4_mapped)
+    return str(a)
 
 
 #: Every field name event_columns looks at (a record without any of them is skipped fast).

@@ -72,10 +72,20 @@ class _Burst:
     the count and the user names — not the rows themselves (tens of thousands in a big
     Security log)."""
 
-    def __init__(self, ctx: Context, grp: pd.DataFrame):
+    def __init__(self, ctx: Context, grp: pd.DataFrame, key: str):
         self.head = ctx.take(grp["_pos"].to_numpy()[:3]) if "_pos" in grp else grp.head(3)
         self.rows = len(grp)
         self.users = set(grp["user"].dropna().astype(str))
+        self.address = as_logged(grp, key)
+
+
+def as_logged(grp: pd.DataFrame, key: str) -> str:
+    """The address a burst's rows show most often, as logged (``::ffff:203.0.113.5`` stays
+    so: the reader searches her own log for it); ``key`` when they show none."""
+    if key == NO_ADDRESS or "ip" not in grp:
+        return key
+    shown = grp["ip"].dropna().astype(str)
+    return str(shown.value_counts().index[0]) if len(shown) else key
 
 
 #: What the counting needs of a Security logon failure (whole rows only for the evidence).
@@ -118,15 +128,15 @@ def without_logons(conns: pd.DataFrame, logon_ips: pd.Series, logon_times: pd.Se
     ``need`` connections are looked at (no burst otherwise)."""
     if not len(conns) or not len(logon_ips):
         return conns
-    ips = _ip(conns["ip"]).to_numpy()
+    ips = client_keys(conns["ip"]).to_numpy()
     times = conns["time"].to_numpy(dtype="datetime64[us]", na_value=np.datetime64("NaT"))
-    l_ips = _ip(logon_ips.reset_index(drop=True)).to_numpy()
+    l_ips = client_keys(logon_ips.reset_index(drop=True)).to_numpy()
     l_times = logon_times.reset_index(drop=True).to_numpy(dtype="datetime64[us]",
                                                           na_value=np.datetime64("NaT"))
     link = np.timedelta64(int(SESSION_LINK.total_seconds() * 1_000_000), "us")
     done = np.zeros(len(conns), dtype=bool)
     uniq, counts = np.unique(ips, return_counts=True)
-    for ip in uniq[(counts >= need) & (uniq != "(no address)")]:
+    for ip in uniq[(counts >= need) & (uniq != NO_ADDRESS)]:
         at = l_times[(l_ips == ip) & ~np.isnat(l_times)]
         if not len(at):
             continue
@@ -140,8 +150,21 @@ def without_logons(conns: pd.DataFrame, logon_ips: pd.Series, logon_times: pd.Se
     return conns[~done]
 
 
-def _ip(s: pd.Series) -> pd.Series:
-    return s.astype("string").fillna("(no address)").replace({"-": "(no address)", "": "(no address)"})
+NO_ADDRESS = "(no address)"
+
+
+def client_keys(s: pd.Series) -> pd.Series:
+    """Each row's client, in the form that compares equal across logs
+    (:func:`parsers.eventcommon.client_key`: ``::ffff:203.0.113.5`` of a 4625 is the
+    ``203.0.113.5`` of an RdpCoreTS 131); :data:`NO_ADDRESS` where a row has none. Computed
+    once per distinct address (a log repeats a few addresses many times)."""
+    from parsers.eventcommon import client_key
+
+    if not len(s):
+        return pd.Series([], index=s.index, dtype="string")
+    codes, uniq = pd.factorize(s.astype("string").to_numpy(dtype=object, na_value=None))
+    keys = np.array([client_key(u) or NO_ADDRESS for u in uniq] + [NO_ADDRESS], dtype=object)
+    return pd.Series(keys[codes], index=s.index, dtype="string")       # (code -1: none)
 
 
 @detector(id="rdp-brute-force", severity="warning",
@@ -189,16 +212,16 @@ def rdp_brute_force(ctx: Context):
                          ctx.column("time", ok10_pos)])
     # (looked up per type-3 burst only: an internet-facing server's RdpCoreTS log has tens of
     # thousands of addresses, and a frame per address cost ~50 µs each)
-    ev_ips = _ip(ev_ip).to_numpy() if len(ev_ip) else np.array([], dtype=object)
+    ev_ips = client_keys(ev_ip).to_numpy() if len(ev_ip) else np.array([], dtype=object)
     ev_times = ev_time.reset_index(drop=True)
     rdp_times = pd.concat([ev_time, received["time"]]).dropna().sort_values()
 
     bursts = []   # (label, ip, count, start, rows) — rows cut to what the finding shows
     def keep(label: str, ip, n: int, start, grp: pd.DataFrame):
-        bursts.append((label, ip, n, start, _Burst(ctx, grp)))
+        bursts.append((label, ip, n, start, _Burst(ctx, grp, ip)))
 
     def scan(rows: pd.DataFrame, label: str, need: int):
-        for ip, n, start, grp in groups_over(rows, _ip(rows["ip"]), need, window):
+        for ip, n, start, grp in groups_over(rows, client_keys(rows["ip"]), need, window):
             keep(label, ip, n, start, grp)
 
     scan(core_fail, "RdpCoreTS 140 credential failures", need_fail)
@@ -211,20 +234,20 @@ def rdp_brute_force(ctx: Context):
     scan(guesses, "RdpCoreTS 131 TCP connections", need_conn)
     unattributed = []      # type-3 bursts nothing in the bundle ties to RDP
     if len(type3):
-        for ip, n, start, grp in groups_over(type3, _ip(type3["ip"]), need_fail, window):
+        for ip, n, start, grp in groups_over(type3, client_keys(type3["ip"]), need_fail, window):
             # "beside it": RDP from the same address around the burst (a user's stale
             # mapped-drive password fails over SMB hours after her RDP session), else any
             # RDP connection around it when RCM logs connections
             # around the burst itself (the address's other failures may be hours away)
             t0, t1 = start - margin, start + window + margin
-            same = ev_times[ev_ips == ip] if ip != "(no address)" else ev_times.iloc[:0]
+            same = ev_times[ev_ips == ip] if ip != NO_ADDRESS else ev_times.iloc[:0]
             attributed = bool(((same >= t0) & (same <= t1)).any())
             if not attributed:
                 attributed = bool(((rdp_times >= t0) & (rdp_times <= t1)).any()) and len(received) > 0
             if attributed:
                 keep("4625 type-3 (NLA) failures with RDP evidence", ip, n, start, grp)
             else:
-                unattributed.append((ip, n))
+                unattributed.append((as_logged(grp, ip), n))
     if not bursts:
         # NLA failures over RDP are type 3 as well (2008 on; 2003 has no NLA): without the
         # RDS logs nothing tells them from SMB guessing, so "no RDP guessing" cannot be said
@@ -243,7 +266,7 @@ def rdp_brute_force(ctx: Context):
     bursts.sort(key=lambda b: (-b[2], b[1]))
     parts, ev = [], []
     for label, ip, n, start, grp in bursts[:5]:
-        parts.append(f"{n} {label} from {ip} within {int(window.total_seconds() // 60)} min "
+        parts.append(f"{n} {label} from {grp.address} within {int(window.total_seconds() // 60)} min "
                      f"(from {start:%Y-%m-%d %H:%M} UTC)")
         ev += ctx.evidence(grp.head)
     more = f" (+{len(bursts) - 5} more)" if len(bursts) > 5 else ""
@@ -259,7 +282,7 @@ def rdp_brute_force(ctx: Context):
                          "Check whether any guessed account then logged on (4624 type 10 / RCM "
                          "1149 from the same address)."],
                         total=total,
-                        details={"addresses": sorted({b[1] for b in bursts}),
+                        details={"addresses": sorted({b[4].address for b in bursts}),
                                  "users_tried": len(users)})]
 
 

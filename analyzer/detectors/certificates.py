@@ -149,7 +149,7 @@ def _failed_connections(ctx: Context, near: pd.Series) -> pd.DataFrame:
     21/25, 4624 type 10 within :data:`LOGON_AFTER`; from the same address when both rows
     carry one). The look-up below is per connection: an internet-facing server logs tens of
     thousands of them, a handful lie beside a Schannel error."""
-    from .attacks import tcp_connections
+    from .attacks import NO_ADDRESS, client_keys, tcp_connections
 
     conns = ctx.etype(*RDP_CONNECTS)
     if not len(conns):
@@ -171,18 +171,19 @@ def _failed_connections(ctx: Context, near: pd.Series) -> pd.DataFrame:
     if not len(lg):
         return conns
     lt = lg["time"].to_numpy(dtype="datetime64[us]")
-    lip = lg["ip"].astype("string").fillna("").to_numpy()
+    # (compared as clients: a 4624's ::ffff:203.0.113.5 is a 131's 203.0.113.5)
+    lip = client_keys(lg["ip"]).to_numpy()
     link = np.timedelta64(int(LOGON_AFTER.total_seconds() * 1_000_000), "us")
     failed = []
     for t, ip in zip(conns["time"].to_numpy(dtype="datetime64[us]",
                                             na_value=np.datetime64("NaT")),
-                     conns["ip"].astype("string").fillna("").to_numpy()):
+                     client_keys(conns["ip"]).to_numpy()):
         if np.isnat(t):
             failed.append(False)
             continue
         after = (lt >= t) & (lt <= t + link)
-        if ip and ip != "-":
-            after &= (lip == ip) | (lip == "") | (lip == "-")
+        if ip != NO_ADDRESS:
+            after &= (lip == ip) | (lip == NO_ADDRESS)
         failed.append(not after.any())
     return conns[np.asarray(failed, dtype=bool)]
 
