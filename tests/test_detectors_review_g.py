@@ -81,3 +81,78 @@ def test_tls_certificate_problem_mapped_logon_says_the_connection_worked():
     # the same connection without the logon failed: the error is RDP's
     out = run("tls-certificate-problem", rows[:2] + [_logon10(0.3, "::ffff:198.51.100.7")])
     assert out[0].severity == "error" and "RdpCoreTS 131" in out[0].summary
+
+
+# ----------------------------------------------------------------------------- windows as [params]
+
+def _schannel_then_termdd(gap_minutes):
+    return [ev(0, "schannel", 36870), ev(gap_minutes, "termdd", 56, ip="192.0.2.7",
+                                         data={"param2": "192.0.2.7"})]
+
+
+def test_tls_rdp_tie_is_a_param():
+    """TermDD 56 seven minutes after the Schannel error: outside the default 5-minute tie
+    (some TLS credential: a warning), inside a tuned 10-minute one (RDP's: an error whose
+    text names the window). The tie was a constant (found by review)."""
+    rows = _schannel_then_termdd(7)
+    out = run("tls-certificate-problem", rows)
+    assert len(out) == 1 and out[0].severity == "warning" and "maybe not RDP" in out[0].title
+    out = run("tls-certificate-problem", rows, tls_rdp_tie_minutes=10)
+    assert len(out) == 1 and out[0].severity == "error"
+    assert "RDP failing within 10 min (TermDD 56)" in out[0].summary
+    out = run("tls-certificate-problem", rows, tls_rdp_tie_minutes=7.5)
+    assert "RDP failing within 7.5 min" in out[0].summary
+    # the default text is unchanged
+    out = run("tls-certificate-problem", _schannel_then_termdd(3))
+    assert "RDP failing within 5 min (TermDD 56)" in out[0].summary
+
+
+def test_tls_connection_to_logon_link_is_a_param():
+    """A connection beside the Schannel error, its logon 7 minutes later: with the default
+    5-minute link the connection failed (the error is RDP's); with a 10-minute link the
+    logon says it worked."""
+    rows = [ev(0, "schannel", 36870), _conn131(0.1), _logon10(7.1, V4)]
+    assert run("tls-certificate-problem", rows)[0].severity == "error"
+    out = run("tls-certificate-problem", rows, connection_logon_link_minutes=10)
+    assert out[0].severity == "warning" and "maybe not RDP" in out[0].title
+
+
+def test_brute_force_logon_link_is_a_param():
+    """Three connections ten minutes apart, each followed seven minutes later by its
+    logon: unexcused guesses with the default 5-minute link, three logons with a
+    10-minute one."""
+    rows = [c for i in range(3) for c in (_conn131(i * 10, port=52700 + i),
+                                          _logon10(i * 10 + 7, V4))]
+    tuned = {"brute_force_min_connections": 3, "brute_force_window_minutes": 30}
+    out = run("rdp-brute-force", rows, **tuned)
+    assert len(out) == 1 and f"3 RdpCoreTS 131 TCP connections from {V4} within 30 min" \
+        in out[0].summary
+    assert run("rdp-brute-force", rows, connection_logon_link_minutes=10, **tuned) == []
+
+
+@pytest.mark.parametrize("name", ["tls_rdp_tie_minutes", "connection_logon_link_minutes"])
+def test_the_window_params_are_known_to_tuning_and_validated(name, tmp_path):
+    from analyzer.detectors import DEFAULT_PARAMS
+    from analyzer.engine import Tuning, TuningError
+
+    assert DEFAULT_PARAMS[name] == 5
+    assert Tuning.from_dict({"params": {name: 7}}).params == {name: 7}
+    for bad in (0, -1, "7", True):
+        with pytest.raises(TuningError, match="must be a positive number"):
+            Tuning.from_dict({"params": {name: bad}})
+    p = tmp_path / "rdpdoctor.toml"
+    p.write_text(f"[params]\n{name} = 7.5\n", encoding="utf-8")
+    assert Tuning.from_toml(p).params == {name: 7.5}
+
+
+def test_every_param_is_documented_with_its_default():
+    """docs/output.md lists each [params] name with the default the detectors use."""
+    import re
+    from pathlib import Path
+
+    from analyzer.detectors import DEFAULT_PARAMS, load_all
+
+    load_all()
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "output.md").read_text("utf-8")
+    table = dict(re.findall(r"^\| `([a-z0-9_]+)` \| ([\d.]+) \|", doc, re.M))
+    assert table == {k: str(v) for k, v in DEFAULT_PARAMS.items()}

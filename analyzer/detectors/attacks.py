@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .. import timeline as tl
-from . import Context, detector
+from . import DEFAULT_PARAMS, Context, detector
 
 #: An IPv4 literal (the client address in a TermDD 56 message, whatever its language).
 _IPV4 = r"(?<![\d.])((?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3})(?![\d.])"
@@ -115,17 +115,31 @@ def tcp_connections(accepted: pd.DataFrame) -> pd.DataFrame:
     return accepted[~udp]
 
 
-#: How long after an accepted connection a logon from its address is taken as that
-#: connection's (NLA: seconds; a logon screen without NLA waits for the user to type).
-SESSION_LINK = pd.Timedelta(minutes=5)
+#: ``[params] connection_logon_link_minutes``: how long after an accepted connection a
+#: logon from its address is taken as that connection's (NLA: seconds; a logon screen
+#: without NLA waits for the user to type). rdp-brute-force and tls-certificate-problem
+#: read it (:func:`logon_link`). Declared here, beside its use: the engine's tuning
+#: validation knows every detector module's parameters once they are loaded.
+DEFAULT_PARAMS.setdefault("connection_logon_link_minutes", 5)
+
+
+def logon_link(ctx: Context) -> pd.Timedelta:
+    """The connection → logon link of this run (``connection_logon_link_minutes``)."""
+    return pd.Timedelta(minutes=float(ctx.param("connection_logon_link_minutes")))
+
+
+def minutes_text(td: pd.Timedelta) -> str:
+    """``5`` / ``7.5``: a window's minutes for a finding's text (a tuned one may be a
+    fraction)."""
+    return f"{td.total_seconds() / 60:g}"
 
 
 def without_logons(conns: pd.DataFrame, logon_ips: pd.Series, logon_times: pd.Series,
-                   need: int) -> pd.DataFrame:
+                   need: int, link: pd.Timedelta) -> pd.DataFrame:
     """``conns`` (RdpCoreTS 131) less the connections a logon followed. Each logon (RCM
     1149, 4624 type 10, LSM 21/25: address and time) takes the latest connection from its
-    address at or before it, within :data:`SESSION_LINK`. Only addresses with at least
-    ``need`` connections are looked at (no burst otherwise)."""
+    address at or before it, within ``link`` (:func:`logon_link`). Only addresses with at
+    least ``need`` connections are looked at (no burst otherwise)."""
     if not len(conns) or not len(logon_ips):
         return conns
     ips = client_keys(conns["ip"]).to_numpy()
@@ -133,7 +147,7 @@ def without_logons(conns: pd.DataFrame, logon_ips: pd.Series, logon_times: pd.Se
     l_ips = client_keys(logon_ips.reset_index(drop=True)).to_numpy()
     l_times = logon_times.reset_index(drop=True).to_numpy(dtype="datetime64[us]",
                                                           na_value=np.datetime64("NaT"))
-    link = np.timedelta64(int(SESSION_LINK.total_seconds() * 1_000_000), "us")
+    link = np.timedelta64(int(link.total_seconds() * 1_000_000), "us")
     done = np.zeros(len(conns), dtype=bool)
     uniq, counts = np.unique(ips, return_counts=True)
     for ip in uniq[(counts >= need) & (uniq != NO_ADDRESS)]:
@@ -175,8 +189,9 @@ def rdp_brute_force(ctx: Context):
 
     Counted per source address and time window: RdpCoreTS 140 (NLA credential failure),
     bursts of RdpCoreTS 131 (accepted TCP connections — not the UDP side channel of one, and
-    not one a logon from the same address followed: RCM 1149, 4624 type 10, LSM 21/25 say
-    its password was right), Security 4625 with logon type 10 —
+    not one a logon from the same address followed within ``[params]
+    connection_logon_link_minutes``, 5: RCM 1149, 4624 type 10, LSM 21/25 say its password
+    was right), Security 4625 with logon type 10 —
     and 4625 type 3 only with RDP evidence beside it (RCM 261, RdpCoreTS 131/140, type-10
     logons), because SMB password guessing produces type-3 failures too. Besides the risk,
     guessing locks accounts out and fills the listener's pending-connection queue so real
@@ -230,7 +245,7 @@ def rdp_brute_force(ctx: Context):
     logons = ctx.etype("rdp:rcm:auth-success", "rdp:lsm:logon", "rdp:lsm:reconnect")
     guesses = without_logons(
         tcp_connections(accepted), pd.concat([logons["ip"], ctx.column("ip", ok10_pos)]),
-        pd.concat([logons["time"], ctx.column("time", ok10_pos)]), need_conn)
+        pd.concat([logons["time"], ctx.column("time", ok10_pos)]), need_conn, logon_link(ctx))
     scan(guesses, "RdpCoreTS 131 TCP connections", need_conn)
     unattributed = []      # type-3 bursts nothing in the bundle ties to RDP
     if len(type3):
@@ -266,7 +281,7 @@ def rdp_brute_force(ctx: Context):
     bursts.sort(key=lambda b: (-b[2], b[1]))
     parts, ev = [], []
     for label, ip, n, start, grp in bursts[:5]:
-        parts.append(f"{n} {label} from {grp.address} within {int(window.total_seconds() // 60)} min "
+        parts.append(f"{n} {label} from {grp.address} within {minutes_text(window)} min "
                      f"(from {start:%Y-%m-%d %H:%M} UTC)")
         ev += ctx.evidence(grp.head)
     more = f" (+{len(bursts) - 5} more)" if len(bursts) > 5 else ""
@@ -440,7 +455,7 @@ def protocol_error_burst(ctx: Context):
                 causes[c] = causes.get(c, 0) + 1
     for k, n, start, grp in bursts[:5]:
         who = "TermDD 50 errors" if k == "(TermDD 50)" else f"TermDD 56 errors from {k}"
-        parts.append(f"{n} {who} within {int(window.total_seconds() // 60)} min "
+        parts.append(f"{n} {who} within {minutes_text(window)} min "
                      f"(from {start:%Y-%m-%d %H:%M} UTC)")
         ev += ctx.evidence(grp.head(4))
     st = ""

@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import Context, detector, when
+from . import DEFAULT_PARAMS, Context, detector, when
+from .attacks import NO_ADDRESS, client_keys, logon_link, minutes_text, tcp_connections
 
 #: Licensing events that, next to TermDD 50, form the certificate-corruption signature.
 CORRUPTION_PARTNERS = (
@@ -135,26 +136,28 @@ RDP_FAILURES = ("sys:termdd:security-error", "sys:termdd:protocol-error",
 #: RCM 1158 (accepted a connection from an address).
 RDP_CONNECTS = ("rdp:core:connection-accepted", "rdp:rcm:connection-received",
                 "rdp:rcm:connection-accepted")
-#: How near (either side) RDP must fail for a Schannel error to be counted as RDP's: the
-#: TLS handshake fails within a second of the connection; minutes allow for clock skew
-#: between logs and for TermDD's disconnect.
-RDP_TIE = pd.Timedelta(minutes=5)
-#: How long after a connection a logon still says that connection worked.
-LOGON_AFTER = pd.Timedelta(minutes=5)
+#: ``[params] tls_rdp_tie_minutes``: how near (either side) RDP must fail for a Schannel
+#: error to be counted as RDP's: the TLS handshake fails within a second of the connection;
+#: minutes allow for clock skew between logs and for TermDD's disconnect. (How long after a
+#: connection a logon still says it worked: ``connection_logon_link_minutes``, shared with
+#: rdp-brute-force — :func:`.attacks.logon_link`.)
+DEFAULT_PARAMS.setdefault("tls_rdp_tie_minutes", 5)
+
+
+def rdp_tie(ctx: Context) -> pd.Timedelta:
+    return pd.Timedelta(minutes=float(ctx.param("tls_rdp_tie_minutes")))
 
 
 def _failed_connections(ctx: Context, near: pd.Series) -> pd.DataFrame:
-    """RDP connection attempts within :data:`RDP_TIE` of one of the times ``near`` (the
+    """RDP connection attempts within :func:`rdp_tie` of one of the times ``near`` (the
     Schannel errors: no other connection can tie one) that no logon followed (RCM 1149, LSM
-    21/25, 4624 type 10 within :data:`LOGON_AFTER`; from the same address when both rows
-    carry one). The look-up below is per connection: an internet-facing server logs tens of
+    21/25, 4624 type 10 within :func:`.attacks.logon_link`; from the same address when both
+    rows carry one). The look-up below is per connection: an internet-facing server logs tens of
     thousands of them, a handful lie beside a Schannel error."""
-    from .attacks import NO_ADDRESS, client_keys, tcp_connections
-
     conns = ctx.etype(*RDP_CONNECTS)
     if not len(conns):
         return conns
-    conns = conns[_near(conns["time"], near, RDP_TIE)]
+    conns = conns[_near(conns["time"], near, rdp_tie(ctx))]
     conns = tcp_connections(conns)            # (a UDP side channel is no new connection)
     if not (ctx.has("security") or ctx.has_log("remoteconnectionmanager", "operational")
             or ctx.has_log("localsessionmanager")):
@@ -173,7 +176,7 @@ def _failed_connections(ctx: Context, near: pd.Series) -> pd.DataFrame:
     lt = lg["time"].to_numpy(dtype="datetime64[us]")
     # (compared as clients: a 4624's ::ffff:203.0.113.5 is a 131's 203.0.113.5)
     lip = client_keys(lg["ip"]).to_numpy()
-    link = np.timedelta64(int(LOGON_AFTER.total_seconds() * 1_000_000), "us")
+    link = np.timedelta64(int(logon_link(ctx).total_seconds() * 1_000_000), "us")
     failed = []
     for t, ip in zip(conns["time"].to_numpy(dtype="datetime64[us]",
                                             na_value=np.datetime64("NaT")),
@@ -288,7 +291,9 @@ def tls_certificate_problem(ctx: Context):
     configuration RCM had to auto-correct (1050), or Schannel 36870 (fatal error accessing
     the private key), 36869 (no private key attached) or 36871 (credential creation failed)
     *with RDP failing beside it*: TermDD 50/56, RdpCoreTS 139/97, an RDP connection no logon
-    followed, or RCM's certificate events, within minutes. TLS handshakes fail and clients
+    followed, or RCM's certificate events, within minutes (``[params]
+    tls_rdp_tie_minutes``, 5; a logon within ``connection_logon_link_minutes``, 5, of a
+    connection says it worked). TLS handshakes fail and clients
     report a security error. Schannel's errors are system-wide (IIS, LDAPS, SQL Server, WinRM
     and AD FS raise them too) and name no service: alone they are a warning that some TLS
     server credential of the host is unusable. RCM 1052 alone (about to expire) is a
@@ -317,7 +322,8 @@ def tls_certificate_problem(ctx: Context):
     # events at the same time
     failing = pd.concat([ctx.etype(*RDP_FAILURES), rcm]
                         + ([_failed_connections(ctx, sch["time"])] if len(sch) else []))
-    tied_mask = _near(sch["time"], failing["time"], RDP_TIE) if len(sch) else np.array([], bool)
+    tie = rdp_tie(ctx)
+    tied_mask = _near(sch["time"], failing["time"], tie) if len(sch) else np.array([], bool)
     tied = sch[tied_mask]
     rows = pd.concat([rcm, tied]).sort_values("time") if len(tied) else rcm
     if len(rows):
@@ -327,12 +333,12 @@ def tls_certificate_problem(ctx: Context):
         thumb = ctx.setting("SSLCertificateSHA1Hash")
         why = []
         if len(tied):
-            near = failing[_near(failing["time"], tied["time"], RDP_TIE)].sort_values("time")
+            near = failing[_near(failing["time"], tied["time"], tie)].sort_values("time")
             kinds = sorted({f"{_short(p)} {int(e)}" for p, e in zip(near["provider"].astype(str),
                                                               near["event_id"])
                             if not pd.isna(e)})
             why.append(f"the Schannel errors come with RDP failing within "
-                       f"{int(RDP_TIE.total_seconds() // 60)} min ({', '.join(kinds)})")
+                       f"{minutes_text(tie)} min ({', '.join(kinds)})")
             ev_rdp = ctx.evidence(near.head(4))
         else:
             ev_rdp = []
