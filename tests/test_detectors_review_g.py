@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from analyzer.detectors import NotEvaluated
-from tests._detector_kit import ev, run
+from tests._detector_kit import ev, row, run
 
 MAPPED = "::ffff:203.0.113.5"
 V4 = "203.0.113.5"
@@ -156,3 +156,56 @@ def test_every_param_is_documented_with_its_default():
     doc = (Path(__file__).resolve().parents[1] / "docs" / "output.md").read_text("utf-8")
     table = dict(re.findall(r"^\| `([a-z0-9_]+)` \| ([\d.]+) \|", doc, re.M))
     assert table == {k: str(v) for k, v in DEFAULT_PARAMS.items()}
+
+
+# ----------------------------------------------------------------------------- localized admins
+
+def _allow(*members):
+    return row("gpresult", "gpo:user-right", line=1720, data={
+        "scope": "computer", "right": "SeRemoteInteractiveLogonRight",
+        "members": [{"name": n, "sid": s} for n, s in members]})
+
+
+def _dc_ou():
+    """The computer details of a DC's Group Policy report: in the Domain Controllers OU."""
+    return row("gpresult", "gpo:subject", line=376,
+               data={"scope": "computer", "name": "CORP\\DC01$",
+                     "som": "corp.example/Domain Controllers", "groups": []})
+
+
+@pytest.mark.parametrize("member", [("VORDEFINIERT\\Administratoren", None),
+                                    ("BUILTIN\\Administrateurs", None),
+                                    ("Administradores", None),
+                                    ("*S-1-5-32-544", "S-1-5-32-544"),
+                                    ("VORDEFINIERT\\Administratoren", "S-1-5-32-544")])
+def test_a_localized_dcs_administrators_only_default_is_info(member):
+    """A German / French / Spanish DC's gpresult /h names BUILTIN\\Administrators in its
+    language and without a SID: "Administrators only" is the DC's default (info, connect
+    as an administrator), not an error root cause (found by review: only the English name
+    was known)."""
+    out = run("user-not-authorized", [_allow(member), _dc_ou()])
+    assert len(out) == 1 and out[0].severity == "info", out[0].summary
+    assert "the default of a domain controller" in out[0].summary
+    assert out[0].remedy.startswith("1. Connect with an administrator's account")
+    # on a member server the same right leaves Remote Desktop Users out: an error
+    out = run("user-not-authorized", [_allow(member)])
+    assert out[0].severity == "error" and "Remote Desktop Users are left out" in out[0].summary
+
+
+@pytest.mark.parametrize("member", [("CONTOSO\\Administratoren", None),
+                                    ("BUILTIN\\Administrators", "S-1-5-21-11-22-33-1107"),
+                                    ("VORDEFINIERT\\Amministratori", None)])
+def test_a_group_merely_named_like_administrators_is_not_builtin_administrators(member):
+    """A domain group of that name, a member whose SID is another's, and a name no
+    Microsoft source confirms: not BUILTIN\\Administrators, so no DC default."""
+    out = run("user-not-authorized", [_allow(member), _dc_ou()])
+    assert out[0].severity == "error" and "by design" not in out[0].summary
+
+
+def test_denying_localized_administrators_refuses_every_user_allowed_to_connect():
+    deny = row("gpresult", "gpo:user-right", line=1378, data={
+        "scope": "computer", "right": "SeDenyRemoteInteractiveLogonRight",
+        "members": [{"name": "VORDEFINIERT\\Administratoren", "sid": None}]})
+    out = run("user-not-authorized", [deny])
+    assert out[0].severity == "error"
+    assert "VORDEFINIERT\\Administratoren holds every user allowed to connect" in out[0].summary

@@ -270,10 +270,33 @@ def _domain_controller(ctx: Context) -> tuple[str, pd.DataFrame] | None:
     return None
 
 
+_ADMINS_SID = "S-1-5-32-544"
+#: BUILTIN\Administrators by name, for members a report names without a SID (gpresult /h
+#: and /z): the names Microsoft's localized documentation gives the group — German
+#: "Administratoren" (learn.microsoft.com/de-de/windows/win32/secauthz/well-known-sids:
+#: "Die Gruppe „Administratoren“"), Spanish "Administradores" (…/es-es/…/well-known-sids:
+#: "El grupo Administradores del dominio integrado"), French "Administrateurs" (Windows
+#: help fr-fr, Local Users and Groups: "Le compte Administrateur est un membre du groupe
+#: Administrateurs"). Other languages (Italian among them) are left out until confirmed:
+#: their reports match only by SID (a DC's admins-only default stays an error there).
+#: Localized names of the domain's Domain Controllers group (RID 516) are not confirmed
+#: either: :func:`_dc_group` reads its SID, or the Domain Controllers OU, whose name is
+#: the same in every language.
+ADMINISTRATORS_NAMES: frozenset[str] = frozenset(n.casefold() for n in (
+    "Administrators", "Administratoren", "Administrateurs", "Administradores"))
+
+
 def _is_admins(member: dict) -> bool:
-    sid = str(member.get("sid") or "").upper()
-    name = str(member.get("name") or "").lower()
-    return sid == "S-1-5-32-544" or name.rsplit("\\", 1)[-1] == "administrators"
+    """BUILTIN\\Administrators: by its well-known SID S-1-5-32-544 wherever the member
+    carries one (gpresult /x, ``*S-1-5-32-544`` entries), else by name — unqualified or
+    under a well-known authority (``VORDEFINIERT\\Administratoren``;
+    ``CONTOSO\\Administrateurs`` is a group of its own, as :func:`_well_known` has it)."""
+    sid = str(member.get("sid") or "").strip().upper()
+    if sid:
+        return sid == _ADMINS_SID
+    name = member.get("name")
+    return knowledge.well_known_qualifier(name) and \
+        knowledge.account_name(name) in ADMINISTRATORS_NAMES
 
 
 def _user_right_rows(ctx: Context, right: str) -> list[tuple[pd.Series, dict]]:
