@@ -10,19 +10,20 @@ from __future__ import annotations
 from types import ModuleType
 
 from . import gpresult_html, gpresult_text, regquery
-from . import (eventcsv, eventxml, evt, evtx, gpresult, hive, netstat, powercfg, qwinsta,
-               regfile, systeminfo, tasklist, textlog)
+from . import (chglogon, eventcsv, eventxml, evt, evtx, gpresult, hive, netstat, powercfg,
+               qwinsta, regfile, systeminfo, tasklist, textlog)
 from .base import (TIMELINE_COLUMNS, TIMELINE_DTYPES, ParseOptions, ParseResult, ParserError,
                    ParseWarning, Relevance, conform, empty_frame)
 
 #: The registry, in sniffing order. ``textlog`` (several command outputs in one text file)
 #: comes before the single-format text parsers; ``powercfg`` (power GUIDs, a 12-row table of
-#: power timeouts) is the most specific of them, ahead of the looser table sniffers.
+#: power timeouts) is the most specific of them, ahead of the looser table sniffers;
+#: ``chglogon`` (one `change logon /query` line, in a short text) after it.
 PARSERS: tuple[ModuleType, ...] = (
     evtx, evt, hive,                       # binary signatures
     regfile, gpresult, eventxml, eventcsv,  # structured text
     regquery, gpresult_html, gpresult_text,
-    textlog, powercfg, netstat, tasklist, qwinsta, systeminfo,  # command output
+    textlog, powercfg, chglogon, netstat, tasklist, qwinsta, systeminfo,  # command output
 )
 
 

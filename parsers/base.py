@@ -31,7 +31,7 @@ source     string                   path of the file inside the bundle (posix se
 locator    string                   where in that file: ``record 1234``, ``line 17``,
                                     ``line 17 [HKLM\\...\\RDP-Tcp]``, ``offset 0x1a00``
 kind       string                   evtx, evt, evtxml, evtcsv, reg, gpresult, netstat,
-                                    tasklist, qwinsta, systeminfo, powercfg
+                                    tasklist, qwinsta, systeminfo, powercfg, chglogon
 event_type string                   general → specific, ``:``-separated (see below)
 record_id  Int64                    evtx/evt record number (for gap accounting)
 provider   string                   event provider / source name as in the file
@@ -70,6 +70,8 @@ data       string                   every other named field, as one compact JSON
 * ``powercfg:setting`` (data: format, scheme, scheme_guid, scheme_id, active, setting, unit,
   ac, dc — seconds, 0 = never —, ac_original, dc_original), ``powercfg:scheme``,
   ``powercfg:sleep-states`` (see ``parsers.powercfg``)
+* ``chglogon:state`` (``change logon /query``: data state — enabled, disabled, drain,
+  drain-until-restart —, group_policy, form, text, cut; see ``parsers.chglogon``)
 """
 from __future__ import annotations
 
@@ -112,7 +114,7 @@ TIMELINE_COLUMNS: tuple[str, ...] = tuple(TIMELINE_DTYPES)
 
 #: Kinds a parser may put in the ``kind`` column.
 KINDS = ("evtx", "evt", "evtxml", "evtcsv", "reg", "gpresult", "netstat", "tasklist",
-         "qwinsta", "systeminfo", "powercfg")
+         "qwinsta", "systeminfo", "powercfg", "chglogon")
 
 
 def empty_frame() -> pd.DataFrame:

@@ -1,14 +1,14 @@
 """A text file holding several command outputs one after another (``diag.log``).
 
 Support scripts often run ``netstat -ano``, ``tasklist /svc``, ``qwinsta``, ``systeminfo``,
-``powercfg /query`` and ``reg query`` (or ``type`` a ``reg export`` file) into one file, with banners or prompts
-between them (``===== netstat -ano =====``, ``C:\\>qwinsta``). Each format parser reports
-where its blocks are (``block_spans``); this module decodes the file once, collects the
-blocks, resolves overlaps (the longer block wins), and parses each block with its parser,
-keeping original line numbers in ``locator``.
+``powercfg /query``, ``change logon /query`` and ``reg query`` (or ``type`` a ``reg export``
+file) into one file, with banners or prompts between them (``===== netstat -ano =====``,
+``C:\\>qwinsta``). Each format parser reports where its blocks are (``block_spans``); this
+module decodes the file once, collects the blocks, resolves overlaps (the longer block
+wins), and parses each block with its parser, keeping original line numbers in ``locator``.
 
 Rows are the format parsers' rows (their ``kind``: netstat, tasklist, qwinsta, systeminfo,
-reg, powercfg).
+reg, powercfg, chglogon).
 ``stats["blocks"]`` lists ``{"kind", "parser", "first_line", "last_line", "records",
 "warnings"}`` per block (1-based, inclusive); ``meta`` merges the blocks' hints (the first
 ``host`` found wins). Lines outside every block are counted in ``stats["unclaimed_lines"]``.
@@ -26,18 +26,19 @@ from typing import Any
 
 import pandas as pd
 
-from . import netstat, powercfg, qwinsta, regfile, regquery, systeminfo, tasklist
+from . import chglogon, netstat, powercfg, qwinsta, regfile, regquery, systeminfo, tasklist
 from . import text as T
 from .base import (ParseOptions, ParseResult, ParserInfo, ParseWarning, conform, empty_frame,
                    warn)
 
 INFO = ParserInfo(name="textlog", kind="textlog", text=True,
                   description="several command outputs (netstat, tasklist, qwinsta, "
-                              "systeminfo, reg query, .reg text, powercfg) in one text file",
+                              "systeminfo, reg query, .reg text, powercfg, change logon "
+                              "/query) in one text file",
                   sniffs="blocks of at least two different command outputs")
 
 #: The format parsers, in the order their blocks are preferred on a tie.
-FORMATS = (netstat, tasklist, qwinsta, systeminfo, regquery, regfile, powercfg)
+FORMATS = (netstat, tasklist, qwinsta, systeminfo, regquery, regfile, powercfg, chglogon)
 
 
 @dataclass

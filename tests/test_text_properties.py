@@ -11,12 +11,12 @@ from pathlib import Path
 import pandas as pd
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from parsers import netstat, powercfg, qwinsta, systeminfo, tasklist, textlog
+from parsers import chglogon, netstat, powercfg, qwinsta, systeminfo, tasklist, textlog
 from parsers.base import TIMELINE_COLUMNS, ParserError, ParseResult
 from parsers.text import decode
 
 FIX = Path(__file__).parent / "fixtures" / "text"
-MODULES = (netstat, tasklist, qwinsta, systeminfo, powercfg, textlog)
+MODULES = (netstat, tasklist, qwinsta, systeminfo, powercfg, chglogon, textlog)
 FIXTURES = sorted(p for p in FIX.iterdir() if p.suffix in (".txt", ".csv", ".log"))
 SETTINGS = settings(max_examples=30, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
@@ -63,6 +63,8 @@ _LINE_PIECES = st.sampled_from([
     " rdp-tcp                                 65536  Listen", ">console   x   1  Active",
     "Host Name:                 TS01", "OS Version:                6.1.7601 Service Pack 1",
     "Time Zone:                 (UTC-08:00) Pacific", "", "Image Name:   x", "PID:   99999999999999999999",
+    "Session logins are currently ENABLED", "Session logins are currently DISAB",
+    "New user logons are DISABLED, but reconnections to existing sessions are ENABLED",
 ])
 
 
