@@ -1047,7 +1047,8 @@ def test_logons_disabled_reads_the_log_rcm_writes_to():
     review); a 2003 bundle was asked for 2008+ logs."""
     y2019 = sysinfo("Microsoft Windows Server 2019 Standard", "10.0.17763")
     ne = run("logons-disabled", [y2019, ev(0, "eventlog", BOOT), ev(1, "lsm", 21)])
-    assert isinstance(ne, NotEvaluated) and ne.missing == [INPUTS["rcm-log"]]
+    # (or the live state: `change logon /query` output, read since the chglogon parser)
+    assert isinstance(ne, NotEvaluated) and ne.missing == [INPUTS["rcm-log"], INPUTS["chglogon"]]
     assert run("logons-disabled", [y2019, ev(1, "rcm", 258), ev(1, "rcma", 1056)]) == []
     assert ids(run("logons-disabled", [y2019, ev(1, "rcm", 1070)])) == ["logons-disabled"]
     r2 = sysinfo("Microsoft Windows Server 2008 R2 Standard", "6.1.7601 Service Pack 1 Build 7601")
@@ -1324,9 +1325,11 @@ def test_host_sleeps_events_carry_the_scheme_that_lets_it_sleep():
 def test_with_one_rcm_log_the_other_is_asked_for():
     y2019 = sysinfo("Microsoft Windows Server 2019 Standard", "10.0.17763")
     ne = run("logons-disabled", [y2019, ev(1, "rcm", 261)])
-    assert ne.missing == ["TerminalServices-RemoteConnectionManager Admin log (.evtx)"]
+    assert ne.missing == ["TerminalServices-RemoteConnectionManager Admin log (.evtx)",
+                          INPUTS["chglogon"]]
     ne = run("logons-disabled", [y2019, ev(1, "rcma", 1056)])
-    assert ne.missing == ["TerminalServices-RemoteConnectionManager Operational log (.evtx)"]
+    assert ne.missing == ["TerminalServices-RemoteConnectionManager Operational log (.evtx)",
+                          INPUTS["chglogon"]]
 
 
 def test_brute_force_attribution_needs_rcm_operational_not_admin():

@@ -56,6 +56,9 @@ INPUTS: dict[str, str] = {
                   "Parameters"),
     "lsa-reg": "registry export of HKLM\\SYSTEM\\CurrentControlSet\\Control\\Lsa",
     "powercfg": "`powercfg /query` output",
+    # (`chglogon /query` from 2008 on is the same command: "replaced by change logon",
+    # learn.microsoft.com windows-commands/chglogon; one request text for every version)
+    "chglogon": "`change logon /query` output",
 }
 
 #: ... on Windows Server 2003, whose gpresult writes neither XML nor HTML
@@ -63,8 +66,9 @@ GPRESULT_2003 = "`gpresult /z` output"
 
 #: Literal requests of checks that read a value no input above holds (asked for as text:
 #: they are no input names, :meth:`Context.has` does not know them)
-#: ... whether logons from client sessions are disabled (`change logon /disable`)
-CHGLOGON_QUERY_2003 = "`change logon /query` output"
+#: ... whether logons from client sessions are disabled (`change logon /disable`): the
+#: ``chglogon`` input, asked for by that name before a parser read it (kept for callers)
+CHGLOGON_QUERY_2003 = INPUTS["chglogon"]
 #: ... who may log on through Remote Desktop: KB2477023 part 1 checks these first
 RDU_MEMBERS = "`net localgroup \"Remote Desktop Users\"` output"
 USER_RIGHTS_EXPORT = "`secedit /export /areas USER_RIGHTS /cfg ur.inf` output file (ur.inf)"
@@ -490,7 +494,8 @@ class Context:
 
     def _has(self, name: str) -> bool:
         kinds, chans, srcs, _ = self._facts()
-        if name in ("netstat", "tasklist", "qwinsta", "gpresult", "systeminfo", "powercfg"):
+        if name in ("netstat", "tasklist", "qwinsta", "gpresult", "systeminfo", "powercfg",
+                    "chglogon"):
             if name == "tasklist" and "netstat" in kinds:
                 # netstat -b owner lines are as good as tasklist /svc for the PID join
                 sock = self.etype("net:socket")

@@ -16,8 +16,9 @@ from .. import knowledge
 from .. import timeline as tl
 from ..findings import Evidence
 from ..safetext import cmd_arg, code
-from . import INPUTS, Context, detector, when
-from .configuration import RDPTCP_KEY, restart_termservice_step
+from . import INPUTS, Context, Passed, detector, when
+from .configuration import (RDPTCP_KEY, _policy_name, _policy_path,
+                            restart_termservice_step)
 
 TERMSERVICE = "termservice"
 #: Service display names of TermService in SCM 7036/7031 (2003/2008 vs 2008 R2+).
@@ -704,40 +705,65 @@ def _winstations_disabled(ctx: Context) -> tuple[int, pd.DataFrame] | None:
     return None
 
 
+#: what each `change logon /query` state means for new connections (the finding's words)
+_CHGLOGON_SAYS = {
+    "disabled": "logons from client sessions are disabled",
+    "drain": "the server is in drain mode: new logons are refused, reconnections to "
+             "existing sessions are allowed",
+    "drain-until-restart": "the server is in drain mode until it restarts: new logons are "
+                           "refused, reconnections to existing sessions are allowed",
+}
+
+
+def _chglogon_output(ctx: Context) -> tuple[dict, pd.DataFrame] | None:
+    """(data, row) of this host's last ``change logon /query`` state, or None."""
+    rows = ctx.etype("chglogon:state")
+    if not len(rows):
+        return None
+    last = rows.iloc[[-1]]
+    return tl.data_of(last.iloc[0]), last
+
+
 @detector(id="logons-disabled", severity="critical",
           title="New logons are disabled on the server (drain mode)",
-          inputs=("rcm-log", "system", "reg"), references=("KB2477023", "chglogon"))
+          inputs=("rcm-log", "system", "reg", "chglogon"), references=("KB2477023", "chglogon"))
 def logons_disabled(ctx: Context):
     """The session host refuses new logons (``chglogon /disable`` or drain mode).
 
-    RemoteConnectionManager logged 1070/1071, or the registry says ``WinStationsDisabled``
-    = 1 (what ``change logon /disable`` sets): connections are accepted at the network level
-    but logons are disabled, so RDP "looks" enabled and listening and users are still
-    refused ("remote logins are currently disabled"). The events are read from the
-    RemoteConnectionManager logs, or the System log on 2008 and 2008 R2 (a later System
+    ``change logon /query`` output says so, RemoteConnectionManager logged 1070/1071, or the
+    registry says ``WinStationsDisabled`` = 1 (what ``change logon /disable`` sets):
+    connections are accepted at the network level but logons are disabled, so RDP "looks"
+    enabled and listening and users are still refused ("remote logins are currently
+    disabled"). The output is the live state and decides on every Windows version (the
+    registry and the events are mentioned beside it); without it the events are read from
+    the RemoteConnectionManager logs, or the System log on 2008 and 2008 R2 (a later System
     log, or the session manager's log, holds no RCM event and cannot show it absent).
-    Windows Server 2003 logs no event for it: there only ``WinStationsDisabled`` (or
-    ``change logon /query``) tells. References: KB2477023, chglogon.
+    Windows Server 2003 logs no event for it: there only ``WinStationsDisabled`` or
+    ``change logon /query`` tells. References: KB2477023, chglogon.
     """
-    from . import CHGLOGON_QUERY_2003, WINLOGON_REG
+    from . import WINLOGON_REG
 
     rows = ctx.etype("rdp:rcm:logons-disabled")
     flag = _winstations_disabled(ctx)
     old = ctx.os() == "2003"
+    out = _chglogon_output(ctx)
+    if out is not None:
+        return _judge_chglogon(ctx, *out, rows, flag)
     if not len(rows) and (flag is None or flag[0] != 1):
         if flag is not None and old:
             return []                   # WinStationsDisabled = 0: logons are enabled
         if old:
             # (RCM 1070/1071 came with 2008: a 2003 System log cannot show it; found by
             # review — the check passed on every 2003 System log)
-            return ctx.not_evaluated(CHGLOGON_QUERY_2003, WINLOGON_REG, note=(
+            return ctx.not_evaluated("chglogon", WINLOGON_REG, note=(
                 "Windows Server 2003 logs no event when logons are disabled (`change logon "
                 "/disable`): its state is in WinStationsDisabled, which the bundle lacks"))
         # from 2008 on WinStationsDisabled = 0 tells only of `change logon`: drain mode
-        # (`chglogon /drain`, the broker's "Allow new connections") shows in RCM 1070/1071
+        # (`chglogon /drain`, the broker's "Allow new connections") shows in RCM 1070/1071,
+        # or in `change logon /query` output (the live state)
         held, ask = ctx.rcm_events_held()
         if not held:
-            return ctx.not_evaluated(ask)
+            return ctx.not_evaluated(ask, "chglogon")
         return []
     reasons, ev = [], []
     if flag is not None and flag[0] == 1:
@@ -749,15 +775,81 @@ def logons_disabled(ctx: Context):
         reasons.append(f"RemoteConnectionManager logged {len(rows)} \"logons disabled\" "
                        f"event(s), last at {when(rows['time'].max())}")
         ev += ctx.evidence(rows.tail(ctx.param("evidence_rows")))
-    if old:
-        steps = ["At the server's console run `change logon /enable` (logons from the console "
-                 "are never disabled), then `change logon /query`; a restart also re-enables "
-                 "logons.",
-                 "Find out who disabled them (maintenance scripts run `change logon /disable`)."]
-    else:
-        steps = ["On the server run `chglogon /query`; `chglogon /enable` re-enables logons.",
-                 "In a farm, check the RD Connection Broker drain setting "
-                 "(\"Allow new connections\").",
-                 "Confirm by connecting again; RCM 1070/1071 must not reappear."]
-    return [ctx.finding("; ".join(reasons), ev, steps,
+    return [ctx.finding("; ".join(reasons), ev, _enable_steps(ctx, "disabled"),
                         total=len(rows) + (1 if flag is not None and flag[0] == 1 else 0))]
+
+
+def _enable_steps(ctx: Context, state: str) -> list[str]:
+    """How to let users log on again, for this OS and state (`change logon` on 2003; the
+    same command is chglogon from 2008 on, with drain mode)."""
+    if ctx.os() == "2003":
+        return ["At the server's console run `change logon /enable` (logons from the console "
+                "are never disabled), then `change logon /query`; a restart also re-enables "
+                "logons.",
+                "Find out who disabled them (maintenance scripts run `change logon /disable`)."]
+    first = {"drain": "On the server run `chglogon /enable` to end drain mode (`chglogon "
+                      "/drain` set it), then `chglogon /query`.",
+             "drain-until-restart": "On the server run `chglogon /enable` to end drain mode "
+                                    "(`chglogon /drainuntilrestart` set it; a restart also "
+                                    "ends it), then `chglogon /query`."}.get(
+        state, "On the server run `chglogon /query`; `chglogon /enable` re-enables logons.")
+    return [first,
+            "In a farm, check the RD Connection Broker drain setting "
+            "(\"Allow new connections\").",
+            "Confirm by connecting again; RCM 1070/1071 must not reappear."]
+
+
+def _judge_chglogon(ctx: Context, d: dict, out: pd.DataFrame, rows: pd.DataFrame,
+                    flag: tuple[int, pd.DataFrame] | None):
+    """The check on ``change logon /query`` output: it is the live state, so it decides;
+    the registry value and the RCM events are said beside it (as support, or as what it
+    outranks)."""
+    state = d.get("state")
+    src, loc = str(out.iloc[0]["source"]), str(out.iloc[0]["locator"] or "")
+    quoted = f"\"{d.get('text') or state}\""
+    others: list[str] = []                      # what the registry and the events say
+    ev_more: list = []
+    if flag is not None:
+        key = tl.fields(flag[1], "key")["key"].iloc[0]
+        others.append(f"WinStationsDisabled = {flag[0]} in {key}")
+        ev_more += ctx.evidence(flag[1])
+    if len(rows):
+        others.append(f"RemoteConnectionManager logged {len(rows)} \"logons disabled\" "
+                      f"event(s), last at {when(rows['time'].max())}")
+        ev_more += ctx.evidence(rows.tail(ctx.param("evidence_rows")))
+    gp = bool(d.get("group_policy"))
+    if state == "enabled":
+        by = " (set by Group Policy)" if gp else ""
+        note = f"`change logon /query` says session logons are enabled{by}: {quoted} ({src}, {loc})"
+        against = [o for o in others if not o.startswith("WinStationsDisabled = 0")]
+        if against:
+            note += ("; it is the live state and outranks " + " and ".join(against) +
+                     " (logons were enabled again since, or the export is of another time)")
+        return Passed(note)
+    if state not in _CHGLOGON_SAYS:
+        return ctx.not_evaluated("chglogon", note=f"`change logon /query` state {state!r} "
+                                                  "not understood")
+    summary = f"`change logon /query` says {_CHGLOGON_SAYS[state]}" + \
+        (" — set by Group Policy" if gp else "") + f": {quoted}"
+    if flag is not None and flag[0] != 1 and state == "disabled":
+        summary += (f"; the registry export's {others[0]} disagrees (the output is the live "
+                    "state)")
+    elif others:
+        summary += "; " + "; ".join(others)
+    steps = _enable_steps(ctx, state)
+    if gp:
+        # The output says Group Policy sets the state and `change logon` cannot change it.
+        # Which policy chglogon consults is not documented (no real quote of this output was
+        # found, see parsers/chglogon.py); the one Terminal Services policy that allows or
+        # denies this machine's Remote Desktop connections is fDenyTSConnections, "Allow
+        # users to connect remotely …" (KNOWLEDGE.md G02, TerminalServer.admx): it is named,
+        # and gpresult is asked to show the GPO.
+        pol = _policy_name(ctx, "Allow users to connect remotely")
+        steps = [f"Group Policy sets this state: `change logon /enable` cannot change it. Run "
+                 "`gpresult /h` (elevated) to find the GPO that sets the Remote Desktop "
+                 f"connection policy — \"{pol}\" ({_policy_path(ctx, 'Connections')}) — and "
+                 "set it to Enabled (or Not Configured), then `gpupdate /force`.",
+                 f"Run `{'change logon' if ctx.os() == '2003' else 'chglogon'} /query` again: "
+                 "it must say session logins are ENABLED."]
+    ev = ctx.evidence(out) + ev_more
+    return [ctx.finding(summary, ev, steps, total=1 + len(rows) + (1 if flag else 0))]
