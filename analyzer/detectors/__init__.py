@@ -269,6 +269,8 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "certificate_cluster_hours": 24,        # TermDD 50 ↔ licensing events
     "certificate_min_termdd50": 2,          # TermDD 50 near licensing events: not one scan
     "evidence_rows": 12,                    # evidence rows kept per finding
+    "tls_rdp_tie_minutes": 5,               # Schannel error ↔ RDP failing (either side)
+    "connection_logon_link_minutes": 5,     # accepted connection → its logon
 }
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .. import timeline as tl
-from . import DEFAULT_PARAMS, Context, detector
+from . import Context, detector
 
 #: An IPv4 literal (the client address in a TermDD 56 message, whatever its language).
 _IPV4 = r"(?<![\d.])((?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3})(?![\d.])"
@@ -115,12 +115,10 @@ def tcp_connections(accepted: pd.DataFrame) -> pd.DataFrame:
     return accepted[~udp]
 
 
-#: ``[params] connection_logon_link_minutes``: how long after an accepted connection a
-#: logon from its address is taken as that connection's (NLA: seconds; a logon screen
-#: without NLA waits for the user to type). rdp-brute-force and tls-certificate-problem
-#: read it (:func:`logon_link`). Declared here, beside its use: the engine's tuning
-#: validation knows every detector module's parameters once they are loaded.
-DEFAULT_PARAMS.setdefault("connection_logon_link_minutes", 5)
+#: ``[params] connection_logon_link_minutes`` (in :data:`DEFAULT_PARAMS`): how long after an
+#: accepted connection a logon from its address is taken as that connection's (NLA:
+#: seconds; a logon screen without NLA waits for the user to type). rdp-brute-force and
+#: tls-certificate-problem read it (:func:`logon_link`).
 
 
 def logon_link(ctx: Context) -> pd.Timedelta:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import DEFAULT_PARAMS, Context, detector, when
+from . import Context, detector, when
 from .attacks import NO_ADDRESS, client_keys, logon_link, minutes_text, tcp_connections
 
 #: Licensing events that, next to TermDD 50, form the certificate-corruption signature.
@@ -136,12 +136,11 @@ RDP_FAILURES = ("sys:termdd:security-error", "sys:termdd:protocol-error",
 #: RCM 1158 (accepted a connection from an address).
 RDP_CONNECTS = ("rdp:core:connection-accepted", "rdp:rcm:connection-received",
                 "rdp:rcm:connection-accepted")
-#: ``[params] tls_rdp_tie_minutes``: how near (either side) RDP must fail for a Schannel
+#: ``[params] tls_rdp_tie_minutes`` (in :data:`DEFAULT_PARAMS`): how near (either side) RDP must fail for a Schannel
 #: error to be counted as RDP's: the TLS handshake fails within a second of the connection;
 #: minutes allow for clock skew between logs and for TermDD's disconnect. (How long after a
 #: connection a logon still says it worked: ``connection_logon_link_minutes``, shared with
 #: rdp-brute-force — :func:`.attacks.logon_link`.)
-DEFAULT_PARAMS.setdefault("tls_rdp_tie_minutes", 5)
 
 
 def rdp_tie(ctx: Context) -> pd.Timedelta:
