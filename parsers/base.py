@@ -57,6 +57,9 @@ data       string                   every other named field, as one compact JSON
   it empty, e.g. ``rdp:lsm:logon``, ``rdp:rcm:auth-success``, ``sys:termdd:protocol-error``,
   ``sec:logon:failure``; anything unknown is ``event:other``.
 * ``reg:value`` (data: hive, key, key_original, name, type, value, raw?),
+  ``reg:key`` (a key the input shows without any value — an empty ``[key]``, a ``reg query``
+  key line with nothing under it, a hive key with no value; data: hive, key, key_original,
+  key_last_write for hives; keys that hold values get no such row),
   ``reg:key-deleted``, ``reg:value-deleted``
 * ``gpo:policy``, ``gpo:registry``, ``gpo:user-right``, ``gpo:security-option``,
   ``gpo:restricted-group``, ``gpo:gpo`` (data carries scope, gpo, precedence, parts...),

@@ -17,8 +17,10 @@ What is read (KNOWLEDGE.md Part B §2.1)
 
 Output: ``reg:value`` rows as :mod:`parsers.regfile` writes them (``key_original`` is the
 hive path, e.g. ``HKLM\\SYSTEM\\ControlSet001\\...``; ``key`` is normalised), plus
-``key_last_write`` (UTC ISO) in ``data``. ``time`` NaT (a hive has no capture time).
-``locator`` = ``key <path>``.
+``key_last_write`` (UTC ISO) in ``data``; a ``reg:key`` row (data ``hive``, ``key``,
+``key_original``, ``key_last_write``) for a key read that holds no value (an empty
+``LicenseServers\\<server>`` subkey names a 2003 license server). ``time`` NaT (a hive has
+no capture time). ``locator`` = ``key <path>``.
 """
 from __future__ import annotations
 
@@ -267,6 +269,12 @@ def _walk_nk(nk, shown: str, recurse: bool, rows, warnings, source, depth: int) 
         if isinstance(want, int) and read < want and _BadValueCells.count > bad_before:
             warn(warnings, source, loc, f"{want - read} of the key's {want} values could not "
                  "be read (a damaged value cell)")
+    if not added and len(rows) < MAX_VALUES:
+        # a key without values: it exists, which is all 2003 says of a license server
+        # (a subkey of TermService\Parameters\LicenseServers, KB301932 / KB279561)
+        rows.append(rc.key_row(key_original=shown, locator=loc,
+                               extra={"key_last_write": stamp}))
+        added += 1
     if recurse and depth < MAX_DEPTH:
         try:
             subs = list(nk.iter_subkeys() or [])
@@ -308,6 +316,8 @@ def _os_meta(rows) -> dict[str, Any]:
     import orjson
     out: dict[str, Any] = {}
     for r in rows:
+        if r["event_type"] != "reg:value":
+            continue
         d = orjson.loads(r["data"])
         if d["key"].casefold().endswith(r"microsoft\windows nt\currentversion"):
             if d["name"] == "ProductName":

@@ -174,6 +174,34 @@ def value_row(*, key_original: str, name: str, type_name: str, value: Any,
             "data": data_json(data)}
 
 
+def key_row(*, key_original: str, locator: str, extra: dict[str, Any] | None = None,
+            time=None) -> dict[str, Any]:
+    """One ``reg:key`` row: a key the input shows without any value (``[key]`` with no
+    value line under it, a ``reg query`` key line with none, a hive key with none). It says
+    the key exists, which is the whole setting for some keys: on Windows Server 2003 each
+    license server is a *subkey* of ``TermService\\Parameters\\LicenseServers``, usually
+    empty (KB301932 "Terminal Services Licensing service discovery", Method 1, citing
+    KB279561). Keys that hold values get no such row: their ``reg:value`` rows name them."""
+    hive, key = normalize_key(key_original)
+    data: dict[str, Any] = {"hive": hive, "key": key, "key_original": key_original}
+    if extra:
+        data.update(extra)
+    return {"time": time, "kind": "reg", "event_type": "reg:key", "locator": locator,
+            "message": f"{key} (key without values)", "data": data_json(data)}
+
+
+def without_valued_keys(rows: list[dict[str, Any]], valued: set[str]) -> list[dict[str, Any]]:
+    """``rows`` less the ``reg:key`` rows of keys that hold a value elsewhere in the same
+    input (a key written twice, once empty): their ``reg:value`` rows name them. Key rows
+    carry their key as written, case-folded, in ``_key`` until here."""
+    out = []
+    for r in rows:
+        k = r.pop("_key", None)
+        if k is None or k not in valued:
+            out.append(r)
+    return out
+
+
 def deletion_row(*, key_original: str, name: str | None, locator: str) -> dict[str, Any]:
     """``reg:key-deleted`` (name None) or ``reg:value-deleted``."""
     hive, key = normalize_key(key_original)

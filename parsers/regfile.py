@@ -21,6 +21,11 @@ Output rows (``kind="reg"``, ``time`` NaT: an export carries no capture time)
     ``reg:value``: data ``hive``, ``key`` (normalised: ``HKLM\\SYSTEM\\CurrentControlSet\\...``),
     ``key_original``, ``name`` ("" for ``@``), ``type`` (``REG_DWORD``...), ``value`` (int /
     str / list[str] / hex string for binary types), ``raw`` (hex, binary types only);
+    ``reg:key``: a ``[key]`` under which no value was read (and that gets none elsewhere in
+    the file), data ``hive``, ``key``, ``key_original``, locator the key's line — regedit
+    writes every key of an export, empty ones too (the corpus's real export
+    ``nickneymos__CredSSP_utf16.reg`` has one), and some settings are key names: 2003's
+    license servers are the subkeys of ``TermService\\Parameters\\LicenseServers``;
     ``reg:key-deleted``, ``reg:value-deleted``. ``locator`` = ``line N [normalised key]``.
 
 Example::
@@ -116,7 +121,9 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
     if version is None:
         raise NotMyFormat("no 'Windows Registry Editor Version 5.00' / 'REGEDIT4' header")
     warnings: list[ParseWarning] = []
-    rows = list(_records(text, version, source, warnings, line_offset))
+    valued: set[str] = set()
+    rows = rc.without_valued_keys(
+        list(_records(text, version, source, warnings, line_offset, valued)), valued)
     return result_from_rows(rows, parser=INFO.name, warnings=warnings,
                             stats={"format": "REGEDIT4" if version == "4" else "5.00"})
 
@@ -271,9 +278,13 @@ def _unproven_end(line: str, ansi: bool) -> tuple[bool, str] | None:
 
 
 def _records(text: str, version: str, source: str, warnings: list[ParseWarning],
-             line_offset: int):
+             line_offset: int, valued: set[str]):
+    """The rows of a script; a key without any value gets a ``reg:key`` row at its end (the
+    keys that get a value are added to ``valued``)."""
     ansi = version == "4"
     key: str | None = None
+    key_line = 0
+    empty = False                       # no value read under ``key`` yet
     header_seen = False
     # a file cut short (a partial copy, a truncated attachment) ends without a newline
     cut = not text.rstrip("\x00").endswith(("\n", "\r"))
@@ -293,6 +304,9 @@ def _records(text: str, version: str, source: str, warnings: list[ParseWarning],
         if not line or line[0] in ";#":
             continue
         if line[0] == "[":
+            if key is not None and empty:
+                yield _key_row(key, key_line)
+            empty = False
             end = line.rfind("]")
             if end < 0:
                 warn(warnings, source, lineno, "key line without closing ']'")
@@ -308,7 +322,7 @@ def _records(text: str, version: str, source: str, warnings: list[ParseWarning],
                 warn(warnings, source, lineno, "empty key name")
                 key = None
                 continue
-            key = name
+            key, key_line, empty = name, lineno, True
             continue
         if line[0] in '"@':
             if key is None:
@@ -341,9 +355,20 @@ def _records(text: str, version: str, source: str, warnings: list[ParseWarning],
             note = row.pop("_warn", None)
             if note:
                 warn(warnings, source, lineno, note)
+            if row["event_type"] == "reg:value":
+                empty = False
+                valued.add(key.strip().casefold())
             yield row
             continue
         warn(warnings, source, lineno, f"unrecognised line: {line[:60]!r}")
+    if key is not None and empty:
+        yield _key_row(key, key_line)
+
+
+def _key_row(key: str, lineno: int) -> dict[str, Any]:
+    row = rc.key_row(key_original=key, locator=rc.locator(lineno, key))
+    row["_key"] = key.strip().casefold()
+    return row
 
 
 def _parse_quoted(s: str) -> tuple[str, str]:

@@ -14,7 +14,13 @@ contiguous hex; ``REG_MULTI_SZ`` items separated by a literal ``\\0``; strings a
 own key) is the default value, name "". "End of search" / "Fin de la búsqueda" lines and
 other chatter are ignored.
 
-Output: the same ``reg:value`` rows as :mod:`parsers.regfile` (``kind="reg"``).
+Output: the same ``reg:value`` rows as :mod:`parsers.regfile` (``kind="reg"``), and a
+``reg:key`` row (data ``hive``, ``key``, ``key_original``; locator the key's line) for a key
+line with no value under it: ``reg query /s`` prints every subkey, empty ones too, and
+``reg query`` without ``/s`` names the subkeys after the values (Wine's reimplementation of
+reg.exe, ``programs/reg/query.c`` ``query_all``: the path when the key has values or is
+reached by ``/s``, else ``path\\subkey`` for each subkey) — a key's existence is all 2003
+says of a license server (a subkey of ``TermService\\Parameters\\LicenseServers``).
 
 :func:`block_spans` finds ``reg query`` outputs among other command outputs in one file
 (``netstat -ano & reg query ...``) for :mod:`parsers.textlog`.
@@ -76,6 +82,17 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
     warnings: list[ParseWarning] = []
     rows = []
     key: str | None = None
+    key_line, empty = 0, False          # the key's line; no value read under it yet
+    valued: set[str] = set()
+
+    def flush() -> None:
+        # a key line without a value under it: reg query /s lists every subkey, empty ones
+        # too, and reg query without /s names the subkeys after the values
+        if key is not None and empty:
+            row = rc.key_row(key_original=key, locator=rc.locator(key_line, key))
+            row["_key"] = key.casefold()
+            rows.append(row)
+
     lines = T.split_any_lines(text)
     cut = T.cut_line(text, lines, file_end)
     for i, line in enumerate(lines):
@@ -89,7 +106,9 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
                  "value may be cut short and was not read")
             continue
         if not line[0].isspace():
+            flush()
             key = line.strip() if _KEY.match(line.strip()) else None
+            key_line, empty = lineno, True
             continue
         m = _VALUE.match(line)
         if not m:
@@ -113,7 +132,11 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
             continue
         rows.append(rc.value_row(key_original=key, name=name, type_name=type_name, value=value,
                                  raw=raw, locator=rc.locator(lineno, key)))
-    return result_from_rows(rows, parser=INFO.name, warnings=warnings)
+        empty = False
+        valued.add(key.casefold())
+    flush()
+    return result_from_rows(rc.without_valued_keys(rows, valued), parser=INFO.name,
+                            warnings=warnings)
 
 
 #: ``! REG.EXE VERSION 3.0``: the first line of Windows XP/2003's ``reg query`` output.

@@ -78,6 +78,12 @@ def sz(s: str, typ: int = 1) -> tuple[int, bytes]:
     return typ, s.encode("utf-16-le") + b"\0\0"
 
 
+def value_data(res) -> list[dict]:
+    """The data of the ``reg:value`` rows (a key without values has a ``reg:key`` row)."""
+    return [orjson.loads(d) for et, d in zip(res.frame["event_type"], res.frame["data"])
+            if et == "reg:value"]
+
+
 def k(name, values=(), subkeys=()):
     return {"name": name, "values": [(n, *tv) for n, tv in values], "subkeys": list(subkeys)}
 
@@ -113,7 +119,7 @@ def test_system_hive_reads_current_control_set(tmp_path):
     res = hive.parse(p)
     assert res.warnings == []
     assert res.meta["control_set"] == "ControlSet002"
-    vals = {(d["key"], d["name"]): d for d in map(orjson.loads, res.frame["data"])}
+    vals = {(d["key"], d["name"]): d for d in value_data(res)}
     rdp = r"HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp"
     assert vals[(rdp, "PortNumber")]["value"] == 3390
     assert vals[(rdp, "PortNumber")]["key_original"] == \
@@ -204,7 +210,7 @@ def test_a_walk_stops_at_its_key_budget_and_keeps_what_it_read(tmp_path, monkeyp
     res = hive.parse(q)
     assert [w.message for w in res.warnings] == [
         "more than 2 keys in the hive's walks (a sub-key cycle in a damaged hive?); stopped"]
-    names = {orjson.loads(d)["name"] for d in res.frame["data"]}
+    names = {d["name"] for d in value_data(res)}
     assert "fDenyTSConnections" in names and "PortNumber" not in names
 
 
@@ -222,7 +228,7 @@ def test_a_damaged_value_cell_is_a_warning_not_a_silent_loss(tmp_path):
     assert [(w.locator, w.message) for w in res.warnings] == [(
         "key HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server",
         "2 of the key's 2 values could not be read (a damaged value cell)")]
-    names = {orjson.loads(d)["name"] for d in res.frame["data"]}
+    names = {d["name"] for d in value_data(res)}
     assert "PortNumber" in names and "fDenyTSConnections" not in names
 
 
@@ -234,9 +240,9 @@ def test_value_data_is_bounded_per_hive(tmp_path, monkeypatch):
     p.write_bytes(HiveWriter().build(system_tree(1), r"\SystemRoot\System32\Config\SYSTEM"))
     res = hive.parse(p)
     assert len(res.warnings) == 1 and "more than 40 bytes of value data" in res.warnings[0].message
-    names = [orjson.loads(d)["name"] for d in res.frame["data"]]
+    names = [d["name"] for d in value_data(res)]
     monkeypatch.setattr(hive, "MAX_DATA_BYTES", 16 << 20)
-    full = [orjson.loads(d)["name"] for d in hive.parse(p).frame["data"]]
+    full = [d["name"] for d in value_data(hive.parse(p))]
     assert 0 < len(names) < len(full) and names == full[:len(names)]
 
 
@@ -250,5 +256,35 @@ def test_a_value_regipy_skips_on_purpose_is_no_damage(tmp_path):
     p.write_bytes(HiveWriter().build(tree, r"\SystemRoot\System32\Config\SYSTEM"))
     res = hive.parse(p)
     assert res.warnings == []
-    names = {orjson.loads(d)["name"] for d in res.frame["data"]}
+    names = {d["name"] for d in value_data(res)}
     assert {"fDenyTSConnections", "TSAppCompat"} <= names and "Odd" not in names
+
+
+def test_a_key_without_values_is_a_reg_key_row_with_its_last_write(tmp_path):
+    """2003 names each license server by an empty subkey of TermService\\Parameters\\
+    LicenseServers (KB301932 Method 1 / KB279561); the walk wrote rows for values only, so
+    such a key vanished (found by review). It is a ``reg:key`` row now, and a key that holds
+    values gets none."""
+    tree = system_tree(1)
+    svc = tree["subkeys"][1]["subkeys"][1]["subkeys"][0]            # ControlSet001\...\TermService
+    assert svc["name"] == "TermService"
+    svc["subkeys"].append(k("Parameters", subkeys=[k("LicenseServers", subkeys=[k("LS01")])]))
+    p = tmp_path / "SYSTEM"
+    p.write_bytes(HiveWriter().build(tree, r"\SystemRoot\System32\Config\SYSTEM"))
+    res = hive.parse(p)
+    assert res.warnings == []
+    keys = [(loc, orjson.loads(d)) for et, loc, d in
+            zip(res.frame["event_type"], res.frame["locator"], res.frame["data"]) if et == "reg:key"]
+    lic = r"HKLM\SYSTEM\CurrentControlSet\Services\TermService\Parameters\LicenseServers"
+    assert [loc for loc, _ in keys] == [
+        r"key HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations",
+        r"key HKLM\SYSTEM\CurrentControlSet\Services\TermService\Parameters",
+        f"key {lic}", f"key {lic}\\LS01"]
+    loc, d = keys[-1]
+    assert {n: d[n] for n in ("hive", "key", "key_original")} == {
+        "hive": "HKLM", "key": lic + "\\LS01",
+        "key_original": r"HKLM\SYSTEM\ControlSet001\Services\TermService\Parameters\LicenseServers\LS01"}
+    assert d["key_last_write"].startswith("2024-01-")
+    assert set(res.frame[res.frame["event_type"] == "reg:key"]["kind"]) == {"reg"}
+    # every other row is a value, as before
+    assert len(value_data(res)) == len(res.frame) - 4

@@ -306,14 +306,19 @@ def test_reg_query_after_a_netstat_in_one_file_is_read(corpus, tmp_path, between
     tl = b.timeline
     assert (tl["kind"] == "netstat").sum() == 134
     lines = (net + between + _RQ_TS).split("\r\n")
-    reg = {}
-    for kind, loc, d in zip(tl["kind"], tl["locator"], tl["data"]):
-        if kind == "reg":
+    reg, keys = {}, []
+    for et, loc, d in zip(tl["event_type"], tl["locator"], tl["data"]):
+        if et == "reg:value":
             d = orjson.loads(d)
             reg[d["name"]] = d["value"]
             assert d["name"] in lines[int(loc.split()[1]) - 1]      # the file's own line
+        elif et == "reg:key":       # the subkeys reg query names after the values
+            d = orjson.loads(d)
+            keys.append(d["key"].rsplit("\\", 1)[1])
+            assert lines[int(loc.split()[1]) - 1] == d["key_original"]
     assert reg == {"fDenyTSConnections": 1, "TSUserEnabled": 0, "PortNumber": 0xd3e,
                    "SecurityLayer": 0}
+    assert keys == ["AddIns", "Wds"]
     assert not [w for w in b.warnings if "netstat row" in w.message or "not read" in w.message]
 
 
@@ -330,10 +335,10 @@ def test_a_reg_export_typed_after_command_outputs_is_read_whole(tmp_path):
         + "\nEnd of search: 4 match(es) found.\n"
     res = textlog.parse_text(text, "diag.log")
     assert [(b["parser"], b["records"]) for b in res.stats["blocks"]] == \
-        [("netstat", len(netstat.parse_text(net, "x").frame)), ("regfile", 2), ("regquery", 4)]
+        [("netstat", len(netstat.parse_text(net, "x").frame)), ("regfile", 2), ("regquery", 6)]
     assert res.warnings == []
     got = [(orjson.loads(d)["name"], orjson.loads(d)["value"])
-           for k, d in zip(res.frame["kind"], res.frame["data"]) if k == "reg"]
+           for et, d in zip(res.frame["event_type"], res.frame["data"]) if et == "reg:value"]
     assert got[:2] == [("PortNumber", 3389),
                        ("SSLCertificateSHA1Hash", "1a2b3c4d5e6f708192a3b4c5d6e7f80910111213")]
     assert got[2:] == [("fDenyTSConnections", 1), ("TSUserEnabled", 0), ("PortNumber", 3390),
