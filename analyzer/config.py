@@ -1,8 +1,10 @@
 """The effective RDP configuration of each host: one row per (host, setting).
 
 Inputs are timeline rows, whatever file they came from: ``reg:value`` (``.reg`` exports,
-``reg query`` text, hives) and ``gpo:*`` (gpresult XML / HTML / text). For every setting
-the candidates are ranked (KNOWLEDGE.md Part A "Effective configuration", Part B §2/§3):
+``reg query`` text, hives), ``reg:key`` (a key shown without values: 2003 names its license
+servers by empty subkeys), ``reg:key-deleted`` / ``reg:value-deleted`` and ``gpo:*``
+(gpresult XML / HTML / text). For every setting the candidates are ranked (KNOWLEDGE.md
+Part A "Effective configuration", Part B §2/§3):
 
 1. Group Policy: a gpresult policy of the winning GPO (``origin="gpresult"``, GPO named),
    then the ``POL`` registry key seen in an export / hive (``origin="policy"``);
@@ -98,6 +100,10 @@ CERT_VALUES = ("Certificate", "X509 Certificate", "X509 Certificate ID", "X509 C
 #: (KB279561, referenced by KB301932 "License server discovery"); 2008 and later keep the
 #: list in its ``SpecifiedLicenseServers`` value instead.
 LICENSE_SERVERS_KEY = (TERMSERVICE + r"\Parameters\LicenseServers").casefold()
+#: Event types :func:`effective_config` reads: a caller that hands it only part of a
+#: timeline must keep all of these (``analyzer.engine.CONFIG_EVENT_TYPES`` should be this).
+INPUT_EVENT_TYPES = ("reg:value", "reg:key", "reg:key-deleted", "reg:value-deleted",
+                     "gpo:policy", "gpo:registry", "gpo:security-option")
 
 #: Documented defaults (KNOWLEDGE.md §2.1, confidence V/P), used only when nothing says.
 DEFAULTS: dict[str, Any] = {
@@ -268,16 +274,19 @@ def _raw_key(d: dict) -> str:
 
 
 def _deleted_later(dels: list[tuple[int, str, str | None]], line: int, key: str,
-                   name: str) -> bool:
+                   name: str | None) -> bool:
+    """Whether a later line deletes the value ``name`` of ``key`` (``name`` None: the key
+    itself, which only a ``[-key]`` of it or of a parent deletes)."""
     return any(dline > line and (dkey == key if dname is not None and dname == name
                                  else dname is None and (key == dkey or key.startswith(dkey + "\\")))
                for dline, dkey, dname in dels)
 
 
 def _registry_candidates(tl: pd.DataFrame, warnings: list | None = None) -> list[tuple[str, Candidate]]:
-    reg = tl[tl["event_type"].astype("string") == "reg:value"]
+    reg = tl[tl["event_type"].astype("string").isin(["reg:value", "reg:key"])]
     if not len(reg):
         return []
+    is_key = (reg["event_type"].astype("string") == "reg:key").tolist()
     data = [orjson.loads(s) if isinstance(s, str) else {} for s in reg["data"].tolist()]
     current = _current_controlsets(reg, data)
     deletions = _deletions(tl)
@@ -302,21 +311,25 @@ def _registry_candidates(tl: pd.DataFrame, warnings: list | None = None) -> list
         dels = deletions.get(str(src))
         if dels:
             lm = _LINE.match(str(loc))
-            if _deleted_later(dels, int(lm.group(1)) if lm else 0, _raw_key(d), name):
+            if _deleted_later(dels, int(lm.group(1)) if lm else 0, _raw_key(d),
+                              None if is_key[i] else name):
                 continue        # the script deletes it again further down
         if key in CERT_KEYS and d.get("name") in CERT_VALUES:
             certs.setdefault(host, []).append((d["name"], CERT_KEYS[key], str(src), str(loc)))
             continue
-        if key.startswith(LICENSE_SERVERS_KEY + "\\") and not inactive:
-            # a value inside LicenseServers\<server>: the subkey names a license server
-            # (in its case as written: key_original has as many components before it)
-            sub = key[len(LICENSE_SERVERS_KEY) + 1:].split("\\")[0]
+        sub = key[len(LICENSE_SERVERS_KEY) + 1:].split("\\")[0] \
+            if key.startswith(LICENSE_SERVERS_KEY + "\\") else ""
+        if sub and not inactive:
+            # LicenseServers\<server>, empty (a reg:key row: 2003 writes the subkeys so,
+            # KB301932 Method 1 / KB279561) or with values: the subkey names a license
+            # server (in its case as written: key_original has as many components before it)
             orig = str(d.get("key_original") or "").strip("\\").split("\\")
             at = LICENSE_SERVERS_KEY.count("\\") + 1
             server = orig[at] if len(orig) > at and orig[at].casefold() == sub else sub
-            if sub:
-                lic_keys.setdefault(host, {}).setdefault(server, (str(src), str(loc)))
+            lic_keys.setdefault(host, {}).setdefault(server, (str(src), str(loc)))
             continue
+        if is_key[i]:
+            continue                # a key without values sets nothing else
         hit = REGISTRY_MAP.get((key, name))
         if hit is None:
             continue

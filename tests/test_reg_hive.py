@@ -288,3 +288,6 @@ def test_a_key_without_values_is_a_reg_key_row_with_its_last_write(tmp_path):
     assert set(res.frame[res.frame["event_type"] == "reg:key"]["kind"]) == {"reg"}
     # every other row is a value, as before
     assert len(value_data(res)) == len(res.frame) - 4
+    cfg = C.effective_config(tl.concat([tl.finalize_part(res.frame, source="SYSTEM", host="TS9")]))
+    row = C.get(cfg, "TS9", "LicenseServers")
+    assert row["value"] == ["LS01"] and row["locator"] == f"key {lic}\\LS01"

@@ -1,5 +1,5 @@
 """Registry keys without values (``reg:key`` rows): the .reg and ``reg query`` parsers name
-them.
+them, and the configuration reads 2003's license servers from them.
 
 On Windows Server 2003 a license server is named by a *subkey* of
 ``HKLM\\SYSTEM\\CurrentControlSet\\Services\\TermService\\Parameters\\LicenseServers``, which is
@@ -9,8 +9,17 @@ nothing and a 2003 host looked as if no license server were configured (found by
 The hive parser's key rows are tested in tests/test_reg_hive.py."""
 from __future__ import annotations
 
-import orjson
+import codecs
+from pathlib import Path
 
+import orjson
+import pytest
+
+import analyzer
+from analyzer import config as C
+from analyzer import timeline as tl
+from analyzer.engine import analyze_bundle
+from analyzer.sample import write_bundle
 from parsers import regfile, regquery
 
 HKLM = "HKEY_LOCAL_MACHINE"
@@ -135,3 +144,101 @@ def test_reg_query_names_the_keys_it_shows_without_values():
                               f"\r\n{HKLM}\\{PARAMS}\r\n    A    REG_DWORD    0x1\r\n", "q.txt")
     assert [loc for loc, _ in rows(res, "reg:key")] == [f"line 1 [{NORM}\\LS01]"]
     assert len(res.frame) == 2
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+def _config(text: str, parse=regfile.parse_text, host: str = "TS2003"):
+    res = parse(text, f"{host}_lic.reg")
+    return C.effective_config(tl.finalize_part(res.frame, source=f"{host}_lic.reg", host=host))
+
+
+def test_an_empty_licenseservers_subkey_names_the_2003_license_server():
+    cfg = _config(EXPORT_2003)
+    row = C.get(cfg, "TS2003", "LicenseServers")
+    assert row["value"] == ["LS01"] and row["origin"] == "local"
+    assert row["display"] == "LS01 (subkeys of TermService\\Parameters\\LicenseServers)"
+    assert row["locator"] == f"line 8 [{NORM}\\LS01]"
+    # the empty keys set nothing else
+    assert set(cfg[~cfg["is_default"]]["setting"]) == {"LicenseServers", "fDenyTSConnections",
+                                                       "CertificateValues"}
+    # reg query text says the same
+    assert C.value(_config(QUERY_S, regquery.parse_text), "TS2003", "LicenseServers") == ["LS01"]
+
+
+def test_an_empty_licenseservers_subkey_follows_the_control_set_and_deletion_rules():
+    head = "Windows Registry Editor Version 5.00\r\n\r\n"
+    sel = f"[{HKLM}\\SYSTEM\\Select]\r\n\"Current\"=dword:00000001\r\n\r\n"
+    cs2 = LIC.replace("CurrentControlSet", "ControlSet002")
+    # LastKnownGood's (ControlSet002, not Select\Current) subkey is not what runs
+    cfg = _config(head + sel + f"[{HKLM}\\{cs2}\\LS02]\r\n\r\n")
+    assert C.get(cfg, "TS2003", "LicenseServers") is None
+    cs1 = LIC.replace("CurrentControlSet", "ControlSet001")
+    cfg = _config(head + sel + f"[{HKLM}\\{cs2}\\LS02]\r\n\r\n[{HKLM}\\{cs1}\\LS01]\r\n\r\n")
+    assert C.value(cfg, "TS2003", "LicenseServers") == ["LS01"]
+    # a key the script deletes further down names nothing; a value deletion is no key's
+    cfg = _config(head + f"[{HKLM}\\{LIC}\\LS01]\r\n\r\n[-{HKLM}\\{LIC}]\r\n\r\n")
+    assert C.get(cfg, "TS2003", "LicenseServers") is None
+    cfg = _config(head + f"[{HKLM}\\{LIC}\\LS01]\r\n\r\n[{HKLM}\\{LIC}\\LS01]\r\n@=-\r\n\r\n")
+    assert C.value(cfg, "TS2003", "LicenseServers") == ["LS01"]
+
+
+# --------------------------------------------------------------------------- detectors
+
+
+def _utf16(text: str) -> bytes:
+    return codecs.BOM_UTF16_LE + text.replace("\n", "\r\n").encode("utf-16-le")
+
+
+LS01_EXPORT = ("Windows Registry Editor Version 5.00\n\n"
+               f"[{HKLM}\\{LIC}]\n\n[{HKLM}\\{LIC}\\LS01]\n\n")
+
+
+def _bundle_2003(tmp_path: Path, scenario: str, host: str, *, drop_tsappcompat=False) -> Path:
+    """A generated 2003 bundle plus an export whose only license-server information is the
+    empty ``LicenseServers\\LS01`` subkey."""
+    d = write_bundle(scenario, tmp_path / scenario, seed=0, fmt="dir")
+    logs = d / f"{host}_Logs"
+    if drop_tsappcompat:
+        ts = logs / "Control-TerminalServer.reg"
+        text = ts.read_bytes().decode("utf-16")
+        assert '"TSAppCompat"=dword:00000000\r\n' in text
+        ts.write_bytes(_utf16(text.replace('"TSAppCompat"=dword:00000000\r\n', "")
+                              .replace("\r\n", "\n")))
+    (logs / "Services-TermService-LicenseServers.reg").write_bytes(_utf16(LS01_EXPORT))
+    return d
+
+
+def test_a_2003_server_with_an_empty_licenseservers_subkey_is_licensed(tmp_path):
+    """2003 without TSAppCompat in the export: the licensing configuration decides whether
+    the server is in Remote Desktop for Administration mode. The empty LS01 subkey is one,
+    so two remote sessions are not "both administrative sessions in use"."""
+    b = analyzer.load(_bundle_2003(tmp_path, "admin-sessions-exhausted", "TS2003ADM",
+                                   drop_tsappcompat=True))
+    row = C.get(b.config, "TS2003ADM", "LicenseServers")
+    assert row["value"] == ["LS01"]
+    assert row["source"].endswith("Services-TermService-LicenseServers.reg")
+    assert C.get(b.config, "TS2003ADM", "TSAppCompat") is None
+    r = analyze_bundle(b)
+    assert "admin-sessions-exhausted" not in [f.id for f in r.report.findings]
+    chk = r.checks[r.checks["id"] == "admin-sessions-exhausted"]
+    assert set(chk["status"]) == {"pass"}
+
+
+def test_licensing_grace_expired_on_2003_names_the_server_of_an_empty_subkey(tmp_path):
+    b = analyzer.load(_bundle_2003(tmp_path, "licensing-grace-expired", "TS2003LIC"))
+    assert C.value(b.config, "TS2003LIC", "LicenseServers") == ["LS01"]
+    f = [f for f in analyze_bundle(b).report.findings if f.id == "licensing-grace-expired"]
+    assert len(f) == 1
+    assert "The bundle names LS01 (the local registry" in f[0].remedy
+    assert "check that it is reachable and activated" in f[0].remedy
+
+
+@pytest.mark.xfail(strict=True, reason="analyzer.engine.CONFIG_EVENT_TYPES (engine.py, owned by "
+                   "another engineer) does not pass 'reg:key' rows to analyzer.config; it should "
+                   "be analyzer.config.INPUT_EVENT_TYPES")
+def test_analyze_reads_the_empty_licenseservers_subkey(tmp_path):
+    r = analyzer.analyze(_bundle_2003(tmp_path, "admin-sessions-exhausted", "TS2003ADM",
+                                      drop_tsappcompat=True))
+    assert "admin-sessions-exhausted" not in [f.id for f in r.report.findings]
