@@ -79,6 +79,11 @@ _reg(RDPTCP, {n: n for n in ("fEnableWinStation", "PortNumber", "MaxInstanceCoun
 _reg(TS + r"\Wds\rdpwd\Tds\tcp", {"PortNumber": "PortNumberTds"}, "local")
 _reg(TS + r"\RCM\Licensing Core", {"LicensingMode": "LicensingMode"}, "local")
 _reg(TERMSERVICE + r"\Parameters\LicenseServers", {"SpecifiedLicenseServers": "LicenseServers"}, "local")
+# (Microsoft Learn, "Remote Desktop licensing mode is not configured warning when you
+# connect to an RD Session Host", Use Registry Editor, names the value in a subkey of its
+# name, LicenseServers\SpecifiedLicenseServers: read there too; that subkey is no server)
+_reg(TERMSERVICE + r"\Parameters\LicenseServers\SpecifiedLicenseServers",
+     {"SpecifiedLicenseServers": "LicenseServers"}, "local")
 _reg(TERMSERVICE, {"Start": "TermServiceStart"}, "local")
 _reg(TCPIP, {n: n for n in ("EnableTCPChimney", "EnableRSS", "EnableTCPA")}, "local")
 _reg(LSA + r"\FipsAlgorithmPolicy", {"Enabled": "FIPSAlgorithmPolicy"}, "local")
@@ -319,7 +324,7 @@ def _registry_candidates(tl: pd.DataFrame, warnings: list | None = None) -> list
             continue
         sub = key[len(LICENSE_SERVERS_KEY) + 1:].split("\\")[0] \
             if key.startswith(LICENSE_SERVERS_KEY + "\\") else ""
-        if sub and not inactive:
+        if sub and sub != "specifiedlicenseservers" and not inactive:
             # LicenseServers\<server>, empty (a reg:key row: 2003 writes the subkeys so,
             # KB301932 Method 1 / KB279561) or with values: the subkey names a license
             # server (in its case as written: key_original has as many components before it)

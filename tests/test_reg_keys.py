@@ -184,6 +184,19 @@ def test_an_empty_licenseservers_subkey_follows_the_control_set_and_deletion_rul
     assert C.value(cfg, "TS2003", "LicenseServers") == ["LS01"]
 
 
+def test_the_specifiedlicenseservers_subkey_is_no_license_server():
+    """Microsoft Learn's "Remote Desktop licensing mode is not configured warning when you
+    connect to an RD Session Host" (Use Registry Editor) names the 2008+ list at
+    ``LicenseServers\\SpecifiedLicenseServers`` (value ``SpecifiedLicenseServers``): that
+    subkey, empty or not, names no server called "SpecifiedLicenseServers"."""
+    head = "Windows Registry Editor Version 5.00\r\n\r\n"
+    cfg = _config(head + f"[{HKLM}\\{LIC}\\SpecifiedLicenseServers]\r\n\r\n", host="TS08")
+    assert C.get(cfg, "TS08", "LicenseServers") is None
+    cfg = _config(head + f"[{HKLM}\\{LIC}\\SpecifiedLicenseServers]\r\n"
+                  '"SpecifiedLicenseServers"=hex(7):4c,00,53,00,31,00,00,00,00,00\r\n\r\n', host="TS08")
+    assert C.value(cfg, "TS08", "LicenseServers") == ["LS1"]
+
+
 # --------------------------------------------------------------------------- detectors
 
 
