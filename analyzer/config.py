@@ -106,7 +106,7 @@ CERT_VALUES = ("Certificate", "X509 Certificate", "X509 Certificate ID", "X509 C
 #: list in its ``SpecifiedLicenseServers`` value instead.
 LICENSE_SERVERS_KEY = (TERMSERVICE + r"\Parameters\LicenseServers").casefold()
 #: Event types :func:`effective_config` reads: a caller that hands it only part of a
-#: timeline must keep all of these (``analyzer.engine.CONFIG_EVENT_TYPES`` should be this).
+#: timeline must keep all of these (``analyzer.engine`` cuts the timeline by this list).
 INPUT_EVENT_TYPES = ("reg:value", "reg:key", "reg:key-deleted", "reg:value-deleted",
                      "gpo:policy", "gpo:registry", "gpo:security-option")
 

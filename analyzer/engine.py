@@ -207,18 +207,19 @@ def analyze(path, *, evtx_backend: str = "auto", relevant_only: bool = True, wor
     return analyze_bundle(b, tuning=tuning)
 
 
-#: The timeline rows ``analyzer.config`` reads: registry values and Group Policy settings.
-CONFIG_EVENT_TYPES = ("reg:value", "gpo:policy", "gpo:registry", "gpo:security-option")
-
-
 def _config_input(bundle: Bundle) -> SimpleNamespace:
     """What ``analyzer.config.effective_config`` needs of a bundle: its hosts and the
-    timeline rows of :data:`CONFIG_EVENT_TYPES`, in timeline order. Cut here by position
-    because that function selects them with boolean masks over the whole timeline, and
-    such a mask copies every text column of a big Security log for a moment."""
+    timeline rows of ``analyzer.config.INPUT_EVENT_TYPES`` (registry values, keys and
+    deletions, Group Policy settings), in timeline order. Cut here by position because that
+    function selects them with boolean masks over the whole timeline, and such a mask
+    copies every text column of a big Security log for a moment. (A cut of its own here
+    left out the deletion rows — a ``"PortNumber"=-`` line did not cancel an earlier
+    PortNumber under ``analyze`` — and later the empty keys.)"""
+    from .config import INPUT_EVENT_TYPES
+
     tl = bundle.timeline
     groups = tl_mod.group_positions(tl["event_type"]) if len(tl) else {}
-    pos = [groups[t] for t in CONFIG_EVENT_TYPES if t in groups]
+    pos = [groups[t] for t in INPUT_EVENT_TYPES if t in groups]
     rows = tl_mod.take(tl, tl_mod.union_positions(pos)) if pos else tl.iloc[0:0]
     return SimpleNamespace(timeline=rows, hosts=list(bundle.hosts))
 

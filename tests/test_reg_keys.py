@@ -248,10 +248,23 @@ def test_licensing_grace_expired_on_2003_names_the_server_of_an_empty_subkey(tmp
     assert "check that it is reachable and activated" in f[0].remedy
 
 
-@pytest.mark.xfail(strict=True, reason="analyzer.engine.CONFIG_EVENT_TYPES (engine.py, owned by "
-                   "another engineer) does not pass 'reg:key' rows to analyzer.config; it should "
-                   "be analyzer.config.INPUT_EVENT_TYPES")
 def test_analyze_reads_the_empty_licenseservers_subkey(tmp_path):
     r = analyzer.analyze(_bundle_2003(tmp_path, "admin-sessions-exhausted", "TS2003ADM",
                                       drop_tsappcompat=True))
     assert "admin-sessions-exhausted" not in [f.id for f in r.report.findings]
+
+
+def test_analyze_reads_a_deletion_line_of_a_reg_script(tmp_path):
+    """``analyze`` handed the configuration only value and policy rows: a ``.reg`` script's
+    ``"PortNumber"=-`` did not cancel the PortNumber set above it (3390 under ``analyze``,
+    the default 3389 through ``Bundle.config``; found by review)."""
+    d = write_bundle("healthy-2003", tmp_path / "h", seed=0, fmt="dir")
+    (host,) = [p.name[: -len("_Logs")] for p in d.iterdir() if p.name.endswith("_Logs")]
+    rdp_tcp = r"SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp"
+    (d / f"{host}_Logs" / "port-change-undone.reg").write_bytes(_utf16(
+        "Windows Registry Editor Version 5.00\n\n"
+        f"[{HKLM}\\{rdp_tcp}]\n\"PortNumber\"=dword:00000d3e\n\n"
+        f"[{HKLM}\\{rdp_tcp}]\n\"PortNumber\"=-\n\n"))
+    r = analyzer.analyze(d)
+    assert C.value(r.config, host, "PortNumber") != 3390
+    assert "port-nondefault" not in [f.id for f in r.report.findings]
