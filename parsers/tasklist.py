@@ -12,7 +12,8 @@ two), never from the header text, so localized headers (the GBK Chinese one, Ger
 A file cut inside its last line (no line break after it, where tasklist ends every line with
 one; a table output that does not begin with its blank line was trimmed and is not judged):
 the field the line ends in is a fragment (PID ``99`` of 9952, ``TermServ``) unless blanks
-follow it or its form shows it whole (``21,336 K``, ``N/A``): it is left empty, kept in
+follow it or its form shows it whole (``21,336 K``, ``N/A``) — a memory figure is whole
+only with its unit (``32,``, ``32.`` or ``32 `` of ``32,144 K`` is cut): it is left empty, kept in
 ``data["cut"]``, and a warning gives the line. A CSV line shows by its quotes whether it is
 whole: its closed fields are read, the open one is not. Lines inside a CSV block that are no
 quoted record are warnings, as table lines are.
@@ -361,14 +362,19 @@ def _cut_row(f: dict[str, Any], names: tuple[str, ...], line: str, warnings: lis
              source: str, no: int) -> None:
     """The row on the cut last line of a table: the field the line ends in is a fragment
     (``99`` of PID 9952, ``TermServ``, ``21,33``) unless blanks follow it, or it is whole by
-    its form (a memory figure with its unit, "N/A"): blanked, and the cut said."""
+    its form ("N/A"); a memory figure is whole only with its unit, blanks or not (``32 ``
+    of ``32 144 Ko``): blanked, and the cut said."""
     present = [k for k in names if (f.get(k) or "").strip()]
     if not present:
         return
     last = present[-1]
     value = f[last].strip()
-    whole = line[-1:].isspace() or T.na(value) is None or (
-        last == "mem" and not value[-1].isdigit())
+    if last == "mem":
+        # whole only with its unit: "32," "32." "32 " (a separator, the end of a cut
+        # "32,144 K" / "32 144 Ko") would read as 32 K
+        whole = value[-1].isalpha()
+    else:
+        whole = line[-1:].isspace() or T.na(value) is None
     if last in ("services",) and not whole:
         items = value.split(",")
         whole = not items[-1].strip() or T.na(items[-1]) is None   # ("LSM," ends whole)

@@ -397,3 +397,26 @@ def test_a_quoted_line_right_above_a_ruler_does_not_hang(tmp_path):
     p.write_bytes(text.encode("gbk"))
     res = tasklist.parse(p)                     # (returned at all: it hung before)
     assert res.parser == "tasklist" and res.records <= 1
+
+
+@pytest.mark.parametrize("tail", ["     32,", "     32.", "     32 ", "  32\u00a0", "     32'"])
+def test_a_memory_figure_cut_after_its_thousands_separator_is_not_read(tmp_path, tail):
+    """'32,' at the end of a cut file (of '32,144 K'; '32.' / '32 ' in localized output)
+    read as 32 K (found by fuzzing "cut last lines"): it is cut, with a warning."""
+    head = ("\r\nImage Name                     PID Session Name        Session#    Mem Usage\r\n"
+            "========================= ======== ================ =========== ============\r\n"
+            "System Idle Process              0 Services                   0          8 K\r\n")
+    p = tmp_path / "tasklist.txt"
+    p.write_bytes((head + "svchost.exe                   1668 Services                   0"
+                   + tail).encode())
+    res = tasklist.parse(p)
+    assert int(res.frame["pid"].iloc[-1]) == 1668
+    assert _data(res.frame)[-1]["mem_kb"] is None
+    assert _data(res.frame)[-1]["cut"] == tail.strip()
+    assert [x.locator for x in res.warnings] == ["line 5"] and "cut" in res.warnings[0].message
+    for whole in ("     32 K", "  32 144 Ko"):      # with the unit: whole, even at the end
+        p.write_bytes((head + "svchost.exe                   1668 Services                   0"
+                       + whole).encode())
+        res = tasklist.parse(p)
+        assert _data(res.frame)[-1]["mem_kb"] == int(whole.replace(" ", "")[:-1].rstrip("Ko"))
+        assert not res.warnings
