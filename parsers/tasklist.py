@@ -1,7 +1,9 @@
 """``tasklist`` output of Windows (XP/2003 … 11/2025), in any language and encoding.
 
 Input: the default table, ``/v``, ``/svc`` (service lists wrapped onto continuation lines
-indented to the Services column, trailing commas, ``N/A``), ``/m`` (modules), ``/fo csv``
+indented to the Services column, trailing commas, ``N/A``; after a list that ends with a comma
+a line of names without its indent, as a copy from a web page has it, goes on with the list,
+and such a list at the end of the file was cut: a warning), ``/m`` (modules), ``/fo csv``
 (with or without header, default / ``/v`` / ``/svc`` columns) and ``/fo list``. Column
 positions come from the ``=`` ruler under the header (console columns: CJK characters count
 two), never from the header text, so localized headers (the GBK Chinese one, German, Russian
@@ -216,6 +218,29 @@ def _is_continuation(line: str, cols: list[tuple[int, int]]) -> bool:
     return not head.strip() and bool(T.slice_cols(line, cols[2][0]).strip())
 
 
+#: A line that can only continue a ``/svc`` or ``/m`` list: service (or module) names and
+#: the commas between them, nothing else. tasklist ends a wrapped list's line with a comma
+#: and goes on in the Services column of the next line (``lsass.exe  656 HTTPFilter, kdc,``
+#: / ``PolicyAgent, SamSs``); a copy from a web page or mail loses that line's leading
+#: blanks (KB 314056's example as published: ``Services.exe 208 AppMgmt,Browser,Dhcp,`` /
+#: ``Eventlog,LanmanServer,LanmanWorkstation,``, https://support.microsoft.com/kb/314056).
+#: After a list that ends with a comma such a line is the list's next line.
+_LIST_GOES_ON = re.compile(r"[\w.$@{}#~+()&'-]+(?:\s*,\s*[\w.$@{}#~+()&'-]+)*\s*,?")
+
+
+def _ends_open(value: str | None) -> bool:
+    """A /svc or /m list text that tasklist continues on the next line (a trailing comma)."""
+    return bool(value) and value.rstrip().endswith(",")
+
+
+def _list_goes_on(line: str, cols: list[tuple[int, int]], open_list: bool) -> bool:
+    """``line`` continues the list of the row above it: in the Services column under blanks
+    (:func:`_is_continuation`) or, after a list that ends with a comma, any line of names."""
+    return _is_continuation(line, cols) or (
+        open_list and len(cols) == 3 and len(line) <= 2000
+        and _LIST_GOES_ON.fullmatch(line.strip()) is not None)
+
+
 # --------------------------------------------------------------------------- csv
 
 #: A ``/fo csv`` line: every field quoted. tasklist writes a quote inside a field (a
@@ -288,8 +313,14 @@ def block_spans(lines: list[str]) -> list[tuple[int, int]]:
             cols, _ = hdr
             start = i - 1 if i > 0 and lines[i - 1].strip() else i
             j = i + 1
-            while j < n and (lines[j].strip() and (_split_row(lines[j], cols, COLUMNS[len(cols)])
-                                                    or _is_continuation(lines[j], cols))):
+            open_list = False
+            while j < n and lines[j].strip():
+                if _list_goes_on(lines[j], cols, open_list):
+                    open_list = _ends_open(lines[j])
+                elif (f := _split_row(lines[j], cols, COLUMNS[len(cols)])):
+                    open_list = _ends_open(f.get("services"))
+                else:
+                    break
                 j += 1
             spans.append((start, j))
             i = j
@@ -356,6 +387,12 @@ def _cut_warning(warnings: list, source: str, no: int, lost: str | None) -> None
          "line with one): it was cut here; "
          + (f"its last field {lost} may be a fragment and was not read" if lost
             else "not read"))
+
+
+def _open_list_warning(warnings: list, source: str, no: int) -> None:
+    warn(warnings, source, no,
+         "the file ends after this line, whose services list ends with a comma (tasklist "
+         "goes on with it on the next line): it was cut here; the services after it are lost")
 
 
 def _cut_row(f: dict[str, Any], names: tuple[str, ...], line: str, warnings: list,
@@ -442,6 +479,7 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
             names = COLUMNS[len(cols)]
             fmt, in_table = "table", True
             lost: list[int] = []
+            open_list: int | None = None    # the line of a list that ends with a comma
             i += 1
             while i < n:
                 ln = lines[i]
@@ -451,17 +489,22 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
                     continue
                 if _table_header(lines, i) or (i + 1 < n and _table_header(lines, i + 1)):
                     break  # the next table (a repeated header)
-                if _is_continuation(ln, cols) and rows and rows[-1]["_data"]["format"] == "table":
+                if _list_goes_on(ln, cols, open_list is not None) and rows and \
+                        rows[-1]["_data"]["format"] == "table":
                     d = rows[-1]["_data"]
                     key = "modules" if variant == "m" else "services"
-                    more = _services(T.slice_cols(ln, cols[2][0]))
-                    if i == cut and more and not ln[-1].isspace() and T.na(more[-1]) is not None:
+                    raw = T.slice_cols(ln, cols[2][0]) if _is_continuation(ln, cols) else ln
+                    open_list = no if _ends_open(raw) else None
+                    more = _services(raw)
+                    if i == cut and more and not ln[-1].isspace() and open_list is None \
+                            and T.na(more[-1]) is not None:
                         _cut_warning(warnings, source, no, repr(more.pop()))
                     d[key] = d.get(key, []) + more
                     rows[-1]["message"] = _message(d["image"], rows[-1]["pid"], d["services"])
                     i += 1
                     continue
                 f = _split_row(ln, cols, names)
+                open_list = no if f is not None and _ends_open(f.get("services")) else None
                 if f is None:
                     if i == cut:
                         _cut_warning(warnings, source, no, None)
@@ -475,6 +518,8 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
                         _cut_row(f, names, ln, warnings, source, no)
                     rows.append(_record(f, variant, "table", no))
                 i += 1
+            if open_list is not None and i >= n:
+                _open_list_warning(warnings, source, open_list)
             if lost:
                 warn(warnings, source, lost[0],
                      f"{len(lost)} row(s) not aligned with the header (first at line {lost[0]}): "

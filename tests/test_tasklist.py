@@ -11,6 +11,7 @@ from hypothesis import given, settings, strategies as st
 
 import parsers
 from parsers import tasklist
+from parsers import text as T
 
 from conftest import corpus_files, ids
 
@@ -420,3 +421,41 @@ def test_a_memory_figure_cut_after_its_thousands_separator_is_not_read(tmp_path,
         res = tasklist.parse(p)
         assert _data(res.frame)[-1]["mem_kb"] == int(whole.replace(" ", "")[:-1].rstrip("Ko"))
         assert not res.warnings
+
+
+def test_a_services_list_ending_with_a_comma_goes_on_in_the_next_line():
+    """A /svc list that ends with a comma goes on in the next line; pasted from a web page
+    or mail that line lost its leading blanks (KB 314056's example as published) and was
+    'not a tasklist row': its services were lost (found by review)."""
+    text = (SVC_HEAD + "System Idle Process              0 N/A\r\n"
+            "Services.exe                   208 AppMgmt,Browser,Dhcp,Dmserver,Dnscache,\r\n"
+            "Eventlog,LanmanServer,LanmanWorkstation,\r\n"
+            "  PlugPlay\r\n"
+            "svchost.exe                   1668 TermService\r\n")
+    res = tasklist.parse_text(text, "t.txt")
+    assert not res.warnings
+    d = _data(res.frame)
+    assert d[1]["services"] == ["AppMgmt", "Browser", "Dhcp", "Dmserver", "Dnscache", "Eventlog",
+                                "LanmanServer", "LanmanWorkstation", "PlugPlay"]
+    assert list(res.frame["pid"]) == [0, 208, 1668]
+    lines = T.split_lines(text)
+    assert tasklist.block_spans(lines) == [(1, len(lines) - 1)]
+    # a line after a list that does not end with a comma is no continuation
+    res = tasklist.parse_text(text.replace("Dnscache,\r\n", "Dnscache\r\n"), "t.txt")
+    assert _data(res.frame)[1]["services"][-1] == "Dnscache"
+    assert [w.locator for w in res.warnings] == ["line 6", "line 7"]
+
+
+@pytest.mark.parametrize("cut_after_comma", [False, True])
+def test_a_services_list_ending_with_a_comma_at_the_end_of_the_file_was_cut(tmp_path,
+                                                                            cut_after_comma):
+    """'... NlaSvc,' as the file's last line (the line after it cut off, or the file cut
+    right after the comma) read as a whole list without a word (found by review)."""
+    p = tmp_path / "tasklist.txt"
+    text = SVC_HEAD + SVC_ROWS
+    p.write_bytes((text.rstrip() if cut_after_comma else text).encode())
+    res = tasklist.parse(p)
+    assert _data(res.frame)[-1]["services"] == ["CryptSvc", "Dnscache", "LanmanWorkstation",
+                                                "NlaSvc", "TapiSrv"]
+    assert [w.locator for w in res.warnings] == ["line 6"]
+    assert "cut" in res.warnings[0].message and "comma" in res.warnings[0].message
