@@ -17,8 +17,10 @@ the field the line ends in is a fragment (PID ``99`` of 9952, ``TermServ``) unle
 follow it or its form shows it whole (``21,336 K``, ``N/A``) — a memory figure is whole
 only with its unit (``32,``, ``32.`` or ``32 `` of ``32,144 K`` is cut): it is left empty, kept in
 ``data["cut"]``, and a warning gives the line. A CSV line shows by its quotes whether it is
-whole: its closed fields are read, the open one is not. Lines inside a CSV block that are no
-quoted record are warnings, as table lines are.
+whole: its closed fields are read, the open one is not. A ``/fo list`` record the file
+ends inside is read by the same rule, with the columns of the records before it (see
+:func:`_list_records`). Lines inside a CSV block that are no quoted record are warnings, as
+table lines are.
 
 Rows (``kind="tasklist"``, ``event_type="proc:process"``, ``time`` NaT — a state snapshot):
 ``pid`` (Int64), ``session_id`` (Int64, ``Session#``), ``user`` (``/v``), ``locator``
@@ -342,13 +344,33 @@ def block_spans(lines: list[str]) -> list[tuple[int, int]]:
 
 def _list_records(lines: list[str], line_offset: int, probe: bool = False,
                   rows: list | None = None, warnings: list | None = None,
-                  source: str = "") -> int:
-    """Parse ``/fo list`` records (blank-line separated ``label: value`` groups)."""
-    found = 0
-    rec: list[tuple[int, str, str]] = []
+                  source: str = "", cut: int | None = None) -> int:
+    """Parse ``/fo list`` records (blank-line separated ``label: value`` groups).
 
-    def flush() -> None:
-        nonlocal found, rec
+    ``cut``: the index of the file's last line when the file ends inside it
+    (:func:`parsers.text.cut_line`). The last record is read as the table's cut row is: the
+    value the cut line ends in is a fragment (``PID: 16`` of 1668, ``Image Name: svch``)
+    unless its form shows it whole (``21,336 K``, ``N/A``) and is left empty with a warning;
+    a last record with fewer fields than the records before it (the file ends inside it)
+    takes their columns — its third field is no ``/svc`` Services — with a warning."""
+    found = 0
+    size: int | None = None             # the number of fields of the records read so far
+    rec: list[tuple[int, str, str, int]] = []       # (line no, label, value, last index)
+    cut_label = False                   # the cut line is no 'label: value' line
+
+    def flush(final: bool = False) -> None:
+        nonlocal found, rec, size
+        n_f = len(rec)
+        short = final and size is not None and n_f < size and (n_f > 0 or cut_label)
+        cut_here = final and cut is not None and (cut_label or (rec and rec[-1][3] == cut))
+        if rows is not None and (short or cut_here) and n_f >= 2:
+            names = COLUMNS[size if short else n_f] if (short or n_f in COLUMNS) else None
+            if names is not None:
+                _list_cut_record(rec, names, size if short else n_f, cut_here and not cut_label,
+                                 line_offset, rows, warnings, source, cut)
+                found += 1
+                rec = []
+                return
         if len(rec) in COLUMNS and _is_pid(rec[1][2]):
             names = COLUMNS[len(rec)]
             variant = {3: "svc", 5: "default", 9: "v"}[len(rec)]
@@ -356,29 +378,71 @@ def _list_records(lines: list[str], line_offset: int, probe: bool = False,
                 variant = "m"
             fields = {names[k]: rec[k][2] for k in range(len(rec))}
             found += 1
+            size = len(rec)
             if rows is not None:
                 rows.append(_record(fields, variant, "list", rec[0][0]))
-        elif rec and warnings is not None and any(_is_pid(v) for _, _, v in rec):
-            warn(warnings, source, rec[0][0], f"tasklist list record with {len(rec)} fields skipped")
+        elif rec and warnings is not None and (short or cut_here or any(
+                _is_pid(v) for _, _, v, _ in rec)):
+            warn(warnings, source, rec[0][0], f"tasklist list record with {len(rec)} fields skipped"
+                 + (" (the file ends inside it: it was cut)" if short or cut_here else ""))
         rec = []
 
-    for k, ln in enumerate(lines):
+    end = len(lines)
+    while end and not lines[end - 1].strip():
+        end -= 1                        # (the last record is the one before trailing blanks)
+    for k, ln in enumerate(lines[:end]):
         no = k + 1 + line_offset
         if not ln.strip():
             flush()
             continue
         m = _LABEL.match(ln)
         if m and not ln[:1].isspace():
-            rec.append((no, m.group("label"), m.group("value")))
+            rec.append((no, m.group("label"), m.group("value"), k))
         elif rec and ln[:1].isspace():  # a wrapped list value (one service per line)
-            n0, lab, val = rec[-1]
-            rec[-1] = (n0, lab, f"{val}, {ln.strip()}" if T.na(val) else ln.strip())
+            n0, lab, val, _ = rec[-1]
+            rec[-1] = (n0, lab, f"{val}, {ln.strip()}" if T.na(val) else ln.strip(), k)
+        elif k == cut and rec:
+            cut_label = True            # a label cut short ("Mem Us"): the record ends here
         else:
             flush()
         if probe and found:
             return found
-    flush()
+    flush(final=True)
     return found
+
+
+def _list_cut_record(rec: list[tuple[int, str, str, int]], names: tuple[str, ...], size: int,
+                     last_cut: bool, line_offset: int, rows: list, warnings: list | None,
+                     source: str, cut: int | None) -> None:
+    """The last ``/fo list`` record of a file that ends inside it (see :func:`_list_records`)."""
+    fields: dict[str, Any] = {names[k]: rec[k][2] for k in range(len(rec))}
+    said = []
+    if last_cut:
+        name = names[len(rec) - 1]
+        value = (fields[name] or "").strip()
+        whole = T.na(value) is None and bool(value) or (name == "mem" and value[-1:].isalpha())
+        if name == "services" and value and not whole:
+            items = value.split(",")
+            if not items[-1].strip() or T.na(items[-1]) is None:
+                whole = True            # ("LSM," ends whole; the names after it are lost)
+            else:
+                fields[name], fields["_cut"] = ",".join(items[:-1]), items[-1].strip()
+                said.append(f"its last value {items[-1].strip()!r} may be a fragment and was "
+                            "not read")
+                whole = True
+        if not whole and value:
+            fields[name], fields["_cut"] = "", value
+            said.append(f"its last value {value!r} ({name}) may be a fragment and was not read")
+    if len(rec) < size:
+        said.append(f"the fields after {names[len(rec) - 1]} are missing")
+    variant = {3: "svc", 5: "default", 9: "v"}[size]
+    if variant == "svc" and rec[2][1].strip().casefold() in _MODULE_HEADERS:
+        variant = "m"
+    rows.append(_record(fields, variant, "list", rec[0][0]))
+    if warnings is not None and said:
+        no = (cut + 1 + line_offset) if cut is not None else rec[-1][0]
+        warn(warnings, source, no, "the file ends inside this tasklist list record: it was cut"
+             + ("; " + "; ".join(said) if said else ""))
 
 
 def _cut_warning(warnings: list, source: str, no: int, lost: str | None) -> None:
@@ -578,7 +642,8 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
     no_match = any(_NO_TASKS.match(ln) for ln in lines)
     if not rows and not no_match:
         before = len(warnings)
-        _list_records(lines, line_offset, rows=rows, warnings=warnings, source=source)
+        _list_records(lines, line_offset, rows=rows, warnings=warnings, source=source,
+                      cut=cut)
         if rows:
             fmt = "list"
         elif len(warnings) == before and any(ln.strip() for ln in lines) and not in_table:

@@ -459,3 +459,47 @@ def test_a_services_list_ending_with_a_comma_at_the_end_of_the_file_was_cut(tmp_
                                                 "NlaSvc", "TapiSrv"]
     assert [w.locator for w in res.warnings] == ["line 6"]
     assert "cut" in res.warnings[0].message and "comma" in res.warnings[0].message
+
+
+LIST_HEAD = ("\r\nImage Name:   System Idle Process\r\nPID:          0\r\nSession Name: Services\r\n"
+             "Session#:     0\r\nMem Usage:    8 K\r\n\r\n")
+
+
+@pytest.mark.parametrize("last,pid,image,fields,fragment", [
+    ("Image Name:   svchost.exe\r\nPID:          16", None, "svchost.exe",
+     {}, "16"),                                                         # PID 1668
+    ("Image Name:   explorer.exe\r\nPID:          4012\r\nSession Name: RDP-Tcp#0\r\n"
+     "Session#:     2\r\nMem Usage:    84,1", 4012, "explorer.exe",
+     {"session_name": "RDP-Tcp#0", "mem_kb": None}, "84,1"),
+    ("Image Name:   explorer.exe\r\nPID:          4012\r\nSession Name: RDP-Tcp#0\r\n",
+     4012, "explorer.exe", {"session_name": "RDP-Tcp#0", "services": [], "variant": "default"},
+     None),                                                             # ends after a line
+    ("Image Name:   explorer.exe\r\nPID:          4012\r\nSess", 4012, "explorer.exe",
+     {"services": [], "variant": "default"}, None),                    # a label cut short
+])
+def test_a_list_record_cut_by_the_end_of_the_file_gives_no_wrong_value(tmp_path, last, pid, image,
+                                                                       fields, fragment):
+    """tasklist /fo list had no cut handling (found by review): 'PID: 16' at the end of a
+    cut file read as PID 16, and a record the file ends inside after three fields read as a
+    /svc record whose services were the session name."""
+    p = tmp_path / "tasklist.txt"
+    p.write_bytes((LIST_HEAD + last).encode())
+    res = tasklist.parse(p)
+    got = res.frame["pid"].iloc[-1]
+    d = _data(res.frame)[-1]
+    assert len(res.frame) == 2 and (None if pd.isna(got) else int(got)) == pid
+    assert d["image"] == image and d.get("cut") == fragment
+    assert {k: d[k] for k in fields} == fields
+    n_lines = (LIST_HEAD + last).count("\n") + (not last.endswith("\n"))
+    assert [w.locator for w in res.warnings] == [f"line {n_lines}"]
+    assert "cut" in res.warnings[0].message
+    assert fragment is None or repr(fragment) in res.warnings[0].message
+
+
+def test_a_whole_list_record_at_the_end_of_the_file_reads_without_warning(tmp_path):
+    p = tmp_path / "tasklist.txt"
+    for text in (LIST_HEAD, LIST_HEAD.rstrip(), LIST_HEAD + "Image Name:   x.exe\r\nPID:   4\r\n"
+                 "Session Name: Services\r\nSession#:     0\r\nMem Usage:    84,112 K"):
+        p.write_bytes(text.encode())
+        res = tasklist.parse(p)
+        assert not res.warnings and _data(res.frame)[-1]["mem_kb"] in (8, 84112)
