@@ -46,8 +46,9 @@ one row, not two against a session limit.
 
 A file cut inside its last line (no line break after it; an output that does not begin with
 its blank was trimmed and is not judged): a TYPE, DEVICE, IDLE TIME or LOGON TIME the line ends
-in may be a fragment and is emptied (``data["cut"]`` keeps it), a line that no longer reads
-as a row is not read, each with a warning giving the line.
+in may be a fragment and is emptied (``data["cut"]`` keeps it) — a LOGON TIME followed by a
+blank too when it may have lost its AM/PM (fewer words than the other rows' logon times) —, a
+line that no longer reads as a row is not read, each with a warning giving the line.
 """
 from __future__ import annotations
 
@@ -443,11 +444,33 @@ def block_spans(lines: list[str]) -> list[tuple[int, int]]:
     return [(a, b) for a, b, _ in spans]
 
 
-def _cut_fields(f: dict[str, Any], line: str) -> str | None:
+#: A time of day that may have had AM/PM after it (a 12-hour clock: no hour above 12).
+_TWELVE_HOUR = re.compile(r"^(?:0?\d|1[0-2]):\d{2}(?::\d{2})?$")
+
+
+def _logon_time_cut(value: str, rows: list[dict[str, Any]]) -> bool:
+    """A quser LOGON TIME on the cut last line that ends in a blank: the cut may have come
+    between its time and its AM/PM (``10/19/2023 1:09 `` of ``… 1:09 AM``). Cut when it has
+    fewer words than the logon times of the other quser rows (one capture, one format), or,
+    with none to compare, when its time could be on a 12-hour clock."""
+    words = len(value.split())
+    others = [len(d["logon_time"].split()) for d in (r["_data"] for r in rows)
+              if d.get("command") == "quser" and d.get("logon_time")]
+    if others:
+        return words < max(set(others), key=others.count)
+    return bool(_TWELVE_HOUR.match(value.split()[-1]))
+
+
+def _cut_fields(f: dict[str, Any], line: str, rows: list[dict[str, Any]]) -> str | None:
     """The row on the cut last line of a file: a TYPE, DEVICE, IDLE TIME or LOGON TIME the
     line ends in may be a fragment: emptied (kept in ``_cut``) and named; None when the line
-    ends in blanks or in the state (a cut state word still reads by its prefix: "Acti")."""
+    ends in blanks or in the state (a cut state word still reads by its prefix: "Acti"). A
+    quser LOGON TIME that ends in a blank may have lost its AM/PM (:func:`_logon_time_cut`)."""
     if line[-1:].isspace():
+        lt = f.get("logon_time")
+        if lt and _logon_time_cut(lt, rows):
+            f["_cut"], f["logon_time"] = lt, None
+            return f"{lt!r} (logon time: its AM/PM may be cut off)"
         return None
     for key in ("logon_time", "idle_time", "device", "type"):
         if f.get(key):
@@ -490,7 +513,7 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
             f2 = _row_by_shape(ln)
             f = f2 or (f if f and cols else None)
         if i == cut:
-            lost = _cut_fields(f, ln) if f else None
+            lost = _cut_fields(f, ln, rows) if f else None
             if lost or not f:
                 warn(warnings, source, no,
                      "the file ends inside this line (no line break after it, where qwinsta "

@@ -77,6 +77,26 @@ for _en, _words in {
         STATUS[_w.casefold()] = _en
 
 
+#: Values of several words a row can end in (case-folded): "not applicable" in the languages
+#: we know (Services, window title), the status words, and the /v user names of built-in
+#: accounts (``NT AUTHORITY\\SYSTEM``, ``NT AUTHORITY\\NETWORK SERVICE``, ``Window
+#: Manager\\DWM-1``, ``Font Driver Host\\UMFD-0``, French ``AUTORITE NT\\Système``). A file
+#: cut after a blank inside one ("Nicht " of "Nicht zutreffend") ends in a word that is no
+#: value. (A window title is free text: its words are not known.)
+_MULTI_WORD = tuple(sorted({w for w in (*T.NOT_APPLICABLE, *STATUS) if " " in w} | {
+    "nt authority\\", "nt authority\\network service", "nt authority\\local service",
+    "window manager\\", "font driver host\\", "autorite nt\\", "autorité nt\\",
+    "autorite nt\\service réseau", "autorité nt\\service réseau",
+    "autorite nt\\service local", "autorité nt\\service local"}))
+
+
+def _cut_in_words(value: str) -> bool:
+    """``value`` (followed by a blank where the file was cut) is the first word(s) of a known
+    value of several words, not a value."""
+    v = value.casefold() + " "
+    return any(w.startswith(v) for w in _MULTI_WORD)
+
+
 def _services(value: str | None) -> list[str]:
     v = T.na(value)
     if v is None:
@@ -475,7 +495,7 @@ def _cut_row(f: dict[str, Any], names: tuple[str, ...], line: str, warnings: lis
         # "32,144 K" / "32 144 Ko") would read as 32 K
         whole = value[-1].isalpha()
     else:
-        whole = line[-1:].isspace() or T.na(value) is None
+        whole = (line[-1:].isspace() and not _cut_in_words(value)) or T.na(value) is None
     if last in ("services",) and not whole:
         items = value.split(",")
         whole = not items[-1].strip() or T.na(items[-1]) is None   # ("LSM," ends whole)

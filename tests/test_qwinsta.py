@@ -394,3 +394,29 @@ def test_a_long_blank_run_after_a_table_is_read_in_linear_time():
             + " " * 40_000 + "x\r\n")
     res = qwinsta.parse_text(text, "q.txt")
     assert sorted(res.frame["session_id"].dropna().astype(int)) == [1, 65536]
+
+
+@pytest.mark.parametrize("text,last,fragment", [
+    (QUSER_EN, " bob                   rdp-tcp#5           5  Active          .  10/19/2023 1:09 ",
+     "10/19/2023 1:09"),
+    ("", " USERNAME              SESSIONNAME        ID  STATE   IDLE TIME  LOGON TIME\r\n"
+         " bob                   rdp-tcp#5           5  Active          .  10/19/2023 1:09 ",
+     "10/19/2023 1:09"),
+    (QUSER_DE, " bob                   rdp-tcp#5           5  Aktiv           .  19.10.2023 01:09 ",
+     None),
+    ("", " USERNAME              SESSIONNAME        ID  STATE   IDLE TIME  LOGON TIME\r\n"
+         " bob                   rdp-tcp#5           5  Active          .  10/19/2023 13:09 ",
+     None),
+])
+def test_a_quser_logon_time_cut_before_its_am_pm_is_not_read(tmp_path, text, last, fragment):
+    """quser's LOGON TIME cut between its time and AM/PM ('10/19/2023 1:09 ' at the end of a
+    cut file: a blank after it) was read as a whole logon time (found by review)."""
+    p = tmp_path / "q.txt"
+    p.write_bytes((text + last).encode())
+    res = qwinsta.parse(p)
+    d = _rows(res)[-1][2]
+    if fragment is None:                    # the other rows have no AM/PM, or 13:09
+        assert d["logon_time"] == last.split("  ")[-1].strip() and not res.warnings
+        return
+    assert d["logon_time"] is None and d["cut"] == fragment
+    assert len(res.warnings) == 1 and repr(fragment) in res.warnings[0].message

@@ -503,3 +503,35 @@ def test_a_whole_list_record_at_the_end_of_the_file_reads_without_warning(tmp_pa
         p.write_bytes(text.encode())
         res = tasklist.parse(p)
         assert not res.warnings and _data(res.frame)[-1]["mem_kb"] in (8, 84112)
+
+
+V_HEAD = ("\r\nImage Name                     PID Session Name        Session#    Mem Usage Status"
+          "          User Name                                              CPU Time Window Title\r\n"
+          "========================= ======== ================ =========== ============ ==========="
+          "==== ================================================== ============ ================\r\n")
+V_ROW = "svchost.exe                   1668 Services                   0     21,336 K "
+
+
+@pytest.mark.parametrize("table,last,field,fragment", [
+    (SVC_HEAD, "System Idle Process              0 Nicht ", "services", "Nicht"),
+    (SVC_HEAD, "System Idle Process              0 Non ", "services", "Non"),
+    (V_HEAD, V_ROW + "Wird ", "status", "Wird"),
+    (V_HEAD, V_ROW + "Running         NT ", "user", "NT"),
+    (V_HEAD, V_ROW + "Running         NT AUTHORITY\\NETWORK ", "user", "NT AUTHORITY\\NETWORK"),
+])
+def test_a_cut_after_the_first_word_of_a_known_multi_word_value_is_cut(tmp_path, table, last,
+                                                                      field, fragment):
+    """German 'Nicht zutreffend' cut to 'Nicht ' (a blank after it: taken as whole) read as a
+    service named 'Nicht'; a status 'Wird ausgeführt' as 'Wird' (found by review)."""
+    p = tmp_path / "tasklist.txt"
+    p.write_bytes((table + last).encode())
+    res = tasklist.parse(p)
+    d = _data(res.frame)[-1]
+    assert d[field] in (None, []) and d["cut"] == fragment
+    assert len(res.warnings) == 1 and repr(fragment) in res.warnings[0].message
+    # a whole one-word value before the blank is read
+    whole = last.replace(fragment + " ", {"services": "TermService ", "status": "Running ",
+                                          "user": "CONTOSO\\jdoe "}[field])
+    p.write_bytes((table + whole).encode())
+    res = tasklist.parse(p)
+    assert _data(res.frame)[-1][field] in (["TermService"], "Running", "CONTOSO\\jdoe")
