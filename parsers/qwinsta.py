@@ -47,8 +47,10 @@ one row, not two against a session limit.
 A file cut inside its last line (no line break after it; an output that does not begin with
 its blank was trimmed and is not judged): a TYPE, DEVICE, IDLE TIME or LOGON TIME the line ends
 in may be a fragment and is emptied (``data["cut"]`` keeps it) — a LOGON TIME followed by a
-blank too when it may have lost its AM/PM (fewer words than the other rows' logon times) —, a
-line that no longer reads as a row is not read, each with a warning giving the line.
+blank too when it may have lost its AM/PM (fewer words than the other rows' logon times) —, so
+is a state word the line ends in that begins a longer state word of another state (``Verb``:
+Dutch Verbonden or Verbroken; see :func:`_cut_state`), a line that no longer reads as a row
+is not read, each with a warning giving the line.
 """
 from __future__ import annotations
 
@@ -377,7 +379,7 @@ def _row_dict(f: dict[str, Any], lineno: int, headerless: bool) -> dict[str, Any
     return {"kind": "qwinsta", "event_type": "session:winstation", "locator": f"line {lineno}",
             "user": f["user"], "session_id": sid, "_data": data,
             "message": " ".join(str(x) for x in (f["session_name"] or "", f["user"] or "", sid,
-                                                  f["state"]) if x != "")}
+                                                  f["state"]) if x not in ("", None))}
 
 
 def sniff_text(text: str) -> bool:
@@ -461,6 +463,30 @@ def _logon_time_cut(value: str, rows: list[dict[str, Any]]) -> bool:
     return bool(_TWELVE_HOUR.match(value.split()[-1]))
 
 
+def _cut_state(f: dict[str, Any], line: str) -> str | None:
+    """The state word the cut last line ends in (nothing after it but one blank at most):
+    when it is the beginning of a longer known state word of another state — Dutch
+    "Verb" of Verbonden (Conn) or Verbroken (Disc), Russian "Отключен" (Down) of "Отключено"
+    (Disc), Spanish "Inactiv" of Inactivo (Idle) or Inactiva (Down), Korean "연결 " (Conn)
+    of "연결 끊김" (Disc), "Conn" of ConnQ — it is no state: emptied (kept in ``_cut``) and
+    named. A fragment only one state's words begin with ("Acti") still reads as that state."""
+    if any(f.get(k) for k in ("type", "device", "idle_time", "logon_time")) or not f["state"]:
+        return None
+    trail = len(line) - len(line.rstrip())
+    if trail > 1 or not line.rstrip().endswith(f["state"]):
+        return None             # (two blanks or more: the state ended before them)
+    w = f["state"].casefold() + " " * trail
+    grown = {v for k, v in STATES.items() if len(k) > len(w) and k.startswith(w)}
+    if not grown:
+        return None
+    read = normalize_state(f["state"])
+    if read is not None and grown <= {read}:
+        return None
+    f["_cut"], f["state"] = f["state"], None
+    return f"{f['_cut']!r} (state: " + (f"{read} or " if read else "") + " or ".join(
+        sorted(grown - {read})) + ")"
+
+
 def _cut_fields(f: dict[str, Any], line: str, rows: list[dict[str, Any]]) -> str | None:
     """The row on the cut last line of a file: a TYPE, DEVICE, IDLE TIME or LOGON TIME the
     line ends in may be a fragment: emptied (kept in ``_cut``) and named; None when the line
@@ -513,7 +539,7 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
             f2 = _row_by_shape(ln)
             f = f2 or (f if f and cols else None)
         if i == cut:
-            lost = _cut_fields(f, ln, rows) if f else None
+            lost = (_cut_state(f, ln) or _cut_fields(f, ln, rows)) if f else None
             if lost or not f:
                 warn(warnings, source, no,
                      "the file ends inside this line (no line break after it, where qwinsta "
@@ -524,7 +550,7 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
                 continue
         if f:
             rows.append(_row_dict(f, no, cols is None))
-            if normalize_state(f["state"]) is None:
+            if normalize_state(f["state"]) is None and not f.get("_cut"):
                 warn(warnings, source, no, f"unknown session state {f['state']!r}")
             continue
         m = _counter(ln)

@@ -420,3 +420,31 @@ def test_a_quser_logon_time_cut_before_its_am_pm_is_not_read(tmp_path, text, las
         return
     assert d["logon_time"] is None and d["cut"] == fragment
     assert len(res.warnings) == 1 and repr(fragment) in res.warnings[0].message
+
+
+@pytest.mark.parametrize("last,fragment,encoding", [
+    ("Verb", "Verb", "utf-8"),                 # Dutch Verbonden (Conn) / Verbroken (Disc)
+    ("Отключен", "Отключен", "cp866"),          # Down, or Disc cut: Отключено
+    ("Inactiv", "Inactiv", "cp1252"),          # Inactivo (Idle) / Inactiva (Down)
+    ("연결 ", "연결", "utf-8"),                  # Conn, or Disc cut after its blank: 연결 끊김
+    ("Conn", "Conn", "utf-8"),                 # Conn, or ConnQ cut
+])
+def test_a_cut_state_word_that_begins_another_state_word_is_not_read(tmp_path, last, fragment,
+                                                                      encoding):
+    """On the cut last line a state word that is the beginning of a longer state word of
+    another state read as the shorter one ('Verb' as Conn where 'Verbroken' is Disc;
+    found by review): it is left empty with a warning."""
+    p = tmp_path / "q.txt"
+    p.write_bytes((QWINSTA_EN + " rdp-tcp#7         asmith                    7  " + last)
+                  .encode(encoding))
+    res = qwinsta.parse(p)
+    u, sid, d = _rows(res)[-1]
+    assert (u, sid, d["state"], d["state_original"], d["cut"]) == ("asmith", 7, None, None,
+                                                                   fragment)
+    assert len(res.warnings) == 1 and "cut here" in res.warnings[0].message
+    assert repr(fragment) in res.warnings[0].message
+    # with its line break the word is whole and reads as its state
+    p.write_bytes((QWINSTA_EN + " rdp-tcp#7         asmith                    7  " + last.strip()
+                   + "\r\n").encode(encoding))
+    res = qwinsta.parse(p)
+    assert _rows(res)[-1][2]["state"] is not None and "cut" not in _rows(res)[-1][2]
