@@ -26,7 +26,8 @@ Input (English output; best effort — KNOWLEDGE.md §3.4 rates the layout ``M``
 Output rows (``kind="gpresult"``, ``time`` NaT: "Created On" is local time without a zone,
 kept as ``meta["capture_time_local"]``)
     ``gpo:subject`` (per scope: scope, name, som — the ``CN=…,OU=…,DC=…`` line as an OU
-    path, ``corp.example/Domain Controllers`` — and groups [{name, sid}] from "… is a part
+    path, ``corp.example/Domain Controllers``, its escapes undone (``CN=Smith\\, John``:
+    :func:`dn_parts`) — and groups [{name, sid}] from "… is a part
     of the following security groups"), ``gpo:gpo`` (applied / filtered-out lists),
     ``gpo:registry`` (Administrative Templates:
     key_path, name, value decoded from the byte list — UTF-16 text ⇒ str, 4 bytes ⇒ DWORD;
@@ -58,15 +59,80 @@ _RSOP = re.compile(r"^\s*RSOP (?:data|results) for (?P<user>.+?) on (?P<host>[^\
 _CREATED = re.compile(r"^\s*Created On\s+(?P<d>.+?)\s+at\s+(?P<t>.+?)\s*$", re.IGNORECASE)
 _DASHES = re.compile(r"^\s*-{3,}\s*$")
 _FIELD = re.compile(r"^(?P<indent>\s*)(?P<key>[A-Za-z][A-Za-z ]*?):\s*(?P<value>.*)$")
-_CN = re.compile(r"^\s*CN=(?P<host>[^,]+),", re.IGNORECASE)
+_CN = re.compile(r"^\s*CN=", re.IGNORECASE)
+_DN_TYPE = re.compile(r"\s*([A-Za-z][A-Za-z0-9-]*|\d+(?:\.\d+)*)\s*=")
+_HEX2 = re.compile(r"[0-9A-Fa-f]{2}")
 
 
-def _dn_to_som(dn: str) -> str | None:
+def dn_parts(dn: str) -> list[tuple[str, str]] | None:
+    r"""The attribute types (upper-case) and values of a distinguished name, in order, with
+    the escapes of RFC 4514 §2.4 undone: ``\,`` ``\+`` ``\"`` ``\\`` ``\;`` ``\<`` ``\>``
+    ``\=`` ``\#`` ``\ `` and ``\<hex><hex>`` (UTF-8 bytes: ``\2C`` is a comma, ``\C3\A9`` an
+    é); a value in quotes (RFC 2253) is taken as it is. ``CN=Smith\, John,OU=Staff,DC=corp``
+    is ``[("CN", "Smith, John"), ("OU", "Staff"), ("DC", "corp")]``; the values of a
+    multi-valued RDN (``+``) follow each other. None when ``dn`` is no DN.
+
+    Sources: RFC 4514 §2.4 and §3 (https://www.rfc-editor.org/rfc/rfc4514); the characters
+    Active Directory escapes in a DN: "Distinguished Names",
+    https://learn.microsoft.com/en-us/previous-versions/windows/desktop/ldap/distinguished-names
+    """
+    out: list[tuple[str, str]] = []
+    i, n = 0, len(dn)
+    while i < n:
+        m = _DN_TYPE.match(dn, i)
+        if not m:
+            return None
+        typ, i = m.group(1).upper(), m.end()
+        while i < n and dn[i] == " ":
+            i += 1                              # (blanks after '=' are no part of the value)
+        buf = bytearray()
+        trailing = 0                            # unescaped blanks at the value's end
+        if i < n and dn[i] == '"':              # a quoted value (RFC 2253)
+            j = i + 1
+            while j < n and dn[j] != '"':
+                if dn[j] == "\\" and j + 1 < n:
+                    j += 1
+                buf += dn[j].encode("utf-8", "replace")
+                j += 1
+            if j >= n:
+                return None
+            i = j + 1
+        else:
+            while i < n and dn[i] not in ",;+":
+                c = dn[i]
+                if c == "\\":
+                    if _HEX2.fullmatch(dn, i + 1, i + 3):
+                        buf.append(int(dn[i + 1:i + 3], 16))
+                        i += 3
+                    elif i + 1 < n:
+                        buf += dn[i + 1].encode("utf-8", "replace")
+                        i += 2
+                    else:
+                        return None             # a lone backslash at the end
+                    trailing = 0
+                    continue
+                buf += c.encode("utf-8", "replace")
+                trailing = trailing + 1 if c == " " else 0
+                i += 1
+        value = bytes(buf[:len(buf) - trailing])
+        out.append((typ, value.decode("utf-8", "replace")))
+        while i < n and dn[i] == " ":
+            i += 1
+        if i < n:
+            if dn[i] not in ",;+":
+                return None
+            i += 1
+    return out or None
+
+
+def _dn_to_som(dn: str | list[tuple[str, str]]) -> str | None:
     """``CN=TS01,OU=Servers,OU=HQ,DC=corp,DC=example`` → ``corp.example/HQ/Servers`` (the
-    form the XML report's ``SOM`` has); None without a DC= part."""
-    parts = [p.strip() for p in re.split(r"(?<!\\),", dn.strip())]
-    ous = [p[3:] for p in parts if p[:3].upper() == "OU="]
-    dcs = [p[3:] for p in parts if p[:3].upper() == "DC="]
+    form the XML report's SOM has); None without a DC= part."""
+    parts = dn_parts(dn.strip()) if isinstance(dn, str) else dn
+    if not parts:
+        return None
+    ous = [v for t, v in parts if t == "OU"]
+    dcs = [v for t, v in parts if t == "DC"]
     if not dcs:
         return None
     return "/".join([".".join(dcs)] + list(reversed(ous)))
@@ -154,12 +220,13 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
             continue
         if not line.strip():
             continue
-        m = _CN.match(line)
-        if m and scope == "computer" and "host" not in meta:
-            meta["host"] = m.group("host").strip().upper()
-        if m and block is None and not list_section:
-            subject().update(name=m.group("host").strip(), som=_dn_to_som(line))
-            continue
+        dn = dn_parts(line.strip()) if _CN.match(line) else None
+        if dn and len(dn) > 1:
+            if scope == "computer" and "host" not in meta:
+                meta["host"] = dn[0][1].strip().upper()
+            if block is None and not list_section:
+                subject().update(name=dn[0][1].strip(), som=_dn_to_som(dn))
+                continue
         if list_section == "groups":
             subject()["groups"].append(gc.right_member(line))
             continue

@@ -218,3 +218,26 @@ def test_four_bytes_that_are_a_one_character_string_follow_the_value_type():
     cfg = C.effective_config(tl.concat([tl.finalize_part(res.frame, source="gp.txt", host=None)]))
     assert C.value(cfg, "TS2003", "MaxInstanceCount") == 50
     assert C.value(cfg, "TS2003", "LicenseServers") == ["L"]
+
+
+def test_a_distinguished_name_with_escaped_commas_is_read_whole():
+    """'CN=Smith\\, John,OU=...' was cut at the backslash-comma: the user's name became
+    'Smith\\' (found by review). DN components are read with RFC 4514's escapes undone."""
+    text = ("RSOP data for CORP\\jsmith on TS01 : Logging Mode\n\nCOMPUTER SETTINGS\n"
+            "------------------\n    CN=TS01,OU=R\\+D \\2C Lab,OU=HQ,DC=corp,DC=example\n\n"
+            "USER SETTINGS\n--------------\n"
+            "    CN=Smith\\, John \\\"JJ\\\",OU=Caf\\C3\\A9\\\\Bar,OU=Staff,DC=corp,DC=example\n")
+    res = gpresult_text.parse_text(text, "z.txt")
+    subj = {r["scope"]: r for r in _rows(res, "gpo:subject")}
+    assert subj["user"]["name"] == 'Smith, John "JJ"'
+    assert subj["user"]["som"] == "corp.example/Staff/Caf\u00e9\\Bar"
+    assert subj["computer"]["name"] == "TS01" and res.meta["host"] == "TS01"
+    assert subj["computer"]["som"] == "corp.example/HQ/R+D , Lab"
+    assert gpresult_text.dn_parts("CN=x,no dn here") is None
+
+
+def test_a_computer_name_with_an_escaped_comma_is_the_host():
+    text = ("RSOP data for CORP\\admin on TS01 : Logging Mode\n\nCOMPUTER SETTINGS\n"
+            "------------------\n    CN=TS\\2C01,DC=corp,DC=example\n")
+    res = gpresult_text.parse_text(text, "z.txt")
+    assert _rows(res, "gpo:subject")[0]["name"] == "TS,01"
