@@ -18,8 +18,11 @@ words and state words are localized (Russian ``СЕАНС  ПОЛЬЗОВАТЕ�
 ``Диск``, ``Прием``; Chinese ``会话名 … 状态``, ``运行中``, ``断开``, ``侦听``, as pasted from real
 servers; older-looking forms such as ``Разъедин``/``Прослуш`` are kept too); states are normalised to Active, Conn, ConnQ, Shadow,
 Disc, Idle, Listen, Reset, Down, Init (the original kept). Without a header line rows are read
-by shape (``name [user] id state``). ``/counter`` trailer lines (``label: number``) go to
-``stats["counters"]``.
+by shape (``name [user] id state``), and quser rows by theirs (:func:`_quser_by_shape`: user,
+[session], ID, a known state, idle time, a logon date and time; a header filtered out by
+``quser | findstr /v USERNAME`` is said in a warning). A file of such quser rows alone is
+recognised when every line is one (the last may be cut after two). ``/counter`` trailer lines
+(``label: number``) go to ``stats["counters"]``.
 
 ``quser`` prints USERNAME first, the ``>`` marker before it, a blank SESSIONNAME for
 disconnected sessions, and IDLE TIME / LOGON TIME after STATE::
@@ -262,6 +265,52 @@ def _row_by_shape(line: str) -> dict[str, Any] | None:
             "id": m.group("id"), "state": state, "type": typ, "device": dev}
 
 
+#: The end of a quser row: LOGON TIME, a date and a time (``10/19/2023 1:09 AM``,
+#: ``19.10.2023 01:09``, ``2023/10/19 1:09``, Korean ``2023-10-19 오전 9:00``).
+_LOGON_END = re.compile(r"(?<!\S)(\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\.?(?: [^\s\d]\S{0,5})?"
+                        r" +\d{1,2}:\d{2}(?::\d{2})?(?: *[^\s\d]\S{0,5})?)\s*$")
+#: quser's IDLE TIME: ``.``, ``none`` (in its language: ``Kein``, ``aucun``), minutes,
+#: ``1:05``, ``2+03:04``.
+_IDLE = re.compile(r"\.|[^\W\d_]{1,20}|\d{1,5}(?:\+\d{1,2})?(?::\d{2})?")
+
+
+def _quser_by_shape(line: str) -> dict[str, Any] | None:
+    """A quser row without its header (``quser | findstr /v USERNAME``, ``| select -skip 1``)
+    read by its shape, strictly: [``>``]USERNAME, [SESSIONNAME (a session name's form), two
+    blanks or more apart], a numeric ID, a known state word, IDLE TIME and a LOGON TIME date
+    and time; None for anything else."""
+    if len(line) > 400 or not line.strip():
+        return None
+    m = _LOGON_END.search(line)
+    if not m:
+        return None
+    head = line[:m.start()]
+    toks = head.split()
+    if len(toks) < 4 or not _IDLE.fullmatch(toks[-1]):
+        return None
+    idle = toks[-1]
+    state, k = toks[-2], len(toks) - 2
+    if len(toks) >= 5 and f"{toks[-3]} {toks[-2]}".casefold() in STATES:
+        state, k = f"{toks[-3]} {toks[-2]}", len(toks) - 3     # "연결 끊김"
+    if normalize_state(state) is None or not (toks[k - 1].isdecimal() and len(toks[k - 1]) <= 5):
+        return None
+    sid = toks[k - 1]
+    body = head.strip()
+    cur = body.startswith(">")
+    if cur:
+        body = body[1:].lstrip()
+    for t in (idle, *reversed(state.split()), sid):     # what is left: user [session]
+        body = body[:len(body) - len(t)].rstrip()
+    parts = re.split(r"\s{2,}", body)
+    if len(parts) > 2 or not parts[0]:
+        return None
+    user, sess = parts[0], (parts[1] if len(parts) == 2 else None)
+    if not _USER_NAME.match(user) or (sess is not None and not _SESSION_NAME.match(sess)):
+        return None
+    return {"current": cur, "session_name": sess, "user": user, "id": sid, "state": state,
+            "type": None, "device": None, "idle_time": idle, "logon_time": m.group(1).strip()}
+
+
 def _session_id(body: str, c: dict[str, Any]) -> tuple[re.Match, int, int] | None:
     """The ID number of a row (it ends at, or within two cells of, the end of the ID
     header) and its start and end column; None when the row has none there."""
@@ -395,6 +444,13 @@ def sniff_text(text: str) -> bool:
                 return True
         elif any(_row_by_shape(x) for x in lines[k + 1:k + 6]):
             return True
+    # quser whose header was filtered out (`quser | findstr /v USERNAME`): every line a quser
+    # row by its strict shape (known state word, numeric ID, a logon date and time) — but
+    # the last, cut, after two rows or more
+    body = [ln for ln in lines if ln.strip() and not _BETWEEN.match(ln)]
+    if body and all(_quser_by_shape(ln) for ln in body[:-1]) and (
+            len(body) >= 3 or _quser_by_shape(body[-1])):
+        return True
     shaped = [r for r in (_row_by_shape(ln) for ln in lines) if r]
     anchors = [r for r in shaped if int(r["id"]) >= 65536 or (r["session_name"] or "").lower()
                .startswith(("rdp-tcp", "console", "services"))]
@@ -517,6 +573,7 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
     cols: dict[str, Any] | None = None
     header_line = None
     skipping = False            # inside `query process` output
+    headerless_quser = False    # quser rows read without a header (said once)
     for i, (no, ln) in enumerate(T.iter_numbered(lines, line_offset)):
         if not ln.strip():
             skipping = False
@@ -538,6 +595,13 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
             # (never for quser: qwinsta's shape reads its user name as a session name)
             f2 = _row_by_shape(ln)
             f = f2 or (f if f and cols else None)
+        if f is None and cols is None:
+            f = _quser_by_shape(ln)
+            if f is not None and not headerless_quser:
+                headerless_quser = True
+                warn(warnings, source, no,
+                     "quser rows without their header line (filtered out: `quser | findstr /v "
+                     "USERNAME`, `| select -skip 1`?): read by their shape from here on")
         if i == cut:
             lost = (_cut_state(f, ln) or _cut_fields(f, ln, rows)) if f else None
             if lost or not f:

@@ -448,3 +448,53 @@ def test_a_cut_state_word_that_begins_another_state_word_is_not_read(tmp_path, l
                    + "\r\n").encode(encoding))
     res = qwinsta.parse(p)
     assert _rows(res)[-1][2]["state"] is not None and "cut" not in _rows(res)[-1][2]
+
+
+# (zh in UTF-8: three GBK rows without the header's Chinese are too little for the decoder
+# to tell GBK from cp932 — parsers/text.py's guess, not this parser's)
+@pytest.mark.parametrize("text,encoding", [(QUSER_EN, "ascii"), (QUSER_DE, "cp850"),
+                                           (QUSER_FR, "cp850"), (QUSER_RU, "cp866"),
+                                           (QUSER_ZH, "utf-8")],
+                         ids=["en", "de", "fr", "ru", "zh"])
+def test_quser_without_its_header_line_is_read_by_shape(tmp_path, text, encoding):
+    """`quser | findstr /v USERNAME` (or `| select -skip 1`) filters the header out: the
+    capture was not read at all (found by review). Its rows are read by their strict shape,
+    with one warning that the header is missing."""
+    body = text.split("\r\n", 1)[1]
+    p = tmp_path / "users.txt"
+    p.write_bytes(body.encode(encoding))
+    assert parsers.identify(p.read_bytes(), p.name) is qwinsta
+    res = qwinsta.parse(p)
+    assert _summary(res) == QUSER_EXPECTED
+    rows = _rows(res)
+    assert all(d["command"] == "quser" and d["headerless"] is True for _, _, d in rows)
+    assert [d["idle_time"] for _, _, d in rows][:2] == [".", "1:05"]
+    assert rows[0][2]["logon_time"] == body.split("\r\n")[0].split("  ")[-1].strip()
+    assert [w.locator for w in res.warnings] == ["line 1"]
+    assert "header" in res.warnings[0].message
+
+
+@pytest.mark.parametrize("text", [
+    # prose that quotes a quser row, a row with a word where the ID is, no logon time
+    "See this line: jdoe  rdp-tcp#0  2  Active  .  10/19/2023 1:09 AM\r\n",
+    " jdoe                  rdp-tcp#0           2  Active          .  10/19/2023 1:09 AM\r\n"
+    "and then the session was gone\r\n",
+    " jdoe                  rdp-tcp#0          x2  Active          .  10/19/2023 1:09 AM\r\n",
+    " jdoe                  rdp-tcp#0           2  Active          .\r\n",
+    " jdoe                  rdp-tcp#0           2  Lurking         .  10/19/2023 1:09 AM\r\n",
+    "2023-10-19 01:09:00 Session 2 Active 10/19/2023 1:09 AM\r\n",
+])
+def test_text_that_only_looks_like_quser_rows_is_not_quser(text):
+    assert not qwinsta.sniff_text(text)
+
+
+def test_quser_without_its_header_cut_inside_its_last_row(tmp_path):
+    body = QUSER_EN.split("\r\n", 1)[1]
+    p = tmp_path / "users.txt"
+    p.write_bytes((" " + body.lstrip(">") + " bob                   rdp-tcp#5           5  "
+                   "Active          .  10/19/2023 1:").encode())
+    assert parsers.identify(p.read_bytes(), p.name) is qwinsta
+    res = qwinsta.parse(p)
+    assert [i for _, i, _ in _rows(res)] == [2, 3, 1]
+    assert [w.locator for w in res.warnings] == ["line 1", "line 4"]
+    assert "cut here" in res.warnings[1].message
