@@ -15,7 +15,9 @@ A file cut inside its last line (no line break after it, where tasklist ends eve
 one; a table output that does not begin with its blank line was trimmed and is not judged):
 the field the line ends in is a fragment (PID ``99`` of 9952, ``TermServ``) unless blanks
 follow it or its form shows it whole (``21,336 K``, ``N/A``) — a memory figure is whole
-only with its unit (``32,``, ``32.`` or ``32 `` of ``32,144 K`` is cut): it is left empty, kept in
+only with its unit (``32,``, ``32.`` or ``32 `` of ``32,144 K`` is cut), and blanks after the
+first word(s) of a known value of several words (``Nicht `` of ``Nicht zutreffend``, ``NT `` of
+``NT AUTHORITY\\SYSTEM``: :data:`_MULTI_WORD`) do not make it whole: it is left empty, kept in
 ``data["cut"]``, and a warning gives the line. A CSV line shows by its quotes whether it is
 whole: its closed fields are read, the open one is not. A ``/fo list`` record the file
 ends inside is read by the same rule, with the columns of the records before it (see
