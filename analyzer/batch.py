@@ -635,6 +635,14 @@ def _zygote_main(workdir: str) -> None:
                 pass
     except Exception:                                 # noqa: BLE001 - the child will say what failed
         pass
+    # a pre-fork server's collector: what is imported now is frozen out of its scans (and
+    # so not written to by them in the children: copy-on-write pages stay shared), and the
+    # bundles' children collect less often, as parse workers do (parsers.base._pool_worker)
+    import gc
+
+    from parsers.base import WORKER_GC_THRESHOLD
+    gc.freeze()
+    gc.set_threshold(*WORKER_GC_THRESHOLD)
     out = sys.stdout
     fd_in = sys.stdin.fileno()
     buf = b""

@@ -393,14 +393,29 @@ def process_pool(workers: int):
         ex.shutdown(wait=True)
 
 
+#: A pool worker's cyclic garbage collector: generation 0 runs every this many allocations
+#: (Python's default: 700), the older generations every 20 of the younger's runs (10).
+WORKER_GC_THRESHOLD = (50_000, 20, 20)
+
+
 def _pool_worker() -> None:
     """A pool worker leaves interrupts to its parent (which stops it): no traceback per
     worker on Ctrl-C, and SIGTERM (the parent's stop) ends it plainly — a forked worker
-    would otherwise inherit the parent's SIGTERM-as-Ctrl-C handler."""
+    would otherwise inherit the parent's SIGTERM-as-Ctrl-C handler.
+
+    The worker is ours alone, so it also tunes the garbage collector for a parse, which
+    allocates millions of short-lived, acyclic objects (decoded records, row tuples): what
+    the worker inherited is frozen out of the collector's scans and the collections run
+    less often. A million-record Security log parsed on 2 workers: 9.3/9.3/8.6 s → 8.6/8.6/
+    8.0 s (interleaved runs; turning the collector off did no better). Cycles are still
+    collected."""
+    import gc
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    gc.freeze()
+    gc.set_threshold(*WORKER_GC_THRESHOLD)
 
 
 def as_done(futures, poll_s: float = 0.5):

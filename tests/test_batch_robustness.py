@@ -82,7 +82,11 @@ def helpers(tmp_path, monkeypatch):
         "def move_then_load(path):\n"
         "    Path(path).rename(path + '.away')       # moved while the batch runs\n"
         "    return load(path)\n"
-        "def kill_zygote(path):\n"
+        "def gc_then_load(path):\n"
+        "    import gc, json\n"
+        "    Path(path + '.gc').write_text(json.dumps([gc.get_threshold(), gc.get_freeze_count()]))\n"
+        "    return load(path)\n"
+        +         "def kill_zygote(path):\n"
         "    os.kill(os.getppid(), signal.SIGKILL)   # our parent is the zygote\n"
         "    time.sleep(60)\n")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(d), os.environ.get("PYTHONPATH")])))
@@ -447,3 +451,20 @@ def test_a_batch_left_with_bundles_to_analyse_again_exits_75(tmp_path, helpers, 
     r = cli(str(inbox), "--out", str(out), "-j", "1")
     assert r.exit_code == 0, r.output
     assert "2 analysed ok, 0 failed" in r.output
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the zygote is POSIX only")
+def test_bundle_children_collect_garbage_as_parse_workers_do(tmp_path, helpers):
+    """The zygote freezes what it imported before forking and the bundles' children run
+    the collector less often (the parse workers' setting)."""
+    from parsers.base import WORKER_GC_THRESHOLD
+
+    inbox = tmp_path / "inbox"
+    a = tiny_zip(inbox / "a.zip", "TS01")
+    res = batch.run(inbox, tmp_path / "out", timeout=120, analyze="rvb_helpers:gc_then_load")
+    (row,) = res.summary.itertuples()
+    assert row.status == "ok"
+    threshold, frozen = json.loads(Path(str(a) + ".gc").read_text())
+    assert tuple(threshold) == WORKER_GC_THRESHOLD
+    assert frozen > 1000
