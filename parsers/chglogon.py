@@ -27,8 +27,8 @@ with the prompt or banner around it. The state it tells:
   currently ENABLED by Group Policy for this machine, unable to change.", not confirmed)
   marks the state as set by policy, which ``change logon`` cannot change.
 
-Any other line that looks like this output — "session logins", "new user logons", "logons
-are currently" or "connections are currently" with a capitalised ENABLED / DISABLED / DRAIN
+Any other line that looks like this output — "session logins", "new user logons" or
+"connections are currently … by Group Policy" with a capitalised ENABLED / DISABLED / DRAIN
 — whose state cannot be told (both ENABLED and DISABLED and no drain words, or no state
 word) is not guessed: a warning gives the line. No localized output was found quoted
 anywhere; a localized file is not recognised (asked for again by the check that needs it).
@@ -69,12 +69,20 @@ INFO = ParserInfo(name="chglogon", kind="chglogon", text=True,
 #: the confirmed sentence (the state word in capitals, as printed; a period tolerated)
 _SENTENCE = re.compile(r"^\s*Session\s+log(?:in|on)s\s+are\s+currently\s+"
                        r"(?P<state>ENABLED|DISABLED)(?P<rest>\b.*?)\s*$", re.IGNORECASE)
-#: the confirmed sentence's opening (a file cut inside its state word is still this output)
-_OPENING = re.compile(r"^\s*Session\s+log(?:in|on)s\s+are\s+currently\b", re.IGNORECASE)
-#: what makes a line look like this output (with a capitalised state word, below)
+#: the confirmed sentence's opening with its state word as printed (capitals) — or a
+#: capitalised fragment (a file cut inside its state word): what makes a text this output (prose such as
+#: "Session logins are currently enabled on all hosts" is not)
+_OPENING_AS_PRINTED = re.compile(r"^\s*(?i:session\s+log(?:in|on)s\s+are\s+currently)\s+"
+                                 r"(?:(?:ENABLED|DISABLED)\b|[A-Z]+\s*$)")
+#: what makes a line look like this output (with a capitalised state word, below). Not
+#: "connections are currently …" alone: a script's own check prints "Remote Desktop
+#: connections are currently DISABLED" (fDenyTSConnections), which is no logon state
+#: (found by review: a one-line status file raised a critical logons-disabled); it counts
+#: only with the Group Policy note of the reported wording.
 _LIKE = re.compile(r"\bsession\s+log(?:in|on)s?\b|\bnew\s+user\s+log(?:in|on)s?\b"
-                   r"|\blog(?:in|on)s?\s+are\s+currently\b|\bconnections\s+are\s+currently\b"
-                   r"|\bsession\s+log(?:in|on)\s+mode\b", re.IGNORECASE)
+                   r"|\bsession\s+log(?:in|on)\s+mode\b"
+                   r"|\bconnections\s+are\s+currently\b.{0,40}?\bby\s+group\s+policy\b",
+                   re.IGNORECASE)
 #: the state words chglogon prints in capitals (case-sensitive: prose says "disabled")
 _CAPS = re.compile(r"\b(ENABLED|DISABLED|DRAIN(?:ING|ED)?|DRAINUNTILRESTART)\b")
 _NEW_USER = re.compile(r"\bnew\s+user\s+log(?:in|on)s?\b", re.IGNORECASE)
@@ -89,7 +97,7 @@ _MAX_LINE = 300
 
 def _looks_like(line: str) -> bool:
     """A line of this output (whether or not its state can be told)."""
-    return len(line) <= _MAX_LINE and (bool(_OPENING.match(line)) or (
+    return len(line) <= _MAX_LINE and (bool(_OPENING_AS_PRINTED.match(line)) or (
         bool(_LIKE.search(line)) and bool(_CAPS.search(line))))
 
 
@@ -124,7 +132,7 @@ def _is_line(line: str) -> bool:
 
 def sniff_text(text: str) -> bool:
     lines = T.split_lines(text)[:60]
-    if any(_OPENING.match(ln) and len(ln) <= _MAX_LINE for ln in lines):
+    if any(_OPENING_AS_PRINTED.match(ln) and len(ln) <= _MAX_LINE for ln in lines):
         return True
     # keyword forms only in a short text (a transcript that quotes such a line is no output)
     full = [ln for ln in lines if ln.strip() and not _NOISE.match(ln)]

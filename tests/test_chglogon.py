@@ -111,6 +111,21 @@ def test_prose_and_other_outputs_are_not_taken_for_it():
     assert parsers.identify(net.encode(), "x.txt") is not chglogon
 
 
+def test_a_script_status_line_and_lowercase_prose_are_not_taken_for_it():
+    """Found by review: "connections are currently" plus a capital state word was enough,
+    so a script's fDenyTSConnections check read as logons disabled (a critical finding);
+    and prose opening like the sentence was recognised (with a warning)."""
+    status = "Checking RDP...\r\nRemote Desktop connections are currently DISABLED\r\n"
+    assert not chglogon.sniff_text(status)
+    assert chglogon.read_line("Remote Desktop connections are currently DISABLED") is None
+    assert parsers.identify(status.encode(), "rdpcheck.txt") is not chglogon
+    prose = "Session logins are currently enabled on all hosts, but check the broker.\r\n"
+    assert not chglogon.sniff_text(prose)
+    # the reported Group Policy wording and a file cut in the state word still are
+    assert chglogon.sniff_text(GP_ENABLED + "\r\n")
+    assert chglogon.sniff_text("\r\nSession logins are currently DIS")
+
+
 def test_the_line_inside_a_diag_log_keeps_its_line_number():
     net = ("\nActive Connections\n\n  Proto  Local Address          Foreign Address        State"
            "           PID\n  TCP    0.0.0.0:3389           0.0.0.0:0              LISTENING"

@@ -167,3 +167,24 @@ def test_end_to_end_a_2019_folder_with_drain_output(tmp_path, capsys):
     assert DRAIN in f[0]["evidence"][0]["excerpt"]
     kinds = {i["source"].rsplit("/", 1)[-1]: i["kind"] for i in d["inventory"]}
     assert kinds["logon_state.txt"] == "chglogon"
+
+
+def test_end_to_end_a_script_status_line_is_no_logon_state(tmp_path, capsys):
+    """A status file worded like the Group Policy line but without it made a 2019 host's
+    check fail as critical (found by review); it is no `change logon /query` output."""
+    host = tmp_path / "TS19"
+    host.mkdir()
+    (host / "systeminfo.txt").write_bytes(
+        b"Host Name:                 TS19\r\n"
+        b"OS Name:                   Microsoft Windows Server 2019 Standard\r\n"
+        b"OS Version:                10.0.17763 N/A Build 17763\r\n")
+    (host / "rdpcheck.txt").write_bytes(
+        b"Checking RDP...\r\nRemote Desktop connections are currently DISABLED\r\n")
+    try:
+        main(["analyze", str(tmp_path), "-f", "json"])
+    except SystemExit:
+        pass
+    d = json.loads(capsys.readouterr().out)
+    assert "logons-disabled" not in [f["id"] for f in d["findings"]]
+    kinds = {i["source"].rsplit("/", 1)[-1]: i["kind"] for i in d["inventory"]}
+    assert kinds["rdpcheck.txt"] != "chglogon"
