@@ -91,10 +91,19 @@ def test_2003_group_policy_state_names_the_policy_not_change_logon():
 def test_2019_enabled_output_passes_without_rcm_logs_and_beside_old_1070():
     out = run("logons-disabled", [W2019, chg(ENABLED, "enabled")])
     assert isinstance(out, Passed) and ENABLED in out.note
-    # RCM logged "logons disabled" earlier; the output shows them enabled since
+    # RCM logged "logons disabled" earlier; the output shows them enabled since: a
+    # warning saying when (a ticket's failure may be that window; it was a silent pass,
+    # found by review), with the output first in the evidence
     out = run("logons-disabled", [W2019, ev(1, "rcm", 261), ev(2, "rcma", 1070),
                                   chg(ENABLED, "enabled")])
-    assert isinstance(out, Passed) and "RemoteConnectionManager logged 1" in out.note
+    assert [(f.id, f.severity) for f in out] == [("logons-disabled", "warning")]
+    f = out[0]
+    assert f.title == "New logons were disabled earlier (enabled at capture)"
+    assert f.summary.startswith("Logons were disabled earlier: RemoteConnectionManager logged "
+                                "1 \"logons disabled\" event(s), last at ")
+    assert ENABLED in f.summary and ENABLED in f.evidence[0].excerpt
+    assert f.evidence[1].source.endswith("RemoteConnectionManager%4Admin.evtx")
+    assert "Nothing to change now: `chglogon /query` says session logins are ENABLED." in f.remedy
     # enabled by Group Policy: passes too
     assert isinstance(run("logons-disabled", [W2019, chg(GP_ENABLED, "enabled", gp=True)]),
                       Passed)
@@ -121,6 +130,13 @@ def test_2019_drain_mode_fails_new_logons_refused_reconnections_allowed():
     assert "`chglogon /drainuntilrestart`" in f.remedy and "restart" in f.remedy
     # the registry's WinStationsDisabled = 0 (drain mode does not set it) does not clear it
     assert len(run("logons-disabled", [W2019, wsd("0"), chg(DRAIN, "drain")])) == 1
+    # = 1 beside drain output is `change logon /disable`'s flag, not drain mode's support;
+    # beside "disabled" with RCM events, both are said (found by review)
+    f = run("logons-disabled", [W2019, wsd("1"), chg(DRAIN, "drain")])[0]
+    assert "the registry export also has WinStationsDisabled = 1 in " in f.summary
+    assert "(`change logon /disable`)" in f.summary
+    f = run("logons-disabled", [W2019, wsd("0"), ev(2, "rcma", 1070), chg(DISABLED, "disabled")])[0]
+    assert "disagrees" in f.summary and "RemoteConnectionManager logged 1" in f.summary
 
 
 def test_2019_registry_disabled_but_output_enabled_passes():

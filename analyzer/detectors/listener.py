@@ -822,6 +822,27 @@ def _judge_chglogon(ctx: Context, d: dict, out: pd.DataFrame, rows: pd.DataFrame
         by = " (set by Group Policy)" if gp else ""
         note = f"`change logon /query` says session logons are enabled{by}: {quoted} ({src}, {loc})"
         against = [o for o in others if not o.startswith("WinStationsDisabled = 0")]
+        if len(rows):
+            # the events say when logons were refused: a ticket's failure may be exactly
+            # that window, so enabled-at-capture is said as a warning, not a silent pass
+            # (found by review)
+            last = when(rows["time"].max())
+            summary = (f"Logons were disabled earlier: RemoteConnectionManager logged "
+                       f"{len(rows)} \"logons disabled\" event(s), last at {last}; `change "
+                       f"logon /query` says they are enabled now{by}: {quoted}")
+            if flag is not None and flag[0] == 1:
+                summary += f" (the registry export still has {others[0]})"
+            cmd = "change logon" if ctx.os() == "2003" else "chglogon"
+            steps = [f"If users could not connect around {last}, this was why: new logons "
+                     "were refused until they were enabled again.",
+                     f"Find out who disables them (a maintenance script running `{cmd} "
+                     f"/disable`{'' if cmd == 'change logon' else ' or `chglogon /drain`'}, "
+                     "the RD Connection Broker's \"Allow new connections\") so it does not "
+                     "recur.",
+                     f"Nothing to change now: `{cmd} /query` says session logins are ENABLED."]
+            return [ctx.finding(summary, ctx.evidence(out) + ev_more, steps,
+                                title="New logons were disabled earlier (enabled at capture)",
+                                total=1 + len(rows) + (1 if flag else 0), severity="warning")]
         if against:
             note += ("; it is the live state and outranks " + " and ".join(against) +
                      " (logons were enabled again since, or the export is of another time)")
@@ -831,11 +852,16 @@ def _judge_chglogon(ctx: Context, d: dict, out: pd.DataFrame, rows: pd.DataFrame
                                                   "not understood")
     summary = f"`change logon /query` says {_CHGLOGON_SAYS[state]}" + \
         (" — set by Group Policy" if gp else "") + f": {quoted}"
-    if flag is not None and flag[0] != 1 and state == "disabled":
-        summary += (f"; the registry export's {others[0]} disagrees (the output is the live "
-                    "state)")
-    elif others:
-        summary += "; " + "; ".join(others)
+    said = list(others)
+    if flag is not None:
+        # (others[0] is the registry value): 0 beside "disabled" disagrees; 1 is what
+        # `change logon /disable` sets, not drain mode (found by review)
+        if flag[0] != 1 and state == "disabled":
+            said[0] = f"the registry export's {others[0]} disagrees (the output is the live state)"
+        elif flag[0] == 1 and state != "disabled":
+            said[0] = f"the registry export also has {others[0]} (`change logon /disable`)"
+    if said:
+        summary += "; " + "; ".join(said)
     steps = _enable_steps(ctx, state)
     if gp:
         # The output says Group Policy sets the state and `change logon` cannot change it.
