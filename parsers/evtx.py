@@ -1738,9 +1738,11 @@ def _covered(buf, size: int, ch: _Chunk, ids: np.ndarray) -> int:
 
 
 def _python_pass(buf, size: int, walk: _Walk, part: _Part, rel: Relevance | None,
-                 skip_ids: np.ndarray | None, deadline: float | None, progress=None) -> None:
+                 skip_ids: np.ndarray | None, deadline: float | None, progress=None,
+                 given: set[int] | None = None) -> None:
     """Decode every record header the chunk walk finds (except ids in the sorted array
-    ``skip_ids``: what the Rust reader already yielded)."""
+    ``skip_ids``: what the Rust reader already yielded from the chunks at the offsets
+    ``given`` — None: those on the grid)."""
     pcs: dict[int, _PyChunk] = {}
     done: set[int] = set()
     part.done = done            # (read by _run, also when a deadline ends the walk early)
@@ -1749,7 +1751,8 @@ def _python_pass(buf, size: int, walk: _Walk, part: _Part, rel: Relevance | None
         # the Rust reader reads the chunks on the grid only: a chunk off it (carved) holds
         # other records, whatever their ids (a different record with a known id is kept
         # or compared at frame level, not dropped by id; review rvC)
-        skip = skip_ids if (ch.offset - HEADER_SIZE) % CHUNK_SIZE == 0 else None
+        skip = skip_ids if ((ch.offset - HEADER_SIZE) % CHUNK_SIZE == 0 if given is None
+                            else ch.offset in given) else None
         if skip is not None and len(skip):
             covered = _covered(buf, size, ch, skip)
             if covered:                       # nothing the Rust reader missed here
@@ -2101,18 +2104,30 @@ def _run(path: str, backend: str, share: tuple[int, int] | None, rel: Relevance 
                     part.warnings.append((f"offset 0x{off:x}", f"chunk at 0x{off:x}: a template "
                                           "uses a substitution more than once (a rendering "
                                           "bomb can): read by our own budgeted reader"))
-                # a damaged file header: the Rust reader refuses the file, so it is given
-                # the chunks behind a clean header (as a worker's share is given them)
-                header = None if _header_usable(buf) else _synthetic_header(
-                    sum((c.offset - HEADER_SIZE) % CHUNK_SIZE == 0 for c in walk.chunks))
+                # a file header without its signature: the Rust reader refuses the file (and
+                # our reader, ≈ 50× slower, decoded every record), so it is given the
+                # chunks behind a clean header (as a worker's share is given the file's own).
+                # The signature is all it checks: a wrong version or header size is read.
+                # Without a header, chunks off the grid are given too where they do not
+                # overlap (a file that starts with a chunk: carved, or cut out of a log)
+                if buf[:8] == FILE_MAGIC:
+                    header = None
+                    grid = [c.offset for c in walk.chunks if c.offset not in risky
+                            and (c.offset - HEADER_SIZE) % CHUNK_SIZE == 0]
+                else:
+                    grid = []
+                    for off in sorted(c.offset for c in walk.chunks if c.offset not in risky):
+                        if not grid or off >= grid[-1] + CHUNK_SIZE:
+                            grid.append(off)
+                    header = _synthetic_header(len(grid))
+                given = None                  # (the chunks on the grid)
                 if risky or header is not None:
                     # the Rust reader would expand a risky chunk whole (GBs, or an abort
                     # that kills the process; review rvC): it sees the file without them
-                    view = _ShareView(buf, [c.offset for c in walk.chunks
-                                            if (c.offset - HEADER_SIZE) % CHUNK_SIZE == 0
-                                            and c.offset not in risky], header)
+                    view = _ShareView(buf, grid, header)
                     seen = _rust_pass(io.BufferedReader(view, CHUNK_SIZE), part, rel,
                                       deadline, threads)
+                    given = set(grid)
                 elif share is None and _utf8(path):
                     seen = _rust_pass(path, part, rel, deadline, threads)
                 elif share is None:
@@ -2121,15 +2136,13 @@ def _run(path: str, backend: str, share: tuple[int, int] | None, rel: Relevance 
                     with open(path, "rb") as own:
                         seen = _rust_pass(own, part, rel, deadline, threads)
                 else:
-                    view = _ShareView(buf, [c.offset for c in walk.chunks
-                                            if (c.offset - HEADER_SIZE) % CHUNK_SIZE == 0],
-                                      header)
+                    view = _ShareView(buf, grid)
                     seen = _rust_pass(io.BufferedReader(view, CHUNK_SIZE), part, rel,
                                       deadline, threads)
                 if not part.timed_out:
                     # fill-in: records physically present that the Rust reader missed,
                     # decoded by our own reader (python-evtx only as its fallback)
-                    _python_pass(buf, size, walk, part, rel, seen, deadline)
+                    _python_pass(buf, size, walk, part, rel, seen, deadline, given=given)
                 if progress:
                     progress(1, 1)
             else:
@@ -2260,16 +2273,6 @@ def _risky_inline(buf, co: int, free: int) -> bool:
     return False
 
 
-def _header_usable(buf) -> bool:
-    """Whether the Rust reader can start from the file's own header: its signature, header
-    size (128), major version (3) and block size (4096). It refuses a file whose header is
-    damaged, and our reader then decoded every record (≈ 50× slower)."""
-    if len(buf) < 48 or buf[:8] != FILE_MAGIC:
-        return False
-    hsize, _minor, major, block = struct.unpack_from("<IHHH", buf, 32)
-    return hsize == 128 and major == 3 and block == HEADER_SIZE
-
-
 def _synthetic_header(n_chunks: int) -> bytes:
     """A clean file header for ``n_chunks`` chunks (libevtx's layout: signature, first and
     last chunk number, next record id, header size 128, version 3.1, block size 4096,
@@ -2395,10 +2398,10 @@ def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
     if damaged:
         warnings.insert(0, ParseWarning(src, "offset 0x0", "file header damaged (no ElfFile "
                                         "signature): chunks read by their own signature"))
-    elif size and head[:8] == FILE_MAGIC and not _header_usable(head):
-        warnings.insert(0, ParseWarning(src, "offset 0x0", "file header damaged (header size, "
-                                        "version or block size wrong): chunks read by their "
-                                        "own signature"))
+    elif size and head[:8] == CHUNK_MAGIC:
+        warnings.insert(0, ParseWarning(src, "offset 0x0", "no file header (the file starts "
+                                        "with a chunk: carved or cut out of a log): chunks "
+                                        "read by their own signature"))
     warnings += [ParseWarning(src, loc, msg) for loc, msg in cols.notes[:100]]
     if len(cols.notes) > 100:
         warnings.append(ParseWarning(src, "file", f"{len(cols.notes) - 100} more records "
