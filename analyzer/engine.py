@@ -14,6 +14,7 @@ thresholds.
 """
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -34,6 +35,10 @@ from .findings import SEVERITIES, SEVERITY_RANK, Check, Finding, Report
 
 class TuningError(ValueError):
     """The tuning file is not valid (unknown id, severity or parameter)."""
+
+
+#: The largest value a ``[params]`` setting takes (hours, minutes, counts alike).
+MAX_PARAM = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -83,8 +88,11 @@ class Tuning:
             if k not in DEFAULT_PARAMS:
                 raise TuningError(f"unknown parameter in [params]: {k!r} (known: "
                                   f"{', '.join(sorted(DEFAULT_PARAMS))})")
-            if not isinstance(v, (int, float)) or isinstance(v, bool) or v <= 0:
-                raise TuningError(f"[params] {k} must be a positive number")
+            # (TOML has nan and inf: a detector then failed on the window; found by review.
+            # The bound keeps hours and minutes inside a time span pandas can hold)
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) \
+                    or not 0 < v <= MAX_PARAM:
+                raise TuningError(f"[params] {k} must be a positive number up to {MAX_PARAM:,}")
         return cls(disabled=frozenset(dis), severity=sev, params=params)
 
     @classmethod

@@ -145,6 +145,23 @@ def test_the_window_params_are_known_to_tuning_and_validated(name, tmp_path):
     assert Tuning.from_toml(p).params == {name: 7.5}
 
 
+def test_params_refuse_nan_inf_and_huge_values_from_toml(tmp_path):
+    """TOML has nan and inf: `tls_rdp_tie_minutes = nan` passed validation and the check
+    failed ("cannot convert float NaN to integer"); 1e12 hours overflows a time span
+    (found by review)."""
+    from analyzer.detectors import DEFAULT_PARAMS
+    from analyzer.engine import MAX_PARAM, Tuning, TuningError
+
+    p = tmp_path / "rdpdoctor.toml"
+    for name in sorted(DEFAULT_PARAMS):
+        for bad in ("nan", "inf", "1e12"):
+            p.write_text(f"[params]\n{name} = {bad}\n", encoding="utf-8")
+            with pytest.raises(TuningError, match=f"up to {MAX_PARAM:,}"):
+                Tuning.from_toml(p)
+        p.write_text(f"[params]\n{name} = {MAX_PARAM}\n", encoding="utf-8")
+        assert Tuning.from_toml(p).params == {name: MAX_PARAM}
+
+
 def test_every_param_is_documented_with_its_default():
     """docs/output.md lists each [params] name with the default the detectors use."""
     import re
