@@ -366,7 +366,8 @@ def block_spans(lines: list[str]) -> list[tuple[int, int]]:
 
 def _list_records(lines: list[str], line_offset: int, probe: bool = False,
                   rows: list | None = None, warnings: list | None = None,
-                  source: str = "", cut: int | None = None) -> int:
+                  source: str = "", cut: int | None = None,
+                  open_end: int | None = None) -> int:
     """Parse ``/fo list`` records (blank-line separated ``label: value`` groups).
 
     ``cut``: the index of the file's last line when the file ends inside it
@@ -374,17 +375,29 @@ def _list_records(lines: list[str], line_offset: int, probe: bool = False,
     value the cut line ends in is a fragment (``PID: 16`` of 1668, ``Image Name: svch``)
     unless its form shows it whole (``21,336 K``, ``N/A``) and is left empty with a warning;
     a last record with fewer fields than the records before it (the file ends inside it)
-    takes their columns — its third field is no ``/svc`` Services — with a warning."""
+    takes their columns — its third field is no ``/svc`` Services — with a warning.
+
+    A last record is that short only when it is: its labels are the first labels of the
+    record before it and its PID (when it has one) is a number. A ``/svc`` record after
+    default ones (``Services:`` where ``Session Name:`` was) or a footer (``Total: 5``) is
+    read as itself. ``open_end``: the index of the last line when it has no line break but
+    the file is not judged cut (a trimmed text: :func:`parsers.text.cut_line`); a short last
+    record that ends there may be cut inside its last value, which is not trusted either."""
     found = 0
     size: int | None = None             # the number of fields of the records read so far
+    labels: list[str] = []              # the labels of the last record read
     rec: list[tuple[int, str, str, int]] = []       # (line no, label, value, last index)
     cut_label = False                   # the cut line is no 'label: value' line
 
     def flush(final: bool = False) -> None:
-        nonlocal found, rec, size
+        nonlocal found, rec, size, labels
         n_f = len(rec)
-        short = final and size is not None and n_f < size and (n_f > 0 or cut_label)
+        short = (final and size is not None and n_f < size and (n_f > 0 or cut_label)
+                 and [_label_key(lab) for _, lab, _, _ in rec] == labels[:n_f]
+                 and (n_f < 2 or _is_pid(rec[1][2])))
         cut_here = final and cut is not None and (cut_label or (rec and rec[-1][3] == cut))
+        if short and not cut_here and open_end is not None and rec[-1][3] == open_end:
+            cut_here = True             # (can't tell: its last value is not trusted)
         if rows is not None and (short or cut_here) and n_f >= 2:
             names = COLUMNS[size if short else n_f] if (short or n_f in COLUMNS) else None
             if names is not None:
@@ -401,6 +414,7 @@ def _list_records(lines: list[str], line_offset: int, probe: bool = False,
             fields = {names[k]: rec[k][2] for k in range(len(rec))}
             found += 1
             size = len(rec)
+            labels = [_label_key(lab) for _, lab, _, _ in rec]
             if rows is not None:
                 rows.append(_record(fields, variant, "list", rec[0][0]))
         elif rec and warnings is not None and (short or cut_here or any(
@@ -431,6 +445,10 @@ def _list_records(lines: list[str], line_offset: int, probe: bool = False,
             return found
     flush(final=True)
     return found
+
+
+def _label_key(label: str) -> str:
+    return " ".join(label.split()).casefold()
 
 
 def _list_cut_record(rec: list[tuple[int, str, str, int]], names: tuple[str, ...], size: int,
@@ -665,7 +683,7 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
     if not rows and not no_match:
         before = len(warnings)
         _list_records(lines, line_offset, rows=rows, warnings=warnings, source=source,
-                      cut=cut)
+                      cut=cut, open_end=open_end)
         if rows:
             fmt = "list"
         elif len(warnings) == before and any(ln.strip() for ln in lines) and not in_table:

@@ -535,3 +535,33 @@ def test_a_cut_after_the_first_word_of_a_known_multi_word_value_is_cut(tmp_path,
     p.write_bytes((table + whole).encode())
     res = tasklist.parse(p)
     assert _data(res.frame)[-1][field] in (["TermService"], "Running", "CONTOSO\\jdoe")
+
+
+def test_a_short_last_list_record_is_cut_only_when_it_is_one(tmp_path):
+    """The 'short last record' rule ran on records that were not cut (found by review): a
+    /svc record after default ones read 'Services: TermService' as the session name, a
+    'Total: 5' footer became process '5', and a trimmed text (no leading blank line) cut in
+    'PID: 99' read PID 99 as real."""
+    p = tmp_path / "tasklist.txt"
+    svc = "Image Name:   svchost.exe\r\nPID:          1088\r\nServices:     TermService\r\n"
+    p.write_bytes((LIST_HEAD + svc).encode())
+    res = tasklist.parse(p)
+    d = _data(res.frame)[-1]
+    assert int(res.frame["pid"].iloc[-1]) == 1088 and not res.warnings
+    assert d["variant"] == "svc" and d["services"] == ["TermService"]
+    assert "session_name" not in d
+
+    p.write_bytes((LIST_HEAD + "Total: 5\r\nElapsed: 0.2s\r\n").encode())
+    res = tasklist.parse(p)
+    assert [r["image"] for r in _data(res.frame)] == ["System Idle Process"]
+    assert len(res.warnings) == 1 and "2 fields skipped" in res.warnings[0].message
+    assert "cut" not in res.warnings[0].message
+
+    # (tasklist /fo list | Out-String).Trim(): no leading blank line, so the missing last
+    # line break cannot tell a cut; the short record's last value is not trusted
+    p.write_bytes((LIST_HEAD.lstrip() + "Image Name:   foo.exe\r\nPID:          99").encode())
+    res = tasklist.parse(p)
+    d = _data(res.frame)[-1]
+    assert len(res.frame) == 2 and pd.isna(res.frame["pid"].iloc[-1])
+    assert d["image"] == "foo.exe" and d["cut"] == "99"
+    assert [w.locator for w in res.warnings] == ["line 8"] and "'99'" in res.warnings[0].message
