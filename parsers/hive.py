@@ -18,7 +18,8 @@ What is read (KNOWLEDGE.md Part B §2.1)
 Output: ``reg:value`` rows as :mod:`parsers.regfile` writes them (``key_original`` is the
 hive path, e.g. ``HKLM\\SYSTEM\\ControlSet001\\...``; ``key`` is normalised), plus
 ``key_last_write`` (UTC ISO) in ``data``; a ``reg:key`` row (data ``hive``, ``key``,
-``key_original``, ``key_last_write``) for a key read that holds no value (an empty
+``key_original``, ``key_last_write``; ``values`` ``"unreadable"`` when its values could not
+be read; message ``<key> (no values shown)``) for a key read that shows no value (an empty
 ``LicenseServers\\<server>`` subkey names a 2003 license server). ``time`` NaT (a hive has
 no capture time). ``locator`` = ``key <path>``.
 """
@@ -244,6 +245,7 @@ def _walk_nk(nk, shown: str, recurse: bool, rows, warnings, source, depth: int) 
     stamp = _filetime(nk)
     loc = f"key {rc.normalize_key(shown)[1]}"
     read = 0
+    unreadable = False                  # values there that could not be read
     bad_before = _BadValueCells.count
     try:
         for v in nk.iter_values(trim_values=False) or []:
@@ -262,6 +264,7 @@ def _walk_nk(nk, shown: str, recurse: bool, rows, warnings, source, depth: int) 
             added += 1
     except Exception as e:
         warn(warnings, source, loc, f"cannot read values: {type(e).__name__}: {e}")
+        unreadable = True
     else:
         # regipy stops at a value cell it cannot parse (it logs, and ends the iteration
         # plainly): the key's own count tells what was lost
@@ -269,11 +272,13 @@ def _walk_nk(nk, shown: str, recurse: bool, rows, warnings, source, depth: int) 
         if isinstance(want, int) and read < want and _BadValueCells.count > bad_before:
             warn(warnings, source, loc, f"{want - read} of the key's {want} values could not "
                  "be read (a damaged value cell)")
+            unreadable = True
     if not added and len(rows) < MAX_VALUES:
-        # a key without values: it exists, which is all 2003 says of a license server
+        # a key that shows no values: it exists, which is all 2003 says of a license server
         # (a subkey of TermService\Parameters\LicenseServers, KB301932 / KB279561)
         rows.append(rc.key_row(key_original=shown, locator=loc,
-                               extra={"key_last_write": stamp}))
+                               extra={"key_last_write": stamp},
+                               values="unreadable" if unreadable else None))
         added += 1
     if recurse and depth < MAX_DEPTH:
         try:

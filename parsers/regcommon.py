@@ -175,25 +175,39 @@ def value_row(*, key_original: str, name: str, type_name: str, value: Any,
 
 
 def key_row(*, key_original: str, locator: str, extra: dict[str, Any] | None = None,
-            time=None) -> dict[str, Any]:
-    """One ``reg:key`` row: a key the input shows without any value (``[key]`` with no
-    value line under it, a ``reg query`` key line with none, a hive key with none). It says
-    the key exists, which is the whole setting for some keys: on Windows Server 2003 each
-    license server is a *subkey* of ``TermService\\Parameters\\LicenseServers``, usually
-    empty (KB301932 "Terminal Services Licensing service discovery", Method 1, citing
-    KB279561). Keys that hold values get no such row: their ``reg:value`` rows name them."""
+            time=None, values: str | None = None) -> dict[str, Any]:
+    """One ``reg:key`` row: a key the input shows with no value shown for it (``[key]`` with
+    no value line read under it, a ``reg query`` key line with none, a hive key with none).
+    It says the key exists, which is the whole setting for some keys: on Windows Server 2003
+    each license server is a *subkey* of ``TermService\\Parameters\\LicenseServers``,
+    usually empty (KB301932 "Terminal Services Licensing service discovery", Method 1, citing
+    KB279561). Keys that hold values get no such row: their ``reg:value`` rows name them.
+
+    It does not say the key *has* no values: ``values`` (data ``values``) says why none are
+    shown when the input tells — ``"not queried"`` (a subkey that ``reg query`` without
+    ``/s`` only lists), ``"unreadable"`` (value lines or cells that could not be read)."""
     hive, key = normalize_key(key_original)
     data: dict[str, Any] = {"hive": hive, "key": key, "key_original": key_original}
+    if values:
+        data["values"] = values
     if extra:
         data.update(extra)
+    why = f": {values}" if values else ""
     return {"time": time, "kind": "reg", "event_type": "reg:key", "locator": locator,
-            "message": f"{key} (key without values)", "data": data_json(data)}
+            "message": f"{key} (no values shown{why})", "data": data_json(data)}
+
+
+def key_id(key: str) -> str:
+    """The key as :func:`without_valued_keys` compares it: normalised, case-folded
+    (``HKEY_LOCAL_MACHINE\\X`` and ``HKLM\\X`` are one key)."""
+    return normalize_key(key)[1].casefold()
 
 
 def without_valued_keys(rows: list[dict[str, Any]], valued: set[str]) -> list[dict[str, Any]]:
     """``rows`` less the ``reg:key`` rows of keys that hold a value elsewhere in the same
     input (a key written twice, once empty): their ``reg:value`` rows name them. Key rows
-    carry their key as written, case-folded, in ``_key`` until here."""
+    carry their :func:`key_id` in ``_key`` until here, and ``valued`` holds the key_id of
+    each key with a value."""
     out = []
     for r in rows:
         k = r.pop("_key", None)

@@ -22,7 +22,10 @@ Output rows (``kind="reg"``, ``time`` NaT: an export carries no capture time)
     ``key_original``, ``name`` ("" for ``@``), ``type`` (``REG_DWORD``...), ``value`` (int /
     str / list[str] / hex string for binary types), ``raw`` (hex, binary types only);
     ``reg:key``: a ``[key]`` under which no value was read (and that gets none elsewhere in
-    the file), data ``hive``, ``key``, ``key_original``, locator the key's line — regedit
+    the file, under any spelling of the key: ``HKEY_LOCAL_MACHINE`` or ``HKLM``), message
+    ``<key> (no values shown)``, data ``hive``, ``key``, ``key_original``, ``values``
+    ``"unreadable"`` when value lines were there but none could be read (the key's values
+    are unknown, not absent), locator the key's line — regedit
     writes every key of an export, empty ones too (the corpus's real export
     ``nickneymos__CredSSP_utf16.reg`` has one), and some settings are key names: 2003's
     license servers are the subkeys of ``TermService\\Parameters\\LicenseServers``;
@@ -285,6 +288,7 @@ def _records(text: str, version: str, source: str, warnings: list[ParseWarning],
     key: str | None = None
     key_line = 0
     empty = False                       # no value read under ``key`` yet
+    unread = False                      # a value line under ``key`` could not be read
     header_seen = False
     # a file cut short (a partial copy, a truncated attachment) ends without a newline
     cut = not text.rstrip("\x00").endswith(("\n", "\r"))
@@ -305,8 +309,8 @@ def _records(text: str, version: str, source: str, warnings: list[ParseWarning],
             continue
         if line[0] == "[":
             if key is not None and empty:
-                yield _key_row(key, key_line)
-            empty = False
+                yield _key_row(key, key_line, unread)
+            empty, unread = False, False
             end = line.rfind("]")
             if end < 0:
                 warn(warnings, source, lineno, "key line without closing ']'")
@@ -335,6 +339,7 @@ def _records(text: str, version: str, source: str, warnings: list[ParseWarning],
                 # a wrong value must not decide the configuration: not read
                 warn(warnings, source, lineno, f"{why}: the file looks cut inside this value; "
                      "not read")
+                unread = True
                 continue
             if why is None and cut and lineno == last and (doubt := _unproven_end(line, ansi)) \
                     and (doubt[0] or sure_cut or maybe_cut):
@@ -343,6 +348,7 @@ def _records(text: str, version: str, source: str, warnings: list[ParseWarning],
                 # proves it whole, or the file is plainly hand-written (short DWORDs)
                 warn(warnings, source, lineno, f"{doubt[1]}, the last value of a file without "
                      "a final newline: the file may be cut inside this value; not read")
+                unread = True
                 continue
             if why and maybe_cut and lineno == last:
                 warn(warnings, source, lineno, f"{why} at the end of a file without a final "
@@ -351,23 +357,26 @@ def _records(text: str, version: str, source: str, warnings: list[ParseWarning],
                 row = _value(line, key, ansi, lineno)
             except ValueError as e:
                 warn(warnings, source, lineno, f"cannot read value: {e}")
+                unread = True
                 continue
             note = row.pop("_warn", None)
             if note:
                 warn(warnings, source, lineno, note)
             if row["event_type"] == "reg:value":
                 empty = False
-                valued.add(key.strip().casefold())
+                valued.add(rc.key_id(key))
             yield row
             continue
         warn(warnings, source, lineno, f"unrecognised line: {line[:60]!r}")
     if key is not None and empty:
-        yield _key_row(key, key_line)
+        yield _key_row(key, key_line, unread)
 
 
-def _key_row(key: str, lineno: int) -> dict[str, Any]:
-    row = rc.key_row(key_original=key, locator=rc.locator(lineno, key))
-    row["_key"] = key.strip().casefold()
+def _key_row(key: str, lineno: int, unread: bool = False) -> dict[str, Any]:
+    """(``unread``: value lines under the key were there but none could be read.)"""
+    row = rc.key_row(key_original=key, locator=rc.locator(lineno, key),
+                     values="unreadable" if unread else None)
+    row["_key"] = rc.key_id(key)
     return row
 
 

@@ -15,8 +15,10 @@ own key) is the default value, name "". "End of search" / "Fin de la búsqueda" 
 other chatter are ignored.
 
 Output: the same ``reg:value`` rows as :mod:`parsers.regfile` (``kind="reg"``), and a
-``reg:key`` row (data ``hive``, ``key``, ``key_original``; locator the key's line) for a key
-line with no value under it: ``reg query /s`` prints every subkey, empty ones too, and
+``reg:key`` row (message ``<key> (no values shown)``; data ``hive``, ``key``,
+``key_original``, ``values`` ``"not queried"`` for a subkey that ``reg query`` without ``/s``
+only lists, when the output shows it: :func:`_listed_subkeys`; locator the key's line) for a
+key line with no value under it: ``reg query /s`` prints every subkey, empty ones too, and
 ``reg query`` without ``/s`` names the subkeys after the values (Wine's reimplementation of
 reg.exe, ``programs/reg/query.c`` ``query_all``: the path when the key has values or is
 reached by ``/s``, else ``path\\subkey`` for each subkey) — a key's existence is all 2003
@@ -89,11 +91,14 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
         # a key line without a value under it: reg query /s lists every subkey, empty ones
         # too, and reg query without /s names the subkeys after the values
         if key is not None and empty:
-            row = rc.key_row(key_original=key, locator=rc.locator(key_line, key))
-            row["_key"] = key.casefold()
+            row = rc.key_row(key_original=key, locator=rc.locator(key_line, key),
+                             values="not queried" if key_index in listed else None)
+            row["_key"] = rc.key_id(key)
             rows.append(row)
 
     lines = T.split_any_lines(text)
+    listed = _listed_subkeys(lines)
+    key_index = -1
     cut = T.cut_line(text, lines, file_end)
     for i, line in enumerate(lines):
         lineno = i + 1 + line_offset
@@ -108,7 +113,7 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
         if not line[0].isspace():
             flush()
             key = line.strip() if _KEY.match(line.strip()) else None
-            key_line, empty = lineno, True
+            key_line, key_index, empty = lineno, i, True
             continue
         m = _VALUE.match(line)
         if not m:
@@ -133,7 +138,7 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
         rows.append(rc.value_row(key_original=key, name=name, type_name=type_name, value=value,
                                  raw=raw, locator=rc.locator(lineno, key)))
         empty = False
-        valued.add(key.casefold())
+        valued.add(rc.key_id(key))
     flush()
     return result_from_rows(rc.without_valued_keys(rows, valued), parser=INFO.name,
                             warnings=warnings)
@@ -194,6 +199,31 @@ def _value_follows(lines: list[str], i: int) -> bool:
         if nxt.strip():
             return False
     return False
+
+
+def _key_line(line: str) -> str | None:
+    s = line.rstrip("\r\n")
+    return s.strip() if s.strip() and not s[0].isspace() and _KEY.match(s.strip()) else None
+
+
+def _listed_subkeys(lines: list[str]) -> set[int]:
+    """Indexes of the key lines that ``reg query`` without ``/s`` only lists: the subkeys it
+    names after the queried key's values, one per line, their values never queried. It runs
+    them together, where ``/s`` ends each key it prints (values or none) with a blank line
+    (Wine's reg.exe, ``programs/reg/query.c`` ``query_all``). So a key line right after
+    another key line is listed, and so is one right before another key line that is no
+    subkey of it (the first of the listed siblings; a queried key without values is followed
+    by its subkeys). A lone listed subkey looks like an empty key of ``/s``: not told."""
+    keys = [_key_line(ln) for ln in lines]
+    out = set()
+    for i, k in enumerate(keys):
+        if k is None:
+            continue
+        before = i > 0 and keys[i - 1] is not None
+        nxt = keys[i + 1] if i + 1 < len(keys) else None
+        if before or (nxt is not None and not nxt.casefold().startswith(k.casefold() + "\\")):
+            out.add(i)
+    return out
 
 
 def _decode(type_name: str, data: str):

@@ -291,3 +291,22 @@ def test_a_key_without_values_is_a_reg_key_row_with_its_last_write(tmp_path):
     cfg = C.effective_config(tl.concat([tl.finalize_part(res.frame, source="SYSTEM", host="TS9")]))
     row = C.get(cfg, "TS9", "LicenseServers")
     assert row["value"] == ["LS01"] and row["locator"] == f"key {lic}\\LS01"
+
+
+def test_a_key_whose_values_could_not_be_read_says_so(tmp_path):
+    """A ``reg:key`` row said "(key without values)" for a key whose value cells were
+    damaged (found by review): its values are unknown, not absent."""
+    data = bytearray(HiveWriter().build(system_tree(1), r"\SystemRoot\System32\Config\SYSTEM"))
+    i = data.find(b"vk\x12\x00")                       # fDenyTSConnections (18-letter name)
+    data[i:i + 2] = b"xx"
+    p = tmp_path / "SYSTEM"
+    p.write_bytes(bytes(data))
+    res = hive.parse(p)
+    ts = r"HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server"
+    keys = {loc: (msg, orjson.loads(d)) for et, loc, msg, d in zip(
+        res.frame["event_type"], res.frame["locator"], res.frame["message"], res.frame["data"])
+        if et == "reg:key"}
+    msg, d = keys[f"key {ts}"]
+    assert d["values"] == "unreadable" and msg == f"{ts} (no values shown: unreadable)"
+    msg, d = keys[f"key {ts}\\WinStations"]            # truly empty: no reason given
+    assert "values" not in d and msg == f"{ts}\\WinStations (no values shown)"

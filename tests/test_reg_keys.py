@@ -268,3 +268,53 @@ def test_analyze_reads_a_deletion_line_of_a_reg_script(tmp_path):
     r = analyzer.analyze(d)
     assert C.value(r.config, host, "PortNumber") != 3390
     assert "port-nondefault" not in [f.id for f in r.report.findings]
+
+
+# --------------------------------------------------------------------------- what a key row says
+
+
+def test_a_key_row_says_no_values_are_shown_and_why_when_known():
+    """A ``reg:key`` row said "(key without values)" (found by review) where the input only
+    shows none: ``reg query`` without ``/s`` lists subkeys whose values it never queried, and
+    a ``.reg`` key whose value lines could not be read may hold values."""
+    flat = (f"\r\n{HKLM}\\{PARAMS}\r\n"
+            "    Certificate    REG_BINARY    0102\r\n"
+            "\r\n"
+            f"{HKLM}\\{LIC}\r\n"                                 # line 5: listed
+            f"{HKLM}\\{PARAMS}\\Parameters2\r\n"                 # line 6: listed
+            "\r\n"
+            f"{HKLM}\\{LIC}\r\n"                                 # line 8: queried, no values
+            f"{HKLM}\\{LIC}\\LS01\r\n")                          # line 9: listed
+    res = regquery.parse_text(flat, "q.txt")
+    got = [(loc, msg, d.get("values")) for (loc, d), msg in
+           zip(rows(res, "reg:key"), res.frame[res.frame["event_type"] == "reg:key"]["message"])]
+    assert got == [
+        (f"line 5 [{NORM}]", f"{NORM} (no values shown: not queried)", "not queried"),
+        (f"line 6 [HKLM\\{PARAMS}\\Parameters2]",
+         f"HKLM\\{PARAMS}\\Parameters2 (no values shown: not queried)", "not queried"),
+        (f"line 8 [{NORM}]", f"{NORM} (no values shown)", None),
+        (f"line 9 [{NORM}\\LS01]", f"{NORM}\\LS01 (no values shown: not queried)", "not queried")]
+    # /s ends every key with a blank line: its empty keys are queried, and say no reason
+    assert [d.get("values") for _, d in rows(regquery.parse_text(QUERY_S, "q.txt"), "reg:key")] \
+        == [None, None]
+    # .reg: every value line of the key failed to read
+    text = ("Windows Registry Editor Version 5.00\r\n\r\n"
+            f"[{HKLM}\\{PARAMS}]\r\n\"A\"=dword:xyz\r\n\r\n[{HKLM}\\{LIC}\\LS01]\r\n\r\n")
+    res = regfile.parse_text(text, "x.reg")
+    assert len(res.warnings) == 1
+    got = dict(zip(res.frame["locator"], res.frame["message"]))
+    assert got == {f"line 3 [HKLM\\{PARAMS}]": f"HKLM\\{PARAMS} (no values shown: unreadable)",
+                   f"line 6 [{NORM}\\LS01]": f"{NORM}\\LS01 (no values shown)"}
+
+
+def test_a_key_spelled_two_ways_with_values_under_one_gets_no_key_row():
+    """The "has values" test compared the key as written: an empty ``[HKEY_LOCAL_MACHINE\\X]``
+    kept its key row though ``[HKLM\\X]`` held values (found by review)."""
+    text = ("Windows Registry Editor Version 5.00\r\n\r\n"
+            f"[{HKLM}\\{PARAMS}]\r\n\r\n"
+            f"[HKLM\\{PARAMS}]\r\n\"A\"=dword:00000001\r\n")
+    res = regfile.parse_text(text, "x.reg")
+    assert rows(res, "reg:key") == [] and len(res.frame) == 1
+    q = (f"\r\n{HKLM}\\{PARAMS}\r\n\r\nHKLM\\{PARAMS}\r\n    A    REG_DWORD    0x1\r\n")
+    res = regquery.parse_text(q, "q.txt")
+    assert rows(res, "reg:key") == [] and len(res.frame) == 1
