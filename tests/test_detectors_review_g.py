@@ -226,3 +226,20 @@ def test_denying_localized_administrators_refuses_every_user_allowed_to_connect(
     out = run("user-not-authorized", [deny])
     assert out[0].severity == "error"
     assert "VORDEFINIERT\\Administratoren holds every user allowed to connect" in out[0].summary
+
+
+def test_brute_force_lists_one_client_once_in_its_details():
+    """A 131 burst from 203.0.113.5 and a 4625 burst from ::ffff:203.0.113.5 are one client:
+    details listed it twice (found by review). The summary shows each burst as logged."""
+    conns = [_conn131(i * 0.5, port=52000 + i) for i in range(12)]
+    fails = [ev(i * 0.2, "sec", 4625, ip=MAPPED, user=f"user{i}",
+                data={"LogonType": "10", "Status": "0xC000006D", "IpAddress": MAPPED})
+             for i in range(12)]
+    (f,) = run("rdp-brute-force", conns + fails)
+    assert f"4625 type-10 failures from {MAPPED}" in f.summary
+    assert f"RdpCoreTS 131 TCP connections from {V4}" in f.summary
+    assert f.details["addresses"] == [MAPPED] and f.details["users_tried"] == 12
+    # two clients stay two
+    other = [_conn131(i * 0.5, "198.51.100.7", 53000 + i) for i in range(12)]
+    (f,) = run("rdp-brute-force", fails + other)
+    assert f.details["addresses"] == ["198.51.100.7", MAPPED]

@@ -285,8 +285,10 @@ def rdp_brute_force(ctx: Context):
     more = f" (+{len(bursts) - 5} more)" if len(bursts) > 5 else ""
     total = int(sum(b[4].rows for b in bursts))
     users = set()
-    for b in bursts:
+    clients: dict[str, str] = {}       # client_key → the address as the first burst logs it
+    for b in bursts:                   # (largest first, as the summary lists them)
         users |= b[4].users
+        clients.setdefault(b[1], b[4].address)
     return [ctx.finding("; ".join(parts) + more, ev,
                         ["Do not expose RDP to the internet: put it behind a VPN or RD Gateway, or "
                          "restrict TCP 3389 in the firewall to known addresses.",
@@ -295,7 +297,7 @@ def rdp_brute_force(ctx: Context):
                          "Check whether any guessed account then logged on (4624 type 10 / RCM "
                          "1149 from the same address)."],
                         total=total,
-                        details={"addresses": sorted({b[4].address for b in bursts}),
+                        details={"addresses": sorted(clients.values()),
                                  "users_tried": len(users)})]
 
 
