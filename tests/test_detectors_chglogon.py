@@ -204,3 +204,19 @@ def test_end_to_end_a_script_status_line_is_no_logon_state(tmp_path, capsys):
     assert "logons-disabled" not in [f["id"] for f in d["findings"]]
     kinds = {i["source"].rsplit("/", 1)[-1]: i["kind"] for i in d["inventory"]}
     assert kinds["rdpcheck.txt"] != "chglogon"
+
+
+def test_several_outputs_that_disagree_are_said():
+    """A log of repeated checks, or two files: the last one read decides and the others are
+    named (found by review: they were never mentioned)."""
+    out = run("logons-disabled", [W2019, chg(DISABLED, "disabled", line=2),
+                                  chg(ENABLED, "enabled", line=9)])
+    assert isinstance(out, Passed)
+    assert (f"1 other `change logon /query` output(s) in the bundle say otherwise: disabled "
+            f"({SRC}, line 2) — the last one read is taken") in out.note
+    (f,) = run("logons-disabled", [W2019, chg(ENABLED, "enabled", line=2),
+                                   chg(DRAIN, "drain", line=9)])
+    assert f"say otherwise: enabled ({SRC}, line 2)" in f.summary
+    # outputs that agree: nothing more is said
+    (f,) = run("logons-disabled", [W2019, chg(DRAIN, "drain", line=2), chg(DRAIN, "drain", line=9)])
+    assert "otherwise" not in f.summary

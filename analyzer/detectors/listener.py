@@ -721,7 +721,17 @@ def _chglogon_output(ctx: Context) -> tuple[dict, pd.DataFrame] | None:
     if not len(rows):
         return None
     last = rows.iloc[[-1]]
-    return tl.data_of(last.iloc[0]), last
+    d = dict(tl.data_of(last.iloc[0]))
+    # several outputs (a log of repeated checks, two files) that disagree: the last read
+    # decides and the others are said (found by review: they were never mentioned)
+    other = [f"{tl.data_of(r).get('state')} ({r['source']}, {r['locator']})"
+             for _, r in rows.iloc[:-1].iterrows()
+             if tl.data_of(r).get("state") != d.get("state")]
+    if other:
+        d["_others"] = (f"{len(other)} other `change logon /query` output(s) in the bundle say "
+                        f"otherwise: {'; '.join(other[:3])}{' …' if len(other) > 3 else ''} "
+                        "— the last one read is taken")
+    return d, last
 
 
 @detector(id="logons-disabled", severity="critical",
@@ -846,6 +856,8 @@ def _judge_chglogon(ctx: Context, d: dict, out: pd.DataFrame, rows: pd.DataFrame
         if against:
             note += ("; it is the live state and outranks " + " and ".join(against) +
                      " (logons were enabled again since, or the export is of another time)")
+        if d.get("_others"):
+            note += "; " + d["_others"]
         return Passed(note)
     if state not in _CHGLOGON_SAYS:
         return ctx.not_evaluated("chglogon", note=f"`change logon /query` state {state!r} "
@@ -860,6 +872,8 @@ def _judge_chglogon(ctx: Context, d: dict, out: pd.DataFrame, rows: pd.DataFrame
             said[0] = f"the registry export's {others[0]} disagrees (the output is the live state)"
         elif flag[0] == 1 and state != "disabled":
             said[0] = f"the registry export also has {others[0]} (`change logon /disable`)"
+    if d.get("_others"):
+        said.append(d["_others"])
     if said:
         summary += "; " + "; ".join(said)
     steps = _enable_steps(ctx, state)
