@@ -33,6 +33,7 @@ import struct
 import tarfile
 import tempfile
 import threading
+import time
 import zipfile
 import zlib
 import contextlib
@@ -45,7 +46,8 @@ import numpy as np
 import pandas as pd
 
 import parsers
-from parsers.base import ParseOptions, ParseResult, ParseWarning, as_done, process_pool
+from parsers.base import (ParseOptions, ParseResult, ParseWarning, as_done, process_pool,
+                          rss_of, worker_memory_limit)
 
 from . import knowledge, timeline as tl
 from .safetext import printable
@@ -1356,14 +1358,26 @@ def _isolated(real_path: str, source: str, options: ParseOptions,
     proc = ctx.Process(target=_isolated_child, args=(w, real_path, source, options, budget))
     proc.start()
     w.close()
-    res, late = None, False
+    res, late, heavy = None, False, None
+    limit = worker_memory_limit()
+    end = None if budget is None else time.monotonic() + budget + ISOLATED_GRACE_S
     try:
         # (recv before join: a big result fills the pipe). The parse keeps its own time
-        # budget; this wait is the backstop for a child that hangs outside it
-        if r.poll(None if budget is None else budget + ISOLATED_GRACE_S):
-            res = r.recv()
-        else:
-            late = True
+        # budget; this wait is the backstop for a child that hangs outside it. Every 0.2 s
+        # the child's resident size is checked against the parser processes' limit
+        while True:
+            wait = 0.2 if end is None else max(0.0, min(0.2, end - time.monotonic()))
+            if r.poll(wait):
+                res = r.recv()
+                break
+            rss = rss_of(proc.pid) if limit else None
+            if rss is not None and rss > limit:
+                heavy = rss
+                proc.kill()
+                break
+            if end is not None and time.monotonic() >= end:
+                late = True
+                break
     except (EOFError, OSError):
         res = None
     finally:
@@ -1375,6 +1389,9 @@ def _isolated(real_path: str, source: str, options: ParseOptions,
         proc.join()
     if res is not None:
         return res, None
+    if heavy is not None:
+        return None, (f"killed at {heavy >> 20} MiB resident, over the parser processes' "
+                      f"memory limit of {limit >> 20} MiB")
     if late:
         return None, f"no result within {budget + ISOLATED_GRACE_S:.0f} s"
     code = proc.exitcode

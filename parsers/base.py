@@ -79,8 +79,8 @@ data       string                   every other named field, as one compact JSON
 from __future__ import annotations
 
 import contextlib
-
 import dataclasses
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -375,15 +375,83 @@ def data_json(d: dict[str, Any]) -> str | None:
         return json.dumps(d, default=str, ensure_ascii=False, separators=(",", ":"))
 
 
+def worker_memory_limit() -> int:
+    """The resident size (bytes) past which a parser process is killed: half the machine's
+    memory, at most 4 GiB (a worker's share of a million-record log stays under 400 MiB);
+    ``RDPDOCTOR_WORKER_MEMORY_MB`` overrides it, 0 turns it off. 0 also where ``/proc`` does
+    not tell (not Linux)."""
+    env = os.environ.get("RDPDOCTOR_WORKER_MEMORY_MB", "").strip()
+    if env:
+        try:
+            return max(0, int(env)) << 20
+        except ValueError:
+            pass
+    try:
+        with open("/proc/meminfo", "rb") as fh:
+            total_kb = int(fh.readline().split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
+    return min(4 << 30, total_kb * 1024 // 2)
+
+
+def rss_of(pid: int) -> int | None:
+    """A process's resident size in bytes (Linux ``/proc``), None when it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class _MemoryWatch:
+    """A thread that kills a pool's worker whose resident size passes ``limit``: a crafted
+    event log that slips past the chunk screen makes the Rust reader allocate GBs before it
+    aborts (review rvC), and the OOM killer may pick another process. The pool then breaks
+    (``BrokenProcessPool``) and its unfinished files are parsed again alone — an event log
+    with our own budgeted reader (analyzer.bundle)."""
+
+    def __init__(self, ex, limit: int, every_s: float = 0.2) -> None:
+        import threading
+
+        self.ex, self.limit, self.every_s = ex, limit, every_s
+        self.killed: list[tuple[int, int]] = []      # (pid, resident bytes)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="rdpdoctor-memory-watch",
+                                       daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        import signal
+
+        while not self.stop.wait(self.every_s):
+            for pid in list((getattr(self.ex, "_processes", None) or {})):
+                rss = rss_of(pid)
+                if rss is not None and rss > self.limit:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        continue
+                    self.killed.append((pid, rss))
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(2)
+
+
 @contextlib.contextmanager
-def process_pool(workers: int):
+def process_pool(workers: int, memory_limit: int | None = None):
     """A process pool that, when the block is left by an exception (Ctrl-C, SIGTERM turned
     into KeyboardInterrupt, a bug), stops at once: queued tasks cancelled, workers
     terminated. ``with ProcessPoolExecutor()`` waits for every queued task first — a
-    `kill` of rdpdoctor went on parsing for half a minute."""
+    `kill` of rdpdoctor went on parsing for half a minute. A worker whose resident size
+    passes ``memory_limit`` bytes (default :func:`worker_memory_limit`; 0: none) is killed,
+    which breaks the pool (``ex.memory_killed`` lists them)."""
     from concurrent.futures import ProcessPoolExecutor
 
     ex = ProcessPoolExecutor(max_workers=workers, initializer=_pool_worker)
+    limit = worker_memory_limit() if memory_limit is None else memory_limit
+    watch = _MemoryWatch(ex, limit) if limit > 0 else None
+    ex.memory_killed = watch.killed if watch else []
     try:
         yield ex
     except BaseException:
@@ -391,6 +459,9 @@ def process_pool(workers: int):
         raise
     else:
         ex.shutdown(wait=True)
+    finally:
+        if watch:
+            watch.close()
 
 
 #: A pool worker's cyclic garbage collector: generation 0 runs every this many allocations

@@ -2560,10 +2560,19 @@ def _parallel(src: str, backend: str, size: int, rel, deadline, workers: int,
     cuts = [start + i * CHUNK_SIZE for i in range(0, n_slots, per)] + [size]
     cuts[0] = 0
     shares = list(zip(cuts[:-1], cuts[1:]))
+    from concurrent.futures.process import BrokenProcessPool
+
     with process_pool(workers) as ex:
         futs = [ex.submit(_parse_worker, (src, backend, sh, rel, deadline)) for sh in shares]
         for n, _ in enumerate(as_done(futs), 1):
             if progress:
                 progress(n, len(shares))
-        parts = [f.result() for f in futs]                  # in share order
+        try:
+            parts = [f.result() for f in futs]              # in share order
+        except BrokenProcessPool as e:
+            if not ex.memory_killed:
+                raise
+            rss = max(r for _, r in ex.memory_killed)
+            raise BrokenProcessPool(f"a parser process was killed at {rss >> 20} MiB resident, "
+                                    "over the parser processes' memory limit") from e
     return parts
