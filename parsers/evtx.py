@@ -385,14 +385,15 @@ class _Columns:
                 data[c] = pd.arrays.IntegerArray(np.concatenate([v for v, _ in parts]),
                                                  np.concatenate([m for _, m in parts]))
             else:
-                data[c] = pd.arrays.ArrowStringArray(pa.chunked_array(parts, pa.string()))
+                data[c] = pd.arrays.ArrowStringArray(pa.chunked_array(parts, pa.large_string()))
             self._done[c] = []
-        ids = pa.array(data["record_id"].to_numpy(dtype="int64", na_value=0)).cast(pa.string())
+        ids = pa.array(data["record_id"].to_numpy(dtype="int64", na_value=0)).cast(pa.large_string())
         data["locator"] = pd.arrays.ArrowStringArray(
-            pc.binary_join_element_wise("record ", ids, ""))
-        data["source"] = pd.arrays.ArrowStringArray(pa.nulls(n, pa.string()))
-        data["kind"] = pd.arrays.ArrowStringArray(pa.repeat(pa.scalar("evtx"), n))
-        data["event_type"] = pd.arrays.ArrowStringArray(pa.nulls(n, pa.string()))
+            pc.binary_join_element_wise(pa.scalar("record ", pa.large_string()), ids,
+                                        pa.scalar("", pa.large_string())))
+        data["source"] = pd.arrays.ArrowStringArray(pa.nulls(n, pa.large_string()))
+        data["kind"] = pd.arrays.ArrowStringArray(pa.repeat(pa.scalar("evtx", pa.large_string()), n))
+        data["event_type"] = pd.arrays.ArrowStringArray(pa.nulls(n, pa.large_string()))
         return pd.DataFrame({c: data[c] for c in TIMELINE_DTYPES})
 
 
@@ -421,11 +422,13 @@ def _pool():
 
 
 def _pa_strings(values: list):
+    """Arrow strings with 64-bit offsets: what pandas' string dtype holds (it casts 32-bit
+    ones, copying every column of a million rows once more: ≈ 0.3 s in the parent)."""
     import pyarrow as pa
     try:
-        return pa.array(values, pa.string(), memory_pool=_pool())
+        return pa.array(values, pa.large_string(), memory_pool=_pool())
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
-        return pa.array(_strs(values), pa.string(), memory_pool=_pool())
+        return pa.array(_strs(values), pa.large_string(), memory_pool=_pool())
 
 
 def _ints(values: list, dtype: str) -> tuple[np.ndarray, np.ndarray]:
