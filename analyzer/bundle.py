@@ -47,7 +47,7 @@ import pandas as pd
 
 import parsers
 from parsers.base import (ParseOptions, ParseResult, ParseWarning, as_done, process_pool,
-                          rss_of, worker_memory_limit)
+                          private_memory_of, worker_memory_limit)
 
 from . import knowledge, timeline as tl
 from .safetext import printable
@@ -1364,15 +1364,15 @@ def _isolated(real_path: str, source: str, options: ParseOptions,
     try:
         # (recv before join: a big result fills the pipe). The parse keeps its own time
         # budget; this wait is the backstop for a child that hangs outside it. Every 0.2 s
-        # the child's resident size is checked against the parser processes' limit
+        # the child's own memory is checked against the parser processes' limit
         while True:
             wait = 0.2 if end is None else max(0.0, min(0.2, end - time.monotonic()))
             if r.poll(wait):
                 res = r.recv()
                 break
-            rss = rss_of(proc.pid) if limit else None
-            if rss is not None and rss > limit:
-                heavy = rss
+            used = private_memory_of(proc.pid) if limit else None
+            if used is not None and used > limit:
+                heavy = used
                 proc.kill()
                 break
             if end is not None and time.monotonic() >= end:
@@ -1390,8 +1390,8 @@ def _isolated(real_path: str, source: str, options: ParseOptions,
     if res is not None:
         return res, None
     if heavy is not None:
-        return None, (f"killed at {heavy >> 20} MiB resident, over the parser processes' "
-                      f"memory limit of {limit >> 20} MiB")
+        return None, (f"killed at {heavy >> 20} MiB of its own memory, over the parser "
+                      f"processes' memory limit of {limit >> 20} MiB")
     if late:
         return None, f"no result within {budget + ISOLATED_GRACE_S:.0f} s"
     code = proc.exitcode

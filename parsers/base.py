@@ -375,46 +375,77 @@ def data_json(d: dict[str, Any]) -> str | None:
         return json.dumps(d, default=str, ensure_ascii=False, separators=(",", ":"))
 
 
-def worker_memory_limit() -> int:
-    """The resident size (bytes) past which a parser process is killed: half the machine's
-    memory, at most 4 GiB (a worker's share of a million-record log stays under 400 MiB);
-    ``RDPDOCTOR_WORKER_MEMORY_MB`` overrides it, 0 turns it off. 0 also where ``/proc`` does
-    not tell (not Linux)."""
+def _machine_memory() -> int:
+    """Bytes this process may use at most: the machine's memory, or its container's limit
+    (cgroup v2 ``memory.max``, v1 ``memory.limit_in_bytes``) when that is lower; 0 when
+    ``/proc`` does not tell (not Linux)."""
+    try:
+        with open("/proc/meminfo", "rb") as fh:
+            total = int(fh.readline().split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return 0
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            with open(path, "rb") as fh:
+                raw = fh.read().strip()
+        except OSError:
+            continue
+        if raw.isdigit() and 0 < int(raw) < total:
+            total = int(raw)
+        break
+    return total
+
+
+def worker_memory_limit(workers: int = 1) -> int:
+    """The private memory (bytes) past which one of ``workers`` parser processes is killed:
+    half of what the machine (or its container) has, shared by the workers, at most 4 GiB
+    each (a worker's share of a million-record log peaks at 200 MiB).
+    ``RDPDOCTOR_WORKER_MEMORY_MB`` sets it per process (0: off). 0 where ``/proc`` does not
+    tell (not Linux)."""
     env = os.environ.get("RDPDOCTOR_WORKER_MEMORY_MB", "").strip()
     if env:
         try:
-            return max(0, int(env)) << 20
+            return max(0, int(float(env) * (1 << 20)))
         except ValueError:
             pass
-    try:
-        with open("/proc/meminfo", "rb") as fh:
-            total_kb = int(fh.readline().split()[1])
-    except (OSError, ValueError, IndexError):
-        return 0
-    return min(4 << 30, total_kb * 1024 // 2)
+    return min(4 << 30, _machine_memory() // 2 // max(1, workers))
 
 
-def rss_of(pid: int) -> int | None:
-    """A process's resident size in bytes (Linux ``/proc``), None when it cannot be read."""
+def private_memory_of(pid: int) -> int | None:
+    """A process's own memory in bytes — the pages only it maps (``Private_Clean`` +
+    ``Private_Dirty`` of Linux ``/proc/<pid>/smaps_rollup``) — None when it cannot be read.
+    Not its resident size: a forked worker shares its parent's pages copy-on-write and
+    would count a big parent's memory as its own (found by review: the workers of a parent
+    holding 1.3 GB were killed at a 1 GB limit and their files lost)."""
     try:
-        with open(f"/proc/{pid}/statm", "rb") as fh:
-            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as fh:
+            text = fh.read()
+    except OSError:
         return None
+    kb = 0
+    for line in text.splitlines():
+        if line.startswith((b"Private_Clean:", b"Private_Dirty:")):
+            try:
+                kb += int(line.split()[1])
+            except (ValueError, IndexError):
+                return None
+    return kb * 1024
 
 
 class _MemoryWatch:
-    """A thread that kills a pool's worker whose resident size passes ``limit``: a crafted
+    """A thread that kills a pool's worker whose own memory passes ``limit``: a crafted
     event log that slips past the chunk screen makes the Rust reader allocate GBs before it
     aborts (review rvC), and the OOM killer may pick another process. The pool then breaks
     (``BrokenProcessPool``) and its unfinished files are parsed again alone — an event log
-    with our own budgeted reader (analyzer.bundle)."""
+    with our own budgeted reader (analyzer.bundle). Started once the pool's workers exist
+    (they are forked: no thread of ours runs while they are), and stopped watching a pool
+    that broke (its workers' pids may be reused)."""
 
     def __init__(self, ex, limit: int, every_s: float = 0.2) -> None:
         import threading
 
         self.ex, self.limit, self.every_s = ex, limit, every_s
-        self.killed: list[tuple[int, int]] = []      # (pid, resident bytes)
+        self.killed: list[tuple[int, int]] = []      # (pid, private bytes)
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, name="rdpdoctor-memory-watch",
                                        daemon=True)
@@ -424,18 +455,27 @@ class _MemoryWatch:
         import signal
 
         while not self.stop.wait(self.every_s):
+            if getattr(self.ex, "_broken", False):
+                return
             for pid in list((getattr(self.ex, "_processes", None) or {})):
-                rss = rss_of(pid)
-                if rss is not None and rss > self.limit:
-                    try:
-                        os.kill(pid, signal.SIGKILL)
-                    except OSError:
-                        continue
-                    self.killed.append((pid, rss))
+                used = private_memory_of(pid)
+                if used is None or used <= self.limit:
+                    continue
+                self.killed.append((pid, used))      # (before: the pool breaks at once)
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    self.killed.pop()
+                    continue
+                return                               # the pool is broken now
 
     def close(self) -> None:
         self.stop.set()
         self.thread.join(2)
+
+
+def _ready() -> None:
+    """A no-op task: run once so the pool's workers are forked before the watch starts."""
 
 
 @contextlib.contextmanager
@@ -443,16 +483,20 @@ def process_pool(workers: int, memory_limit: int | None = None):
     """A process pool that, when the block is left by an exception (Ctrl-C, SIGTERM turned
     into KeyboardInterrupt, a bug), stops at once: queued tasks cancelled, workers
     terminated. ``with ProcessPoolExecutor()`` waits for every queued task first — a
-    `kill` of rdpdoctor went on parsing for half a minute. A worker whose resident size
+    `kill` of rdpdoctor went on parsing for half a minute. A worker whose own memory
     passes ``memory_limit`` bytes (default :func:`worker_memory_limit`; 0: none) is killed,
-    which breaks the pool (``ex.memory_killed`` lists them)."""
+    which breaks the pool (``ex.memory_killed`` lists it)."""
     from concurrent.futures import ProcessPoolExecutor
 
     ex = ProcessPoolExecutor(max_workers=workers, initializer=_pool_worker)
-    limit = worker_memory_limit() if memory_limit is None else memory_limit
-    watch = _MemoryWatch(ex, limit) if limit > 0 else None
-    ex.memory_killed = watch.killed if watch else []
+    limit = worker_memory_limit(workers) if memory_limit is None else memory_limit
+    ex.memory_killed = []
+    watch = None
     try:
+        if limit > 0:
+            ex.submit(_ready).result()       # (with fork, every worker is started at once)
+            watch = _MemoryWatch(ex, limit)
+            ex.memory_killed = watch.killed
         yield ex
     except BaseException:
         stop_pool(ex)

@@ -2576,6 +2576,6 @@ def _parallel(src: str, backend: str, size: int, rel, deadline, workers: int,
             if not ex.memory_killed:
                 raise
             rss = max(r for _, r in ex.memory_killed)
-            raise BrokenProcessPool(f"a parser process was killed at {rss >> 20} MiB resident, "
-                                    "over the parser processes' memory limit") from e
+            raise BrokenProcessPool(f"a parser process was killed at {rss >> 20} MiB of its own "
+                                    "memory, over the parser processes' memory limit") from e
     return parts
