@@ -78,10 +78,12 @@ _OPENING_AS_PRINTED = re.compile(r"^\s*(?i:session\s+log(?:in|on)s\s+are\s+curre
 #: "connections are currently …" alone: a script's own check prints "Remote Desktop
 #: connections are currently DISABLED" (fDenyTSConnections), which is no logon state
 #: (found by review: a one-line status file raised a critical logons-disabled); it counts
-#: only with the Group Policy note of the reported wording.
+#: only with the Group Policy note of the reported wording ("… by Group Policy for this
+#: machine, unable to change": a script's "… DISABLED by Group Policy" is not it either).
 _LIKE = re.compile(r"\bsession\s+log(?:in|on)s?\b|\bnew\s+user\s+log(?:in|on)s?\b"
                    r"|\bsession\s+log(?:in|on)\s+mode\b"
-                   r"|\bconnections\s+are\s+currently\b.{0,40}?\bby\s+group\s+policy\b",
+                   r"|\bconnections\s+are\s+currently\b.{0,40}?\bby\s+group\s+policy\b"
+                   r".{0,40}?\b(?:for\s+this\s+machine|unable\s+to\s+change)\b",
                    re.IGNORECASE)
 #: the state words chglogon prints in capitals (case-sensitive: prose says "disabled")
 _CAPS = re.compile(r"\b(ENABLED|DISABLED|DRAIN(?:ING|ED)?|DRAINUNTILRESTART)\b")

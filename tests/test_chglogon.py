@@ -121,6 +121,10 @@ def test_a_script_status_line_and_lowercase_prose_are_not_taken_for_it():
     assert parsers.identify(status.encode(), "rdpcheck.txt") is not chglogon
     prose = "Session logins are currently enabled on all hosts, but check the broker.\r\n"
     assert not chglogon.sniff_text(prose)
+    # nor one that adds "by Group Policy" without the command's "for this machine, unable
+    # to change" (found by the second review)
+    assert not chglogon.sniff_text("Remote Desktop connections are currently DISABLED by "
+                                   "Group Policy\r\n")
     # the reported Group Policy wording and a file cut in the state word still are
     assert chglogon.sniff_text(GP_ENABLED + "\r\n")
     assert chglogon.sniff_text("\r\nSession logins are currently DIS")

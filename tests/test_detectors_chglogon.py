@@ -220,3 +220,12 @@ def test_several_outputs_that_disagree_are_said():
     # outputs that agree: nothing more is said
     (f,) = run("logons-disabled", [W2019, chg(DRAIN, "drain", line=2), chg(DRAIN, "drain", line=9)])
     assert "otherwise" not in f.summary
+
+
+def test_enabled_at_capture_names_the_outputs_that_disagree():
+    """Found by the second review: the "enabled at capture" warning left out an earlier
+    DISABLED output."""
+    (f,) = run("logons-disabled", [W2019, ev(2, "rcma", 1070), chg(DISABLED, "disabled", line=2),
+                                   chg(ENABLED, "enabled", line=9)])
+    assert f.severity == "warning"
+    assert f"say otherwise: disabled ({SRC}, line 2)" in f.summary

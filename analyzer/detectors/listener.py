@@ -842,6 +842,8 @@ def _judge_chglogon(ctx: Context, d: dict, out: pd.DataFrame, rows: pd.DataFrame
                        f"logon /query` says they are enabled now{by}: {quoted}")
             if flag is not None and flag[0] == 1:
                 summary += f" (the registry export still has {others[0]})"
+            if d.get("_others"):
+                summary += "; " + d["_others"]
             cmd = "change logon" if ctx.os() == "2003" else "chglogon"
             steps = [f"If users could not connect around {last}, this was why: new logons "
                      "were refused until they were enabled again.",
