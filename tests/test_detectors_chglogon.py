@@ -161,21 +161,26 @@ def test_2019_without_output_or_rcm_logs_asks_for_change_logon_query():
     assert ne.missing == [INPUTS["rcm-log"]]
 
 
-def test_end_to_end_a_2019_folder_with_drain_output(tmp_path, capsys):
-    """The parser and the check together: a host folder with systeminfo and the output."""
+def _analyze_2019_folder(tmp_path, capsys, name: str, content: bytes) -> dict:
+    """`rdpdoctor analyze -f json` of a 2019 host folder: systeminfo and one more file."""
     host = tmp_path / "TS19"
     host.mkdir()
     (host / "systeminfo.txt").write_bytes(
         b"Host Name:                 TS19\r\n"
         b"OS Name:                   Microsoft Windows Server 2019 Standard\r\n"
         b"OS Version:                10.0.17763 N/A Build 17763\r\n")
-    (host / "logon_state.txt").write_bytes(b"\xff\xfe" + ("\r\n" + DRAIN + "\r\n").encode(
-        "utf-16-le"))
+    (host / name).write_bytes(content)
     try:
         main(["analyze", str(tmp_path), "-f", "json"])
     except SystemExit:
         pass
-    d = json.loads(capsys.readouterr().out)
+    return json.loads(capsys.readouterr().out)
+
+
+def test_end_to_end_a_2019_folder_with_drain_output(tmp_path, capsys):
+    """The parser and the check together: a host folder with systeminfo and the output."""
+    d = _analyze_2019_folder(tmp_path, capsys, "logon_state.txt",
+                             b"\xff\xfe" + ("\r\n" + DRAIN + "\r\n").encode("utf-16-le"))
     f = [f for f in d["findings"] if f["id"] == "logons-disabled"]
     assert len(f) == 1 and "drain mode" in f[0]["summary"]
     assert f[0]["evidence"][0]["source"].endswith("logon_state.txt")
@@ -188,19 +193,9 @@ def test_end_to_end_a_2019_folder_with_drain_output(tmp_path, capsys):
 def test_end_to_end_a_script_status_line_is_no_logon_state(tmp_path, capsys):
     """A status file worded like the Group Policy line but without it made a 2019 host's
     check fail as critical (found by review); it is no `change logon /query` output."""
-    host = tmp_path / "TS19"
-    host.mkdir()
-    (host / "systeminfo.txt").write_bytes(
-        b"Host Name:                 TS19\r\n"
-        b"OS Name:                   Microsoft Windows Server 2019 Standard\r\n"
-        b"OS Version:                10.0.17763 N/A Build 17763\r\n")
-    (host / "rdpcheck.txt").write_bytes(
-        b"Checking RDP...\r\nRemote Desktop connections are currently DISABLED\r\n")
-    try:
-        main(["analyze", str(tmp_path), "-f", "json"])
-    except SystemExit:
-        pass
-    d = json.loads(capsys.readouterr().out)
+    d = _analyze_2019_folder(tmp_path, capsys, "rdpcheck.txt",
+                             b"Checking RDP...\r\nRemote Desktop connections are currently "
+                             b"DISABLED\r\n")
     assert "logons-disabled" not in [f["id"] for f in d["findings"]]
     kinds = {i["source"].rsplit("/", 1)[-1]: i["kind"] for i in d["inventory"]}
     assert kinds["rdpcheck.txt"] != "chglogon"
