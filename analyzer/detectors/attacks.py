@@ -115,14 +115,11 @@ def tcp_connections(accepted: pd.DataFrame) -> pd.DataFrame:
     return accepted[~udp]
 
 
-#: ``[params] connection_logon_link_minutes`` (in :data:`DEFAULT_PARAMS`): how long after an
-#: accepted connection a logon from its address is taken as that connection's (NLA:
-#: seconds; a logon screen without NLA waits for the user to type). rdp-brute-force and
-#: tls-certificate-problem read it (:func:`logon_link`).
-
-
 def logon_link(ctx: Context) -> pd.Timedelta:
-    """The connection → logon link of this run (``connection_logon_link_minutes``)."""
+    """How long after an accepted connection a logon from its address is taken as that
+    connection's (``[params] connection_logon_link_minutes``, default 5; NLA: seconds, a
+    logon screen without NLA waits for the user to type). rdp-brute-force and
+    tls-certificate-problem read it."""
     return pd.Timedelta(minutes=float(ctx.param("connection_logon_link_minutes")))
 
 

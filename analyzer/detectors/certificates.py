@@ -136,14 +136,12 @@ RDP_FAILURES = ("sys:termdd:security-error", "sys:termdd:protocol-error",
 #: RCM 1158 (accepted a connection from an address).
 RDP_CONNECTS = ("rdp:core:connection-accepted", "rdp:rcm:connection-received",
                 "rdp:rcm:connection-accepted")
-#: ``[params] tls_rdp_tie_minutes`` (in :data:`DEFAULT_PARAMS`): how near (either side) RDP must fail for a Schannel
-#: error to be counted as RDP's: the TLS handshake fails within a second of the connection;
-#: minutes allow for clock skew between logs and for TermDD's disconnect. (How long after a
-#: connection a logon still says it worked: ``connection_logon_link_minutes``, shared with
-#: rdp-brute-force — :func:`.attacks.logon_link`.)
-
-
 def rdp_tie(ctx: Context) -> pd.Timedelta:
+    """How near (either side) RDP must fail for a Schannel error to be counted as RDP's
+    (``[params] tls_rdp_tie_minutes``, default 5): the TLS handshake fails within a second
+    of the connection; minutes allow for clock skew between logs and for TermDD's
+    disconnect. (How long after a connection a logon still says it worked:
+    :func:`.attacks.logon_link`.)"""
     return pd.Timedelta(minutes=float(ctx.param("tls_rdp_tie_minutes")))
 
 
