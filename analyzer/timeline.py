@@ -97,7 +97,7 @@ def concat(parts: Iterable[pd.DataFrame]) -> pd.DataFrame:
               if all(isinstance(p[c].dtype, pd.CategoricalDtype) for p in parts)}
     # categoricals of different categories would upcast to object: concat plain, then cast
     parts = [p.drop(columns=list(united)).astype(
-        {c: "string" for c in CATEGORICAL if c not in united
+        {c: TIMELINE_DTYPES[c] for c in CATEGORICAL if c not in united
          and isinstance(p[c].dtype, pd.CategoricalDtype)}) for p in parts]
     df = pd.concat(parts, ignore_index=True)
     del parts

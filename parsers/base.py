@@ -92,26 +92,32 @@ import pandas as pd
 
 TIME_DTYPE = "datetime64[us, UTC]"
 
-TIMELINE_DTYPES: dict[str, str] = {
+#: The timeline's text dtype, Arrow-backed on every pandas version: pandas 2.x reads a bare
+#: ``"string"`` as Python-backed strings while the event-log loader builds Arrow ones, and
+#: the two kinds of categories do not unite (``union_categoricals``: "dtype of categories
+#: must be the same" on pandas 2.2, the lowest version ``pyproject.toml`` allows).
+STRING = pd.StringDtype("pyarrow")
+
+TIMELINE_DTYPES: dict[str, Any] = {
     "time": TIME_DTYPE,
-    "host": "string",
-    "source": "string",
-    "locator": "string",
-    "kind": "string",
-    "event_type": "string",
+    "host": STRING,
+    "source": STRING,
+    "locator": STRING,
+    "kind": STRING,
+    "event_type": STRING,
     "record_id": "Int64",
-    "provider": "string",
-    "channel": "string",
+    "provider": STRING,
+    "channel": STRING,
     "event_id": "Int32",
     "level": "Int8",
-    "user": "string",
-    "sid": "string",
+    "user": STRING,
+    "sid": STRING,
     "session_id": "Int64",
     "pid": "Int64",
-    "ip": "string",
+    "ip": STRING,
     "port": "Int32",
-    "message": "string",
-    "data": "string",
+    "message": STRING,
+    "data": STRING,
 }
 TIMELINE_COLUMNS: tuple[str, ...] = tuple(TIMELINE_DTYPES)
 
@@ -143,7 +149,8 @@ def conform(df: pd.DataFrame) -> pd.DataFrame:
                 if not isinstance(s.dtype, pd.DatetimeTZDtype):
                     s = pd.to_datetime(s, utc=True, errors="coerce", format="mixed")
                 s = s.dt.tz_convert("UTC").astype(TIME_DTYPE)
-            elif str(s.dtype) != dtype:
+            elif (str(s.dtype) != dtype) if isinstance(dtype, str) else (s.dtype != dtype):
+                # (an object compare for STRING: pandas 2 takes "string" == any storage)
                 try:
                     s = s.astype(dtype)
                 except (OverflowError, TypeError, ValueError):
