@@ -23,7 +23,13 @@ computer name of ``ComputerResults``)
                            [{name, sid}], gpo, precedence
     ``gpo:security-option`` scope, key_name (or system_access_name), value, display_name,
                            display_value, gpo, precedence
-    ``gpo:restricted-group`` scope, group {name, sid}, members, member_of, gpo
+    ``gpo:restricted-group`` scope, group {name, sid}, members, member_of, gpo, precedence
+                           (Restricted Groups: ``members`` is "Members of this group", which
+                           replaces the group's membership at every refresh; ``member_of`` is
+                           "This group is a member of", which only adds — KB279301. An empty
+                           ``members`` list is not told from one left undefined: the RSoP
+                           class ``RSOP_RestrictedGroup`` holds only ``GroupName`` and a
+                           ``Members`` array)
 ``meta``: host, capture_time, domain, site, user.
 """
 from __future__ import annotations
@@ -369,8 +375,14 @@ def _restricted_group(el, scope: str, gpos) -> dict[str, Any]:
     group = _member(g) if g is not None else {}
     d = {"scope": scope, "group": group,
          "members": [_member(m) for m in _children(el, NS_SEC, "Member")],
-         "member_of": [_member(m) for m in _children(el, NS_SEC, "MemberOf")], **_winner(el, gpos)}
+         # "This group is a member of": MemberOf here; a GPO-report-to-SQL reader (gpo2sql,
+         # MSXML XPath, case-sensitive) selects ./security:Memberof — both are read
+         "member_of": [_member(m) for m in _children(el, NS_SEC, "MemberOf")
+                       + _children(el, NS_SEC, "Memberof")], **_winner(el, gpos)}
+    who = lambda ms: ", ".join(m["name"] or m["sid"] or "?" for m in ms)  # noqa: E731
     return {"event_type": "gpo:restricted-group",
-            "message": f"restricted group {group.get('name') or group.get('sid')}: "
-                       f"{len(d['members'])} members [{d['gpo']}]", "data": d}
+            "message": f"restricted group {group.get('name') or group.get('sid')}: members "
+                       + (who(d["members"]) or "none listed")
+                       + (f"; member of {who(d['member_of'])}" if d["member_of"] else "")
+                       + f" [{d['gpo']}]", "data": d}
 
