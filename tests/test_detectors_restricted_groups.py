@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import codecs
 
+from analyzer import timeline as tl
+from analyzer.detectors import REGISTRY, Context
 from parsers import gpresult
 
+from _detector_kit import HOST, ev, timeline
 
 _T = "http://www.microsoft.com/GroupPolicy/Types"
 _B = "http://www.microsoft.com/GroupPolicy/Settings/Base"
@@ -62,7 +65,112 @@ def rsop(*settings: str) -> str:
             + ALLOW + "".join(settings) + "</Extension></ExtensionData></ComputerResults></Rsop>")
 
 
+REFUSED = ev(30, "sec", 4625, user="CORP\\carol",
+             data={"Status": "0xC000015B", "SubStatus": "0x0", "LogonType": "10"})
+
+
+def analyze(tmp_path, *settings: str, events=(REFUSED,), os_rows=()):
+    p = tmp_path / "TS01_Gpresult.xml"
+    p.write_bytes(codecs.BOM_UTF16_LE + rsop(*settings).encode("utf-16-le"))
+    res = gpresult.parse(p)
+    assert res.warnings == []
+    parts = [tl.finalize_part(res.frame, source="TS01_Gpresult.xml", host=HOST)]
+    if events or os_rows:
+        parts.append(timeline([*events, *os_rows]))
+    ctx = Context.build(HOST, tl.concat(parts), None)
+    return REGISTRY["user-not-authorized"].run(ctx)
+
+
 HELPDESK = ("CORP\\Helpdesk", "S-1-5-21-1-2-3-1201")
+OPS = ("CORP\\RDS Operators", "S-1-5-21-1-2-3-1202")
+
+
+def test_a_gpo_forcing_the_members_of_remote_desktop_users_is_named_and_fixed_there(tmp_path):
+    out = analyze(tmp_path, restricted(RDU, [HELPDESK, OPS]))
+    assert [f.id for f in out] == ["user-not-authorized"] and out[0].severity == "error"
+    s = out[0].summary
+    assert 'Restricted Groups in GPO "RDS Access"' in s and "Remote Desktop Users" in s
+    assert "CORP\\Helpdesk, CORP\\RDS Operators" in s
+    assert "(logon type not granted) for CORP\\carol; Restricted Groups" in s
+    steps = out[0].remedy.splitlines()
+    # first: the GPO's Restricted Groups entry — net localgroup is undone at the next refresh
+    assert 'Restricted Groups entry for Remote Desktop Users in the GPO "RDS Access"' in steps[0]
+    assert "net localgroup" in steps[0] and "taken out again" in steps[0]
+    assert "90 minutes" in steps[0] and "gpupdate /force" in steps[0]
+    assert "Computer Configuration > Policies > Windows Settings" in steps[0]
+    assert not any("Add the user to Remote Desktop Users: `net localgroup" in x for x in steps)
+    assert out[0].details["restricted_groups"] == [
+        {"gpo": "RDS Access", "members": ["CORP\\Helpdesk", "CORP\\RDS Operators"]}]
+    sources = [(e.source, e.excerpt) for e in out[0].evidence]
+    assert any(src == "TS01_Gpresult.xml" and "restricted group" in x for src, x in sources)
+    assert any("4625" in x or "0xC000015B" in x for _, x in sources)
+
+
+def test_on_2003_the_remedy_names_the_2003_editor_path(tmp_path):
+    from _detector_kit import sysinfo
+    out = analyze(tmp_path, restricted(RDU, [HELPDESK]),
+                  os_rows=[sysinfo("Microsoft(R) Windows(R) Server 2003, Standard Edition",
+                                   "5.2.3790 Service Pack 2 Build 3790")])
+    step = out[0].remedy.splitlines()[0]
+    assert "Computer Configuration > Windows Settings > Security Settings" in step
+    assert "System Properties > Remote" in step
+
+
+def test_a_name_only_entry_for_the_group_counts_but_everyone_is_not_the_group(tmp_path):
+    """SID-less entries match Remote Desktop Users by its localized name; a restricted
+    Everyone (a superset _is_rdu counts as holding RD Users) is not the group."""
+    out = analyze(tmp_path, restricted(("VORDEFINIERT\\Remotedesktopbenutzer", None),
+                                       [HELPDESK]))
+    assert 'GPO "RDS Access" set the members' in out[0].summary
+    out = analyze(tmp_path, restricted(("Everyone", "S-1-1-0"), [HELPDESK]),
+                  restricted(("Jeder", None), [HELPDESK], guid=B))
+    assert "Restricted Groups" not in out[0].summary
+    assert "restricted_groups" not in (out[0].details or {})
+
+
+def test_the_winning_gpo_decides(tmp_path):
+    """Two GPOs set Remote Desktop Users: precedence 1 decides, whatever the file order."""
+    out = analyze(tmp_path, restricted(RDU, [OPS], guid=A, prec=2),
+                  restricted(RDU, [HELPDESK], guid=B, prec=1))
+    s = out[0].summary
+    assert 'GPO "Server Baseline"' in s and "CORP\\Helpdesk" in s
+    assert "RDS Access" not in s and "RDS Operators" not in s
+    assert 'in the GPO "Server Baseline"' in out[0].remedy.splitlines()[0]
+
+
+def test_member_of_is_a_grant_never_a_finding_alone(tmp_path):
+    grant = restricted(HELPDESK, member_of=[RDU])
+    assert analyze(tmp_path, grant, events=()) == []
+    # beside a refused logon it is named as who is granted; the remedy is the usual one
+    out = analyze(tmp_path, grant)
+    assert "put CORP\\Helpdesk into Remote Desktop Users" in out[0].summary
+    assert "restricted_groups" not in out[0].details
+    assert "Add the user to Remote Desktop Users: `net localgroup" in out[0].remedy.splitlines()[0]
+
+
+def test_a_healthy_entry_without_refused_logons_raises_nothing(tmp_path):
+    assert analyze(tmp_path, restricted(RDU, [HELPDESK]), events=()) == []
+    # an entry listing no member is not judged alone: gpresult /x shows no <Member> for a
+    # Members list defined empty and for one left undefined alike
+    assert analyze(tmp_path, restricted(RDU), events=()) == []
+
+
+def test_an_entry_listing_no_member_is_reported_beside_refused_logons_with_its_doubt(tmp_path):
+    out = analyze(tmp_path, restricted(RDU))
+    s = out[0].summary
+    assert 'Restricted Groups in GPO "RDS Access" list no member for Remote Desktop Users' in s
+    assert "only administrators can connect" in s and "left undefined" in s
+    assert "Restricted Groups entry" in out[0].remedy.splitlines()[0]
+
+
+def test_user_scope_rows_are_left_out(tmp_path):
+    p = tmp_path / "TS01_Gpresult.xml"
+    p.write_bytes(codecs.BOM_UTF16_LE + rsop(restricted(RDU, [HELPDESK])).encode("utf-16-le"))
+    frame = gpresult.parse(p).frame
+    frame["data"] = frame["data"].str.replace('"scope":"computer"', '"scope":"user"', regex=False)
+    parts = [tl.finalize_part(frame, source="TS01_Gpresult.xml", host=HOST), timeline([REFUSED])]
+    out = REGISTRY["user-not-authorized"].run(Context.build(HOST, tl.concat(parts), None))
+    assert "Restricted Groups" not in out[0].summary
 
 
 def test_the_parser_reads_memberof_in_either_spelling(tmp_path):

@@ -310,10 +310,62 @@ def _user_right_rows(ctx: Context, right: str) -> list[tuple[pd.Series, dict]]:
     return win or out
 
 
+def _is_rdu_group(member: dict) -> bool:
+    """Remote Desktop Users itself: S-1-5-32-555, or — SID-less — its name in the report's
+    language. Not the supersets :func:`_is_rdu` counts: a Restricted Groups entry for
+    Everyone restricts Everyone, not Remote Desktop Users."""
+    sid = str(member.get("sid") or "").strip().upper()
+    if sid:
+        return sid == _RDU_SID
+    name = member.get("name")
+    return knowledge.well_known_qualifier(name) and \
+        knowledge.account_name(name) in knowledge.REMOTE_DESKTOP_USERS_NAMES
+
+
+def _precedence(d: dict) -> int:
+    p = str(d.get("precedence", "1"))
+    return int(p) if p.isdecimal() else 1            # (None: the report gives none, it wins)
+
+
+def _restricted_groups(ctx: Context) -> tuple[list[tuple[pd.Series, dict]],
+                                              list[tuple[pd.Series, dict]]]:
+    """The winning Restricted Groups entries of the computer (gpresult /x,
+    ``gpo:restricted-group``) that bear on Remote Desktop Users: (entries for the group
+    itself, entries of other groups whose "This group is a member of" names it).
+
+    Several GPOs may set one group: the entry of precedence 1 decides (the lowest shown
+    when none has 1), as :func:`_user_right_rows` picks. Restricted Groups are a computer
+    setting; a user-scope row is left out."""
+    by_group: dict[str, list[tuple[pd.Series, dict]]] = {}
+    for _, r in ctx.etype("gpo:restricted-group").iterrows():
+        d = tl.data_of(r)
+        g = d.get("group") if isinstance(d.get("group"), dict) else {}
+        if d.get("scope") == "user" or not (g.get("sid") or g.get("name")):
+            continue
+        key = str(g.get("sid") or "").strip().upper() or knowledge.account_name(g.get("name"))
+        by_group.setdefault(key, []).append((r, d))
+    own, grants = [], []
+    for entries in by_group.values():
+        best = min(_precedence(d) for _, d in entries)
+        for r, d in entries:
+            if _precedence(d) != best:
+                continue
+            if _is_rdu_group(d["group"]):
+                own.append((r, d))
+            elif any(_is_rdu_group(m) for m in d.get("member_of") or [] if isinstance(m, dict)):
+                grants.append((r, d))
+    return own, grants
+
+
+def _who(members) -> str:
+    return ", ".join(str(m.get("name") or m.get("sid")) for m in members or []
+                     if isinstance(m, dict))
+
+
 def _computer_policy(ctx: Context) -> bool:
     """Whether a gpresult of this host shows its computer settings (where user rights are)."""
     rows = ctx.etype("gpo:gpo", "gpo:policy", "gpo:user-right", "gpo:security-option",
-                     "gpo:registry")
+                     "gpo:registry", "gpo:restricted-group")
     return bool(len(rows)) and any(v != "user" for v in tl.fields(rows, "scope")["scope"])
 
 
@@ -334,8 +386,12 @@ def user_not_authorized(ctx: Context):
     domain controller (the Default Domain Controllers Policy grants the right, or the report
     shows the computer in the Domain Controllers OU or group) Administrators only is the
     default: info. Without a refused logon, a deny naming other accounts or groups says who
-    would be refused, not that the ticket's user was: a warning. References: KB2477023
-    part 1, KB278433.
+    would be refused, not that the ticket's user was: a warning. Beside a refused logon,
+    the winning Restricted Groups entry (gpresult /x) that sets the members of Remote
+    Desktop Users is named with who it admits — it replaces the group's membership at
+    every policy refresh, so the user is added there, not with ``net localgroup`` — and
+    so are entries that put a group into it ("This group is a member of", a grant, never
+    a finding on its own). References: KB2477023 part 1, KB278433, KB279301.
     """
     if not (ctx.has("security") or _computer_policy(ctx)):
         # (a report of user settings only holds no user rights: it cannot tell — one run
@@ -381,6 +437,7 @@ def user_not_authorized(ctx: Context):
         ev += ctx.evidence(old)
     rdu_left_out = dc_default = False
     events_found = bool(reasons)
+    n_events = len(reasons)
     # each reason's severity: a refused logon is an error; the rights alone say who *would*
     # be refused, which is an error only when it is every non-administrator of a server
     levels = ["error"] * len(reasons)
@@ -437,6 +494,42 @@ def user_not_authorized(ctx: Context):
             levels.append("info" if local else "error" if events_found or blanket
                           else "warning")
             ev += ctx.evidence(pd.DataFrame([r]))
+    # Restricted Groups (KB279301, "Description of Group Policy Restricted Groups"): the
+    # "Members" list replaces the group's membership at every policy refresh — "any
+    # current member of a restricted group that isn't on the Members list is removed" —
+    # while "Member Of" only adds ("only inclusion is enforced"). Read beside a refused
+    # logon: who the winning GPO lets into Remote Desktop Users is then the lead, and a
+    # user added by hand is taken out again. Without one, an entry listing members is the
+    # administrator's choice, not a fault, and an entry listing none is not judged either:
+    # gpresult /x shows no <Member> both for a Members list defined empty (which empties
+    # the group: only administrators could connect) and for one left undefined (an entry
+    # that sets only "member of"). The RSoP class it comes from, RSOP_RestrictedGroup,
+    # holds only GroupName and a Members array (learn.microsoft.com, RSOP_RestrictedGroup
+    # class), and the GPO report readers (EvotecIT/GPOZaurr ConvertTo-XMLRestrictedGroups)
+    # read Member and MemberOf elements only: nothing tells the two apart.
+    rg_own, rg_grants = _restricted_groups(ctx) if events_found else ([], [])
+    restricted = []                                   # (GPO, members) forcing the group
+    for r, d in rg_own:
+        gpo = f'GPO "{d["gpo"]}"' if d.get("gpo") else "a GPO"
+        listed = _who(d.get("members"))
+        restricted.append((d.get("gpo"), [m for m in d.get("members") or []
+                                          if isinstance(m, dict)]))
+        reasons.append(f"Restricted Groups in {gpo} set the members of Remote Desktop Users "
+                       f"to: {listed} — anyone else is taken out of the group at every policy "
+                       "refresh" if listed else
+                       f"Restricted Groups in {gpo} list no member for Remote Desktop Users — "
+                       "if its \"Members of this group\" is defined empty, the group is "
+                       "emptied at every policy refresh and only administrators can connect "
+                       "(the report does not tell an empty list from one left undefined)")
+        levels.append("error")
+        ev += ctx.evidence(pd.DataFrame([r]))
+    for r, d in rg_grants:
+        # "This group is a member of" Remote Desktop Users: a grant, named as who may connect
+        gpo = f'GPO "{d["gpo"]}"' if d.get("gpo") else "a GPO"
+        reasons.append(f"Restricted Groups in {gpo} put {_who([d['group']])} into Remote "
+                       "Desktop Users (\"This group is a member of\")")
+        levels.append("info")
+        ev += ctx.evidence(pd.DataFrame([r]))
     if not reasons:
         if not ctx.has("security") and not allow_rows and not _user_right_rows(
                 ctx, "SeDenyRemoteInteractiveLogonRight"):
@@ -461,6 +554,25 @@ def user_not_authorized(ctx: Context):
                  "Services\" must include Remote Desktop Users and \"Deny log on through Remote "
                  "Desktop Services\" must not list the user or their groups.",
                  "`gpupdate /force`, then retry."]
+    if restricted:
+        # the GPO sets the group's whole membership: `net localgroup` lasts until the next
+        # refresh — "every 90 minutes on a workstation or server and every 5 minutes on a
+        # domain controller" (the Restricted Groups explain text of Security Settings, as
+        # windows-security.org quotes it) — so the
+        # Restricted Groups entry is where the user is added
+        gpos = " and ".join(f'"{g}"' for g, _ in restricted if g) or "that sets it"
+        path = ("Computer Configuration > Windows Settings > Security Settings > Restricted "
+                "Groups" if ctx.os() == "2003" else "Computer Configuration > Policies > "
+                "Windows Settings > Security Settings > Restricted Groups")
+        how = ("System Properties > Remote" if ctx.os() == "2003" else
+               "SystemPropertiesRemote.exe")
+        steps[0] = (f"Add the user (or a group of theirs) to the Restricted Groups entry for "
+                    f"Remote Desktop Users in the GPO {gpos} ({path} > Remote Desktop Users > "
+                    "Members of this group), then `gpupdate /force` on the server. The entry "
+                    "sets the group's whole membership: a user added with `net localgroup "
+                    f"\"Remote Desktop Users\" DOMAIN\\user /add` or {how} is taken out again "
+                    "at the next policy refresh (about every 90 minutes; 5 on a domain "
+                    "controller).")
     # nothing but the baseline's deny of local accounts or a domain controller's default:
     # worth knowing (a local account, a non-administrator cannot use RDP there), not an
     # error to "fix" by weakening the baseline
@@ -481,7 +593,16 @@ def user_not_authorized(ctx: Context):
                          "of the group (the deny wins over every allow), or change the GPO named.")
         # (on a domain controller, adding users to Remote Desktop Users grants nothing)
         steps = first if dc_default else first + steps
-    return [ctx.finding("; ".join(reasons) + who, ev, steps, details={"users": sorted(users)},
+    details: dict = {"users": sorted(users)}
+    if restricted:
+        details["restricted_groups"] = [
+            {"gpo": g, "members": [str(m.get("name") or m.get("sid")) for m in ms]}
+            for g, ms in restricted]
+    summary = "; ".join(reasons) + who
+    if rg_own or rg_grants:
+        # "…for CORP\carol" ends the refused logons, not a GPO's Restricted Groups entry
+        summary = "; ".join(reasons[:n_events]) + who + "; " + "; ".join(reasons[n_events:])
+    return [ctx.finding(summary, ev, steps, details=details,
                         severity=None if severity == "error" else severity)]
 
 
