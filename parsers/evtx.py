@@ -55,7 +55,8 @@ Example::
     2018-07-06 18:37:44.881628+00:00  Microsoft-Windows-Kernel-General  12  Microsoft-...
 
 ``stats``: ``records``, ``records_expected`` (record headers found by the chunk walk, or
-what the chunk headers announce when larger), ``chunks``, ``chunks_bad``, ``skipped``
+what the chunk headers announce when larger), ``chunks``, ``chunks_bad`` (64 KiB slots, or
+the file's last bytes, holding no chunk and not all zero, each also a warning), ``skipped``
 (``{"offset", "length", "reason"}``), ``record_id_gaps`` (``[first_missing, last_missing]``
 ranges, at most 100), ``record_id_gap_count``, ``duplicates``, ``dropped`` (relevance filter,
 ``{"provider/id": n}``), ``backend``, ``rust_errors``, ``filled_in``.
@@ -823,6 +824,7 @@ def walk_chunks(buf, size: int, lo: int = 0, hi: int | None = None,
     in ``w.risky``), while each window's pages are mapped."""
     w = _Walk()
     found: set[int] = set()
+    empty: set[int] = set()         # all-zero slots: no chunk can start in one
     heads: dict[int, tuple] = {}
     hi = size if hi is None else min(hi, size)
     start = HEADER_SIZE if buf[:8] == FILE_MAGIC \
@@ -832,19 +834,23 @@ def walk_chunks(buf, size: int, lo: int = 0, hi: int | None = None,
         wend = min(ws + _SCAN_WINDOW, hi)
         new: list[int] = []
         while off < wend and off + _RECORDS_START <= size:
-            if _slot(w, buf, off):
+            got = _slot(w, buf, off, size)
+            if got:
                 found.add(off)
                 new.append(off)
+            elif got is None:
+                empty.add(off)
             off += CHUNK_SIZE
         # magics outside the 64 KiB grid (carved/shifted data), starting before wend. The
         # rule is local — not inside a chunk *on the grid* (its slot is known already) — so
         # a worker reading only its share decides as the whole-file walk does; a carved
         # chunk inside another carved one is read too (its records are de-duplicated by id).
         # Only the slots that hold no chunk are searched: a healthy log has none, and the
-        # search of every byte cost ~0.3 s per 584 MB.
+        # search of every byte cost ~0.3 s per 584 MB. Nor the all-zero slots (never-used
+        # space), which _slot compares whole anyway (a chunk's magic cannot start there).
         # (searched without its last byte: a NUL needle end makes the search skip ahead
         # poorly over UTF-16 text, "k" does not)
-        for a, z in _unclaimed(found, start, ws, wend):
+        for a, z in _unclaimed(found, start, ws, wend, empty):
             e = min(size, z + len(CHUNK_MAGIC) - 1) - 1
             pos = buf.find(_MAGIC7, a, e)
             while pos != -1:
@@ -859,20 +865,26 @@ def walk_chunks(buf, size: int, lo: int = 0, hi: int | None = None,
         if screen and new:
             w.risky |= _risky_chunks(buf, size, [(c, heads[c][7]) for c in new])
         _release(buf, ws, _SCAN_WINDOW + CHUNK_SIZE)
+    if off < hi and buf[off:size] != _ZEROS[:size - off]:
+        # the file ends less than a chunk header and its records' start after this slot:
+        # bytes no reader reads, said as for a slot (by the share holding them)
+        _bad_slot(w, buf, off, size)
     _add_chunks(w, heads, sorted(found))
     return w
 
 
-def _unclaimed(found: set[int], start: int, ws: int, wend: int) -> list[tuple[int, int]]:
+def _unclaimed(found: set[int], start: int, ws: int, wend: int,
+               empty: set[int] = frozenset()) -> list[tuple[int, int]]:
     """The ranges ``[a, z)`` of ``[ws, wend)`` outside every chunk found on the grid (the
-    file header's bytes included): where a chunk off the grid may start."""
+    file header's bytes included) and every ``empty`` (all-zero) slot: where a chunk off the
+    grid may start."""
     out: list[tuple[int, int]] = []
     if ws < start:
         out.append((ws, min(start, wend)))
     b = max(ws, start)
     b -= (b - start) % CHUNK_SIZE
     while b < wend:
-        if b not in found:
+        if b not in found and b not in empty:
             a, z = max(b, ws), min(b + CHUNK_SIZE, wend)
             if out and out[-1][1] == a:
                 out[-1] = (out[-1][0], z)
@@ -892,14 +904,69 @@ def _add_chunks(w: _Walk, heads, offsets) -> None:
             w.announced += last - first + 1
 
 
-def _slot(w: _Walk, buf, off: int) -> bool:
-    """Is there a chunk at ``off``? A slot that is neither a chunk nor zeros is recorded."""
+_ZEROS = bytes(CHUNK_SIZE)
+
+
+def _slot(w: _Walk, buf, off: int, size: int) -> bool | None:
+    """Is there a chunk at ``off``? True: yes; None: the slot is empty (all zero); False:
+    neither, and the slot is recorded (see :func:`_bad_slot`).
+
+    Empty is the whole slot zero (never-used space), not only its first 8 bytes: a chunk
+    whose header was zeroed still holds records. The Rust reader (which skips all-zero
+    chunks silently, evtx 0.14 on the corpus) says so in a whole-file parse, but a worker's Rust reader never sees the slot,
+    so the walk says it, for the report not to depend on the worker count. Only a slot with
+    no signature is compared whole: a healthy log's chunks cost nothing more."""
     head = buf[off:off + 8]
     if head == CHUNK_MAGIC:
         return True
-    if head != b"\x00" * 8:
-        w.bad.append((off, f"no ElfChnk magic at chunk slot (found {bytes(head)[:8].hex()})"))
+    if head == b"\x00" * 8 and buf[off:off + CHUNK_SIZE] == _ZEROS[:size - off]:
+        return None
+    _bad_slot(w, buf, off, size)
     return False
+
+
+def _bad_slot(w: _Walk, buf, off: int, size: int) -> None:
+    """Record the slot at ``off`` (the file's last bytes when it is short), which holds no
+    chunk and is not all zero, as unreadable — unless its non-zero bytes all belong to
+    chunks off the grid (a log shifted by inserted bytes: every slot then starts inside a
+    chunk the walk reads). Decided from the bytes alone (the chunks off the grid that
+    overlap the slot, by the walk's own rule), so any worker decides as the whole-file walk
+    does: a chunk starting in the slot before, in another worker's share, counts too."""
+    end = min(off + CHUNK_SIZE, size)
+    start = HEADER_SIZE if buf[:8] == FILE_MAGIC \
+        or buf[HEADER_SIZE:HEADER_SIZE + 8] == CHUNK_MAGIC else 0
+    p = off
+    for c in _off_grid(buf, size, start, max(0, off - CHUNK_SIZE + 1), end):
+        if c > p and buf[p:c] != _ZEROS[:c - p]:
+            break
+        p = max(p, c + CHUNK_SIZE)
+        if p >= end:
+            return
+    else:
+        if buf[p:end] == _ZEROS[:end - p]:
+            return
+    n = end - off
+    head = bytes(buf[off:off + 8])
+    what = "64 KiB" if n == CHUNK_SIZE else f"the file's last {n} bytes"
+    why = "a chunk cut short before its records" if head == CHUNK_MAGIC \
+        else f"no chunk signature (ElfChnk; found {head.hex()}) and not empty"
+    w.bad.append((off, f"{what} at 0x{off:x}: {why}: the records there, if any, could "
+                       "not be read"))
+
+
+def _off_grid(buf, size: int, start: int, a: int, z: int) -> list[int]:
+    """The chunks off the grid starting in ``[a, z)`` by :func:`walk_chunks`'s rule (a chunk
+    header whose slot holds no chunk on the grid), in order."""
+    out = []
+    pos = buf.find(CHUNK_MAGIC, a, min(size, z + len(CHUNK_MAGIC) - 1))
+    while pos != -1:
+        s = pos - (pos - start) % CHUNK_SIZE
+        if pos != s and pos + _RECORDS_START <= size \
+                and _U32.unpack_from(buf, pos + 40)[0] == 0x80 \
+                and (pos < start or buf[s:s + 8] != CHUNK_MAGIC or s + _RECORDS_START > size):
+            out.append(pos)
+        pos = buf.find(CHUNK_MAGIC, pos + 1, min(size, z + len(CHUNK_MAGIC) - 1))
+    return out
 
 
 def _next_record(buf, start: int, stop: int, cend: int) -> int:
@@ -1829,9 +1896,14 @@ def _python_pass(buf, size: int, walk: _Walk, part: _Part, rel: Relevance | None
 
 
 def _rust_pass(source, part: _Part, rel: Relevance | None, deadline: float | None,
-               threads: int = 1) -> np.ndarray:
+               threads: int = 1, grid: list[int] | None = None,
+               chunks: set[int] | None = None) -> np.ndarray:
     """Iterate the Rust reader's JSON records; keep going after errors. Returns the ids it
     yielded (kept or dropped) as a sorted array; duplicates are removed at frame level.
+
+    ``grid``: the file offsets of the chunks the reader is given behind a header (a
+    :class:`_ShareView`), None when it reads the file itself; ``chunks``: then the offsets
+    of the chunks on the grid the walk found (see :func:`_rust_warning`).
 
     ``threads``: the Rust reader's own chunk threads. One: its iterator holds the GIL, so
     more threads do not overlap with our per-record work, and on 2 cores both the raw
@@ -1850,7 +1922,7 @@ def _rust_pass(source, part: _Part, rel: Relevance | None, deadline: float | Non
         part.warnings.append(("offset 0x0", f"Rust evtx reader refused the file: {e}"[:300]))
         part.rust_errors = 1
         return np.array([], dtype=np.uint64)
-    errors = 0
+    errors = walks = 0             # walks: errors about slots the chunk walk reports
     row = cols.row
     # (a bound method: calling the instance would look its __call__ up on every record)
     gate = _Gate(rel, part).__call__ if rel is not None else None
@@ -1896,8 +1968,11 @@ def _rust_pass(source, part: _Part, rel: Relevance | None, deadline: float | Non
             break
         except (RuntimeError, ValueError, OSError) as e:
             errors += 1
-            msg = str(e)
-            part.warnings.append((_rust_locator(msg), f"Rust evtx reader: {msg}"[:300]))
+            w = _rust_warning(str(e), grid, chunks)
+            if w is None:
+                walks += 1
+            else:
+                part.warnings.append(w)
             if errors > 100000:
                 part.warnings.append(("file", "too many errors from the Rust reader; stopped"))
                 break
@@ -1910,7 +1985,7 @@ def _rust_pass(source, part: _Part, rel: Relevance | None, deadline: float | Non
             part.warnings.append(("file", f"Rust evtx reader panicked ({str(e)[:200]}); "
                                   "the rest of the file was read by our own reader"))
             break
-    part.rust_errors = errors
+    part.rust_errors = errors - walks
     return _unique_sorted(np.frombuffer(seen_any, dtype=np.uint64))
 
 
@@ -2069,10 +2144,33 @@ def _utf8(path: str) -> bool:
         return False
 
 
-def _rust_locator(msg: str) -> str:
-    m = re.search(r"chunk number (\d+)", msg)
+_CHUNK_NUMBER = re.compile(r"chunk number (\d+)")
+
+
+def _rust_warning(msg: str, grid: list[int] | None,
+                  chunks: set[int] | None) -> tuple[str, str] | None:
+    """The warning for a Rust reader error, or None when it is the chunk walk's to give.
+
+    The reader numbers the 64 KiB blocks of what it reads: in a worker's share, or behind a
+    clean header, its chunk N is ``grid[N]``, not the file's slot N; "chunk number N" is
+    said as the chunk's file offset, so a split parse words it as the whole-file parse
+    does. A slot with no chunk signature is only seen by a whole-file reader (whose
+    "invalid chunk header magic" a worker never gives): the walk reports such a slot
+    (:func:`_bad_slot`) in every parse, so the reader's word for it is dropped."""
+    m = _CHUNK_NUMBER.search(msg)
     if m:
-        return f"offset 0x{HEADER_SIZE + int(m.group(1)) * CHUNK_SIZE:x}"
+        n = int(m.group(1))
+        at = HEADER_SIZE + n * CHUNK_SIZE if grid is None else \
+            (grid[n] if n < len(grid) else None)
+        if at is not None:
+            if grid is None and chunks is not None and at not in chunks:
+                return None
+            msg = msg.replace(m.group(0), f"chunk at 0x{at:x}", 1)
+            return f"offset 0x{at:x}", f"Rust evtx reader: {msg}"[:300]
+    return _rust_locator(msg), f"Rust evtx reader: {msg}"[:300]
+
+
+def _rust_locator(msg: str) -> str:
     m = re.search(r"record number (\d+)", msg)
     if m:
         return f"record {m.group(1)}"
@@ -2099,8 +2197,9 @@ def _run(path: str, backend: str, share: tuple[int, int] | None, rel: Relevance 
             part.chunks_bad = len(walk.bad)
             part.announced = walk.announced
             for off, reason in walk.bad:
-                part.warnings.append((f"offset 0x{off:x}", f"chunk skipped: {reason}"))
-                part.skipped.append({"offset": off, "length": CHUNK_SIZE, "reason": reason})
+                part.warnings.append((f"offset 0x{off:x}", reason))
+                part.skipped.append({"offset": off, "length": min(CHUNK_SIZE, size - off),
+                                     "reason": reason})
             if backend == "rust":
                 risky = walk.risky
                 for off in sorted(risky):
@@ -2129,19 +2228,21 @@ def _run(path: str, backend: str, share: tuple[int, int] | None, rel: Relevance 
                     # that kills the process; review rvC): it sees the file without them
                     view = _ShareView(buf, grid, header)
                     seen = _rust_pass(io.BufferedReader(view, CHUNK_SIZE), part, rel,
-                                      deadline, threads)
+                                      deadline, threads, grid)
                     given = set(grid)
                 elif share is None and _utf8(path):
-                    seen = _rust_pass(path, part, rel, deadline, threads)
+                    seen = _rust_pass(path, part, rel, deadline, threads, None,
+                                      set(grid))
                 elif share is None:
                     # the binding opens a path only as UTF-8 (a name with undecodable bytes,
                     # e.g. Latin-1 from an old archive, is "not found"): give it the file
                     with open(path, "rb") as own:
-                        seen = _rust_pass(own, part, rel, deadline, threads)
+                        seen = _rust_pass(own, part, rel, deadline, threads, None,
+                                          set(grid))
                 else:
                     view = _ShareView(buf, grid)
                     seen = _rust_pass(io.BufferedReader(view, CHUNK_SIZE), part, rel,
-                                      deadline, threads)
+                                      deadline, threads, grid)
                 if not part.timed_out:
                     # fill-in: records physically present that the Rust reader missed,
                     # decoded by our own reader (python-evtx only as its fallback)
