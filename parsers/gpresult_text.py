@@ -37,6 +37,23 @@ kept as ``meta["capture_time_local"]``)
     state, gpo), ``gpo:user-right`` (right, members by name), ``gpo:security-option``
     (display_name, key_name from ``ValueName:``, value; FIPS marked). What cannot be mapped
     is a warning with its line.
+
+Restricted Groups are **not read** into ``gpo:restricted-group`` rows (the /x reader's): no
+real /z or /v text showing an entry's members was found, so what follows an entry's
+``Groupname:`` line is unknown and is not guessed at. What is known from real output: the
+section is titled ``Restricted Groups`` (dashes under it) between ``Event Log Settings`` and
+``System Services`` and says ``N/A`` when empty (a 2012 R2 domain controller's ``gpresult
+/z``, Microsoft Q&A "Unable to bind or log into LDAP using specific credentials",
+https://learn.microsoft.com/en-us/answers/questions/149890/unable-to-bind-or-log-into-ldap-using-specific-cre),
+and each entry names its group on a ``Groupname: <name>`` line (IBM/wincollect,
+``WinCollect10/Powershell Scripts/ViewRestrictedGroups/CheckRestrictedGroups.ps1``, reads
+the lines of ``Gpresult /V /scope Computer`` between "Restricted" and "System Services" for
+``Groupname: Administrators``). The RSoP class behind the report holds only ``GroupName``
+and a ``Members`` array, no "Member Of" (RSOP_RestrictedGroup class,
+https://msdn.microsoft.com/en-us/library/aa375054(v=vs.85).aspx). So each ``Groupname:``
+line (with the ``GPO:`` of its block, when one precedes it) is named in one warning asking
+for ``gpresult /x``: an entry's Members list replaces the group's membership at every
+refresh (KB279301), which ``user-not-authorized`` reads from /x only.
 """
 from __future__ import annotations
 
@@ -177,6 +194,7 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
     last_key: str | None = None
     list_section: str | None = None
     subjects: dict[str, dict[str, Any]] = {}     # scope → gpo:subject row
+    restricted: list[tuple[str, str | None, int]] = []   # (Groupname:, its GPO, line)
 
     def subject() -> dict[str, Any]:
         if scope not in subjects:
@@ -241,6 +259,11 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
                          "data": {"scope": scope, "name": s, "applied": list_section == "applied"}})
             continue
         f = _FIELD.match(line)
+        if f and section.lower() == "restricted groups" \
+                and f.group("key").strip().lower() == "groupname":
+            # (only the name on this line: what lists the members is not known, see above)
+            restricted.append((f.group("value").strip(), block["gpo"] if block else None,
+                               lineno))
         if f and f.group("key").strip().upper() == "GPO":
             close()
             block = {"gpo": f.group("value").strip(), "line": lineno, "fields": {}}
@@ -255,6 +278,8 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
             block["fields"][last_key].append(line.strip())   # continuation (more members)
     close()
     _warn_conflicts(rows, source, warnings)
+    if restricted:
+        _warn_restricted_groups(restricted, source, warnings)
     for sub in subjects.values():
         d = sub["data"]
         sub["message"] = (f"{d['scope']} {d['name'] or '?'}" + (f" in {d['som']}" if d["som"] else "")
@@ -290,6 +315,20 @@ def _warn_conflicts(rows: list[dict[str, Any]], source: str, warnings: list) -> 
                  + "; ".join(f"{g}: {v}" for g, v, _ in got)[:200]
                  + "): gpresult /z does not say which wins; the last listed is used — "
                  "ask for `gpresult /x` (it gives each GPO's precedence)")
+
+
+def _warn_restricted_groups(entries: list[tuple[str, str | None, int]], source: str,
+                            warnings: list) -> None:
+    """One warning naming the report's Restricted Groups entries, whose members are not read
+    from /z or /v text (see the module docstring)."""
+    shown = "; ".join(f"{g}" + (f' [GPO "{gpo}"]' if gpo else "") for g, gpo, _ in entries[:6])
+    more = f" and {len(entries) - 6} more" if len(entries) > 6 else ""
+    warn(warnings, source, f"line {entries[0][2]}",
+         f"Restricted Groups entries for {len(entries)} group(s): {shown}{more}. "
+         "rdpdoctor does not read who they admit from gpresult /z or /v text: an entry's "
+         "\"Members of this group\" replaces the group's membership at every policy refresh, "
+         "so for Remote Desktop Users it decides who may connect. Ask for `gpresult /x` "
+         "(user-not-authorized reads Restricted Groups from it)")
 
 
 #: Types of the registry values the RDP checks read (KNOWLEDGE.md Part B §2.1, §3.2), by
