@@ -24,6 +24,11 @@ the local "data collected" stamp — it is kept in ``meta["capture_time_local"]`
     ``gpo:security-option``  other security-settings rows (display_name, value); the FIPS
                     option is marked ``setting = FIPSAlgorithmPolicy``
     ``gpo:registry``  "Extra Registry Settings" rows (a registry path as the name)
+
+Not read: Restricted Groups (no ``gpo:restricted-group`` rows, unlike the /x reader). No real
+``/h`` report (nor a GPMC report of a GPO) with a Restricted Groups table was found — none in
+the shared corpus, none in the public code, pages and docs searched — so its columns and
+markup are not guessed at; ``user-not-authorized`` reads Restricted Groups from /x only.
 """
 from __future__ import annotations
 
