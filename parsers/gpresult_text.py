@@ -51,8 +51,8 @@ the lines of ``Gpresult /V /scope Computer`` between "Restricted" and "System Se
 ``Groupname: Administrators``). The RSoP class behind the report holds only ``GroupName``
 and a ``Members`` array, no "Member Of" (RSOP_RestrictedGroup class,
 https://msdn.microsoft.com/en-us/library/aa375054(v=vs.85).aspx). So each ``Groupname:``
-line (with the ``GPO:`` of its block, when one precedes it) is named in one warning asking
-for ``gpresult /x``: an entry's Members list replaces the group's membership at every
+line of Remote Desktop Users (with the ``GPO:`` of its block, when one precedes it) is named
+in one warning asking for ``gpresult /x``: an entry's Members list replaces the group's membership at every
 refresh (KB279301), which ``user-not-authorized`` reads from /x only.
 """
 from __future__ import annotations
@@ -317,10 +317,21 @@ def _warn_conflicts(rows: list[dict[str, Any]], source: str, warnings: list) -> 
                  "ask for `gpresult /x` (it gives each GPO's precedence)")
 
 
+def _rdu_entry(group: str) -> bool:
+    """Whether a ``Groupname:`` names Remote Desktop Users (``BUILTIN\\Remote Desktop Users``,
+    ``*S-1-5-32-555``; the English name: the section is read in English reports only)."""
+    g = group.strip().lstrip("*").casefold()
+    return g == "s-1-5-32-555" or g.rsplit("\\", 1)[-1] == "remote desktop users"
+
+
 def _warn_restricted_groups(entries: list[tuple[str, str | None, int]], source: str,
                             warnings: list) -> None:
-    """One warning naming the report's Restricted Groups entries, whose members are not read
-    from /z or /v text (see the module docstring)."""
+    """One warning naming the report's Restricted Groups entries for Remote Desktop Users,
+    whose members are not read from /z or /v text (see the module docstring). Entries of
+    other groups (Administrators: common in domains, and no RDP question) say nothing."""
+    entries = [e for e in entries if _rdu_entry(e[0])]
+    if not entries:
+        return
     shown = "; ".join(f"{g}" + (f' [GPO "{gpo}"]' if gpo else "") for g, gpo, _ in entries[:6])
     more = f" and {len(entries) - 6} more" if len(entries) > 6 else ""
     warn(warnings, source, f"line {entries[0][2]}",

@@ -112,9 +112,10 @@ def test_each_entry_is_named_with_its_gpo_in_one_warning(tmp_path):
     [w] = rg_warnings(res)
     line = report(ENTRIES).splitlines().index("                Groupname: Remote Desktop Users") + 1
     assert w.locator == f"line {line}"
-    assert ('Remote Desktop Users [GPO "RDS Access"]; Administrators '
-            '[GPO "Default Domain Policy"]') in w.message
-    assert "entries for 2 group(s)" in w.message
+    assert 'Remote Desktop Users [GPO "RDS Access"].' in w.message
+    # Administrators (restricted in many domains) is no RDP question: not named
+    assert "Administrators" not in w.message and "Default Domain Policy" not in w.message
+    assert "entries for 1 group(s)" in w.message
     assert "gpresult /x" in w.message and "replaces the group's membership" in w.message
     # no row is made of what the reader cannot see: the members
     assert "gpo:restricted-group" not in set(res.frame["event_type"])
@@ -133,6 +134,16 @@ def test_an_entry_without_a_gpo_line_is_named_and_what_follows_is_not_read(tmp_p
     assert "entries for 1 group(s): BUILTIN\\Remote Desktop Users." in w.message
     assert "Helpdesk" not in w.message and "[GPO" not in w.message
     assert "gpo:restricted-group" not in set(res.frame["event_type"])
+
+
+def test_entries_of_other_groups_say_nothing(tmp_path):
+    res = parse(tmp_path, report("            GPO: Default Domain Policy\n"
+                                 "                Groupname: Administrators\n"
+                                 "                Groupname: BUILTIN\\Event Log Readers\n"))
+    assert rg_warnings(res) == []
+    res = parse(tmp_path, report("                Groupname: *S-1-5-32-555\n"))
+    [w] = rg_warnings(res)
+    assert "*S-1-5-32-555" in w.message
 
 
 def test_an_empty_section_says_nothing(tmp_path):
