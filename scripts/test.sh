@@ -16,5 +16,6 @@ fi
 rm -rf .venv-test
 "$PY" -m venv .venv-test
 .venv-test/bin/python -m pip install -q --upgrade pip
-.venv-test/bin/python -m pip install -q -e '.[dev]'
+# RDPDOCTOR_CONSTRAINTS=.ci/lowest-versions.txt: the lowest versions pyproject.toml allows
+.venv-test/bin/python -m pip install -q -e '.[dev]' ${RDPDOCTOR_CONSTRAINTS:+-c "$RDPDOCTOR_CONSTRAINTS"}
 .venv-test/bin/python -m pytest -q -p no:cacheprovider "$@"

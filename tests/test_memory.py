@@ -159,7 +159,7 @@ def test_report_on_a_chunked_timeline_is_the_same(name):
 
 def _reference_concat(parts):
     """What concat did before it avoided copies: pandas' stable sort on (time, part order)."""
-    df = pd.concat([p.astype({c: "string" for c in tl.CATEGORICAL}) for p in parts],
+    df = pd.concat([p.astype({c: tl.TIMELINE_DTYPES[c] for c in tl.CATEGORICAL}) for p in parts],
                    ignore_index=True)
     df["_order"] = range(len(df))
     df = df.sort_values(["time", "_order"], kind="stable", na_position="first")
@@ -168,7 +168,7 @@ def _reference_concat(parts):
 
 
 def test_concat_sorts_stably_with_missing_times_first_on_chunked_parts(brute):
-    plain = brute.timeline.astype({c: "string" for c in tl.CATEGORICAL})
+    plain = brute.timeline.astype({c: tl.TIMELINE_DTYPES[c] for c in tl.CATEGORICAL})
     parts = [rechunk(g.reset_index(drop=True), 2)
              for _, g in plain.groupby(plain["source"].astype(str), sort=False)][::-1]
     nat = parts[0].iloc[:3].copy()
@@ -183,7 +183,7 @@ def test_concat_sorts_stably_with_missing_times_first_on_chunked_parts(brute):
 
 
 def test_concat_of_ordered_rows_shares_the_text_columns(brute):
-    part = brute.timeline.astype({c: "string" for c in tl.CATEGORICAL})
+    part = brute.timeline.astype({c: tl.TIMELINE_DTYPES[c] for c in tl.CATEGORICAL})
     got = tl.concat([part])
     assert got["data"].array._pa_array.chunks[0].buffers()[2].address == \
         part["data"].array._pa_array.chunks[0].buffers()[2].address
@@ -208,8 +208,8 @@ def test_finalize_part_fills_only_missing_event_types_per_provider_and_id():
     assert all(isinstance(other[c].dtype, pd.CategoricalDtype) for c in ("source", "host", "event_type"))
     both = tl.concat([got, other])
     pd.testing.assert_frame_equal(both, _reference_concat(
-        [got.astype({c: "string" for c in tl.CATEGORICAL}),
-         other.astype({c: "string" for c in tl.CATEGORICAL})]))
+        [got.astype({c: tl.TIMELINE_DTYPES[c] for c in tl.CATEGORICAL}),
+         other.astype({c: tl.TIMELINE_DTYPES[c] for c in tl.CATEGORICAL})]))
     assert list(both["source"].cat.categories) == ["s.evtx", "t.evtx"]
 
 
