@@ -655,10 +655,11 @@ class _Intake:
             head += chunk
         wanted = bool(head) and (_sniff_archive(head) is not None or head[:2] == b"MZ"
                                  or parsers.identify(head, PurePosixPath(rel).name) is not None)
-        if not wanted and len(head) == HEAD_BYTES:
+        if not wanted and head:
             # the deeper look a loose file gets (a diag log whose netstat follows hundreds
-            # of KB of `ipconfig /displaydns`): a zipped copy was "not recognised" (review)
-            while len(head) < DEEP_TEXT_BYTES:
+            # of KB of `ipconfig /displaydns`, or 9 KiB of `ipconfig /all`): a zipped copy
+            # was "not recognised" (review)
+            while HEAD_BYTES <= len(head) < DEEP_TEXT_BYTES:   # (a shorter head is all)
                 chunk = src.read(DEEP_TEXT_BYTES - len(head))
                 if not chunk:
                     break
@@ -1132,11 +1133,13 @@ def _deep_text_look(path: Path):
 
 
 def _deep_text_in(data: bytes):
-    """:func:`_deep_text_look` on the first :data:`DEEP_TEXT_BYTES` of a file."""
+    """:func:`_deep_text_look` on the first :data:`DEEP_TEXT_BYTES` of a file (or on all of
+    a shorter one): the textlog parser when a known output stands anywhere in it
+    (:func:`parsers.textlog.sniff_deep`)."""
     from parsers import text as T, textlog
-    if not T.is_text(data[:HEAD_BYTES]):
+    if not data or not T.is_text(data[:HEAD_BYTES]):
         return None
-    return textlog if textlog.find_blocks(T.split_lines(T.decode(data).text)) else None
+    return textlog if textlog.sniff_deep(T.decode(data).text) else None
 
 
 def _parse_one_inner(real_path: str, source: str, options: ParseOptions):
@@ -1149,8 +1152,10 @@ def _parse_one_inner(real_path: str, source: str, options: ParseOptions):
     if not head:
         return "", "empty", None, "empty file (0 bytes)"
     mod = parsers.identify(head, PurePosixPath(source).name)
-    if mod is None and len(head) == HEAD_BYTES:
-        mod = _deep_text_look(path)
+    if mod is None:
+        # the sniffers read the first lines (regquery 8 KiB, netstat 200 lines): an output
+        # further down — in a 9 KiB file as in a 1 MiB one — is found by the deeper look
+        mod = _deep_text_look(path) if len(head) == HEAD_BYTES else _deep_text_in(head)
     if mod is None:
         return "", "unknown", None, "content not recognised by any parser"
     try:

@@ -78,6 +78,59 @@ def sniff_text(text: str) -> bool:
     return len({b.kind for b in blocks}) >= 2
 
 
+#: The command lines that print each kind of output (a prompt or banner naming one of them
+#: just above a block introduces it, whatever follows it in the file).
+_COMMANDS = {
+    "netstat": ("netstat",), "tasklist": ("tasklist",),
+    "qwinsta": ("qwinsta", "query session", "quser", "query user"),
+    "systeminfo": ("systeminfo",), "reg": ("reg query", "reg export", "regedit", "type "),
+    "powercfg": ("powercfg",), "chglogon": ("change logon", "chglogon"),
+}
+
+
+def _introduced(lines: list[str], b: Block) -> bool:
+    """Whether the last non-blank line above block ``b`` (at most 3 lines up) is a prompt,
+    banner or script line naming the command that prints ``b``'s output."""
+    for k in range(b.start - 1, max(b.start - 4, -1), -1):
+        ln = lines[k].strip()
+        if not ln:
+            continue
+        low = ln.casefold()
+        return bool(_NOISE.match(ln)) and any(w in low for w in _COMMANDS.get(b.kind, ()))
+    return False
+
+
+def _chglogon_as_printed(text: str) -> bool:
+    """The first line of ``text`` is chglogon's sentence as printed (``Session logins are
+    currently ENABLED``, its state word in capitals)."""
+    first = text.split("\n", 1)[0]
+    return bool(chglogon._OPENING_AS_PRINTED.match(first)) and len(first) <= chglogon._MAX_LINE
+
+
+def sniff_deep(text: str) -> bool:
+    """Whether a text nothing recognised by its first lines holds a known command output
+    further down (the deeper look of ``analyzer.bundle``: a diag log whose ``reg query``
+    follows pages of ``ipconfig /all``). A block counts when its parser would recognise the
+    text that starts where the block starts — as if the file began there — or a prompt or
+    banner naming its command stands just above it. Blocks alone are not enough: a source
+    file or runbook that quotes one output line ("… session logins are ENABLED.") in a
+    string is no command output (each format's sniff says what it needs to be one)."""
+    lines = T.split_lines(text)
+    for b in find_blocks(lines):
+        sniff_at = getattr(b.module, "sniff_text", None)
+        if b.module is chglogon:
+            # (its sniff takes a keyword line in a *short text* as the output: a text cut
+            # at the block is no short text, so only the sentence as printed stands alone)
+            sniff_at = _chglogon_as_printed
+        try:
+            if _introduced(lines, b) or (
+                    sniff_at is not None and sniff_at("\n".join(lines[b.start:b.start + 400]))):
+                return True
+        except Exception:  # a sniffer bug must not hide the other blocks
+            continue
+    return False
+
+
 def parse_text(text: str, source: str, options: ParseOptions | None = None,
                line_offset: int = 0, *, file_end: bool = False) -> ParseResult:
     """``file_end``: ``text`` is a file's whole text, so its last block may be cut short

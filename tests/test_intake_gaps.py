@@ -1,0 +1,160 @@
+"""Gaps in taking in text outputs (found by review, "noticed and left alone"): a known
+command output below the first lines of a text file smaller than the 64 KiB head, loose or
+in an archive, and the deep text look of archive members."""
+from __future__ import annotations
+
+import zipfile
+
+import pytest
+
+import analyzer
+from analyzer import timeline as tl
+
+
+def inv(bundle):
+    return {r.source: r for r in bundle.inventory.itertuples()}
+
+
+def ipconfig_all(size: int) -> str:
+    """``ipconfig /all`` as cmd prints it (CRLF), about ``size`` characters long: output
+    rdpdoctor reads no command from."""
+    out = ["\r\nWindows IP Configuration\r\n\r\n"
+           "   Host Name . . . . . . . . . . . . : TS01\r\n"
+           "   Primary Dns Suffix  . . . . . . . : contoso.com\r\n"
+           "   Node Type . . . . . . . . . . . . : Hybrid\r\n"
+           "   IP Routing Enabled. . . . . . . . : No\r\n\r\n"]
+    i = 0
+    while sum(map(len, out)) < size:
+        out.append(f"Ethernet adapter Ethernet {i}:\r\n\r\n"
+                   "   Connection-specific DNS Suffix  . : contoso.com\r\n"
+                   f"   Description . . . . . . . . . . . : Intel(R) 82574L Gigabit Network "
+                   f"Connection #{i}\r\n"
+                   f"   Physical Address. . . . . . . . . : 00-15-5D-01-{i % 256:02X}-0A\r\n"
+                   "   DHCP Enabled. . . . . . . . . . . : Yes\r\n"
+                   f"   IPv4 Address. . . . . . . . . . . : 10.0.{i % 250}.5(Preferred)\r\n"
+                   "   Lease Obtained. . . . . . . . . . : Tuesday, May 14, 2024 9:58:02 AM\r\n"
+                   f"   Default Gateway . . . . . . . . . : 10.0.{i % 250}.1\r\n\r\n")
+        i += 1
+    return "".join(out)
+
+
+REG_PROMPT = 'C:\\>reg query "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server" /s\r\n'
+REG = ("\r\nHKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\r\n"
+       "    fDenyTSConnections    REG_DWORD    0x1\r\n"
+       "    fSingleSessionPerUser    REG_DWORD    0x1\r\n\r\n"
+       "HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\\WinStations"
+       "\\RDP-Tcp\r\n"
+       "    PortNumber    REG_DWORD    0xd3d\r\n"
+       "    SecurityLayer    REG_DWORD    0x2\r\n\r\n"
+       "End of search: 4 match(es) found.\r\n")
+
+
+def encode(text: str, enc: str) -> bytes:
+    # cmd.exe `>` writes the OEM code page; PowerShell 5's `>`/Out-File UTF-16LE with a BOM
+    return b"\xff\xfe" + text.encode("utf-16-le") if enc == "utf-16" else text.encode(enc)
+
+
+def diag_log(total: int, enc: str, prompt: str = REG_PROMPT) -> bytes:
+    """ipconfig /all, then the reg query: ``total`` characters in all (± one adapter)."""
+    text = "C:\\>ipconfig /all\r\n"
+    text += ipconfig_all(total - len(REG) - len(prompt) - len(text) - 400)
+    return encode(text + prompt + REG, enc)
+
+
+def reg_values(b) -> dict[str, object]:
+    rows = b.timeline[b.timeline["event_type"] == "reg:value"]
+    d = tl.fields(rows, "name", "value")
+    return dict(zip(d["name"], d["value"]))
+
+
+def load_both(tmp_path, data: bytes, name: str = "diag.log"):
+    """(loose bundle, zipped bundle) of one file."""
+    folder = tmp_path / "loose"
+    folder.mkdir(exist_ok=True)
+    (folder / name).write_bytes(data)
+    with zipfile.ZipFile(tmp_path / "b.zip", "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(name, data)
+    return analyzer.load(folder), analyzer.load(tmp_path / "b.zip")
+
+
+@pytest.mark.parametrize("enc,kib", [("cp437", 9), ("cp437", 32), ("cp437", 63),
+                                     ("utf-16", 9), ("utf-16", 31)])
+def test_reg_query_below_ipconfig_in_a_file_smaller_than_the_head(tmp_path, enc, kib):
+    """A collection log of 8-64 KiB whose `reg query` follows output rdpdoctor does not
+    read was "content not recognised": the regquery sniffer reads the first 8 KiB (of
+    text: 16 KiB of UTF-16), and the deeper look ran only on files longer than the 64 KiB
+    head."""
+    data = diag_log(kib * 1024, enc)
+    assert abs(len(data) - kib * 1024 * (2 if enc == "utf-16" else 1)) < 6 * 1024
+    assert len(data) < 65536
+    for b in load_both(tmp_path, data):
+        row = inv(b)["diag.log"]
+        assert (row.kind, row.status, row.parser) == ("textlog", "parsed", "textlog")
+        vals = reg_values(b)
+        assert vals == {"fDenyTSConnections": 1, "fSingleSessionPerUser": 1,
+                        "PortNumber": 3389, "SecurityLayer": 2}
+
+
+@pytest.mark.parametrize("kib", [7, 65, 1900])
+def test_reg_query_below_ipconfig_around_the_thresholds(tmp_path, kib):
+    """Below 8 KiB the regquery sniffer already saw it; above 64 KiB the deeper look did;
+    both stay as they were (a 7 KiB file is a reg query file, a bigger one a textlog)."""
+    data = diag_log(kib * 1024, "cp437")
+    for b in load_both(tmp_path, data):
+        row = inv(b)["diag.log"]
+        assert (row.kind, row.status) == (("reg" if kib < 8 else "textlog"), "parsed")
+        assert reg_values(b)["PortNumber"] == 3389
+
+
+@pytest.mark.parametrize("first", ["netstat", "qwinsta"])
+def test_reg_query_after_another_known_output_and_ipconfig(tmp_path, first):
+    """netstat / qwinsta at the top, pages of ipconfig, then the reg query: both read."""
+    top = {"netstat": ("\r\nActive Connections\r\n\r\n"
+                       "  Proto  Local Address          Foreign Address        State           PID\r\n"
+                       "  TCP    0.0.0.0:3389           0.0.0.0:0              LISTENING       2412\r\n"
+                       "  TCP    0.0.0.0:135            0.0.0.0:0              LISTENING       900\r\n"),
+           "qwinsta": (" SESSIONNAME       USERNAME                 ID  STATE   TYPE        DEVICE\r\n"
+                       " services                                    0  Disc\r\n"
+                       ">console           Administrator             1  Active\r\n"
+                       " rdp-tcp                                 65536  Listen\r\n")}[first]
+    text = f"C:\\>{first}\r\n" + top + "C:\\>ipconfig /all\r\n" + ipconfig_all(20000) + REG_PROMPT + REG
+    for b in load_both(tmp_path, text.encode("cp437")):
+        assert (inv(b)["diag.log"].kind, inv(b)["diag.log"].status) == ("textlog", "parsed")
+        assert reg_values(b)["PortNumber"] == 3389
+        assert (b.timeline["kind"] == first).sum() == (2 if first == "netstat" else 3)
+
+
+def test_reg_query_deep_in_a_small_file_without_its_prompt(tmp_path):
+    """The output is found by its own shape, not only by the prompt above it."""
+    data = diag_log(20 * 1024, "cp437", prompt="")
+    for b in load_both(tmp_path, data):
+        assert inv(b)["diag.log"].kind == "textlog"
+        assert reg_values(b)["fDenyTSConnections"] == 1
+
+
+UNRELATED = {
+    # ipconfig alone: nothing rdpdoctor reads
+    "ipconfig.txt": ipconfig_all(30000),
+    # a script that quotes one line of `change logon /query` in a string, far from its top
+    "check.ps1": "".join(f"Write-Host 'step {i}: checking the server configuration'\r\n"
+                         for i in range(400))
+    + "if ($out -notmatch 'ENABLED') { Write-Host \"it must say session logins are ENABLED.\" }\r\n"
+    + "".join(f"Write-Host 'step {i}'\r\n" for i in range(30)),
+    # a runbook naming a logon state in prose, 25 lines before its end
+    "runbook.txt": "".join(f"Line {i} of the runbook: restart the service if needed.\r\n"
+                           for i in range(300))
+    + "When new user logons are DISABLED the server is in drain mode.\r\n"
+    + "".join(f"Line {i}: more text.\r\n" for i in range(25)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNRELATED))
+def test_an_unrelated_text_stays_unrecognised(tmp_path, name):
+    data = UNRELATED[name].encode("cp437")
+    assert 8192 < len(data) < 65536
+    for b in load_both(tmp_path, data, name):
+        row = inv(b)[name]
+        assert (row.kind, row.status, row.reason) == (
+            "unknown", "skipped", "content not recognised by any parser")
+        assert row.size == len(data)
+        assert len(b.timeline) == 0
