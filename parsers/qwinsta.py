@@ -45,7 +45,10 @@ from it says nothing). quser rows have the same columns (``type``/``device`` Non
 ``command`` ("quser"), ``idle_time`` and ``logon_time`` (as printed). When one text holds both
 (``query user || qwinsta``), each quser row is folded into the qwinsta row of its session id
 (its ``idle_time``/``logon_time`` added, ``stats["quser_merged"]`` counts them): a session is
-one row, not two against a session limit.
+one row, not two against a session limit. Two tables with other lines between them (``quser``,
+``ipconfig /all``, ``qwinsta`` in one log) are read as a multi-output file, and
+:mod:`parsers.textlog` folds them only when nothing says they were taken at different times
+(:func:`fold_quser`).
 
 A file cut inside its last line (no line break after it; an output that does not begin with
 its blank was trimmed and is not judged): a TYPE, DEVICE, IDLE TIME or LOGON TIME the line ends
@@ -61,6 +64,8 @@ import functools
 import re
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from . import text as T
 from .base import ParseOptions, ParseResult, ParserInfo, data_json, result_from_rows, warn
@@ -659,6 +664,82 @@ def _merge_quser(rows: list[dict[str, Any]]) -> int:
         merged += 1
     rows[:] = keep
     return merged
+
+
+def tables_apart(lines: list[str], spans: list[tuple[int, int]]) -> bool:
+    """Whether the blocks ``spans`` (of :func:`block_spans`) of one text hold a quser table
+    and a qwinsta table in different blocks — other lines between them — so whether they
+    are one capture is for :mod:`parsers.textlog` to judge (:func:`fold_quser`), not for
+    :func:`parse_text`, which folds every quser row into a qwinsta row of its session."""
+    layouts = []
+    for s, e in spans:
+        found = set()
+        for i in range(s, e):
+            c = _header(lines[i])
+            if c:
+                found.add(_resolve(c, lines[i + 1:i + 21])["layout"])
+        layouts.append(found)
+    return any(x == {"quser"} for x in layouts) and any("qwinsta" in x for x in layouts)
+
+
+def fold_quser(quser, sessions):
+    """Fold the rows of a quser output into those of a qwinsta output that is *not* next to
+    it in a multi-output file (``quser``, then ``ipconfig``, then ``qwinsta``): the
+    frames ``parse_text`` returned for the two, as :func:`_merge_quser` folds a quser table
+    beside its qwinsta table. Returns (the qwinsta frame with each quser row's
+    ``idle_time``/``logon_time``/``quser_locator`` added to the row of its session, number
+    folded), or None when the two lists contradict each other — so they were taken at
+    different times and are kept apart:
+
+    * a quser session (a user's) that qwinsta does not list, or lists with another user or
+      another state (qwinsta lists every session);
+    * a qwinsta session with a user that quser does not list (quser lists every session
+      a user holds).
+
+    User names are compared without case, and a name one output cut short (a column of
+    20 characters) as the beginning of the other."""
+    import orjson
+
+    def load(frame):
+        return [orjson.loads(d) if isinstance(d, str) else {} for d in frame["data"]]
+
+    qd, sd = load(quser), load(sessions)
+    if not len(quser) or not len(sessions) or any(d.get("command") != "quser" for d in qd) \
+            or any(d.get("command") == "quser" for d in sd):
+        return None
+
+    def user(v) -> str:
+        return v.casefold() if isinstance(v, str) else ""
+
+    def same_user(a: str, b: str) -> bool:
+        return a == b or (min(len(a), len(b)) >= 16 and (a.startswith(b) or b.startswith(a)))
+
+    by_id: dict[int, int] = {}
+    for k, sid in enumerate(sessions["session_id"]):
+        if sid is not pd.NA and not pd.isna(sid):
+            by_id[int(sid)] = k                 # (the last row of a session id)
+    seen: set[int] = set()
+    for sid, u, d in zip(quser["session_id"], quser["user"], qd):
+        k = by_id.get(int(sid)) if not pd.isna(sid) else None
+        if k is None:
+            return None
+        s_state, q_state = sd[k].get("state"), d.get("state")
+        if not same_user(user(u), user(sessions["user"].iloc[k])) or (
+                s_state and q_state and s_state != q_state):
+            return None
+        seen.add(k)
+    for k, (sid, u, d) in enumerate(zip(sessions["session_id"], sessions["user"], sd)):
+        if user(u) and not d.get("listener") and k not in seen:
+            return None
+    out = sessions.copy()
+    data = list(out["data"])
+    for sid, d, loc in zip(quser["session_id"], qd, quser["locator"]):
+        k = by_id[int(sid)]
+        sd[k].update(idle_time=d.get("idle_time"), logon_time=d.get("logon_time"),
+                     quser_locator=loc)
+        data[k] = data_json(sd[k])
+    out["data"] = pd.Series(data, index=out.index, dtype=sessions["data"].dtype)
+    return out, len(quser)
 
 
 def sniff(head: bytes, name: str = "") -> bool:

@@ -516,11 +516,15 @@ def parse_file(path: Path, options: ParseOptions | None,
     command outputs of other kinds too (a ``diag.log`` whose head looked like one format),
     the whole file goes through :mod:`parsers.textlog` so no block is lost."""
     dec, warns, nbytes = read_file(path, options)
-    from . import textlog  # late import: textlog imports the format parsers
+    from . import qwinsta, textlog  # late import: textlog imports the format parsers
 
     source = str(path)
-    found = textlog.find_blocks(split_lines(dec.text))
-    if len({b.kind for b in found} - {kind}) > 0:
+    lines = split_lines(dec.text)
+    found = textlog.find_blocks(lines)
+    if len({b.kind for b in found} - {kind}) > 0 or (kind == "qwinsta" and qwinsta.tables_apart(
+            lines, [(b.start, b.end) for b in found if b.kind == kind])):
+        # (a quser and a qwinsta output apart from each other: textlog judges whether they
+        # are one capture, whose sessions are one row each)
         res = textlog.parse_text(dec.text, source, options)
     else:
         res = parse_text(dec.text, source, options)

@@ -8,7 +8,9 @@ module decodes the file once, collects the blocks, resolves overlaps (the longer
 wins), and parses each block with its parser, keeping original line numbers in ``locator``.
 
 Rows are the format parsers' rows (their ``kind``: netstat, tasklist, qwinsta, systeminfo,
-reg, powercfg, chglogon).
+reg, powercfg, chglogon). A ``quser`` output and a ``qwinsta`` output of one capture are one
+row per session wherever they stand in the file (:func:`_fold_quser`; ``stats["quser_merged"]``),
+unless a time stamp line between them or their session lists show two captures.
 ``stats["blocks"]`` lists ``{"kind", "parser", "first_line", "last_line", "records",
 "warnings"}`` per block (1-based, inclusive); ``meta`` merges the blocks' hints (the first
 ``host`` found wins). Lines outside every block are counted in ``stats["unclaimed_lines"]``.
@@ -143,6 +145,7 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
     meta: dict[str, Any] = {}
     infos: list[dict[str, Any]] = []
     claimed = 0
+    parsed: list[tuple[Block, int, int]] = []    # (block, its frame, its info)
     for b in blocks:
         # with the line end the file has after the block (a registry script without one
         # looks cut short)
@@ -162,6 +165,7 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
             continue
         claimed += b.end - b.start
         frames.append(res.frame)
+        parsed.append((b, len(frames) - 1, len(infos)))
         warnings.extend(res.warnings)
         for k, v in res.meta.items():
             if v is not None:
@@ -169,6 +173,7 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
         infos.append({"kind": b.kind, "parser": b.module.INFO.name,
                       "first_line": line_offset + b.start + 1, "last_line": line_offset + b.end,
                       "records": len(res.frame), "warnings": len(res.warnings)})
+    folded = _fold_quser(lines, blocks, parsed, frames, infos, line_offset)
     frames = [f for f in frames if len(f)]
     frame = conform(pd.concat(frames, ignore_index=True)) if frames else empty_frame()
     if not blocks:
@@ -182,7 +187,112 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
              f"({'line' if len(unread) == 1 else 'lines'} "
              f"{_ranges([line_offset + i + 1 for i in unread])})")
     stats = {"records": len(frame), "blocks": infos, "unclaimed_lines": len(left)}
+    if folded:
+        stats["quser_merged"] = folded
     return ParseResult(frame=frame, warnings=warnings, stats=stats, meta=meta, parser="textlog")
+
+
+def _fold_quser(lines: list[str], blocks: list[Block], parsed, frames, infos,
+                line_offset: int) -> int:
+    """Fold each quser output into a qwinsta output of the same capture further away in
+    the file (:func:`parsers.qwinsta.fold_quser`; one next to it, with only prompts and
+    blank lines between, is one block already): ``quser``, ``ipconfig /all``, ``qwinsta``
+    written by one script describe the same sessions, which must not count twice against
+    a session limit. Kept apart when a time stamp line between the two (outside every
+    output) tells another time than the one in force before the first of them
+    (:func:`_stamps_apart`), or when their session lists contradict each other. The
+    nearest qwinsta output that fits is taken. Returns the number of quser rows folded;
+    the quser block's info says where they went (``folded_into_line``)."""
+    from . import qwinsta as Q
+    tables = [(b, fi, ii) for b, fi, ii in parsed if b.module is Q and len(frames[fi])]
+    if len(tables) < 2:
+        return 0
+    owned = set()
+    for b in blocks:
+        owned.update(range(b.start, b.end))
+    stamps = [(i, st) for i, ln in enumerate(lines)
+              if i not in owned and (st := _stamp(ln)) is not None]
+    total = 0
+    for qb, qf, qi in tables:
+        quser = frames[qf]
+        if not len(quser) or not all('"command":"quser"' in (d or "") for d in quser["data"]):
+            continue
+        for wb, wf, _ in sorted((t for t in tables if t[0] is not qb),
+                                key=lambda t: min(abs(t[0].start - qb.end),
+                                                  abs(qb.start - t[0].end))):
+            if _stamps_apart(stamps, min(qb, wb, key=lambda b: b.start),
+                             max(qb, wb, key=lambda b: b.start)):
+                continue
+            got = Q.fold_quser(quser, frames[wf])
+            if got is None:
+                continue
+            frames[wf], n = got
+            frames[qf] = quser.iloc[0:0]
+            infos[qi].update(records=0, folded_into_line=line_offset + wb.start + 1)
+            total += n
+            break
+    return total
+
+
+#: A time of day (``10:00``, ``9:58:02``, ``10:00:01.23``, ``14:05:09,57``) with its
+#: AM/PM (English; other languages' words are kept as words of the stamp).
+_TIME = re.compile(r"(?<![\d:])(\d{1,2}):(\d{2})(?::(\d{2}))?(?:[.,]\d{1,7})?(?![\d:])"
+                   r"(?:\s*([AaPp])\.?[Mm]\.?\b)?")
+#: A word of a time stamp line: a number with date/time separators, or a word of letters
+#: (a weekday, a month, AM) — not a file name, a path, an address.
+_STAMP_WORD = re.compile(r"^(?:[\d/.:,-]+|[^\W\d_]+(?:-[^\W\d_]+)?[.,:]?|T?\d[\dT:.+Z-]*)$")
+
+
+def _stamp(line: str) -> tuple[str, int] | None:
+    """(date, seconds of the day) of a time stamp line — a line that is nothing but a date
+    and time (``echo %date% %time%``: ``Tue 05/14/2024 10:00:01.23``, ``Get-Date``:
+    ``Tuesday, May 14, 2024 10:00:01 AM``, ``time /t``), alone or in a prompt, banner or
+    comment line (``===== qwinsta 2024-05-14 10:00:01 =====``) — or None. Lines of other
+    outputs that hold a time (``ipconfig``'s ``Lease Obtained. . . : …``, a ``dir``
+    listing's file lines) are no stamps."""
+    if len(line) > 160 or ". ." in line:
+        return None
+    m = _TIME.search(line)
+    if m is None:
+        return None
+    rest = line[:m.start()] + " " + line[m.end():]
+    noise = bool(_NOISE.match(line))
+    if not noise:
+        words = [w for w in rest.split() if w]
+        if len(words) > 6 or not all(_STAMP_WORD.match(w) for w in words):
+            return None
+    h, mi, sec = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
+    if h > 23 or mi > 59 or sec > 59:
+        return None
+    ampm = (m.group(4) or "").lower()
+    if ampm and h <= 12:
+        h = h % 12 + (12 if ampm == "p" else 0)
+    # the date: its numbers ("" unless two: a day and a month or year). (Words are left
+    # out: a banner's "quser" and "qwinsta", a month name in another language.)
+    nums = re.findall(r"\d+", rest)
+    return ("-".join(str(int(n)) for n in nums) if len(nums) >= 2 else ""), \
+        h * 3600 + mi * 60 + sec
+
+
+#: Two stamps further apart than this are two captures (one script runs its commands
+#: within seconds of each other; `gpresult` may take a minute).
+STAMP_SLACK_S = 300
+
+
+def _stamps_apart(stamps: list[tuple[int, tuple[str, int]]], first: Block,
+                  second: Block) -> bool:
+    """Whether a time stamp between block ``first`` and block ``second`` tells another time
+    (another date, or more than :data:`STAMP_SLACK_S` away) than the stamp in force before
+    ``first`` — the last one above it, or else the first one between them."""
+    before = [st for i, st in stamps if i < first.start]
+    between = [st for i, st in stamps if first.end <= i < second.start]
+    if not between:
+        return False
+    ref = before[-1] if before else between[0]
+    for date, sec in between:
+        if (date and ref[0] and date != ref[0]) or abs(sec - ref[1]) > STAMP_SLACK_S:
+            return True
+    return False
 
 
 #: Lines between command outputs that hold no data: prompts (``C:\\>qwinsta``, ``PS C:\\>``),
