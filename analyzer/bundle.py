@@ -579,9 +579,12 @@ def _one_line(e: BaseException) -> str:
 class _Intake:
     """Walks the bundle, extracting archives into ``tmp``; yields Members."""
 
-    def __init__(self, limits: Limits, tmp: Path):
+    def __init__(self, limits: Limits, tmp: Path, defer_deep_look: bool = False):
         self.limits = limits
         self.tmp = tmp
+        #: the parse stage runs in parallel: an unrecognised text member is written for its
+        #: deeper look there (:func:`_defer_deep_look`) rather than looked at here
+        self.defer_deep_look = defer_deep_look
         self.total = 0
         self.count = 0
         self.members: list[Member] = []
@@ -655,7 +658,13 @@ class _Intake:
             head += chunk
         wanted = bool(head) and (_sniff_archive(head) is not None or head[:2] == b"MZ"
                                  or parsers.identify(head, PurePosixPath(rel).name) is not None)
-        if not wanted and head:
+        if not wanted and self.defer_deep_look and _defer_deep_look(head, declared):
+            # a text longer than the head nothing recognised: written, and the parse stage
+            # looks deeper in its workers (as for a loose file), listing it unknown there
+            # as here if it holds no known output (a look here, up to 2 MiB a member, runs
+            # one member after another while the workers wait; review)
+            wanted = True
+        elif not wanted and head:
             # the deeper look a loose file gets (a diag log whose netstat follows hundreds
             # of KB of `ipconfig /displaydns`, or 9 KiB of `ipconfig /all`): a zipped copy
             # was "not recognised" (review)
@@ -1121,6 +1130,22 @@ def _parse_one(real_path: str, source: str, options: ParseOptions,
 DEEP_TEXT_BYTES = 2 << 20
 
 
+#: An unrecognised text member up to this size (as its archive declares it) may be written
+#: for the parse stage's deeper look; a bigger one is looked at during the intake (its first
+#: 2 MiB), not written whole to the temp dir to find out it is nothing.
+DEFER_TEXT_BYTES = 4 * DEEP_TEXT_BYTES
+
+
+def _defer_deep_look(head: bytes, declared: int | None) -> bool:
+    """Whether an archive member nothing recognised by ``head`` (its first
+    :data:`HEAD_BYTES`) may be written for the deeper look in the parse stage: a text longer
+    than the head (a shorter one is all read: looked at in place, cheaply) of a declared
+    size up to :data:`DEFER_TEXT_BYTES`."""
+    from parsers import text as T
+    return (len(head) == HEAD_BYTES and declared is not None
+            and declared <= DEFER_TEXT_BYTES and T.is_text(head))
+
+
 def _deep_text_look(path: Path):
     """The textlog parser when a text file longer than the sniffed head holds command
     outputs further down; else None."""
@@ -1223,7 +1248,7 @@ def load(path: str | os.PathLike, *, evtx_backend: str = "auto", relevant_only: 
                            relevance=knowledge.relevance() if relevant_only else None)
     tmp = Path(tempfile.mkdtemp(prefix="rdpdoctor-"))
     try:
-        intake = _Intake(limits, tmp)
+        intake = _Intake(limits, tmp, defer_deep_look=workers > 1)
         if p.is_dir():
             intake.add_folder(p)
         elif p.is_file():

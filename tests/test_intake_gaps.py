@@ -158,3 +158,73 @@ def test_an_unrelated_text_stays_unrecognised(tmp_path, name):
             "unknown", "skipped", "content not recognised by any parser")
         assert row.size == len(data)
         assert len(b.timeline) == 0
+
+
+# ----------------------------------------------------------------------------- item 3
+
+
+def _dns_cache(n: int) -> str:
+    """``ipconfig /displaydns``: long, and nothing rdpdoctor reads."""
+    return "".join(f"    host{i}.contoso.com\r\n    ----------------------------------------\r\n"
+                   f"    Record Name . . . . . : host{i}.contoso.com\r\n"
+                   f"    A (Host) Record . . . : 10.0.{i // 250}.{i % 250}\r\n\r\n"
+                   for i in range(n))
+
+
+NETSTAT = ("\r\nActive Connections\r\n\r\n"
+           "  Proto  Local Address          Foreign Address        State           PID\r\n"
+           "  TCP    0.0.0.0:135            0.0.0.0:0              LISTENING       900\r\n"
+           "  TCP    0.0.0.0:3389           0.0.0.0:0              LISTENING       2412\r\n")
+
+
+def _archive(tmp_path):
+    dns = _dns_cache(3000).encode()
+    assert len(dns) > 65536
+    z = tmp_path / "b.zip"
+    with zipfile.ZipFile(z, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("logs/dns1.txt", dns)
+        zf.writestr("logs/dns2.txt", dns.replace(b"host1.", b"hostX.", 1))
+        zf.writestr("logs/diag.log", dns + NETSTAT.encode())
+        zf.writestr("logs/blob.bin", bytes(range(256)) * 400)
+        zf.writestr("logs/note.txt", b"call back on Monday\r\n")
+    return z
+
+
+def test_archive_members_deep_look_runs_in_the_parse_workers(tmp_path, monkeypatch):
+    """With parallel parsing, an unrecognised text member longer than the head is written
+    for the parse stage's deeper look instead of being read up to 2 MiB, decoded and
+    searched one member after another in the intake (30 such logs: seconds of a serial
+    intake; review). Binary members and short texts are not written."""
+    from analyzer import bundle as B
+
+    looked = []
+    monkeypatch.setattr(B, "_deep_text_in", lambda data: looked.append(len(data)))
+    (tmp_path / "t").mkdir()
+    intake = B._Intake(B.Limits(), tmp_path / "t", defer_deep_look=True)
+    intake.add_zip(_archive(tmp_path), "", 1)
+    got = {m.source: m for m in intake.members}
+    # only the binary member (no text: turned down on its head) and the short text (all of
+    # it in hand) are looked at in the intake
+    assert sorted(looked) == [len(b"call back on Monday\r\n"), 256 * 400]
+    for name in ("logs/dns1.txt", "logs/dns2.txt", "logs/diag.log"):
+        assert got[name].real_path is not None and got[name].real_path.is_relative_to(tmp_path / "t")
+        assert got[name].real_path.stat().st_size == got[name].size
+    for name in ("logs/blob.bin", "logs/note.txt"):
+        assert (got[name].real_path, got[name].kind, got[name].reason) == (
+            None, "unknown", "content not recognised by any parser")
+
+
+def test_archive_inventory_is_the_same_whether_the_deep_look_runs_in_intake_or_workers(tmp_path):
+    z = _archive(tmp_path)
+    serial, parallel = analyzer.load(z, workers=1), analyzer.load(z, workers=2)
+    cols = ["source", "size", "sha256", "kind", "parser", "status", "reason", "records", "host"]
+    a = serial.inventory[cols].sort_values("source").reset_index(drop=True)
+    b = parallel.inventory[cols].sort_values("source").reset_index(drop=True)
+    assert a.equals(b)
+    rows = inv(parallel)
+    for name in ("logs/dns1.txt", "logs/dns2.txt", "logs/blob.bin", "logs/note.txt"):
+        assert (rows[name].kind, rows[name].status, rows[name].reason) == (
+            "unknown", "skipped", "content not recognised by any parser")
+    assert (rows["logs/diag.log"].kind, rows["logs/diag.log"].records) == ("textlog", 2)
+    socks = parallel.timeline[parallel.timeline["event_type"] == "net:socket"]
+    assert sorted(socks["port"]) == [135, 3389]
