@@ -109,16 +109,22 @@ def _chglogon_as_printed(text: str) -> bool:
     return bool(chglogon._OPENING_AS_PRINTED.match(first)) and len(first) <= chglogon._MAX_LINE
 
 
+#: Blocks :func:`sniff_deep` judges at most (a text of thousands of quoted tables, each
+#: turned down, cost 50 s, in the serial intake too; the first real output of a log is
+#: among its first blocks).
+DEEP_BLOCKS = 256
+
+
 def sniff_deep(text: str) -> bool:
     """Whether a text nothing recognised by its first lines holds a known command output
     further down (the deeper look of ``analyzer.bundle``: a diag log whose ``reg query``
     follows pages of ``ipconfig /all``). A block counts when its parser would recognise the
-    text that starts where the block starts — as if the file began there — or a prompt or
-    banner naming its command stands just above it. Blocks alone are not enough: a source
+    text that starts where the block starts — as if the file began there (the block and the
+    20 lines after it) — or a prompt or banner naming its command stands just above it. Blocks alone are not enough: a source
     file or runbook that quotes one output line ("… session logins are ENABLED.") in a
     string is no command output (each format's sniff says what it needs to be one)."""
     lines = T.split_lines(text)
-    for b in find_blocks(lines):
+    for b in find_blocks(lines)[:DEEP_BLOCKS]:
         sniff_at = getattr(b.module, "sniff_text", None)
         if b.module is chglogon:
             # (its sniff takes a keyword line in a *short text* as the output: a text cut
@@ -126,7 +132,8 @@ def sniff_deep(text: str) -> bool:
             sniff_at = _chglogon_as_printed
         try:
             if _introduced(lines, b) or (
-                    sniff_at is not None and sniff_at("\n".join(lines[b.start:b.start + 400]))):
+                    sniff_at is not None and sniff_at("\n".join(
+                        lines[b.start:min(b.end + 20, b.start + 400)]))):
                 return True
         except Exception:  # a sniffer bug must not hide the other blocks
             continue

@@ -228,3 +228,23 @@ def test_archive_inventory_is_the_same_whether_the_deep_look_runs_in_intake_or_w
     assert (rows["logs/diag.log"].kind, rows["logs/diag.log"].records) == ("textlog", 2)
     socks = parallel.timeline[parallel.timeline["event_type"] == "net:socket"]
     assert sorted(socks["port"]) == [135, 3389]
+
+
+def test_the_deeper_look_judges_a_bounded_number_of_blocks(monkeypatch):
+    """Thousands of tables quoted in a source file, each turned down by its sniffer: each
+    was sniffed on 400 lines (50 s for 2 MiB, in the serial intake too). The deeper look
+    judges at most DEEP_BLOCKS blocks, each on its own lines and the 20 after them."""
+    from parsers import qwinsta, textlog
+
+    unit = ('        " SESSIONNAME       USERNAME                 ID  STATE   TYPE        DEVICE\\n"\n'
+            '        " services                                    0  Disc\\n"\n'
+            '        ">console           Administrator             1  Active\\n"\n'
+            '        " rdp-tcp                                 65536  Listen\\n"\n\nfiller line\n')
+    text = unit * 1000
+    seen = []
+    real = qwinsta.sniff_text
+    monkeypatch.setattr(qwinsta, "sniff_text", lambda t: seen.append(t.count("\n") + 1) or real(t))
+    assert textlog.sniff_deep(text) is False
+    assert len(seen) == textlog.DEEP_BLOCKS and max(seen) <= 4 + 20
+    # a real output among the first blocks is still found
+    assert textlog.sniff_deep(unit * 10 + "C:\\>qwinsta\n" + unit.replace('"', " ").replace("\\n", ""))
