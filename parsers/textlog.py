@@ -208,7 +208,7 @@ def _fold_quser(lines: list[str], blocks: list[Block], parsed, frames, infos,
     a session limit. Kept apart when a time stamp line between the two (outside every
     output) tells another time than the one in force before the first of them
     (:func:`_stamps_apart`), or when their session lists contradict each other. The
-    nearest qwinsta output that fits is taken. Returns the number of quser rows folded;
+    nearest qwinsta output that fits is taken (of the two above and two below). Returns the number of quser rows folded;
     the quser block's info says where they went (``folded_into_line``)."""
     from . import qwinsta as Q
     tables = [(b, fi, ii) for b, fi, ii in parsed if b.module is Q and len(frames[fi])]
@@ -224,9 +224,7 @@ def _fold_quser(lines: list[str], blocks: list[Block], parsed, frames, infos,
         quser = frames[qf]
         if not len(quser) or not all('"command":"quser"' in (d or "") for d in quser["data"]):
             continue
-        for wb, wf, _ in sorted((t for t in tables if t[0] is not qb),
-                                key=lambda t: min(abs(t[0].start - qb.end),
-                                                  abs(qb.start - t[0].end))):
+        for wb, wf, _ in _nearest(tables, qb):
             if _stamps_apart(stamps, min(qb, wb, key=lambda b: b.start),
                              max(qb, wb, key=lambda b: b.start)):
                 continue
@@ -239,6 +237,14 @@ def _fold_quser(lines: list[str], blocks: list[Block], parsed, frames, infos,
             total += n
             break
     return total
+
+
+def _nearest(tables, qb: Block, most: int = 2):
+    """The ``most`` qwinsta tables nearest to block ``qb`` above it and as many below it,
+    nearest first (a log of a thousand captures must not try every pair)."""
+    k = next(i for i, t in enumerate(tables) if t[0] is qb)
+    near = tables[max(k - most, 0):k] + tables[k + 1:k + 1 + most]
+    return sorted(near, key=lambda t: min(abs(t[0].start - qb.end), abs(qb.start - t[0].end)))
 
 
 #: A time of day (``10:00``, ``9:58:02``, ``10:00:01.23``, ``14:05:09,57``) with its
