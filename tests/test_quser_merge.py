@@ -156,3 +156,30 @@ def test_a_session_limit_counts_each_session_once(tmp_path):
     assert "connection-limit-reached" not in ids
     check = {c.id: c for c in res.report.checks}["connection-limit-reached"]
     assert check.status == "pass"
+
+
+@pytest.mark.parametrize("second", [
+    "C:\\>qwinsta\r\n" + QWINSTA,                     # quser kept apart from its qwinsta
+    "C:\\>qwinsta\r\n" + QWINSTA + "\r\nC:\\>qwinsta\r\n" + QWINSTA,   # qwinsta run twice
+])
+def test_captures_kept_apart_count_each_session_once(tmp_path, second):
+    """A quser kept apart from its qwinsta (a time stamp an hour later between them), or a
+    file holding qwinsta twice: the two captures list the same sessions, and the session
+    limit counted them twice — four sessions under a limit of three, a false critical
+    connection-limit-reached (found by review). The later capture stands."""
+    text = ("Tue 05/14/2024  9:30:01.20\r\nC:\\>quser\r\n" + QUSER + "\r\nC:\\>netstat -ano\r\n"
+            + NETSTAT + "\r\nTue 05/14/2024 11:02:45.17\r\n" + second)
+    _, out = sessions(tmp_path, text)
+    assert sum(d.get("command") == "quser" for _, _, d in out) == 2   # (kept apart)
+    d = tmp_path / "c"
+    d.mkdir()
+    (d / "diag.log").write_bytes(text.encode("cp437"))
+    (d / "rdp-tcp.txt").write_bytes(("HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control"
+                                     "\\Terminal Server\\WinStations\\RDP-Tcp\r\n"
+                                     "    MaxInstanceCount    REG_DWORD    0x3\r\n\r\n").encode())
+    res = analyzer.analyze(d)
+    ids = {f.id for f in res.report.findings}
+    assert "connection-limit-policy" in ids              # the limit of 3 was read
+    assert "connection-limit-reached" not in ids
+    assert "sessions-not-disconnecting" not in ids
+    assert {c.id: c for c in res.report.checks}["connection-limit-reached"].status == "pass"

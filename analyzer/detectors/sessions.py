@@ -28,10 +28,38 @@ def qwinsta_snapshot(ctx: Context) -> pd.DataFrame:
     q = _latest_source(ctx.etype("session:winstation"), ctx)
     if not len(q):
         return q.assign(session_name=[], state=[], headerless=[])
+    q = _one_row_per_session(q)
     d = tl.fields(q, "session_name", "state", "headerless")
     return q.assign(session_name=d["session_name"].astype("string").fillna("").str.strip().str.lower(),
                     state=d["state"].astype("string").fillna("").str.strip().str.lower(),
                     headerless=[v is True for v in d["headerless"]])
+
+
+def _line(locator) -> int:
+    m = re.match(r"line (\d+)", str(locator))
+    return int(m.group(1)) if m else -1
+
+
+def _one_row_per_session(q: pd.DataFrame) -> pd.DataFrame:
+    """One row per session id: the last one in the file. One capture lists a session id
+    once; a file that repeats one holds two captures — two qwinsta runs, or a quser output
+    that textlog kept apart from its qwinsta (a time stamp between them, lists that
+    disagree) — and counting both lists every session twice against a limit (found by
+    review: a false critical connection-limit-reached). The later capture stands; rows
+    without a session id are kept."""
+    sid = q["session_id"]
+    if sid.notna().sum() == sid.dropna().nunique():
+        return q
+    order = sorted(range(len(q)), key=lambda k: _line(q["locator"].iloc[k]))
+    keep, seen = [], set()
+    for k in reversed(order):
+        v = sid.iloc[k]
+        if pd.isna(v):
+            keep.append(k)
+        elif int(v) not in seen:
+            seen.add(int(v))
+            keep.append(k)
+    return q.iloc[sorted(keep)]
 
 
 _CUT_NOTE = "the qwinsta capture has no header line (filtered with findstr?): sessions may be missing"
