@@ -673,7 +673,7 @@ class _Intake:
                 if not chunk:
                     break
                 head += chunk
-            wanted = _deep_text_in(head) is not None
+            wanted = _deep_text_in(head, short=len(head) < HEAD_BYTES) is not None
         dst = self._slot(rel) if wanted else None
         n, digest, refusal = self._copy_bounded(src, dst, compressed, prefix=head)
         if refusal:
@@ -1157,14 +1157,16 @@ def _deep_text_look(path: Path):
     return _deep_text_in(data)
 
 
-def _deep_text_in(data: bytes):
+def _deep_text_in(data: bytes, short: bool = False):
     """:func:`_deep_text_look` on the first :data:`DEEP_TEXT_BYTES` of a file (or on all of
     a shorter one): the textlog parser when a known output stands anywhere in it
-    (:func:`parsers.textlog.sniff_deep`)."""
+    (:func:`parsers.textlog.sniff_deep`). ``short``: ``data`` is a whole file shorter than
+    the sniffed head — a note or README as often as a log —, where only an output under a
+    prompt or banner naming its command counts."""
     from parsers import text as T, textlog
     if not data or not T.is_text(data[:HEAD_BYTES]):
         return None
-    return textlog if textlog.sniff_deep(T.decode(data).text) else None
+    return textlog if textlog.sniff_deep(T.decode(data).text, introduced_only=short) else None
 
 
 def _parse_one_inner(real_path: str, source: str, options: ParseOptions):
@@ -1179,8 +1181,10 @@ def _parse_one_inner(real_path: str, source: str, options: ParseOptions):
     mod = parsers.identify(head, PurePosixPath(source).name)
     if mod is None:
         # the sniffers read the first lines (regquery 8 KiB, netstat 200 lines): an output
-        # further down — in a 9 KiB file as in a 1 MiB one — is found by the deeper look
-        mod = _deep_text_look(path) if len(head) == HEAD_BYTES else _deep_text_in(head)
+        # further down is found by the deeper look — in a file shorter than the head only
+        # under a prompt or banner naming its command (a short text is a note as often)
+        mod = _deep_text_look(path) if len(head) == HEAD_BYTES else \
+            _deep_text_in(head, short=True)
     if mod is None:
         return "", "unknown", None, "content not recognised by any parser"
     try:

@@ -115,16 +115,26 @@ def _chglogon_as_printed(text: str) -> bool:
 DEEP_BLOCKS = 256
 
 
-def sniff_deep(text: str) -> bool:
+def sniff_deep(text: str, introduced_only: bool = False) -> bool:
     """Whether a text nothing recognised by its first lines holds a known command output
     further down (the deeper look of ``analyzer.bundle``: a diag log whose ``reg query``
     follows pages of ``ipconfig /all``). A block counts when its parser would recognise the
     text that starts where the block starts — as if the file began there (the block and the
     20 lines after it) — or a prompt or banner naming its command stands just above it. Blocks alone are not enough: a source
     file or runbook that quotes one output line ("… session logins are ENABLED.") in a
-    string is no command output (each format's sniff says what it needs to be one)."""
+    string is no command output (each format's sniff says what it needs to be one).
+
+    ``introduced_only``: only a block under a prompt or banner naming its command counts
+    (``analyze.bundle`` asks so for a text shorter than the sniffed head: notes, READMEs,
+    mails and runbooks of a few KB quote a qwinsta table in a code block, "Session logins
+    are currently DISABLED" or a ``.reg`` snippet by their own shape, which made false
+    critical findings — found by review; a script's log echoes its commands)."""
     lines = T.split_lines(text)
     for b in find_blocks(lines)[:DEEP_BLOCKS]:
+        if introduced_only:
+            if _introduced(lines, b):
+                return True
+            continue
         sniff_at = getattr(b.module, "sniff_text", None)
         if b.module is chglogon:
             # (its sniff takes a keyword line in a *short text* as the output: a text cut

@@ -124,12 +124,50 @@ def test_reg_query_after_another_known_output_and_ipconfig(tmp_path, first):
         assert (b.timeline["kind"] == first).sum() == (2 if first == "netstat" else 3)
 
 
-def test_reg_query_deep_in_a_small_file_without_its_prompt(tmp_path):
-    """The output is found by its own shape, not only by the prompt above it."""
+def test_reg_query_deep_in_a_small_file_without_its_prompt_stays_unread(tmp_path):
+    """In a text shorter than the sniffed head (64 KiB) an output further down counts only
+    under a prompt or banner naming its command: a note of that size quotes outputs by
+    their own shape as often (the trade-off: a bare log of that size stays unread, and the
+    inventory says so). Longer files keep the deeper look by shape."""
     data = diag_log(20 * 1024, "cp437", prompt="")
+    for b in load_both(tmp_path, data):
+        assert (inv(b)["diag.log"].kind, inv(b)["diag.log"].status) == ("unknown", "skipped")
+    data = diag_log(80 * 1024, "cp437", prompt="")
     for b in load_both(tmp_path, data):
         assert inv(b)["diag.log"].kind == "textlog"
         assert reg_values(b)["fDenyTSConnections"] == 1
+
+
+def _prose(n: int) -> str:
+    return "".join(f"Line {i} of the notes: check the server, then the client, then retry.\r\n"
+                   for i in range(n))
+
+
+#: Notes, READMEs and KB copies of ~20 KB quoting outputs by their shape, below their first
+#: lines (found by review: each made a false critical finding once short files got the
+#: deeper look by shape).
+QUOTING = {
+    "readme.md": _prose(280) + "Example of what users see:\r\n\r\n```\r\n"
+    " SESSIONNAME       USERNAME                 ID  STATE   TYPE        DEVICE\r\n"
+    " rdp-tcp#3         carol                     2  Active\r\n"
+    " rdp-tcp#4         dave                      5  Disc\r\n```\r\n" + _prose(20),
+    "runbook.md": _prose(280) + "If the server is in drain mode you will see:\r\n\r\n"
+    "    Session logins are currently DISABLED\r\n\r\nRun `change logon /enable`.\r\n"
+    + _prose(20),
+    "kb.md": _prose(280) + "Save this as fix.reg:\r\n\r\n```\r\n"
+    "Windows Registry Editor Version 5.00\r\n\r\n"
+    "[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server]\r\n"
+    "\"fDenyTSConnections\"=dword:00000001\r\n```\r\n" + _prose(20),
+}
+
+
+@pytest.mark.parametrize("name", sorted(QUOTING))
+def test_a_short_note_quoting_an_output_stays_unrecognised(tmp_path, name):
+    data = QUOTING[name].encode("cp437")
+    assert 8192 < len(data) < 65536
+    for b in load_both(tmp_path, data, name):
+        assert (inv(b)[name].kind, inv(b)[name].status) == ("unknown", "skipped")
+        assert len(b.timeline) == 0
 
 
 UNRELATED = {
@@ -198,7 +236,7 @@ def test_archive_members_deep_look_runs_in_the_parse_workers(tmp_path, monkeypat
     from analyzer import bundle as B
 
     looked = []
-    monkeypatch.setattr(B, "_deep_text_in", lambda data: looked.append(len(data)))
+    monkeypatch.setattr(B, "_deep_text_in", lambda data, short=False: looked.append(len(data)))
     (tmp_path / "t").mkdir()
     intake = B._Intake(B.Limits(), tmp_path / "t", defer_deep_look=True)
     intake.add_zip(_archive(tmp_path), "", 1)
