@@ -129,6 +129,12 @@ def sniff_deep(text: str, introduced_only: bool = False) -> bool:
     mails and runbooks of a few KB quote a qwinsta table in a code block, "Session logins
     are currently DISABLED" or a ``.reg`` snippet by their own shape, which made false
     critical findings — found by review; a script's log echoes its commands)."""
+    if introduced_only:
+        # (no command named anywhere: no block can be introduced — most notes end here,
+        # without the block search: `analyze` of 500 notes of 29 KB, 5.5 → 4.2 s)
+        low = text.casefold()
+        if not any(w in low for ws in _COMMANDS.values() for w in ws):
+            return False
     lines = T.split_lines(text)
     for b in find_blocks(lines)[:DEEP_BLOCKS]:
         if introduced_only:
