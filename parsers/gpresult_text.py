@@ -335,10 +335,11 @@ def _warn_restricted_groups(entries: list[tuple[str, str | None, int]], source: 
     shown = "; ".join(f"{g}" + (f' [GPO "{gpo}"]' if gpo else "") for g, gpo, _ in entries[:6])
     more = f" and {len(entries) - 6} more" if len(entries) > 6 else ""
     warn(warnings, source, f"line {entries[0][2]}",
-         f"Restricted Groups entries for {len(entries)} group(s): {shown}{more}. "
-         "rdpdoctor does not read who they admit from gpresult /z or /v text: an entry's "
-         "\"Members of this group\" replaces the group's membership at every policy refresh, "
-         "so for Remote Desktop Users it decides who may connect. Ask for `gpresult /x` "
+         f"{len(entries)} Restricted Groups "
+         f"{'entry' if len(entries) == 1 else 'entries'} for Remote Desktop Users: "
+         f"{shown}{more}. rdpdoctor does not read who they admit from gpresult /z or /v "
+         "text: an entry's \"Members of this group\" replaces the group's membership at "
+         "every policy refresh, so it decides who may connect. Ask for `gpresult /x` "
          "(user-not-authorized reads Restricted Groups from it)")
 
 

@@ -115,7 +115,7 @@ def test_each_entry_is_named_with_its_gpo_in_one_warning(tmp_path):
     assert 'Remote Desktop Users [GPO "RDS Access"].' in w.message
     # Administrators (restricted in many domains) is no RDP question: not named
     assert "Administrators" not in w.message and "Default Domain Policy" not in w.message
-    assert "entries for 1 group(s)" in w.message
+    assert w.message.startswith("1 Restricted Groups entry for Remote Desktop Users: ")
     assert "gpresult /x" in w.message and "replaces the group's membership" in w.message
     # no row is made of what the reader cannot see: the members
     assert "gpo:restricted-group" not in set(res.frame["event_type"])
@@ -131,7 +131,7 @@ def test_an_entry_without_a_gpo_line_is_named_and_what_follows_is_not_read(tmp_p
                "                           CORP\\Helpdesk\n")
     res = parse(tmp_path, report(entries))
     [w] = rg_warnings(res)
-    assert "entries for 1 group(s): BUILTIN\\Remote Desktop Users." in w.message
+    assert "entry for Remote Desktop Users: BUILTIN\\Remote Desktop Users." in w.message
     assert "Helpdesk" not in w.message and "[GPO" not in w.message
     assert "gpo:restricted-group" not in set(res.frame["event_type"])
 
