@@ -59,21 +59,7 @@ what the chunk headers announce when larger), ``chunks``, ``chunks_bad`` (64 KiB
 the file's last bytes, holding no chunk and not all zero, each also a warning), ``skipped``
 (``{"offset", "length", "reason"}``), ``record_id_gaps`` (``[first_missing, last_missing]``
 ranges, at most 100), ``record_id_gap_count``, ``duplicates``, ``dropped`` (relevance filter,
-``{"provider/id": n}``), ``backend``, ``rust_errors``, ``filled_in`` (Rust backend: rows of
-records the Rust reader did not yield, decoded by our reader), ``recovered_from_damaged_chunks``
-(either backend: rows decoded from 64 KiB slots whose chunk header is destroyed — a separate
-count, as no reader but ours reads them; see below).
-
-A bad slot (no ``ElfChnk`` signature, not all zero, no chunk off the grid in it) is read as a
-chunk without a header: its intact record headers (:func:`_next_record`'s checks) are walked
-and each record decoded by our reader, which follows a template or name reference (a
-chunk-relative offset, still pointing at the right bytes) only into the slot's intact records:
-a template definition is inline in the first record of the chunk that used it, after its
-0x0C token; a name is checked against its stored hash. A record whose template or names lay
-in the destroyed part is counted as unreadable, never guessed (EVTXtract reconstructs such
-records with "appropriate templates found in other EVTX chunks", per its README at
-github.com/williballenthin/EVTXtract; we do not). The slot's warning says how many record
-headers it held, how many were recovered, how many could not be read.
+``{"provider/id": n}``), ``backend``, ``rust_errors``, ``filled_in``.
 """
 from __future__ import annotations
 
@@ -812,9 +798,6 @@ class _Walk:
     bad: list[tuple[int, str]] = field(default_factory=list)       # (offset, reason)
     announced: int = 0
     risky: set[int] = field(default_factory=set)     # see walk_chunks(screen=True)
-    #: bad slots whose records are walked (:func:`_recover_slot`): offset → (end, what the
-    #: slot's warning says before its count of records)
-    slots: dict[int, tuple[int, str]] = field(default_factory=dict)
 
 
 _U32 = struct.Struct("<I")
@@ -953,8 +936,7 @@ def _bad_slot(w: _Walk, buf, off: int, size: int) -> None:
     start = HEADER_SIZE if buf[:8] == FILE_MAGIC \
         or buf[HEADER_SIZE:HEADER_SIZE + 8] == CHUNK_MAGIC else 0
     p = off
-    over = _off_grid(buf, size, start, max(0, off - CHUNK_SIZE + 1), end)
-    for c in over:
+    for c in _off_grid(buf, size, start, max(0, off - CHUNK_SIZE + 1), end):
         if c > p and buf[p:c] != _ZEROS[:c - p]:
             break
         p = max(p, c + CHUNK_SIZE)
@@ -970,10 +952,6 @@ def _bad_slot(w: _Walk, buf, off: int, size: int) -> None:
         else f"no chunk signature (ElfChnk; found {head.hex()}) and not empty"
     w.bad.append((off, f"{what} at 0x{off:x}: {why}: the records there, if any, could "
                        "not be read"))
-    if head != CHUNK_MAGIC and not over:
-        # no chunk header, no chunk off the grid in it: its intact records are walked
-        # (records of a chunk off the grid are that chunk's, read with it)
-        w.slots[off] = (end, f"{what} at 0x{off:x}: {why}")
 
 
 def _off_grid(buf, size: int, start: int, a: int, z: int) -> list[int]:
@@ -1756,7 +1734,6 @@ class _Part:
     dropped: Counter = field(default_factory=Counter)
     rust_errors: int = 0
     filled_in: int = 0
-    recovered: int = 0          # rows from slots without a chunk header (_recover_slot)
     headers: int = 0
     announced: int = 0
     chunks: int = 0
@@ -1828,127 +1805,6 @@ def _covered(buf, size: int, ch: _Chunk, ids: np.ndarray) -> int:
                 != _U32.unpack_from(buf, o + 0x7C)[0]:
             return 0
     return hi - lo
-
-
-class _Unresolved(_DecodeError):
-    """A record of a slot without its chunk header references a template or a name that
-    does not lie in the slot's intact records (it was in the destroyed part)."""
-
-
-def _name_hash(buf, p: int, n: int) -> int:
-    """The 16-bit hash stored with a name (×65599 per UTF-16 unit; checked on 4935 names of
-    the corpus' logs, all matching)."""
-    h = 0
-    for cu in struct.unpack_from("<%dH" % n, buf, p):
-        h = (h * 65599 + cu) & 0xFFFFFFFF
-    return h & 0xFFFF
-
-
-class _SlotChunk(_PyChunk):
-    """A 64 KiB slot whose chunk header is destroyed, read as a chunk without one: no string
-    or template offset table, so a template or name reference (a chunk-relative offset) is
-    followed only into the bytes of the slot's intact records (``extents``, chunk-relative
-    ``(start, end)``, sorted), where a definition that survived still lies: a template
-    definition inline after its 0x0C token, a name whose stored hash matches its text.
-    Anything else raises :class:`_Unresolved` (never python-evtx's reader, which would read
-    the destroyed header's tables)."""
-
-    def __init__(self, buf, offset: int, extents: list[tuple[int, int]]):
-        super().__init__(buf, offset)
-        self.starts = [a for a, _ in extents]
-        self.ends = [z for _, z in extents]
-
-    def _inside(self, a: int, n: int) -> bool:
-        from bisect import bisect_right
-        i = bisect_right(self.starts, a) - 1
-        return i >= 0 and a + n <= self.ends[i]
-
-    def name(self, off: int) -> tuple[str, int]:
-        nm = self.names.get(off)
-        if nm is None:
-            if not self._inside(off, 10):
-                raise _Unresolved(f"name at chunk offset 0x{off:x} is not in an intact record")
-            p = self.offset + off
-            _, h, n = _NAME_HDR.unpack_from(self.buf, p)
-            if not n or not self._inside(off, 8 + 2 * n + 2) \
-                    or _name_hash(self.buf, p + 8, n) != h:
-                raise _Unresolved(f"no intact name at chunk offset 0x{off:x}")
-        return super().name(off)
-
-    def template(self, toff: int) -> list:
-        t = self.templates.get(toff)
-        if t is None:
-            buf, o = self.buf, self.offset
-            if not (self._inside(toff - 10, 34) and buf[o + toff - 10] & 0x0F == 0x0C
-                    and _U32.unpack_from(buf, o + toff - 4)[0] == toff
-                    and self._inside(toff, 24 + _U32.unpack_from(buf, o + toff + 20)[0])):
-                raise _Unresolved(f"template at chunk offset 0x{toff:x} is not in an intact "
-                                  "record")
-            t = self.templates[toff] = self._compile(toff)
-            shape = self.shapes[toff] = _shape(t)
-            if shape[1] and max(shape[1].values()) > 1:
-                self.multi.add(toff)
-        return t
-
-    def hdr(self):
-        raise _Unresolved("no chunk header")
-
-
-def _recover_slot(buf, off: int, end: int, part: _Part, rel: Relevance | None,
-                  deadline: float | None, ids: set[int]) -> str:
-    """Decode the intact records (:func:`_next_record`'s checks) of the bad slot
-    ``[off, end)`` with a :class:`_SlotChunk`; their rows go to ``part``, the ids read to
-    ``ids``. Returns what the slot's warning says of them."""
-    recs = []
-    p = off + _RECORDS_START
-    while p + 24 <= end:
-        q = _next_record(buf, p, end, end)
-        if q == -1:
-            break
-        _, rsize, rid, _ft = _REC_HDR.unpack_from(buf, q)
-        recs.append((q, rsize, rid))
-        p = q + rsize
-    part.headers += len(recs)
-    if not recs:
-        return "no intact record header: the records there, if any, could not be read"
-    pc = _SlotChunk(buf, off, [(q - off, q - off + rsize) for q, rsize, _ in recs])
-    pc.deadline = deadline
-    got = unresolved = 0
-    for q, rsize, rid in recs:
-        try:
-            tree, subs, _ = _fragment(pc, q + 24, q + rsize - 4)
-            if not any(e[0] == "Event" for e in tree):
-                raise _DecodeError("no <Event> element (not an event record)")
-            rec = _rec_from_tree(rid, tree, subs)
-        except _Unresolved:
-            unresolved += 1
-            continue
-        except _TimedOut:
-            part.timed_out = True
-            break
-        except Exception:           # garbage raises many kinds (as in the fill-in)
-            continue
-        got += 1
-        ids.add(rid)
-        try:
-            if rel is not None:
-                eid = _int(rec.event_id)
-                if not _keep(rel, part, rec.provider, rec.channel,
-                             None if eid is None else eid & 0xFFFF, _rule_fields(rec)):
-                    continue
-            part.cols.add(rec)
-        except Exception as e:     # one odd record must not lose the file
-            if not _add_sane(part, rel, rec, f"offset 0x{q:x}", e):
-                continue
-        part.recovered += 1
-    other = len(recs) - got - unresolved
-    why = []
-    if unresolved:
-        why.append(f"{unresolved} whose template or names were in the destroyed part")
-    if other:
-        why.append(f"{other} damaged")
-    return (f"{len(recs)} record headers, {got} recovered by our own reader, "
-            f"{len(recs) - got} could not be read" + (f" ({', '.join(why)})" if why else ""))
 
 
 def _python_pass(buf, size: int, walk: _Walk, part: _Part, rel: Relevance | None,
@@ -2340,12 +2196,7 @@ def _run(path: str, backend: str, share: tuple[int, int] | None, rel: Relevance 
             part.chunks = len(walk.chunks)
             part.chunks_bad = len(walk.bad)
             part.announced = walk.announced
-            slot_ids: set[int] = set()
             for off, reason in walk.bad:
-                if off in walk.slots and not part.timed_out:
-                    end, what = walk.slots[off]
-                    reason = f"{what}: " + _recover_slot(buf, off, end, part, rel, deadline,
-                                                          slot_ids)
                 part.warnings.append((f"offset 0x{off:x}", reason))
                 part.skipped.append({"offset": off, "length": min(CHUNK_SIZE, size - off),
                                      "reason": reason})
@@ -2401,8 +2252,6 @@ def _run(path: str, backend: str, share: tuple[int, int] | None, rel: Relevance 
             else:
                 seen = np.array([], dtype=np.uint64)
                 _python_pass(buf, size, walk, part, rel, None, deadline, progress)
-            if slot_ids:
-                part.done = (part.done or set()) | slot_ids
     if rel is not None:
         extra = np.fromiter(part.done or (), dtype=np.uint64, count=len(part.done or ()))
         part.read_ids = np.concatenate([seen.astype(np.uint64), extra])
@@ -2710,7 +2559,6 @@ def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
         "dropped": dict(dropped),
         "rust_errors": sum(p.rust_errors for p in parts),
         "filled_in": sum(p.filled_in for p in parts),
-        "recovered_from_damaged_chunks": sum(p.recovered for p in parts),
         "workers": len(parts),
     }
     claimed = _header_chunk_count(head)
@@ -2720,7 +2568,7 @@ def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
         warnings.append(ParseWarning(src, "offset 0x2a", f"file header announces {claimed} "
                                      f"chunk(s) but the file has room for {slots} "
                                      f"({stats['chunks']} readable): truncated, or a damaged header"))
-    if size > HEADER_SIZE and stats["chunks"] == 0 and not len(frame) and not dropped:
+    if size > HEADER_SIZE and stats["chunks"] == 0:
         warnings.append(ParseWarning(src, f"offset {HEADER_SIZE:#x}", "no readable chunk "
                                      "after the file header: no event could be read"))
     if any(p.timed_out for p in parts):
