@@ -109,6 +109,22 @@ def _chglogon_as_printed(text: str) -> bool:
     return bool(chglogon._OPENING_AS_PRINTED.match(first)) and len(first) <= chglogon._MAX_LINE
 
 
+_FENCE = re.compile(r"^\s{0,3}(?:```|~~~)")
+
+
+def _fenced(lines: list[str]) -> set[int]:
+    """Indexes of the lines inside Markdown code fences (```` ``` ```` or ``~~~``): an
+    output there is quoted in a document (a README, a wiki page, a mail), never printed by
+    the server — no command writes a fence line."""
+    inside, out = False, set()
+    for i, ln in enumerate(lines):
+        if _FENCE.match(ln):
+            inside = not inside
+        elif inside:
+            out.add(i)
+    return out
+
+
 #: Blocks :func:`sniff_deep` judges at most (a text of thousands of quoted tables, each
 #: turned down, cost 50 s, in the serial intake too; the first real output of a log is
 #: among its first blocks).
@@ -124,6 +140,8 @@ def sniff_deep(text: str, introduced_only: bool = False) -> bool:
     file or runbook that quotes one output line ("… session logins are ENABLED.") in a
     string is no command output (each format's sniff says what it needs to be one).
 
+    A block inside a Markdown code fence never counts (see :func:`_fenced`).
+
     ``introduced_only``: only a block under a prompt or banner naming its command counts
     (``analyze.bundle`` asks so for a text shorter than the sniffed head: notes, READMEs,
     mails and runbooks of a few KB quote a qwinsta table in a code block, "Session logins
@@ -136,7 +154,10 @@ def sniff_deep(text: str, introduced_only: bool = False) -> bool:
         if not any(w in low for ws in _COMMANDS.values() for w in ws):
             return False
     lines = T.split_lines(text)
+    quoted = _fenced(lines)
     for b in find_blocks(lines)[:DEEP_BLOCKS]:
+        if b.start in quoted:
+            continue
         if introduced_only:
             if _introduced(lines, b):
                 return True

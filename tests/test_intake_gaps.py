@@ -286,3 +286,19 @@ def test_the_deeper_look_judges_a_bounded_number_of_blocks(monkeypatch):
     assert len(seen) == textlog.DEEP_BLOCKS and max(seen) <= 4 + 20
     # a real output among the first blocks is still found
     assert textlog.sniff_deep(unit * 10 + "C:\\>qwinsta\n" + unit.replace('"', " ").replace("\\n", ""))
+
+
+@pytest.mark.parametrize("name", ["readme.md", "kb.md"])
+def test_an_output_in_a_code_fence_of_a_long_note_stays_unrecognised(tmp_path, name):
+    """Over the 64 KiB head the deeper look still takes an output by its shape, but never
+    one inside a Markdown code fence: no command prints a fence line, a README or KB copy
+    does (found by review: a 70 KB README quoting qwinsta gave a false critical)."""
+    text = _prose(1100) + QUOTING[name]
+    data = text.encode("cp437")
+    assert len(data) > 65536
+    for b in load_both(tmp_path, data, name):
+        assert (inv(b)[name].kind, inv(b)[name].status) == ("unknown", "skipped")
+    # the same output unfenced (a log) is read
+    plain = text.replace("```\r\n", "")
+    for b in load_both(tmp_path, plain.encode("cp437"), name):
+        assert inv(b)[name].kind == "textlog"
