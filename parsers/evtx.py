@@ -948,7 +948,8 @@ def _bad_slot(w: _Walk, buf, off: int, size: int) -> None:
     n = end - off
     head = bytes(buf[off:off + 8])
     what = "64 KiB" if n == CHUNK_SIZE else f"the file's last {n} bytes"
-    why = "a chunk cut short before its records" if head == CHUNK_MAGIC \
+    # (a file cut inside the signature itself, "ElfC", is a chunk cut short as well)
+    why = "a chunk cut short before its records" if head == CHUNK_MAGIC[:len(head)] \
         else f"no chunk signature (ElfChnk; found {head.hex()}) and not empty"
     w.bad.append((off, f"{what} at 0x{off:x}: {why}: the records there, if any, could "
                        "not be read"))

@@ -153,3 +153,15 @@ def test_rust_chunk_numbers_are_file_offsets_and_signatureless_slots_are_the_wal
             f"0x{H + 7 * C:x}: x")
     assert evtx._rust_warning("Failed to parse record number 12: x", grid, None)[0] \
         == "record 12"
+
+
+@pytest.mark.parametrize("cut", [4, 8, 300])
+def test_a_file_cut_inside_a_chunk_header_says_so(tmp_path, cut):
+    """A log cut 4, 8 or 300 bytes into its next chunk: 'a chunk cut short', also when the
+    cut falls inside the signature itself (it said 'no chunk signature (found 456c6643)')."""
+    log = _log(tmp_path)
+    path = tmp_path / "cut.evtx"
+    path.write_bytes(log + evtx.CHUNK_MAGIC[:min(cut, 8)] + b"\x01" * max(0, cut - 8))
+    res = evtx.parse(path)
+    [msg] = [w.message for w in res.warnings if w.locator == f"offset 0x{len(log):x}"]
+    assert f"the file's last {cut} bytes at 0x{len(log):x}: a chunk cut short" in msg
