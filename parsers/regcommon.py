@@ -257,8 +257,10 @@ def _with_command_output(text: str, source: str, options: ParseOptions | None,
     first = next((i for i, ln in enumerate(lines) if not inside[i] and ln.strip()), len(lines))
     own = "\n".join("" if inside[i] else lines[i] for i in range(first, len(lines)))
     res = parse_text(own, source, options, line_offset=first)
-    other = textlog.parse_text("\n".join(ln if inside[i] else "" for i, ln in enumerate(lines)),
-                               source, options)
+    # (with the time stamp lines between them: textlog folds a quser output into a qwinsta
+    # of the same capture only, and a stamp of another time says it is not — review)
+    other = textlog.parse_text("\n".join(ln if inside[i] or textlog.is_stamp(ln) else ""
+                                         for i, ln in enumerate(lines)), source, options)
     frames = [f for f in (res.frame, other.frame) if len(f)]
     res.frame = conform(pd.concat(frames, ignore_index=True)) if len(frames) > 1 else \
         (frames[0] if frames else res.frame)

@@ -224,7 +224,8 @@ def parse_text(text: str, source: str, options: ParseOptions | None = None,
         warn(warnings, source, line_offset + 1, "no command output recognised in this text")
     left = [i for i, ln in enumerate(lines) if ln.strip()
             and not any(b.start <= i < b.end for b in blocks)]
-    unread = [i for i in left if not _NOISE.match(lines[i])]
+    # (time stamp lines say when, for the quser fold: no data lost)
+    unread = [i for i in left if not _NOISE.match(lines[i]) and _stamp(lines[i]) is None]
     if blocks and unread:
         warn(warnings, source, line_offset + unread[0] + 1,
              f"{len(unread)} line(s) outside every recognised command output, not read "
@@ -291,6 +292,11 @@ _TIME = re.compile(r"(?<![\d:])(\d{1,2}):(\d{2})(?::(\d{2}))?(?:[.,]\d{1,7})?(?!
 #: A word of a time stamp line: a number with date/time separators, or a word of letters
 #: (a weekday, a month, AM) — not a file name, a path, an address.
 _STAMP_WORD = re.compile(r"^(?:[\d/.:,-]+|[^\W\d_]+(?:-[^\W\d_]+)?[.,:]?|T?\d[\dT:.+Z-]*)$")
+
+
+def is_stamp(line: str) -> bool:
+    """Whether ``line`` is a time stamp line (:func:`_stamp`)."""
+    return _stamp(line) is not None
 
 
 def _stamp(line: str) -> tuple[str, int] | None:

@@ -183,3 +183,21 @@ def test_captures_kept_apart_count_each_session_once(tmp_path, second):
     assert "connection-limit-reached" not in ids
     assert "sessions-not-disconnecting" not in ids
     assert {c.id: c for c in res.report.checks}["connection-limit-reached"].status == "pass"
+
+
+@pytest.mark.parametrize("later,rows", [("Tue 05/14/2024 11:02:45.17", 7),   # apart
+                                        ("Tue 05/14/2024  9:30:05.20", 5)])  # one capture
+def test_a_log_read_as_reg_query_output_judges_the_fold_by_its_stamps(tmp_path, later, rows):
+    """A log whose head is `reg query` output is read by the registry parser, which hands
+    its other outputs to textlog — without the lines between them, so the time stamps were
+    lost and quser was folded into a qwinsta taken an hour later (found while testing the
+    session-limit fix). The stamps go along now; they are no unread data either."""
+    text = ("C:\\>reg query \"HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server"
+            "\\WinStations\\RDP-Tcp\"\r\n" + REG + "Tue 05/14/2024  9:30:01.20\r\nC:\\>quser\r\n"
+            + QUSER + "\r\nC:\\>netstat -ano\r\n" + NETSTAT + "\r\n" + later
+            + "\r\nC:\\>qwinsta\r\n" + QWINSTA)
+    b, out = sessions(tmp_path, text)
+    assert b.inventory.iloc[0].kind == "reg"
+    assert len(out) == rows
+    assert sum(d.get("command") == "quser" for _, _, d in out) == (2 if rows == 7 else 0)
+    assert not [w for w in b.warnings if "outside every recognised" in w.message]
