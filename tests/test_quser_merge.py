@@ -201,3 +201,47 @@ def test_a_log_read_as_reg_query_output_judges_the_fold_by_its_stamps(tmp_path, 
     assert len(out) == rows
     assert sum(d.get("command") == "quser" for _, _, d in out) == (2 if rows == 7 else 0)
     assert not [w for w in b.warnings if "outside every recognised" in w.message]
+
+
+QWINSTA_LATER = (" SESSIONNAME       USERNAME                 ID  STATE   TYPE        DEVICE\r\n"
+                 " services                                    0  Disc\r\n"
+                 " console                                     1  Conn\r\n"
+                 ">rdp-tcp#7         carol                     5  Active\r\n"
+                 " rdp-tcp                                 65536  Listen\r\n")
+LIMIT_2 = ("HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\\WinStations"
+           "\\RDP-Tcp\r\n    MaxInstanceCount    REG_DWORD    0x2\r\n\r\n")
+
+
+def _analyze(tmp_path, text: str):
+    d = tmp_path / "a"
+    d.mkdir()
+    (d / "diag.log").write_bytes(text.encode("cp437"))
+    (d / "rdp-tcp.txt").write_bytes(LIMIT_2.encode())
+    return analyzer.analyze(d)
+
+
+def test_the_latest_of_two_qwinsta_captures_decides_the_session_count(tmp_path):
+    """qwinsta at 9:30 (two RDP sessions) and at 11:02 (one, another id): the sessions of
+    the first run ended; counting them too made three under a limit of two, a false
+    critical (found by review)."""
+    text = ("Tue 05/14/2024  9:30:01.20\r\nC:\\>qwinsta\r\n" + QWINSTA + "\r\nC:\\>netstat -ano\r\n"
+            + NETSTAT + "\r\nTue 05/14/2024 11:02:45.17\r\nC:\\>qwinsta\r\n" + QWINSTA_LATER)
+    res = _analyze(tmp_path, text)
+    ids = {f.id for f in res.report.findings}
+    assert "connection-limit-policy" in ids and "connection-limit-reached" not in ids
+    assert {c.id: c for c in res.report.checks}["connection-limit-reached"].status == "pass"
+
+
+def test_a_quser_kept_apart_after_qwinsta_leaves_the_listener_in_the_snapshot(tmp_path):
+    """qwinsta first, quser an hour later: qwinsta's rows are taken (quser lists no
+    listener, which would read as a listener that is down)."""
+    text = ("Tue 05/14/2024  9:30:01.20\r\nC:\\>qwinsta\r\n" + QWINSTA + "\r\nC:\\>netstat -ano\r\n"
+            + NETSTAT + "\r\nTue 05/14/2024 11:02:45.17\r\nC:\\>quser\r\n" + QUSER)
+    _, out = sessions(tmp_path, text)
+    assert sum(d.get("command") == "quser" for _, _, d in out) == 2      # (kept apart)
+    res = _analyze(tmp_path, text)
+    ids = {f.id for f in res.report.findings}
+    assert "listener-down" not in ids
+    assert "connection-limit-reached" in ids         # two sessions, a limit of two
+    [f] = [f for f in res.report.findings if f.id == "connection-limit-reached"]
+    assert "2 RDP session(s) in use" in f.summary

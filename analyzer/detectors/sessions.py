@@ -41,24 +41,33 @@ def _line(locator) -> int:
 
 
 def _one_row_per_session(q: pd.DataFrame) -> pd.DataFrame:
-    """One row per session id: the last one in the file. One capture lists a session id
-    once; a file that repeats one holds two captures — two qwinsta runs, or a quser output
+    """The latest capture of a file that holds several. One capture lists a session id
+    once; a file that repeats one holds two captures — qwinsta run twice, or a quser output
     that textlog kept apart from its qwinsta (a time stamp between them, lists that
-    disagree) — and counting both lists every session twice against a limit (found by
-    review: a false critical connection-limit-reached). The later capture stands; rows
-    without a session id are kept."""
+    disagree) — and counting both lists sessions twice against a limit, or sessions that
+    ended between the runs (found by review: false critical connection-limit-reached).
+    Then qwinsta's rows are taken over quser's (qwinsta lists every session, the listener
+    too), and of them the last capture: a new one starts at a row whose session id the
+    current one has listed already, in line order. Rows without a session id are kept."""
     sid = q["session_id"]
     if sid.notna().sum() == sid.dropna().nunique():
         return q
     order = sorted(range(len(q)), key=lambda k: _line(q["locator"].iloc[k]))
-    keep, seen = [], set()
-    for k in reversed(order):
+    quser = ['"command":"quser"' in str(d) for d in q["data"]]
+    if not all(quser):
+        order = [k for k in order if not quser[k]]
+    captures: list[list[int]] = [[]]
+    seen: set[int] = set()
+    for k in order:
         v = sid.iloc[k]
-        if pd.isna(v):
-            keep.append(k)
-        elif int(v) not in seen:
+        if not pd.isna(v):
+            if int(v) in seen:
+                captures.append([])
+                seen = set()
             seen.add(int(v))
-            keep.append(k)
+        captures[-1].append(k)
+    keep = set(captures[-1]) | {k for k in range(len(q)) if pd.isna(sid.iloc[k])
+                                and not (quser[k] and not all(quser))}
     return q.iloc[sorted(keep)]
 
 
