@@ -90,15 +90,45 @@ _COMMANDS = {
 }
 
 
+#: A rule line of a banner box (``=====``), skipped on the way up to the line naming the
+#: command (``=====`` / ``qwinsta /counter`` / ``=====``).
+_RULE = re.compile(r"^\s*[=*#~_-]{3,}\s*$")
+#: Markdown's heading (``## qwinsta``): a README's, not a script's banner — unless it ends
+#: in a banner run itself (``### qwinsta ###``).
+_HEADING = re.compile(r"^\s*#{1,6}\s+\S")
+_BANNER_END = re.compile(r"[=*#~_-]{3,}\s*$")
+#: Prompts and labels a script log puts over an output besides :data:`_NOISE`'s: a remote
+#: PowerShell session's prompt (``[TS22]: PS C:\\Users\\adm>``) and a bracketed command
+#: (``[netstat -ano]``).
+_PROMPT_MORE = re.compile(r"^\s*\[[^\]]+\]:\s*PS\s+[A-Za-z]:\\[^>]*>|^\s*\[[^\]]+\]\s*$")
+
+
 def _introduced(lines: list[str], b: Block) -> bool:
-    """Whether the last non-blank line above block ``b`` (at most 3 lines up) is a prompt,
-    banner or script line naming the command that prints ``b``'s output."""
-    for k in range(b.start - 1, max(b.start - 4, -1), -1):
+    """Whether the line above block ``b`` (at most 4 non-blank lines up, past time stamp
+    lines and a banner box's rule lines) is a prompt, banner or script line naming the
+    command that prints ``b``'s output (``reg.exe query`` as ``reg query``). A Markdown
+    heading is none (a README's ``## qwinsta`` over a quoted table: found by review)."""
+    seen = 0
+    for k in range(b.start - 1, -1, -1):
         ln = lines[k].strip()
         if not ln:
             continue
-        low = ln.casefold()
-        return bool(_NOISE.match(ln)) and any(w in low for w in _COMMANDS.get(b.kind, ()))
+        seen += 1
+        if seen > 4:
+            return False
+        if _stamp(ln) is not None or _RULE.match(ln):
+            continue
+        low = ln.casefold().replace(".exe", "")
+        if not any(w in low for w in _COMMANDS.get(b.kind, ())):
+            return False
+        if _HEADING.match(ln) and not _BANNER_END.search(ln):
+            return False
+        if _NOISE.match(ln) or _PROMPT_MORE.match(ln):
+            return True
+        # the command alone inside a banner box: a rule line right above it
+        above = next((lines[j].strip() for j in range(k - 1, -1, -1) if lines[j].strip()), "")
+        return bool(_RULE.match(above)) and any(low.startswith(w) for w in
+                                                _COMMANDS.get(b.kind, ()))
     return False
 
 

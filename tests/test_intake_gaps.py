@@ -302,3 +302,29 @@ def test_an_output_in_a_code_fence_of_a_long_note_stays_unrecognised(tmp_path, n
     plain = text.replace("```\r\n", "")
     for b in load_both(tmp_path, plain.encode("cp437"), name):
         assert inv(b)[name].kind == "textlog"
+
+
+@pytest.mark.parametrize("intro,read", [
+    ("[reg query HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server /s]\r\n", True),
+    ("==========\r\n reg query \"HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\" /s"
+     "\r\n==========\r\n", True),                                   # a banner box
+    ("===== reg query =====\r\nFri 11/27/2026 15:04:15.12\r\n", True),  # banner, then its time
+    ("[TS22]: PS C:\\Users\\adm> reg query 'HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal"
+     " Server' /s\r\n", True),                                      # Enter-PSSession transcript
+    ("C:\\Windows\\system32>reg.exe query \"HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal"
+     " Server\" /s\r\n", True),                                     # reg.exe for reg
+    ("## reg query\r\n\r\n", False),                                # a README's Markdown heading
+    ("Run reg query to see the values:\r\n", False),                # prose naming the command
+])
+def test_how_a_short_log_may_introduce_its_output(tmp_path, intro, read):
+    """Under the 64 KiB head an output further down counts under the prompts, banners and
+    labels collection scripts write (found by review: seven real forms were missed), not
+    under a README heading or a sentence."""
+    data = diag_log(30 * 1024, "cp437", prompt=intro)
+    for b in load_both(tmp_path, data):
+        row = inv(b)["diag.log"]
+        if read:
+            assert (row.kind, row.status) == ("textlog", "parsed")
+            assert reg_values(b)["fDenyTSConnections"] == 1
+        else:
+            assert (row.kind, row.status) == ("unknown", "skipped")
