@@ -346,7 +346,11 @@ def block_spans(lines: list[str]) -> list[tuple[int, int]]:
                 else:
                     break
                 j += 1
-            spans.append((start, j))
+            if j > i + 1:
+                # (a header with no process row under it is another table drawn the same
+                # way: `whoami /all`'s privileges, "Privilege Name  Description  State" over
+                # ===== rules, made a log a textlog by a 0-record block — review)
+                spans.append((start, j))
             i = j
             continue
         if _CSV_LINE.match(lines[i]):

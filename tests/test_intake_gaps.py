@@ -328,3 +328,28 @@ def test_how_a_short_log_may_introduce_its_output(tmp_path, intro, read):
             assert reg_values(b)["fDenyTSConnections"] == 1
         else:
             assert (row.kind, row.status) == ("unknown", "skipped")
+
+
+WHOAMI_PRIVILEGES = (
+    "\r\nPRIVILEGES INFORMATION\r\n----------------------\r\n\r\n"
+    "Privilege Name                            Description                                "
+    "                        State\r\n"
+    "========================================= =========================================="
+    "======================== ========\r\n"
+    "SeIncreaseQuotaPrivilege                  Adjust memory quotas for a process        "
+    "                        Disabled\r\n"
+    "SeSecurityPrivilege                       Manage auditing and security log          "
+    "                        Disabled\r\n"
+    "SeShutdownPrivilege                       Shut down the system                      "
+    "                        Disabled\r\n\r\n")
+
+
+def test_whoami_privileges_are_no_tasklist_block():
+    """`whoami /all` draws its privileges table as tasklist draws its own (words over
+    ===== rules): it was a 0-record tasklist block, and with one real output below it a
+    log was a textlog by its first lines — whatever the other rules say (found by review)."""
+    from parsers import tasklist, textlog
+    from parsers import text as T
+    lines = T.split_lines(WHOAMI_PRIVILEGES)
+    assert tasklist.block_spans(lines) == []
+    assert textlog.find_blocks(lines) == []
