@@ -238,14 +238,22 @@ _GUESTS_SID = "S-1-5-32-546"
 _GUEST_ACCOUNT = re.compile(r"S-1-5-21-\d+-\d+-\d+-501")     # the Guest account (RID 501)
 
 
+def _builtin(member: dict, sid: str, names: frozenset[str]) -> bool:
+    """A BUILTIN group: by its well-known SID wherever the member carries one (gpresult /x,
+    ``*S-1-5-32-…`` entries), else by its name in the report's language — unqualified or
+    under a well-known authority (``VORDEFINIERT\\Administratoren``;
+    ``CONTOSO\\Administrateurs`` is a group of its own, as :func:`_well_known` has it)."""
+    own = str(member.get("sid") or "").strip().upper()
+    if own:
+        return own == sid
+    name = member.get("name")
+    return knowledge.well_known_qualifier(name) and knowledge.account_name(name) in names
+
+
 def _is_rdu(member: dict) -> bool:
-    """Remote Desktop Users, by SID or (SID-less members of gpresult /h, /z) by its name in
-    the report's language — or a well-known group that holds all its members (Everyone,
-    Authenticated Users, Users)."""
-    return member.get("sid") == _RDU_SID or (
-        knowledge.well_known_qualifier(member.get("name"))
-        and knowledge.account_name(member.get("name")) in knowledge.REMOTE_DESKTOP_USERS_NAMES) \
-        or _well_known(member, knowledge.RDU_SUPERSETS)
+    """Remote Desktop Users (:func:`_is_rdu_group`) — or a well-known group that holds all
+    its members (Everyone, Authenticated Users, Users)."""
+    return _is_rdu_group(member) or _well_known(member, knowledge.RDU_SUPERSETS)
 
 
 def _well_known(member: dict, table: dict[str, frozenset[str]]) -> bool:
@@ -324,16 +332,8 @@ ADMINISTRATORS_NAMES: frozenset[str] = frozenset(n.casefold() for n in (
 
 
 def _is_admins(member: dict) -> bool:
-    """BUILTIN\\Administrators: by its well-known SID S-1-5-32-544 wherever the member
-    carries one (gpresult /x, ``*S-1-5-32-544`` entries), else by name — unqualified or
-    under a well-known authority (``VORDEFINIERT\\Administratoren``;
-    ``CONTOSO\\Administrateurs`` is a group of its own, as :func:`_well_known` has it)."""
-    sid = str(member.get("sid") or "").strip().upper()
-    if sid:
-        return sid == _ADMINS_SID
-    name = member.get("name")
-    return knowledge.well_known_qualifier(name) and \
-        knowledge.account_name(name) in ADMINISTRATORS_NAMES
+    """BUILTIN\\Administrators, S-1-5-32-544 (:func:`_builtin`)."""
+    return _builtin(member, _ADMINS_SID, ADMINISTRATORS_NAMES)
 
 
 def _user_right_rows(ctx: Context, right: str) -> list[tuple[pd.Series, dict]]:
@@ -348,15 +348,10 @@ def _user_right_rows(ctx: Context, right: str) -> list[tuple[pd.Series, dict]]:
 
 
 def _is_rdu_group(member: dict) -> bool:
-    """Remote Desktop Users itself: S-1-5-32-555, or — SID-less — its name in the report's
-    language. Not the supersets :func:`_is_rdu` counts: a Restricted Groups entry for
-    Everyone restricts Everyone, not Remote Desktop Users."""
-    sid = str(member.get("sid") or "").strip().upper()
-    if sid:
-        return sid == _RDU_SID
-    name = member.get("name")
-    return knowledge.well_known_qualifier(name) and \
-        knowledge.account_name(name) in knowledge.REMOTE_DESKTOP_USERS_NAMES
+    """Remote Desktop Users itself, S-1-5-32-555 (:func:`_builtin`). Not the supersets
+    :func:`_is_rdu` counts: a Restricted Groups entry for Everyone restricts Everyone, not
+    Remote Desktop Users."""
+    return _builtin(member, _RDU_SID, knowledge.REMOTE_DESKTOP_USERS_NAMES)
 
 
 def _precedence(d: dict) -> int:
