@@ -810,6 +810,13 @@ _CHUNK_HDR = struct.Struct("<8sQQQQIII")
 _SCAN_WINDOW = 32 << 20
 
 
+def _grid_start(buf) -> int:
+    """Where the 64 KiB chunk grid starts: after the file header when there is one (or a
+    chunk where the first one belongs), else at 0 (a carved file that starts with a chunk)."""
+    return HEADER_SIZE if buf[:8] == FILE_MAGIC \
+        or buf[HEADER_SIZE:HEADER_SIZE + 8] == CHUNK_MAGIC else 0
+
+
 def walk_chunks(buf, size: int, lo: int = 0, hi: int | None = None,
                 screen: bool = False) -> _Walk:
     """Every chunk of the file, found by its magic at 64 KiB steps after the file header
@@ -827,8 +834,7 @@ def walk_chunks(buf, size: int, lo: int = 0, hi: int | None = None,
     empty: set[int] = set()         # all-zero slots: no chunk can start in one
     heads: dict[int, tuple] = {}
     hi = size if hi is None else min(hi, size)
-    start = HEADER_SIZE if buf[:8] == FILE_MAGIC \
-        or buf[HEADER_SIZE:HEADER_SIZE + 8] == CHUNK_MAGIC else 0
+    start = _grid_start(buf)
     off = start if lo <= start else start + -(-(lo - start) // CHUNK_SIZE) * CHUNK_SIZE
     for ws in range(lo, hi, _SCAN_WINDOW):
         wend = min(ws + _SCAN_WINDOW, hi)
@@ -933,8 +939,7 @@ def _bad_slot(w: _Walk, buf, off: int, size: int) -> None:
     overlap the slot, by the walk's own rule), so any worker decides as the whole-file walk
     does: a chunk starting in the slot before, in another worker's share, counts too."""
     end = min(off + CHUNK_SIZE, size)
-    start = HEADER_SIZE if buf[:8] == FILE_MAGIC \
-        or buf[HEADER_SIZE:HEADER_SIZE + 8] == CHUNK_MAGIC else 0
+    start = _grid_start(buf)
     p = off
     for c in _off_grid(buf, size, start, max(0, off - CHUNK_SIZE + 1), end):
         if c > p and buf[p:c] != _ZEROS[:c - p]:
