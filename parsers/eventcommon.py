@@ -296,6 +296,6 @@ def data_message(provider: str | None, event_id: int | None, text: str | None,
             .replace("\\t", " ").replace('\\"', '"').replace("\0", "\\")
         if "  " in body:               # so whitespace runs come only from here
             body = " ".join(body.split())
-    if len(body) > room:
+    if len(body) > room or not whole:  # (a cut text shrunk by the replacements: still cut)
         body = body[: room - 1] + "…"
     return f"{head}: {body}"

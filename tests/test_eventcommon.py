@@ -55,6 +55,10 @@ def test_data_message_from_json_text():
     assert data_message(None, None, None) == "? ?"
     long = data_message("P", 2, '{"k":"' + "v" * 500 + '"}')
     assert len(long) == 300 and long.endswith("…")
+    # a cut text that escapes and whitespace runs shrink below the limit is still marked
+    shrunk = data_message("P", 2, '{"k":"' + "a\\n   " * 80 + '"}')
+    assert len(shrunk) < 300 and shrunk.endswith("…")
+    assert data_message("P", 2, '{"k":"a\\n   b"}') == "P 2: k=a b"
 
 
 def test_termdd_56_client_address_fills_the_ip_column():
