@@ -214,6 +214,17 @@ class _Columns:
         self.notes: list[tuple[str, str]] = []   # (locator, message): rows cut to size
         self._done: dict[str, list] = {n: [] for n in self.NAMES}
         self._rows = 0
+        #: with the C row builder: the message and data columns being filled, as UTF-8
+        #: (the rows in ``pending`` then hold None there)
+        self.text = (_FAST.TextColumn(), _FAST.TextColumn()) if _FAST is not None else None
+
+    def __getstate__(self) -> dict:          # (a worker's result: converted batches only)
+        self._flush()
+        return {**self.__dict__, "text": None}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.text = (_FAST.TextColumn(), _FAST.TextColumn()) if _FAST is not None else None
 
     def __len__(self) -> int:
         return self._rows + len(self.pending)
@@ -221,14 +232,19 @@ class _Columns:
     def _flush(self) -> None:
         if not self.pending:
             return
-        columns = list(zip(*self.pending))
-        self.pending = []
+        text = self.text
+        if text is not None and not len(text[0]) == len(text[1]) == len(self.pending):
+            raise RuntimeError(f"evtx row builder out of step: {len(self.pending)} rows, "
+                               f"{len(text[0])}/{len(text[1])} texts")
+        columns = _transpose(self.pending, len(self.NAMES))
+        self.pending.clear()        # (in place: the Rust pass holds the list)
         for n, vals in zip(self.NAMES, columns):
-            vals = list(vals)
             if n == "time":
                 arr = _times(vals)
             elif n in _INT_COLS:
                 arr = _ints(vals, _INT_COLS[n])
+            elif text is not None and n in ("message", "data"):
+                arr = _text_array(text[n == "data"])
             else:
                 arr = _pa_strings(vals)
             self._done[n].append(arr)
@@ -254,18 +270,23 @@ class _Columns:
             cols = event_columns(provider, eid, fields)
             if cols:
                 g = cols.get
+                user, ip, port, session = g("user"), g("ip"), g("port"), g("session_id")
                 sid = g("sid") if userid is None else userid
-                rec = (t, host, rid, provider, channel, eid, level, g("user"), sid,
-                       g("session_id"), pid, g("ip"), g("port"), msg, data)
             else:
-                rec = (t, host, rid, provider, channel, eid, level, None, userid, None, pid,
-                       None, None, msg, data)
+                user = ip = port = session = None
+                sid = userid
         else:
-            rec = (t, host, rid, provider, channel, eid, level, None, userid, None, pid, None,
-                   None, f"{provider or '?'} {eid if eid is not None else '?'}",
-                   _dumps(extra).decode() if extra else None)
+            user = ip = port = session = None
+            sid = userid
+            msg = f"{provider or '?'} {eid if eid is not None else '?'}"
+            data = _dumps(extra).decode() if extra else None
+        text = self.text
+        if text is not None:        # (C: the two long texts go straight to Arrow buffers)
+            _FAST.append_text(text[0], text[1], msg, data)
+            msg = data = None
         pending = self.pending
-        pending.append(rec)
+        pending.append((t, host, rid, provider, channel, eid, level, user, sid, session, pid,
+                        ip, port, msg, data))
         if len(pending) >= self.BATCH:
             self._flush()
 
@@ -420,6 +441,15 @@ def _pool():
     kept ~100 MB more resident while a million rows were converted batch by batch."""
     import pyarrow as pa
     return pa.system_memory_pool()
+
+
+def _text_array(col):
+    """A C ``TextColumn``'s rows as an Arrow large_string array (its buffers, no copy)."""
+    import pyarrow as pa
+    n, nulls, valid, offsets, data = col.take()
+    return pa.Array.from_buffers(pa.large_string(), n,
+                                 [None if valid is None else pa.py_buffer(valid),
+                                  pa.py_buffer(offsets), pa.py_buffer(data)], null_count=nulls)
 
 
 def _pa_strings(values: list):
@@ -1179,6 +1209,31 @@ DATA_CAP = 1 << 20
 RUST_JSON_CAP = 2 << 20
 
 
+def _load_fast():
+    """``parsers._fastrow``: the C build of ``_fast_row`` + ``_Columns.row`` for the common
+    Rust record shape (None for anything else), with text columns filled as UTF-8. None:
+    not built (no C compiler at install time) or ``RDPDOCTOR_PURE_PYTHON`` set. The rows
+    are the same either way (tests/test_fastrow.py)."""
+    if os.environ.get("RDPDOCTOR_PURE_PYTHON"):
+        return None
+    try:
+        from . import _fastrow
+    except ImportError:
+        return None
+    _fastrow.configure(data_message, event_columns, VALUE_CAP)
+    return _fastrow
+
+
+def _transpose(rows: list[tuple], n: int) -> list[list]:
+    """The rows' values column by column."""
+    if _FAST is not None:
+        return _FAST.columns(rows, n)
+    return [list(c) for c in zip(*rows)] if rows else [[] for _ in range(n)]
+
+
+_FAST = _load_fast()
+
+
 def _shape(tree: list) -> tuple[int, dict]:
     """(elements, {substitution index: references}) of a compiled tree."""
     nodes = 0
@@ -1932,6 +1987,11 @@ def _rust_pass(source, part: _Part, rel: Relevance | None, deadline: float | Non
     row = cols.row
     # (a bound method: calling the instance would look its __call__ up on every record)
     gate = _Gate(rel, part).__call__ if rel is not None else None
+    fast = _FAST.row if _FAST is not None and cols.text is not None else None
+    mcol, dcol = cols.text or (None, None)
+    pending = cols.pending
+    flush = cols._flush
+    batch = cols.BATCH
     while True:
         try:
             for r in it:
@@ -1966,6 +2026,13 @@ def _rust_pass(source, part: _Part, rel: Relevance | None, deadline: float | Non
                             continue
                     else:
                         ev = loads(s)
+                    if fast is not None:
+                        t = fast(rid, ev, mcol, dcol)
+                        if t is not None:
+                            pending.append(t)
+                            if len(pending) >= batch:
+                                flush()
+                            continue
                     if not _fast_row(row, rid, ev):
                         add(_rec_from_json(rid, ev))
                 except Exception as e:

@@ -1,0 +1,1083 @@
+/* parsers._fastrow: the Rust evtx backend's common record shape → one timeline row.
+ *
+ * An optional accelerator of parsers/evtx.py. ``row(rid, ev)`` takes a record as orjson
+ * decoded the Rust reader's JSON and returns the 15-value tuple ``_Columns`` stores for
+ * it (time, host, record_id, provider, channel, event_id, level, user, sid, session_id,
+ * pid, ip, port, message, data): what ``_fast_row`` + ``_Columns.row`` give in Python.
+ * It returns None for anything it does not handle *exactly* as the Python path does (an
+ * odd record shape, a value that is neither text nor a 64-bit integer, ...): the caller
+ * then takes the Python path. Text that eventcommon folds by Unicode rules (non-ASCII
+ * messages, user names, addresses) is handed to eventcommon's own functions. So this file
+ * adds no behaviour of its own: tests/test_fastrow.py compares the two paths on every
+ * record of the corpus and of generated logs, and on generated odd values. Where the two
+ * differ, the Python path is right.
+ *
+ * It reads only Python objects (dicts, str, int) that orjson made, never the log's bytes.
+ *
+ * Why C: in Python this per-record work (the System mapping, the fields' JSON text, the
+ * one-line message, the user/ip/session columns) costs ≈ 8 µs a record against ≈ 1.7 µs
+ * for the Rust reader itself; docs/performance.md has the measurements and what was
+ * tried first (Cython on the unchanged code, msgspec, pyarrow/polars/DuckDB kernels).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+#define LIMIT 300          /* data_message's ``limit`` */
+
+/* ------------------------------------------------------------------ names */
+
+static PyObject *K_Event, *K_System, *K_UserData, *K_Provider, *K_attributes, *K_TimeCreated,
+    *K_SystemTime, *K_EventID, *K_EventRecordID, *K_Level, *K_EventSourceName, *K_EventData,
+    *K_Correlation, *K_ActivityID, *K_Execution, *K_ProcessID, *K_Security, *K_UserID,
+    *K_Channel, *K_text, *K_Computer, *K_Name, *K_1601;
+
+/* The field names this file looks at: event_columns' candidates in eventcommon's priority
+ * order (users with their domains, SIDs, addresses, sessions, the port), RCM's ParamN,
+ * TermDD's param2, the System extras a field may collide with, and the keys that make a
+ * record another shape (unnamed data, binary data, attributes). */
+enum {
+    F_TargetUserName, F_TargetDomainName, F_AccountName, F_AccountDomain, F_User,
+    F_UserName, F_Domain, F_SubjectUserName, F_SubjectDomainName,
+    F_TargetUserSid, F_UserSid,
+    F_IpAddress, F_ClientIP, F_ClientAddress, F_Address, F_IPString, F_SourceAddress,
+    F_ClientIp, F_IPAddress,
+    F_SessionID, F_SessionId, F_Session, F_TargetSession,
+    F_IpPort,
+    F_Param1, F_Param2, F_Param3, F_param2,
+    F_ActivityID, F_EventRecordID,
+    F_Data, F_Binary, F_attributes,
+    NF
+};
+static const char *const FNAMES[NF] = {
+    "TargetUserName", "TargetDomainName", "AccountName", "AccountDomain", "User",
+    "UserName", "Domain", "SubjectUserName", "SubjectDomainName",
+    "TargetUserSid", "UserSid",
+    "IpAddress", "ClientIP", "ClientAddress", "Address", "IPString", "SourceAddress",
+    "ClientIp", "IPAddress",
+    "SessionID", "SessionId", "Session", "TargetSession",
+    "IpPort",
+    "Param1", "Param2", "Param3", "param2",
+    "ActivityID", "EventRecordID",
+    "Data", "Binary", "#attributes",
+};
+/* (user, domain) pairs in priority order; -1: no domain */
+static const int USERS[][2] = {{F_TargetUserName, F_TargetDomainName},
+                               {F_AccountName, F_AccountDomain}, {F_User, -1},
+                               {F_UserName, F_Domain},
+                               {F_SubjectUserName, F_SubjectDomainName}};
+#define N_USER 5
+/* eventcommon._ALL_KEYS: F_TargetUserName .. F_IpPort */
+#define N_ALL_KEYS (F_IpPort + 1)
+
+#define MAXLEN 32
+static signed char BY_LEN[MAXLEN][8];    /* per name length: indices into FNAMES, -1 ends */
+
+/* the FNAMES index of a key, or -1 */
+static inline int classify(PyObject *k)
+{
+    if (!PyUnicode_IS_ASCII(k)) return -1;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(k);
+    if (n >= MAXLEN) return -1;
+    const char *s = (const char *)PyUnicode_DATA(k);
+    for (const signed char *i = BY_LEN[n]; *i >= 0; i++)
+        if (FNAMES[*i][0] == s[0] && memcmp(FNAMES[*i], s, n) == 0) return *i;
+    return -1;
+}
+
+/* the Python functions this file hands Unicode text to (set by configure()) */
+static PyObject *py_data_message, *py_event_columns;
+static Py_ssize_t value_cap = 64 << 10;
+
+/* ------------------------------------------------------------------ byte buffer */
+
+typedef struct {
+    char *p;
+    Py_ssize_t n, cap;
+    int ascii;             /* nothing but ASCII written so far */
+    char small[1024];
+} Buf;
+
+static void buf_init(Buf *b)
+{
+    b->p = b->small;
+    b->n = 0;
+    b->cap = (Py_ssize_t)sizeof b->small;
+    b->ascii = 1;
+}
+
+static void buf_free(Buf *b) { if (b->p != b->small) PyMem_Free(b->p); }
+
+static int buf_room(Buf *b, Py_ssize_t need)
+{
+    if (b->n + need <= b->cap) return 0;
+    Py_ssize_t cap = b->cap * 2;
+    while (cap < b->n + need) cap *= 2;
+    char *q;
+    if (b->p == b->small) {
+        q = PyMem_Malloc(cap);
+        if (q) memcpy(q, b->p, b->n);
+    } else {
+        q = PyMem_Realloc(b->p, cap);
+    }
+    if (!q) { PyErr_NoMemory(); return -1; }
+    b->p = q;
+    b->cap = cap;
+    return 0;
+}
+
+/* ASCII bytes only (the caller's literals) */
+static int buf_put(Buf *b, const char *s, Py_ssize_t n)
+{
+    if (buf_room(b, n)) return -1;
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    return 0;
+}
+
+static int buf_ll(Buf *b, long long x)
+{
+    char tmp[24], *w = tmp + sizeof tmp;
+    unsigned long long u = x < 0 ? 0ULL - (unsigned long long)x : (unsigned long long)x;
+    do { *--w = (char)('0' + u % 10); u /= 10; } while (u);
+    if (x < 0) *--w = '-';
+    return buf_put(b, w, tmp + sizeof tmp - w);
+}
+
+/* the buffer as a new str */
+static PyObject *buf_str(Buf *b)
+{
+    if (b->ascii) {
+        PyObject *s = PyUnicode_New(b->n, 127);
+        if (s) memcpy(PyUnicode_DATA(s), b->p, b->n);
+        return s;
+    }
+    return PyUnicode_DecodeUTF8(b->p, b->n, "strict");
+}
+
+/* ------------------------------------------------------------------ orjson's JSON */
+
+/* one string, quoted and escaped as orjson escapes it: 1 done, 0 not valid UTF-8 (lone
+ * surrogates: orjson refuses them, the caller falls back), -1 error */
+static int put_json_str(Buf *b, PyObject *s)
+{
+    Py_ssize_t n;
+    const char *u = PyUnicode_AsUTF8AndSize(s, &n);
+    if (!u) {
+        if (!PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) return -1;
+        PyErr_Clear();
+        return 0;
+    }
+    if (!PyUnicode_IS_ASCII(s)) b->ascii = 0;
+    if (buf_room(b, 2 + n * 6)) return -1;
+    char *w = b->p + b->n;
+    *w++ = '"';
+    for (Py_ssize_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)u[i];
+        if (c >= 0x20 && c != '"' && c != '\\') { *w++ = (char)c; continue; }
+        *w++ = '\\';
+        switch (c) {
+        case '"': *w++ = '"'; break;
+        case '\\': *w++ = '\\'; break;
+        case '\b': *w++ = 'b'; break;
+        case '\t': *w++ = 't'; break;
+        case '\n': *w++ = 'n'; break;
+        case '\f': *w++ = 'f'; break;
+        case '\r': *w++ = 'r'; break;
+        default: {
+            static const char hex[] = "0123456789abcdef";
+            *w++ = 'u'; *w++ = '0'; *w++ = '0';
+            *w++ = hex[c >> 4]; *w++ = hex[c & 15];
+        }
+        }
+    }
+    *w++ = '"';
+    b->n = w - b->p;
+    return 1;
+}
+
+/* a str or an int within 64 bits: 1 done, 0 another value (the caller falls back), -1 error */
+static int put_json_value(Buf *b, PyObject *v)
+{
+    if (PyUnicode_CheckExact(v)) return put_json_str(b, v);
+    if (PyLong_CheckExact(v)) {
+        int overflow = 0;
+        long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+        if (overflow) return 0;
+        if (x == -1 && PyErr_Occurred()) return -1;
+        return buf_ll(b, x) < 0 ? -1 : 1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ the fields */
+
+typedef struct {
+    PyObject *slot[NF];    /* the kept value of each known name (borrowed), or NULL */
+    Py_ssize_t kept;       /* fields kept (not None, not "") */
+    int dropped;           /* some None / "" values were left out */
+    int known;             /* some kept field has a known name */
+} Fields;
+
+/* ``_fast_row``'s EventData: named values only, None and "" left out; their orjson text
+ * into b (nothing when none is kept). 1 done, 0 another shape or value (fall back), -1 error */
+static int scan_fields(PyObject *ed, Buf *b, Fields *f)
+{
+    memset(f, 0, sizeof *f);
+    if (!ed || ed == Py_None) return 1;
+    if (!PyDict_CheckExact(ed)) return 0;
+    Py_ssize_t pos = 0;
+    PyObject *k, *v;
+    while (PyDict_Next(ed, &pos, &k, &v)) {
+        if (!PyUnicode_CheckExact(k)) return 0;
+        int i = classify(k);
+        if (i >= F_Data || PyDict_CheckExact(v)) return 0;
+        if (v == Py_None || (PyUnicode_CheckExact(v) && PyUnicode_GET_LENGTH(v) == 0)) {
+            f->dropped = 1;
+            continue;
+        }
+        if (buf_put(b, f->kept ? "," : "{", 1) < 0) return -1;
+        int r = put_json_str(b, k);
+        if (r <= 0) return r;
+        if (buf_put(b, ":", 1) < 0) return -1;
+        if ((r = put_json_value(b, v)) <= 0) return r;
+        f->kept++;
+        if (i >= 0) {
+            f->slot[i] = v;
+            f->known = 1;
+        }
+    }
+    return f->kept && buf_put(b, "}", 1) < 0 ? -1 : 1;
+}
+
+/* the fields as the Python path holds them (for eventcommon): ed, or ed without its None
+ * and "" values; new reference */
+static PyObject *fields_dict(PyObject *ed, const Fields *f)
+{
+    if (!f->dropped) { Py_INCREF(ed); return ed; }
+    PyObject *d = PyDict_New();
+    if (!d) return NULL;
+    Py_ssize_t pos = 0;
+    PyObject *k, *v;
+    while (PyDict_Next(ed, &pos, &k, &v)) {
+        if (v == Py_None || (PyUnicode_CheckExact(v) && PyUnicode_GET_LENGTH(v) == 0)) continue;
+        if (PyDict_SetItem(d, k, v) < 0) { Py_DECREF(d); return NULL; }
+    }
+    return d;
+}
+
+/* ------------------------------------------------------------------ data_message */
+
+/* left-to-right, non-overlapping str.replace in place (new is never longer than old) */
+static Py_ssize_t replace(char *s, Py_ssize_t n, const char *old, Py_ssize_t on,
+                          const char *new, Py_ssize_t nn)
+{
+    char *end = s + n, *r = s, *w = s;
+    for (;;) {
+        char *q = memchr(r, old[0], end - r);
+        while (q && !(end - q >= on && memcmp(q, old, on) == 0))
+            q = memchr(q + 1, old[0], end - q - 1);
+        if (!q) break;
+        if (w != r) memmove(w, r, q - r);
+        w += q - r;
+        memcpy(w, new, nn);
+        w += nn;
+        r = q + on;
+    }
+    if (w != r) memmove(w, r, end - r);
+    return (w - s) + (end - r);
+}
+
+/* str.isspace() of an ASCII character */
+static inline int ascii_space(unsigned char c)
+{
+    return c == ' ' || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f);
+}
+
+/* ``f"{provider or '?'} {eid}"`` into m; its length in characters, -1 error, -2 the
+ * provider is no valid text (the caller falls back) */
+static Py_ssize_t put_head(Buf *m, PyObject *provider, long eid)
+{
+    Py_ssize_t chars = 1;
+    if (provider != Py_None && PyUnicode_GET_LENGTH(provider)) {
+        Py_ssize_t n;
+        const char *u = PyUnicode_AsUTF8AndSize(provider, &n);
+        if (!u) {
+            if (!PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) return -1;
+            PyErr_Clear();
+            return -2;
+        }
+        if (buf_put(m, u, n) < 0) return -1;
+        m->ascii = PyUnicode_IS_ASCII(provider);
+        chars = PyUnicode_GET_LENGTH(provider);
+    } else if (buf_put(m, "?", 1) < 0) {
+        return -1;
+    }
+    Py_ssize_t before = m->n;
+    if (buf_put(m, " ", 1) < 0 || buf_ll(m, eid) < 0) return -1;
+    return chars + (m->n - before);
+}
+
+/* eventcommon.data_message of the fields' ASCII JSON text t[0..n), appended to m (which
+ * holds the head, of hc characters). 1 done, 0 not handled here, -1 error. */
+static int data_message(Buf *m, Py_ssize_t hc, const char *t, Py_ssize_t n)
+{
+    if (n < 3) return 1;
+    Py_ssize_t room = LIMIT - hc - 2;
+    if (room < 2) return 0;     /* a provider name of ~300 characters: Python's slicing */
+    /* body = text[1:room + 40] */
+    Py_ssize_t bn = (room + 40 < n ? room + 40 : n) - 1;
+    char stack[LIMIT + 64];
+    char *body = stack;
+    memcpy(body, t + 1, bn);
+    int whole = bn == n - 1;
+    if (whole) bn--;                                   /* the closing brace */
+    if (bn > 0 && body[0] == '"') { body++; bn--; }
+    if (whole && bn > 0 && body[bn - 1] == '"' && !(bn >= 2 && body[bn - 2] == '\\'))
+        bn--;
+    bn = replace(body, bn, "\",\"", 3, ", ", 2);
+    bn = replace(body, bn, "\":\"", 3, "=", 1);
+    bn = replace(body, bn, "\":", 2, "=", 1);
+    bn = replace(body, bn, ",\"", 2, ", ", 2);
+    if (memchr(body, '\\', bn)) {
+        bn = replace(body, bn, "\\\\", 2, "\0", 1);
+        bn = replace(body, bn, "\\r", 2, " ", 1);
+        bn = replace(body, bn, "\\n", 2, " ", 1);
+        bn = replace(body, bn, "\\t", 2, " ", 1);
+        bn = replace(body, bn, "\\\"", 2, "\"", 1);
+        bn = replace(body, bn, "\0", 1, "\\", 1);
+        int runs = 0;
+        for (Py_ssize_t i = 0; i + 1 < bn && !runs; i++)
+            runs = body[i] == ' ' && body[i + 1] == ' ';
+        if (runs) {                                    /* " ".join(body.split()) */
+            Py_ssize_t w = 0, r = 0;
+            while (r < bn) {
+                while (r < bn && ascii_space((unsigned char)body[r])) r++;
+                if (r >= bn) break;
+                if (w) body[w++] = ' ';
+                while (r < bn && !ascii_space((unsigned char)body[r])) body[w++] = body[r++];
+            }
+            bn = w;
+        }
+    }
+    if (buf_put(m, ": ", 2) < 0) return -1;
+    if (bn <= room && whole) return buf_put(m, body, bn) < 0 ? -1 : 1;
+    if (buf_put(m, body, bn < room - 1 ? bn : room - 1) < 0
+        || buf_put(m, "\xe2\x80\xa6", 3) < 0) return -1;
+    m->ascii = 0;                                      /* "…" */
+    return 1;
+}
+
+/* ------------------------------------------------------------------ event_columns */
+
+static const char *const NULLISH[] = {"", "-", "NULL", "null", "N/A", "%%1793"};
+
+/* A value's text as ``_clean`` gives it, for ASCII text and ints. 1: *p and *n set (*p
+ * NULL when _clean gives None); 0: not handled here; -1: error. *tmp: a new reference the
+ * caller frees (an int's text). */
+static int clean(PyObject *v, const char **p, Py_ssize_t *n, PyObject **tmp)
+{
+    *p = NULL;
+    *n = 0;
+    if (!v || v == Py_None) return 1;
+    if (PyLong_CheckExact(v)) {
+        *tmp = PyObject_Str(v);
+        if (!*tmp) return -1;
+        v = *tmp;
+    } else if (!PyUnicode_CheckExact(v)) {
+        return 0;
+    }
+    if (!PyUnicode_IS_ASCII(v)) return 0;
+    const char *s = (const char *)PyUnicode_DATA(v);
+    Py_ssize_t len = PyUnicode_GET_LENGTH(v);
+    while (len && ascii_space((unsigned char)s[0])) { s++; len--; }
+    while (len && ascii_space((unsigned char)s[len - 1])) len--;
+    for (size_t i = 0; i < sizeof NULLISH / sizeof *NULLISH; i++)
+        if ((Py_ssize_t)strlen(NULLISH[i]) == len && memcmp(NULLISH[i], s, len) == 0)
+            return 1;
+    *p = s;
+    *n = len;
+    return 1;
+}
+
+static inline int ip_char(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+        || c == ':' || c == '.' || c == '%';
+}
+
+/* eventcommon.split_endpoint of stripped, non-empty ASCII text: the address at *ipo, *ipn
+ * long (0: none), *port (-1: none) */
+static void split_endpoint(const char *v, Py_ssize_t n, Py_ssize_t *ipo, Py_ssize_t *ipn,
+                           long *port)
+{
+    *ipo = 0; *ipn = 0; *port = -1;
+    int colons = 0, plain = 1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (v[i] == ':') colons++;
+        if (!((v[i] >= '0' && v[i] <= '9') || v[i] == '.')) plain = 0;
+    }
+    if (!colons && v[0] >= '0' && v[0] <= '9' && plain) { *ipn = n; return; }
+    if (colons > 1 && v[0] != '[') { *ipn = n; return; }
+    /* ^\[?(?P<ip>[0-9a-fA-F:.%]+?)\]?(?::(?P<port>\d{1,5}))?$ : the shortest address after
+     * which the rest is "", "]", ":port" or "]:port" */
+    Py_ssize_t s = v[0] == '[' ? 1 : 0;
+    for (Py_ssize_t e = s + 1; e <= n && ip_char((unsigned char)v[e - 1]); e++) {
+        Py_ssize_t r = e;
+        if (r < n && v[r] == ']') r++;
+        if (r == n) { *ipo = s; *ipn = e - s; return; }
+        if (v[r] == ':' && n - r - 1 >= 1 && n - r - 1 <= 5) {
+            long p = 0;
+            Py_ssize_t k;
+            for (k = r + 1; k < n && v[k] >= '0' && v[k] <= '9'; k++) p = p * 10 + (v[k] - '0');
+            if (k == n) { *ipo = s; *ipn = e - s; *port = p; return; }
+        }
+    }
+}
+
+static inline int eq_upper(const char *s, Py_ssize_t n, const char *upper)
+{
+    if ((Py_ssize_t)strlen(upper) != n) return 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c >= 'a' && c <= 'z') c -= 32;
+        if (c != upper[i]) return 0;
+    }
+    return 1;
+}
+
+/* str.lower().endswith(lower) of ASCII text; -1: not ASCII */
+static int ends_with_lower(PyObject *s, const char *lower)
+{
+    if (!PyUnicode_IS_ASCII(s)) return -1;
+    Py_ssize_t k = (Py_ssize_t)strlen(lower), n = PyUnicode_GET_LENGTH(s);
+    if (n < k) return 0;
+    const char *p = (const char *)PyUnicode_DATA(s) + n - k;
+    for (Py_ssize_t i = 0; i < k; i++) {
+        char c = p[i];
+        if (c >= 'A' && c <= 'Z') c += 32;
+        if (c != lower[i]) return 0;
+    }
+    return 1;
+}
+
+/* int(v), or int(v, 0) for "0x...", of ASCII text: 1 parsed, 0 ValueError, 2 not handled */
+static int parse_int(const char *v, Py_ssize_t n, long long *out)
+{
+    if (memchr(v, '_', n)) return 2;
+    if (n >= 2 && v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) {
+        if (n == 2) return 0;
+        if (n - 2 > 15) return 2;
+        long long x = 0;
+        for (Py_ssize_t i = 2; i < n; i++) {
+            char c = v[i];
+            int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                  : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+            if (d < 0) return 0;
+            x = x * 16 + d;
+        }
+        *out = x;
+        return 1;
+    }
+    Py_ssize_t i = 0;
+    int neg = 0;
+    if (n && (v[0] == '+' || v[0] == '-')) { neg = v[0] == '-'; i = 1; }
+    if (i == n) return 0;
+    if (n - i > 18) return 2;
+    long long x = 0;
+    for (; i < n; i++) {
+        if (v[i] < '0' || v[i] > '9') return 0;
+        x = x * 10 + (v[i] - '0');
+    }
+    *out = neg ? -x : x;
+    return 1;
+}
+
+typedef struct {
+    PyObject *user, *sid, *ip, *port, *session;   /* new references or NULL */
+} Cols;
+
+static void cols_clear(Cols *c)
+{
+    Py_CLEAR(c->user); Py_CLEAR(c->sid); Py_CLEAR(c->ip); Py_CLEAR(c->port);
+    Py_CLEAR(c->session);
+}
+
+/* ``f"{d}\\{u}"`` (d NULL: u) of ASCII text, a new str */
+static PyObject *user_text(const char *d, Py_ssize_t dn, const char *u, Py_ssize_t un)
+{
+    if (!d) return PyUnicode_FromStringAndSize(u, un);
+    PyObject *s = PyUnicode_New(dn + 1 + un, 127);
+    if (!s) return NULL;
+    char *w = (char *)PyUnicode_DATA(s);
+    memcpy(w, d, dn);
+    w[dn] = '\\';
+    memcpy(w + dn + 1, u, un);
+    return s;
+}
+
+#define CLEAN(v)                                                        \
+    do {                                                                \
+        Py_CLEAR(tmp);                                                  \
+        int r_ = clean((v), &s, &sn, &tmp);                             \
+        if (r_ <= 0) { Py_XDECREF(tmp); return r_; }                    \
+    } while (0)
+
+/* eventcommon.event_columns over the known fields' values x[]: 1 done (c filled), 0 not
+ * handled here, -1 error */
+static int event_columns(PyObject *provider, long eid, PyObject *const *x, Cols *c)
+{
+    PyObject *tmp = NULL;
+    const char *s;
+    Py_ssize_t sn, o, k;
+    long port;
+    int rcm = 0;
+    if (provider != Py_None && (rcm = ends_with_lower(provider, "remoteconnectionmanager")) < 0)
+        return 0;
+    int present = 0;
+    for (int i = 0; i < N_ALL_KEYS && !present; i++) present = x[i] != NULL;
+    if (!present && !rcm) {
+        if (eid == 56 && provider != Py_None) {         /* TermDD's unnamed param2 */
+            int td = ends_with_lower(provider, "termdd");
+            if (td < 0) return 0;
+            if (td && PyUnicode_GET_LENGTH(provider) == 6) {
+                CLEAN(x[F_param2]);
+                if (s) {
+                    split_endpoint(s, sn, &o, &k, &port);
+                    if (k && !(c->ip = PyUnicode_FromStringAndSize(s + o, k))) goto error;
+                }
+            }
+        }
+        Py_XDECREF(tmp);
+        return 1;
+    }
+    for (int i = 0; i < N_USER; i++) {
+        PyObject *u = x[USERS[i][0]];
+        if (!u) continue;
+        CLEAN(u);
+        if (!s) continue;
+        const char *us = s;
+        Py_ssize_t un = sn;
+        PyObject *utmp = tmp;
+        tmp = NULL;
+        PyObject *d = USERS[i][1] >= 0 ? x[USERS[i][1]] : NULL;
+        int r = clean(d, &s, &sn, &tmp);
+        if (r <= 0) { Py_XDECREF(utmp); Py_XDECREF(tmp); return r; }
+        c->user = user_text(s && !memchr(us, '\\', un) ? s : NULL, sn, us, un);
+        Py_XDECREF(utmp);
+        if (!c->user) goto error;
+        break;
+    }
+    if (rcm && !c->user) {
+        CLEAN(x[F_Param1]);
+        if (s) {
+            const char *us = s;
+            Py_ssize_t un = sn;
+            PyObject *utmp = tmp;
+            tmp = NULL;
+            int r = clean(x[F_Param2], &s, &sn, &tmp);
+            if (r <= 0) { Py_XDECREF(utmp); Py_XDECREF(tmp); return r; }
+            c->user = user_text(s, sn, us, un);
+            Py_XDECREF(utmp);
+            if (!c->user) goto error;
+        }
+    }
+    for (int i = F_TargetUserSid; i <= F_UserSid; i++) {
+        if (!x[i]) continue;
+        CLEAN(x[i]);
+        if (!s) continue;
+        if (sn >= 4 && memcmp(s, "S-1-", 4) == 0 && !(c->sid = PyUnicode_FromStringAndSize(s, sn)))
+            goto error;
+        break;
+    }
+    for (int i = F_IpAddress; i <= F_IPAddress; i++) {
+        if (!x[i]) continue;
+        CLEAN(x[i]);
+        if (!s || eq_upper(s, sn, "LOCAL")) continue;
+        split_endpoint(s, sn, &o, &k, &port);
+        if (!k) continue;
+        if (!(c->ip = PyUnicode_FromStringAndSize(s + o, k))) goto error;
+        if (port >= 0 && !(c->port = PyLong_FromLong(port))) goto error;
+        break;
+    }
+    if (rcm && !c->ip) {
+        CLEAN(x[F_Param3]);
+        if (s) {
+            split_endpoint(s, sn, &o, &k, &port);
+            if (k && !(c->ip = PyUnicode_FromStringAndSize(s + o, k))) goto error;
+        }
+    }
+    if (x[F_IpPort] && !c->port) {
+        CLEAN(x[F_IpPort]);
+        if (s) {                                     /* p.isdecimal() and 0 < int(p) < 65536 */
+            long v = 0;
+            Py_ssize_t i;
+            for (i = 0; i < sn && s[i] >= '0' && s[i] <= '9'; i++)
+                v = v < 100000 ? v * 10 + (s[i] - '0') : v;
+            if (i == sn && v > 0 && v < 65536 && !(c->port = PyLong_FromLong(v))) goto error;
+        }
+    }
+    for (int i = F_SessionID; i <= F_TargetSession; i++) {
+        if (!x[i]) continue;
+        CLEAN(x[i]);
+        if (!s) continue;
+        long long v;
+        int r = parse_int(s, sn, &v);
+        if (r == 2) { Py_XDECREF(tmp); return 0; }
+        if (r == 0) continue;
+        if (!(c->session = PyLong_FromLongLong(v))) goto error;
+        break;
+    }
+    Py_XDECREF(tmp);
+    return 1;
+error:
+    Py_XDECREF(tmp);
+    return -1;
+}
+
+/* eventcommon.event_columns itself, its dict read into c: 1 done, 0 fall back, -1 error */
+static int python_columns(PyObject *provider, long eid, PyObject *fields, Cols *c)
+{
+    static const char *names[5] = {"user", "sid", "ip", "port", "session_id"};
+    PyObject **slot[5] = {&c->user, &c->sid, &c->ip, &c->port, &c->session};
+    PyObject *out = PyObject_CallFunction(py_event_columns, "OlO", provider, eid, fields);
+    if (!out) return -1;
+    if (!PyDict_CheckExact(out)) { Py_DECREF(out); return 0; }
+    for (int i = 0; i < 5; i++) {
+        PyObject *v = PyDict_GetItemString(out, names[i]);
+        if (v) { Py_INCREF(v); *slot[i] = v; }
+    }
+    Py_DECREF(out);
+    return 1;
+}
+
+/* ------------------------------------------------------------------ text columns */
+
+/* An Arrow ``large_string`` column being filled: the ``message`` and ``data`` text goes
+ * here as UTF-8 bytes, not as a Python str per row (making, converting and freeing a
+ * million of those cost ≈ 1.3 s per million records). take() hands the buffers over. */
+typedef struct {
+    PyObject_HEAD
+    Buf data;
+    int64_t *offsets;      /* rows + 1 */
+    uint8_t *valid;        /* one byte per row (the bitmap is made in take()) */
+    Py_ssize_t rows, cap, nulls;
+} TextColumn;
+
+static int tc_reset(TextColumn *c)
+{
+    buf_init(&c->data);
+    c->rows = c->nulls = 0;
+    c->cap = 1024;
+    c->offsets = PyMem_Malloc((c->cap + 1) * sizeof(int64_t));
+    c->valid = PyMem_Malloc(c->cap);
+    if (!c->offsets || !c->valid) { PyErr_NoMemory(); return -1; }
+    c->offsets[0] = 0;
+    return 0;
+}
+
+static void tc_release(TextColumn *c)
+{
+    buf_free(&c->data);
+    PyMem_Free(c->offsets);
+    PyMem_Free(c->valid);
+    c->offsets = NULL;
+    c->valid = NULL;
+}
+
+static PyObject *tc_new(PyTypeObject *type, PyObject *args, PyObject *kw)
+{
+    TextColumn *c = (TextColumn *)type->tp_alloc(type, 0);
+    if (c && tc_reset(c) < 0) { Py_DECREF(c); return NULL; }
+    return (PyObject *)c;
+}
+
+static void tc_dealloc(TextColumn *c)
+{
+    tc_release(c);
+    Py_TYPE(c)->tp_free((PyObject *)c);
+}
+
+/* one row: the UTF-8 bytes s[0..n), or a null (s NULL) */
+static int tc_push(TextColumn *c, const char *s, Py_ssize_t n)
+{
+    if (c->rows == c->cap) {
+        Py_ssize_t cap = c->cap * 2;
+        int64_t *o = PyMem_Realloc(c->offsets, (cap + 1) * sizeof(int64_t));
+        if (!o) { PyErr_NoMemory(); return -1; }
+        c->offsets = o;
+        uint8_t *v = PyMem_Realloc(c->valid, cap);
+        if (!v) { PyErr_NoMemory(); return -1; }
+        c->valid = v;
+        c->cap = cap;
+    }
+    if (s && n && buf_put(&c->data, s, n) < 0) return -1;
+    c->valid[c->rows] = s != NULL;
+    c->nulls += s == NULL;
+    c->offsets[++c->rows] = c->data.n;
+    return 0;
+}
+
+/* undo the last tc_push */
+static void tc_pop(TextColumn *c)
+{
+    c->rows--;
+    c->nulls -= !c->valid[c->rows];
+    c->data.n = (Py_ssize_t)c->offsets[c->rows];
+}
+
+/* a row's message or data as the Python path holds it (str, None, anything else as its
+ * str()): its UTF-8 bytes; *tmp a new reference to free. -1: error (not valid UTF-8) */
+static int text_bytes(PyObject *v, const char **s, Py_ssize_t *n, PyObject **tmp)
+{
+    *tmp = NULL;
+    *s = NULL;
+    *n = 0;
+    if (v == Py_None) return 0;
+    if (!PyUnicode_CheckExact(v)) {
+        if (!(*tmp = PyObject_Str(v))) return -1;
+        v = *tmp;
+    }
+    *s = PyUnicode_AsUTF8AndSize(v, n);
+    return *s ? 0 : -1;
+}
+
+static PyTypeObject TextColumnType;
+
+/* append_text(message_col, data_col, message, data): both or, on an error, neither */
+static PyObject *append_text(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4 || !Py_IS_TYPE(args[0], &TextColumnType)
+        || !Py_IS_TYPE(args[1], &TextColumnType)) {
+        PyErr_SetString(PyExc_TypeError, "append_text(TextColumn, TextColumn, message, data)");
+        return NULL;
+    }
+    const char *ms, *ds;
+    Py_ssize_t mn, dn;
+    PyObject *mt, *dt;
+    if (text_bytes(args[2], &ms, &mn, &mt) < 0) return NULL;
+    if (text_bytes(args[3], &ds, &dn, &dt) < 0) { Py_XDECREF(mt); return NULL; }
+    int r = tc_push((TextColumn *)args[0], ms, mn);
+    if (r == 0 && (r = tc_push((TextColumn *)args[1], ds, dn)) < 0)
+        tc_pop((TextColumn *)args[0]);
+    Py_XDECREF(mt);
+    Py_XDECREF(dt);
+    if (r < 0) return NULL;
+    Py_RETURN_NONE;
+}
+
+/* take() -> (rows, nulls, validity bitmap or None, offsets, data): the buffers of an Arrow
+ * large_string array; the column starts empty again */
+static PyObject *tc_take(TextColumn *c, PyObject *unused)
+{
+    PyObject *bitmap = Py_None, *offsets = NULL, *data = NULL, *out = NULL;
+    Py_INCREF(Py_None);
+    if (c->nulls) {
+        Py_DECREF(Py_None);
+        bitmap = PyBytes_FromStringAndSize(NULL, (c->rows + 7) / 8);
+        if (!bitmap) return NULL;
+        uint8_t *w = (uint8_t *)PyBytes_AS_STRING(bitmap);
+        memset(w, 0, (c->rows + 7) / 8);
+        for (Py_ssize_t i = 0; i < c->rows; i++)
+            if (c->valid[i]) w[i >> 3] |= (uint8_t)(1u << (i & 7));
+    }
+    offsets = PyBytes_FromStringAndSize((const char *)c->offsets, (c->rows + 1) * sizeof(int64_t));
+    data = PyBytes_FromStringAndSize(c->data.p, c->data.n);
+    if (offsets && data)
+        out = Py_BuildValue("nnOOO", c->rows, c->nulls, bitmap, offsets, data);
+    Py_XDECREF(bitmap);
+    Py_XDECREF(offsets);
+    Py_XDECREF(data);
+    if (!out) return NULL;
+    tc_release(c);
+    if (tc_reset(c) < 0) { Py_DECREF(out); return NULL; }
+    return out;
+}
+
+static Py_ssize_t tc_len(TextColumn *c) { return c->rows; }
+
+static PyMethodDef tc_methods[] = {
+    {"take", (PyCFunction)tc_take, METH_NOARGS,
+     "take() -> (rows, nulls, validity bitmap or None, int64 offsets, UTF-8 data)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PySequenceMethods tc_as_sequence = {.sq_length = (lenfunc)tc_len};
+
+static PyTypeObject TextColumnType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "parsers._fastrow.TextColumn",
+    .tp_basicsize = sizeof(TextColumn),
+    .tp_dealloc = (destructor)tc_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "An Arrow large_string column being filled row by row",
+    .tp_methods = tc_methods,
+    .tp_as_sequence = &tc_as_sequence,
+    .tp_new = tc_new,
+};
+
+/* ------------------------------------------------------------------ row */
+
+/* v["#attributes"] when v is a dict holding a dict there (``_attrs``), else NULL */
+static inline PyObject *attrs(PyObject *v)
+{
+    if (!v || !PyDict_CheckExact(v)) return NULL;
+    PyObject *a = PyDict_GetItemWithError(v, K_attributes);
+    return (a && PyDict_CheckExact(a)) ? a : NULL;
+}
+
+/* attrs(d[key])[name], Py_None when absent */
+static inline PyObject *attr(PyObject *d, PyObject *key, PyObject *name)
+{
+    PyObject *a = attrs(PyDict_GetItemWithError(d, key));
+    PyObject *v = a ? PyDict_GetItemWithError(a, name) : NULL;
+    return v ? v : Py_None;
+}
+
+/* a value that may come as ``{"#text": v}``: 1 *out set (None or str), 0 anything else */
+static int text_or_none(PyObject *v, PyObject **out)
+{
+    if (v && PyDict_CheckExact(v)) v = PyDict_GetItemWithError(v, K_text);
+    if (!v || v == Py_None) { *out = Py_None; return 1; }
+    if (!PyUnicode_CheckExact(v)) return 0;
+    *out = v;
+    return 1;
+}
+
+/* the System extras after the fields: ``"ActivityID":..,"EventRecordID":..}``; erid NULL:
+ * none. 1 done, 0 fall back, -1 error */
+static int put_extra(Buf *b, PyObject *act, PyObject *erid)
+{
+    int r;
+    if (act != Py_None) {
+        if (buf_put(b, "\"ActivityID\":", 13) < 0) return -1;
+        if ((r = put_json_value(b, act)) <= 0) return r;
+    }
+    if (erid) {
+        if (act != Py_None && buf_put(b, ",", 1) < 0) return -1;
+        if (buf_put(b, "\"EventRecordID\":", 16) < 0) return -1;
+        if ((r = put_json_value(b, erid)) <= 0) return r;
+    }
+    return buf_put(b, "}", 1) < 0 ? -1 : 1;
+}
+
+#define FALLBACK do { result = Py_None; Py_INCREF(Py_None); goto done; } while (0)
+#define CHECK(r) do { int r_ = (r); if (r_ < 0) goto done; if (r_ == 0) FALLBACK; } while (0)
+
+static PyObject *row(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4 || !Py_IS_TYPE(args[2], &TextColumnType)
+        || !Py_IS_TYPE(args[3], &TextColumnType)) {
+        PyErr_SetString(PyExc_TypeError, "row(rid, ev, message_col, data_col)");
+        return NULL;
+    }
+    if (!py_data_message || !py_event_columns) {
+        PyErr_SetString(PyExc_RuntimeError, "_fastrow.configure() was not called");
+        return NULL;
+    }
+    PyObject *rid = args[0], *ev = args[1];
+    TextColumn *mcol = (TextColumn *)args[2], *dcol = (TextColumn *)args[3];
+    PyObject *result = NULL, *fields = NULL, *msg = NULL;     /* msg: eventcommon's text */
+    int has_data = 0;
+    Cols c = {0};
+    Fields f;
+    Buf b, m;
+    buf_init(&b);
+    buf_init(&m);
+
+    /* ``_fast_row``: the shape it takes */
+    if (!PyDict_CheckExact(ev)) FALLBACK;
+    PyObject *e = PyDict_GetItemWithError(ev, K_Event);
+    if (!e) e = ev;
+    if (!PyDict_CheckExact(e)) FALLBACK;
+    PyObject *sysd = PyDict_GetItemWithError(e, K_System);
+    if (!sysd || !PyDict_CheckExact(sysd) || PyDict_GetItemWithError(e, K_UserData)) FALLBACK;
+    PyObject *pattr = attrs(PyDict_GetItemWithError(sysd, K_Provider));
+    PyObject *t = attr(sysd, K_TimeCreated, K_SystemTime);
+    if (!pattr || !PyUnicode_CheckExact(t)) FALLBACK;
+    PyObject *eid_o = PyDict_GetItemWithError(sysd, K_EventID);
+    PyObject *erid = PyDict_GetItemWithError(sysd, K_EventRecordID);
+    PyObject *lv = PyDict_GetItemWithError(sysd, K_Level);
+    if (!eid_o || !PyLong_CheckExact(eid_o) || !erid || !PyLong_CheckExact(erid)) FALLBACK;
+    long eid = PyLong_AsLong(eid_o);
+    if (eid == -1 && PyErr_Occurred()) { PyErr_Clear(); FALLBACK; }
+    if (eid < 0 || eid > 0xFFFF || PyDict_GetItemWithError(pattr, K_EventSourceName)) FALLBACK;
+    int zero = (int)PyUnicode_Tailmatch(t, K_1601, 0, PY_SSIZE_T_MAX, -1);
+    if (zero < 0) goto done;
+    if (zero) FALLBACK;
+    if (!lv) lv = Py_None;
+    if (lv != Py_None && !PyLong_CheckExact(lv)) FALLBACK;
+    PyObject *ed = PyDict_GetItemWithError(e, K_EventData);
+    CHECK(scan_fields(ed, &b, &f));
+    PyObject *act = attr(sysd, K_Correlation, K_ActivityID);
+    PyObject *pid = attr(sysd, K_Execution, K_ProcessID);
+    PyObject *userid = attr(sysd, K_Security, K_UserID);
+    PyObject *provider = PyDict_GetItemWithError(pattr, K_Name), *channel, *host;
+    if (!provider) provider = Py_None;
+    if ((act != Py_None && !PyUnicode_CheckExact(act)) || (pid != Py_None && !PyLong_CheckExact(pid))
+        || (userid != Py_None && !PyUnicode_CheckExact(userid))
+        || (provider != Py_None && !PyUnicode_CheckExact(provider))
+        || !text_or_none(PyDict_GetItemWithError(sysd, K_Channel), &channel)
+        || !text_or_none(PyDict_GetItemWithError(sysd, K_Computer), &host))
+        FALLBACK;
+    int same = PyObject_RichCompareBool(erid, rid, Py_EQ);
+    if (same < 0) goto done;
+    if (PyErr_Occurred()) goto done;       /* (a failed dict lookup: memory) */
+
+    /* ``_Columns.row`` */
+    Py_ssize_t hc = put_head(&m, provider, eid);
+    if (hc == -1) goto done;
+    if (hc == -2) FALLBACK;
+    if (f.kept) {
+        Py_ssize_t chars = b.n;
+        if (!b.ascii)
+            for (Py_ssize_t i = 0; i < b.n; i++) chars -= ((unsigned char)b.p[i] & 0xC0) == 0x80;
+        if (chars > value_cap) FALLBACK;           /* ``_capped`` */
+        if (b.ascii) {
+            CHECK(data_message(&m, hc, b.p, b.n));
+        } else {                 /* text eventcommon folds by Unicode rules: it decides */
+            PyObject *text = buf_str(&b);
+            if (!text) goto done;
+            msg = PyObject_CallFunction(py_data_message, "OlO", provider, eid, text);
+            Py_DECREF(text);
+            if (!msg) goto done;
+        }
+        if (act != Py_None || !same) {
+            if ((act != Py_None && f.slot[F_ActivityID]) || (!same && f.slot[F_EventRecordID]))
+                FALLBACK;                          /* not disjoint: a merged dict */
+            b.p[b.n - 1] = ',';
+            CHECK(put_extra(&b, act, same ? NULL : erid));
+        }
+        has_data = 1;
+        /* (no known name: eventcommon finds nothing either) */
+        int r = f.known ? event_columns(provider, eid, (PyObject *const *)f.slot, &c) : 1;
+        if (r < 0) goto done;
+        if (r == 0) {            /* text this file does not fold: eventcommon decides */
+            cols_clear(&c);
+            if (!(fields = fields_dict(ed, &f))) goto done;
+            CHECK(python_columns(provider, eid, fields, &c));
+        }
+    } else if (act != Py_None || !same) {
+        if (buf_put(&b, "{", 1) < 0) goto done;
+        CHECK(put_extra(&b, act, same ? NULL : erid));
+        has_data = 1;
+    }
+#define OR_NONE(x) ((x) ? (x) : Py_None)
+    PyObject *sid = userid != Py_None ? userid : OR_NONE(c.sid);
+    result = PyTuple_Pack(15, t, host, rid, provider, channel, eid_o, lv, OR_NONE(c.user), sid,
+                          OR_NONE(c.session), pid, OR_NONE(c.ip), OR_NONE(c.port), Py_None,
+                          Py_None);
+    if (!result) goto done;
+    /* only text, ints and None: nothing the cyclic collector needs to follow (CPython
+     * untracks such a tuple itself, but only once a collection has visited it) */
+    PyObject_GC_UnTrack(result);
+    const char *ms = m.p;
+    Py_ssize_t mn = m.n;
+    if (msg && !(ms = PyUnicode_AsUTF8AndSize(msg, &mn))) { Py_CLEAR(result); goto done; }
+    if (tc_push(mcol, ms, mn) < 0) { Py_CLEAR(result); goto done; }
+    if (tc_push(dcol, has_data ? b.p : NULL, b.n) < 0) {
+        tc_pop(mcol);
+        Py_CLEAR(result);
+    }
+done:
+    cols_clear(&c);
+    Py_XDECREF(fields);
+    Py_XDECREF(msg);
+    buf_free(&b);
+    buf_free(&m);
+    return result;
+}
+
+/* columns(rows, n): the rows' (tuples of n) values as n lists, list(zip(*rows)) without an
+ * iterator per row */
+static PyObject *columns(PyObject *self, PyObject *args)
+{
+    PyObject *rows;
+    Py_ssize_t n;
+    if (!PyArg_ParseTuple(args, "O!n", &PyList_Type, &rows, &n)) return NULL;
+    Py_ssize_t m = PyList_GET_SIZE(rows);
+    for (Py_ssize_t i = 0; i < m; i++) {
+        PyObject *r = PyList_GET_ITEM(rows, i);
+        if (!PyTuple_Check(r) || PyTuple_GET_SIZE(r) != n) {
+            PyErr_SetString(PyExc_ValueError, "columns(): a row of another length");
+            return NULL;
+        }
+    }
+    PyObject *out = PyList_New(n);
+    if (!out) return NULL;
+    for (Py_ssize_t j = 0; j < n; j++) {
+        PyObject *col = PyList_New(m);
+        if (!col) { Py_DECREF(out); return NULL; }
+        for (Py_ssize_t i = 0; i < m; i++) {
+            PyObject *v = PyTuple_GET_ITEM(PyList_GET_ITEM(rows, i), j);
+            Py_INCREF(v);
+            PyList_SET_ITEM(col, i, v);
+        }
+        PyList_SET_ITEM(out, j, col);
+    }
+    return out;
+}
+
+static PyObject *configure(PyObject *self, PyObject *args)
+{
+    PyObject *dm, *ec;
+    Py_ssize_t cap;
+    if (!PyArg_ParseTuple(args, "OOn", &dm, &ec, &cap)) return NULL;
+    Py_INCREF(dm);
+    Py_INCREF(ec);
+    Py_XSETREF(py_data_message, dm);
+    Py_XSETREF(py_event_columns, ec);
+    value_cap = cap;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"row", (PyCFunction)(void (*)(void))row, METH_FASTCALL,
+     "row(rid, ev, message_col, data_col) -> the timeline row tuple of a decoded Rust JSON "
+     "record (its message and data appended to the two TextColumns, None in the tuple), or "
+     "None (nothing appended)"},
+    {"append_text", (PyCFunction)(void (*)(void))append_text, METH_FASTCALL,
+     "append_text(message_col, data_col, message, data): one row's text, both or neither"},
+    {"columns", columns, METH_VARARGS, "columns(rows, n) -> list(zip(*rows)) as n lists"},
+    {"configure", configure, METH_VARARGS,
+     "configure(data_message, event_columns, value_cap): eventcommon's functions"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_fastrow", NULL, -1, methods,
+                                    NULL, NULL, NULL, NULL};
+
+#define INTERN(var, text) if (!((var) = PyUnicode_InternFromString(text))) return NULL
+
+PyMODINIT_FUNC PyInit__fastrow(void)
+{
+    INTERN(K_Event, "Event"); INTERN(K_System, "System"); INTERN(K_UserData, "UserData");
+    INTERN(K_Provider, "Provider"); INTERN(K_attributes, "#attributes");
+    INTERN(K_TimeCreated, "TimeCreated"); INTERN(K_SystemTime, "SystemTime");
+    INTERN(K_EventID, "EventID"); INTERN(K_EventRecordID, "EventRecordID");
+    INTERN(K_Level, "Level"); INTERN(K_EventSourceName, "EventSourceName");
+    INTERN(K_EventData, "EventData"); INTERN(K_Correlation, "Correlation");
+    INTERN(K_ActivityID, "ActivityID"); INTERN(K_Execution, "Execution");
+    INTERN(K_ProcessID, "ProcessID"); INTERN(K_Security, "Security");
+    INTERN(K_UserID, "UserID"); INTERN(K_Channel, "Channel"); INTERN(K_text, "#text");
+    INTERN(K_Computer, "Computer"); INTERN(K_Name, "Name");
+    INTERN(K_1601, "1601-01-01T00:00:00");
+    memset(BY_LEN, -1, sizeof BY_LEN);
+    for (int i = 0; i < NF; i++) {
+        size_t n = strlen(FNAMES[i]);
+        int j = 0;
+        while (BY_LEN[n][j] >= 0) j++;
+        BY_LEN[n][j] = (signed char)i;     /* (at most 5 names share a length) */
+    }
+    if (PyType_Ready(&TextColumnType) < 0) return NULL;
+    PyObject *mod = PyModule_Create(&module);
+    if (!mod) return NULL;
+    Py_INCREF(&TextColumnType);
+    if (PyModule_AddObject(mod, "TextColumn", (PyObject *)&TextColumnType) < 0) {
+        Py_DECREF(&TextColumnType);
+        Py_DECREF(mod);
+        return NULL;
+    }
+    return mod;
+}

@@ -1,0 +1,273 @@
+"""parsers/_fastrow.c, the Rust backend's C row builder, gives the rows the Python path gives.
+
+It is an accelerator only: for every record it either returns exactly what ``_fast_row`` +
+``_Columns.row`` produce, or None (the Python path then takes the record). These tests
+compare the two whole files at a time (every real .evtx of the corpus, generated logs) and
+record by record (generated odd records: value types, empty and "nullish" values, escapes,
+non-ASCII text, addresses with ports and brackets, hex session ids ...).
+
+The build is part of the install (setup.py); a missing build fails here rather than
+skipping, unless RDPDOCTOR_PURE_PYTHON is set on purpose (then the C path is off anyway).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from parsers import evtx as E
+from parsers.base import ParseOptions
+
+from conftest import corpus_files, ids
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+if os.environ.get("RDPDOCTOR_PURE_PYTHON"):
+    pytest.skip("RDPDOCTOR_PURE_PYTHON is set: the C row builder is switched off",
+                allow_module_level=True)
+
+try:
+    from parsers import _fastrow
+except ImportError as e:      # pragma: no cover - a broken install
+    raise AssertionError(f"parsers._fastrow is not built ({e}): reinstall with a C compiler, "
+                         "or set RDPDOCTOR_PURE_PYTHON=1 to run without it") from e
+
+pytestmark = pytest.mark.skipif(not E.rust_available(), reason="needs the Rust evtx backend")
+
+
+def _both(path: Path, monkeypatch, workers: int = 1):
+    """``path`` parsed with the C row builder and without it."""
+    opts = ParseOptions(evtx_backend="rust", workers=workers)
+    with_c = E.parse(path, opts)
+    assert E._FAST is not None
+    monkeypatch.setattr(E, "_FAST", None)
+    without = E.parse(path, opts)
+    monkeypatch.undo()
+    return with_c, without
+
+
+def _same(a, b) -> None:
+    pd.testing.assert_frame_equal(a.frame, b.frame)
+    assert [(w.locator, w.message) for w in a.warnings] == \
+        [(w.locator, w.message) for w in b.warnings]
+    assert a.stats == b.stats
+
+
+CORPUS_EVTX = corpus_files("evtx", "*.evtx")
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("path", CORPUS_EVTX, ids=ids(CORPUS_EVTX))
+def test_corpus_logs_give_the_same_timeline_with_and_without_the_c_builder(corpus, path,
+                                                                            monkeypatch):
+    a, b = _both(path, monkeypatch)
+    _same(a, b)
+
+
+@pytest.mark.corpus
+def test_the_corpus_is_mostly_built_by_c(corpus):
+    """Not a speed claim: that the comparison above compares C rows, not two Python runs."""
+    import orjson
+    from evtx import PyEvtxParser
+    handled = total = 0
+    m, d = _fastrow.TextColumn(), _fastrow.TextColumn()
+    for path in corpus_files("evtx", "*.evtx"):
+        try:
+            for r in PyEvtxParser(str(path)).records_json():
+                total += 1
+                handled += _fastrow.row(r["event_record_id"], orjson.loads(r["data"]), m, d) \
+                    is not None
+        except (RuntimeError, OSError, ValueError):
+            continue          # the damaged files: the reader stops; what it gave is counted
+    assert total > 5000
+    assert handled / total > 0.5, (handled, total)
+    assert len(m) == len(d) == handled
+
+
+@pytest.mark.parametrize("kind", ["security", "system", "rdp"])
+def test_generated_logs_give_the_same_timeline_with_and_without_the_c_builder(tmp_path, kind,
+                                                                              monkeypatch):
+    evtx_ingest = pytest.importorskip("evtx_ingest", reason="benchmarks/ not importable")
+    path = evtx_ingest.GENERATORS[kind](tmp_path / f"{kind}.evtx", 3000)
+    a, b = _both(path, monkeypatch)
+    _same(a, b)
+    assert len(a.frame) == 3000
+    assert a.frame["message"].notna().all()
+
+
+def test_worker_processes_use_the_c_builder_and_agree(tmp_path, monkeypatch):
+    """Two workers (their results pickled back without the C text columns) against one
+    process without C."""
+    evtx_ingest = pytest.importorskip("evtx_ingest", reason="benchmarks/ not importable")
+    path = evtx_ingest.GENERATORS["security"](tmp_path / "s.evtx", 12000)
+    monkeypatch.setattr(E, "PARALLEL_MIN_CHUNKS", 2)
+    a = E.parse(path, ParseOptions(evtx_backend="rust", workers=2))
+    monkeypatch.setattr(E, "_FAST", None)
+    b = E.parse(path, ParseOptions(evtx_backend="rust", workers=1))
+    pd.testing.assert_frame_equal(a.frame, b.frame)
+
+
+# --------------------------------------------------------------------------- record by record
+
+
+def _python_row(rid, ev):
+    """What the Python path stores for one record: the row tuple, or None when it takes
+    the general path (``_fast_row`` says no) or raises."""
+    saved = E._FAST
+    E._FAST = None
+    try:
+        cols = E._Columns()
+    finally:
+        E._FAST = saved
+    try:
+        if not E._fast_row(cols.row, rid, ev):
+            return None
+    except Exception:
+        return None
+    return cols.pending[-1]
+
+
+def _c_row(rid, ev):
+    m, d = _fastrow.TextColumn(), _fastrow.TextColumn()
+    t = _fastrow.row(rid, ev, m, d)
+    if t is None:
+        assert len(m) == len(d) == 0
+        return None
+    assert t[13] is None and t[14] is None
+    texts = []
+    for col in (m, d):
+        arr = E._text_array(col)
+        assert len(arr) == 1
+        texts.append(arr[0].as_py())
+    return t[:13] + tuple(texts)
+
+
+def _check(rid, ev):
+    c = _c_row(rid, ev)
+    if c is not None:
+        py = _python_row(rid, ev)
+        assert py is not None, "C built a row for a record the Python path does not take"
+        assert c == py
+        assert [type(x) for x in c] == [type(x) for x in py]
+    return c
+
+
+def _record(eid=4624, fields=None, provider="Microsoft-Windows-Security-Auditing", rid=7,
+            erid=None, **system):
+    sysd = {"Provider": {"#attributes": {"Name": provider, "Guid": "x"}},
+            "EventID": eid, "Level": 0,
+            "TimeCreated": {"#attributes": {"SystemTime": "2024-05-01T10:00:00.123456Z"}},
+            "EventRecordID": rid if erid is None else erid,
+            "Execution": {"#attributes": {"ProcessID": 612, "ThreadID": 1}},
+            "Channel": "Security", "Computer": "SRV01.corp.example"}
+    sysd.update(system)
+    ev = {"Event": {"#attributes": {"xmlns": "x"}, "System": sysd}}
+    if fields is not None:
+        ev["Event"]["EventData"] = fields
+    return ev
+
+
+def test_a_logon_record_gives_user_ip_port_and_message():
+    row = _check(7, _record(fields={"TargetUserName": "alice", "TargetDomainName": "CORP",
+                                    "IpAddress": "::ffff:203.0.113.5", "IpPort": "51234",
+                                    "LogonType": 10, "TargetUserSid": "S-1-5-21-1-2-3-1001"}))
+    assert row is not None
+    assert row[7] == "CORP\\alice" and row[8] == "S-1-5-21-1-2-3-1001"
+    assert row[11] == "::ffff:203.0.113.5" and row[12] == 51234
+    assert row[13].startswith("Microsoft-Windows-Security-Auditing 4624: TargetUserName=alice")
+    assert '"LogonType":10' in row[14]
+
+
+def test_system_extras_and_odd_shapes():
+    act = "{11111111-2222-3333-4444-555555555555}"
+    row = _check(9, _record(erid=12, Correlation={"#attributes": {"ActivityID": act}},
+                            fields={"a": "b"}))
+    assert row[14] == f'{{"a":"b","ActivityID":"{act}","EventRecordID":12}}'
+    row = _check(9, _record(erid=9, fields=None))
+    assert row[13] == "Microsoft-Windows-Security-Auditing 4624" and row[14] is None
+    # shapes the C builder leaves to the Python path
+    for ev in (_record(fields={"Data": ["x", "y"]}), _record(fields={"Binary": "00"}),
+               _record(fields={"a": {"b": 1}}), _record(fields={"a": 1.5}),
+               _record(eid=70000), _record(eid="4624"), _record(Level=True),
+               _record(TimeCreated={"#attributes": {"SystemTime": "1601-01-01T00:00:00Z"}}),
+               {"Event": None}, {"Event": {"System": None}}, [], {"Event": {"System": {}}}):
+        assert _c_row(5, ev) is None
+
+
+def test_a_long_message_is_cut_like_the_python_path():
+    row = _check(1, _record(fields={f"k{i}": "v" * 30 for i in range(40)}))
+    assert len(row[13]) == 300 and row[13].endswith("…")
+    # escapes and whitespace runs shrink the cut text below the limit: still marked as cut
+    row = _check(1, _record(fields={f"k{i}": "v" * 30 + "\n\t  x" for i in range(40)}))
+    assert len(row[13]) < 300 and row[13].endswith("…")
+
+
+def test_text_columns_hold_nulls_empty_and_unicode_text():
+    m, d = _fastrow.TextColumn(), _fastrow.TextColumn()
+    for msg, data in (("a", None), ("", "é€😀"), ("x" * 5000, '{"k":"v"}')):
+        _fastrow.append_text(m, d, msg, data)
+    with pytest.raises(UnicodeEncodeError):
+        _fastrow.append_text(m, d, "ok", "\ud800")      # neither column takes the row
+    assert len(m) == len(d) == 3
+    assert E._text_array(m).to_pylist() == ["a", "", "x" * 5000]
+    arr = E._text_array(d)
+    assert arr.type == pa.large_string() and arr.null_count == 1
+    assert arr.to_pylist() == [None, "é€😀", '{"k":"v"}']
+    arr.validate(full=True)
+    assert len(m) == 0                                    # take() empties the column
+
+
+def test_the_pure_python_switch_turns_the_c_builder_off():
+    code = "import parsers.evtx as E; print(E._FAST is None)"
+    env = {**os.environ, "RDPDOCTOR_PURE_PYTHON": "1"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True, cwd=ROOT).stdout.strip()
+    assert out == "True"
+
+
+# generated odd values: the names event_columns reads, with values of every kind
+_NAMES = ["TargetUserName", "TargetDomainName", "AccountName", "AccountDomain", "User",
+          "UserName", "Domain", "SubjectUserName", "SubjectDomainName", "TargetUserSid",
+          "UserSid", "IpAddress", "ClientIP", "ClientAddress", "Address", "IPString",
+          "SourceAddress", "ClientIp", "IPAddress", "SessionID", "SessionId", "Session",
+          "TargetSession", "IpPort", "Param1", "Param2", "Param3", "param2", "param1",
+          "ActivityID", "EventRecordID", "LogonType", "Other", "Ünïcode"]
+_PIECES = ["", " ", "  ", "-", "NULL", "null", "N/A", "%%1793", "LOCAL", "local", "S-1-5-18",
+           "S-1-", "10.0.0.5", "10.0.0.5:3389", "[::1]:3389", "[fe80::1%12]", "::ffff:1.2.3.4",
+           "fe80::1", "1.2.3.4:123456", "0x1F", "0X", "0x_1", "1_000", "+7", "-3", "007",
+           "65535", "65536", "0", "\\", '"', '","', '":"', "\\n", "\n", "\t", "\r", "\x1f",
+           "\x7f", "é", "€", "😀", "\u3000", "\xa0", "DOMAIN\\user", "alice", "CORP", ",", ":",
+           "]", "[", "%", "٣", "x" * 90]
+_text = st.lists(st.sampled_from(_PIECES), max_size=4).map("".join)
+_value = st.one_of(_text, _text, _text, st.none(),
+                   st.integers(min_value=-(1 << 64), max_value=1 << 64),
+                   st.sampled_from([True, 1.5, ["a", "b"]]))
+_fields = st.one_of(st.none(), st.dictionaries(st.sampled_from(_NAMES), _value, max_size=8))
+_provider = st.sampled_from(["Microsoft-Windows-Security-Auditing", "TermDD", "termdd",
+                             "Microsoft-Windows-TerminalServices-RemoteConnectionManager",
+                             "Ünïcode-Provider", "", None, "x" * 290])
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(fields=_fields, provider=_provider,
+       eid=st.sampled_from([56, 4624, 1149, 21, 0, 65535]),
+       rid=st.integers(min_value=1, max_value=10),
+       act=st.sampled_from([None, "{A}", "é"]),
+       userid=st.sampled_from([None, "S-1-5-18"]),
+       host=st.sampled_from(["H", {"#text": "H2"}, None, "Hé"]))
+def test_generated_records_give_the_python_rows(fields, provider, eid, rid, act, userid, host):
+    system = {"Computer": host}
+    if act is not None:
+        system["Correlation"] = {"#attributes": {"ActivityID": act}}
+    if userid is not None:
+        system["Security"] = {"#attributes": {"UserID": userid}}
+    ev = _record(eid=eid, fields=fields, provider=provider, rid=rid, erid=5, **system)
+    _check(rid, ev)
