@@ -31,7 +31,7 @@
 static PyObject *K_Event, *K_System, *K_UserData, *K_Provider, *K_attributes, *K_TimeCreated,
     *K_SystemTime, *K_EventID, *K_EventRecordID, *K_Level, *K_EventSourceName, *K_EventData,
     *K_Correlation, *K_ActivityID, *K_Execution, *K_ProcessID, *K_Security, *K_UserID,
-    *K_Channel, *K_text, *K_Computer, *K_Name, *K_1601;
+    *K_Channel, *K_text, *K_Computer, *K_Name, *K_1601, *K_empty;
 
 /* The field names this file looks at: event_columns' candidates in eventcommon's priority
  * order (users with their domains, SIDs, addresses, sessions, the port), RCM's ParamN,
@@ -197,7 +197,8 @@ static int put_json_str(Buf *b, PyObject *s)
     return 1;
 }
 
-/* a str or an int within 64 bits: 1 done, 0 another value (the caller falls back), -1 error */
+/* a str, an int within 64 bits or a bool: 1 done, 0 another value (the caller falls
+ * back), -1 error */
 static int put_json_value(Buf *b, PyObject *v)
 {
     if (PyUnicode_CheckExact(v)) return put_json_str(b, v);
@@ -208,6 +209,8 @@ static int put_json_value(Buf *b, PyObject *v)
         if (x == -1 && PyErr_Occurred()) return -1;
         return buf_ll(b, x) < 0 ? -1 : 1;
     }
+    if (v == Py_True) return buf_put(b, "true", 4) < 0 ? -1 : 1;
+    if (v == Py_False) return buf_put(b, "false", 5) < 0 ? -1 : 1;
     return 0;
 }
 
@@ -265,6 +268,75 @@ static PyObject *fields_dict(PyObject *ed, const Fields *f)
         if (PyDict_SetItem(d, k, v) < 0) { Py_DECREF(d); return NULL; }
     }
     return d;
+}
+
+/* ``_flatten(prefix, v, out)``: a UserData element's leaves as flat ``name: value`` pairs
+ * (attributes as ``element.attribute``). 1 done, 0 fall back, -1 error */
+static int flatten(PyObject *prefix, PyObject *v, PyObject *out, int depth)
+{
+    if (depth > 32) return 0;
+    int has_prefix = PyUnicode_GET_LENGTH(prefix) > 0;
+    if (!PyDict_CheckExact(v)) {
+        if (v == Py_None || !has_prefix || (PyUnicode_CheckExact(v) && !PyUnicode_GET_LENGTH(v)))
+            return 1;
+        if (PyDict_GetItemWithError(out, prefix)) return 0;   /* a repeated element: a list */
+        if (PyErr_Occurred()) return -1;
+        return PyDict_SetItem(out, prefix, v) < 0 ? -1 : 1;
+    }
+    Py_ssize_t pos = 0;
+    PyObject *k, *x;
+    while (PyDict_Next(v, &pos, &k, &x)) {
+        if (!PyUnicode_CheckExact(k)) return 0;
+        if (PyUnicode_CompareWithASCIIString(k, "#attributes") == 0) {
+            if (!PyDict_CheckExact(x)) return 0;
+            Py_ssize_t apos = 0;
+            PyObject *a, *av;
+            while (PyDict_Next(x, &apos, &a, &av)) {
+                if (!PyUnicode_CheckExact(a)) return 0;
+                if (PyUnicode_CompareWithASCIIString(a, "xmlns") == 0 || av == Py_None
+                    || (PyUnicode_CheckExact(av) && !PyUnicode_GET_LENGTH(av)))
+                    continue;
+                PyObject *key = has_prefix ? PyUnicode_FromFormat("%U.%U", prefix, a) : a;
+                if (!key) return -1;
+                if (has_prefix) {
+                    int r = PyDict_SetItem(out, key, av);
+                    Py_DECREF(key);
+                    if (r < 0) return -1;
+                } else if (PyDict_SetItem(out, key, av) < 0) {
+                    return -1;
+                }
+            }
+        } else if (PyUnicode_CompareWithASCIIString(k, "#text") == 0) {
+            if (x != Py_None && has_prefix && !(PyUnicode_CheckExact(x) && !PyUnicode_GET_LENGTH(x))
+                && PyDict_SetItem(out, prefix, x) < 0)
+                return -1;
+        } else {
+            int r = flatten(k, x, out, depth + 1);
+            if (r <= 0) return r;
+        }
+    }
+    return 1;
+}
+
+/* ``_rec_from_json``'s fields of a record with UserData and no EventData: a new dict, or
+ * Py_None (borrowed: fall back), NULL on error */
+static PyObject *user_data(PyObject *ud)
+{
+    if (!PyDict_CheckExact(ud)) return Py_None;
+    PyObject *out = PyDict_New();
+    if (!out) return NULL;
+    Py_ssize_t pos = 0;
+    PyObject *k, *v;
+    while (PyDict_Next(ud, &pos, &k, &v)) {
+        if (!PyUnicode_CheckExact(k)) { Py_DECREF(out); return Py_None; }
+        if (PyUnicode_CompareWithASCIIString(k, "#attributes") == 0) continue;
+        int r = flatten(K_empty, v, out, 0);
+        if (r <= 0) {
+            Py_DECREF(out);
+            return r < 0 ? NULL : Py_None;
+        }
+    }
+    return out;
 }
 
 /* ------------------------------------------------------------------ data_message */
@@ -373,7 +445,7 @@ static int data_message(Buf *m, Py_ssize_t hc, const char *t, Py_ssize_t n)
 
 static const char *const NULLISH[] = {"", "-", "NULL", "null", "N/A", "%%1793"};
 
-/* A value's text as ``_clean`` gives it, for ASCII text and ints. 1: *p and *n set (*p
+/* A value's text as ``_clean`` gives it, for ASCII text, ints and bools. 1: *p and *n set (*p
  * NULL when _clean gives None); 0: not handled here; -1: error. *tmp: a new reference the
  * caller frees (an int's text). */
 static int clean(PyObject *v, const char **p, Py_ssize_t *n, PyObject **tmp)
@@ -381,6 +453,11 @@ static int clean(PyObject *v, const char **p, Py_ssize_t *n, PyObject **tmp)
     *p = NULL;
     *n = 0;
     if (!v || v == Py_None) return 1;
+    if (PyBool_Check(v)) {                           /* str(True) */
+        *p = v == Py_True ? "True" : "False";
+        *n = v == Py_True ? 4 : 5;
+        return 1;
+    }
     if (PyLong_CheckExact(v)) {
         *tmp = PyObject_Str(v);
         if (!*tmp) return -1;
@@ -879,6 +956,7 @@ static PyObject *row(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     PyObject *rid = args[0], *ev = args[1];
     TextColumn *mcol = (TextColumn *)args[2], *dcol = (TextColumn *)args[3];
     PyObject *result = NULL, *fields = NULL, *msg = NULL;     /* msg: eventcommon's text */
+    PyObject *flat = NULL;     /* the fields of a UserData record */
     int has_data = 0;
     Cols c = {0};
     Fields f;
@@ -892,7 +970,10 @@ static PyObject *row(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     if (!e) e = ev;
     if (!PyDict_CheckExact(e)) FALLBACK;
     PyObject *sysd = PyDict_GetItemWithError(e, K_System);
-    if (!sysd || !PyDict_CheckExact(sysd) || PyDict_GetItemWithError(e, K_UserData)) FALLBACK;
+    if (!sysd || !PyDict_CheckExact(sysd)) FALLBACK;
+    /* UserData without EventData: the general path (``_rec_from_json`` + ``add``) gives
+     * what the fast path gives for the UserData's flattened leaves, for this System shape */
+    PyObject *ud = PyDict_GetItemWithError(e, K_UserData);
     PyObject *pattr = attrs(PyDict_GetItemWithError(sysd, K_Provider));
     PyObject *t = attr(sysd, K_TimeCreated, K_SystemTime);
     if (!pattr || !PyUnicode_CheckExact(t)) FALLBACK;
@@ -909,13 +990,20 @@ static PyObject *row(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     if (!lv) lv = Py_None;
     if (lv != Py_None && !PyLong_CheckExact(lv)) FALLBACK;
     PyObject *ed = PyDict_GetItemWithError(e, K_EventData);
+    if (ud) {
+        if (ed && ed != Py_None) FALLBACK;
+        if (!(flat = user_data(ud))) goto done;
+        if (flat == Py_None) { flat = NULL; FALLBACK; }
+        ed = flat;
+    }
     CHECK(scan_fields(ed, &b, &f));
     PyObject *act = attr(sysd, K_Correlation, K_ActivityID);
     PyObject *pid = attr(sysd, K_Execution, K_ProcessID);
     PyObject *userid = attr(sysd, K_Security, K_UserID);
     PyObject *provider = PyDict_GetItemWithError(pattr, K_Name), *channel, *host;
     if (!provider) provider = Py_None;
-    if ((act != Py_None && !PyUnicode_CheckExact(act)) || (pid != Py_None && !PyLong_CheckExact(pid))
+    if ((act != Py_None && !PyUnicode_CheckExact(act))
+        || (pid != Py_None && !PyLong_CheckExact(pid))
         || (userid != Py_None && !PyUnicode_CheckExact(userid))
         || (provider != Py_None && !PyUnicode_CheckExact(provider))
         || !text_or_none(PyDict_GetItemWithError(sysd, K_Channel), &channel)
@@ -983,6 +1071,7 @@ static PyObject *row(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 done:
     cols_clear(&c);
     Py_XDECREF(fields);
+    Py_XDECREF(flat);
     Py_XDECREF(msg);
     buf_free(&b);
     buf_free(&m);
@@ -1062,7 +1151,7 @@ PyMODINIT_FUNC PyInit__fastrow(void)
     INTERN(K_ProcessID, "ProcessID"); INTERN(K_Security, "Security");
     INTERN(K_UserID, "UserID"); INTERN(K_Channel, "Channel"); INTERN(K_text, "#text");
     INTERN(K_Computer, "Computer"); INTERN(K_Name, "Name");
-    INTERN(K_1601, "1601-01-01T00:00:00");
+    INTERN(K_1601, "1601-01-01T00:00:00"); INTERN(K_empty, "");
     memset(BY_LEN, -1, sizeof BY_LEN);
     for (int i = 0; i < NF; i++) {
         size_t n = strlen(FNAMES[i]);
