@@ -733,34 +733,37 @@ static int python_columns(PyObject *provider, long eid, PyObject *fields, Cols *
 
 /* An Arrow ``large_string`` column being filled: the ``message`` and ``data`` text goes
  * here as UTF-8 bytes, not as a Python str per row (making, converting and freeing a
- * million of those cost ≈ 1.3 s per million records). take() hands the buffers over. */
+ * million of those cost ≈ 1.3 s per million records). take() hands the data over. */
 typedef struct {
     PyObject_HEAD
-    Buf data;
+    PyObject *data;        /* a bytearray, cap bytes long, dn of them used: handed over whole */
+    Py_ssize_t dn, dcap;
     int64_t *offsets;      /* rows + 1 */
     uint8_t *valid;        /* one byte per row (the bitmap is made in take()) */
     Py_ssize_t rows, cap, nulls;
 } TextColumn;
 
-static int tc_reset(TextColumn *c)
-{
-    buf_init(&c->data);
-    c->rows = c->nulls = 0;
-    c->cap = 1024;
-    c->offsets = PyMem_Malloc((c->cap + 1) * sizeof(int64_t));
-    c->valid = PyMem_Malloc(c->cap);
-    if (!c->offsets || !c->valid) { PyErr_NoMemory(); return -1; }
-    c->offsets[0] = 0;
-    return 0;
-}
-
 static void tc_release(TextColumn *c)
 {
-    buf_free(&c->data);
+    Py_CLEAR(c->data);
     PyMem_Free(c->offsets);
     PyMem_Free(c->valid);
     c->offsets = NULL;
     c->valid = NULL;
+}
+
+static int tc_reset(TextColumn *c)
+{
+    c->rows = c->nulls = c->dn = 0;
+    c->cap = 1024;
+    c->dcap = 1 << 16;
+    c->data = PyByteArray_FromStringAndSize(NULL, c->dcap);
+    c->offsets = PyMem_Malloc((c->cap + 1) * sizeof(int64_t));
+    c->valid = PyMem_Malloc(c->cap);
+    if (!c->data) return -1;
+    if (!c->offsets || !c->valid) { PyErr_NoMemory(); return -1; }
+    c->offsets[0] = 0;
+    return 0;
 }
 
 static PyObject *tc_new(PyTypeObject *type, PyObject *args, PyObject *kw)
@@ -779,6 +782,10 @@ static void tc_dealloc(TextColumn *c)
 /* one row: the UTF-8 bytes s[0..n), or a null (s NULL) */
 static int tc_push(TextColumn *c, const char *s, Py_ssize_t n)
 {
+    if (!c->data || !c->offsets || !c->valid) {        /* a reset that failed */
+        PyErr_NoMemory();
+        return -1;
+    }
     if (c->rows == c->cap) {
         Py_ssize_t cap = c->cap * 2;
         int64_t *o = PyMem_Realloc(c->offsets, (cap + 1) * sizeof(int64_t));
@@ -789,10 +796,19 @@ static int tc_push(TextColumn *c, const char *s, Py_ssize_t n)
         c->valid = v;
         c->cap = cap;
     }
-    if (s && n && buf_put(&c->data, s, n) < 0) return -1;
+    if (s && n) {
+        if (c->dn + n > c->dcap) {
+            Py_ssize_t cap = c->dcap * 2;
+            while (cap < c->dn + n) cap *= 2;
+            if (PyByteArray_Resize(c->data, cap) < 0) return -1;
+            c->dcap = cap;
+        }
+        memcpy(PyByteArray_AS_STRING(c->data) + c->dn, s, n);
+        c->dn += n;
+    }
     c->valid[c->rows] = s != NULL;
     c->nulls += s == NULL;
-    c->offsets[++c->rows] = c->data.n;
+    c->offsets[++c->rows] = c->dn;
     return 0;
 }
 
@@ -801,7 +817,7 @@ static void tc_pop(TextColumn *c)
 {
     c->rows--;
     c->nulls -= !c->valid[c->rows];
-    c->data.n = (Py_ssize_t)c->offsets[c->rows];
+    c->dn = (Py_ssize_t)c->offsets[c->rows];
 }
 
 /* a row's message or data as the Python path holds it (str, None, anything else as its
@@ -849,6 +865,7 @@ static PyObject *append_text(PyObject *self, PyObject *const *args, Py_ssize_t n
 static PyObject *tc_take(TextColumn *c, PyObject *unused)
 {
     PyObject *bitmap = Py_None, *offsets = NULL, *data = NULL, *out = NULL;
+    if (!c->data || !c->offsets || !c->valid) return PyErr_NoMemory();
     Py_INCREF(Py_None);
     if (c->nulls) {
         Py_DECREF(Py_None);
@@ -860,7 +877,10 @@ static PyObject *tc_take(TextColumn *c, PyObject *unused)
             if (c->valid[i]) w[i >> 3] |= (uint8_t)(1u << (i & 7));
     }
     offsets = PyBytes_FromStringAndSize((const char *)c->offsets, (c->rows + 1) * sizeof(int64_t));
-    data = PyBytes_FromStringAndSize(c->data.p, c->data.n);
+    if (offsets && PyByteArray_Resize(c->data, c->dn) == 0) {     /* handed over, not copied */
+        data = c->data;
+        Py_INCREF(data);
+    }
     if (offsets && data)
         out = Py_BuildValue("nnOOO", c->rows, c->nulls, bitmap, offsets, data);
     Py_XDECREF(bitmap);
