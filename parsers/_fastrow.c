@@ -72,7 +72,8 @@ static const int USERS[][2] = {{F_TargetUserName, F_TargetDomainName},
 #define N_ALL_KEYS (F_IpPort + 1)
 
 #define MAXLEN 32
-static signed char BY_LEN[MAXLEN][8];    /* per name length: indices into FNAMES, -1 ends */
+#define PER_LEN 12
+static signed char BY_LEN[MAXLEN][PER_LEN];  /* per name length: FNAMES indices, -1 ends */
 
 /* the FNAMES index of a key, or -1 */
 static inline int classify(PyObject *k)
@@ -878,6 +879,7 @@ static PyObject *tc_take(TextColumn *c, PyObject *unused)
     }
     offsets = PyBytes_FromStringAndSize((const char *)c->offsets, (c->rows + 1) * sizeof(int64_t));
     if (offsets && PyByteArray_Resize(c->data, c->dn) == 0) {     /* handed over, not copied */
+        c->dcap = c->dn;       /* (if building the result fails, the column goes on with it) */
         data = c->data;
         Py_INCREF(data);
     }
@@ -1176,8 +1178,12 @@ PyMODINIT_FUNC PyInit__fastrow(void)
     for (int i = 0; i < NF; i++) {
         size_t n = strlen(FNAMES[i]);
         int j = 0;
-        while (BY_LEN[n][j] >= 0) j++;
-        BY_LEN[n][j] = (signed char)i;     /* (at most 5 names share a length) */
+        while (n < MAXLEN && j < PER_LEN && BY_LEN[n][j] >= 0) j++;
+        if (n >= MAXLEN || j >= PER_LEN - 1) {  /* (seven names of 6 characters today) */
+            PyErr_SetString(PyExc_SystemError, "_fastrow: the field-name table is too small");
+            return NULL;
+        }
+        BY_LEN[n][j] = (signed char)i;
     }
     if (PyType_Ready(&TextColumnType) < 0) return NULL;
     PyObject *mod = PyModule_Create(&module);

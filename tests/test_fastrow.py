@@ -221,6 +221,14 @@ def test_an_lsm_user_data_record_is_flattened_like_the_general_path():
     assert _c_row(4, _record(eid=21, user_data={"X": {"A": "1", "B": {"A": "2"}}})) is None
 
 
+def test_a_crafted_port_of_thousands_of_digits_costs_neither_path_the_row():
+    # review rvL: int() of > 4,300 digits raised in event_columns; C read the port as 80
+    row = _check(7, _record(fields={"IpPort": "0" * 4300 + "80"}))
+    assert row is not None and row[12] == 80
+    row = _check(7, _record(fields={"IpPort": "9" * 5000}))
+    assert row is not None and row[12] is None
+
+
 def test_a_long_message_is_cut_like_the_python_path():
     row = _check(1, _record(fields={f"k{i}": "v" * 30 for i in range(40)}))
     assert len(row[13]) == 300 and row[13].endswith("…")
