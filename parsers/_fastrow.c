@@ -1130,6 +1130,120 @@ static PyObject *columns(PyObject *self, PyObject *args)
     return out;
 }
 
+/* convert(rows, kinds): column j of the rows (tuples of len(kinds)) by kinds[j]: "i" an
+ * int64 column as (values, null mask) bytes, "s" a text column as TextColumn.take() gives
+ * it, "-" None (not wanted); any other kind, or a column with a value that does not fit its
+ * kind (an "i" value that is no int within 64 bits or None, an "s" value that is no str or
+ * None, or no valid UTF-8), as the list of its values, what list(zip(*rows))[j] gives.
+ * One pass over the rows (each tuple is touched once), no Python object per value. */
+#define MAXCOLS 32
+static PyObject *convert(PyObject *self, PyObject *args)
+{
+    PyObject *rows;
+    const char *kinds;
+    Py_ssize_t n;
+    if (!PyArg_ParseTuple(args, "O!s#", &PyList_Type, &rows, &kinds, &n)) return NULL;
+    if (n > MAXCOLS) {
+        PyErr_SetString(PyExc_ValueError, "convert(): too many columns");
+        return NULL;
+    }
+    Py_ssize_t m = PyList_GET_SIZE(rows);
+    for (Py_ssize_t i = 0; i < m; i++) {
+        PyObject *r = PyList_GET_ITEM(rows, i);
+        if (!PyTuple_Check(r) || PyTuple_GET_SIZE(r) != n) {
+            PyErr_SetString(PyExc_ValueError, "convert(): a row of another length");
+            return NULL;
+        }
+    }
+    char kind[MAXCOLS];
+    PyObject *vals[MAXCOLS] = {0}, *mask[MAXCOLS] = {0}, *list[MAXCOLS] = {0};
+    TextColumn *tc[MAXCOLS] = {0};
+    PyObject *out = NULL;
+    for (Py_ssize_t j = 0; j < n; j++) {
+        kind[j] = kinds[j] == 'i' || kinds[j] == 's' || kinds[j] == '-' ? kinds[j] : 'l';
+        if (kind[j] == 'i') {
+            vals[j] = PyBytes_FromStringAndSize(NULL, m * (Py_ssize_t)sizeof(int64_t));
+            mask[j] = PyBytes_FromStringAndSize(NULL, m);
+            if (!vals[j] || !mask[j]) goto done;
+        } else if (kind[j] == 's') {
+            if (!(tc[j] = (TextColumn *)tc_new(&TextColumnType, NULL, NULL))) goto done;
+        } else if (kind[j] == 'l') {
+            if (!(list[j] = PyList_New(m))) goto done;
+        }
+    }
+    for (Py_ssize_t i = 0; i < m; i++) {
+        PyObject *r = PyList_GET_ITEM(rows, i);
+        for (Py_ssize_t j = 0; j < n; j++) {
+            PyObject *x = PyTuple_GET_ITEM(r, j);
+            switch (kind[j]) {
+            case 'i': {
+                int64_t *v = (int64_t *)PyBytes_AS_STRING(vals[j]);
+                char *k = PyBytes_AS_STRING(mask[j]);
+                if (x == Py_None) { v[i] = 0; k[i] = 1; break; }
+                int overflow = 0;
+                long long y = PyLong_CheckExact(x) ? PyLong_AsLongLongAndOverflow(x, &overflow) : 0;
+                if (!PyLong_CheckExact(x) || overflow) { kind[j] = 'o'; break; }
+                if (y == -1 && PyErr_Occurred()) goto done;
+                v[i] = y;
+                k[i] = 0;
+                break;
+            }
+            case 's': {
+                const char *u = NULL;
+                Py_ssize_t len = 0;
+                if (x != Py_None) {
+                    if (!PyUnicode_CheckExact(x)) { kind[j] = 'o'; break; }
+                    if (!(u = PyUnicode_AsUTF8AndSize(x, &len))) {
+                        if (!PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) goto done;
+                        PyErr_Clear();
+                        kind[j] = 'o';
+                        break;
+                    }
+                }
+                if (tc_push(tc[j], u, len) < 0) goto done;
+                break;
+            }
+            case 'l':
+                Py_INCREF(x);
+                PyList_SET_ITEM(list[j], i, x);
+                break;
+            }
+        }
+    }
+    if (!(out = PyList_New(n))) goto done;
+    for (Py_ssize_t j = 0; j < n; j++) {
+        PyObject *col;
+        if (kind[j] == 'o') {                    /* a value that does not fit: the list */
+            if (!(col = PyList_New(m))) { Py_CLEAR(out); goto done; }
+            for (Py_ssize_t i = 0; i < m; i++) {
+                PyObject *v = PyTuple_GET_ITEM(PyList_GET_ITEM(rows, i), j);
+                Py_INCREF(v);
+                PyList_SET_ITEM(col, i, v);
+            }
+        } else if (kind[j] == 'i') {
+            col = PyTuple_Pack(2, vals[j], mask[j]);
+        } else if (kind[j] == 's') {
+            col = tc_take(tc[j], NULL);
+        } else if (kind[j] == 'l') {
+            col = list[j];
+            list[j] = NULL;
+        } else {
+            col = Py_None;
+            Py_INCREF(col);
+        }
+        if (!col) { Py_CLEAR(out); goto done; }
+        PyList_SET_ITEM(out, j, col);
+    }
+done:
+    for (Py_ssize_t j = 0; j < n; j++) {
+        Py_XDECREF(vals[j]);
+        Py_XDECREF(mask[j]);
+        Py_XDECREF(list[j]);
+        Py_XDECREF((PyObject *)tc[j]);
+    }
+    return out;
+}
+
 static PyObject *configure(PyObject *self, PyObject *args)
 {
     PyObject *dm, *ec;
@@ -1151,6 +1265,9 @@ static PyMethodDef methods[] = {
     {"append_text", (PyCFunction)(void (*)(void))append_text, METH_FASTCALL,
      "append_text(message_col, data_col, message, data): one row's text, both or neither"},
     {"columns", columns, METH_VARARGS, "columns(rows, n) -> list(zip(*rows)) as n lists"},
+    {"convert", convert, METH_VARARGS,
+     "convert(rows, kinds) -> per column: int64 buffers ('i'), text buffers ('s'), None "
+     "('-') or the list of its values"},
     {"configure", configure, METH_VARARGS,
      "configure(data_message, event_columns, value_cap): eventcommon's functions"},
     {NULL, NULL, 0, NULL},

@@ -207,6 +207,10 @@ class _Columns:
     NAMES = ("time", "host", "record_id", "provider", "channel", "event_id", "level", "user",
              "sid", "session_id", "pid", "ip", "port", "message", "data")
     BATCH = 1 << 13
+    #: what ``_fastrow.convert`` makes of each column: int64 buffers, text buffers, a list
+    #: (the time: ISO text or FILETIME ints), nothing (the text columns' own buffers)
+    _KINDS = "".join("t" if n == "time" else "i" if n in _INT_COLS else "s" for n in NAMES)
+    _KINDS_TEXT = _KINDS[:-2] + "--"
 
     def __init__(self) -> None:
         self.pending: list[tuple] = []       # one tuple per record, in NAMES order
@@ -236,17 +240,22 @@ class _Columns:
         if text is not None and not len(text[0]) == len(text[1]) == len(self.pending):
             raise RuntimeError(f"evtx row builder out of step: {len(self.pending)} rows, "
                                f"{len(text[0])}/{len(text[1])} texts")
-        columns = _transpose(self.pending, len(self.NAMES))
+        if _FAST is not None:       # (C: int and text columns straight to buffers)
+            columns = _FAST.convert(self.pending, self._KINDS if text is None else
+                                    self._KINDS_TEXT)
+        else:
+            columns = _transpose(self.pending, len(self.NAMES))
         self.pending.clear()        # (in place: the Rust pass holds the list)
         for n, vals in zip(self.NAMES, columns):
             if n == "time":
                 arr = _times(vals)
             elif n in _INT_COLS:
-                arr = _ints(vals, _INT_COLS[n])
+                arr = _ints_of(vals, _INT_COLS[n]) if type(vals) is tuple \
+                    else _ints(vals, _INT_COLS[n])
             elif text is not None and n in ("message", "data"):
-                arr = _text_array(text[n == "data"])
+                arr = _text_array(text[n == "data"].take())
             else:
-                arr = _pa_strings(vals)
+                arr = _text_array(vals) if type(vals) is tuple else _pa_strings(vals)
             self._done[n].append(arr)
         self._rows += len(columns[0])
 
@@ -443,13 +452,27 @@ def _pool():
     return pa.system_memory_pool()
 
 
-def _text_array(col):
-    """A C ``TextColumn``'s rows as an Arrow large_string array (its buffers, no copy)."""
+def _text_array(taken: tuple):
+    """Text rows as ``_fastrow`` hands them over (``TextColumn.take()``, ``convert``) → an
+    Arrow large_string array over those buffers (no copy)."""
     import pyarrow as pa
-    n, nulls, valid, offsets, data = col.take()
+    n, nulls, valid, offsets, data = taken
     return pa.Array.from_buffers(pa.large_string(), n,
                                  [None if valid is None else pa.py_buffer(valid),
                                   pa.py_buffer(offsets), pa.py_buffer(data)], null_count=nulls)
+
+
+def _ints_of(buffers: tuple, dtype: str) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_ints` of a column ``_fastrow.convert`` made: (int64 values, null mask) bytes."""
+    v = np.frombuffer(buffers[0], dtype=np.int64)
+    mask = np.frombuffer(buffers[1], dtype=bool)
+    if dtype != "Int64":
+        lo, hi = INT_RANGE[dtype]
+        bad = (v < lo) | (v > hi)
+        if bad.any():
+            mask = mask | bad
+            v = np.where(bad, 0, v)
+    return v.astype(_INT_NP[dtype]), mask
 
 
 def _pa_strings(values: list):

@@ -145,7 +145,7 @@ def _c_row(rid, ev):
     assert t[13] is None and t[14] is None
     texts = []
     for col in (m, d):
-        arr = E._text_array(col)
+        arr = E._text_array(col.take())
         assert len(arr) == 1
         texts.append(arr[0].as_py())
     return t[:13] + tuple(texts)
@@ -244,12 +244,43 @@ def test_text_columns_hold_nulls_empty_and_unicode_text():
     with pytest.raises(UnicodeEncodeError):
         _fastrow.append_text(m, d, "ok", "\ud800")      # neither column takes the row
     assert len(m) == len(d) == 3
-    assert E._text_array(m).to_pylist() == ["a", "", "x" * 5000]
-    arr = E._text_array(d)
+    assert E._text_array(m.take()).to_pylist() == ["a", "", "x" * 5000]
+    arr = E._text_array(d.take())
     assert arr.type == pa.large_string() and arr.null_count == 1
     assert arr.to_pylist() == [None, "é€😀", '{"k":"v"}']
     arr.validate(full=True)
     assert len(m) == 0                                    # take() empties the column
+
+
+def test_convert_hands_back_columns_whose_values_do_not_fit_their_kind():
+    rows = [(1, "a", None, "x"), (2**70, None, "b", "y"), (None, "c", 5, "\ud800")]
+    ints, text, odd, bad = _fastrow.convert(rows, "isss")
+    assert ints == [1, 2**70, None]                      # beyond 64 bits: the list
+    n, nulls, valid, offsets, data = text
+    assert (n, nulls) == (3, 1) and bytes(data) == b"ac"
+    assert odd == [None, "b", 5] and bad == ["x", "y", "\ud800"]
+    assert _fastrow.convert(rows[:1], "i-l-") == [((1).to_bytes(8, "little"), b"\0"), None,
+                                                   [None], None]
+    assert _fastrow.convert([], "is") == [(b"", b""), (0, 0, None, b"\0" * 8, bytearray())]
+
+
+def test_odd_row_values_give_the_python_path_frame(monkeypatch):
+    """Values a damaged record can bring (ints beyond their column, a number for a host,
+    a bool for a level) go through C's conversion and the Python one alike."""
+    t = "2024-05-01T10:00:00.000000Z"
+    rows = [(t, "H", 1, "P", "C", 4624, 4, 612, None, {"SessionID": "3"}, None),
+            (t, 5, 2, "P", "C", 70000, 300, 2**70, "S-1-5-18", {"IpPort": "9"}, None),
+            (t, None, 3, None, None, None, True, None, None, {}, {"EventRecordID": 9}),
+            (None, "H", 2**63 - 1, "P", "C", -1, -129, -(2**63), None, {"a": "é"}, None)]
+
+    def frame(fast):
+        monkeypatch.setattr(E, "_FAST", fast)
+        cols = E._Columns()
+        for r in rows:
+            cols.row(*r)
+        return cols.frame()
+
+    pd.testing.assert_frame_equal(frame(_fastrow), frame(None))
 
 
 def test_the_pure_python_switch_turns_the_c_builder_off():
