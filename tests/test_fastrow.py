@@ -338,3 +338,40 @@ def test_generated_records_give_the_python_rows(fields, user_data, provider, eid
     ev = _record(eid=eid, fields=fields, provider=provider, rid=rid, erid=5,
                  user_data=user_data, **system)
     _check(rid, ev)
+
+
+def _shm_folders() -> set[str]:
+    return {p.name for p in Path("/dev/shm").glob("rdpdoctor-*")} \
+        if Path("/dev/shm").is_dir() else set()
+
+
+@pytest.mark.skipif(not Path("/dev/shm").is_dir(), reason="no /dev/shm on this system")
+def test_workers_hand_their_columns_over_through_dev_shm_and_leave_nothing(tmp_path,
+                                                                          monkeypatch):
+    evtx_ingest = pytest.importorskip("evtx_ingest", reason="benchmarks/ not importable")
+    path = evtx_ingest.GENERATORS["security"](tmp_path / "s.evtx", 12000)
+    monkeypatch.setattr(E, "PARALLEL_MIN_CHUNKS", 2)
+    before = _shm_folders()
+    used = []
+    real = E._Columns.from_file
+
+    def from_file(self):
+        used.append(self.file[0])
+        real(self)
+
+    monkeypatch.setattr(E._Columns, "from_file", from_file)
+    a = E.parse(path, ParseOptions(evtx_backend="rust", workers=2))
+    assert used and all(u.startswith("/dev/shm/rdpdoctor-") for u in used)
+    assert not any(Path(u).exists() for u in used) and _shm_folders() == before
+    monkeypatch.setattr(E, "_transfer_folder", lambda: None)            # pickled instead
+    b = E.parse(path, ParseOptions(evtx_backend="rust", workers=2))
+    pd.testing.assert_frame_equal(a.frame, b.frame)
+    assert len(used) == len(set(used)) > 1
+    # no room in /dev/shm: the workers pickle their results, the rows are the same
+    monkeypatch.undo()
+    monkeypatch.setattr(E, "PARALLEL_MIN_CHUNKS", 2)
+    monkeypatch.setattr(E.os, "statvfs", lambda p: type("S", (), {"f_bavail": 0,
+                                                                  "f_frsize": 4096})())
+    c = E.parse(path, ParseOptions(evtx_backend="rust", workers=2))
+    pd.testing.assert_frame_equal(a.frame, c.frame)
+    assert _shm_folders() == before
