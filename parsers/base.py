@@ -538,34 +538,6 @@ def _pool_worker() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     gc.freeze()
     gc.set_threshold(*WORKER_GC_THRESHOLD)
-    _tune_malloc()
-
-
-#: glibc ``mallopt`` parameters (malloc.h) and what a pool worker sets them to
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
-WORKER_MALLOC = {_M_MMAP_THRESHOLD: 32 << 20, _M_TRIM_THRESHOLD: 1 << 30}
-
-
-def _tune_malloc() -> bool:
-    """A pool worker keeps the memory it frees for its next allocations (glibc only).
-
-    A worker builds each share's columns and pickles them back, batch after batch: blocks
-    of a few MB to tens of MB, freed and asked for again. By default glibc serves them with
-    fresh mmaps and trims its heap after frees, so every batch faults its pages in anew:
-    ~740 k page faults and 1.4 s of system time for the two workers of the million-record
-    log. With blocks up to 32 MiB from the heap (glibc's upper limit) and the heap not
-    trimmed below 1 GiB: ~90 k faults, 0.45 s, the 2-worker load 4.5 → 4.1 s. The worker's
-    peak memory is unchanged (it is what the parse needs); what it freed stays resident
-    until the worker exits. True when set."""
-    import platform
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
-        return False
-    try:
-        import ctypes
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return False
-    return all(mallopt(k, v) == 1 for k, v in WORKER_MALLOC.items())
 
 
 def as_done(futures, poll_s: float = 0.5):

@@ -145,15 +145,3 @@ def test_a_big_log_whose_chunk_worker_passes_the_limit_is_read_again(tmp_path, m
     said = " ".join(w.message for w in b.warnings)
     assert "over the parser processes' memory limit" in said, said
     assert "read again with the python backend" in said
-
-
-def test_pool_workers_keep_the_memory_they_free_for_their_next_batches():
-    """parsers.base._tune_malloc: on glibc a pool worker serves blocks up to 32 MiB from its
-    heap and does not trim it (the million-record log: 740 k → 90 k page faults in the
-    workers); elsewhere nothing is changed and it says so."""
-    import platform
-
-    from parsers.base import _tune_malloc, process_pool
-    glibc = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
-    with process_pool(1, memory_limit=0) as ex:
-        assert ex.submit(_tune_malloc).result() is glibc
