@@ -1135,36 +1135,6 @@ done:
     return result;
 }
 
-/* columns(rows, n): the rows' (tuples of n) values as n lists, list(zip(*rows)) without an
- * iterator per row */
-static PyObject *columns(PyObject *self, PyObject *args)
-{
-    PyObject *rows;
-    Py_ssize_t n;
-    if (!PyArg_ParseTuple(args, "O!n", &PyList_Type, &rows, &n)) return NULL;
-    Py_ssize_t m = PyList_GET_SIZE(rows);
-    for (Py_ssize_t i = 0; i < m; i++) {
-        PyObject *r = PyList_GET_ITEM(rows, i);
-        if (!PyTuple_Check(r) || PyTuple_GET_SIZE(r) != n) {
-            PyErr_SetString(PyExc_ValueError, "columns(): a row of another length");
-            return NULL;
-        }
-    }
-    PyObject *out = PyList_New(n);
-    if (!out) return NULL;
-    for (Py_ssize_t j = 0; j < n; j++) {
-        PyObject *col = PyList_New(m);
-        if (!col) { Py_DECREF(out); return NULL; }
-        for (Py_ssize_t i = 0; i < m; i++) {
-            PyObject *v = PyTuple_GET_ITEM(PyList_GET_ITEM(rows, i), j);
-            Py_INCREF(v);
-            PyList_SET_ITEM(col, i, v);
-        }
-        PyList_SET_ITEM(out, j, col);
-    }
-    return out;
-}
-
 /* convert(rows, kinds): column j of the rows (tuples of len(kinds)) by kinds[j]: "i" an
  * int64 column as (values, null mask) bytes, "s" a text column as TextColumn.take() gives
  * it, "-" None (not wanted); any other kind, or a column with a value that does not fit its
@@ -1299,7 +1269,6 @@ static PyMethodDef methods[] = {
      "None (nothing appended)"},
     {"append_text", (PyCFunction)(void (*)(void))append_text, METH_FASTCALL,
      "append_text(message_col, data_col, message, data): one row's text, both or neither"},
-    {"columns", columns, METH_VARARGS, "columns(rows, n) -> list(zip(*rows)) as n lists"},
     {"convert", convert, METH_VARARGS,
      "convert(rows, kinds) -> per column: int64 buffers ('i'), text buffers ('s'), None "
      "('-') or the list of its values"},

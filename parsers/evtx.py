@@ -1320,9 +1320,7 @@ def _load_fast():
 
 
 def _transpose(rows: list[tuple], n: int) -> list[list]:
-    """The rows' values column by column."""
-    if _FAST is not None:
-        return _FAST.columns(rows, n)
+    """The rows' values column by column (the pure-Python path; C: ``_fastrow.convert``)."""
     return [list(c) for c in zip(*rows)] if rows else [[] for _ in range(n)]
 
 
