@@ -12,7 +12,9 @@
  * record of the corpus and of generated logs, and on generated odd values. Where the two
  * differ, the Python path is right.
  *
- * It reads only Python objects (dicts, str, int) that orjson made, never the log's bytes.
+ * It reads Python objects (dicts, str, int) that orjson made, or (``row_json``) the JSON
+ * text the Rust reader wrote, never the log's bytes. ``row_json`` takes only JSON that
+ * orjson + ``row`` would read to the same row, byte for byte, and leaves the rest to them.
  *
  * Why C: in Python this per-record work (the System mapping, the fields' JSON text, the
  * one-line message, the user/ip/session columns) costs ≈ 8 µs a record against ≈ 1.7 µs
@@ -1135,6 +1137,519 @@ done:
     return result;
 }
 
+/* ------------------------------------------------------------------ the Rust reader's text */
+
+/* row_json(rid, text, mcol, dcol): row() of orjson.loads(text), read straight from the
+ * JSON text the Rust reader gave: no dict, list or str is made for the record's fields
+ * (orjson's objects cost about as much as the Rust reader itself). It takes only what
+ * gives row()'s result byte for byte, and returns None for everything else; the caller
+ * then decodes the text with orjson and calls row():
+ *   - ASCII text of at most JSON_MAX bytes;
+ *   - strings whose escapes are the ones orjson writes (\" \\ \b \f \n \r \t, \u00xx for
+ *     the other control characters): a field's escaped text is then copied as it is;
+ *   - integers of at most 18 digits (no "-0"), true, false, null; no fractions;
+ *   - EventData without a repeated name (orjson keeps the last value at the first place);
+ *     no UserData (row() flattens it).
+ * Text that is not valid JSON is "not taken" too (orjson raises, as before). */
+
+#define JSON_MAX (64 << 10)
+#define JSON_DEPTH 64
+
+enum { J_NULL, J_FALSE, J_TRUE, J_INT, J_STR, J_OBJ, J_ARR };
+
+typedef struct {
+    const char *k, *v;     /* a member's key, raw (between its quotes; NULL: none); J_STR:
+                            * the raw text between the quotes, J_INT: the digits */
+    int kn, vn;
+    int skip;              /* the node after this one's subtree */
+    unsigned char type, kesc, vesc;   /* *esc: the raw text holds escapes */
+    long long i;           /* J_INT */
+} JNode;
+
+static JNode *jpool;
+static int jcap;
+
+/* 1: a byte a string cannot hold as it is */
+static unsigned char JSPECIAL[256];
+
+typedef struct {
+    const char *p, *end;
+    int count;
+} JParse;
+
+static inline void jws(JParse *j)
+{
+    while (j->p < j->end && (*j->p == ' ' || *j->p == '\n' || *j->p == '\r' || *j->p == '\t'))
+        j->p++;
+}
+
+/* a string after its opening quote: its raw text; 0 not taken */
+static int jstring(JParse *j, const char **s, int *n, unsigned char *esc)
+{
+    const char *b = j->p, *p = j->p, *end = j->end;
+    *esc = 0;
+    for (;;) {
+        /* eight bytes at a time: a byte below 0x20, a quote or a backslash ends the run
+         * (the text is ASCII, so the "less than" test is exact) */
+        while (end - p >= 8) {
+            uint64_t w;
+            memcpy(&w, p, 8);
+            const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+            uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\');
+            if (((w - ones * 0x20) | (q - ones) | (bs - ones)) & ~w & high) break;
+            p += 8;
+        }
+        while (p < end && !JSPECIAL[(unsigned char)*p]) p++;
+        if (p >= end) return 0;
+        if (*p == '"') break;
+        if (*p != '\\' || end - p < 2) return 0;   /* a raw control character */
+        *esc = 1;
+        switch (p[1]) {
+        case '"': case '\\': case 'b': case 'f': case 'n': case 'r': case 't':
+            p += 2;
+            continue;
+        case 'u': {
+            if (end - p < 6 || p[2] != '0' || p[3] != '0' || (p[4] != '0' && p[4] != '1'))
+                return 0;
+            char l = p[5];
+            int c = (p[4] - '0') * 16 + (l >= '0' && l <= '9' ? l - '0'
+                                         : l >= 'a' && l <= 'f' ? l - 'a' + 10 : -100);
+            if (c < 0 || c == 8 || c == 9 || c == 10 || c == 12 || c == 13) return 0;
+            p += 6;
+            continue;
+        }
+        default:
+            return 0;
+        }
+    }
+    *s = b;
+    *n = (int)(p - b);
+    j->p = p + 1;
+    return 1;
+}
+
+static int jnumber(JParse *j, JNode *nd)
+{
+    const char *b = j->p, *p = j->p, *end = j->end;
+    int neg = p < end && *p == '-';
+    p += neg;
+    const char *d = p;
+    while (p < end && *p >= '0' && *p <= '9') p++;
+    if (p == d || p - d > 18 || (p - d > 1 && *d == '0')) return 0;
+    if (p < end && (*p == '.' || *p == 'e' || *p == 'E')) return 0;
+    long long x = 0;
+    for (const char *q = d; q < p; q++) x = x * 10 + (*q - '0');
+    if (neg && !x) return 0;                          /* "-0": orjson reads 0 */
+    nd->type = J_INT;
+    nd->i = neg ? -x : x;
+    nd->v = b;
+    nd->vn = (int)(p - b);
+    j->p = p;
+    return 1;
+}
+
+static inline int jword(JParse *j, const char *w, int n)
+{
+    if (j->end - j->p < n || memcmp(j->p, w, n)) return 0;
+    j->p += n;
+    return 1;
+}
+
+/* one value (and its subtree) as nodes from j->count on: 1 done, 0 not taken */
+static int jvalue(JParse *j, const char *k, int kn, unsigned char kesc, int depth)
+{
+    if (depth > JSON_DEPTH || j->count >= jcap) return 0;
+    int at = j->count++;
+    JNode *nd = &jpool[at];
+    nd->k = k;
+    nd->kn = kn;
+    nd->kesc = kesc;
+    nd->vesc = 0;
+    jws(j);
+    if (j->p >= j->end) return 0;
+    char c = *j->p;
+    if (c == '{' || c == '[') {
+        nd->type = c == '{' ? J_OBJ : J_ARR;
+        char close = c == '{' ? '}' : ']';
+        j->p++;
+        jws(j);
+        if (j->p < j->end && *j->p == close) {
+            j->p++;
+        } else {
+            for (;;) {
+                const char *mk = NULL;
+                int mkn = 0;
+                unsigned char mesc = 0;
+                if (close == '}') {
+                    jws(j);
+                    if (j->p >= j->end || *j->p != '"') return 0;
+                    j->p++;
+                    if (!jstring(j, &mk, &mkn, &mesc)) return 0;
+                    jws(j);
+                    if (j->p >= j->end || *j->p != ':') return 0;
+                    j->p++;
+                }
+                if (!jvalue(j, mk, mkn, mesc, depth + 1)) return 0;
+                jws(j);
+                if (j->p >= j->end) return 0;
+                if (*j->p == ',') { j->p++; continue; }
+                if (*j->p != close) return 0;
+                j->p++;
+                break;
+            }
+        }
+    } else if (c == '"') {
+        j->p++;
+        nd->type = J_STR;
+        if (!jstring(j, &nd->v, &nd->vn, &nd->vesc)) return 0;
+    } else if (c == 't') {
+        nd->type = J_TRUE;
+        if (!jword(j, "true", 4)) return 0;
+    } else if (c == 'f') {
+        nd->type = J_FALSE;
+        if (!jword(j, "false", 5)) return 0;
+    } else if (c == 'n') {
+        nd->type = J_NULL;
+        if (!jword(j, "null", 4)) return 0;
+    } else if (!jnumber(j, nd)) {
+        return 0;
+    }
+    jpool[at].skip = j->count;
+    return 1;
+}
+
+/* the text as nodes (the root at 0): 1 done, 0 not taken, -1 error */
+static int jparse(const char *s, Py_ssize_t n)
+{
+    /* every node takes at least one byte and its separator: n / 2 + 2 are enough */
+    int need = (int)(n / 2 + 2);
+    if (need > jcap) {
+        JNode *q = PyMem_Realloc(jpool, sizeof(JNode) * need);
+        if (!q) { PyErr_NoMemory(); return -1; }
+        jpool = q;
+        jcap = need;
+    }
+    JParse j = {s, s + n, 0};
+    if (!jvalue(&j, NULL, 0, 0, 0)) return 0;
+    jws(&j);
+    return j.p == j.end;
+}
+
+/* the last member named name (len bytes) of object node o (orjson keeps the last), or -1 */
+#define jget(o, name) jget_n((o), (name), (int)sizeof(name) - 1)
+static int jget_n(int o, const char *name, int len)
+{
+    if (o < 0 || jpool[o].type != J_OBJ) return -1;
+    int found = -1;
+    for (int c = o + 1; c < jpool[o].skip; c = jpool[c].skip)
+        if (jpool[c].kn == len && jpool[c].k[0] == name[0] && !jpool[c].kesc
+            && memcmp(jpool[c].k, name, len) == 0)
+            found = c;
+    return found;
+}
+
+/* attrs(): node v["#attributes"] when v is an object holding an object there, or -1 */
+static inline int jattrs(int v)
+{
+    int a = jget(v, "#attributes");
+    return a >= 0 && jpool[a].type == J_OBJ ? a : -1;
+}
+
+/* attr(): attrs(d[key])[name], -1 when absent; a JSON null is returned as its node
+ * (a macro: jget takes the names' lengths from the literals) */
+#define jattr(d, key, name) jget(jattrs(jget((d), key)), name)
+
+static inline int jnone(int v) { return v < 0 || jpool[v].type == J_NULL; }
+
+/* str of the raw text of an ASCII JSON string, its escapes resolved; new reference */
+static PyObject *junescape(const char *s, int n)
+{
+    char stack[256], *w0 = n <= (int)sizeof stack ? stack : PyMem_Malloc(n), *w = w0;
+    if (!w0) return PyErr_NoMemory();
+    for (int i = 0; i < n; i++) {
+        if (s[i] != '\\') { *w++ = s[i]; continue; }
+        char e = s[++i];
+        switch (e) {
+        case 'b': *w++ = '\b'; break;
+        case 'f': *w++ = '\f'; break;
+        case 'n': *w++ = '\n'; break;
+        case 'r': *w++ = '\r'; break;
+        case 't': *w++ = '\t'; break;
+        case 'u': {
+            char l = s[i + 4];
+            *w++ = (char)((s[i + 3] - '0') * 16 + (l <= '9' ? l - '0' : l - 'a' + 10));
+            i += 4;
+            break;
+        }
+        default: *w++ = e;                       /* '"', '\\' */
+        }
+    }
+    PyObject *o = PyUnicode_New(w - w0, 127);
+    if (o) memcpy(PyUnicode_DATA(o), w0, w - w0);
+    if (w0 != stack) PyMem_Free(w0);
+    return o;
+}
+
+/* recently seen short names (provider, channel, host, SID): made once, not per record */
+#define SCACHE 256
+static PyObject *scache[SCACHE];
+
+/* the str of a J_STR node; new reference */
+static PyObject *jstr_new(int v)
+{
+    const JNode *nd = &jpool[v];
+    if (nd->vesc) return junescape(nd->v, nd->vn);
+    PyObject *o = PyUnicode_New(nd->vn, 127);
+    if (o) memcpy(PyUnicode_DATA(o), nd->v, nd->vn);
+    return o;
+}
+
+/* jstr_new() of a value that repeats from record to record */
+static PyObject *jstr_obj(int v)
+{
+    const JNode *nd = &jpool[v];
+    if (nd->vesc || nd->vn > 64) return jstr_new(v);
+    uint32_t h = 2166136261u;
+    for (int i = 0; i < nd->vn; i++) h = (h ^ (unsigned char)nd->v[i]) * 16777619u;
+    PyObject **slot = &scache[(h ^ (h >> 16)) & (SCACHE - 1)];
+    if (*slot && PyUnicode_GET_LENGTH(*slot) == nd->vn
+        && memcmp(PyUnicode_DATA(*slot), nd->v, nd->vn) == 0) {
+        Py_INCREF(*slot);
+        return *slot;
+    }
+    PyObject *o = PyUnicode_New(nd->vn, 127);
+    if (!o) return NULL;
+    memcpy(PyUnicode_DATA(o), nd->v, nd->vn);
+    Py_INCREF(o);
+    Py_XSETREF(*slot, o);
+    return o;
+}
+
+/* a field value as orjson gives it (str, int, bool, None); new reference */
+static PyObject *jobj(int v)
+{
+    switch (jpool[v].type) {
+    case J_STR: return jstr_new(v);
+    case J_INT: return PyLong_FromLongLong(jpool[v].i);
+    case J_TRUE: Py_RETURN_TRUE;
+    case J_FALSE: Py_RETURN_FALSE;
+    default: Py_RETURN_NONE;
+    }
+}
+
+/* text_or_none(): None, a str node, or an object's "#text": 1 *out (-1: None), 0 another */
+static int jtext_or_none(int v, int *out)
+{
+    if (v >= 0 && jpool[v].type == J_OBJ) v = jget(v, "#text");
+    if (jnone(v)) { *out = -1; return 1; }
+    if (jpool[v].type != J_STR) return 0;
+    *out = v;
+    return 1;
+}
+
+/* a node's text as orjson writes it (J_STR, J_INT, J_TRUE, J_FALSE) */
+static int jput(Buf *b, int v)
+{
+    const JNode *nd = &jpool[v];
+    switch (nd->type) {
+    case J_STR:
+        if (buf_room(b, nd->vn + 2)) return -1;
+        b->p[b->n++] = '"';
+        memcpy(b->p + b->n, nd->v, nd->vn);
+        b->n += nd->vn;
+        b->p[b->n++] = '"';
+        return 0;
+    case J_INT: return buf_put(b, nd->v, nd->vn);
+    case J_TRUE: return buf_put(b, "true", 4);
+    default: return buf_put(b, "false", 5);
+    }
+}
+
+typedef struct {
+    int slot[NF];          /* the node of each known name, or -1 */
+    Py_ssize_t kept;
+    int known;
+} JFields;
+
+/* scan_fields() over EventData node ed (-1: none): 1 done, 0 not taken, -1 error */
+static int jscan_fields(int ed, Buf *b, JFields *f)
+{
+    for (int i = 0; i < NF; i++) f->slot[i] = -1;
+    f->kept = 0;
+    f->known = 0;
+    if (jnone(ed)) return 1;
+    if (jpool[ed].type != J_OBJ) return 0;
+    /* a repeated name: orjson keeps the last value at the first place; not taken. (A
+     * table whose slots are free unless stamped in this call: nothing to clear.) */
+    static int seen[512];
+    static uint32_t hs[512], stamp[512], now;
+    if (++now == 0) {
+        memset(stamp, 0, sizeof stamp);
+        now = 1;
+    }
+    int members = 0;
+    for (int c = ed + 1; c < jpool[ed].skip; c = jpool[c].skip) {
+        const JNode *nd = &jpool[c];
+        if (++members > 256) return 0;
+        uint32_t h = 2166136261u;
+        for (int i = 0; i < nd->kn; i++) h = (h ^ (unsigned char)nd->k[i]) * 16777619u;
+        unsigned s = h & 511;
+        while (stamp[s] == now) {
+            const JNode *o = &jpool[seen[s]];
+            if (hs[s] == h && o->kn == nd->kn && memcmp(o->k, nd->k, nd->kn) == 0) return 0;
+            s = (s + 1) & 511;
+        }
+        stamp[s] = now;
+        seen[s] = c;
+        hs[s] = h;
+        int i = -1;
+        if (!nd->kesc && nd->kn < MAXLEN) {
+            for (const signed char *q = BY_LEN[nd->kn]; *q >= 0; q++)
+                if (FNAMES[*q][0] == nd->k[0] && memcmp(FNAMES[*q], nd->k, nd->kn) == 0) {
+                    i = *q;
+                    break;
+                }
+        }
+        if (i >= F_Data || nd->type == J_OBJ || nd->type == J_ARR) return 0;
+        if (nd->type == J_NULL || (nd->type == J_STR && nd->vn == 0)) continue;
+        if (buf_put(b, f->kept ? ",\"" : "{\"", 2) < 0 || buf_put(b, nd->k, nd->kn) < 0
+            || buf_put(b, "\":", 2) < 0 || jput(b, c) < 0)
+            return -1;
+        f->kept++;
+        if (i >= 0) {
+            f->slot[i] = c;
+            f->known = 1;
+        }
+    }
+    return f->kept && buf_put(b, "}", 1) < 0 ? -1 : 1;
+}
+
+#undef FALLBACK
+#define FALLBACK do { result = Py_None; Py_INCREF(Py_None); goto done; } while (0)
+
+static PyObject *row_json(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4 || !PyUnicode_Check(args[1]) || !Py_IS_TYPE(args[2], &TextColumnType)
+        || !Py_IS_TYPE(args[3], &TextColumnType)) {
+        PyErr_SetString(PyExc_TypeError, "row_json(rid, text, message_col, data_col)");
+        return NULL;
+    }
+    if (!py_data_message || !py_event_columns) {
+        PyErr_SetString(PyExc_RuntimeError, "_fastrow.configure() was not called");
+        return NULL;
+    }
+    PyObject *rid = args[0], *text = args[1];
+    TextColumn *mcol = (TextColumn *)args[2], *dcol = (TextColumn *)args[3];
+    if (!PyUnicode_IS_ASCII(text) || PyUnicode_GET_LENGTH(text) > JSON_MAX) Py_RETURN_NONE;
+    PyObject *result = NULL, *t = NULL, *provider = NULL, *channel = NULL, *host = NULL,
+             *eid_o = NULL, *lv = NULL, *pid = NULL, *userid = NULL;
+    PyObject *x[NF] = {0};
+    int has_data = 0;
+    Cols c = {0};
+    JFields f;
+    Buf b, m;
+    buf_init(&b);
+    buf_init(&m);
+
+    int r = jparse((const char *)PyUnicode_DATA(text), PyUnicode_GET_LENGTH(text));
+    if (r < 0) goto done;
+    if (!r || jpool[0].type != J_OBJ) FALLBACK;
+    int e = jget(0, "Event");
+    if (e < 0) e = 0;
+    if (jpool[e].type != J_OBJ) FALLBACK;
+    int sysd = jget(e, "System");
+    if (sysd < 0 || jpool[sysd].type != J_OBJ || jget(e, "UserData") >= 0) FALLBACK;
+    int pattr = jattrs(jget(sysd, "Provider"));
+    int tn = jattr(sysd, "TimeCreated", "SystemTime");
+    if (pattr < 0 || tn < 0 || jpool[tn].type != J_STR || jpool[tn].vesc) FALLBACK;
+    int eidn = jget(sysd, "EventID"), erid = jget(sysd, "EventRecordID");
+    int lvn = jget(sysd, "Level");
+    if (eidn < 0 || jpool[eidn].type != J_INT || erid < 0 || jpool[erid].type != J_INT)
+        FALLBACK;
+    long long eid = jpool[eidn].i;
+    if (eid < 0 || eid > 0xFFFF || jget(pattr, "EventSourceName") >= 0) FALLBACK;
+    if (jpool[tn].vn >= 19 && memcmp(jpool[tn].v, "1601-01-01T00:00:00", 19) == 0) FALLBACK;
+    if (!jnone(lvn) && jpool[lvn].type != J_INT) FALLBACK;
+    CHECK(jscan_fields(jget(e, "EventData"), &b, &f));
+    int act = jattr(sysd, "Correlation", "ActivityID");
+    int pidn = jattr(sysd, "Execution", "ProcessID");
+    int uidn = jattr(sysd, "Security", "UserID");
+    int provn = jget(pattr, "Name"), chann, hostn;
+    if ((!jnone(act) && jpool[act].type != J_STR)
+        || (!jnone(pidn) && jpool[pidn].type != J_INT)
+        || (!jnone(uidn) && jpool[uidn].type != J_STR)
+        || (!jnone(provn) && jpool[provn].type != J_STR)
+        || !jtext_or_none(jget(sysd, "Channel"), &chann)
+        || !jtext_or_none(jget(sysd, "Computer"), &hostn))
+        FALLBACK;
+    if (jnone(act)) act = -1;
+    int overflow = 0;
+    long long ridv = PyLong_AsLongLongAndOverflow(rid, &overflow);
+    if (ridv == -1 && PyErr_Occurred()) goto done;
+    int same = !overflow && ridv == jpool[erid].i;
+
+    /* the row's objects */
+    if (!(t = jstr_new(tn)) || !(eid_o = PyLong_FromLongLong(eid))
+        || !(provider = jnone(provn) ? Py_NewRef(Py_None) : jstr_obj(provn))
+        || !(channel = chann < 0 ? Py_NewRef(Py_None) : jstr_obj(chann))
+        || !(host = hostn < 0 ? Py_NewRef(Py_None) : jstr_obj(hostn))
+        || !(lv = jnone(lvn) ? Py_NewRef(Py_None) : PyLong_FromLongLong(jpool[lvn].i))
+        || !(pid = jnone(pidn) ? Py_NewRef(Py_None) : PyLong_FromLongLong(jpool[pidn].i))
+        || !(userid = jnone(uidn) ? Py_NewRef(Py_None) : jstr_obj(uidn)))
+        goto done;
+
+    /* ``_Columns.row`` */
+    Py_ssize_t hc = put_head(&m, provider, (long)eid);
+    if (hc == -1) goto done;
+    if (hc == -2) FALLBACK;
+    if (f.kept) {
+        if (b.n > value_cap) FALLBACK;             /* ``_capped`` */
+        CHECK(data_message(&m, hc, b.p, b.n));
+        if (act >= 0 || !same) {
+            if ((act >= 0 && f.slot[F_ActivityID] >= 0)
+                || (!same && f.slot[F_EventRecordID] >= 0))
+                FALLBACK;                          /* not disjoint: a merged dict */
+            b.p[b.n - 1] = ',';
+        }
+        has_data = 1;
+        if (f.known) {
+            for (int i = 0; i < NF; i++)
+                if (f.slot[i] >= 0 && !(x[i] = jobj(f.slot[i]))) goto done;
+            CHECK(event_columns(provider, (long)eid, (PyObject *const *)x, &c));
+        }
+    } else if (act >= 0 || !same) {
+        if (buf_put(&b, "{", 1) < 0) goto done;
+        has_data = 1;
+    }
+    if (has_data && (act >= 0 || !same)) {
+        if (act >= 0 && (buf_put(&b, "\"ActivityID\":", 13) < 0 || jput(&b, act) < 0))
+            goto done;
+        if (!same && ((act >= 0 && buf_put(&b, ",", 1) < 0)
+                      || buf_put(&b, "\"EventRecordID\":", 16) < 0 || jput(&b, erid) < 0))
+            goto done;
+        if (buf_put(&b, "}", 1) < 0) goto done;
+    }
+    PyObject *sid = userid != Py_None ? userid : OR_NONE(c.sid);
+    result = PyTuple_Pack(15, t, host, rid, provider, channel, eid_o, lv, OR_NONE(c.user), sid,
+                          OR_NONE(c.session), pid, OR_NONE(c.ip), OR_NONE(c.port), Py_None,
+                          Py_None);
+    if (!result) goto done;
+    PyObject_GC_UnTrack(result);
+    if (tc_push(mcol, m.p, m.n) < 0) { Py_CLEAR(result); goto done; }
+    if (tc_push(dcol, has_data ? b.p : NULL, b.n) < 0) {
+        tc_pop(mcol);
+        Py_CLEAR(result);
+    }
+done:
+    cols_clear(&c);
+    for (int i = 0; i < NF; i++) Py_XDECREF(x[i]);
+    Py_XDECREF(t); Py_XDECREF(provider); Py_XDECREF(channel); Py_XDECREF(host);
+    Py_XDECREF(eid_o); Py_XDECREF(lv); Py_XDECREF(pid); Py_XDECREF(userid);
+    buf_free(&b);
+    buf_free(&m);
+    return result;
+}
+
 /* convert(rows, kinds): column j of the rows (tuples of len(kinds)) by kinds[j]: "i" an
  * int64 column as (values, null mask) bytes, "s" a text column as TextColumn.take() gives
  * it, "-" None (not wanted); any other kind, or a column with a value that does not fit its
@@ -1267,6 +1782,9 @@ static PyMethodDef methods[] = {
      "row(rid, ev, message_col, data_col) -> the timeline row tuple of a decoded Rust JSON "
      "record (its message and data appended to the two TextColumns, None in the tuple), or "
      "None (nothing appended)"},
+    {"row_json", (PyCFunction)(void (*)(void))row_json, METH_FASTCALL,
+     "row_json(rid, text, message_col, data_col) -> row(rid, orjson.loads(text), ...) read "
+     "from the Rust reader's JSON text itself, or None (not taken: nothing appended)"},
     {"append_text", (PyCFunction)(void (*)(void))append_text, METH_FASTCALL,
      "append_text(message_col, data_col, message, data): one row's text, both or neither"},
     {"convert", convert, METH_VARARGS,
@@ -1296,6 +1814,8 @@ PyMODINIT_FUNC PyInit__fastrow(void)
     INTERN(K_Computer, "Computer"); INTERN(K_Name, "Name");
     INTERN(K_1601, "1601-01-01T00:00:00"); INTERN(K_empty, "");
     memset(BY_LEN, -1, sizeof BY_LEN);
+    for (int c = 0; c < 0x20; c++) JSPECIAL[c] = 1;
+    JSPECIAL['"'] = JSPECIAL['\\'] = 1;
     for (int i = 0; i < NF; i++) {
         size_t n = strlen(FNAMES[i]);
         int j = 0;

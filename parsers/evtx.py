@@ -2081,6 +2081,7 @@ def _rust_pass(source, part: _Part, rel: Relevance | None, deadline: float | Non
     # (a bound method: calling the instance would look its __call__ up on every record)
     gate = _Gate(rel, part).__call__ if rel is not None else None
     fast = _FAST.row if _FAST is not None and cols.text is not None else None
+    fast_json = _FAST.row_json if fast is not None else None
     mcol, dcol = cols.text or (None, None)
     pending = cols.pending
     flush = cols._flush
@@ -2108,17 +2109,23 @@ def _rust_pass(source, part: _Part, rel: Relevance | None, deadline: float | Non
                         g = gate(s)
                         if g == 0:
                             continue
-                        if g == 1:
-                            ev = loads(s)
-                        else:
+                        if g != 1:
                             rec = _rec_from_json(rid, loads(s))
                             eid = _int(rec.event_id)
                             if _keep(rel, part, rec.provider, rec.channel,
                                      None if eid is None else eid & 0xFFFF, _rule_fields(rec)):
                                 add(rec)
                             continue
-                    else:
-                        ev = loads(s)
+                    if fast is not None:
+                        # C reads the JSON text itself (no dict per record); what it does
+                        # not take, orjson decodes for the row builder below
+                        t = fast_json(rid, s, mcol, dcol)
+                        if t is not None:
+                            pending.append(t)
+                            if len(pending) >= batch:
+                                flush()
+                            continue
+                    ev = loads(s)
                     if fast is not None:
                         t = fast(rid, ev, mcol, dcol)
                         if t is not None:
