@@ -82,7 +82,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from .base import (INT_RANGE, TIME_DTYPE, TIMELINE_DTYPES, BudgetExceeded, NotMyFormat,
+from .base import (INT_RANGE, TIMELINE_DTYPES, BudgetExceeded, NotMyFormat,
                    ParseOptions, as_done, process_pool,
                    ParseResult, ParserError, ParserInfo, ParseWarning, Relevance, allowed_value,
                    empty_frame)
@@ -482,22 +482,29 @@ class _Columns:
         for c in self.NAMES:
             parts = self._done[c]
             if c == "time":
-                t = pd.Series(np.concatenate(parts)).dt.tz_localize("UTC")
-                data[c] = t.astype(TIME_DTYPE).array
+                # (a DatetimeIndex localises in ~10 µs; a Series' .dt took ~70 µs a file)
+                data[c] = pd.DatetimeIndex(np.concatenate(parts)).tz_localize("UTC").array
             elif c in _INT_COLS:
-                data[c] = pd.arrays.IntegerArray(np.concatenate([v for v, _ in parts]),
-                                                 np.concatenate([m for _, m in parts]))
+                v = np.concatenate([v for v, _ in parts])
+                m = np.concatenate([m for _, m in parts])
+                data[c] = pd.arrays.IntegerArray(v, m)
+                if c == "record_id":
+                    self.ids = np.where(m, 0, v).astype(np.int64, copy=False)
             else:
-                data[c] = pd.arrays.ArrowStringArray(pa.chunked_array(parts, pa.large_string()))
+                arr = pa.chunked_array(parts, pa.large_string())
+                data[c] = pd.arrays.ArrowStringArray(arr)
+                if c == "host":
+                    self.hosts = arr
             self._done[c] = []
-        ids = pa.array(data["record_id"].to_numpy(dtype="int64", na_value=0)).cast(pa.large_string())
+        ids = pa.array(self.ids).cast(pa.large_string())
         data["locator"] = pd.arrays.ArrowStringArray(
             pc.binary_join_element_wise(pa.scalar("record ", pa.large_string()), ids,
                                         pa.scalar("", pa.large_string())))
         data["source"] = pd.arrays.ArrowStringArray(pa.nulls(n, pa.large_string()))
         data["kind"] = pd.arrays.ArrowStringArray(pa.repeat(pa.scalar("evtx", pa.large_string()), n))
         data["event_type"] = pd.arrays.ArrowStringArray(pa.nulls(n, pa.large_string()))
-        return pd.DataFrame({c: data[c] for c in TIMELINE_DTYPES})
+        # (copy=False: the arrays are new and the frame's own; a copy is ~30 µs a file)
+        return pd.DataFrame({c: data[c] for c in TIMELINE_DTYPES}, copy=False)
 
 
 def _dumps(d: dict) -> bytes:
@@ -2700,8 +2707,12 @@ def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
     if len(cols.notes) > 100:
         warnings.append(ParseWarning(src, "file", f"{len(cols.notes) - 100} more records "
                                      "cut to size"))
-    if len(frame):
-        order = np.argsort(frame["record_id"].to_numpy(dtype="int64", na_value=0), kind="stable")
+    # (strictly increasing ids, the common case: already in order, no copies to look for)
+    rids = cols.ids if len(frame) else np.array([], dtype="int64")
+    hosts = cols.hosts if len(frame) else None
+    if len(rids) > 1 and not (rids[1:] > rids[:-1]).all():
+        rids = hosts = None                         # (recomputed from the frame below)
+        order = np.argsort(cols.ids, kind="stable")
         if (np.diff(order) != 1).any():
             frame = frame.take(order).reset_index(drop=True)
         dup = frame["record_id"].duplicated()
@@ -2730,6 +2741,8 @@ def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
     announced = sum(p.announced for p in parts)
     if rel is not None and all(p.read_ids is not None for p in parts):
         ids = _unique_sorted(np.concatenate([p.read_ids for p in parts]).astype(np.int64))
+    elif rids is not None:
+        ids = rids                                  # (strictly increasing)
     elif len(frame):
         ids = _unique_sorted(frame["record_id"].to_numpy(dtype="int64", na_value=0))
     else:
@@ -2766,8 +2779,12 @@ def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
                                      "exceeded; the rest of the file was not read"))
         stats["timed_out"] = True
     meta: dict[str, Any] = {}
-    if len(frame) and frame["host"].notna().any():
-        meta["host"] = frame["host"].dropna().mode().iloc[0]
+    if hosts is None and len(frame):
+        import pyarrow as pa
+        hosts = pa.array(frame["host"].array)       # (its __arrow_array__: no copy)
+    host = _host_mode(hosts)
+    if host is not None:
+        meta["host"] = host
     elif dropped:
         # every record was filtered out: the file still names its host (else it was taken
         # for "the bundle's only host" — another server's — or UNKNOWN; found by review)
@@ -2775,6 +2792,21 @@ def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
         if host:
             meta["host"] = host
     return ParseResult(frame=frame, warnings=warnings, stats=stats, meta=meta, parser="evtx")
+
+
+def _host_mode(hosts) -> str | None:
+    """``Series.dropna().mode().iloc[0]`` of an Arrow string column (None: all null): the
+    most common host, the least in text order on a tie. One pass in Arrow (the Series
+    route cost ~0.1 ms a file, most of a small log's parse)."""
+    if hosts is None or hosts.null_count == len(hosts):
+        return None
+    import pyarrow.compute as pc
+    counts = pc.value_counts(hosts)
+    best = None
+    for v, n in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist()):
+        if v is not None and (best is None or n > best[1] or (n == best[1] and v < best[0])):
+            best = (v, n)
+    return best[0]
 
 
 def _file_host(path: str, limit: int = 16) -> str | None:

@@ -818,3 +818,27 @@ def _gc_state():
     import gc
 
     return gc.get_threshold(), gc.get_freeze_count()
+
+
+def test_the_file_host_is_the_most_common_name_and_the_least_on_a_tie():
+    """``_host_mode`` (Arrow) gives what ``Series.dropna().mode().iloc[0]`` gave."""
+    import pyarrow as pa
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    assert evtx._host_mode(pa.chunked_array([["SRV2", "SRV1", None, "SRV2", "SRV1"]],
+                                            pa.large_string())) == "SRV1"
+    assert evtx._host_mode(pa.chunked_array([[None, None]], pa.large_string())) is None
+    assert evtx._host_mode(None) is None
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(st.lists(st.one_of(st.none(), st.sampled_from(
+        ["A", "B", "b", "DC01", "dc01", "Ä", "€", "😀", ""])), max_size=6), min_size=1,
+        max_size=4))
+    def check(chunks):
+        arr = pa.chunked_array([pa.array(c, pa.large_string()) for c in chunks],
+                               pa.large_string())
+        s = pd.Series(arr.to_pylist(), dtype="string").dropna()
+        assert evtx._host_mode(arr) == (s.mode().iloc[0] if len(s) else None)
+
+    check()
