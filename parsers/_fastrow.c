@@ -1471,16 +1471,11 @@ typedef struct {
     int known;
 } JFields;
 
-/* scan_fields() over EventData node ed (-1: none): 1 done, 0 not taken, -1 error */
-static int jscan_fields(int ed, Buf *b, JFields *f)
+/* 1: object node o repeats a name (orjson keeps the last value at the first place: not
+ * taken), or has more than 256 members. (A table whose slots are free unless stamped in
+ * this call: nothing to clear.) */
+static int jrepeats(int o)
 {
-    for (int i = 0; i < NF; i++) f->slot[i] = -1;
-    f->kept = 0;
-    f->known = 0;
-    if (jnone(ed)) return 1;
-    if (jpool[ed].type != J_OBJ) return 0;
-    /* a repeated name: orjson keeps the last value at the first place; not taken. (A
-     * table whose slots are free unless stamped in this call: nothing to clear.) */
     static int seen[512];
     static uint32_t hs[512], stamp[512], now;
     if (++now == 0) {
@@ -1488,39 +1483,179 @@ static int jscan_fields(int ed, Buf *b, JFields *f)
         now = 1;
     }
     int members = 0;
-    for (int c = ed + 1; c < jpool[ed].skip; c = jpool[c].skip) {
+    for (int c = o + 1; c < jpool[o].skip; c = jpool[c].skip) {
         const JNode *nd = &jpool[c];
-        if (++members > 256) return 0;
+        if (++members > 256) return 1;
         uint32_t h = 2166136261u;
         for (int i = 0; i < nd->kn; i++) h = (h ^ (unsigned char)nd->k[i]) * 16777619u;
         unsigned s = h & 511;
         while (stamp[s] == now) {
-            const JNode *o = &jpool[seen[s]];
-            if (hs[s] == h && o->kn == nd->kn && memcmp(o->k, nd->k, nd->kn) == 0) return 0;
+            const JNode *q = &jpool[seen[s]];
+            if (hs[s] == h && q->kn == nd->kn && memcmp(q->k, nd->k, nd->kn) == 0) return 1;
             s = (s + 1) & 511;
         }
         stamp[s] = now;
         seen[s] = c;
         hs[s] = h;
-        int i = -1;
-        if (!nd->kesc && nd->kn < MAXLEN) {
-            for (const signed char *q = BY_LEN[nd->kn]; *q >= 0; q++)
-                if (FNAMES[*q][0] == nd->k[0] && memcmp(FNAMES[*q], nd->k, nd->kn) == 0) {
-                    i = *q;
-                    break;
+    }
+    return 0;
+}
+
+/* one field (raw key k, value node v) as scan_fields() takes it: 1 done (or left out:
+ * None, ""), 0 not taken, -1 error */
+static int jfield(Buf *b, JFields *f, const char *k, int kn, int kesc, int v)
+{
+    const JNode *nd = &jpool[v];
+    int i = -1;
+    if (!kesc && kn < MAXLEN) {
+        for (const signed char *q = BY_LEN[kn]; *q >= 0; q++)
+            if (FNAMES[*q][0] == k[0] && memcmp(FNAMES[*q], k, kn) == 0) {
+                i = *q;
+                break;
+            }
+    }
+    if (i >= F_Data || nd->type == J_OBJ || nd->type == J_ARR) return 0;
+    if (nd->type == J_NULL || (nd->type == J_STR && nd->vn == 0)) return 1;
+    if (buf_put(b, f->kept ? ",\"" : "{\"", 2) < 0 || buf_put(b, k, kn) < 0
+        || buf_put(b, "\":", 2) < 0 || jput(b, v) < 0)
+        return -1;
+    f->kept++;
+    if (i >= 0) {
+        f->slot[i] = v;
+        f->known = 1;
+    }
+    return 1;
+}
+
+static void jfields_init(JFields *f)
+{
+    for (int i = 0; i < NF; i++) f->slot[i] = -1;
+    f->kept = 0;
+    f->known = 0;
+}
+
+/* scan_fields() over EventData node ed (-1: none): 1 done, 0 not taken, -1 error */
+static int jscan_fields(int ed, Buf *b, JFields *f)
+{
+    jfields_init(f);
+    if (jnone(ed)) return 1;
+    if (jpool[ed].type != J_OBJ || jrepeats(ed)) return 0;
+    for (int c = ed + 1; c < jpool[ed].skip; c = jpool[c].skip) {
+        int r = jfield(b, f, jpool[c].k, jpool[c].kn, jpool[c].kesc, c);
+        if (r <= 0) return r;
+    }
+    return f->kept && buf_put(b, "}", 1) < 0 ? -1 : 1;
+}
+
+/* user_data()'s flat fields: their keys (raw JSON text) in a scratch buffer, in the order
+ * a dict keeps them (first insertion), with the last value set */
+#define JFLAT_MAX 64
+typedef struct {
+    Py_ssize_t koff;
+    int kn, kesc, v;
+} JEntry;
+
+typedef struct {
+    JEntry e[JFLAT_MAX];
+    int n;
+    Buf keys;
+} JFlat;
+
+/* the entry of the key in keys[off, off + n), or -1 */
+static int jflat_find(const JFlat *fl, Py_ssize_t off, int n)
+{
+    for (int i = 0; i < fl->n; i++)
+        if (fl->e[i].kn == n && memcmp(fl->keys.p + fl->e[i].koff, fl->keys.p + off, n) == 0)
+            return i;
+    return -1;
+}
+
+/* out[key] = v for the key just written at keys[off:] (kept there if new): 1 done, 0 too
+ * many fields */
+static int jflat_set(JFlat *fl, Py_ssize_t off, int kesc, int v)
+{
+    int n = (int)(fl->keys.n - off);
+    int i = jflat_find(fl, off, n);
+    if (i >= 0) {
+        fl->e[i].v = v;
+        fl->keys.n = off;                /* (the key is there already) */
+        return 1;
+    }
+    if (fl->n >= JFLAT_MAX) return 0;
+    fl->e[fl->n++] = (JEntry){off, n, kesc, v};
+    return 1;
+}
+
+/* flatten(prefix, v, out): prefix keys[poff, poff + pn); 1 done, 0 not taken, -1 error */
+static int jflatten(JFlat *fl, Py_ssize_t poff, int pn, int pesc, int v, int depth)
+{
+    if (depth > 32) return 0;
+    const JNode *nd = &jpool[v];
+    if (nd->type != J_OBJ) {
+        if (nd->type == J_NULL || !pn || (nd->type == J_STR && !nd->vn)) return 1;
+        if (nd->type == J_ARR) return 0;          /* (a list value: row() leaves it too) */
+        if (jflat_find(fl, poff, pn) >= 0) return 0;   /* a repeated element: a list */
+        if (buf_room(&fl->keys, pn)) return -1;
+        memcpy(fl->keys.p + fl->keys.n, fl->keys.p + poff, pn);
+        Py_ssize_t off = fl->keys.n;
+        fl->keys.n += pn;
+        return jflat_set(fl, off, pesc, v);
+    }
+    if (jrepeats(v)) return 0;
+    for (int c = v + 1; c < jpool[v].skip; c = jpool[c].skip) {
+        const JNode *m = &jpool[c];
+        if (m->kn == 11 && memcmp(m->k, "#attributes", 11) == 0) {
+            if (m->type != J_OBJ || jrepeats(c)) return 0;
+            for (int a = c + 1; a < jpool[c].skip; a = jpool[a].skip) {
+                const JNode *at = &jpool[a];
+                if ((at->kn == 5 && memcmp(at->k, "xmlns", 5) == 0) || at->type == J_NULL
+                    || (at->type == J_STR && !at->vn))
+                    continue;
+                Py_ssize_t off = fl->keys.n;
+                if (buf_room(&fl->keys, pn + 1 + at->kn)) return -1;
+                if (pn) {
+                    memcpy(fl->keys.p + fl->keys.n, fl->keys.p + poff, pn);
+                    fl->keys.p[fl->keys.n + pn] = '.';
+                    fl->keys.n += pn + 1;
                 }
-        }
-        if (i >= F_Data || nd->type == J_OBJ || nd->type == J_ARR) return 0;
-        if (nd->type == J_NULL || (nd->type == J_STR && nd->vn == 0)) continue;
-        if (buf_put(b, f->kept ? ",\"" : "{\"", 2) < 0 || buf_put(b, nd->k, nd->kn) < 0
-            || buf_put(b, "\":", 2) < 0 || jput(b, c) < 0)
-            return -1;
-        f->kept++;
-        if (i >= 0) {
-            f->slot[i] = c;
-            f->known = 1;
+                memcpy(fl->keys.p + fl->keys.n, at->k, at->kn);
+                fl->keys.n += at->kn;
+                if (!jflat_set(fl, off, pesc || at->kesc, a)) return 0;
+            }
+        } else if (m->kn == 5 && memcmp(m->k, "#text", 5) == 0) {
+            if (m->type == J_NULL || !pn || (m->type == J_STR && !m->vn)) continue;
+            if (buf_room(&fl->keys, pn)) return -1;
+            memcpy(fl->keys.p + fl->keys.n, fl->keys.p + poff, pn);
+            Py_ssize_t off = fl->keys.n;
+            fl->keys.n += pn;
+            if (!jflat_set(fl, off, pesc, c)) return 0;
+        } else {
+            Py_ssize_t off = fl->keys.n;
+            if (buf_put(&fl->keys, m->k, m->kn) < 0) return -1;
+            int r = jflatten(fl, off, m->kn, m->kesc, c, depth + 1);
+            if (r <= 0) return r;
         }
     }
+    return 1;
+}
+
+/* user_data() + scan_fields() of UserData node ud: 1 done, 0 not taken, -1 error */
+static int juser_data(int ud, Buf *b, JFields *f)
+{
+    jfields_init(f);
+    if (jpool[ud].type != J_OBJ || jrepeats(ud)) return 0;
+    JFlat fl;
+    fl.n = 0;
+    buf_init(&fl.keys);
+    int r = 1;
+    for (int c = ud + 1; c < jpool[ud].skip && r > 0; c = jpool[c].skip) {
+        if (jpool[c].kn == 11 && memcmp(jpool[c].k, "#attributes", 11) == 0) continue;
+        r = jflatten(&fl, 0, 0, 0, c, 0);
+    }
+    for (int i = 0; i < fl.n && r > 0; i++)
+        r = jfield(b, f, fl.keys.p + fl.e[i].koff, fl.e[i].kn, fl.e[i].kesc, fl.e[i].v);
+    buf_free(&fl.keys);
+    if (r <= 0) return r;
     return f->kept && buf_put(b, "}", 1) < 0 ? -1 : 1;
 }
 
@@ -1558,7 +1693,7 @@ static PyObject *row_json(PyObject *self, PyObject *const *args, Py_ssize_t narg
     if (e < 0) e = 0;
     if (jpool[e].type != J_OBJ) FALLBACK;
     int sysd = jget(e, "System");
-    if (sysd < 0 || jpool[sysd].type != J_OBJ || jget(e, "UserData") >= 0) FALLBACK;
+    if (sysd < 0 || jpool[sysd].type != J_OBJ) FALLBACK;
     int pattr = jattrs(jget(sysd, "Provider"));
     int tn = jattr(sysd, "TimeCreated", "SystemTime");
     if (pattr < 0 || tn < 0 || jpool[tn].type != J_STR || jpool[tn].vesc) FALLBACK;
@@ -1570,7 +1705,13 @@ static PyObject *row_json(PyObject *self, PyObject *const *args, Py_ssize_t narg
     if (eid < 0 || eid > 0xFFFF || jget(pattr, "EventSourceName") >= 0) FALLBACK;
     if (jpool[tn].vn >= 19 && memcmp(jpool[tn].v, "1601-01-01T00:00:00", 19) == 0) FALLBACK;
     if (!jnone(lvn) && jpool[lvn].type != J_INT) FALLBACK;
-    CHECK(jscan_fields(jget(e, "EventData"), &b, &f));
+    int ud = jget(e, "UserData"), ed = jget(e, "EventData");
+    if (ud >= 0) {                   /* UserData without EventData: its flattened leaves */
+        if (!jnone(ed)) FALLBACK;
+        CHECK(juser_data(ud, &b, &f));
+    } else {
+        CHECK(jscan_fields(ed, &b, &f));
+    }
     int act = jattr(sysd, "Correlation", "ActivityID");
     int pidn = jattr(sysd, "Execution", "ProcessID");
     int uidn = jattr(sysd, "Security", "UserID");

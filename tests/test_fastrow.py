@@ -253,6 +253,12 @@ def test_an_lsm_user_data_record_is_flattened_like_the_general_path():
     assert row[7] == "CORP\\alice" and row[9] == 3 and row[11] == "192.0.2.7"
     assert row[14] == ('{"User":"CORP\\\\alice","SessionID":3,"Address":"192.0.2.7",'
                        '"Nested.Kind":"x","Nested":"t","Leaf":true}')
+    # a name set again by a later element's text or attribute: the last value, first place
+    ud2 = {"EventXML": {"X": {"P": "1", "Q": "q"}, "Y": {"P": {"#text": "2"}},
+                        "Z": {"#attributes": {"R": "3"}, "R": {"#attributes": {"S": "4"}}},
+                        "W": {"#attributes": {"Z.R": "5"}}}}
+    row = _check(4, _record(eid=21, rid=4, user_data=ud2))
+    assert row[14] == '{"P":"2","Q":"q","Z.R":"3","R.S":"4","W.Z.R":"5"}'
     # UserData beside EventData, or a repeated element (a list in Python): the Python path
     assert _c_row(4, _record(eid=21, user_data=ud, fields={"a": "b"})) is None
     assert _c_row(4, _record(eid=21, user_data={"X": {"A": "1", "B": {"A": "2"}}})) is None
@@ -371,6 +377,12 @@ def test_the_json_text_reader_leaves_what_orjson_would_read_otherwise_to_it():
         base[:-1], base + "x", base.replace('"n":1', '"n":01'), "", "[]", "null",
         base.replace('"EventData":{', '"UserData":{"X":{"a":"1"}},"EventData":{'),
     ]
+    ud = orjson.dumps(_record(eid=21, user_data={"EventXML": {"User": "u"}})).decode()
+    assert _check_text(7, ud) is not None
+    odd += [ud.replace('"EventXML":{', '"EventXML":{"Other":"v"},"EventXML":{'),
+            ud.replace('"User":"u"', '"User":"u","User":"v"'),
+            ud.replace('"User":"u"', '"User":"u","Other":["a"]'),
+            ud.replace('"UserData":{', '"EventData":{"a":"b"},"UserData":{')]
     for text in odd:
         assert _json_row(7, text) is None, text
     # what it leaves, orjson + row() read (or orjson refuses, as it did before)
