@@ -48,7 +48,7 @@ enum {
     F_SessionID, F_SessionId, F_Session, F_TargetSession,
     F_IpPort,
     F_Param1, F_Param2, F_Param3, F_param2,
-    F_ActivityID, F_EventRecordID,
+    F_ActivityID, F_EventRecordID, F_Qualifiers, F_EventSourceName,
     F_Data, F_Binary, F_attributes,
     NF
 };
@@ -61,7 +61,7 @@ static const char *const FNAMES[NF] = {
     "SessionID", "SessionId", "Session", "TargetSession",
     "IpPort",
     "Param1", "Param2", "Param3", "param2",
-    "ActivityID", "EventRecordID",
+    "ActivityID", "EventRecordID", "Qualifiers", "EventSourceName",
     "Data", "Binary", "#attributes",
 };
 /* (user, domain) pairs in priority order; -1: no domain */
@@ -1289,7 +1289,18 @@ static int jvalue(JParse *j, const char *k, int kn, unsigned char kesc, int dept
                     if (j->p >= j->end || *j->p != ':') return 0;
                     j->p++;
                 }
-                if (!jvalue(j, mk, mkn, mesc, depth + 1)) return 0;
+                if (j->p < j->end && *j->p == '"' && j->count < jcap) {
+                    JNode *sn = &jpool[j->count++];     /* (a string: no call of its own) */
+                    sn->k = mk;
+                    sn->kn = mkn;
+                    sn->kesc = mesc;
+                    sn->type = J_STR;
+                    j->p++;
+                    if (!jstring(j, &sn->v, &sn->vn, &sn->vesc)) return 0;
+                    sn->skip = j->count;
+                } else if (!jvalue(j, mk, mkn, mesc, depth + 1)) {
+                    return 0;
+                }
                 jws(j);
                 if (j->p >= j->end) return 0;
                 if (*j->p == ',') { j->p++; continue; }
@@ -1335,17 +1346,46 @@ static int jparse(const char *s, Py_ssize_t n)
     return j.p == j.end;
 }
 
+/* a raw key equals a name of the same length (short names: no libc call) */
+static inline int keq(const char *k, const char *name, int len)
+{
+    for (int i = 0; i < len; i++)
+        if (k[i] != name[i]) return 0;
+    return 1;
+}
+
 /* the last member named name (len bytes) of object node o (orjson keeps the last), or -1 */
 #define jget(o, name) jget_n((o), (name), (int)sizeof(name) - 1)
-static int jget_n(int o, const char *name, int len)
+static inline int jget_n(int o, const char *name, int len)
 {
     if (o < 0 || jpool[o].type != J_OBJ) return -1;
     int found = -1;
     for (int c = o + 1; c < jpool[o].skip; c = jpool[c].skip)
-        if (jpool[c].kn == len && jpool[c].k[0] == name[0] && !jpool[c].kesc
-            && memcmp(jpool[c].k, name, len) == 0)
+        if (jpool[c].kn == len && !jpool[c].kesc && keq(jpool[c].k, name, len))
             found = c;
     return found;
+}
+
+/* the System members row() reads, found in one pass (the last of a repeated name) */
+enum { S_Provider, S_TimeCreated, S_EventID, S_EventRecordID, S_Level, S_Correlation,
+       S_Execution, S_Security, S_Channel, S_Computer, NS };
+static const char *const SNAMES[NS] = {"Provider", "TimeCreated", "EventID", "EventRecordID",
+                                       "Level", "Correlation", "Execution", "Security",
+                                       "Channel", "Computer"};
+
+static void jsystem(int sysd, int out[NS])
+{
+    for (int i = 0; i < NS; i++) out[i] = -1;
+    for (int c = sysd + 1; c < jpool[sysd].skip; c = jpool[c].skip) {
+        const JNode *nd = &jpool[c];
+        if (nd->kesc) continue;
+        for (int i = 0; i < NS; i++)
+            if (SNAMES[i][0] == nd->k[0] && (int)strlen(SNAMES[i]) == nd->kn
+                && keq(nd->k, SNAMES[i], nd->kn)) {
+                out[i] = c;
+                break;
+            }
+    }
 }
 
 /* attrs(): node v["#attributes"] when v is an object holding an object there, or -1 */
@@ -1355,9 +1395,6 @@ static inline int jattrs(int v)
     return a >= 0 && jpool[a].type == J_OBJ ? a : -1;
 }
 
-/* attr(): attrs(d[key])[name], -1 when absent; a JSON null is returned as its node
- * (a macro: jget takes the names' lengths from the literals) */
-#define jattr(d, key, name) jget(jattrs(jget((d), key)), name)
 
 static inline int jnone(int v) { return v < 0 || jpool[v].type == J_NULL; }
 
@@ -1486,8 +1523,17 @@ static int jrepeats(int o)
     for (int c = o + 1; c < jpool[o].skip; c = jpool[c].skip) {
         const JNode *nd = &jpool[c];
         if (++members > 256) return 1;
-        uint32_t h = 2166136261u;
-        for (int i = 0; i < nd->kn; i++) h = (h ^ (unsigned char)nd->k[i]) * 16777619u;
+        uint64_t w = (uint64_t)nd->kn;
+        if (nd->kn >= 8) {
+            uint64_t a, z;
+            memcpy(&a, nd->k, 8);
+            memcpy(&z, nd->k + nd->kn - 8, 8);
+            w ^= a * 0x9E3779B97F4A7C15ULL ^ z;
+        } else {
+            for (int i = 0; i < nd->kn; i++) w = (w << 8) | (unsigned char)nd->k[i];
+        }
+        w *= 0xC2B2AE3D27D4EB4FULL;
+        uint32_t h = (uint32_t)(w >> 32);
         unsigned s = h & 511;
         while (stamp[s] == now) {
             const JNode *q = &jpool[seen[s]];
@@ -1508,11 +1554,15 @@ static int jfield(Buf *b, JFields *f, const char *k, int kn, int kesc, int v)
     const JNode *nd = &jpool[v];
     int i = -1;
     if (!kesc && kn < MAXLEN) {
-        for (const signed char *q = BY_LEN[kn]; *q >= 0; q++)
-            if (FNAMES[*q][0] == k[0] && memcmp(FNAMES[*q], k, kn) == 0) {
+        for (const signed char *q = BY_LEN[kn]; *q >= 0; q++) {
+            const char *nm = FNAMES[*q];
+            int e = 0;
+            while (e < kn && nm[e] == k[e]) e++;
+            if (e == kn) {
                 i = *q;
                 break;
             }
+        }
     }
     if (i >= F_Data || nd->type == J_OBJ || nd->type == J_ARR) return 0;
     if (nd->type == J_NULL || (nd->type == J_STR && nd->vn == 0)) return 1;
@@ -1541,7 +1591,12 @@ static int jscan_fields(int ed, Buf *b, JFields *f)
     if (jnone(ed)) return 1;
     if (jpool[ed].type != J_OBJ || jrepeats(ed)) return 0;
     for (int c = ed + 1; c < jpool[ed].skip; c = jpool[c].skip) {
-        int r = jfield(b, f, jpool[c].k, jpool[c].kn, jpool[c].kesc, c);
+        const JNode *nd = &jpool[c];
+        if (nd->type == J_OBJ || (nd->kn == 4 && keq(nd->k, "Data", 4))
+            || (nd->kn == 6 && keq(nd->k, "Binary", 6))
+            || (nd->kn == 11 && keq(nd->k, "#attributes", 11)))
+            return 2;                    /* the general shape: jevent_data() */
+        int r = jfield(b, f, nd->k, nd->kn, nd->kesc, c);
         if (r <= 0) return r;
     }
     return f->kept && buf_put(b, "}", 1) < 0 ? -1 : 1;
@@ -1604,11 +1659,11 @@ static int jflatten(JFlat *fl, Py_ssize_t poff, int pn, int pesc, int v, int dep
     if (jrepeats(v)) return 0;
     for (int c = v + 1; c < jpool[v].skip; c = jpool[c].skip) {
         const JNode *m = &jpool[c];
-        if (m->kn == 11 && memcmp(m->k, "#attributes", 11) == 0) {
+        if (m->kn == 11 && keq(m->k, "#attributes", 11)) {
             if (m->type != J_OBJ || jrepeats(c)) return 0;
             for (int a = c + 1; a < jpool[c].skip; a = jpool[a].skip) {
                 const JNode *at = &jpool[a];
-                if ((at->kn == 5 && memcmp(at->k, "xmlns", 5) == 0) || at->type == J_NULL
+                if ((at->kn == 5 && keq(at->k, "xmlns", 5)) || at->type == J_NULL
                     || (at->type == J_STR && !at->vn))
                     continue;
                 Py_ssize_t off = fl->keys.n;
@@ -1622,7 +1677,7 @@ static int jflatten(JFlat *fl, Py_ssize_t poff, int pn, int pesc, int v, int dep
                 fl->keys.n += at->kn;
                 if (!jflat_set(fl, off, pesc || at->kesc, a)) return 0;
             }
-        } else if (m->kn == 5 && memcmp(m->k, "#text", 5) == 0) {
+        } else if (m->kn == 5 && keq(m->k, "#text", 5)) {
             if (m->type == J_NULL || !pn || (m->type == J_STR && !m->vn)) continue;
             if (buf_room(&fl->keys, pn)) return -1;
             memcpy(fl->keys.p + fl->keys.n, fl->keys.p + poff, pn);
@@ -1649,8 +1704,79 @@ static int juser_data(int ud, Buf *b, JFields *f)
     buf_init(&fl.keys);
     int r = 1;
     for (int c = ud + 1; c < jpool[ud].skip && r > 0; c = jpool[c].skip) {
-        if (jpool[c].kn == 11 && memcmp(jpool[c].k, "#attributes", 11) == 0) continue;
+        if (jpool[c].kn == 11 && keq(jpool[c].k, "#attributes", 11)) continue;
         r = jflatten(&fl, 0, 0, 0, c, 0);
+    }
+    for (int i = 0; i < fl.n && r > 0; i++)
+        r = jfield(b, f, fl.keys.p + fl.e[i].koff, fl.e[i].kn, fl.e[i].kesc, fl.e[i].v);
+    buf_free(&fl.keys);
+    if (r <= 0) return r;
+    return f->kept && buf_put(b, "}", 1) < 0 ? -1 : 1;
+}
+
+/* _int(): a J_INT, or a J_STR of 1 to 18 ASCII digits: 1 *out set, 0 anything else (which
+ * _int reads otherwise or not at all: not taken) */
+static int jint_of(int v, long long *out)
+{
+    const JNode *nd = &jpool[v];
+    if (nd->type == J_INT) { *out = nd->i; return 1; }
+    if (nd->type != J_STR || nd->vesc || nd->vn < 1 || nd->vn > 18) return 0;
+    long long x = 0;
+    for (int i = 0; i < nd->vn; i++) {
+        if (nd->v[i] < '0' || nd->v[i] > '9') return 0;
+        x = x * 10 + (nd->v[i] - '0');
+    }
+    *out = x;
+    return 1;
+}
+
+static inline int jempty(int v)
+{
+    return jpool[v].type == J_NULL || (jpool[v].type == J_STR && !jpool[v].vn);
+}
+
+/* _event_data_json(): EventData with unnamed values (Data: paramN), Binary (*binary: its
+ * node, -1 none), attributes (left out) or nested elements (flattened), set into a dict in
+ * order; then scan_fields() of that dict. 1 done, 0 not taken, -1 error */
+static int jevent_data(int ed, Buf *b, JFields *f, int *binary)
+{
+    jfields_init(f);
+    *binary = -1;
+    if (jrepeats(ed)) return 0;
+    JFlat fl;
+    fl.n = 0;
+    buf_init(&fl.keys);
+    int r = 1;
+    for (int c = ed + 1; c < jpool[ed].skip && r > 0; c = jpool[c].skip) {
+        const JNode *nd = &jpool[c];
+        Py_ssize_t off = fl.keys.n;
+        if (nd->kn == 4 && keq(nd->k, "Data", 4)) {
+            int t = nd->type == J_OBJ ? jget(c, "#text") : c;      /* _text(v) */
+            if (t >= 0 && jpool[t].type == J_ARR) {
+                int i = 0;
+                for (int x = t + 1; x < jpool[t].skip && r > 0; x = jpool[x].skip) {
+                    i++;
+                    if (jempty(x)) continue;
+                    char key[24];
+                    int kn = snprintf(key, sizeof key, "param%d", i);
+                    off = fl.keys.n;
+                    r = buf_put(&fl.keys, key, kn) < 0 ? -1 : jflat_set(&fl, off, 0, x);
+                }
+            } else if (t >= 0 && !jempty(t)) {
+                r = buf_put(&fl.keys, "param1", 6) < 0 ? -1 : jflat_set(&fl, off, 0, t);
+            }
+        } else if (nd->kn == 6 && keq(nd->k, "Binary", 6)) {
+            if (nd->type == J_STR && nd->vn) *binary = c;       /* ``if v:`` */
+            else if (!(jempty(c) || nd->type == J_FALSE || (nd->type == J_INT && !nd->i)))
+                r = 0;                                         /* a number, a list: Python */
+        } else if (nd->kn == 11 && keq(nd->k, "#attributes", 11)) {
+            continue;
+        } else if (nd->type == J_OBJ) {
+            r = buf_put(&fl.keys, nd->k, nd->kn) < 0 ? -1
+                : jflatten(&fl, off, nd->kn, nd->kesc, c, 1);
+        } else if (!jempty(c)) {
+            r = buf_put(&fl.keys, nd->k, nd->kn) < 0 ? -1 : jflat_set(&fl, off, nd->kesc, c);
+        }
     }
     for (int i = 0; i < fl.n && r > 0; i++)
         r = jfield(b, f, fl.keys.p + fl.e[i].koff, fl.e[i].kn, fl.e[i].kesc, fl.e[i].v);
@@ -1694,34 +1820,51 @@ static PyObject *row_json(PyObject *self, PyObject *const *args, Py_ssize_t narg
     if (jpool[e].type != J_OBJ) FALLBACK;
     int sysd = jget(e, "System");
     if (sysd < 0 || jpool[sysd].type != J_OBJ) FALLBACK;
-    int pattr = jattrs(jget(sysd, "Provider"));
-    int tn = jattr(sysd, "TimeCreated", "SystemTime");
+    int sy[NS];
+    jsystem(sysd, sy);
+    int pattr = jattrs(sy[S_Provider]);
+    int tn = jget(jattrs(sy[S_TimeCreated]), "SystemTime");
     if (pattr < 0 || tn < 0 || jpool[tn].type != J_STR || jpool[tn].vesc) FALLBACK;
-    int eidn = jget(sysd, "EventID"), erid = jget(sysd, "EventRecordID");
-    int lvn = jget(sysd, "Level");
+    int eidn = sy[S_EventID], erid = sy[S_EventRecordID], qn = -1;
+    int lvn = sy[S_Level];
+    if (eidn >= 0 && jpool[eidn].type == J_OBJ) {     /* a classic provider's event id */
+        qn = jget(jattrs(eidn), "Qualifiers");
+        eidn = jget(eidn, "#text");
+    }
     if (eidn < 0 || jpool[eidn].type != J_INT || erid < 0 || jpool[erid].type != J_INT)
         FALLBACK;
-    long long eid = jpool[eidn].i;
-    if (eid < 0 || eid > 0xFFFF || jget(pattr, "EventSourceName") >= 0) FALLBACK;
+    long long eid = jpool[eidn].i, qual = 0;
+    int has_q = !jnone(qn);
+    if (has_q && !jint_of(qn, &qual)) FALLBACK;
+    int esn = jget(pattr, "EventSourceName");
+    if (jnone(esn)) esn = -1;
+    else if (jpool[esn].type != J_STR) FALLBACK;
+    if (eid < 0 || eid > 0xFFFF) FALLBACK;
     if (jpool[tn].vn >= 19 && memcmp(jpool[tn].v, "1601-01-01T00:00:00", 19) == 0) FALLBACK;
     if (!jnone(lvn) && jpool[lvn].type != J_INT) FALLBACK;
-    int ud = jget(e, "UserData"), ed = jget(e, "EventData");
+    int ud = jget(e, "UserData"), ed = jget(e, "EventData"), bin = -1;
     if (ud >= 0) {                   /* UserData without EventData: its flattened leaves */
         if (!jnone(ed)) FALLBACK;
         CHECK(juser_data(ud, &b, &f));
     } else {
-        CHECK(jscan_fields(ed, &b, &f));
+        r = jscan_fields(ed, &b, &f);
+        if (r == 2) {
+            b.n = 0;
+            r = jevent_data(ed, &b, &f, &bin);
+        }
+        CHECK(r);
     }
-    int act = jattr(sysd, "Correlation", "ActivityID");
-    int pidn = jattr(sysd, "Execution", "ProcessID");
-    int uidn = jattr(sysd, "Security", "UserID");
+    int act = jget(jattrs(sy[S_Correlation]), "ActivityID");
+    int pidn = jget(jattrs(sy[S_Execution]), "ProcessID");
+    long long pidv = 0;
+    int uidn = jget(jattrs(sy[S_Security]), "UserID");
     int provn = jget(pattr, "Name"), chann, hostn;
     if ((!jnone(act) && jpool[act].type != J_STR)
-        || (!jnone(pidn) && jpool[pidn].type != J_INT)
+        || (!jnone(pidn) && !jint_of(pidn, &pidv))
         || (!jnone(uidn) && jpool[uidn].type != J_STR)
         || (!jnone(provn) && jpool[provn].type != J_STR)
-        || !jtext_or_none(jget(sysd, "Channel"), &chann)
-        || !jtext_or_none(jget(sysd, "Computer"), &hostn))
+        || !jtext_or_none(sy[S_Channel], &chann)
+        || !jtext_or_none(sy[S_Computer], &hostn))
         FALLBACK;
     if (jnone(act)) act = -1;
     int overflow = 0;
@@ -1735,7 +1878,7 @@ static PyObject *row_json(PyObject *self, PyObject *const *args, Py_ssize_t narg
         || !(channel = chann < 0 ? Py_NewRef(Py_None) : jstr_obj(chann))
         || !(host = hostn < 0 ? Py_NewRef(Py_None) : jstr_obj(hostn))
         || !(lv = jnone(lvn) ? Py_NewRef(Py_None) : PyLong_FromLongLong(jpool[lvn].i))
-        || !(pid = jnone(pidn) ? Py_NewRef(Py_None) : PyLong_FromLongLong(jpool[pidn].i))
+        || !(pid = jnone(pidn) ? Py_NewRef(Py_None) : PyLong_FromLongLong(pidv))
         || !(userid = jnone(uidn) ? Py_NewRef(Py_None) : jstr_obj(uidn)))
         goto done;
 
@@ -1743,11 +1886,21 @@ static PyObject *row_json(PyObject *self, PyObject *const *args, Py_ssize_t narg
     Py_ssize_t hc = put_head(&m, provider, (long)eid);
     if (hc == -1) goto done;
     if (hc == -2) FALLBACK;
+    /* ``_Columns._extra``: what the System part adds to the data, in this order */
+    int extra = has_q || esn >= 0 || act >= 0 || !same || bin >= 0;
+    if (bin >= 0) {
+        if (jpool[bin].vesc || jpool[bin].vn > value_cap) FALLBACK;   /* (cut: Python) */
+        if (provider != Py_None && PyUnicode_GET_LENGTH(provider) == 6
+            && eq_upper(PyUnicode_DATA(provider), 6, "TERMDD"))
+            FALLBACK;                    /* TermDD's ntstatus: eventcommon decodes it */
+    }
     if (f.kept) {
         if (b.n > value_cap) FALLBACK;             /* ``_capped`` */
         CHECK(data_message(&m, hc, b.p, b.n));
-        if (act >= 0 || !same) {
-            if ((act >= 0 && f.slot[F_ActivityID] >= 0)
+        if (extra) {
+            if ((has_q && f.slot[F_Qualifiers] >= 0)
+                || (esn >= 0 && f.slot[F_EventSourceName] >= 0)
+                || (act >= 0 && f.slot[F_ActivityID] >= 0)
                 || (!same && f.slot[F_EventRecordID] >= 0))
                 FALLBACK;                          /* not disjoint: a merged dict */
             b.p[b.n - 1] = ',';
@@ -1758,16 +1911,28 @@ static PyObject *row_json(PyObject *self, PyObject *const *args, Py_ssize_t narg
                 if (f.slot[i] >= 0 && !(x[i] = jobj(f.slot[i]))) goto done;
             CHECK(event_columns(provider, (long)eid, (PyObject *const *)x, &c));
         }
-    } else if (act >= 0 || !same) {
+    } else if (extra) {
         if (buf_put(&b, "{", 1) < 0) goto done;
         has_data = 1;
     }
-    if (has_data && (act >= 0 || !same)) {
-        if (act >= 0 && (buf_put(&b, "\"ActivityID\":", 13) < 0 || jput(&b, act) < 0))
-            goto done;
-        if (!same && ((act >= 0 && buf_put(&b, ",", 1) < 0)
-                      || buf_put(&b, "\"EventRecordID\":", 16) < 0 || jput(&b, erid) < 0))
-            goto done;
+    if (extra) {
+        const char *sep = "";
+#define KEY(name) (buf_put(&b, sep, *sep ? 1 : 0) < 0 \
+                   || buf_put(&b, "\"" name "\":", (Py_ssize_t)sizeof(name) + 2) < 0)
+        if (has_q && (KEY("Qualifiers") || buf_ll(&b, qual) < 0)) goto done;
+        if (has_q) sep = ",";
+        if (esn >= 0 && (KEY("EventSourceName") || jput(&b, esn) < 0)) goto done;
+        if (esn >= 0) sep = ",";
+        if (act >= 0 && (KEY("ActivityID") || jput(&b, act) < 0)) goto done;
+        if (act >= 0) sep = ",";
+        if (!same && (KEY("EventRecordID") || jput(&b, erid) < 0)) goto done;
+        if (!same) sep = ",";
+        if (bin >= 0) {                  /* str(binary).lower() */
+            if (KEY("Binary") || jput(&b, bin) < 0) goto done;
+            for (char *q = b.p + b.n - 1 - jpool[bin].vn; q < b.p + b.n - 1; q++)
+                if (*q >= 'A' && *q <= 'Z') *q += 32;
+        }
+#undef KEY
         if (buf_put(&b, "}", 1) < 0) goto done;
     }
     PyObject *sid = userid != Py_None ? userid : OR_NONE(c.sid);
