@@ -1956,6 +1956,75 @@ done:
     return result;
 }
 
+/* ------------------------------------------------------------------ time */
+
+#define NAT INT64_MIN
+#define FT_UNIX_US 11644473600000000LL       /* 1601-01-01 .. 1970-01-01 in µs */
+
+static long long days_from_civil(long long y, int m, int d)
+{
+    y -= m <= 2;
+    long long era = (y >= 0 ? y : y - 399) / 400;
+    long long yoe = y - era * 400;
+    long long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+static inline int digits(const char *s, int n, int *out)
+{
+    int x = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return 0;
+        x = x * 10 + (s[i] - '0');
+    }
+    *out = x;
+    return 1;
+}
+
+/* _times() of one value: the Rust reader's "YYYY-MM-DDTHH:MM:SS[.fffffffff]Z" (the
+ * fraction cut to µs), a FILETIME int (our reader), None: 1 *us set (NAT: NaT); 0 anything
+ * else (another text form, an impossible date or time, a year before 1: _times decides) */
+static int time_us(PyObject *x, int64_t *us)
+{
+    if (x == Py_None) { *us = NAT; return 1; }
+    if (PyLong_CheckExact(x)) {
+        int overflow = 0;
+        long long v = PyLong_AsLongLongAndOverflow(x, &overflow);
+        if (v == -1 && PyErr_Occurred()) { PyErr_Clear(); return 0; }
+        /* 0 <= v < 1 << 63: v // 10 - FT_UNIX_US, else NaT */
+        *us = overflow || v < 0 ? NAT : v / 10 - FT_UNIX_US;
+        return 1;
+    }
+    if (!PyUnicode_CheckExact(x) || !PyUnicode_IS_ASCII(x)) return 0;
+    const char *s = (const char *)PyUnicode_DATA(x);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(x);
+    int y, mo, d, h, mi, se, frac = 0;
+    if (n < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':'
+        || s[n - 1] != 'Z' || !digits(s, 4, &y) || !digits(s + 5, 2, &mo)
+        || !digits(s + 8, 2, &d) || !digits(s + 11, 2, &h) || !digits(s + 14, 2, &mi)
+        || !digits(s + 17, 2, &se))
+        return 0;
+    if (n > 20) {                                     /* ".f{1,9}" */
+        Py_ssize_t fn = n - 21;
+        if (s[19] != '.' || fn < 1 || fn > 9) return 0;
+        int f6 = 0;
+        for (Py_ssize_t i = 0; i < fn; i++) {
+            if (s[20 + i] < '0' || s[20 + i] > '9') return 0;
+            if (i < 6) f6 = f6 * 10 + (s[20 + i] - '0');
+        }
+        for (Py_ssize_t i = fn; i < 6; i++) f6 *= 10;
+        frac = f6;
+    }
+    static const int dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > dim[mo - 1] + (mo == 2 && leap)
+        || h > 23 || mi > 59 || se > 59)
+        return 0;
+    *us = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000000LL + se * 1000000LL
+        + frac;
+    return 1;
+}
+
 /* convert(rows, kinds): column j of the rows (tuples of len(kinds)) by kinds[j]: "i" an
  * int64 column as (values, null mask) bytes, "s" a text column as TextColumn.take() gives
  * it, "-" None (not wanted); any other kind, or a column with a value that does not fit its
@@ -1986,8 +2055,12 @@ static PyObject *convert(PyObject *self, PyObject *args)
     TextColumn *tc[MAXCOLS] = {0};
     PyObject *out = NULL;
     for (Py_ssize_t j = 0; j < n; j++) {
-        kind[j] = kinds[j] == 'i' || kinds[j] == 's' || kinds[j] == '-' ? kinds[j] : 'l';
-        if (kind[j] == 'i') {
+        kind[j] = kinds[j] == 'i' || kinds[j] == 's' || kinds[j] == '-' || kinds[j] == 't'
+                  ? kinds[j] : 'l';
+        if (kind[j] == 't') {
+            if (!(vals[j] = PyBytes_FromStringAndSize(NULL, m * (Py_ssize_t)sizeof(int64_t))))
+                goto done;
+        } else if (kind[j] == 'i') {
             vals[j] = PyBytes_FromStringAndSize(NULL, m * (Py_ssize_t)sizeof(int64_t));
             mask[j] = PyBytes_FromStringAndSize(NULL, m);
             if (!vals[j] || !mask[j]) goto done;
@@ -2029,6 +2102,9 @@ static PyObject *convert(PyObject *self, PyObject *args)
                 if (tc_push(tc[j], u, len) < 0) goto done;
                 break;
             }
+            case 't':
+                if (!time_us(x, (int64_t *)PyBytes_AS_STRING(vals[j]) + i)) kind[j] = 'o';
+                break;
             case 'l':
                 Py_INCREF(x);
                 PyList_SET_ITEM(list[j], i, x);
@@ -2048,6 +2124,9 @@ static PyObject *convert(PyObject *self, PyObject *args)
             }
         } else if (kind[j] == 'i') {
             col = PyTuple_Pack(2, vals[j], mask[j]);
+        } else if (kind[j] == 't') {
+            col = vals[j];
+            vals[j] = NULL;
         } else if (kind[j] == 's') {
             col = tc_take(tc[j], NULL);
         } else if (kind[j] == 'l') {

@@ -209,8 +209,9 @@ class _Columns:
     NAMES = ("time", "host", "record_id", "provider", "channel", "event_id", "level", "user",
              "sid", "session_id", "pid", "ip", "port", "message", "data")
     BATCH = 1 << 13
-    #: what ``_fastrow.convert`` makes of each column: int64 buffers, text buffers, a list
-    #: (the time: ISO text or FILETIME ints), nothing (the text columns' own buffers)
+    #: what ``_fastrow.convert`` makes of each column: int64 buffers, the time as int64 µs
+    #: (from the Rust reader's ISO text or our reader's FILETIME ints), text buffers,
+    #: nothing (the text columns' own buffers); a column it cannot take comes as a list
     _KINDS = "".join("t" if n == "time" else "i" if n in _INT_COLS else "s" for n in NAMES)
     _KINDS_TEXT = _KINDS[:-2] + "--"
 
@@ -243,6 +244,7 @@ class _Columns:
         if text is not None and not len(text[0]) == len(text[1]) == len(self.pending):
             raise RuntimeError(f"evtx row builder out of step: {len(self.pending)} rows, "
                                f"{len(text[0])}/{len(text[1])} texts")
+        rows = len(self.pending)
         if _FAST is not None:       # (C: int and text columns straight to buffers)
             columns = _FAST.convert(self.pending, self._KINDS if text is None else
                                     self._KINDS_TEXT)
@@ -251,7 +253,8 @@ class _Columns:
         self.pending.clear()        # (in place: the Rust pass holds the list)
         for n, vals in zip(self.NAMES, columns):
             if n == "time":
-                arr = _times(vals)
+                arr = np.frombuffer(vals, dtype="datetime64[us]") if type(vals) is bytes \
+                    else _times(vals)
             elif n in _INT_COLS:
                 arr = _ints_of(vals, _INT_COLS[n]) if type(vals) is tuple \
                     else _ints(vals, _INT_COLS[n])
@@ -260,7 +263,7 @@ class _Columns:
             else:
                 arr = _text_array(vals) if type(vals) is tuple else _pa_strings(vals)
             self._done[n].append(arr)
-        self._rows += len(columns[0])
+        self._rows += rows
 
     def row(self, t, host, rid: int, provider, channel, eid: int | None, level, pid, userid,
             fields: dict, extra: dict | None) -> None:

@@ -582,3 +582,46 @@ def test_workers_hand_their_columns_over_through_dev_shm_and_leave_nothing(tmp_p
     c = E.parse(path, ParseOptions(evtx_backend="rust", workers=2))
     pd.testing.assert_frame_equal(a.frame, c.frame)
     assert _shm_folders() == before
+
+
+_TIME_TEXT = st.builds(
+    lambda y, mo, d, h, mi, s, frac, z, sep: f"{y:04d}-{mo:02d}-{d:02d}{sep}{h:02d}:{mi:02d}:"
+                                             f"{s:02d}{frac}{z}",
+    st.integers(0, 9999), st.integers(0, 13), st.integers(0, 32), st.integers(0, 24),
+    st.integers(0, 60), st.integers(0, 60),
+    st.sampled_from(["", ".", ".5", ".123456", ".1234567", ".123456789", ".1234567890",
+                     ".12a"]),
+    st.sampled_from(["Z", "Z", "", "+01:00", "z"]), st.sampled_from(["T", "T", " "]))
+_TIME_VALUE = st.one_of(_TIME_TEXT, _TIME_TEXT, st.none(),
+                        st.integers(-(1 << 64), 1 << 65), st.sampled_from([True, 1.5, "", "x"]))
+
+
+@pytest.mark.filterwarnings("ignore:no explicit representation of timezones")
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(_TIME_VALUE, min_size=1, max_size=6))
+def test_the_time_column_is_converted_like_the_python_path(values):
+    """convert()'s "t": the Rust reader's ISO text, our reader's FILETIME ints, None -> int64
+    µs, the values _times() gives; anything else hands the column back to _times()."""
+    import numpy as np
+    (col,) = _fastrow.convert([(v,) for v in values], "t")
+    want = E._times(values)
+    if type(col) is bytes:
+        got = np.frombuffer(col, dtype="datetime64[us]")
+        np.testing.assert_array_equal(got, want)
+    else:
+        assert col == values
+
+
+def test_the_time_column_takes_the_rust_text_and_filetimes():
+    import numpy as np
+    values = ["2021-12-16T10:25:32.351835800Z", "1601-01-01T00:00:00Z", None,
+              132_840_000_000_000_000, "2024-02-29T23:59:59.5Z"]
+    (col,) = _fastrow.convert([(v,) for v in values], "t")
+    assert type(col) is bytes
+    got = np.frombuffer(col, dtype="datetime64[us]")
+    assert [str(x) for x in got] == ["2021-12-16T10:25:32.351835", "1601-01-01T00:00:00.000000",
+                                     "NaT", "2021-12-15T00:00:00.000000",
+                                     "2024-02-29T23:59:59.500000"]
+    # text _times reads its own way (an offset, a day that does not exist): the list
+    for odd in ("2021-12-16T10:25:32+01:00", "2021-02-29T00:00:00Z", "2021-12-16 10:25:32Z"):
+        assert _fastrow.convert([(odd,)], "t") == [[odd]]
