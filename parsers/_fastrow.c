@@ -1956,6 +1956,86 @@ done:
     return result;
 }
 
+/* drive(it, seen, pending, mcol, dcol, batch, cap, check): the Rust pass's loop for the
+ * records row_json takes. Pulls records (dicts) from the Rust reader's iterator, appends
+ * each id to seen (an array.array), and appends row_json's row to pending. Returns None when
+ * the iterator ends, True when pending holds batch rows (the caller converts them), or a
+ * record for the caller's own loop, its id already in seen: one row_json does not take (or
+ * that raised in it), one longer than cap characters, one that is not the usual dict, and
+ * (check true) each one after which len(seen) is a multiple of 4096 (the caller's deadline).
+ * An error of the iterator or of seen.append propagates, as in the caller's own loop. */
+static PyObject *K_event_record_id, *K_data;
+
+static PyObject *drive(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 8 || !PyList_Check(args[2]) || !Py_IS_TYPE(args[3], &TextColumnType)
+        || !Py_IS_TYPE(args[4], &TextColumnType) || !Py_TYPE(args[0])->tp_iternext) {
+        PyErr_SetString(PyExc_TypeError,
+                        "drive(iterator, seen, pending, mcol, dcol, batch, cap, check)");
+        return NULL;
+    }
+    PyObject *it = args[0], *seen = args[1], *pending = args[2];
+    Py_ssize_t batch = PyLong_AsSsize_t(args[5]), cap = PyLong_AsSsize_t(args[6]);
+    int check = PyObject_IsTrue(args[7]);
+    if ((batch == -1 || cap == -1 || check < 0) && PyErr_Occurred()) return NULL;
+    PyObject *append = PyObject_GetAttrString(seen, "append");
+    if (!append) return NULL;
+    iternextfunc next = Py_TYPE(it)->tp_iternext;
+    PyObject *r, *out = NULL;
+    for (;;) {
+        if (!(r = next(it))) {
+            if (!PyErr_Occurred()) out = Py_NewRef(Py_None);
+            else if (PyErr_ExceptionMatches(PyExc_StopIteration)) {
+                PyErr_Clear();
+                out = Py_NewRef(Py_None);
+            }
+            break;
+        }
+        PyObject *rid = PyDict_CheckExact(r) ? PyDict_GetItemWithError(r, K_event_record_id)
+                                              : NULL;
+        if (!rid) {                                   /* (the caller's loop raises) */
+            PyErr_Clear();
+            out = r;
+            break;
+        }
+        PyObject *ok = PyObject_CallOneArg(append, rid);
+        if (!ok) {
+            Py_DECREF(r);
+            break;
+        }
+        Py_DECREF(ok);
+        if (check) {
+            Py_ssize_t n = PyObject_Length(seen);
+            if (n < 0) { Py_DECREF(r); break; }
+            if (!(n & 4095)) { out = r; break; }
+        }
+        PyObject *s = PyDict_GetItemWithError(r, K_data);
+        if (!s || !PyUnicode_CheckExact(s) || PyUnicode_GET_LENGTH(s) > cap) {
+            PyErr_Clear();
+            out = r;
+            break;
+        }
+        PyObject *rargs[4] = {rid, s, args[3], args[4]};
+        PyObject *t = row_json(NULL, rargs, 4);
+        if (!t || t == Py_None) {        /* (an error: the caller's loop meets it again) */
+            if (!t) PyErr_Clear();
+            Py_XDECREF(t);
+            out = r;
+            break;
+        }
+        int rc = PyList_Append(pending, t);
+        Py_DECREF(t);
+        Py_DECREF(r);
+        if (rc < 0) break;
+        if (PyList_GET_SIZE(pending) >= batch) {
+            out = Py_NewRef(Py_True);
+            break;
+        }
+    }
+    Py_DECREF(append);
+    return out;
+}
+
 /* ------------------------------------------------------------------ time */
 
 #define NAT INT64_MIN
@@ -2170,6 +2250,9 @@ static PyMethodDef methods[] = {
     {"row_json", (PyCFunction)(void (*)(void))row_json, METH_FASTCALL,
      "row_json(rid, text, message_col, data_col) -> row(rid, orjson.loads(text), ...) read "
      "from the Rust reader's JSON text itself, or None (not taken: nothing appended)"},
+    {"drive", (PyCFunction)(void (*)(void))drive, METH_FASTCALL,
+     "drive(iterator, seen, pending, mcol, dcol, batch, cap, check) -> None (the end), True "
+     "(pending is full) or a record for the caller's own loop"},
     {"append_text", (PyCFunction)(void (*)(void))append_text, METH_FASTCALL,
      "append_text(message_col, data_col, message, data): one row's text, both or neither"},
     {"convert", convert, METH_VARARGS,
@@ -2197,6 +2280,7 @@ PyMODINIT_FUNC PyInit__fastrow(void)
     INTERN(K_ProcessID, "ProcessID"); INTERN(K_Security, "Security");
     INTERN(K_UserID, "UserID"); INTERN(K_Channel, "Channel"); INTERN(K_text, "#text");
     INTERN(K_Computer, "Computer"); INTERN(K_Name, "Name");
+    INTERN(K_event_record_id, "event_record_id"); INTERN(K_data, "data");
     INTERN(K_1601, "1601-01-01T00:00:00"); INTERN(K_empty, "");
     memset(BY_LEN, -1, sizeof BY_LEN);
     for (int c = 0; c < 0x20; c++) JSPECIAL[c] = 1;

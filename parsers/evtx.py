@@ -2101,11 +2101,16 @@ def _rust_pass(source, part: _Part, rel: Relevance | None, deadline: float | Non
     pending = cols.pending
     flush = cols._flush
     batch = cols.BATCH
+    # the C loop for what row_json takes; it hands every other record to the loop below
+    drive = _FAST.drive if fast_json is not None and gate is None else None
     while True:
         try:
-            for r in it:
+            for r in (it if drive is None else
+                      _driven(drive, it, seen_any, pending, mcol, dcol, batch,
+                              deadline is not None, flush)):
                 rid = r["event_record_id"]
-                seen_any.append(rid)
+                if drive is None:
+                    seen_any.append(rid)         # (the driver did)
                 if deadline is not None and not len(seen_any) & 4095 \
                         and _time.monotonic() > deadline:
                     part.timed_out = True
@@ -2175,6 +2180,19 @@ def _rust_pass(source, part: _Part, rel: Relevance | None, deadline: float | Non
             break
     part.rust_errors = errors - walks
     return _unique_sorted(np.frombuffer(seen_any, dtype=np.uint64))
+
+
+def _driven(drive, it, seen, pending: list, mcol, dcol, batch: int, check: bool, flush):
+    """The Rust reader's records that ``_fastrow.drive`` hands back (it builds the rows of
+    the others itself, and converts a full batch through ``flush``)."""
+    while True:
+        r = drive(it, seen, pending, mcol, dcol, batch, RUST_JSON_CAP, check)
+        if r is None:
+            return
+        if r is True:
+            flush()
+            continue
+        yield r
 
 
 def _is_panic(e: BaseException) -> bool:

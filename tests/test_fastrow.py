@@ -108,6 +108,54 @@ def test_generated_logs_give_the_same_timeline_with_and_without_the_c_builder(tm
     assert a.frame["message"].notna().all()
 
 
+def test_the_c_loop_hands_back_what_it_does_not_take_and_agrees(tmp_path, monkeypatch):
+    """``_fastrow.drive`` (the Rust pass's C loop): with a deadline it hands back every
+    4096th record for the check; odd records (UserData beside EventData, floats) it hands
+    back whole. The rows, their order and the stats are the Python loop's."""
+    import orjson
+    evtx_ingest = pytest.importorskip("evtx_ingest", reason="benchmarks/ not importable")
+    path = evtx_ingest.GENERATORS["security"](tmp_path / "s.evtx", 9000)
+    calls = {"drive": 0, "handed": 0}
+    real = _fastrow.drive
+
+    class Counting:
+        def __getattr__(self, name):
+            return getattr(_fastrow, name)
+
+        @staticmethod
+        def drive(*a):
+            calls["drive"] += 1
+            r = real(*a)
+            calls["handed"] += isinstance(r, dict)
+            return r
+
+    opts = ParseOptions(evtx_backend="rust", time_budget_s=3600)
+    monkeypatch.setattr(E, "_FAST", Counting())
+    a = E.parse(path, opts)
+    assert calls["handed"] >= 2                       # (records 4096 and 8192)
+    monkeypatch.setattr(E, "_FAST", None)
+    b = E.parse(path, opts)
+    _same(a, b)
+    # the records it hands back whole: the iterator's own records, one per kind
+    it = iter([{"event_record_id": 1, "data": orjson.dumps(_record(fields={"a": 1.5})).decode()},
+               {"event_record_id": 2, "data": orjson.dumps(_record(fields={"a": "b"})).decode()},
+               {"event_record_id": 3, "data": "x" * 5000},
+               {"data": "{}"}, ["not", "a", "dict"]])
+    seen = __import__("array").array("Q")
+    pending: list = []
+    m, d = _fastrow.TextColumn(), _fastrow.TextColumn()
+    args = (it, seen, pending, m, d, 2, 4000, False)
+    assert _fastrow.drive(*args)["event_record_id"] == 1          # a float: orjson's
+    assert _fastrow.drive(*args)["event_record_id"] == 3          # (2 taken) too long
+    assert list(seen) == [1, 2, 3] and len(pending) == 1 and len(m) == len(d) == 1
+    assert _fastrow.drive(*args) == {"data": "{}"}                 # no id: the loop raises
+    assert _fastrow.drive(*args) == ["not", "a", "dict"]
+    assert _fastrow.drive(*args) is None and list(seen) == [1, 2, 3]
+    rec4 = {"event_record_id": 4,
+            "data": orjson.dumps(_record(fields={"a": "b"}, rid=4)).decode()}
+    assert _fastrow.drive(iter([rec4]), seen, pending, m, d, 2, 4000, False) is True  # full
+
+
 def test_worker_processes_use_the_c_builder_and_agree(tmp_path, monkeypatch):
     """Two workers (their results pickled back without the C text columns) against one
     process without C."""
