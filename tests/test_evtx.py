@@ -842,3 +842,17 @@ def test_the_file_host_is_the_most_common_name_and_the_least_on_a_tie():
         assert evtx._host_mode(arr) == (s.mode().iloc[0] if len(s) else None)
 
     check()
+
+
+def test_the_frame_is_what_the_public_constructor_builds(corpus):
+    """``_frame_of`` (``DataFrame._from_arrays``, no per-column checks) against
+    ``pd.DataFrame(dict)``: the same columns, dtypes, values and index, on a real log."""
+    path = next(p for p in corpus_files("evtx", "*.evtx") if "deepblue" in p.name)
+    frame = evtx.parse(path, ParseOptions(evtx_backend="rust")).frame
+    cols = {c: frame[c].array for c in frame.columns}
+    fast = evtx._frame_of(cols, len(frame))
+    public = pd.DataFrame(cols, index=pd.RangeIndex(len(frame)))
+    pd.testing.assert_frame_equal(fast, public)
+    assert list(fast.dtypes) == [pd.api.types.pandas_dtype(t) for t in TIMELINE_DTYPES.values()]
+    # (pandas still has the fast route; without it _frame_of builds through the public one)
+    assert hasattr(pd.DataFrame, "_from_arrays")
