@@ -1831,9 +1831,9 @@ static PyObject *row_json(PyObject *self, PyObject *const *args, Py_ssize_t narg
         qn = jget(jattrs(eidn), "Qualifiers");
         eidn = jget(eidn, "#text");
     }
-    if (eidn < 0 || jpool[eidn].type != J_INT || erid < 0 || jpool[erid].type != J_INT)
-        FALLBACK;
-    long long eid = jpool[eidn].i, qual = 0;
+    /* (numbers as text, as in logs converted from XML: _int() reads them) */
+    long long eid, eridv, lvv = 0, qual = 0;
+    if (eidn < 0 || !jint_of(eidn, &eid) || erid < 0 || !jint_of(erid, &eridv)) FALLBACK;
     int has_q = !jnone(qn);
     if (has_q && !jint_of(qn, &qual)) FALLBACK;
     int esn = jget(pattr, "EventSourceName");
@@ -1841,7 +1841,7 @@ static PyObject *row_json(PyObject *self, PyObject *const *args, Py_ssize_t narg
     else if (jpool[esn].type != J_STR) FALLBACK;
     if (eid < 0 || eid > 0xFFFF) FALLBACK;
     if (jpool[tn].vn >= 19 && memcmp(jpool[tn].v, "1601-01-01T00:00:00", 19) == 0) FALLBACK;
-    if (!jnone(lvn) && jpool[lvn].type != J_INT) FALLBACK;
+    if (!jnone(lvn) && !jint_of(lvn, &lvv)) FALLBACK;
     int ud = jget(e, "UserData"), ed = jget(e, "EventData"), bin = -1;
     if (ud >= 0) {                   /* UserData without EventData: its flattened leaves */
         if (!jnone(ed)) FALLBACK;
@@ -1870,14 +1870,14 @@ static PyObject *row_json(PyObject *self, PyObject *const *args, Py_ssize_t narg
     int overflow = 0;
     long long ridv = PyLong_AsLongLongAndOverflow(rid, &overflow);
     if (ridv == -1 && PyErr_Occurred()) goto done;
-    int same = !overflow && ridv == jpool[erid].i;
+    int same = !overflow && ridv == eridv;
 
     /* the row's objects */
     if (!(t = jstr_new(tn)) || !(eid_o = PyLong_FromLongLong(eid))
         || !(provider = jnone(provn) ? Py_NewRef(Py_None) : jstr_obj(provn))
         || !(channel = chann < 0 ? Py_NewRef(Py_None) : jstr_obj(chann))
         || !(host = hostn < 0 ? Py_NewRef(Py_None) : jstr_obj(hostn))
-        || !(lv = jnone(lvn) ? Py_NewRef(Py_None) : PyLong_FromLongLong(jpool[lvn].i))
+        || !(lv = jnone(lvn) ? Py_NewRef(Py_None) : PyLong_FromLongLong(lvv))
         || !(pid = jnone(pidn) ? Py_NewRef(Py_None) : PyLong_FromLongLong(pidv))
         || !(userid = jnone(uidn) ? Py_NewRef(Py_None) : jstr_obj(uidn)))
         goto done;
@@ -1925,7 +1925,7 @@ static PyObject *row_json(PyObject *self, PyObject *const *args, Py_ssize_t narg
         if (esn >= 0) sep = ",";
         if (act >= 0 && (KEY("ActivityID") || jput(&b, act) < 0)) goto done;
         if (act >= 0) sep = ",";
-        if (!same && (KEY("EventRecordID") || jput(&b, erid) < 0)) goto done;
+        if (!same && (KEY("EventRecordID") || buf_ll(&b, eridv) < 0)) goto done;
         if (!same) sep = ",";
         if (bin >= 0) {                  /* str(binary).lower() */
             if (KEY("Binary") || jput(&b, bin) < 0) goto done;

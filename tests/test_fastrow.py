@@ -533,18 +533,21 @@ _classic_data = st.fixed_dictionaries({}, optional={
 @settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(fields=_classic_data, qual=st.sampled_from([None, 16384, "49152", 0]),
        esn=st.sampled_from([None, "absent", "Service Control Manager"]),
-       pid=st.sampled_from([612, "612", None]), erid=st.sampled_from([5, 7]),
-       provider=st.sampled_from(["Service Control Manager", "TermDD", "EventLog"]))
+       pid=st.sampled_from([612, "612", None]), erid=st.sampled_from([5, 7, 5, 7, "7", "5", "07", "x"]),
+       provider=st.sampled_from(["Service Control Manager", "TermDD", "EventLog"]),
+       eid=st.sampled_from([7036, 7036, 7036, "7036", " 7036", "0x1B7C", 70000]),
+       level=st.sampled_from([4, 4, 4, "4", None, "", "+4"]))
 def test_classic_system_records_are_read_from_the_text_like_the_python_path(
-        fields, qual, esn, pid, erid, provider):
+        fields, qual, esn, pid, erid, provider, eid, level):
     """Unnamed Data, Binary, nested elements, qualifiers and source names (the System log's
     classic providers: TermDD, TermService, Service Control Manager): what the general
     Python path (``_rec_from_json`` + ``add``) stores, and mostly taken."""
     import orjson
-    system = {"Execution": {"#attributes": {"ProcessID": pid}}}
+    system = {"Execution": {"#attributes": {"ProcessID": pid}}, "Level": level}
     if qual is not None:
-        system["EventID"] = {"#attributes": {"Qualifiers": qual}, "#text": 7036}
-    ev = _record(eid=7036, fields=fields, provider=provider, rid=7, erid=erid, **system)
+        system["EventID"] = {"#attributes": {"Qualifiers": qual}, "#text": eid}
+    # (numbers as text: logs converted from XML)
+    ev = _record(eid=eid, fields=fields, provider=provider, rid=7, erid=erid, **system)
     if esn != "absent":
         ev["Event"]["System"]["Provider"]["#attributes"]["EventSourceName"] = esn
     _classic_taken.append(_check_text(7, orjson.dumps(ev).decode()) is not None)
@@ -555,7 +558,7 @@ _classic_taken: list[bool] = []
 
 def test_classic_system_records_are_mostly_taken():
     test_classic_system_records_are_read_from_the_text_like_the_python_path()
-    assert sum(_classic_taken) / len(_classic_taken) > 0.5, sum(_classic_taken)
+    assert sum(_classic_taken) / len(_classic_taken) > 0.3, sum(_classic_taken)
 
 
 _JSON_TWISTS = st.sampled_from([
