@@ -127,8 +127,16 @@ KINDS = ("evtx", "evt", "evtxml", "evtcsv", "reg", "gpresult", "netstat", "taskl
 
 
 def empty_frame() -> pd.DataFrame:
-    """A zero-row DataFrame with every timeline column and dtype."""
-    return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in TIMELINE_DTYPES.items()})
+    """A zero-row DataFrame with every timeline column and dtype (a copy of one built once:
+    building it costs ~1.3 ms, as much as parsing a small log; a batch meets many empty
+    logs)."""
+    global _EMPTY
+    if _EMPTY is None:
+        _EMPTY = pd.DataFrame({c: pd.Series([], dtype=t) for c, t in TIMELINE_DTYPES.items()})
+    return _EMPTY.copy()
+
+
+_EMPTY: pd.DataFrame | None = None
 
 
 def conform(df: pd.DataFrame) -> pd.DataFrame:

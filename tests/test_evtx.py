@@ -856,3 +856,17 @@ def test_the_frame_is_what_the_public_constructor_builds(corpus):
     assert list(fast.dtypes) == [pd.api.types.pandas_dtype(t) for t in TIMELINE_DTYPES.values()]
     # (pandas still has the fast route; without it _frame_of builds through the public one)
     assert hasattr(pd.DataFrame, "_from_arrays")
+
+
+def test_an_empty_frame_is_a_new_frame_each_time():
+    """``empty_frame`` hands out copies of one frame built once: what a caller does to
+    its copy (a column added, dropped, its dtype changed) is not in the next one."""
+    from parsers.base import empty_frame
+    a = empty_frame()
+    a["host"] = a["host"].astype(object)
+    a["extra"] = pd.Series([], dtype="int64")
+    del a["kind"]
+    b = empty_frame()
+    assert len(b) == 0 and list(b.columns) == list(TIMELINE_DTYPES)
+    assert {c: str(t) for c, t in b.dtypes.items()} == \
+        {c: str(pd.api.types.pandas_dtype(t)) for c, t in TIMELINE_DTYPES.items()}
