@@ -1961,7 +1961,9 @@ done:
  * each id to seen (an array.array), and appends row_json's row to pending. Returns None when
  * the iterator ends, True when pending holds batch rows (the caller converts them), or a
  * record for the caller's own loop, its id already in seen: one row_json does not take (or
- * that raised in it), one longer than cap characters, one that is not the usual dict, and
+ * that raised in it), one longer than cap characters, one without an id, an item that is
+ * no dict (wrapped in a 1-tuple, so that None or True from the iterator is not read as the
+ * end or a full batch: review rvN), and
  * (check true) each one after which len(seen) is a multiple of 4096 (the caller's deadline).
  * An error of the iterator or of seen.append propagates, as in the caller's own loop. */
 static PyObject *K_event_record_id, *K_data;
@@ -1991,8 +1993,12 @@ static PyObject *drive(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             }
             break;
         }
-        PyObject *rid = PyDict_CheckExact(r) ? PyDict_GetItemWithError(r, K_event_record_id)
-                                              : NULL;
+        if (!PyDict_CheckExact(r)) {     /* as a 1-tuple: None and True mean end, flush */
+            out = PyTuple_Pack(1, r);
+            Py_DECREF(r);
+            break;
+        }
+        PyObject *rid = PyDict_GetItemWithError(r, K_event_record_id);
         if (!rid) {                                   /* (the caller's loop raises) */
             PyErr_Clear();
             out = r;

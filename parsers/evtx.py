@@ -2203,7 +2203,7 @@ def _driven(drive, it, seen, pending: list, mcol, dcol, batch: int, check: bool,
         if r is True:
             flush()
             continue
-        yield r
+        yield r[0] if type(r) is tuple else r       # (an item that is no dict: wrapped)
 
 
 def _is_panic(e: BaseException) -> bool:

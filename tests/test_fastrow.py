@@ -149,8 +149,12 @@ def test_the_c_loop_hands_back_what_it_does_not_take_and_agrees(tmp_path, monkey
     assert _fastrow.drive(*args)["event_record_id"] == 3          # (2 taken) too long
     assert list(seen) == [1, 2, 3] and len(pending) == 1 and len(m) == len(d) == 1
     assert _fastrow.drive(*args) == {"data": "{}"}                 # no id: the loop raises
-    assert _fastrow.drive(*args) == ["not", "a", "dict"]
+    assert _fastrow.drive(*args) == (["not", "a", "dict"],)         # no dict: wrapped
     assert _fastrow.drive(*args) is None and list(seen) == [1, 2, 3]
+    # None or True from the iterator: items for the loop (which raises on them), not the
+    # end of the records or a full batch (review rvN)
+    assert list(E._driven(_fastrow.drive, iter([None, True]), seen, pending, m, d, 99, False,
+                          lambda: None)) == [None, True]
     rec4 = {"event_record_id": 4,
             "data": orjson.dumps(_record(fields={"a": "b"}, rid=4)).decode()}
     assert _fastrow.drive(iter([rec4]), seen, pending, m, d, 2, 4000, False) is True  # full
