@@ -1001,17 +1001,25 @@ static int put_extra(Buf *b, PyObject *act, PyObject *erid)
 #define FALLBACK do { result = Py_None; Py_INCREF(Py_None); goto done; } while (0)
 #define CHECK(r) do { int r_ = (r); if (r_ < 0) goto done; if (r_ == 0) FALLBACK; } while (0)
 
-static PyObject *row(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+/* row()'s and row_json()'s arguments (rid, record, message_col, data_col): 0 fine, -1
+ * TypeError (signature: what the message names), or configure() not called yet */
+static int row_args(PyObject *const *args, Py_ssize_t nargs, int text, const char *signature)
 {
-    if (nargs != 4 || !Py_IS_TYPE(args[2], &TextColumnType)
-        || !Py_IS_TYPE(args[3], &TextColumnType)) {
-        PyErr_SetString(PyExc_TypeError, "row(rid, ev, message_col, data_col)");
-        return NULL;
+    if (nargs != 4 || (text && !PyUnicode_Check(args[1]))
+        || !Py_IS_TYPE(args[2], &TextColumnType) || !Py_IS_TYPE(args[3], &TextColumnType)) {
+        PyErr_SetString(PyExc_TypeError, signature);
+        return -1;
     }
     if (!py_data_message || !py_event_columns) {
         PyErr_SetString(PyExc_RuntimeError, "_fastrow.configure() was not called");
-        return NULL;
+        return -1;
     }
+    return 0;
+}
+
+static PyObject *row(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (row_args(args, nargs, 0, "row(rid, ev, message_col, data_col)") < 0) return NULL;
     PyObject *rid = args[0], *ev = args[1];
     TextColumn *mcol = (TextColumn *)args[2], *dcol = (TextColumn *)args[3];
     PyObject *result = NULL, *fields = NULL, *msg = NULL;     /* msg: eventcommon's text */
@@ -1790,15 +1798,8 @@ static int jevent_data(int ed, Buf *b, JFields *f, int *binary)
 
 static PyObject *row_json(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 4 || !PyUnicode_Check(args[1]) || !Py_IS_TYPE(args[2], &TextColumnType)
-        || !Py_IS_TYPE(args[3], &TextColumnType)) {
-        PyErr_SetString(PyExc_TypeError, "row_json(rid, text, message_col, data_col)");
+    if (row_args(args, nargs, 1, "row_json(rid, text, message_col, data_col)") < 0)
         return NULL;
-    }
-    if (!py_data_message || !py_event_columns) {
-        PyErr_SetString(PyExc_RuntimeError, "_fastrow.configure() was not called");
-        return NULL;
-    }
     PyObject *rid = args[0], *text = args[1];
     TextColumn *mcol = (TextColumn *)args[2], *dcol = (TextColumn *)args[3];
     if (!PyUnicode_IS_ASCII(text) || PyUnicode_GET_LENGTH(text) > JSON_MAX) Py_RETURN_NONE;

@@ -2149,21 +2149,18 @@ def _rust_pass(source, part: _Part, rel: Relevance | None, deadline: float | Non
                             continue
                     if fast is not None:
                         # C reads the JSON text itself (no dict per record); what it does
-                        # not take, orjson decodes for the row builder below
+                        # not take, orjson decodes for C's row builder, then Python's
                         t = fast_json(rid, s, mcol, dcol)
+                        if t is None:
+                            ev = loads(s)
+                            t = fast(rid, ev, mcol, dcol)
                         if t is not None:
                             pending.append(t)
                             if len(pending) >= batch:
                                 flush()
                             continue
-                    ev = loads(s)
-                    if fast is not None:
-                        t = fast(rid, ev, mcol, dcol)
-                        if t is not None:
-                            pending.append(t)
-                            if len(pending) >= batch:
-                                flush()
-                            continue
+                    else:
+                        ev = loads(s)
                     if not _fast_row(row, rid, ev):
                         add(_rec_from_json(rid, ev))
                 except Exception as e:

@@ -193,9 +193,10 @@ def _python_row(rid, ev):
     return cols.pending[-1] if cols.pending else None
 
 
-def _c_row(rid, ev):
+def _built(build, rid, record):
+    """A C builder's row of one record with its two texts read back (None: not taken)."""
     m, d = _fastrow.TextColumn(), _fastrow.TextColumn()
-    t = _fastrow.row(rid, ev, m, d)
+    t = build(rid, record, m, d)
     if t is None:
         assert len(m) == len(d) == 0
         return None
@@ -208,15 +209,13 @@ def _c_row(rid, ev):
     return t[:13] + tuple(texts)
 
 
+def _c_row(rid, ev):
+    return _built(_fastrow.row, rid, ev)
+
+
 def _json_row(rid, text):
-    """``row_json`` of the record's JSON text, its texts read back (None: not taken)."""
-    m, d = _fastrow.TextColumn(), _fastrow.TextColumn()
-    t = _fastrow.row_json(rid, text, m, d)
-    if t is None:
-        assert len(m) == len(d) == 0
-        return None
-    assert t[13] is None and t[14] is None
-    return t[:13] + tuple(E._text_array(col.take())[0].as_py() for col in (m, d))
+    """``row_json`` of the record's JSON text (None: not taken)."""
+    return _built(_fastrow.row_json, rid, text)
 
 
 def _check_text(rid, text):
