@@ -510,7 +510,6 @@ class _Columns:
         data["source"] = pd.arrays.ArrowStringArray(pa.nulls(n, pa.large_string()))
         data["kind"] = pd.arrays.ArrowStringArray(pa.repeat(pa.scalar("evtx", pa.large_string()), n))
         data["event_type"] = pd.arrays.ArrowStringArray(pa.nulls(n, pa.large_string()))
-        # (copy=False: the arrays are new and the frame's own; a copy is ~30 µs a file)
         return _frame_of({c: data[c] for c in TIMELINE_DTYPES}, n)
 
 
