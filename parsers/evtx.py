@@ -482,20 +482,35 @@ class _Columns:
         if n == 0:
             return empty_frame()
         data: dict[str, Any] = {}
+        # the rows in record-id order (a null id counts as 0), stably: the fill-in's
+        # records come after the Rust reader's. Taken here, column by column (~0.3 ms
+        # for a 2,000-row log), not by DataFrame.take afterwards (~1.5 ms)
+        v = np.concatenate([v for v, _ in self._done["record_id"]])
+        m = np.concatenate([m for _, m in self._done["record_id"]])
+        ids = np.where(m, 0, v).astype(np.int64, copy=False)
+        order = None
+        if n > 1 and not (ids[1:] > ids[:-1]).all():
+            order = np.argsort(ids, kind="stable")
+            if not (np.diff(order) != 1).any():
+                order = None
+        self.ids = ids if order is None else ids[order]
         for c in self.NAMES:
             parts = self._done[c]
             if c == "time":
                 # (naive µs read as UTC: a DatetimeIndex does it in ~10 µs, a Series' .dt
                 # took ~70 µs a file)
-                data[c] = pd.DatetimeIndex(np.concatenate(parts), tz="UTC").array
+                t = np.concatenate(parts)
+                data[c] = pd.DatetimeIndex(t if order is None else t[order], tz="UTC").array
             elif c in _INT_COLS:
-                v = np.concatenate([v for v, _ in parts])
-                m = np.concatenate([m for _, m in parts])
-                data[c] = pd.arrays.IntegerArray(v, m)
-                if c == "record_id":
-                    self.ids = np.where(m, 0, v).astype(np.int64, copy=False)
+                if c != "record_id":
+                    v = np.concatenate([v for v, _ in parts])
+                    m = np.concatenate([m for _, m in parts])
+                data[c] = pd.arrays.IntegerArray(v, m) if order is None \
+                    else pd.arrays.IntegerArray(v[order], m[order])
             else:
                 arr = pa.chunked_array(parts, pa.large_string())
+                if order is not None:
+                    arr = arr.take(order)
                 data[c] = pd.arrays.ArrowStringArray(arr)
                 if c == "host":
                     self.hosts = arr
@@ -2740,14 +2755,12 @@ def parse(path: Path, options: ParseOptions | None = None) -> ParseResult:
     if len(cols.notes) > 100:
         warnings.append(ParseWarning(src, "file", f"{len(cols.notes) - 100} more records "
                                      "cut to size"))
-    # (strictly increasing ids, the common case: already in order, no copies to look for)
+    # (the frame is in record-id order; strictly increasing ids, the common case: no
+    # copies to look for)
     rids = cols.ids if len(frame) else np.array([], dtype="int64")
     hosts = cols.hosts if len(frame) else None
     if len(rids) > 1 and not (rids[1:] > rids[:-1]).all():
         rids = hosts = None                         # (recomputed from the frame below)
-        order = np.argsort(cols.ids, kind="stable")
-        if (np.diff(order) != 1).any():
-            frame = frame.take(order).reset_index(drop=True)
         dup = frame["record_id"].duplicated()
         if dup.any():
             # stale copies of a record (same id, time, provider, event): keep the first; a
