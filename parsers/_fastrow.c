@@ -344,14 +344,17 @@ static PyObject *user_data(PyObject *ud)
 
 /* ------------------------------------------------------------------ data_message */
 
-/* left-to-right, non-overlapping str.replace in place (new is never longer than old) */
+/* left-to-right, non-overlapping str.replace in place (new is never longer than old;
+ * old is 1 to 3 characters) */
 static Py_ssize_t replace(char *s, Py_ssize_t n, const char *old, Py_ssize_t on,
                           const char *new, Py_ssize_t nn)
 {
     char *end = s + n, *r = s, *w = s;
     for (;;) {
         char *q = memchr(r, old[0], end - r);
-        while (q && !(end - q >= on && memcmp(q, old, on) == 0))
+        /* (on ≤ 3: compared inline; a memcmp call per quote was 2 % of a Security log's
+         * load) */
+        while (q && !(end - q >= on && (on < 2 || q[1] == old[1]) && (on < 3 || q[2] == old[2])))
             q = memchr(q + 1, old[0], end - q - 1);
         if (!q) break;
         if (w != r) memmove(w, r, q - r);
