@@ -63,6 +63,7 @@ ranges, at most 100), ``record_id_gap_count``, ``duplicates``, ``dropped`` (rele
 """
 from __future__ import annotations
 
+import codecs
 import io
 import mmap
 import os
@@ -1241,6 +1242,16 @@ def _ft_iso(ft: int) -> str:
     return f"{s}.{dt.microsecond:06d}Z"
 
 
+_utf16le = codecs.utf_16_le_decode
+
+
+def _u16(b) -> str:
+    """``bytes(b).decode("utf-16-le", "replace")``, without the codec registry's lookup and
+    Python-level wrapper (~0.3 µs a call, ~55 k calls in a 3,561-record Security log; the
+    same C decoder, ``final`` as ``bytes.decode`` sets it: an odd last byte → U+FFFD)."""
+    return _utf16le(b, "replace", True)[0]
+
+
 def _guid(b: bytes) -> str:
     a, b2, c = struct.unpack_from("<IHH", b)
     rest = b[8:16].hex().upper()
@@ -1267,7 +1278,7 @@ _FIXED = {0x03: ("<b", 1), 0x04: ("<B", 1), 0x05: ("<h", 2), 0x06: ("<H", 2), 0x
 def _value(b: bytes, t: int) -> Any:
     """One substitution value, rendered as the Rust reader renders it."""
     if t == 0x01:
-        return b.decode("utf-16-le", "replace").rstrip("\x00")
+        return _u16(b).rstrip("\x00")
     if t in (0x08, 0x06, 0x04, 0x0a, 0x07, 0x05, 0x03, 0x09):
         fmt, n = _FIXED[t]
         return struct.unpack_from(fmt, b)[0] if len(b) >= n else None
@@ -1295,7 +1306,7 @@ def _value(b: bytes, t: int) -> Any:
     if t == 0x12:
         return _systime(b)
     if t == 0x81:
-        s = b.decode("utf-16-le", "replace")
+        s = _u16(b)
         return [x for x in s.rstrip("\x00").split("\x00")]
     if t & 0x80:
         base = t & 0x7F
@@ -1518,7 +1529,7 @@ class _PyChunk:
         _, _, n = _NAME_HDR.unpack_from(self.buf, p)
         nm = self.names.get(off)
         if nm is None:
-            nm = bytes(self.buf[p + 8:p + 8 + 2 * n]).decode("utf-16-le", "replace")
+            nm = _u16(self.buf[p + 8:p + 8 + 2 * n])
             self.names[off] = nm
         return nm, 8 + 2 * n + 2
 
@@ -1603,7 +1614,7 @@ class _PyChunk:
                 vt = buf[p + 1]
                 if vt == 0x01:
                     n = _U16.unpack_from(buf, p + 2)[0]
-                    v = bytes(buf[p + 4:p + 4 + 2 * n]).decode("utf-16-le", "replace")
+                    v = _u16(buf[p + 4:p + 4 + 2 * n])
                     p += 4 + 2 * n
                 elif vt in _VALUE_SIZES:
                     n = _VALUE_SIZES[vt]
@@ -1631,7 +1642,7 @@ class _PyChunk:
                 p = q
             elif t == 0x07:                                 # CDATA
                 n = _U16.unpack_from(buf, p + 1)[0]
-                text = bytes(buf[p + 3:p + 3 + 2 * n]).decode("utf-16-le", "replace")
+                text = _u16(buf[p + 3:p + 3 + 2 * n])
                 content.append(("v", text))
                 p += 3 + 2 * n
             elif t == 0x0F:                                 # start of stream
@@ -1691,6 +1702,8 @@ def _substitutions(pc: _PyChunk, p: int, end: int) -> tuple[list, bool]:
         if t == 0x21:
             subs.append(("x",) + _fragment(pc, p, p + size, True) if size else None)
             nested = True
+        elif t == 0x01:                  # (_value's first case, inlined: most values)
+            subs.append(_utf16le(buf[p:p + size], "replace", True)[0].rstrip("\x00"))
         elif t == 0:
             subs.append(None)
         else:
@@ -1785,27 +1798,27 @@ def _probe_py(pc: _PyChunk, off: int, rsize: int) -> tuple | None:
 _MISSING = object()
 
 
-def _eval_src(src, subs):
-    if src is None:
-        return None
-    if src[0] == "v":
-        return src[1]
-    i = src[1]
-    return subs[i] if i < len(subs) else None
-
-
 def _content(content, subs) -> tuple[Any, list]:
     """Element content → (text value, child elements as (name, attrs, content, subs))."""
     vals, kids = [], []
+    n = len(subs)
     for c in content:
         if len(c) == 3:                      # an element (name, attrs, content)
             kids.append((c, subs))
             continue
-        v = _eval_src(c, subs)
+        # a src: the literal, or the substitution (none beyond the array)
+        if c[0] == "v":
+            v = c[1]
+        elif c[1] < n:
+            v = subs[c[1]]
+        else:
+            continue
+        if v is None:
+            continue
         if type(v) is tuple and v and v[0] == "x":
             nsubs = v[2]
             kids.extend((e, nsubs) for e in v[1])
-        elif v is not None:
+        else:
             vals.append(v)
     if not vals:
         return None, kids
@@ -1825,8 +1838,16 @@ def _content(content, subs) -> tuple[Any, list]:
 
 def _eval_attrs(attrs, subs) -> dict:
     out = {}
+    n = len(subs)
     for name, src in attrs:
-        v = _eval_src(src, subs)
+        if src is None:
+            continue
+        if src[0] == "v":
+            v = src[1]
+        elif src[1] < n:
+            v = subs[src[1]]
+        else:
+            continue
         if v is not None and not (type(v) is tuple):
             out[name] = v
     return out
