@@ -870,3 +870,38 @@ def test_an_empty_frame_is_a_new_frame_each_time():
     assert len(b) == 0 and list(b.columns) == list(TIMELINE_DTYPES)
     assert {c: str(t) for c, t in b.dtypes.items()} == \
         {c: str(pd.api.types.pandas_dtype(t)) for c, t in TIMELINE_DTYPES.items()}
+
+
+def test_utf16_values_decode_as_bytes_decode_does_an_odd_last_byte_included():
+    """Our reader's UTF-16 values (``_u16``, ``_value`` type 0x01, the string case inlined
+    in ``_substitutions``) are ``bytes.decode("utf-16-le", "replace")``: a value cut to an
+    odd length keeps its last byte as U+FFFD (a bare ``codecs.utf_16_le_decode`` call,
+    ``final=False``, drops it), lone surrogates become U+FFFD, trailing NULs go."""
+    from types import SimpleNamespace
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    assert evtx._u16(b"a\x00b") == "a\ufffd"
+    assert evtx._value(b"R\x00D\x00P\x00\x00\x00", 0x01) == "RDP"
+
+    def subs_of(values: list[bytes]) -> list:
+        """A substitution array of these UTF-16 values, read by ``_substitutions``."""
+        head = struct.pack("<I", len(values)) + b"".join(
+            struct.pack("<HH", len(v), 0x01) for v in values)
+        buf = head + b"".join(values)
+        got, nested = evtx._substitutions(SimpleNamespace(buf=buf), 0, len(buf))
+        assert not nested
+        return got
+
+    assert subs_of([b"S\x00R\x00V\x00", b"x"]) == ["SRV", "\ufffd"]
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.lists(st.binary(max_size=12) | st.text(max_size=5).map(
+        lambda s: s.encode("utf-16-le", "surrogatepass")), max_size=5))
+    def check(values):
+        want = [v.decode("utf-16-le", "replace").rstrip("\x00") for v in values]
+        assert [evtx._value(v, 0x01) for v in values] == want
+        assert subs_of(values) == want
+
+    check()
