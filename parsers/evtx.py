@@ -529,22 +529,13 @@ class _Columns:
         return _frame_of({c: data[c] for c in TIMELINE_DTYPES}, n)
 
 
-_COLUMN_INDEX: dict[tuple, pd.Index] = {}
-
-
 def _frame_of(columns: dict, n: int) -> pd.DataFrame:
     """A frame over new arrays of ``n`` rows each, without the constructor's per-column
     checks (~60 of a small log's ~140 µs frame): ``DataFrame._from_arrays``, what pandas'
     own readers use. Should a pandas release drop or change it, the public constructor
     (tests/test_evtx.py compares the two)."""
-    names = tuple(columns)
-    ix = _COLUMN_INDEX.get(names)
-    if ix is None:                  # (pd.Index of 19 names: ~17 µs; a copy of it ~2 µs)
-        ix = pd.Index(list(names))
-        if len(_COLUMN_INDEX) < 8:
-            _COLUMN_INDEX[names] = ix
     try:
-        return pd.DataFrame._from_arrays(list(columns.values()), columns=ix.copy(),
+        return pd.DataFrame._from_arrays(list(columns.values()), columns=pd.Index(list(columns)),
                                          index=pd.RangeIndex(n), verify_integrity=False)
     except (AttributeError, TypeError):
         return pd.DataFrame(columns, index=pd.RangeIndex(n), copy=False)
