@@ -1247,11 +1247,28 @@ def _ft_iso(ft: int) -> str:
 _utf16le = codecs.utf_16_le_decode
 
 
+def _utf16_errors(e: UnicodeError) -> tuple[str, int]:
+    """Invalid UTF-16 as the Rust reader renders it (evtx 0.14): a lone surrogate (one
+    2-byte unit: a high one not followed by a low one, a low one alone) is left out, as if
+    it were not there; an odd last byte (a value cut short) is U+FFFD. With U+FFFD for the
+    surrogates too, the two backends gave different rows for the same record (corpus:
+    ``plaso__System2.evtx`` record 216, ``E4 D9 4C 01`` → "Ō"), and which row the default
+    backend gave depended on which reader got to the record; a newer Rust reader refuses
+    such a record, and ours then reads it, so this keeps the row the same there too."""
+    if not isinstance(e, UnicodeDecodeError):
+        raise e
+    return ("" if e.end - e.start == 2 else "\ufffd"), e.end
+
+
+codecs.register_error("rdpdoctor.utf16", _utf16_errors)
+
+
 def _u16(b) -> str:
-    """``bytes(b).decode("utf-16-le", "replace")``, without the codec registry's lookup and
-    Python-level wrapper (~0.3 µs a call, ~55 k calls in a 3,561-record Security log; the
-    same C decoder, ``final`` as ``bytes.decode`` sets it: an odd last byte → U+FFFD)."""
-    return _utf16le(b, "replace", True)[0]
+    """UTF-16LE text as the Rust reader decodes it (:func:`_utf16_errors`), without the
+    codec registry's lookup and Python-level wrapper of ``bytes.decode`` (~0.3 µs a call,
+    ~55 k calls in a 3,561-record Security log; the same C decoder, ``final`` as
+    ``bytes.decode`` sets it, without which an odd last byte would be dropped)."""
+    return _utf16le(b, "rdpdoctor.utf16", True)[0]
 
 
 def _guid(b: bytes) -> str:
@@ -1705,7 +1722,7 @@ def _substitutions(pc: _PyChunk, p: int, end: int) -> tuple[list, bool]:
             subs.append(("x",) + _fragment(pc, p, p + size, True) if size else None)
             nested = True
         elif t == 0x01:                  # (_value's first case, inlined: most values)
-            subs.append(_utf16le(buf[p:p + size], "replace", True)[0].rstrip("\x00"))
+            subs.append(_utf16le(buf[p:p + size], "rdpdoctor.utf16", True)[0].rstrip("\x00"))
         elif t == 0:
             subs.append(None)
         else:

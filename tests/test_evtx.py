@@ -872,17 +872,37 @@ def test_an_empty_frame_is_a_new_frame_each_time():
         {c: str(pd.api.types.pandas_dtype(t)) for c, t in TIMELINE_DTYPES.items()}
 
 
-def test_utf16_values_decode_as_bytes_decode_does_an_odd_last_byte_included():
+def _utf16_as_rust(b: bytes) -> str:
+    """What the Rust reader (evtx 0.14) makes of UTF-16LE bytes, written out unit by unit:
+    surrogate pairs combine, a lone surrogate is left out, an odd last byte is U+FFFD."""
+    units = [int.from_bytes(b[i:i + 2], "little") for i in range(0, len(b) - 1, 2)]
+    out, i = [], 0
+    while i < len(units):
+        u = units[i]
+        if 0xD800 <= u < 0xDC00 and i + 1 < len(units) and 0xDC00 <= units[i + 1] < 0xE000:
+            out.append(chr(0x10000 + ((u - 0xD800) << 10) + units[i + 1] - 0xDC00))
+            i += 2
+            continue
+        if not 0xD800 <= u < 0xE000:
+            out.append(chr(u))
+        i += 1
+    return "".join(out) + ("\ufffd" if len(b) % 2 else "")
+
+
+def test_utf16_values_decode_as_the_rust_reader_does_an_odd_last_byte_included():
     """Our reader's UTF-16 values (``_u16``, ``_value`` type 0x01, the string case inlined
-    in ``_substitutions``) are ``bytes.decode("utf-16-le", "replace")``: a value cut to an
-    odd length keeps its last byte as U+FFFD (a bare ``codecs.utf_16_le_decode`` call,
-    ``final=False``, drops it), lone surrogates become U+FFFD, trailing NULs go."""
+    in ``_substitutions``) are what the Rust reader makes of them: a lone surrogate is left
+    out (the Rust reader drops it; the same record must give the same row whichever reader
+    reads it), a value cut to an odd length keeps its last byte as U+FFFD (a bare
+    ``codecs.utf_16_le_decode`` call, ``final=False``, drops it), trailing NULs go."""
     from types import SimpleNamespace
 
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
     assert evtx._u16(b"a\x00b") == "a\ufffd"
+    assert evtx._u16(bytes.fromhex("e4d94c01")) == "\u014c"       # corpus: System2 #216
+    assert evtx._u16(bytes.fromhex("00d800dc")) == "\U00010000"
     assert evtx._value(b"R\x00D\x00P\x00\x00\x00", 0x01) == "RDP"
 
     def subs_of(values: list[bytes]) -> list:
@@ -894,13 +914,13 @@ def test_utf16_values_decode_as_bytes_decode_does_an_odd_last_byte_included():
         assert not nested
         return got
 
-    assert subs_of([b"S\x00R\x00V\x00", b"x"]) == ["SRV", "\ufffd"]
+    assert subs_of([b"S\x00R\x00V\x00", b"x", b"\x00\xdcA\x00"]) == ["SRV", "\ufffd", "A"]
 
     @settings(max_examples=400, deadline=None)
     @given(st.lists(st.binary(max_size=12) | st.text(max_size=5).map(
         lambda s: s.encode("utf-16-le", "surrogatepass")), max_size=5))
     def check(values):
-        want = [v.decode("utf-16-le", "replace").rstrip("\x00") for v in values]
+        want = [_utf16_as_rust(v).rstrip("\x00") for v in values]
         assert [evtx._value(v, 0x01) for v in values] == want
         assert subs_of(values) == want
 
