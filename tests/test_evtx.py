@@ -454,6 +454,76 @@ def test_bare_chunk_without_file_header(corpus, tmp_path):
     assert res.stats["filled_in"] == 0 and len(good) == 7
 
 
+def _count_our_decodes(monkeypatch) -> list[int]:
+    """Count the records our own reader is asked to decode (the fill-in's)."""
+    calls = [0]
+    orig = evtx._decode_py
+
+    def counted(*a, **k):
+        calls[0] += 1
+        return orig(*a, **k)
+    monkeypatch.setattr(evtx, "_decode_py", counted)
+    return calls
+
+
+@needs_rust
+@needs_python
+@pytest.mark.parametrize("damage", ["zero size", "cut by a longer record", "truncated file"])
+def test_rust_reader_reads_past_a_damaged_record(tmp_path, monkeypatch, damage):
+    """The Rust reader stops a chunk at a record header it cannot read and loses the rest
+    of the chunk; it is given the chunk again, patched to go on where our walk found the
+    next record, so none of the ~40 records after the damage is left to our (slower) reader,
+    and the rows are the python backend's."""
+    from analyzer.sample.evtxwriter import Event, u32, write_evtx
+    sec = "Microsoft-Windows-Security-Auditing"
+    p = write_evtx(tmp_path / "Security.evtx", [Event(
+        provider=sec, event_id=4624 + n % 3, level=0, time=133485408000000000 + n * 10**7,
+        channel="Security", computer="TS01",
+        data=[("TargetUserName", f"user{n}"), ("LogonType", u32(10)),
+              ("IpAddress", f"10.0.0.{n}")]) for n in range(60)])
+    data = bytearray(p.read_bytes())
+    walk = evtx.walk_chunks(data, len(data))
+    recs = [r for ch in walk.chunks for r in evtx.chunk_records(data, ch, len(data), [])]
+    assert len(walk.chunks) == 1 and len(recs) == 60
+    off, rsize, rid = recs[19]
+    if damage == "zero size":                  # (corpus: sample-with-zero-data-size-event)
+        struct.pack_into("<I", data, off + 4, 0)
+        want = [i for i in range(1, 61) if i != 20]
+    elif damage == "cut by a longer record":   # (corpus: the shadow-copy logs)
+        # record 20's header is gone, record 22's size runs into record 23: the Rust
+        # reader's second look must be told where 22 ends
+        struct.pack_into("<I", data, off + 4, 0)
+        struct.pack_into("<I", data, recs[21][0] + 4, recs[21][1] + 16)
+        want = [i for i in range(1, 61) if i != 20]
+    else:                                      # the file ends inside record 60
+        data = data[:recs[59][0] + 40]
+        want = list(range(1, 60))
+    bad = tmp_path / "damaged.evtx"
+    bad.write_bytes(bytes(data))
+    ours = _count_our_decodes(monkeypatch)
+    res = evtx.parse(bad, ParseOptions(evtx_backend="rust"))
+    assert res.frame["record_id"].tolist() == want
+    assert ours[0] == 0
+    assert res.stats["filled_in"] == len(set(want) - rust_ids(bad))
+    assert res.stats["filled_in"] >= 39
+    pd.testing.assert_frame_equal(res.frame, evtx.parse(bad, ParseOptions(
+        evtx_backend="python")).frame)
+
+
+@needs_rust
+@pytest.mark.corpus
+def test_rust_reader_reads_past_the_damage_in_corpus_logs(corpus, monkeypatch):
+    """On the corpus: a zero-size record, a chunk whose free-space offset and last record
+    are cut by the end of the file, a record cut by a newer one next to chunks with no
+    signature — the records after the damage are the Rust reader's, none ours."""
+    for name, filled in [("omer__sample-with-zero-data-size-event.evtx", 114),
+                         ("plaso__System2.evtx", 89),
+                         ("omer__sample_with_a_bad_chunk_magic.evtx", 31)]:
+        ours = _count_our_decodes(monkeypatch)
+        res = evtx.parse(corpus / "evtx" / name, ParseOptions(evtx_backend="rust"))
+        assert (res.stats["filled_in"], ours[0]) == (filled, 0), name
+
+
 @pytest.mark.corpus
 def test_budgets(corpus):
     from parsers.base import BudgetExceeded
