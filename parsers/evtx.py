@@ -61,7 +61,9 @@ what the chunk headers announce when larger), ``chunks``, ``chunks_bad`` (64 KiB
 the file's last bytes, holding no chunk and not all zero, each also a warning), ``skipped``
 (``{"offset", "length", "reason"}``), ``record_id_gaps`` (``[first_missing, last_missing]``
 ranges, at most 100), ``record_id_gap_count``, ``duplicates``, ``dropped`` (relevance filter,
-``{"provider/id": n}``), ``backend``, ``rust_errors``, ``filled_in``.
+``{"provider/id": n}``), ``backend``, ``rust_errors`` (the Rust reader's errors in its
+first pass), ``filled_in`` (rows of records that first pass did not yield: read by its
+second look or by our reader).
 """
 from __future__ import annotations
 
