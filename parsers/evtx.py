@@ -2184,7 +2184,7 @@ def _rust_pass(source, part: _Part, rel: Relevance | None, deadline: float | Non
     flush = cols._flush
     batch = cols.BATCH
     # the C loop for what row_json takes; it hands every other record to the loop below
-    drive = _FAST.drive if fast_json is not None and gate is None else None
+    drive = _FAST.drive if fast_json is not None and gate is None and not quiet else None
     while True:
         try:
             for r in (it if drive is None else
@@ -2198,6 +2198,9 @@ def _rust_pass(source, part: _Part, rel: Relevance | None, deadline: float | Non
                     part.timed_out = True
                     return _unique_sorted(np.frombuffer(seen_any, dtype=np.uint64))
                 s = r["data"]
+                if quiet and not _plausible(s):
+                    seen_any.pop()              # (our reader decides, and says so)
+                    continue
                 if len(s) > RUST_JSON_CAP:      # a rendering bomb: our budgeted reader
                     seen_any.pop()
                     failed.add(rid)
@@ -2265,6 +2268,15 @@ def _rust_pass(source, part: _Part, rel: Relevance | None, deadline: float | Non
     if not quiet:
         part.rust_errors = errors - walks
     return _unique_sorted(np.frombuffer(seen_any, dtype=np.uint64))
+
+
+def _plausible(s: str) -> bool:
+    """Does the Rust reader's JSON of a record have an ``Event`` root with a provider and
+    an event id? In its second look (:func:`_rust_repair`) a record it renders otherwise is
+    left to our reader: a chunk whose first record (holding the templates' names) was
+    zeroed rendered as ``{"": ...}`` and became rows of nulls without a word, where our
+    reader says "no <Event> element" (review rv9)."""
+    return s.startswith('{"Event":{') and '"Provider":' in s and '"EventID":' in s
 
 
 def _driven(drive, it, seen, pending: list, mcol, dcol, batch: int, check: bool, flush):
@@ -2508,13 +2520,18 @@ def _rust_repair(buf, size: int, walk: _Walk, part: _Part, rel: Relevance | None
             else (ch.offset - HEADER_SIZE) % CHUNK_SIZE == 0
         if not on:
             continue
+        if deadline is not None and _time.monotonic() > deadline:
+            part.timed_out = True
+            break
         if len(seen):
             got = _covered(buf, size, ch, seen)
             if got:
                 covered[ch.offset] = got
                 _release(buf, ch.offset, CHUNK_SIZE)     # (as the fill-in would)
                 continue
-        recs = list(chunk_records(buf, ch, size, []))
+        problems: list[tuple[int, int, str]] = []
+        recs = list(chunk_records(buf, ch, size, problems))
+        _release(buf, ch.offset, CHUNK_SIZE)
         if not recs:
             continue
         ids = np.fromiter((r[2] for r in recs), dtype=np.uint64, count=len(recs))
@@ -2523,6 +2540,11 @@ def _rust_repair(buf, size: int, walk: _Walk, part: _Part, rel: Relevance | None
             known = seen[at] == ids
         else:
             known = np.zeros(len(recs), dtype=bool)
+        if known.all() and not problems:
+            # every record read, nothing to say: the fill-in would only walk it again
+            # (a log whose record CRCs are all wrong)
+            covered[ch.offset] = len(recs)
+            continue
         if failed:
             known |= np.fromiter((r[2] in failed for r in recs), dtype=bool, count=len(recs))
         if known.all():
@@ -2550,7 +2572,8 @@ def _patched_chunk(buf, size: int, ch: _Chunk, recs: list[tuple[int, int, int]],
     starts, and every other stretch — records it read, damaged bytes — is one filler
     record it fails on at once (id 0, time 0, an invalid first token) and steps over. The
     free-space offset ends after the last record. None: a stretch too short for a record
-    header (our reader takes that chunk).
+    header, or a copy the hostile-template screen (:func:`_risky_chunks`) flags: our
+    reader takes that chunk.
 
     Only record headers are written (the filler's too: a filler starts at a record our
     walk found, or where the first record belongs), never the bytes in between: templates
@@ -2580,7 +2603,14 @@ def _patched_chunk(buf, size: int, ch: _Chunk, recs: list[tuple[int, int, int]],
             _REC_HDR.pack_into(c, s, RECORD_MAGIC, e - s, 0, 0)
             c[s + 24] = 0xFF
     _U32.pack_into(c, 0x30, out[-1][1])
-    return bytes(c)
+    # the hostile-template screen, again: the walk screened the chunk as it was, and
+    # skipped it when cut short or with a free-space offset out of range, or searched an
+    # empty table's inline templates only up to that offset — the copy is whole, with a
+    # new one (review rv9: rendering bombs there aborted the process)
+    c = bytes(HEADER_SIZE) + c
+    if _risky_chunks(c, len(c), [(HEADER_SIZE, out[-1][1])]):
+        return None
+    return c[HEADER_SIZE:]
 
 
 def _run(path: str, backend: str, share: tuple[int, int] | None, rel: Relevance | None,
@@ -2685,7 +2715,12 @@ def _risky_chunks(buf, size: int, chunks: list[tuple[int, int]]) -> set[int]:
     size, and a template is compiled by our reader once per process. A chunk with an empty
     table (exported logs have them) is searched for inline template definitions. Not a
     boundary against a crafted file (a template can hide from the table, or share a benign
-    one's GUID and size): the bundle's retry of a dead worker is; see docs/performance.md."""
+    one's GUID and size): the bundle's retry of a dead worker is; see docs/performance.md.
+
+    A free-space offset past the chunk's end counts as its end: the Rust reader then reads
+    the whole chunk (such a chunk went unscreened, and a bomb in it aborted the process;
+    review rv9)."""
+    chunks = [(co, min(free, CHUNK_SIZE)) for co, free in chunks]
     cos_l = [co for co, free in chunks
              if not (co - HEADER_SIZE) % CHUNK_SIZE and co + CHUNK_SIZE <= size
              and _RECORDS_START < free <= CHUNK_SIZE]

@@ -512,6 +512,18 @@ def test_rust_reader_reads_past_a_damaged_record(tmp_path, monkeypatch, damage):
 
 @needs_rust
 @pytest.mark.corpus
+def test_the_time_budget_stops_the_second_look(corpus):
+    """A budget spent by the end of the first pass: the second look reads nothing more
+    (review rv9: it read every damaged chunk whatever the deadline)."""
+    path = corpus / "evtx/omer__sample-with-zero-data-size-event.evtx"
+    res = evtx.parse(path, ParseOptions(evtx_backend="rust", time_budget_s=1e-9))
+    assert res.stats.get("timed_out") and res.stats["filled_in"] == 0
+    assert len(res.frame) == len(rust_ids(path)) == 335
+    assert any("time budget" in w.message for w in res.warnings)
+
+
+@needs_rust
+@pytest.mark.corpus
 def test_rust_reader_reads_past_the_damage_in_corpus_logs(corpus, monkeypatch):
     """On the corpus: a zero-size record, a chunk whose free-space offset and last record
     are cut by the end of the file, a record cut by a newer one next to chunks with no
@@ -522,6 +534,53 @@ def test_rust_reader_reads_past_the_damage_in_corpus_logs(corpus, monkeypatch):
         ours = _count_our_decodes(monkeypatch)
         res = evtx.parse(corpus / "evtx" / name, ParseOptions(evtx_backend="rust"))
         assert (res.stats["filled_in"], ours[0]) == (filled, 0), name
+
+
+@needs_rust
+@needs_python
+@pytest.mark.corpus
+def test_a_second_look_leaves_records_without_an_event_root_to_our_reader(corpus, tmp_path):
+    """The first record of a chunk holds the names its templates use: zeroed (with the
+    chunk header's tail), the Rust reader's second look rendered the 78 records after it
+    as ``{"": ...}``, rows of nulls without a word; our reader says "no <Event> element"
+    for each, and so it does again (review rv9)."""
+    src = corpus / "evtx/tugix__Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx"
+    data = bytearray(src.read_bytes())
+    data[0x115A:0x115A + 409] = bytes(409)
+    bad = tmp_path / "names-zeroed.evtx"
+    bad.write_bytes(bytes(data))
+    res = evtx.parse(bad, ParseOptions(evtx_backend="rust"))
+    assert len(res.frame) == 0
+    assert sum("no <Event> element" in w.message for w in res.warnings) == 78
+    pd.testing.assert_frame_equal(res.frame, evtx.parse(bad, ParseOptions(
+        evtx_backend="python")).frame)
+
+
+@needs_rust
+def test_a_chunk_whose_records_crc_is_wrong_is_walked_once(tmp_path, monkeypatch):
+    """Every record read by the Rust reader, but the records CRC wrong: the chunk is not
+    covered by its CRCs, so the second look walks its record headers; finding them all read
+    and nothing to say, it tells the fill-in, which does not walk it again."""
+    from analyzer.sample.evtxwriter import Event, write_evtx
+    p = write_evtx(tmp_path / "System.evtx", [Event(
+        provider="TermDD", event_id=50, level=2, time=133485408000000000 + n,
+        channel="System", computer="TS01", data=[("p", f"v{n}")]) for n in range(30)])
+    data = bytearray(p.read_bytes())
+    data[0x1000 + 0x34] ^= 0xFF                      # the chunk's records CRC
+    bad = tmp_path / "crc.evtx"
+    bad.write_bytes(bytes(data))
+    walks = [0]
+    real = evtx.chunk_records
+
+    def counted(*a, **k):
+        walks[0] += 1
+        return real(*a, **k)
+    monkeypatch.setattr(evtx, "chunk_records", counted)
+    ours = _count_our_decodes(monkeypatch)
+    res = evtx.parse(bad, ParseOptions(evtx_backend="rust"))
+    assert res.frame["record_id"].tolist() == list(range(1, 31))
+    assert (walks[0], ours[0], res.stats["filled_in"], res.warnings) == (1, 0, 0, [])
+    assert res.stats["records_expected"] == 30
 
 
 @pytest.mark.corpus

@@ -151,6 +151,33 @@ def test_a_nested_binxml_bomb_costs_its_record_not_the_run(tmp_path, backend, k,
     assert rss < 400, rss
 
 
+@pytest.mark.parametrize("shape", ["cut after the records", "cut inside record 2",
+                                   "free-space offset 0", "free-space offset 0x200",
+                                   "free-space offset 0x10001", "free-space offset 0xffffffff"])
+def test_a_bomb_in_a_chunk_the_screen_used_to_skip_costs_its_record(tmp_path, shape):
+    """Chunks the hostile-template screen skipped — cut short, or a free-space offset out of
+    range — reached the Rust reader whole: through its second look, which pads a short
+    chunk and rewrites the offset, and (beyond 64 KiB) in its first pass already; the bomb
+    aborted the process (review rv9). The copy is screened again, an offset past the end
+    counts as the end."""
+    if "rust" not in BACKENDS:
+        pytest.skip("Rust backend not installed")
+    data = bytearray(X.nested_fanout(8, 12))
+    free = struct.unpack_from("<I", data, 0x1000 + 0x30)[0]
+    want = [2]
+    if shape == "cut after the records":
+        data = data[:0x1000 + free + 8]
+    elif shape == "cut inside record 2":
+        data = data[:0x1000 + free - 2]
+        want = []
+    else:
+        struct.pack_into("<I", data, 0x1000 + 0x30, int(shape.split()[-1], 16))
+    out, rss = _peak_mb_of_child(write(tmp_path, bytes(data)), "rust")
+    assert out["ids"] == want
+    assert any("record 1" in w and "expands to" in w for w in out["warnings"]), out["warnings"]
+    assert rss < 400, rss
+
+
 def test_the_python_reader_budget_stops_a_bomb_before_rendering_it(tmp_path):
     p = write(tmp_path, X.nested_fanout(8, 12))
     import time
