@@ -454,16 +454,21 @@ def test_bare_chunk_without_file_header(corpus, tmp_path):
     assert res.stats["filled_in"] == 0 and len(good) == 7
 
 
-def _count_our_decodes(monkeypatch) -> list[int]:
-    """Count the records our own reader is asked to decode (the fill-in's)."""
+def _count_calls(monkeypatch, name: str) -> list[int]:
+    """Count the calls of ``parsers.evtx.<name>`` (a one-item list, updated in place)."""
     calls = [0]
-    orig = evtx._decode_py
+    orig = getattr(evtx, name)
 
     def counted(*a, **k):
         calls[0] += 1
         return orig(*a, **k)
-    monkeypatch.setattr(evtx, "_decode_py", counted)
+    monkeypatch.setattr(evtx, name, counted)
     return calls
+
+
+def _count_our_decodes(monkeypatch) -> list[int]:
+    """Count the records our own reader is asked to decode (the fill-in's)."""
+    return _count_calls(monkeypatch, "_decode_py")
 
 
 @needs_rust
@@ -569,13 +574,7 @@ def test_a_chunk_whose_records_crc_is_wrong_is_walked_once(tmp_path, monkeypatch
     data[0x1000 + 0x34] ^= 0xFF                      # the chunk's records CRC
     bad = tmp_path / "crc.evtx"
     bad.write_bytes(bytes(data))
-    walks = [0]
-    real = evtx.chunk_records
-
-    def counted(*a, **k):
-        walks[0] += 1
-        return real(*a, **k)
-    monkeypatch.setattr(evtx, "chunk_records", counted)
+    walks = _count_calls(monkeypatch, "chunk_records")
     ours = _count_our_decodes(monkeypatch)
     res = evtx.parse(bad, ParseOptions(evtx_backend="rust"))
     assert res.frame["record_id"].tolist() == list(range(1, 31))
