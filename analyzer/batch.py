@@ -416,9 +416,16 @@ def run_bundle(task: dict[str, Any]) -> dict[str, Any]:
     # the watch samples every 0.2 s: a quick bundle ends before the first sample (it said
     # 0 MiB), so the process's own high-water mark counts too
     own = rec.pop("child_peak_rss", 0)
-    rec["peak_rss_mb"] = max(watch.peak, own if isinstance(own, int) else 0) >> 20
+    # (rounded up: a process killed a few KiB past a 300 MiB budget peaked above 300 MiB,
+    # not at 300, as a rounded-down figure said: the fresh-clone CI caught it)
+    rec["peak_rss_mb"] = _mib_up(max(watch.peak, own if isinstance(own, int) else 0))
     rec["worker"] = f"{socket.gethostname()}:{os.getpid()}"
     return rec
+
+
+def _mib_up(n: int) -> int:
+    """Bytes → MiB, rounded up."""
+    return -(-n >> 20)
 
 
 class _Watch:
@@ -438,7 +445,7 @@ class _Watch:
         self.peak = max(self.peak, rss)
         if self.budget and rss > self.budget:
             self.verdict = (f"memory budget of {self.task.get('memory_mb')} MiB exceeded "
-                            f"({rss >> 20} MiB resident; worker process killed)")
+                            f"({_mib_up(rss)} MiB resident; worker process killed)")
         elif self.timeout and time.monotonic() - self.t0 > self.timeout:
             self.verdict = f"timed out after {self.timeout:g} s (worker process killed)"
         return self.verdict

@@ -562,3 +562,14 @@ def test_a_bundle_read_in_part_says_so_in_the_summary(tmp_path):
     assert row["status"] == "ok"
     assert row["reason"].startswith("partly read: zip without its central directory")
     assert "member(s) read from their local headers" in row["reason"]
+
+
+def test_a_kill_just_past_the_budget_reports_a_peak_above_it(monkeypatch):
+    """The watch kills at resident memory > budget; the figures it reports are rounded up
+    to MiB, so a process a few KiB past 300 MiB reads 301, not 300 (fresh-clone CI: the
+    hog test's "peak > 300" failed on exactly 300 with rounding down)."""
+    from analyzer import batch as B
+    monkeypatch.setattr(B, "_tree_rss", lambda pid: (300 << 20) + 4096)
+    w = B._Watch({"memory_mb": 300}, 0.0)
+    assert "memory budget of 300 MiB exceeded (301 MiB resident" in w.over(1)
+    assert B._mib_up(w.peak) == 301 and B._mib_up(300 << 20) == 300 and B._mib_up(0) == 0
