@@ -2520,9 +2520,6 @@ def _rust_repair(buf, size: int, walk: _Walk, part: _Part, rel: Relevance | None
             else (ch.offset - HEADER_SIZE) % CHUNK_SIZE == 0
         if not on:
             continue
-        if deadline is not None and _time.monotonic() > deadline:
-            part.timed_out = True
-            break
         if len(seen):
             got = _covered(buf, size, ch, seen)
             if got:
@@ -2549,6 +2546,9 @@ def _rust_repair(buf, size: int, walk: _Walk, part: _Part, rel: Relevance | None
             known |= np.fromiter((r[2] in failed for r in recs), dtype=bool, count=len(recs))
         if known.all():
             continue
+        if deadline is not None and _time.monotonic() > deadline:
+            part.timed_out = True           # (only a chunk left to read counts)
+            break
         c = _patched_chunk(buf, size, ch, recs, known)
         if c is not None:
             patched.append(c)
