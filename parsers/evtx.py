@@ -2049,6 +2049,16 @@ def _covered(buf, size: int, ch: _Chunk, ids: np.ndarray) -> int:
     return hi - lo
 
 
+def _read_before(seen: np.ndarray, recs: list[tuple[int, int, int]]) -> np.ndarray:
+    """Which of ``recs`` (as :func:`chunk_records` yields them) have their id in the sorted
+    ``seen``: O(k log n) (``np.isin`` would build a table over all n ids per chunk)."""
+    ids = np.fromiter((r[2] for r in recs), dtype=np.uint64, count=len(recs))
+    if not len(seen):
+        return np.zeros(len(recs), dtype=bool)
+    at = np.minimum(np.searchsorted(seen, ids), len(seen) - 1)
+    return seen[at] == ids
+
+
 def _python_pass(buf, size: int, walk: _Walk, part: _Part, rel: Relevance | None,
                  skip_ids: np.ndarray | None, deadline: float | None, progress=None,
                  given: set[int] | None = None,
@@ -2080,13 +2090,9 @@ def _python_pass(buf, size: int, walk: _Walk, part: _Part, rel: Relevance | None
         problems: list[tuple[int, int, str]] = []
         recs = list(chunk_records(buf, ch, size, problems))
         part.headers += len(recs)
-        if skip is not None and recs:
-            ids = np.fromiter((r[2] for r in recs), dtype=np.uint64, count=len(recs))
-            if len(skip):
-                # O(k log n) lookup (np.isin would build a table over all n ids per chunk)
-                at = np.minimum(np.searchsorted(skip, ids), len(skip) - 1)
-                known = skip[at] == ids
-                recs = [r for r, k in zip(recs, known) if not k]
+        if skip is not None and recs and len(skip):
+            known = _read_before(skip, recs)
+            recs = [r for r, k in zip(recs, known) if not k]
         for off, rsize, rid in recs:
             # (an id read before is decoded all the same: a stale copy of that record is
             # dropped at frame level, a different record with that id is kept)
@@ -2531,12 +2537,7 @@ def _rust_repair(buf, size: int, walk: _Walk, part: _Part, rel: Relevance | None
         _release(buf, ch.offset, CHUNK_SIZE)
         if not recs:
             continue
-        ids = np.fromiter((r[2] for r in recs), dtype=np.uint64, count=len(recs))
-        if len(seen):
-            at = np.minimum(np.searchsorted(seen, ids), len(seen) - 1)
-            known = seen[at] == ids
-        else:
-            known = np.zeros(len(recs), dtype=bool)
+        known = _read_before(seen, recs)
         if known.all() and not problems:
             # every record read, nothing to say: the fill-in would only walk it again
             # (a log whose record CRCs are all wrong)
